@@ -1,0 +1,90 @@
+/* Generated from harness/link/protocol.yaml by `python -m harness.link.codegen`.
+ * Do not edit: change the YAML and regenerate. */
+#ifndef LINK_PROTOCOL_H
+#define LINK_PROTOCOL_H
+
+#include <stdint.h>
+
+#define LINK_PROTOCOL_VERSION 1u
+#define LINK_MAGIC0 0xA5u
+#define LINK_MAGIC1 0x5Au
+#define LINK_REPLY_BIT 0x80u
+#define LINK_INTER_BYTE_TIMEOUT_MS 100u
+#define LINK_CRC_SIZE 4u
+
+typedef struct __attribute__((packed)) {
+    uint16_t length;
+    uint8_t type;
+    uint8_t flags;
+    uint16_t seq;
+} link_header_t;
+
+#define LINK_FLAG_MORE 0x01u /* the message continues in the next frame */
+
+#define LINK_MSG_ACK 0x01u /* Sent by the device for each frame of a multi-frame message except the last. */
+#define LINK_MSG_ERROR 0x02u /* The device could not handle a frame or a request. */
+#define LINK_MSG_READY 0x03u /* Sent once by the firmware when it has booted and its UART receives. */
+#define LINK_MSG_FAULT 0x04u /* Sent by the hard-fault handler before the firmware stops. */
+#define LINK_MSG_LOG 0x05u /* Unsolicited text from the firmware. */
+#define LINK_MSG_HELLO 0x10u /* Handshake. */
+#define LINK_MSG_ECHO 0x11u /* Returns its payload unchanged (link tests and throughput). */
+#define LINK_MSG_LINK_STATS 0x12u /* The device's link counters since boot. */
+#define LINK_MSG_RESET 0x13u /* The device replies, then resets itself and sends READY again. */
+#define LINK_MSG_SELFTEST_HANG 0x14u /* Stops answering (spins forever); lets tests see the host's timeout. */
+#define LINK_MSG_SELFTEST_FAULT 0x15u /* Takes a hard fault (reads an unmapped address); lets tests see the fault report. */
+
+#define LINK_TIMER_KIND_CYCLES 0u
+#define LINK_TIMER_KIND_INSTRUCTIONS 1u
+
+#define LINK_ERR_BAD_CRC 1u /* a frame's CRC did not match */
+#define LINK_ERR_TRUNCATED 2u /* a frame stopped before its end */
+#define LINK_ERR_OVERSIZE 3u /* a frame or message longer than the device accepts */
+#define LINK_ERR_UNKNOWN_TYPE 4u /* no handler for this message type */
+#define LINK_ERR_BAD_REQUEST 5u /* a request payload of the wrong size or content */
+#define LINK_ERR_NO_MEMORY 6u /* the request needs more memory than the device has */
+
+typedef struct __attribute__((packed)) {
+    uint16_t code;
+    /* then message: the rest of the payload (str) */
+} link_error_payload_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t r0;
+    uint32_t r1;
+    uint32_t r2;
+    uint32_t r3;
+    uint32_t r12;
+    uint32_t lr;
+    uint32_t pc;
+    uint32_t xpsr;
+    uint32_t cfsr;
+    uint32_t hfsr;
+    uint32_t mmfar;
+    uint32_t bfar;
+} link_fault_payload_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t protocol_version;
+    uint16_t max_payload;
+    uint32_t max_message;
+    uint32_t core_clock_hz;
+    uint32_t flash_size;
+    uint32_t sram_size;
+    uint32_t model_slot_addr;
+    uint32_t model_slot_size;
+    uint8_t timer_kind;
+    uint8_t timer_units_per_tick;
+    uint16_t reserved;
+    char board[24];
+    char build_id[48];
+} link_hello_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t frames_ok;
+    uint32_t bad_crc;
+    uint32_t garbage_bytes;
+    uint32_t truncated;
+    uint32_t oversize;
+} link_link_stats_reply_t;
+
+#endif /* LINK_PROTOCOL_H */

@@ -1,0 +1,56 @@
+"""PlatformIO `pre:` script: configures one environment from its board file.
+
+Each environment in platformio.ini names a board (`custom_board`) and how it runs
+(`custom_emulator`: none, qemu or renode). This script reads boards/<board>.yaml through the
+harness's own loader, so the firmware and the host agree on every number, and sets:
+compiler flags for the core, the HAL sources, the linker script with the board's memory
+limits (memory.ld), and the board facts the firmware reports in its handshake.
+"""
+import datetime
+import os
+import subprocess
+import sys
+
+Import("env")  # noqa: F821  (SCons injects it)
+
+PROJECT_DIR = env.subst("$PROJECT_DIR")  # noqa: F821
+REPO_ROOT = os.path.dirname(PROJECT_DIR)
+sys.path.insert(0, REPO_ROOT)
+
+from harness.boards import load_board  # noqa: E402
+from harness.build_config import firmware_config  # noqa: E402
+
+board = load_board(env.GetProjectOption("custom_board"))  # noqa: F821
+emulator = env.GetProjectOption("custom_emulator", "none")  # noqa: F821
+
+
+def build_id() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "nogit"
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{commit} {stamp}"
+
+
+config = firmware_config(board, emulator, build_id=os.environ.get("HIL_BUILD_ID") or build_id())
+
+build_dir = env.subst("$BUILD_DIR")  # noqa: F821
+os.makedirs(build_dir, exist_ok=True)
+with open(os.path.join(build_dir, "memory.ld"), "w") as memory_ld:
+    memory_ld.write(config.memory_ld)
+
+env.Append(  # noqa: F821
+    CCFLAGS=config.cpu_flags + config.common_flags,
+    ASFLAGS=config.cpu_flags,
+    LINKFLAGS=config.cpu_flags + config.link_flags + ["-L" + build_dir],
+    CPPDEFINES=list(config.defines.items()),
+    CPPPATH=[os.path.join(PROJECT_DIR, "include")],
+)
+env.Replace(  # noqa: F821
+    LDSCRIPT_PATH=os.path.join(PROJECT_DIR, config.ldscript),
+    SRC_FILTER=config.src_filter,
+)

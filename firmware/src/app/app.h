@@ -1,0 +1,21 @@
+/* The portable firmware: boot message, then serve requests from the link forever. */
+#ifndef APP_H
+#define APP_H
+
+#include "../link/link.h"
+
+/* Entered from the startup code after hal_init(). */
+void app_main(void);
+
+/* A request handler: answers with link_reply() or link_send_error(). */
+typedef void (*command_handler_t)(const link_message_t *request);
+
+typedef struct {
+    uint8_t type;
+    command_handler_t handler;
+} command_t;
+
+/* Commands of one module, terminated by {0, NULL}; app.c lists the modules. */
+extern const command_t system_commands[];
+
+#endif

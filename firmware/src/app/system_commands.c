@@ -1,0 +1,72 @@
+/* Link-level requests: handshake, echo, counters, reset and the self-tests of error paths. */
+#include <string.h>
+
+#include "../hal/hal.h"
+#include "app.h"
+
+/* The board's facts arrive as -D flags from scripts/configure.py (from boards/<board>.yaml). */
+static void hello(const link_message_t *request)
+{
+    link_hello_reply_t reply = {
+        .protocol_version = LINK_PROTOCOL_VERSION,
+        .max_payload = LINK_MAX_PAYLOAD,
+        .max_message = LINK_MAX_MESSAGE,
+        .core_clock_hz = HIL_CORE_CLOCK_HZ,
+        .flash_size = HIL_FLASH_SIZE,
+        .sram_size = HIL_SRAM_SIZE,
+        .model_slot_addr = HIL_MODEL_SLOT_ADDR,
+        .model_slot_size = HIL_MODEL_SLOT_SIZE,
+        .timer_kind = HIL_TIMER_KIND,
+        .timer_units_per_tick = HIL_TIMER_UNITS_PER_TICK,
+    };
+    strncpy(reply.board, HIL_BOARD_NAME, sizeof reply.board);
+    strncpy(reply.build_id, HIL_BUILD_ID, sizeof reply.build_id);
+    link_reply(request, &reply, sizeof reply);
+}
+
+static void echo(const link_message_t *request)
+{
+    link_reply(request, request->payload, request->length);
+}
+
+static void stats(const link_message_t *request)
+{
+    const link_stats_t *counters = link_stats();
+    link_link_stats_reply_t reply = {
+        .frames_ok = counters->frames_ok,
+        .bad_crc = counters->bad_crc,
+        .garbage_bytes = counters->garbage_bytes,
+        .truncated = counters->truncated,
+        .oversize = counters->oversize,
+    };
+    link_reply(request, &reply, sizeof reply);
+}
+
+static void reset(const link_message_t *request)
+{
+    link_reply(request, NULL, 0);
+    hal_reset();
+}
+
+static void hang(const link_message_t *request)
+{
+    (void)request;
+    for (;;) {
+    }
+}
+
+static void fault(const link_message_t *request)
+{
+    (void)request;
+    __builtin_trap();
+}
+
+const command_t system_commands[] = {
+    {LINK_MSG_HELLO, hello},
+    {LINK_MSG_ECHO, echo},
+    {LINK_MSG_LINK_STATS, stats},
+    {LINK_MSG_RESET, reset},
+    {LINK_MSG_SELFTEST_HANG, hang},
+    {LINK_MSG_SELFTEST_FAULT, fault},
+    {0, NULL},
+};

@@ -1,0 +1,36 @@
+/* Cortex-M system registers shared by every ARM board (ARMv7-M architecture reference manual). */
+#ifndef CORTEXM_H
+#define CORTEXM_H
+
+#include <stdint.h>
+
+#define REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
+
+#define SCB_CPACR REG32(0xE000ED88u)
+#define SCB_AIRCR REG32(0xE000ED0Cu)
+#define SCB_CFSR REG32(0xE000ED28u)
+#define SCB_HFSR REG32(0xE000ED2Cu)
+#define SCB_MMFAR REG32(0xE000ED34u)
+#define SCB_BFAR REG32(0xE000ED38u)
+#define SCB_AIRCR_SYSRESETREQ (0x05FAu << 16 | 1u << 2)
+
+#define DWT_CTRL REG32(0xE0001000u)
+#define DWT_CYCCNT REG32(0xE0001004u)
+#define DWT_LAR REG32(0xE0001FB0u)
+#define DEMCR REG32(0xE000EDFCu)
+#define DEMCR_TRCENA (1u << 24)
+
+static inline void cortexm_dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
+static inline void cortexm_isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
+
+/* Requests a system reset through the SCB; does not return. */
+void cortexm_system_reset(void) __attribute__((noreturn));
+
+/* ARM semihosting SYS_EXIT_EXTENDED: makes QEMU exit with `code` (emulators only: on a real
+ * board without a debugger the BKPT itself faults). */
+void cortexm_semihosting_exit(int code) __attribute__((noreturn));
+
+/* Starts the DWT cycle counter (real Cortex-M3/M4/M7 cores). */
+void cortexm_cycle_counter_start(void);
+
+#endif

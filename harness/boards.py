@@ -1,0 +1,253 @@
+"""Board definitions: `boards/<name>.yaml`, loaded and validated.
+
+A board file describes the real board (MCU, core, memory, serial link, how to flash it) and the
+ways it can be emulated. `Board.variant(emulator)` resolves one of them into what a build and a
+target need: the PlatformIO environment, the HAL, the memory map and the timer.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import BoardError
+
+EMULATORS = ("none", "qemu", "renode")
+_SIZE = re.compile(r"^\s*(\d+)\s*([KM]?)B?\s*$", re.IGNORECASE)
+
+
+def boards_dir() -> Path:
+    """Where board files live: $HIL_BOARDS_DIR, else the repository's `boards/`."""
+    env = os.environ.get("HIL_BOARDS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "boards"
+
+
+def parse_size(value: Any) -> int:
+    """`320K`, `1M`, `4096` or an int -> bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size like 320K, 1M or 4096, got {value!r}")
+    number, unit = int(match.group(1)), match.group(2).upper()
+    return number * {"": 1, "K": 1024, "M": 1024 * 1024}[unit]
+
+
+@dataclass(frozen=True)
+class Region:
+    origin: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.size
+
+
+@dataclass(frozen=True)
+class MemoryMap:
+    flash: Region
+    sram: Region
+    model_slot: Region  # absolute address range inside flash
+
+    @property
+    def firmware_flash(self) -> Region:
+        """The part of flash left to the firmware image, below the model slot."""
+        return Region(self.flash.origin, self.model_slot.origin - self.flash.origin)
+
+
+@dataclass(frozen=True)
+class Timer:
+    kind: str  # "cycles" or "instructions"
+    source: str
+    units_per_tick: int
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run a board: on the real hardware or in one emulator."""
+
+    board: str
+    emulator: str  # "none" for real hardware
+    pio_env: str
+    hal: str
+    memory: MemoryMap
+    timer: Timer
+    clock_hz: int
+    machine: str | None = None
+    stand_in: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    title: str
+    mcu: str
+    arch: str
+    core: str
+    fpu: str | None
+    clock_hz: int
+    memory: MemoryMap
+    timer: Timer
+    baud: int
+    uart: str
+    usb_vid: int | None
+    usb_pid: int | None
+    upload_tool: str | None
+    upload_command: str | None
+    variants: dict[str, Variant]
+    path: Path
+
+    def variant(self, emulator: str) -> Variant:
+        if emulator not in self.variants:
+            known = ", ".join(sorted(self.variants))
+            raise BoardError(
+                f"board {self.name} cannot run with --emulator={emulator}; it supports: {known}"
+            )
+        return self.variants[emulator]
+
+    @property
+    def emulators(self) -> list[str]:
+        return [name for name in self.variants if name != "none"]
+
+
+class _Reader:
+    """Reads fields from a board file's mapping, naming the field in every error."""
+
+    def __init__(self, path: Path, data: Any, prefix: str = ""):
+        if not isinstance(data, dict):
+            raise BoardError(f"{path}: {prefix or 'the file'} must be a mapping")
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def _name(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def fail(self, key: str, problem: str) -> BoardError:
+        return BoardError(f"{self.path}: field '{self._name(key)}': {problem}")
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if default is ...:
+                raise self.fail(key, "missing")
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(key, f"expected {names}, got {value!r}")
+        return value
+
+    def size(self, key: str) -> int:
+        try:
+            return parse_size(self.get(key, (int, str)))
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def sub(self, key: str, default: Any = ...) -> _Reader | None:
+        value = self.get(key, dict, default)
+        return None if value is None else _Reader(self.path, value, self._name(key))
+
+
+def _read_memory(reader: _Reader) -> MemoryMap:
+    flash, sram, slot = reader.sub("flash"), reader.sub("sram"), reader.sub("model_slot")
+    flash_region = Region(flash.get("origin", int), flash.size("size"))
+    slot_region = Region(flash_region.origin + slot.get("offset", int), slot.size("size"))
+    if slot_region.end > flash_region.end:
+        raise reader.fail("model_slot", "does not fit inside flash")
+    return MemoryMap(flash_region, Region(sram.get("origin", int), sram.size("size")), slot_region)
+
+
+def _read_timer(reader: _Reader) -> Timer:
+    kind = reader.get("kind", str)
+    if kind not in ("cycles", "instructions"):
+        raise reader.fail("kind", f"expected 'cycles' or 'instructions', got {kind!r}")
+    return Timer(kind, reader.get("source", str), reader.get("units_per_tick", int))
+
+
+def _read_board(path: Path) -> Board:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise BoardError(f"{path}: not valid YAML: {exc}") from None
+    top = _Reader(path, data)
+    name = top.get("name", str)
+    if name != path.stem:
+        raise top.fail("name", f"is {name!r} but the file is {path.name}; they must agree")
+    arch = top.get("arch", str)
+    if arch not in ("arm", "avr"):
+        raise top.fail("arch", f"expected 'arm' or 'avr', got {arch!r}")
+    memory = _read_memory(top.sub("memory"))
+    timer = _read_timer(top.sub("timer"))
+    serial, build, upload = top.sub("serial"), top.sub("build"), top.sub("upload", None)
+    usb = serial.sub("usb", None)
+
+    clock_hz = top.get("clock_hz", int)
+    variants = {
+        "none": Variant(
+            name, "none", build.get("pio_env", str), build.get("hal", str), memory, timer, clock_hz
+        )
+    }
+    emulators = top.sub("emulators", None)
+    for emulator in emulators.data if emulators else ():
+        if emulator not in EMULATORS[1:]:
+            raise emulators.fail(emulator, f"unknown emulator; expected one of {EMULATORS[1:]}")
+        emu = emulators.sub(emulator)
+        variants[emulator] = Variant(
+            board=name,
+            emulator=emulator,
+            pio_env=emu.get("pio_env", str, build.get("pio_env", str)),
+            hal=emu.get("hal", str, build.get("hal", str)),
+            memory=_read_memory(emu.sub("memory")) if emu.has("memory") else memory,
+            timer=_read_timer(emu.sub("timer")) if emu.has("timer") else timer,
+            clock_hz=emu.get("clock_hz", int, clock_hz),
+            machine=emu.get("machine", str, None),
+            stand_in=emu.get("stand_in", str, None),
+            extra={k: v for k, v in emu.data.items() if k not in _VARIANT_KEYS},
+        )
+
+    return Board(
+        name=name,
+        title=top.get("title", str),
+        mcu=top.get("mcu", str),
+        arch=arch,
+        core=top.get("core", str),
+        fpu=top.get("fpu", str, None),
+        clock_hz=clock_hz,
+        memory=memory,
+        timer=timer,
+        baud=serial.get("baud", int),
+        uart=serial.get("uart", str),
+        usb_vid=usb.get("vid", int) if usb else None,
+        usb_pid=usb.get("pid", int) if usb else None,
+        upload_tool=upload.get("tool", str, None) if upload else None,
+        upload_command=upload.get("command", str, None) if upload else None,
+        variants=variants,
+        path=path,
+    )
+
+
+_VARIANT_KEYS = {"pio_env", "hal", "memory", "timer", "clock_hz", "machine", "stand_in"}
+
+
+def known_boards(directory: Path | None = None) -> list[str]:
+    directory = directory or boards_dir()
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def load_board(name: str, directory: Path | None = None) -> Board:
+    directory = directory or boards_dir()
+    path = directory / f"{name}.yaml"
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name) or not path.is_file():
+        known = ", ".join(known_boards(directory)) or "(none)"
+        raise BoardError(f"unknown board {name!r}; known boards: {known}")
+    return _read_board(path)
+
+
+def load_all_boards(directory: Path | None = None) -> list[Board]:
+    return [load_board(name, directory) for name in known_boards(directory)]
