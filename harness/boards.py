@@ -99,6 +99,7 @@ class Board:
     usb_pid: int | None
     upload_tool: str | None
     upload_command: str | None
+    upload_probe_option: str | None
     variants: dict[str, Variant]
     path: Path
 
@@ -227,6 +228,7 @@ def _read_board(path: Path) -> Board:
         usb_pid=usb.get("pid", int) if usb else None,
         upload_tool=upload.get("tool", str, None) if upload else None,
         upload_command=upload.get("command", str, None) if upload else None,
+        upload_probe_option=upload.get("probe_option", str, None) if upload else None,
         variants=variants,
         path=path,
     )

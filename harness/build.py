@@ -6,6 +6,7 @@ here from the `scons` module installed beside PlatformIO.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -79,19 +80,29 @@ def ensure_tool_scons() -> Path:
     return package
 
 
-def build(board: Board, emulator: str, progress: Progress | None = None) -> Firmware:
-    """Builds (incrementally) the firmware variant for `board` under `emulator`."""
+def build(board: Board, emulator: str, progress: Progress | None = None,
+          extra_flags: list[str] | None = None) -> Firmware:
+    """Builds (incrementally) the firmware variant for `board` under `emulator`.
+
+    `extra_flags` (e.g. ["-DHIL_BALLAST_RAM_BYTES=4096"]) make a modified firmware, built in a
+    directory of its own so the ordinary build stays cached.
+    """
     variant = board.variant(emulator)
     if variant.pio_env is None:
         raise BuildError(f"board {board.name} has no firmware build for --emulator={emulator}")
     progress = progress or Progress.quiet()
     ensure_tool_scons()
     command = [sys.executable, "-m", "platformio", "run", "-d", str(FIRMWARE_DIR), "-e", variant.pio_env]
-    with progress.step(f"building firmware {variant.pio_env}"):
-        result = subprocess.run(command, env=pio_environ(), capture_output=True, text=True)
+    environ, build_root = pio_environ(), FIRMWARE_DIR / ".pio" / "build"
+    if extra_flags:
+        digest = hashlib.sha256(" ".join(extra_flags).encode()).hexdigest()[:12]
+        build_root = FIRMWARE_DIR / ".pio" / "variants" / digest
+        environ.update(PLATFORMIO_BUILD_DIR=str(build_root), PLATFORMIO_BUILD_FLAGS=" ".join(extra_flags))
+    with progress.step(f"building firmware {variant.pio_env} {' '.join(extra_flags or [])}".rstrip()):
+        result = subprocess.run(command, env=environ, capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
         raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")
-    out = FIRMWARE_DIR / ".pio" / "build" / variant.pio_env
+    out = build_root / variant.pio_env
     return Firmware(board.name, emulator, variant.pio_env,
                     out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")

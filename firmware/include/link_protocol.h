@@ -29,6 +29,7 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_HELLO 0x10u /* Handshake. */
 #define LINK_MSG_ECHO 0x11u /* Returns its payload unchanged (link tests and throughput). */
 #define LINK_MSG_LINK_STATS 0x12u /* The device's link counters since boot. */
+#define LINK_MSG_DISCARD 0x16u /* Accepts a payload and replies with its length (host-to-device throughput). */
 #define LINK_MSG_RESET 0x13u /* The device replies, then resets itself and sends READY again. */
 #define LINK_MSG_SELFTEST_HANG 0x14u /* Stops answering (spins forever); lets tests see the host's timeout. */
 #define LINK_MSG_SELFTEST_FAULT 0x15u /* Takes a hard fault (reads an unmapped address); lets tests see the fault report. */
@@ -86,5 +87,9 @@ typedef struct __attribute__((packed)) {
     uint32_t truncated;
     uint32_t oversize;
 } link_link_stats_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t length;
+} link_discard_reply_t;
 
 #endif /* LINK_PROTOCOL_H */

@@ -7,6 +7,7 @@ compiler flags for the core, the HAL sources, the linker script with the board's
 limits (memory.ld), and the board facts the firmware reports in its handshake.
 """
 import datetime
+import hashlib
 import os
 import subprocess
 import sys
@@ -24,7 +25,28 @@ board = load_board(env.GetProjectOption("custom_board"))  # noqa: F821
 emulator = env.GetProjectOption("custom_emulator", "none")  # noqa: F821
 
 
-def build_id() -> str:
+def _source_digest() -> str:
+    """Hash of everything that shapes the image, so an unchanged tree keeps its build id."""
+    digest = hashlib.sha256()
+    for top in ("src", "include", "ld", "scripts"):
+        for folder, _, files in sorted(os.walk(os.path.join(PROJECT_DIR, top))):
+            for name in sorted(files):
+                with open(os.path.join(folder, name), "rb") as source:
+                    digest.update(name.encode() + source.read())
+    with open(board.path, "rb") as board_file:
+        digest.update(board_file.read())
+    return digest.hexdigest()
+
+
+def build_id(build_dir: str) -> str:
+    """`<git commit>[-dirty] <UTC time of the first build of these sources>`."""
+    stamp_path = os.path.join(build_dir, "build_id.txt")
+    digest = _source_digest()
+    if os.path.exists(stamp_path):
+        with open(stamp_path) as stamp_file:
+            saved_digest, _, saved_id = stamp_file.read().partition(" ")
+        if saved_digest == digest:
+            return saved_id
     try:
         commit = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],
@@ -32,14 +54,16 @@ def build_id() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "nogit"
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{commit} {stamp}"
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    new_id = f"{commit} {when}"
+    with open(stamp_path, "w") as stamp_file:
+        stamp_file.write(f"{digest} {new_id}")
+    return new_id
 
-
-config = firmware_config(board, emulator, build_id=os.environ.get("HIL_BUILD_ID") or build_id())
 
 build_dir = env.subst("$BUILD_DIR")  # noqa: F821
 os.makedirs(build_dir, exist_ok=True)
+config = firmware_config(board, emulator, build_id=os.environ.get("HIL_BUILD_ID") or build_id(build_dir))
 with open(os.path.join(build_dir, "memory.ld"), "w") as memory_ld:
     memory_ld.write(config.memory_ld)
 

@@ -2,6 +2,8 @@
 
 #include <stddef.h>
 
+#include "../hal/hal.h"
+
 static const command_t *const command_tables[] = {
     system_commands,
 };
@@ -20,10 +22,12 @@ static command_handler_t find_handler(uint8_t type)
 
 void app_main(void)
 {
+    app_touch_ballast();
     link_send(LINK_MSG_READY, 0, NULL, 0);
     for (;;) {
         link_message_t request;
         if (!link_poll(&request)) {
+            hal_idle();
             continue;
         }
         command_handler_t handler = find_handler(request.type);

@@ -7,6 +7,9 @@
 /* Entered from the startup code after hal_init(). */
 void app_main(void);
 
+/* Keeps the test-only ballast (ballast.c) from being discarded by the linker. */
+void app_touch_ballast(void);
+
 /* A request handler: answers with link_reply() or link_send_error(). */
 typedef void (*command_handler_t)(const link_message_t *request);
 

@@ -29,6 +29,12 @@ static void echo(const link_message_t *request)
     link_reply(request, request->payload, request->length);
 }
 
+static void discard(const link_message_t *request)
+{
+    link_discard_reply_t reply = {.length = request->length};
+    link_reply(request, &reply, sizeof reply);
+}
+
 static void stats(const link_message_t *request)
 {
     const link_stats_t *counters = link_stats();
@@ -64,6 +70,7 @@ static void fault(const link_message_t *request)
 const command_t system_commands[] = {
     {LINK_MSG_HELLO, hello},
     {LINK_MSG_ECHO, echo},
+    {LINK_MSG_DISCARD, discard},
     {LINK_MSG_LINK_STATS, stats},
     {LINK_MSG_RESET, reset},
     {LINK_MSG_SELFTEST_HANG, hang},

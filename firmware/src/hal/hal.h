@@ -27,6 +27,11 @@ uint32_t hal_timer_hz(void);
  * src/hal/millis.c builds it on the timer, so it must be called at least once per timer wrap. */
 uint32_t hal_millis(void);
 
+/* Waits until a byte may have arrived or a few milliseconds have passed. Under QEMU this must
+ * sleep (WFI) rather than return at once: a guest that spins never yields QEMU's event loop,
+ * and received bytes then reach the UART only every second or so. */
+void hal_idle(void);
+
 /* Resets the chip; does not return. */
 void hal_reset(void) __attribute__((noreturn));
 

@@ -14,6 +14,14 @@
 #define SCB_BFAR REG32(0xE000ED38u)
 #define SCB_AIRCR_SYSRESETREQ (0x05FAu << 16 | 1u << 2)
 
+#define SCB_ICSR REG32(0xE000ED04u)
+#define SCB_ICSR_PENDSTCLR (1u << 25)
+#define SYST_CSR REG32(0xE000E010u)
+#define SYST_RVR REG32(0xE000E014u)
+#define SYST_CVR REG32(0xE000E018u)
+#define NVIC_ISER(n) REG32(0xE000E100u + 4u * (n))
+#define NVIC_ICPR(n) REG32(0xE000E280u + 4u * (n))
+
 #define DWT_CTRL REG32(0xE0001000u)
 #define DWT_CYCCNT REG32(0xE0001004u)
 #define DWT_LAR REG32(0xE0001FB0u)
@@ -29,6 +37,12 @@ void cortexm_system_reset(void) __attribute__((noreturn));
 /* ARM semihosting SYS_EXIT_EXTENDED: makes QEMU exit with `code` (emulators only: on a real
  * board without a debugger the BKPT itself faults). */
 void cortexm_semihosting_exit(int code) __attribute__((noreturn));
+
+/* Sleep-until-event for emulators. Interrupts stay masked (PRIMASK, set at reset) so no
+ * handler ever runs and instruction counts stay exact; a pending interrupt still ends WFI.
+ * `irq` is the UART's receive interrupt; SysTick (`systick_reload` core clocks) bounds the sleep. */
+void cortexm_wakeup_init(uint32_t irq, uint32_t systick_reload);
+void cortexm_wait_for_wakeup(void);
 
 /* Starts the DWT cycle counter (real Cortex-M3/M4/M7 cores). */
 void cortexm_cycle_counter_start(void);

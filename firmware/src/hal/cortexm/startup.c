@@ -36,8 +36,27 @@ uint32_t cortexm_stack_high_water(void)
     return (uint32_t)((uintptr_t)&_estack - (uintptr_t)word);
 }
 
+static uint32_t wakeup_irq;
+
+void cortexm_wakeup_init(uint32_t irq, uint32_t systick_reload)
+{
+    wakeup_irq = irq;
+    NVIC_ISER(irq / 32u) = 1u << (irq % 32u);
+    SYST_RVR = systick_reload;
+    SYST_CVR = 0;
+    SYST_CSR = 0x3u; /* enable, exception on wrap (never taken: PRIMASK), reference clock */
+}
+
+void cortexm_wait_for_wakeup(void)
+{
+    __asm volatile("wfi" ::: "memory");
+    NVIC_ICPR(wakeup_irq / 32u) = 1u << (wakeup_irq % 32u);
+    SCB_ICSR = SCB_ICSR_PENDSTCLR;
+}
+
 void Reset_Handler(void)
 {
+    __asm volatile("cpsid i" ::: "memory"); /* the firmware polls: no interrupt handler runs */
     memcpy(&_sdata, &_sidata, (size_t)((uintptr_t)&_edata - (uintptr_t)&_sdata));
     memset(&_sbss, 0, (size_t)((uintptr_t)&_ebss - (uintptr_t)&_sbss));
     paint_stack();

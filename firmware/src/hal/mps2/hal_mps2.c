@@ -13,6 +13,8 @@
 #define UART_STATE_RX_FULL (1u << 1)
 #define UART_CTRL_TX_EN (1u << 0)
 #define UART_CTRL_RX_EN (1u << 1)
+#define UART_CTRL_RX_IRQ_EN (1u << 3)
+#define UART0_RX_IRQ 0u
 
 #define TIMER0_BASE 0x40000000u
 #define TIMER_CTRL REG32(TIMER0_BASE + 0x00u)
@@ -25,10 +27,16 @@
 void hal_init(void)
 {
     UART_BAUDDIV = SYSCLK_HZ / HIL_BAUD; /* QEMU ignores the rate but rejects a divider < 16 */
-    UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN;
+    UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ_EN;
     TIMER_RELOAD = 0xFFFFFFFFu;
     TIMER_VALUE = 0xFFFFFFFFu;
     TIMER_CTRL = TIMER_CTRL_ENABLE;
+    cortexm_wakeup_init(UART0_RX_IRQ, SYSCLK_HZ / 100u); /* wake at least every 10 ms */
+}
+
+void hal_idle(void)
+{
+    cortexm_wait_for_wakeup();
 }
 
 int hal_uart_getc(void)

@@ -23,6 +23,8 @@
 #define USART_CR1 REG32(USART1_BASE + 0x0Cu)
 #define USART_SR_RXNE (1u << 5)
 #define USART_SR_TXE (1u << 7)
+#define USART_CR1_RXNEIE (1u << 5)
+#define USART1_IRQ 37u
 #define USART_CR1_RE (1u << 2)
 #define USART_CR1_TE (1u << 3)
 #define USART_CR1_UE (1u << 13)
@@ -71,6 +73,17 @@ void hal_init(void)
 {
     uart_init();
     timer_init();
+#if HIL_EMULATED
+    USART_CR1 |= USART_CR1_RXNEIE;
+    cortexm_wakeup_init(USART1_IRQ, HSI_HZ / 100u); /* wake at least every 10 ms */
+#endif
+}
+
+void hal_idle(void)
+{
+#if HIL_EMULATED
+    cortexm_wait_for_wakeup();
+#endif
 }
 
 int hal_uart_getc(void)

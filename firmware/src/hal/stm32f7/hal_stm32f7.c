@@ -156,6 +156,11 @@ uint32_t hal_timer_hz(void)
     return SYSCLK_HZ;
 }
 
+void hal_idle(void)
+{
+    /* Real hardware: keep polling (the DWT cycle counter, our clock, stops during WFI). */
+}
+
 void hal_reset(void)
 {
     cortexm_system_reset();

@@ -1,0 +1,175 @@
+"""The device under test: one board variant, its target, and the link to its firmware.
+
+`Dut.open()` is the whole walking skeleton: load the board file, build the firmware, boot it in
+an emulator or reach the real board, wait for the firmware and shake hands. Tests, the CLI and
+later services (inference, training, benchmarks) talk to the firmware through a Dut.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from . import build as firmware_build
+from .boards import Board, Variant, load_board
+from .errors import DeviceTimeout, HarnessError, LinkError, TargetError
+from .link import protocol
+from .link.client import DEFAULT_TIMEOUT_S, Link
+from .link.protocol import MessageType
+from .progress import Progress
+from .targets.qemu import QemuTarget
+from .targets.serial_port import SerialTarget
+from .targets.transport import SerialTransport
+
+BOOT_TIMEOUT_S = 10.0
+
+
+class Target(Protocol):
+    def start(self) -> SerialTransport: ...
+    def stop(self) -> None: ...
+    def reset(self) -> None: ...
+    def exit_reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class HelloInfo:
+    """The firmware's handshake."""
+
+    protocol_version: int
+    board: str
+    build_id: str
+    core_clock_hz: int
+    flash_size: int
+    sram_size: int
+    model_slot_addr: int
+    model_slot_size: int
+    timer_kind: str  # "cycles" or "instructions"
+    timer_units_per_tick: int
+    max_payload: int
+    max_message: int
+
+    @classmethod
+    def from_reply(cls, reply: dict[str, Any]) -> HelloInfo:
+        kind = "cycles" if reply["timer_kind"] == protocol.CONSTANTS["TIMER_KIND_CYCLES"] else "instructions"
+        fields = {k: v for k, v in reply.items() if k in cls.__dataclass_fields__}
+        return cls(**{**fields, "timer_kind": kind})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Dut:
+    def __init__(self, board: Board, variant: Variant, target: Target, link: Link):
+        self.board, self.variant, self.target, self.link = board, variant, target, link
+        self.info: HelloInfo | None = None
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        board: str | Board,
+        emulator: str = "qemu",
+        port: str | None = None,
+        baud: int | None = None,
+        probe_serial: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        progress: Progress | None = None,
+    ) -> Dut:
+        board = load_board(board) if isinstance(board, str) else board
+        variant = board.variant(emulator)
+        progress = progress or Progress.quiet()
+        target = _make_target(board, variant, port, baud, probe_serial, progress)
+        with progress.step(f"connecting to {board.name} ({_where(variant, target)})"):
+            transport = target.start()
+        dut = cls(board, variant, target, Link(transport, board.name, timeout, on_closed=target.exit_reason))
+        try:
+            dut._handshake(wait_ready=emulator != "none")
+        except BaseException:
+            dut.close()
+            raise
+        return dut
+
+    def _handshake(self, wait_ready: bool) -> None:
+        if wait_ready:  # an emulator starts the firmware only once we are connected
+            self.link.wait_for(MessageType.READY, BOOT_TIMEOUT_S)
+        try:
+            self.info = self.hello()
+        except DeviceTimeout:
+            if wait_ready:
+                raise
+            raise TargetError(
+                f"board {self.board.name} does not answer on {self.target.port}: is the harness "
+                f"firmware flashed? Run: hil flash --board {self.board.name}"
+            ) from None
+        if self.info.protocol_version != protocol.VERSION:
+            raise LinkError(
+                f"board {self.board.name} speaks link protocol v{self.info.protocol_version}, "
+                f"this harness v{protocol.VERSION}: rebuild and flash the firmware"
+            )
+        self.link.max_payload = self.info.max_payload
+        self.link.max_message = self.info.max_message
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def hello(self) -> HelloInfo:
+        return HelloInfo.from_reply(self.link.call("HELLO"))
+
+    def echo(self, data: bytes) -> bytes:
+        return self.link.call("ECHO", data=data)["data"]
+
+    def discard(self, data: bytes) -> int:
+        return self.link.call("DISCARD", data=data)["length"]
+
+    def link_stats(self) -> dict[str, int]:
+        return self.link.call("LINK_STATS")
+
+    def reset(self) -> None:
+        """Resets the firmware through the link and waits until it is ready again."""
+        self.link.call("RESET")
+        self.link.wait_for(MessageType.READY, BOOT_TIMEOUT_S)
+        self.info = self.hello()
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.target.stop()
+
+    def __enter__(self) -> Dut:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "board": self.board.name,
+            "emulator": self.variant.emulator,
+            "machine": self.variant.machine,
+            "stand_in": self.variant.stand_in,
+            **(self.info.as_dict() if self.info else {}),
+        }
+
+
+def _make_target(board: Board, variant: Variant, port: str | None, baud: int | None,
+                 probe_serial: str | None, progress: Progress) -> Target:
+    if variant.emulator == "none":
+        return SerialTarget(board, port, baud, probe_serial)
+    if variant.emulator == "renode":
+        if shutil.which("renode") is None:
+            raise TargetError(
+                "Renode is not installed (no `renode` on PATH): install it (see README, "
+                "'Renode'), or use --emulator=qemu"
+            )
+        raise TargetError("--emulator=renode is not supported by this version of the harness yet")
+    firmware = firmware_build.build(board, variant.emulator, progress)
+    return QemuTarget(board, variant, firmware)
+
+
+def _where(variant: Variant, target: Target) -> str:
+    if variant.emulator == "none":
+        return getattr(target, "port", "serial")
+    return f"{variant.emulator} {variant.machine}"
+
+
+__all__ = ["Dut", "HelloInfo", "HarnessError"]

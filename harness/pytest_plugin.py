@@ -1,0 +1,114 @@
+"""pytest plugin (entry point `pytest11`): `pytest --board=nucleo_f746 [--emulator=qemu]`.
+
+Fixtures:
+  dut          session-scoped: builds (incrementally), boots or reaches the board, shakes hands.
+  fresh_dut    a new emulated instance for a test that stops or breaks the firmware.
+  hil_options  the resolved options (board, emulator, port, ...).
+Marker:
+  @pytest.mark.boards("nucleo_f746", ...)   run the test only on these boards.
+Defaults come from the ini file (`hil_board`, `hil_emulator`), so a project can make plain
+`pytest` run on its usual board. The board, emulator and firmware build id are recorded as
+JUnit XML test-suite properties.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from .boards import EMULATORS
+from .dut import Dut
+from .errors import HarnessError
+from .progress import Progress
+
+
+@dataclass(frozen=True)
+class HilOptions:
+    board: str | None
+    emulator: str
+    port: str | None
+    baud: int | None
+    probe: str | None
+    timeout: float
+
+    def open_dut(self) -> Dut:
+        if not self.board:
+            raise HarnessError("no board chosen: run pytest --board=NAME (see `hil boards`)")
+        return Dut.open(self.board, self.emulator, port=self.port, baud=self.baud,
+                        probe_serial=self.probe, timeout=self.timeout, progress=Progress())
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "hardware-in-the-loop")
+    group.addoption("--board", help="board to test on (default: ini option hil_board)")
+    group.addoption("--emulator", choices=EMULATORS,
+                    help="qemu/renode, or none for a real board (default: ini option hil_emulator, else none)")
+    group.addoption("--port", help="serial port or pyserial URL of a real board (default: found by USB ID)")
+    group.addoption("--baud", type=int, help="baud rate of a real board (default: the board file's)")
+    group.addoption("--probe", help="serial number of the debug probe, when several boards are attached")
+    group.addoption("--hil-timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
+    parser.addini("hil_board", "default board for --board")
+    parser.addini("hil_emulator", "default for --emulator", default="none")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "boards(*names): run the test only on these boards")
+
+
+def _options(config: pytest.Config) -> HilOptions:
+    return HilOptions(
+        board=config.getoption("board") or config.getini("hil_board") or None,
+        emulator=config.getoption("emulator") or config.getini("hil_emulator") or "none",
+        port=config.getoption("port"),
+        baud=config.getoption("baud"),
+        probe=config.getoption("probe"),
+        timeout=config.getoption("hil_timeout"),
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    options = _options(config)
+    return f"hil: board={options.board} emulator={options.emulator}" + (
+        f" port={options.port}" if options.port else ""
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("boards")
+    if marker:
+        board = _options(item.config).board
+        if board not in marker.args:
+            pytest.skip(f"only for boards {', '.join(marker.args)} (this run: {board})")
+
+
+@pytest.fixture(scope="session")
+def hil_options(pytestconfig: pytest.Config) -> HilOptions:
+    return _options(pytestconfig)
+
+
+def _open_or_fail(open_dut: Callable[[], Dut]) -> Dut:
+    try:
+        return open_dut()
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def dut(hil_options: HilOptions, record_testsuite_property: Callable[[str, object], None]) -> Iterator[Dut]:
+    device = _open_or_fail(hil_options.open_dut)
+    record_testsuite_property("hil_board", device.board.name)
+    record_testsuite_property("hil_emulator", device.variant.emulator)
+    record_testsuite_property("hil_firmware_build_id", device.info.build_id if device.info else "")
+    yield device
+    device.close()
+
+
+@pytest.fixture
+def fresh_dut(hil_options: HilOptions) -> Iterator[Dut]:
+    """A new emulated instance, for tests that stop or break the firmware."""
+    if hil_options.emulator == "none":
+        pytest.skip("needs an emulator: the test stops the firmware")
+    device = _open_or_fail(hil_options.open_dut)
+    yield device
+    device.close()

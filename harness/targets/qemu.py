@@ -1,0 +1,186 @@
+"""Boots a firmware in QEMU and connects to its UART.
+
+The UART is a TCP server socket inside QEMU that waits for us (`wait=on`), so not one byte of
+early output is lost, with `nodelay=on` so small frames are not held back. `-nographic` is
+never used: its stdio multiplexer would treat bytes 01 78 in a payload as "quit".
+QMP (a UNIX socket) resets and stops the machine cleanly.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ..boards import Board, Variant
+from ..build import Firmware
+from ..errors import TargetError
+from .transport import SerialTransport
+
+QEMU_BINARY = {"arm": "qemu-system-arm", "avr": "qemu-system-avr"}
+CONNECT_TIMEOUT_S = 10.0
+EXIT_STATUS_MEANING = {0: "firmware exited normally", 3: "firmware halted after a hard fault"}
+
+
+class Qmp:
+    """A minimal QEMU Machine Protocol client (JSON lines over a UNIX socket)."""
+
+    def __init__(self, path: Path, timeout: float = 5.0):
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        while True:  # QEMU opens the QMP socket a little after the UART's
+            try:
+                self._sock.connect(str(path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise TargetError(f"QEMU did not open its QMP socket {path}") from None
+                time.sleep(0.01)
+        self._file = self._sock.makefile("rwb")
+        self._read_message()  # greeting
+        self.execute("qmp_capabilities")
+
+    def _read_message(self) -> dict:
+        line = self._file.readline()
+        if not line:
+            raise TargetError("QEMU closed its QMP socket")
+        return json.loads(line)
+
+    def execute(self, command: str) -> dict:
+        self._file.write(json.dumps({"execute": command}).encode() + b"\n")
+        self._file.flush()
+        while True:
+            message = self._read_message()
+            if "return" in message:
+                return message["return"]
+            if "error" in message:
+                raise TargetError(f"QEMU refused {command}: {message['error'].get('desc')}")
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass  # QEMU already gone
+        self._sock.close()
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class QemuTarget:
+    """One QEMU instance running one firmware for one board variant."""
+
+    def __init__(
+        self,
+        board: Board,
+        variant: Variant,
+        firmware: Firmware,
+        extra_args: list[str] | None = None,
+        icount: bool = True,
+    ):
+        if variant.machine is None:
+            raise TargetError(f"board {board.name} names no QEMU machine in {board.path}")
+        self.board, self.variant, self.firmware = board, variant, firmware
+        self.extra_args = list(extra_args or [])
+        self.icount = icount and board.arch == "arm"  # QEMU's AVR has no instruction counting
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"hil-qemu-{board.name}-"))
+        self._process: subprocess.Popen | None = None
+        self._qmp: Qmp | None = None
+        self.transport: SerialTransport | None = None
+
+    @property
+    def binary(self) -> str:
+        return QEMU_BINARY[self.board.arch]
+
+    def command(self, port: int) -> list[str]:
+        chardev = f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on"
+        command = [
+            self.binary, "-M", self.variant.machine, "-display", "none", "-monitor", "none",
+            "-chardev", chardev, "-serial", "chardev:uart0",
+            "-qmp", f"unix:{self._workdir / 'qmp.sock'},server=on,wait=off",
+            "-kernel", str(self.firmware.elf),
+        ]
+        if self.board.arch == "arm":
+            command += ["-semihosting-config", "enable=on,target=native"]
+        if self.icount:
+            command += ["-icount", "shift=0"]  # deterministic: one virtual ns per instruction
+        return command + self.extra_args
+
+    def start(self) -> SerialTransport:
+        if shutil.which(self.binary) is None:
+            raise TargetError(
+                f"{self.binary} is not installed: apt-get install "
+                f"{'qemu-system-arm' if self.board.arch == 'arm' else 'qemu-system-misc'}"
+            )
+        if not self.firmware.elf.is_file():
+            raise TargetError(f"firmware {self.firmware.elf} does not exist: build it first")
+        port = _free_tcp_port()
+        log = (self._workdir / "qemu.log").open("wb")
+        self._process = subprocess.Popen(
+            self.command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.transport = self._connect(port)
+        self._qmp = Qmp(self._workdir / "qmp.sock")
+        return self.transport
+
+    def _connect(self, port: int) -> SerialTransport:
+        """Connects as soon as QEMU listens; QEMU starts the CPU only once we are connected."""
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while True:
+            if self._process.poll() is not None:
+                raise TargetError(f"QEMU for {self.board.name} did not start{self.exit_reason()}")
+            try:
+                return SerialTransport(f"socket://127.0.0.1:{port}")
+            except TargetError:
+                if time.monotonic() > deadline:
+                    raise TargetError(
+                        f"QEMU for {self.board.name} did not open its UART socket within "
+                        f"{CONNECT_TIMEOUT_S:.0f} s"
+                    ) from None
+                time.sleep(0.02)
+
+    def reset(self) -> None:
+        """Resets the machine (RAM is not cleared), as a reset button would."""
+        if self._qmp is None:
+            raise TargetError("QEMU is not running")
+        self._qmp.execute("system_reset")
+
+    @property
+    def exit_status(self) -> int | None:
+        return self._process.poll() if self._process else None
+
+    def exit_reason(self) -> str:
+        """A sentence for error messages: how QEMU ended and the tail of its output."""
+        status = self.exit_status
+        if status is None:
+            return ""
+        meaning = EXIT_STATUS_MEANING.get(status, "")
+        text = f"; QEMU exited with status {status}" + (f" ({meaning})" if meaning else "")
+        log = self._workdir / "qemu.log"
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
+        return text + (": " + " | ".join(tail) if tail else "")
+
+    def stop(self) -> None:
+        if self.transport:
+            self.transport.close()
+        if self._qmp:
+            try:
+                self._qmp.execute("quit")
+            except (OSError, TargetError):
+                pass
+            self._qmp.close()
+            self._qmp = None
+        if self._process and self._process.poll() is None:
+            try:
+                self._process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self._workdir, ignore_errors=True)

@@ -1,0 +1,58 @@
+"""A byte stream to a board's UART, through pyserial.
+
+One class serves every target: a local port (`/dev/ttyACM0`), and pyserial URLs such as
+`socket://127.0.0.1:4000` (QEMU's UART, a ser2net export) or `rfc2217://host:port`
+(a board attached to another machine).
+"""
+from __future__ import annotations
+
+import socket
+
+import serial
+
+from ..errors import TargetError
+
+
+class TransportClosed(TargetError):
+    """The other end closed the connection (an emulator that exited, a board unplugged)."""
+
+
+class SerialTransport:
+    def __init__(self, url: str, baud: int = 115200):
+        self.url = url
+        try:
+            self._port = serial.serial_for_url(url, baudrate=baud, timeout=0, do_not_open=True)
+            self._port.open()
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise TargetError(f"cannot open {url}: {exc}") from None
+        sock = getattr(self._port, "_socket", None)
+        if sock is not None:  # pyserial leaves Nagle on: small frames would wait ~40 ms each
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.bytes_written = 0
+        self.bytes_read = 0
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise TransportClosed(f"writing to {self.url} failed: {exc}") from None
+        self.bytes_written += len(data)
+
+    def read(self, timeout: float) -> bytes:
+        """Whatever arrives within `timeout` seconds (returns early once bytes are there)."""
+        try:
+            self._port.timeout = timeout
+            data = self._port.read(1)
+            if data:
+                self._port.timeout = 0
+                data += self._port.read(65536)
+        except (serial.SerialException, OSError) as exc:
+            raise TransportClosed(f"reading from {self.url} failed: {exc}") from None
+        self.bytes_read += len(data)
+        return data
+
+    def close(self) -> None:
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError):
+            pass
