@@ -1,4 +1,5 @@
-/* Generated from harness/link/protocol.yaml by `python -m harness.link.codegen`.
+/* Generated from harness/link/protocol.yaml and harness/link/messages/ (one YAML per service)
+ * by `python -m harness.link.codegen`.
  * Do not edit: change the YAML and regenerate. */
 #ifndef LINK_PROTOCOL_H
 #define LINK_PROTOCOL_H

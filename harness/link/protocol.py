@@ -14,7 +14,27 @@ from typing import Any
 import yaml
 
 SPEC_PATH = Path(__file__).with_name("protocol.yaml")
-SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+MESSAGES_DIR = Path(__file__).with_name("messages")
+
+
+def _load_spec() -> dict[str, Any]:
+    """protocol.yaml, plus the messages of each service in messages/*.yaml (engine, training...)."""
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    for path in sorted(MESSAGES_DIR.glob("*.yaml")):
+        extra = yaml.safe_load(path.read_text()) or {}
+        for section in ("messages", "errors", "constants"):
+            for name, value in (extra.get(section) or {}).items():
+                if name in spec[section]:
+                    raise ValueError(f"{path.name}: {section[:-1]} {name} is already defined")
+                spec[section][name] = value
+    for section, key in (("messages", "id"), ("errors", "code")):
+        numbers = [entry[key] for entry in spec[section].values()]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError(f"protocol: two {section} share a {key}")
+    return spec
+
+
+SPEC: dict[str, Any] = _load_spec()
 
 VERSION: int = SPEC["version"]
 MAGIC = bytes(SPEC["frame"]["magic"])

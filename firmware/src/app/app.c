@@ -4,8 +4,16 @@
 
 #include "../hal/hal.h"
 
+/* Each service defines its table; until it is linked in, these empty ones stand in. */
+__attribute__((weak)) const command_t engine_commands[] = {{0, NULL}};
+__attribute__((weak)) const command_t metrics_commands[] = {{0, NULL}};
+__attribute__((weak)) const command_t training_commands[] = {{0, NULL}};
+
 static const command_t *const command_tables[] = {
     system_commands,
+    engine_commands,
+    metrics_commands,
+    training_commands,
 };
 
 static command_handler_t find_handler(uint8_t type)

@@ -18,7 +18,10 @@ typedef struct {
     command_handler_t handler;
 } command_t;
 
-/* Commands of one module, terminated by {0, NULL}; app.c lists the modules. */
+/* Commands of one service, terminated by {0, NULL}; app.c lists the services. */
 extern const command_t system_commands[];
+extern const command_t engine_commands[];   /* src/engine: models and inference */
+extern const command_t metrics_commands[];  /* measurements: memory, timing */
+extern const command_t training_commands[]; /* src/training: on-device training */
 
 #endif

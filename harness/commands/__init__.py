@@ -1,0 +1,49 @@
+"""Subcommands of `hil`: one module per area, each registering with `@command`.
+
+This package's own module holds the registry and the helpers every command shares;
+`harness.cli` imports all modules in the package and dispatches.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..boards import EMULATORS
+from ..dut import Dut
+from ..progress import Progress
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None]):
+    """Registers a subcommand: `arguments` adds its options, the function returns the exit status."""
+
+    def register(function: Command) -> Command:
+        COMMANDS[name] = (function, arguments, help_text)
+        return function
+
+    return register
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Prints `data` as JSON with --json, else the human-readable `text`."""
+    print(json.dumps(data, indent=2, default=str) if args.json else text)
+
+
+def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qemu") -> None:
+    parser.add_argument("--board", required=True, help="board name (see `hil boards`)")
+    parser.add_argument("--emulator", choices=EMULATORS, default=emulator_default,
+                        help=f"run on an emulator, or 'none' for the real board (default {emulator_default})")
+    parser.add_argument("--port", help="serial port or pyserial URL of a real board")
+    parser.add_argument("--baud", type=int, help="baud rate (default: the board file's)")
+    parser.add_argument("--probe", help="serial number of the board's debug probe")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def open_dut(args: argparse.Namespace) -> Dut:
+    return Dut.open(args.board, args.emulator, port=args.port, baud=args.baud,
+                    probe_serial=args.probe, timeout=args.timeout, progress=Progress())

@@ -1,0 +1,66 @@
+"""Board commands: hil boards, build, flash, ping."""
+from __future__ import annotations
+
+import argparse
+import time
+
+from ..board_status import board_rows
+from ..boards import load_board
+from ..build import build
+from . import board_arguments, command, emit, open_dut
+from ..progress import Progress
+from ..targets.flash import flash
+
+
+@command("boards", "list the known boards and where each can run here", lambda p: p.add_argument("--json", action="store_true"))
+def cmd_boards(args: argparse.Namespace) -> int:
+    rows = board_rows()
+    lines = []
+    for row in rows:
+        lines.append(
+            f"{row['name']:<16} {row['title']}\n"
+            f"    {row['mcu']} ({row['core']}, FPU {row['fpu'] or 'none'}), "
+            f"{row['flash_kb']} KB flash, {row['sram_kb']} KB SRAM\n"
+            + "".join(f"    {where:<7} {status}\n" for where, status in row["available"].items())
+            + (f"    note: {row['stand_in']}\n" if row.get("stand_in") else "")
+        )
+    emit(args, rows, "\n".join(lines).rstrip())
+    return 0
+
+
+@command("build", "build a board's firmware", lambda p: board_arguments(p))
+def cmd_build(args: argparse.Namespace) -> int:
+    firmware = build(load_board(args.board), args.emulator, Progress())
+    data = {"board": firmware.board, "emulator": firmware.emulator, "pio_env": firmware.pio_env,
+            "elf": str(firmware.elf), "bin": str(firmware.bin), "bin_bytes": firmware.size_bytes}
+    emit(args, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+@command("flash", "build and flash the firmware onto a real board", lambda p: board_arguments(p, "none"))
+def cmd_flash(args: argparse.Namespace) -> int:
+    board = load_board(args.board)
+    if args.emulator != "none":
+        print(f"nothing to flash: --emulator={args.emulator} loads the firmware at boot", file=sys.stderr)
+        return 0
+    firmware = build(board, "none", Progress())
+    with Progress().step(f"flashing {board.name} with {board.upload_tool}"):
+        flash(board, firmware, args.probe, args.port)
+    emit(args, {"board": board.name, "flashed": str(firmware.hex)}, f"flashed {firmware.hex}")
+    return 0
+
+
+@command("ping", "boot or reach a board and print its handshake", lambda p: board_arguments(p))
+def cmd_ping(args: argparse.Namespace) -> int:
+    with open_dut(args) as dut:
+        start = time.perf_counter()
+        rounds = 10
+        for _ in range(rounds):
+            dut.echo(b"ping")
+        round_trip_ms = (time.perf_counter() - start) / rounds * 1000
+        data = {**dut.describe(), "round_trip_ms": round(round_trip_ms, 2)}
+    text = "\n".join(f"{key:<22} {value}" for key, value in data.items() if value is not None)
+    emit(args, data, text)
+    return 0
+
+
