@@ -31,6 +31,10 @@ class LinkError(HarnessError):
     """The serial link carried something the protocol does not allow."""
 
 
+class TransportClosed(LinkError):
+    """The other end closed the connection (an emulator that exited, a board unplugged)."""
+
+
 class DeviceTimeout(LinkError):
     """The board did not answer within the timeout."""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import DeviceError, DeviceFault, DeviceTimeout, LinkError
+from ..errors import DeviceError, DeviceFault, DeviceTimeout, LinkError, TransportClosed
 from . import protocol
 from .framing import Frame, FrameParser, encode
 from .protocol import FLAG_MORE, MessageType
@@ -57,8 +57,15 @@ class Link:
 
     def send_raw(self, data: bytes) -> None:
         """Bytes straight onto the wire (tests of the device's resynchronisation)."""
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except TransportClosed as exc:
+            raise self._lost(exc) from None
         self.counters.bytes_sent += len(data)
+
+    def _lost(self, cause: Exception) -> LinkError:
+        reason = self.on_closed() if self.on_closed else ""
+        return TransportClosed(f"link to board {self.board} lost: {cause}{reason}")
 
     def _send_frame(self, frame: Frame) -> None:
         self.send_raw(encode(frame))
@@ -75,9 +82,8 @@ class Link:
             wait = min(remaining, protocol.INTER_BYTE_TIMEOUT_S)
             try:
                 data = self.transport.read(wait)
-            except LinkError as exc:
-                reason = self.on_closed() if self.on_closed else ""
-                raise LinkError(f"link to board {self.board} lost: {exc}{reason}") from None
+            except TransportClosed as exc:
+                raise self._lost(exc) from None
             if data:
                 self.counters.bytes_received += len(data)
                 self._received += self._parser.feed(data)

@@ -10,11 +10,7 @@ import socket
 
 import serial
 
-from ..errors import TargetError
-
-
-class TransportClosed(TargetError):
-    """The other end closed the connection (an emulator that exited, a board unplugged)."""
+from ..errors import TargetError, TransportClosed
 
 
 class SerialTransport:

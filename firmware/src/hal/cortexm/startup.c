@@ -108,6 +108,12 @@ void cortexm_system_reset(void)
 
 void cortexm_semihosting_exit(int code)
 {
+    /* Linger half a second first: an emulator that exits while the host still has requests in
+     * flight resets the TCP connection, and the host would lose the frames just sent. */
+    uint32_t start = hal_millis();
+    while ((uint32_t)(hal_millis() - start) < 500u) {
+        hal_idle();
+    }
     /* SYS_EXIT_EXTENDED (0x20) with ADP_Stopped_ApplicationExit and the exit code. */
     static volatile uint32_t block[2];
     block[0] = 0x20026u;
