@@ -1,0 +1,139 @@
+"""FULLY_CONNECTED, AVERAGE_POOL_2D and MAX_POOL_2D against tflite-micro."""
+from __future__ import annotations
+
+import numpy as np
+
+import tflm_quant as tq
+from common import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
+                    out_size, rand_i8, rand_scale)
+from kernels_lib import FcParams, PoolParams
+from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+N_CASES = 500
+
+
+def fc_case(k, seed: int, dtype):
+    rng = np.random.default_rng(seed)
+    batches = int(rng.integers(1, 5))
+    depth = int(rng.integers(1, 40))
+    units = int(rng.integers(1, 20))
+    act = ACTIVATIONS[int(rng.integers(0, 4))]
+    has_bias = rng.random() < 0.85
+    # input given as 2-D [batches, depth] or 4-D [batches, 1, 1, depth] (flattened by FC)
+    in_shape = (batches, depth) if rng.random() < 0.7 else (batches, 1, 1, depth)
+    m = SingleOpModel()
+    if dtype == np.int8:
+        per_channel = rng.random() < 0.5
+        in_scale, out_scale = rand_scale(rng, 1e-3, 0.1), rand_scale(rng, 1e-3, 0.5)
+        in_zp, out_zp = int(rng.integers(-128, 128)), int(rng.integers(-128, 128))
+        w_scales = [rand_scale(rng, 1e-4, 0.05) for _ in range(units if per_channel else 1)]
+        w = rand_i8(rng, (units, depth))
+        w[w == -128] = -127
+        b = rng.integers(-20000, 20000, size=units).astype(np.int32) if has_bias else None
+        x = rand_i8(rng, in_shape)
+        xt = m.add(Tensor(in_shape, np.int8, scale=[in_scale], zero_point=[in_zp]))
+        wt = m.add(Tensor(w.shape, np.int8, data=w, scale=w_scales, zero_point=[0] * len(w_scales)))
+        inputs = [xt, wt]
+        if b is not None:
+            bs = [float(np.float32(in_scale) * np.float32(s)) for s in w_scales]
+            inputs.append(m.add(Tensor(b.shape, np.int32, data=b, scale=bs, zero_point=[0] * len(bs))))
+        else:
+            inputs.append(-1)
+        yt = m.add(Tensor((batches, units), np.int8, scale=[out_scale], zero_point=[out_zp]))
+    else:
+        w = rng.standard_normal((units, depth)).astype(np.float32)
+        b = rng.standard_normal(units).astype(np.float32) if has_bias else None
+        x = rng.standard_normal(in_shape).astype(np.float32)
+        xt = m.add(Tensor(in_shape, np.float32))
+        wt = m.add(Tensor(w.shape, np.float32, data=w))
+        inputs = [xt, wt, m.add(Tensor(b.shape, np.float32, data=b)) if b is not None else -1]
+        yt = m.add(Tensor((batches, units), np.float32))
+    m.inputs, m.outputs = [xt], [yt]
+    opt = schema.FullyConnectedOptionsT()
+    opt.fusedActivationFunction = ACT_CODE[act]
+    want = run_tflm(m.build(Op(BuiltinOperator.FULLY_CONNECTED, inputs, [yt],
+                               BuiltinOptions.FullyConnectedOptions, opt)), [x])[0]
+    x2d = np.ascontiguousarray(x.reshape(batches, depth))
+    what = f"seed {seed} b={batches} d={depth} u={units} act={act}"
+    if dtype == np.int8:
+        mult, shift = tq.conv_per_channel_multipliers(in_scale, w_scales, out_scale)
+        lo, hi = tq.activation_range_int8(act, out_scale, out_zp)
+        p = FcParams(input_offset=-in_zp, filter_offset=0, output_offset=out_zp, act_min=lo, act_max=hi)
+        got = k.fully_connected_s8(p, mult, shift, per_channel, x2d, w, b)
+        assert_exact(got, want, what + f" per_channel={per_channel}")
+    else:
+        lo, hi = tq.activation_range_f32(act)
+        got = k.fully_connected_f32(lo, hi, x2d, w, b)
+        assert_same_floats(got, want, what)
+
+
+def test_fully_connected_s8_randomized(k):
+    for seed in range(N_CASES):
+        fc_case(k, 5000 + seed, np.int8)
+
+
+def test_fully_connected_f32_randomized(k):
+    for seed in range(N_CASES // 2):
+        fc_case(k, 6000 + seed, np.float32)
+
+
+def pool_case(k, seed: int, kind: str, dtype):
+    rng = np.random.default_rng(seed)
+    while True:
+        batch = int(rng.integers(1, 3))
+        h, w, c = int(rng.integers(1, 12)), int(rng.integers(1, 12)), int(rng.integers(1, 6))
+        fh, fw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        padding = "SAME" if rng.random() < 0.5 else "VALID"
+        oh, ow = out_size(padding, h, fh, sh, 1), out_size(padding, w, fw, sw, 1)
+        if oh >= 1 and ow >= 1:
+            break
+    act = ACTIVATIONS[int(rng.integers(0, 4))]
+    in_shape, out_shape = (batch, h, w, c), (batch, oh, ow, c)
+    m = SingleOpModel()
+    if dtype == np.int8:
+        scale, zp = rand_scale(rng, 1e-3, 0.2), int(rng.integers(-128, 128))
+        x = rand_i8(rng, in_shape)
+        xt = m.add(Tensor(in_shape, np.int8, scale=[scale], zero_point=[zp]))
+        yt = m.add(Tensor(out_shape, np.int8, scale=[scale], zero_point=[zp]))
+    else:
+        x = rng.standard_normal(in_shape).astype(np.float32)
+        xt = m.add(Tensor(in_shape, np.float32))
+        yt = m.add(Tensor(out_shape, np.float32))
+    m.inputs, m.outputs = [xt], [yt]
+    opt = schema.Pool2DOptionsT()
+    opt.padding = PAD_CODE[padding]
+    opt.strideH, opt.strideW, opt.filterHeight, opt.filterWidth = sh, sw, fh, fw
+    opt.fusedActivationFunction = ACT_CODE[act]
+    code = BuiltinOperator.AVERAGE_POOL_2D if kind == "avg" else BuiltinOperator.MAX_POOL_2D
+    want = run_tflm(m.build(Op(code, [xt], [yt], BuiltinOptions.Pool2DOptions, opt)), [x])[0]
+    p = PoolParams(stride_h=sh, stride_w=sw, filter_h=fh, filter_w=fw,
+                   pad_h=compute_padding(sh, 1, h, fh, oh), pad_w=compute_padding(sw, 1, w, fw, ow))
+    what = f"seed {seed} {kind} in={in_shape} f=({fh},{fw}) s=({sh},{sw}) {padding} act={act}"
+    if dtype == np.int8:
+        p.act_min, p.act_max = tq.activation_range_int8(act, scale, zp)
+        assert_exact(k.pool(kind, p, x, out_shape), want, what)
+    else:
+        p.act_min_f, p.act_max_f = tq.activation_range_f32(act)
+        assert_same_floats(k.pool(kind, p, x, out_shape), want, what)
+
+
+def test_avgpool_s8_randomized(k):
+    for seed in range(N_CASES):
+        pool_case(k, 7000 + seed, "avg", np.int8)
+
+
+def test_maxpool_s8_randomized(k):
+    for seed in range(N_CASES):
+        pool_case(k, 8000 + seed, "max", np.int8)
+
+
+def test_avgpool_f32_randomized(k):
+    for seed in range(N_CASES // 2):
+        pool_case(k, 9000 + seed, "avg", np.float32)
+
+
+def test_maxpool_f32_randomized(k):
+    for seed in range(N_CASES // 2):
+        pool_case(k, 10000 + seed, "max", np.float32)
