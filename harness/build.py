@@ -6,11 +6,14 @@ here from the `scons` module installed beside PlatformIO.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +83,15 @@ def ensure_tool_scons() -> Path:
     return package
 
 
+@contextlib.contextmanager
+def _build_lock(build_root: Path, pio_env: str) -> Iterator[None]:
+    """One build per environment at a time: parallel pytest workers share the build directory."""
+    build_root.mkdir(parents=True, exist_ok=True)
+    with open(build_root / f".{pio_env}.lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes or the process dies
+        yield
+
+
 def build(board: Board, emulator: str, progress: Progress | None = None,
           extra_flags: list[str] | None = None) -> Firmware:
     """Builds (incrementally) the firmware variant for `board` under `emulator`.
@@ -99,7 +111,8 @@ def build(board: Board, emulator: str, progress: Progress | None = None,
         build_root = FIRMWARE_DIR / ".pio" / "variants" / digest
         environ.update(PLATFORMIO_BUILD_DIR=str(build_root), PLATFORMIO_BUILD_FLAGS=" ".join(extra_flags))
     with progress.step(f"building firmware {variant.pio_env} {' '.join(extra_flags or [])}".rstrip()):
-        result = subprocess.run(command, env=environ, capture_output=True, text=True)
+        with _build_lock(build_root, variant.pio_env):
+            result = subprocess.run(command, env=environ, capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
         raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")
