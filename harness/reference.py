@@ -78,8 +78,9 @@ class Reference:
         return self._arena_bytes
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
+        worker = getattr(self, "_worker", None)  # absent if __init__ failed early
+        if worker is not None:
+            worker.close()
             self._worker = None
 
     def __enter__(self) -> Reference:
