@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tflm_quant as tq
-from common import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
+from kernel_testutil import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
                     out_size, rand_i8, rand_scale)
 from kernels_lib import ConvF32Params, ConvParams
 from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
@@ -32,7 +32,12 @@ def random_geometry(rng, depthwise: bool):
     else:
         mult = 1
         cout = int(rng.integers(1, 9))
-    return dict(batch=batch, h=h, w=w, cin=cin, cout=cout, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw,
+    fcin = cin
+    if not depthwise and rng.random() < 0.2:  # grouped convolution
+        groups = int(rng.integers(2, 4))
+        cin = fcin * groups
+        cout = groups * int(rng.integers(1, 4))
+    return dict(batch=batch, h=h, w=w, cin=cin, fcin=fcin, cout=cout, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw,
                 padding=padding, oh=oh, ow=ow, depth_multiplier=mult)
 
 
@@ -74,7 +79,7 @@ def build_conv_model(g, depthwise, act, x_q, w_data, b_data, q, dtype):
     return m.build(Op(code, inputs, [y], otype, opt))
 
 
-def run_case(k, seed: int, depthwise: bool):
+def run_case(k, seed: int, depthwise: bool, extreme: bool = False):
     rng = np.random.default_rng(seed)
     g = random_geometry(rng, depthwise)
     act = ACTIVATIONS[int(rng.integers(0, 4))]
@@ -87,11 +92,19 @@ def run_case(k, seed: int, depthwise: bool):
     if depthwise:
         w_shape = (1, g["kh"], g["kw"], g["cout"])
     else:
-        w_shape = (g["cout"], g["kh"], g["kw"], g["cin"])
+        w_shape = (g["cout"], g["kh"], g["kw"], g["fcin"])
     w = rand_i8(rng, w_shape)
     w[w == -128] = -127  # symmetric weights, as the converter produces
     b = rng.integers(-20000, 20000, size=g["cout"]).astype(np.int32) if has_bias else None
     x = rand_i8(rng, (g["batch"], g["h"], g["w"], g["cin"]))
+    if extreme:  # saturating values, zero points at the ends, multipliers far from 1
+        x = rng.choice(np.array([-128, 127, -127, 0], dtype=np.int8), size=x.shape)
+        w = rng.choice(np.array([-127, 127], dtype=np.int8), size=w.shape)
+        in_zp, out_zp = int(rng.choice([-128, 127, 0])), int(rng.choice([-128, 127, 0]))
+        in_scale, out_scale = rand_scale(rng, 1e-6, 1.0), rand_scale(rng, 1e-6, 1.0)
+        w_scales = [rand_scale(rng, 1e-6, 1.0) for _ in range(nq)]
+        if b is not None:
+            b = rng.integers(-(1 << 24), 1 << 24, size=g["cout"]).astype(np.int32)
     q = dict(in_scale=in_scale, in_zp=in_zp, out_scale=out_scale, out_zp=out_zp, w_scales=w_scales)
     # TFLM's DEPTHWISE_CONV_2D crashes (segfault in the interpreter) when the
     # optional bias is absent: give it an all-zero bias, which is the same
@@ -120,7 +133,7 @@ def run_case_f32(k, seed: int, depthwise: bool):
     if depthwise:
         w_shape = (1, g["kh"], g["kw"], g["cout"])
     else:
-        w_shape = (g["cout"], g["kh"], g["kw"], g["cin"])
+        w_shape = (g["cout"], g["kh"], g["kw"], g["fcin"])
     w = rng.standard_normal(w_shape).astype(np.float32)
     b = rng.standard_normal(g["cout"]).astype(np.float32) if rng.random() < 0.85 else None
     x = rng.standard_normal((g["batch"], g["h"], g["w"], g["cin"])).astype(np.float32)
@@ -144,6 +157,16 @@ def test_conv2d_s8_randomized(k):
 def test_depthwise_conv2d_s8_randomized(k):
     for seed in range(N_CASES):
         run_case(k, 2000 + seed, depthwise=True)
+
+
+def test_conv2d_s8_extremes(k):
+    for seed in range(N_CASES // 3):
+        run_case(k, 5000 + seed, depthwise=False, extreme=True)
+
+
+def test_depthwise_conv2d_s8_extremes(k):
+    for seed in range(N_CASES // 3):
+        run_case(k, 6000 + seed, depthwise=True, extreme=True)
 
 
 def test_conv2d_f32_randomized(k):

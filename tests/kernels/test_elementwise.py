@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import tflm_quant as tq
-from common import ACT_CODE, ACTIVATIONS, assert_exact, assert_same_floats, rand_i8, rand_scale
+from kernel_testutil import ACT_CODE, ACTIVATIONS, assert_exact, assert_same_floats, rand_i8, rand_scale
 from kernels_lib import AddParams, MulParams
 from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
@@ -33,7 +33,7 @@ def random_broadcast_shapes(rng, max_rank: int):
     return a, b, out
 
 
-def binary_case(k, seed: int, kind: str, dtype):
+def binary_case(k, seed: int, kind: str, dtype, extreme: bool = False):
     rng = np.random.default_rng(seed)
     sa, sb, so = random_broadcast_shapes(rng, 4 if kind == "mul" else 5)
     act = ACTIVATIONS[int(rng.integers(0, 4))]
@@ -45,6 +45,11 @@ def binary_case(k, seed: int, kind: str, dtype):
             s2 = s1  # equal input scales
         z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
         a, b = rand_i8(rng, sa), rand_i8(rng, sb)
+        if extreme:  # values and zero points at the ends of the range, scales far apart
+            ends = np.array([-128, 127, -127, 0], dtype=np.int8)
+            a, b = rng.choice(ends, size=sa), rng.choice(ends, size=sb)
+            z1, z2, zo = (int(rng.choice([-128, 127, 0])) for _ in range(3))
+            s1, s2, so_scale = (rand_scale(rng, 1e-5, 1.0) for _ in range(3))
         t1 = m.add(Tensor(sa, np.int8, scale=[s1], zero_point=[z1]))
         t2 = m.add(Tensor(sb, np.int8, scale=[s2], zero_point=[z2]))
         to = m.add(Tensor(so, np.int8, scale=[so_scale], zero_point=[zo]))
@@ -80,6 +85,16 @@ def test_add_s8_randomized(k):
 def test_mul_s8_randomized(k):
     for seed in range(N_CASES):
         binary_case(k, 12000 + seed, "mul", np.int8)
+
+
+def test_add_s8_extremes(k):
+    for seed in range(N_CASES // 2):
+        binary_case(k, 15000 + seed, "add", np.int8, extreme=True)
+
+
+def test_mul_s8_extremes(k):
+    for seed in range(N_CASES // 2):
+        binary_case(k, 16000 + seed, "mul", np.int8, extreme=True)
 
 
 def test_add_f32_randomized(k):

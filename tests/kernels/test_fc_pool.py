@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import tflm_quant as tq
-from common import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
+from kernel_testutil import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
                     out_size, rand_i8, rand_scale)
 from kernels_lib import FcParams, PoolParams
 from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
@@ -13,7 +13,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 N_CASES = 500
 
 
-def fc_case(k, seed: int, dtype):
+def fc_case(k, seed: int, dtype, extreme: bool = False):
     rng = np.random.default_rng(seed)
     batches = int(rng.integers(1, 5))
     depth = int(rng.integers(1, 40))
@@ -32,8 +32,19 @@ def fc_case(k, seed: int, dtype):
         w[w == -128] = -127
         b = rng.integers(-20000, 20000, size=units).astype(np.int32) if has_bias else None
         x = rand_i8(rng, in_shape)
+        # asymmetric weights (a filter zero point) exist for per-tensor FC only
+        w_zp = int(rng.integers(-10, 10)) if (not per_channel and rng.random() < 0.3) else 0
+        if extreme:
+            ends = np.array([-128, 127, -127, 0], dtype=np.int8)
+            x = rng.choice(ends, size=in_shape)
+            w = rng.choice(np.array([-127, 127], dtype=np.int8), size=w.shape)
+            in_zp, out_zp = int(rng.choice([-128, 127, 0])), int(rng.choice([-128, 127, 0]))
+            in_scale, out_scale = rand_scale(rng, 1e-6, 1.0), rand_scale(rng, 1e-6, 1.0)
+            w_scales = [rand_scale(rng, 1e-6, 1.0) for _ in w_scales]
+            if b is not None:
+                b = rng.integers(-(1 << 24), 1 << 24, size=units).astype(np.int32)
         xt = m.add(Tensor(in_shape, np.int8, scale=[in_scale], zero_point=[in_zp]))
-        wt = m.add(Tensor(w.shape, np.int8, data=w, scale=w_scales, zero_point=[0] * len(w_scales)))
+        wt = m.add(Tensor(w.shape, np.int8, data=w, scale=w_scales, zero_point=[w_zp] * len(w_scales)))
         inputs = [xt, wt]
         if b is not None:
             bs = [float(np.float32(in_scale) * np.float32(s)) for s in w_scales]
@@ -59,7 +70,7 @@ def fc_case(k, seed: int, dtype):
     if dtype == np.int8:
         mult, shift = tq.conv_per_channel_multipliers(in_scale, w_scales, out_scale)
         lo, hi = tq.activation_range_int8(act, out_scale, out_zp)
-        p = FcParams(input_offset=-in_zp, filter_offset=0, output_offset=out_zp, act_min=lo, act_max=hi)
+        p = FcParams(input_offset=-in_zp, filter_offset=-w_zp, output_offset=out_zp, act_min=lo, act_max=hi)
         got = k.fully_connected_s8(p, mult, shift, per_channel, x2d, w, b)
         assert_exact(got, want, what + f" per_channel={per_channel}")
     else:
@@ -71,6 +82,11 @@ def fc_case(k, seed: int, dtype):
 def test_fully_connected_s8_randomized(k):
     for seed in range(N_CASES):
         fc_case(k, 5000 + seed, np.int8)
+
+
+def test_fully_connected_s8_extremes(k):
+    for seed in range(N_CASES // 2):
+        fc_case(k, 30000 + seed, np.int8, extreme=True)
 
 
 def test_fully_connected_f32_randomized(k):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import tflm_quant as tq
-from common import assert_exact, assert_same_floats, rand_i8, rand_scale
+from kernel_testutil import assert_exact, assert_same_floats, rand_i8, rand_scale
 from kernels_lib import MeanParams
 from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
@@ -61,6 +61,13 @@ def test_mean_s8_randomized(k):
 def test_mean_f32_randomized(k):
     for seed in range(N_CASES // 2):
         mean_case(k, 20000 + seed, np.float32)
+
+
+def test_mean_many_axes_randomized(k):
+    """Up to 4 reduced axes (TFLM's micro MEAN handles rank <= 4)."""
+    for seed in range(N_CASES // 2):
+        mean_case(k, 29000 + seed, np.int8, max_axes=4)
+        mean_case(k, 29500 + seed, np.float32, max_axes=4)
 
 
 def pad_case(k, seed: int, dtype):
