@@ -92,6 +92,7 @@ class QemuTarget:
         self.icount = icount and board.arch == "arm"  # QEMU's AVR has no instruction counting
         self._workdir = Path(tempfile.mkdtemp(prefix=f"hil-qemu-{board.name}-"))
         self._process: subprocess.Popen | None = None
+        self._port = 0
         self._qmp: Qmp | None = None
         self.transport: SerialTransport | None = None
 
@@ -113,7 +114,8 @@ class QemuTarget:
             command += ["-icount", "shift=0"]  # deterministic: one virtual ns per instruction
         return command + self.extra_args
 
-    def start(self) -> SerialTransport:
+    def launch(self) -> str:
+        """Starts QEMU and returns the pyserial URL of its UART (nobody connected yet)."""
         if shutil.which(self.binary) is None:
             raise TargetError(
                 f"{self.binary} is not installed: apt-get install "
@@ -121,12 +123,16 @@ class QemuTarget:
             )
         if not self.firmware.elf.is_file():
             raise TargetError(f"firmware {self.firmware.elf} does not exist: build it first")
-        port = _free_tcp_port()
+        self._port = _free_tcp_port()
         log = (self._workdir / "qemu.log").open("wb")
         self._process = subprocess.Popen(
-            self.command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
-        self.transport = self._connect(port)
+        return f"socket://127.0.0.1:{self._port}"
+
+    def start(self) -> SerialTransport:
+        self.launch()
+        self.transport = self._connect(self._port)
         self._qmp = Qmp(self._workdir / "qmp.sock")
         return self.transport
 

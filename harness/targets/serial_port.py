@@ -1,13 +1,16 @@
 """A real board on a serial port: found by its probe's USB IDs, or named by --port / a URL."""
 from __future__ import annotations
 
+import time
+
 from serial.tools import list_ports
 
 from ..boards import Board
 from ..errors import NoBoardFound, TargetError
 from .transport import SerialTransport
 
-URL_SCHEMES = ("socket://", "rfc2217://", "loop://", "spy://")
+URL_SCHEMES = ("socket://", "rfc2217://")
+NETWORK_CONNECT_S = 5.0
 
 
 def _usb_id(board: Board) -> str:
@@ -58,8 +61,16 @@ class SerialTarget:
         self.transport: SerialTransport | None = None
 
     def start(self) -> SerialTransport:
-        self.transport = SerialTransport(self.port, self.baud)
-        return self.transport
+        # A network port may be a moment away (a server starting): retry for a few seconds.
+        deadline = time.monotonic() + (NETWORK_CONNECT_S if self.port.startswith(URL_SCHEMES) else 0)
+        while True:
+            try:
+                self.transport = SerialTransport(self.port, self.baud)
+                return self.transport
+            except TargetError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def exit_reason(self) -> str:
         return f"; is the board still attached at {self.port}?"
