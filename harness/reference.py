@@ -226,7 +226,10 @@ class _Server:
         """Smallest working arena: TFLM's recorded figure (which leaves out the temporary
         memory planning needs) is a lower bound; search upwards from it, 16 bytes at a time."""
         recorder = self._interpreter(self.arena_size, preserve_all=False)
-        total = int(_ARENA_TOTAL.search(_captured_stderr(recorder.print_allocations)).group(1))
+        figure = _ARENA_TOTAL.search(_captured_stderr(recorder.print_allocations))
+        if figure is None:
+            raise RuntimeError("TFLM's recording allocator printed no arena total")
+        total = int(figure.group(1))
         low, high = total - 16, total
         while not self._fits(high):
             low, high = high, high * 2
@@ -319,8 +322,13 @@ def _serve() -> None:
         _send(channel, reply)
 
 
+_REQUESTS = ("load", "run", "run_all", "arena")
+
+
 def _dispatch(server: _Server, request: tuple) -> Any:
     what, *args = request
+    if what not in _REQUESTS:
+        raise ValueError(f"unknown request {what!r}")
     return getattr(server, what)(*args)
 
 

@@ -1,7 +1,8 @@
 """Post-training int8 quantization of float32 models, with the TFLite converter's conventions.
 
 - weights: symmetric int8 in [-127, 127], one scale per output channel (axis 0 for CONV_2D and
-  FULLY_CONNECTED, axis 3 for DEPTHWISE_CONV_2D);
+  FULLY_CONNECTED, axis 3 for DEPTHWISE_CONV_2D), widened for channels whose bias would not fit
+  in int32 otherwise (as the converter's AdjustWeightsForBiasScale does);
 - biases: int32, scale input_scale * weight_scale, zero point 0;
 - activations (and the model's inputs and outputs): asymmetric int8 from the min/max seen on
   calibration data, the range stretched to include 0;
@@ -16,9 +17,10 @@ report lines up int8 tensors with float ones.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +51,9 @@ class LayerReport:
 class QuantReport:
     samples: int
     layers: list[LayerReport] = field(default_factory=list)
-    top1_agreement: float | None = None  # None when the output is a single value per sample
+    # How often argmax of the first output is the same for int8 and float; None when that
+    # output holds a single value per sample.
+    top1_agreement: float | None = None
 
     @property
     def output_sqnr_db(self) -> float:
@@ -345,23 +349,33 @@ def _read(path: str | Path, what: str) -> bytes:
         raise HarnessError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
 
 
+HELP = "quantize a float32 .tflite model to int8 with calibration data"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `hil quantize`, for harness.commands to register."""
     parser.add_argument("model", help="float32 .tflite model")
     parser.add_argument("--calib", required=True, help=".npy calibration inputs [N, ...]")
     parser.add_argument("-o", "--output", required=True, help="where to write the int8 model")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def command(args: argparse.Namespace) -> int:
+    """`hil quantize`: raises HarnessError on bad input, prints the report, returns 0."""
+    report = run_quantize(args.model, args.calib, args.output)
+    print(json.dumps(asdict(report), indent=2) if args.json else report.format())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hil quantize", description=__doc__.split("\n")[0])
+    """Standalone entry point: `python -m harness.model.quantize MODEL --calib X -o OUT`."""
+    parser = argparse.ArgumentParser(prog="hil quantize", description=HELP)
     add_arguments(parser)
-    args = parser.parse_args(argv)
     try:
-        report = run_quantize(args.model, args.calib, args.output)
+        return command(parser.parse_args(argv))
     except HarnessError as exc:
-        print(f"hil quantize: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status
-    print(report.format())
-    return 0
 
 
 if __name__ == "__main__":

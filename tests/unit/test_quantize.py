@@ -234,6 +234,8 @@ def test_command_writes_the_model_and_reports(tmp_path, capsys):
     assert load_model(out).tensors[0].dtype in (np.int8, np.int32)
     report = run_quantize(model, calib, out)
     assert report.samples == 10
+    assert main([str(model), "--calib", str(calib), "-o", str(out), "--json"]) == 0
+    assert '"sqnr_db"' in capsys.readouterr().out
 
 
 def test_command_reports_bad_input_with_status_2(tmp_path, capsys):
