@@ -7,6 +7,7 @@ later services (inference, training, benchmarks) talk to the firmware through a 
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ from .targets.serial_port import SerialTarget
 from .targets.transport import SerialTransport
 
 BOOT_TIMEOUT_S = 10.0
+REAL_BOARD_ANSWER_S = 3.0  # how long a real board may take to answer its first HELLO
+HELLO_RETRY_S = 0.5
 
 
 class Target(Protocol):
@@ -93,15 +96,9 @@ class Dut:
     def _handshake(self, wait_ready: bool) -> None:
         if wait_ready:  # an emulator starts the firmware only once we are connected
             self.link.wait_for(MessageType.READY, BOOT_TIMEOUT_S)
-        try:
             self.info = self.hello()
-        except DeviceTimeout:
-            if wait_ready:
-                raise
-            raise TargetError(
-                f"board {self.board.name} does not answer on {self.target.port}: is the harness "
-                f"firmware flashed? Run: hil flash --board {self.board.name}"
-            ) from None
+        else:
+            self.info = self._hello_with_retries()
         if self.info.protocol_version != protocol.VERSION:
             raise LinkError(
                 f"board {self.board.name} speaks link protocol v{self.info.protocol_version}, "
@@ -109,6 +106,19 @@ class Dut:
             )
         self.link.max_payload = self.info.max_payload
         self.link.max_message = self.info.max_message
+
+    def _hello_with_retries(self) -> HelloInfo:
+        """A board that just reset drops what arrives before its UART is on: ask again."""
+        deadline = time.monotonic() + REAL_BOARD_ANSWER_S
+        while True:
+            try:
+                return HelloInfo.from_reply(self.link.call("HELLO", timeout=HELLO_RETRY_S))
+            except DeviceTimeout:
+                if time.monotonic() >= deadline:
+                    raise TargetError(
+                        f"board {self.board.name} does not answer on {self.target.port}: is the "
+                        f"harness firmware flashed? Run: hil flash --board {self.board.name}"
+                    ) from None
 
     # -- requests ------------------------------------------------------------------------------
 

@@ -50,6 +50,14 @@ def cmd_flash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _human(key: str, value: object) -> str:
+    if key.endswith("_addr") and isinstance(value, int):
+        return f"0x{value:08x}"
+    if key.endswith("_size") and isinstance(value, int):
+        return f"{value} ({value // 1024} KiB)"
+    return str(value)
+
+
 @command("ping", "boot or reach a board and print its handshake", lambda p: board_arguments(p))
 def cmd_ping(args: argparse.Namespace) -> int:
     with open_dut(args) as dut:
@@ -59,7 +67,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
             dut.echo(b"ping")
         round_trip_ms = (time.perf_counter() - start) / rounds * 1000
         data = {**dut.describe(), "round_trip_ms": round(round_trip_ms, 2)}
-    text = "\n".join(f"{key:<22} {value}" for key, value in data.items() if value is not None)
+    text = "\n".join(f"{key:<22} {_human(key, value)}" for key, value in data.items() if value is not None)
     emit(args, data, text)
     return 0
 
