@@ -153,3 +153,43 @@ def test_avgpool_f32_randomized(k):
 def test_maxpool_f32_randomized(k):
     for seed in range(N_CASES // 2):
         pool_case(k, 10000 + seed, "max", np.float32)
+
+
+def test_requantization_rounding_boundaries(k):
+    """Accumulators chosen next to every rounding tie of the requantization.
+
+    FULLY_CONNECTED with depth 1, input 0 and weights 1 makes each output's
+    accumulator equal its bias, so the bias walks the accumulator over the
+    values where acc * real_multiplier is k + 1/2 (and its neighbours). This
+    separates multipliers that differ by one unit in Q31 and single vs
+    double rounding, which random data almost never does.
+    """
+    rng = np.random.default_rng(31)
+    for trial in range(200):
+        per_channel = trial % 2 == 1
+        units = 64
+        in_scale = rand_scale(rng, 1e-3, 0.1)
+        w_scales = [rand_scale(rng, 1e-3, 0.1) for _ in range(units if per_channel else 1)]
+        out_scale = float(np.float32(in_scale * w_scales[0] * rng.uniform(0.05, 5000)))
+        out_zp = int(rng.integers(-20, 20))
+        mult, shift = tq.conv_per_channel_multipliers(in_scale, w_scales, out_scale)
+        bias = np.empty(units, dtype=np.int32)
+        for u in range(units):
+            real = float(np.float32(in_scale)) * float(np.float32(w_scales[u if per_channel else 0])) / \
+                float(np.float32(out_scale))
+            half = int(rng.integers(-100, 100)) + 0.5
+            bias[u] = int(round(half / real)) + int(rng.integers(-1, 2))
+        x = np.zeros((1, 1), dtype=np.int8)
+        w = np.ones((units, 1), dtype=np.int8)
+        m = SingleOpModel()
+        xt = m.add(Tensor(x.shape, np.int8, scale=[in_scale], zero_point=[0]))
+        wt = m.add(Tensor(w.shape, np.int8, data=w, scale=w_scales, zero_point=[0] * len(w_scales)))
+        bs = [float(np.float32(in_scale) * np.float32(s)) for s in w_scales]
+        bt = m.add(Tensor(bias.shape, np.int32, data=bias, scale=bs, zero_point=[0] * len(bs)))
+        yt = m.add(Tensor((1, units), np.int8, scale=[out_scale], zero_point=[out_zp]))
+        m.inputs, m.outputs = [xt], [yt]
+        want = run_tflm(m.build(Op(BuiltinOperator.FULLY_CONNECTED, [xt, wt, bt], [yt],
+                                   BuiltinOptions.FullyConnectedOptions, schema.FullyConnectedOptionsT())), [x])[0]
+        p = FcParams(input_offset=0, filter_offset=0, output_offset=out_zp, act_min=-128, act_max=127)
+        got = k.fully_connected_s8(p, mult, shift, per_channel, x, w, bias)
+        assert_exact(got, want, f"trial {trial} per_channel={per_channel}")
