@@ -65,16 +65,16 @@ class Reference:
         return self._call("run_all", self._checked_inputs(inputs))
 
     def arena_bytes(self) -> int:
-        """The smallest tensor arena this model runs in, as the host's TFLM build allocates it.
+        """The smallest tensor arena this model loads in, as the host's TFLM build allocates it.
 
-        The figure comes from TFLM's recording allocator and is checked by allocating exactly
-        that much. A 64-bit host stores bigger bookkeeping structs than a 32-bit MCU, so it
-        is an upper bound for the device, not the device's number.
+        TFLM exposes no "used" figure through Python, and the recording allocator's printed
+        total leaves out memory planning's temporary needs, so this searches upwards from that
+        total in throwaway workers (some arenas that are too small crash TFLM). A 64-bit host
+        stores bigger bookkeeping structs than a 32-bit MCU: an upper bound for the device.
         """
         if self._arena_bytes is None:
-            # Probing small arenas can crash TFLM: do it in a throwaway worker.
-            with Reference(self.model, name=self.name) as probe:
-                self._arena_bytes = probe._call("arena")
+            recorded = self._call("recorded_arena")
+            self._arena_bytes = _smallest_arena(self.model.raw, self.name, recorded)
         return self._arena_bytes
 
     def close(self) -> None:
@@ -103,6 +103,44 @@ class Reference:
                                f"got {len(inputs)}")
         return [_checked_input(self.name, i, np.asarray(x), self.model.tensors[t])
                 for i, (x, t) in enumerate(zip(inputs, self.model.inputs))]
+
+
+def _smallest_arena(model: bytes, name: str, recorded: int) -> int:
+    """Search upwards from TFLM's recorded figure, which leaves out the temporary memory that
+    planning needs, in steps of TFLM's 16-byte alignment."""
+    probe = _Prober(model, name)
+    try:
+        low, high = recorded - 16, recorded
+        while not probe.fits(high):
+            low, high = high, high * 2
+        while high - low > 16:
+            middle = (low + high) // 32 * 16
+            low, high = (low, middle) if probe.fits(middle) else (middle, high)
+        return high
+    finally:
+        probe.close()
+
+
+class _Prober:
+    """Tries arena sizes in throwaway workers: TFLM segfaults on some that are too small."""
+
+    def __init__(self, model: bytes, name: str):
+        self.model, self.name = model, name
+        self._worker: _Worker | None = None
+
+    def fits(self, arena: int) -> bool:
+        if self._worker is None:
+            self._worker = _Worker(self.name)
+        try:
+            return self._worker.call(("fits", self.model, arena))
+        except HarnessError:  # the worker crashed: that arena does not work either
+            self.close()
+            return False
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
 
 def _default_name(source: Any, model: Model) -> str:
@@ -222,27 +260,21 @@ class _Server:
         return {i: np.array(self.interpreter.GetTensor(i, 0)["tensor_data"])
                 for i in range(count)}
 
-    def arena(self) -> int:
-        """Smallest working arena: TFLM's recorded figure (which leaves out the temporary
-        memory planning needs) is a lower bound; search upwards from it, 16 bytes at a time."""
+    def recorded_arena(self) -> int:
+        """The arena total TFLM's recording allocator reports (a lower bound)."""
         recorder = self._interpreter(self.arena_size, preserve_all=False)
         figure = _ARENA_TOTAL.search(_captured_stderr(recorder.print_allocations))
         if figure is None:
             raise RuntimeError("TFLM's recording allocator printed no arena total")
-        total = int(figure.group(1))
-        low, high = total - 16, total
-        while not self._fits(high):
-            low, high = high, high * 2
-        while high - low > 16:
-            middle = (low + high) // 32 * 16
-            low, high = (low, middle) if self._fits(middle) else (middle, high)
-        return high
+        return int(figure.group(1))
 
-    def _fits(self, arena: int) -> bool:
+    def fits(self, model: bytes, arena: int) -> bool:
+        """Whether `model` loads in an arena of `arena` bytes."""
+        self.model = model
         try:
             self._interpreter(arena, preserve_all=False)
             return True
-        except RuntimeError:  # it works at self.arena_size, so the arena is the reason
+        except RuntimeError:
             return False
 
     def _invoke(self, inputs: list[np.ndarray]) -> None:
@@ -322,7 +354,7 @@ def _serve() -> None:
         _send(channel, reply)
 
 
-_REQUESTS = ("load", "run", "run_all", "arena")
+_REQUESTS = ("load", "run", "run_all", "recorded_arena", "fits")
 
 
 def _dispatch(server: _Server, request: tuple) -> Any:
