@@ -29,7 +29,8 @@ DEFAULT_ARENA = 64 << 20
 MAX_ARENA = 1 << 30
 _HEADER = struct.Struct("<I")
 _ARENA_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
-_ARENA_SHORT = re.compile(r"missing: \d+|Failed to allocate|Failed to resize buffer|Too many buffers")
+_ARENA_SHORT = re.compile(
+    r"missing: \d+|Failed to allocate|Failed to resize buffer|Too many buffers")
 
 
 class Reference:

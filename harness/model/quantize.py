@@ -104,6 +104,8 @@ def calibration_samples(model: Model, calibration: np.ndarray) -> list[np.ndarra
     data = np.asarray(calibration)
     if not np.issubdtype(data.dtype, np.number):
         raise HarnessError(f"calibration data must be numbers, got {data.dtype}")
+    if not np.all(np.isfinite(data)):
+        raise HarnessError("calibration data holds NaN or infinite values")
     if data.shape == shape:
         data = data.reshape((1,) + shape[1:]) if shape and shape[0] == 1 else data[None]
     if data.shape[1:] != shape[1:] or (shape and shape[0] != 1) or len(data) == 0:

@@ -160,6 +160,8 @@ def load_model(source: str | Path | bytes | bytearray) -> Model:
 def _read_source(source: str | Path | bytes | bytearray) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), "model bytes"
+    if not isinstance(source, (str, Path)):
+        raise ModelError(f"a model is a path or bytes, not {type(source).__name__}")
     path = Path(source)
     try:
         return path.read_bytes(), str(path)

@@ -136,7 +136,8 @@ def _nbytes(buffer: schema.BufferT) -> int:
     return 0 if buffer.data is None else len(buffer.data) + BUFFER_ALIGNMENT
 
 
-def _checked(indices: Sequence[int], count: int, what: str, allow_absent: bool = False) -> list[int]:
+def _checked(indices: Sequence[int], count: int, what: str,
+             allow_absent: bool = False) -> list[int]:
     result = [int(i) for i in indices]
     for i in result:
         if not (0 <= i < count or (allow_absent and i == -1)):

@@ -96,6 +96,11 @@ def test_missing_file_is_a_model_error(tmp_path):
         load_model(tmp_path / "nope.tflite")
 
 
+def test_neither_path_nor_bytes_is_a_model_error():
+    with pytest.raises(ModelError, match="path or bytes"):
+        load_model(42)
+
+
 def test_model_error_is_bad_input():
     assert issubclass(ModelError, HarnessError) and ModelError.exit_status == 2
 

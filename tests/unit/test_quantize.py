@@ -220,6 +220,8 @@ def test_calibration_shape_must_match_the_input():
     raw = single_op_model("FULLY_CONNECTED", "float32")
     with pytest.raises(HarnessError, match=r"expected \[N, 16\]"):
         quantize_model(raw, np.zeros((4, 15), np.float32))
+    with pytest.raises(HarnessError, match="NaN"):
+        quantize_model(raw, np.full((4, 16), np.nan, np.float32))
     quantize_model(raw, np.ones((1, 16), np.float32))  # one input-shaped sample is fine
 
 
