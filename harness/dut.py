@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -78,11 +79,13 @@ class Dut:
         probe_serial: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         progress: Progress | None = None,
+        extra_flags: list[str] | None = None,
+        qemu_args: Callable[[firmware_build.Firmware], list[str]] | None = None,
     ) -> Dut:
         board = load_board(board) if isinstance(board, str) else board
         variant = board.variant(emulator)
         progress = progress or Progress.quiet()
-        target = _make_target(board, variant, port, baud, probe_serial, progress)
+        target = _make_target(board, variant, port, baud, probe_serial, progress, extra_flags, qemu_args)
         with progress.step(f"connecting to {board.name} ({_where(variant, target)})"):
             transport = target.start()
         dut = cls(board, variant, target, Link(transport, board.name, timeout, on_closed=target.exit_reason))
@@ -162,7 +165,8 @@ class Dut:
 
 
 def _make_target(board: Board, variant: Variant, port: str | None, baud: int | None,
-                 probe_serial: str | None, progress: Progress) -> Target:
+                 probe_serial: str | None, progress: Progress, extra_flags: list[str] | None = None,
+                 qemu_args: Callable[[firmware_build.Firmware], list[str]] | None = None) -> Target:
     if variant.emulator == "none":
         return SerialTarget(board, port, baud, probe_serial)
     if variant.emulator == "renode":
@@ -172,8 +176,8 @@ def _make_target(board: Board, variant: Variant, port: str | None, baud: int | N
                 "'Renode'), or use --emulator=qemu"
             )
         raise TargetError("--emulator=renode is not supported by this version of the harness yet")
-    firmware = firmware_build.build(board, variant.emulator, progress)
-    return QemuTarget(board, variant, firmware)
+    firmware = firmware_build.build(board, variant.emulator, progress, extra_flags)
+    return QemuTarget(board, variant, firmware, extra_args=qemu_args(firmware) if qemu_args else None)
 
 
 def _where(variant: Variant, target: Target) -> str:

@@ -34,6 +34,9 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_RESET 0x13u /* The device replies, then resets itself and sends READY again. */
 #define LINK_MSG_SELFTEST_HANG 0x14u /* Stops answering (spins forever); lets tests see the host's timeout. */
 #define LINK_MSG_SELFTEST_FAULT 0x15u /* Takes a hard fault (reads an unmapped address); lets tests see the fault report. */
+#define LINK_MSG_METRICS 0x40u /* Per-region timer totals since the last clear; entries follow the fixed reply fields. */
+#define LINK_MSG_MEMORY 0x41u /* RAM use seen by the firmware; buffers are as the engine and training reported them. */
+#define LINK_MSG_METRICS_SELFTEST 0x42u /* Runs a deterministic workload of `layers` timed parts, part i doing (i+1)*iterations steps. */
 
 #define LINK_TIMER_KIND_CYCLES 0u
 #define LINK_TIMER_KIND_INSTRUCTIONS 1u
@@ -92,5 +95,40 @@ typedef struct __attribute__((packed)) {
 typedef struct __attribute__((packed)) {
     uint32_t length;
 } link_discard_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t clear;
+} link_metrics_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t regions;
+    uint8_t timer_kind;
+    uint8_t timer_units_per_tick;
+    uint32_t timer_hz;
+    /* then entries: the rest of the payload (bytes) */
+} link_metrics_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t repaint_stack;
+} link_memory_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t data_bytes;
+    uint32_t bss_bytes;
+    uint32_t stack_size;
+    uint32_t stack_high_water;
+    uint32_t arena_size;
+    uint32_t arena_used;
+    uint32_t training_bytes;
+} link_memory_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t iterations;
+    uint32_t layers;
+} link_metrics_selftest_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t checksum;
+} link_metrics_selftest_reply_t;
 
 #endif /* LINK_PROTOCOL_H */

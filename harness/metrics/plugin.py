@@ -1,0 +1,91 @@
+"""Builds the instruction-counting QEMU plugin on demand and makes its `-plugin` argument.
+
+The plugin (tools/qemu_plugin/insn_regions.c) is compiled with the host's C compiler into a
+shared object cached under the user's cache directory, keyed by a hash of its sources, so a
+changed plugin rebuilds itself and parallel runs share one build.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from ..errors import HarnessError
+
+PLUGIN_DIR = Path(__file__).resolve().parents[2] / "tools" / "qemu_plugin"
+SOURCES = ("insn_regions.c", "qemu_plugin_api.h")
+MARKS_SYMBOL = "metrics_plugin_marks"
+MARK_FUNCTION = "metrics_plugin_mark"
+
+
+class PluginError(HarnessError):
+    """The instruction-counting plugin could not be built or attached."""
+
+
+def _cache_dir() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return root / "hil" / "qemu_plugin"
+
+
+def build_plugin() -> Path:
+    """Returns the path of the compiled plugin, compiling it first if its sources changed."""
+    digest = hashlib.sha256(b"".join((PLUGIN_DIR / name).read_bytes() for name in SOURCES)).hexdigest()[:16]
+    target = _cache_dir() / f"insn_regions-{digest}.so"
+    if target.is_file():
+        return target
+    compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        raise PluginError("no host C compiler (gcc) to build the QEMU plugin: apt-get install gcc")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".so", delete=False) as partial:
+        partial_path = Path(partial.name)
+    result = subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden",
+         "-o", str(partial_path), str(PLUGIN_DIR / "insn_regions.c")],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        partial_path.unlink(missing_ok=True)
+        raise PluginError(f"building the QEMU plugin failed: {result.stderr.strip()[-2000:]}")
+    partial_path.replace(target)  # atomic: a concurrent run sees a whole file or none
+    return target
+
+
+def _symbols(elf: Path) -> dict[str, tuple[int, int]]:
+    with elf.open("rb") as stream:
+        table = ELFFile(stream).get_section_by_name(".symtab")
+        if not isinstance(table, SymbolTableSection):
+            raise PluginError(f"{elf} has no symbol table: cannot find the metrics markers")
+        return {sym.name: (sym["st_value"], sym["st_size"]) for sym in table.iter_symbols()
+                if sym.name in (MARKS_SYMBOL, MARK_FUNCTION)}
+
+
+def region_slots(elf: Path) -> int:
+    """How many region ids the firmware has (its marks array holds a begin and an end per id)."""
+    symbols = _symbols(elf)
+    if MARKS_SYMBOL not in symbols:
+        raise PluginError(f"{elf} lacks {MARKS_SYMBOL}: is src/metrics compiled in?")
+    return symbols[MARKS_SYMBOL][1] // 2
+
+
+def plugin_arguments(elf: Path, out: Path) -> list[str]:
+    """QEMU arguments that load the plugin for firmware `elf`, writing region counts to `out`."""
+    symbols = _symbols(elf)
+    missing = {MARKS_SYMBOL, MARK_FUNCTION} - symbols.keys()
+    if missing:
+        raise PluginError(f"{elf} lacks {', '.join(sorted(missing))}: is src/metrics compiled in?")
+    marks, marks_size = symbols[MARKS_SYMBOL]
+    regions = marks_size // 2
+    function, function_size = symbols[MARK_FUNCTION]
+    start = function & ~1  # Thumb bit
+    options = [f"out={out}", f"marks={marks:#x}", f"regions={regions}",
+               f"mark_lo={start:#x}", f"mark_hi={start + function_size:#x}"]
+    if any("," in option for option in options):
+        raise PluginError(f"QEMU cannot take a plugin output path with a comma: {out}")
+    return ["-plugin", ",".join([str(build_plugin()), *options])]
