@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .tflite import Model, Operator, Tensor
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -214,3 +218,61 @@ def mul_multiplier(input1_scale: float, input2_scale: float,
 def rescale_multiplier(input_scale: float, output_scale: float) -> tuple[int, int]:
     """int8 MEAN/SUM and int8->int8 QUANTIZE: input / output in double."""
     return quantize_multiplier(float(np.float32(input_scale)) / float(np.float32(output_scale)))
+
+
+# ---- everything one operator's Prepare computes, from a loaded int8 model ------------------
+
+_CHANNEL_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3}
+
+
+def prepare_op(model: "Model", op: "Operator") -> dict[str, Any]:
+    """What TFLM's Prepare precomputes for one int8 operator, keyed by TFLM's OpData names.
+
+    Operators with nothing else to precompute (RESHAPE, PAD, ...) give only zero points and
+    the activation range; operators without an int8 output give {}.
+    """
+    tensors = model.tensors
+    if tensors[op.outputs[0]].dtype != np.int8 or tensors[op.outputs[0]].quant is None:
+        return {}
+    out = _scalar_quant(tensors[op.outputs[0]])
+    x = _scalar_quant(tensors[op.inputs[0]]) if tensors[op.inputs[0]].quant else None
+    act = op.options.get("fused_activation_function", "NONE")
+    result: dict[str, Any] = {"output_zero_point": out[1],
+                              "output_activation_range": activation_range(act, *out)}
+    if op.opcode in _CHANNEL_AXIS or op.opcode == "FULLY_CONNECTED":
+        result.update(_weighted(op, tensors, x, out))
+    elif op.opcode == "ADD":
+        result["add"] = add_params(x[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
+    elif op.opcode == "MUL":
+        result["output_multiplier"], result["output_shift"] = mul_multiplier(
+            x[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
+    elif op.opcode == "SOFTMAX":
+        result["softmax"] = softmax_params(x[0], op.options.get("beta", 1.0))
+    elif op.opcode == "LOGISTIC":
+        result["logistic"] = logistic_params(*x)
+    elif op.opcode in ("MEAN", "SUM") or (op.opcode == "QUANTIZE" and x is not None):
+        result["multiplier"], result["shift"] = rescale_multiplier(x[0], out[0])
+    if x is not None:
+        result["input_zero_point"] = x[1]
+    return result
+
+
+def _scalar_quant(tensor: "Tensor") -> tuple[float, int]:
+    return float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+
+
+def _weighted(op: "Operator", tensors: list, x: tuple[float, int],
+              out: tuple[float, int]) -> dict[str, Any]:
+    """CONV_2D and DEPTHWISE_CONV_2D always go per channel (a single filter scale is
+    broadcast); FULLY_CONNECTED goes per channel only with per-channel weights."""
+    filters = tensors[op.inputs[1]]
+    scales = filters.quant.scale
+    if op.opcode in _CHANNEL_AXIS:
+        channels = filters.shape[_CHANNEL_AXIS[op.opcode]]
+        scales = np.broadcast_to(scales, (channels,)) if scales.size == 1 else scales
+    elif scales.size == 1:
+        multiplier, shift = fully_connected_multiplier(x[0], scales[0], out[0])
+        return {"output_multiplier": multiplier, "output_shift": shift,
+                "filter_zero_point": int(filters.quant.zero_point[0])}
+    multipliers, shifts = per_channel_multipliers(x[0], scales, out[0])
+    return {"per_channel_multiplier": multipliers, "per_channel_shift": shifts}

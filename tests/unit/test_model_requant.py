@@ -164,6 +164,27 @@ def test_conv_1x1_per_channel_matches_tflm():
                                   expected)
 
 
+def test_depthwise_1x1_per_channel_matches_tflm():
+    channels = 6
+    s_in, zp_in, s_out, zp_out = 0.04, -9, 0.05, 7
+    w_scales = RNG.uniform(0.001, 0.02, channels).astype(np.float32)
+    weights = RNG.integers(-127, 128, (1, 1, 1, channels), dtype=np.int8)
+    bias = RNG.integers(-800, 800, channels).astype(np.int32)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 3, 3, channels), np.int8, quant(s_in, zp_in))
+    w = b.constant("w", weights, quant(w_scales, 0, axis=3))
+    bb = b.constant("b", bias, quant(s_in * w_scales, 0))
+    y = b.tensor("y", (1, 3, 3, channels), np.int8, quant(s_out, zp_out))
+    b.operator("DEPTHWISE_CONV_2D", [x, w, bb], [y])
+    values = RNG.integers(-128, 128, (1, 3, 3, channels), dtype=np.int8)
+
+    acc = (values.astype(np.int64) - zp_in) * weights.reshape(-1).astype(np.int64) + bias
+    out = rq.multiply_by_quantized_multiplier(
+        acc, *rq.per_channel_multipliers(s_in, w_scales, s_out)) + zp_out
+    expected = np.clip(out, -128, 127).astype(np.int8)
+    np.testing.assert_array_equal(_run_single(b, [x], y, [values]), expected)
+
+
 def _binary_model(opcode: str, scales: tuple[float, float, float], zps: tuple[int, int, int],
                   shape=(2, 16)):
     b = ModelBuilder()
@@ -210,3 +231,53 @@ def test_requantize_matches_tflm():
                                               *rq.rescale_multiplier(s_in, s_out)) + zp_out
     expected = np.clip(out, -128, 127).astype(np.int8)
     np.testing.assert_array_equal(_run_single(b, [x], y, [values]), expected)
+
+
+# ---- prepare_op: the per-operator bundle the packer ships to the device -------------------
+
+from pathlib import Path  # noqa: E402
+
+from harness.model import load_model  # noqa: E402
+from harness.model.writer import single_op_model  # noqa: E402
+
+SHARED = Path("/work/shared/models")
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"no models in {SHARED}")
+@pytest.mark.parametrize("name", ["mlperf_tiny/vww_96_int8", "mlperf_tiny/kws_ref_model",
+                                  "mlperf_tiny/pretrainedResnet_quant", "mlperf_tiny/ad01_int8",
+                                  "tflm_examples/person_detect",
+                                  "tflm_examples/micro_speech_quantized"])
+def test_prepare_op_covers_every_operator_of_real_models(name):
+    model = load_model(SHARED / f"{name}.tflite")
+    for op in model.operators:
+        prepared = rq.prepare_op(model, op)
+        low, high = prepared["output_activation_range"]
+        assert -128 <= low < high <= 127
+        if "per_channel_multiplier" in prepared:
+            channels = prepared["per_channel_multiplier"]
+            # 0 where a channel's filter scale is 0 (vww has one), else normalized
+            assert channels.dtype == np.int32
+            assert np.all((channels == 0) | (channels >= 1 << 30))
+            assert len(channels) == len(prepared["per_channel_shift"])
+        if op.opcode == "FULLY_CONNECTED" and model.tensors[op.inputs[1]].quant.scale.size == 1:
+            assert 1 << 30 <= prepared["output_multiplier"] < 1 << 31
+
+
+def test_prepare_op_matches_the_direct_computation():
+    model = load_model(single_op_model("DEPTHWISE_CONV_2D", "int8", seed=2))
+    op = model.operators[0]
+    x, w, _, y = (model.tensors[i] for i in op.inputs + op.outputs)
+    prepared = rq.prepare_op(model, op)
+    multipliers, shifts = rq.per_channel_multipliers(x.quant.scale[0], w.quant.scale,
+                                                     y.quant.scale[0])
+    np.testing.assert_array_equal(prepared["per_channel_multiplier"], multipliers)
+    np.testing.assert_array_equal(prepared["per_channel_shift"], shifts)
+    assert prepared["output_activation_range"] == rq.activation_range(
+        "RELU6", y.quant.scale[0], int(y.quant.zero_point[0]))
+    assert prepared["input_zero_point"] == int(x.quant.zero_point[0])
+
+
+def test_prepare_op_of_float_operators_is_empty():
+    model = load_model(single_op_model("CONV_2D", "float32"))
+    assert rq.prepare_op(model, model.operators[0]) == {}
