@@ -1,0 +1,474 @@
+"""Lowers each .tflite operator to what the device engine executes: its data tensors and a record
+of integer parameters computed exactly as TFLM's Prepare() computes them (harness/model/requant.py).
+
+Anything the engine cannot execute bit-exactly raises UnsupportedModel naming the layer.
+The parameter layouts mirror the structs in firmware/src/engine/model_format.h.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import requant
+from ..model.tflite import OPCODE_VALUES, Model, ModelError, Operator, Tensor
+from .format import MAX_OP_INPUTS, MAX_RANK
+
+FLT_MAX = float(np.finfo(np.float32).max)
+ACTIVATIONS = {"NONE": (-FLT_MAX, FLT_MAX), "RELU": (0.0, FLT_MAX), "RELU6": (0.0, 6.0),
+               "RELU_N1_TO_1": (-1.0, 1.0)}
+
+
+class UnsupportedModel(ModelError):
+    """The model uses an operator, type or option the device engine does not execute."""
+
+
+@dataclass
+class LoweredOp:
+    opcode: str
+    dtype: np.dtype  # the type the kernel computes in (int8 or float32)
+    inputs: list[int]  # data tensors the engine passes to the kernel
+    outputs: list[int]
+    params: bytes
+    # int32 arrays (per-channel multipliers, shifts) the params refer to by name; the packer
+    # places them and patches their file offsets into `params` at `array_slots`.
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    array_slots: dict[str, int] = field(default_factory=dict)  # name -> byte offset in params
+
+    @property
+    def code(self) -> int:
+        return OPCODE_VALUES[self.opcode]
+
+
+SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
+             "ADD", "MUL", "SOFTMAX", "LOGISTIC", "RESHAPE", "PAD", "MEAN", "CONCATENATION",
+             "QUANTIZE", "DEQUANTIZE")
+
+
+class _Layer:
+    """One operator being lowered, with helpers that fail naming the layer."""
+
+    def __init__(self, model: Model, op: Operator):
+        self.model, self.op = model, op
+
+    def fail(self, why: str) -> UnsupportedModel:
+        return UnsupportedModel(f"layer {self.op.index} ({self.op.opcode}): {why}")
+
+    def tensor(self, position: int, outputs: bool = False) -> Tensor:
+        indices = self.op.outputs if outputs else self.op.inputs
+        if position >= len(indices) or indices[position] < 0:
+            raise self.fail(f"missing {'output' if outputs else 'input'} {position}")
+        return self.model.tensors[indices[position]]
+
+    def optional(self, position: int) -> Tensor | None:
+        if position >= len(self.op.inputs) or self.op.inputs[position] < 0:
+            return None
+        return self.model.tensors[self.op.inputs[position]]
+
+    def option(self, name: str, default: object = None) -> object:
+        return self.op.options.get(name, default)
+
+    def activation(self) -> str:
+        act = str(self.option("fused_activation_function", "NONE"))
+        if act not in ACTIVATIONS:
+            raise self.fail(f"fused activation {act} is not supported (supported: "
+                            f"{', '.join(ACTIVATIONS)})")
+        return act
+
+    def dtype(self, t: Tensor, allowed: tuple[type, ...] = (np.int8, np.float32)) -> np.dtype:
+        if t.dtype not in [np.dtype(a) for a in allowed]:
+            raise self.fail(f"tensor {t.index} ({t.name}) has type {t.dtype}; supported: "
+                            f"{', '.join(str(np.dtype(a)) for a in allowed)}")
+        return t.dtype
+
+    def same_dtype(self, *tensors: Tensor) -> np.dtype:
+        dtype = self.dtype(tensors[0])
+        for t in tensors[1:]:
+            if t.dtype != dtype:
+                raise self.fail(f"mixes {dtype} and {t.dtype} tensors ({t.name}); hybrid "
+                                f"models are not supported")
+        return dtype
+
+    def qparams(self, t: Tensor) -> tuple[float, int]:
+        if t.quant is None:
+            raise self.fail(f"int8 tensor {t.index} ({t.name}) has no quantization parameters")
+        if t.quant.per_channel:
+            raise self.fail(f"tensor {t.index} ({t.name}) is quantized per channel; only "
+                            f"weights may be")
+        return float(t.quant.scale[0]), int(t.quant.zero_point[0])
+
+    def constant(self, t: Tensor, what: str) -> np.ndarray:
+        if t.data is None:
+            raise self.fail(f"{what} tensor {t.index} ({t.name}) must be constant")
+        return t.data
+
+    def rank(self, t: Tensor, low: int, high: int) -> None:
+        if not low <= len(t.shape) <= high:
+            raise self.fail(f"tensor {t.index} ({t.name}) has rank {len(t.shape)}; supported "
+                            f"{low}..{high}")
+
+    def act_range_int8(self, t: Tensor, act: str) -> tuple[int, int]:
+        scale, zero_point = self.qparams(t)
+        return requant.activation_range(act, scale, zero_point)
+
+
+def _pack(fmt: str, *values: object) -> bytes:
+    return struct.pack("<" + fmt, *values)
+
+
+def _out_size(padding: str, size: int, filt: int, stride: int, dilation: int) -> int:
+    effective = (filt - 1) * dilation + 1
+    if padding == "SAME":
+        return (size + stride - 1) // stride
+    return (size + stride - effective) // stride
+
+
+def _padding(padding: str, size: int, filt: int, stride: int, dilation: int, out: int) -> int:
+    effective = (filt - 1) * dilation + 1
+    return max((out - 1) * stride + effective - size, 0) // 2
+
+
+def _window(layer: _Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
+            dw: int = 1) -> tuple[int, int, int, int]:
+    """Strides and padding of a 2-D window op; checks the output shape TFLM would compute."""
+    padding = str(layer.option("padding", "SAME"))
+    if padding not in ("SAME", "VALID"):
+        raise layer.fail(f"padding {padding} is not supported")
+    sh, sw = int(layer.option("stride_h", 1)), int(layer.option("stride_w", 1))
+    if min(sh, sw, dh, dw, fh, fw) < 1:
+        raise layer.fail("strides, dilations and window sizes must be positive")
+    oh, ow = _out_size(padding, x.shape[1], fh, sh, dh), _out_size(padding, x.shape[2], fw, sw, dw)
+    if (oh, ow) != tuple(y.shape[1:3]) or y.shape[0] != x.shape[0]:
+        raise layer.fail(f"output shape {list(y.shape)} does not match the input {list(x.shape)} "
+                         f"and window (expected height {oh}, width {ow})")
+    return (sh, sw, _padding(padding, x.shape[1], fh, sh, dh, oh),
+            _padding(padding, x.shape[2], fw, sw, dw, ow))
+
+
+def _conv(layer: _Layer, depthwise: bool) -> LoweredOp:
+    x, w, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
+    bias = layer.optional(2)
+    dtype = layer.same_dtype(x, w, y)
+    for t in (x, w, y):
+        if len(t.shape) != 4:
+            raise layer.fail(f"tensor {t.index} ({t.name}) must have rank 4, has {len(t.shape)}")
+    layer.constant(w, "weights")
+    act = layer.activation()
+    dh, dw = int(layer.option("dilation_h_factor", 1)), int(layer.option("dilation_w_factor", 1))
+    sh, sw, ph, pw = _window(layer, x, y, w.shape[1], w.shape[2], dh, dw)
+    out_c = y.shape[3]
+    if depthwise:
+        if w.shape[0] != 1 or w.shape[3] != out_c or out_c % x.shape[3]:
+            raise layer.fail(f"filter {list(w.shape)} does not fit input {list(x.shape)} and "
+                             f"output {list(y.shape)}")
+        multiplier = out_c // x.shape[3]
+    else:
+        if w.shape[0] != out_c or x.shape[3] % w.shape[3]:
+            raise layer.fail(f"filter {list(w.shape)} does not fit input {list(x.shape)} and "
+                             f"output {list(y.shape)}")
+        multiplier = 0
+    inputs = [x.index, w.index]
+    if bias is not None:
+        layer.constant(bias, "bias")
+        if bias.data.size != out_c:
+            raise layer.fail(f"bias has {bias.data.size} values for {out_c} output channels")
+        inputs.append(bias.index)
+    geometry = (sh, sw, dh, dw, ph, pw, multiplier)
+    if dtype == np.float32:
+        if bias is not None and bias.dtype != np.float32:
+            raise layer.fail(f"float model with a {bias.dtype} bias")
+        return LoweredOp(layer.op.opcode, dtype, inputs, [y.index],
+                         _pack("7i2f", *geometry, *ACTIVATIONS[act]))
+    if bias is not None and bias.dtype != np.int32:
+        raise layer.fail(f"int8 model with a {bias.dtype} bias; only int32 bias is supported")
+    in_scale, in_zp = layer.qparams(x)
+    out_scale, out_zp = layer.qparams(y)
+    w_scales = _weight_scales(layer, w, axis=3 if depthwise else 0, channels=out_c)
+    mult, shift = requant.per_channel_multipliers(in_scale, w_scales, out_scale)
+    lo, hi = layer.act_range_int8(y, act)
+    params = _pack("11iIIi", *geometry, -in_zp, out_zp, lo, hi, 0, 0, 1)
+    return LoweredOp(layer.op.opcode, dtype, inputs, [y.index], params,
+                     {"multipliers": mult, "shifts": shift}, {"multipliers": 44, "shifts": 48})
+
+
+def _weight_scales(layer: _Layer, w: Tensor, axis: int, channels: int) -> np.ndarray:
+    """Filter scales, one per output channel (a per-tensor scale repeated, as TFLM does)."""
+    if w.quant is None:
+        raise layer.fail(f"int8 weights {w.name} have no quantization parameters")
+    if np.any(w.quant.zero_point != 0):
+        raise layer.fail(f"weights {w.name} have a non-zero zero point; TFLM requires "
+                         f"symmetric weights")
+    scales = w.quant.scale
+    if scales.size == 1:
+        return np.repeat(scales, channels)
+    if scales.size != channels or w.quant.axis != axis:
+        raise layer.fail(f"weights {w.name} have {scales.size} scales on axis "
+                         f"{w.quant.axis}; expected {channels} on axis {axis}")
+    return scales
+
+
+def _fully_connected(layer: _Layer) -> LoweredOp:
+    x, w, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
+    bias = layer.optional(2)
+    dtype = layer.same_dtype(x, w, y)
+    layer.constant(w, "weights")
+    if str(layer.option("weights_format", "DEFAULT")) != "DEFAULT":
+        raise layer.fail(f"weights format {layer.option('weights_format')} is not supported")
+    if len(w.shape) != 2:
+        raise layer.fail(f"weights must have rank 2, have shape {list(w.shape)}")
+    units, depth = w.shape
+    size = int(np.prod(x.shape))
+    if depth == 0 or size % depth or int(np.prod(y.shape)) != size // depth * units:
+        raise layer.fail(f"input {list(x.shape)}, weights {list(w.shape)} and output "
+                         f"{list(y.shape)} do not fit together")
+    batches = size // depth
+    act = layer.activation()
+    inputs = [x.index, w.index]
+    if bias is not None:
+        layer.constant(bias, "bias")
+        if bias.data.size != units:
+            raise layer.fail(f"bias has {bias.data.size} values for {units} units")
+        inputs.append(bias.index)
+    if dtype == np.float32:
+        return LoweredOp("FULLY_CONNECTED", dtype, inputs, [y.index],
+                         _pack("2f3i", *ACTIVATIONS[act], batches, depth, units))
+    if bias is not None and bias.dtype != np.int32:
+        raise layer.fail(f"int8 model with a {bias.dtype} bias; only int32 bias is supported")
+    in_scale, in_zp = layer.qparams(x)
+    out_scale, out_zp = layer.qparams(y)
+    if w.quant is None:
+        raise layer.fail(f"int8 weights {w.name} have no quantization parameters")
+    per_channel = w.quant.per_channel
+    if per_channel and (w.quant.scale.size != units or np.any(w.quant.zero_point != 0)):
+        raise layer.fail(f"per-channel weights {w.name} need {units} scales and zero points 0")
+    mult, shift = requant.per_channel_multipliers(in_scale, w.quant.scale, out_scale)
+    lo, hi = layer.act_range_int8(y, act)
+    filter_offset = -int(w.quant.zero_point[0])
+    params = _pack("5iIIi3i", -in_zp, filter_offset, out_zp, lo, hi, 0, 0, int(per_channel),
+                   batches, depth, units)
+    return LoweredOp("FULLY_CONNECTED", dtype, inputs, [y.index], params,
+                     {"multipliers": mult, "shifts": shift}, {"multipliers": 20, "shifts": 24})
+
+
+def _pool(layer: _Layer) -> LoweredOp:
+    x, y = layer.tensor(0), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(x, y)
+    for t in (x, y):
+        if len(t.shape) != 4:
+            raise layer.fail(f"tensor {t.index} ({t.name}) must have rank 4")
+    if x.shape[3] != y.shape[3]:
+        raise layer.fail("input and output channels differ")
+    fh, fw = int(layer.option("filter_height", 1)), int(layer.option("filter_width", 1))
+    sh, sw, ph, pw = _window(layer, x, y, fh, fw)
+    act = layer.activation()
+    lo, hi = -128, 127
+    if dtype == np.int8:
+        if layer.qparams(x) != layer.qparams(y):
+            raise layer.fail("input and output quantization differ; TFLM requires them equal")
+        lo, hi = layer.act_range_int8(y, act)
+    return LoweredOp(layer.op.opcode, dtype, [x.index], [y.index],
+                     _pack("8i2f", sh, sw, fh, fw, ph, pw, lo, hi, *ACTIVATIONS[act]))
+
+
+def _broadcastable(layer: _Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
+    for t in (a, b, y):
+        layer.rank(t, 0, MAX_RANK)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise layer.fail(f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from None
+    if tuple(shape) != tuple(y.shape):
+        raise layer.fail(f"output shape {list(y.shape)} is not the broadcast shape {list(shape)}")
+
+
+def _binary(layer: _Layer) -> LoweredOp:
+    a, b, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(a, b, y)
+    _broadcastable(layer, a, b, y)
+    act = layer.activation()
+    data = [a.index, b.index]
+    if a.is_constant or b.is_constant:
+        raise layer.fail("constant operands are not supported (only activations)")
+    if dtype == np.float32:
+        return LoweredOp(layer.op.opcode, dtype, data, [y.index], _pack("2f", *ACTIVATIONS[act]))
+    (s1, z1), (s2, z2), (so, zo) = layer.qparams(a), layer.qparams(b), layer.qparams(y)
+    lo, hi = layer.act_range_int8(y, act)
+    if layer.op.opcode == "ADD":
+        p = requant.add_params(s1, s2, so)
+        params = _pack("12i", -z1, -z2, zo, p.left_shift, p.input1_multiplier, p.input1_shift,
+                       p.input2_multiplier, p.input2_shift, p.output_multiplier, p.output_shift,
+                       lo, hi)
+    else:
+        m, s = requant.mul_multiplier(s1, s2, so)
+        params = _pack("7i", -z1, -z2, zo, m, s, lo, hi)
+    return LoweredOp(layer.op.opcode, dtype, data, [y.index], params)
+
+
+def _softmax(layer: _Layer) -> LoweredOp:
+    x, y = layer.tensor(0), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(x, y)
+    _same_size(layer, x, y)
+    beta = float(layer.option("beta", 1.0))
+    if dtype == np.float32:
+        return LoweredOp("SOFTMAX", dtype, [x.index], [y.index], _pack("f", beta))
+    _fixed_output(layer, y)
+    p = requant.softmax_params(layer.qparams(x)[0], beta)
+    return LoweredOp("SOFTMAX", dtype, [x.index], [y.index],
+                     _pack("3i", p.input_multiplier, p.input_left_shift, p.diff_min))
+
+
+def _logistic(layer: _Layer) -> LoweredOp:
+    x, y = layer.tensor(0), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(x, y)
+    _same_size(layer, x, y)
+    if dtype == np.float32:
+        return LoweredOp("LOGISTIC", dtype, [x.index], [y.index], b"")
+    _fixed_output(layer, y)
+    p = requant.logistic_params(*layer.qparams(x))
+    return LoweredOp("LOGISTIC", dtype, [x.index], [y.index],
+                     _pack("4i", p.input_zero_point, p.input_range_radius, p.input_multiplier,
+                           p.input_left_shift))
+
+
+def _fixed_output(layer: _Layer, y: Tensor) -> None:
+    scale, zero_point = layer.qparams(y)
+    if zero_point != -128 or abs(scale - 1 / 256) > 1e-9:
+        raise layer.fail(f"int8 output must have scale 1/256 and zero point -128, has "
+                         f"{scale} and {zero_point}")
+
+
+def _same_size(layer: _Layer, x: Tensor, y: Tensor) -> None:
+    if int(np.prod(x.shape)) != int(np.prod(y.shape)):
+        raise layer.fail(f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+
+
+def _reshape(layer: _Layer) -> LoweredOp:
+    x, y = layer.tensor(0), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(x, y)
+    _same_size(layer, x, y)
+    if dtype == np.int8 and layer.qparams(x) != layer.qparams(y):
+        raise layer.fail("input and output quantization differ")
+    return LoweredOp("RESHAPE", dtype, [x.index], [y.index], b"")
+
+
+def _pad(layer: _Layer) -> LoweredOp:
+    x, paddings, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(x, y)
+    layer.rank(x, 1, MAX_RANK)
+    pads = np.asarray(layer.constant(paddings, "paddings"), np.int64).reshape(-1, 2)
+    if pads.shape[0] != len(x.shape) or np.any(pads < 0):
+        raise layer.fail(f"paddings {pads.tolist()} do not fit input rank {len(x.shape)}")
+    if tuple(np.array(x.shape) + pads.sum(axis=1)) != tuple(y.shape):
+        raise layer.fail(f"output shape {list(y.shape)} is not the padded input shape")
+    before = [int(v) for v in pads[:, 0]] + [0] * (MAX_RANK - len(x.shape))
+    after = [int(v) for v in pads[:, 1]] + [0] * (MAX_RANK - len(x.shape))
+    pad_value = 0
+    if dtype == np.int8:
+        if layer.qparams(x) != layer.qparams(y):
+            raise layer.fail("input and output quantization differ")
+        pad_value = layer.qparams(y)[1]
+    return LoweredOp("PAD", dtype, [x.index], [y.index],
+                     _pack("12iif", *before, *after, pad_value, 0.0))
+
+
+def _mean(layer: _Layer) -> LoweredOp:
+    x, axes_t, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(x, y)
+    layer.rank(x, 1, MAX_RANK)
+    axes = [int(a) for a in np.asarray(layer.constant(axes_t, "axes")).reshape(-1)]
+    if not 1 <= len(axes) <= MAX_RANK or any(not -len(x.shape) <= a < len(x.shape) for a in axes):
+        raise layer.fail(f"axes {axes} do not fit input rank {len(x.shape)}")
+    reduced = {a % len(x.shape) for a in axes}
+    kept = int(np.prod([d for i, d in enumerate(x.shape) if i not in reduced]))
+    if kept != int(np.prod(y.shape)):
+        raise layer.fail(f"output shape {list(y.shape)} does not match reducing axes {axes}")
+    axes_field = axes + [0] * (MAX_RANK - len(axes))
+    if dtype == np.float32:
+        return LoweredOp("MEAN", dtype, [x.index], [y.index], _pack("7i", len(axes), *axes_field))
+    (si, zi), (so, zo) = layer.qparams(x), layer.qparams(y)
+    m, s = requant.rescale_multiplier(si, so)
+    return LoweredOp("MEAN", dtype, [x.index], [y.index],
+                     _pack("4i7i", zi, zo, m, s, len(axes), *axes_field))
+
+
+def _concatenation(layer: _Layer) -> LoweredOp:
+    inputs = [layer.tensor(i) for i in range(len(layer.op.inputs))]
+    y = layer.tensor(0, outputs=True)
+    dtype = layer.same_dtype(*inputs, y)
+    if not 1 <= len(inputs) <= MAX_OP_INPUTS:
+        raise layer.fail(f"{len(inputs)} inputs; the engine takes 1..{MAX_OP_INPUTS}")
+    if layer.activation() != "NONE":
+        raise layer.fail("a fused activation on CONCATENATION is not supported")
+    for t in inputs:
+        layer.rank(t, 1, MAX_RANK)
+        if t.is_constant:
+            raise layer.fail(f"constant input {t.name} is not supported")
+        if dtype == np.int8 and layer.qparams(t) != layer.qparams(y):
+            raise layer.fail(f"input {t.name} is quantized differently from the output "
+                             f"(requantizing concatenation is not supported)")
+    axis = int(layer.option("axis", 0))
+    rank = len(y.shape)
+    if not -rank <= axis < rank:
+        raise layer.fail(f"axis {axis} out of range for rank {rank}")
+    return LoweredOp("CONCATENATION", dtype, [t.index for t in inputs], [y.index],
+                     _pack("i", axis))
+
+
+def _quantize(layer: _Layer) -> LoweredOp:
+    x, y = layer.tensor(0), layer.tensor(0, outputs=True)
+    layer.dtype(x)
+    if y.dtype != np.int8:
+        raise layer.fail(f"output type {y.dtype} is not supported (int8 only)")
+    _same_size(layer, x, y)
+    so, zo = layer.qparams(y)
+    if x.dtype == np.float32:
+        return LoweredOp("QUANTIZE", x.dtype, [x.index], [y.index], _pack("fi", so, zo))
+    si, zi = layer.qparams(x)
+    m, s = requant.rescale_multiplier(si, so)
+    return LoweredOp("QUANTIZE", x.dtype, [x.index], [y.index], _pack("4i", zi, zo, m, s))
+
+
+def _dequantize(layer: _Layer) -> LoweredOp:
+    x, y = layer.tensor(0), layer.tensor(0, outputs=True)
+    if x.dtype != np.int8 or y.dtype != np.float32:
+        raise layer.fail(f"{x.dtype} -> {y.dtype} is not supported (int8 -> float32 only)")
+    _same_size(layer, x, y)
+    scale, zero_point = layer.qparams(x)
+    return LoweredOp("DEQUANTIZE", x.dtype, [x.index], [y.index], _pack("fi", scale, zero_point))
+
+
+_LOWERERS: dict[str, Callable[[_Layer], LoweredOp]] = {
+    "CONV_2D": lambda layer: _conv(layer, depthwise=False),
+    "DEPTHWISE_CONV_2D": lambda layer: _conv(layer, depthwise=True),
+    "FULLY_CONNECTED": _fully_connected,
+    "AVERAGE_POOL_2D": _pool,
+    "MAX_POOL_2D": _pool,
+    "ADD": _binary,
+    "MUL": _binary,
+    "SOFTMAX": _softmax,
+    "LOGISTIC": _logistic,
+    "RESHAPE": _reshape,
+    "PAD": _pad,
+    "MEAN": _mean,
+    "CONCATENATION": _concatenation,
+    "QUANTIZE": _quantize,
+    "DEQUANTIZE": _dequantize,
+}
+assert set(_LOWERERS) == set(SUPPORTED)
+
+
+def lower(model: Model) -> list[LoweredOp]:
+    """Every operator of `model` lowered; the first unsupported one raises UnsupportedModel."""
+    lowered = []
+    for op in model.operators:
+        layer = _Layer(model, op)
+        lowerer = _LOWERERS.get(op.opcode)
+        if lowerer is None:
+            raise layer.fail(f"operator {op.opcode} is not supported by the device engine "
+                             f"(supported: {', '.join(SUPPORTED)})")
+        for index in op.outputs:
+            layer.dtype(model.tensors[index], (np.int8, np.float32))
+        lowered.append(lowerer(layer))
+    return lowered
