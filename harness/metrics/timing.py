@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DeviceError
+from ..errors import LinkError
 from ..link import protocol
 from ..link.client import Link
 
@@ -58,7 +58,7 @@ def read_device_regions(link: Link, clear: bool = True) -> DeviceTimer:
     reply = link.call("METRICS", clear=int(clear))
     entries = reply["entries"]
     if len(entries) != reply["regions"] * ENTRY.size:
-        raise DeviceError(f"METRICS reply has {len(entries)} entry bytes for {reply['regions']} regions")
+        raise LinkError(f"METRICS reply has {len(entries)} entry bytes for {reply['regions']} regions")
     regions = {}
     for offset in range(0, len(entries), ENTRY.size):
         region_id, calls, ticks = ENTRY.unpack_from(entries, offset)
@@ -113,7 +113,7 @@ def combine(device: DeviceTimer, plugin_counts: dict[int, list[int]] | None) -> 
         region = device.regions[region_id]
         exact = (plugin_counts or {}).get(region_id)
         if exact is not None and len(exact) != region.calls:
-            raise DeviceError(f"the QEMU plugin saw {len(exact)} ends of {region_name(region_id)}, "
+            raise LinkError(f"the QEMU plugin saw {len(exact)} ends of {region_name(region_id)}, "
                               f"the firmware {region.calls}")
         if exact is not None:
             value, unit, source = sum(exact), "instructions", "qemu-plugin"

@@ -1,0 +1,212 @@
+"""Measurement commands: hil bench, hil baseline update, hil regress, hil report."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, write_baseline)
+from ..errors import CheckFailed, HarnessError
+from ..metrics.session import MeasuredDut
+from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
+from ..progress import Progress
+from ..results import ResultsFile, case_key
+from . import board_arguments, command, emit
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    board_arguments(parser)
+    parser.add_argument("--model", action="append", default=[], type=Path,
+                        help="a .tflite model to benchmark (repeatable; default: the self-test workload)")
+    parser.add_argument("--selftest", action="store_true", help="also run the self-test workload with --model")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs (default 0)")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="runs per case; emulator counts must agree between them (default 2)")
+    parser.add_argument("--iterations", type=_sizes, default=[1000],
+                        help="self-test workload size; a comma list makes one case per size (default 1000)")
+    parser.add_argument("--layers", type=int, default=4, help="self-test workload parts (default 4)")
+    parser.add_argument("--results", type=Path, help="append a record per case to this JSON Lines file")
+    parser.add_argument("--resume", action="store_true", help="skip cases already in --results")
+    parser.add_argument("--firmware-flag", action="append", default=[], dest="firmware_flags",
+                        help="extra compiler flag for a firmware variant, e.g. -DHIL_SLOWDOWN_LOOPS=100")
+    parser.add_argument("--no-plugin", action="store_true",
+                        help="time with the icount timer instead of the exact QEMU plugin")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or N,N,..., got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("self-test sizes must be positive")
+    return sizes
+
+
+def _open(args: argparse.Namespace) -> MeasuredDut:
+    if args.repeat < 1:
+        raise HarnessError("--repeat must be at least 1")
+    return MeasuredDut.open(args.board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,
+                            use_plugin=not args.no_plugin, port=args.port, baud=args.baud,
+                            probe_serial=args.probe, timeout=args.timeout)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    model: Path | None = None
+    iterations: int = 0
+
+    def key(self, board: str, emulator: str, build_id: str, seed: int) -> tuple:
+        """The results-file key this case will be recorded under (see harness/results.py)."""
+        if self.model is None:
+            return case_key({"board": board, "emulator": emulator, "build_id": build_id, "case": self.name})
+        return case_key({"board": board, "emulator": emulator, "build_id": build_id, "case": self.name,
+                         "model_sha256": model_digest(self.model), "seed": seed})
+
+
+def _cases(args: argparse.Namespace) -> list[Case]:
+    cases = [Case(model.stem, model=model) for model in args.model]
+    if not cases or args.selftest:
+        several = len(args.iterations) > 1
+        cases[:0] = [Case(f"{SELFTEST_CASE}-i{size}" if several else SELFTEST_CASE, iterations=size)
+                     for size in args.iterations]
+    return cases
+
+
+def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Measures every case, appending each record to --results as soon as it is measured."""
+    results = ResultsFile(args.results) if args.results else None
+    if args.resume and not results:
+        raise HarnessError("--resume needs --results FILE")
+    for model in args.model:
+        if not model.is_file():
+            raise HarnessError(f"model {model} does not exist")
+    done = results.completed_keys() if results and args.resume else set()
+    progress, records, cases = Progress(), [], _cases(args)
+    with _open(args) as measured:
+        build_id = measured.dut.info.build_id if measured.dut.info else ""
+        for number, case in enumerate(cases, 1):
+            if case.key(args.board, args.emulator, build_id, args.seed) in done:
+                progress.say(f"    {case.name}: already in {results.path}, skipped")
+                continue
+            if case.model is None:
+                record = bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
+            else:
+                record = bench_model(measured, case.model, args.seed, args.repeat)
+            if results:
+                results.append(record)
+            records.append(record)
+            progress.count(number, len(cases), "cases measured")
+    return records
+
+
+def _record_text(record: dict[str, Any]) -> str:
+    timing, memory = record["metrics"]["timing"], record["metrics"]["memory"]
+    lines = [f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}",
+             f"  total: {timing['total']} {timing['unit']} ({timing['source']})"]
+    for region in timing["regions"]:
+        if region["layer"] is not None:
+            lines.append(f"    {region['name']:<10} {region[region['unit']]:>12} {region['unit']}")
+    lines.append("  memory: " + ", ".join(f"{key} {value}" for key, value in memory.items()))
+    return "\n".join(lines)
+
+
+@command("bench", "measure instructions/cycles per layer and memory", _bench_arguments)
+def cmd_bench(args: argparse.Namespace) -> int:
+    records = run_bench(args)
+    emit(args, records, "\n".join(_record_text(record) for record in records) or "nothing new to measure")
+    return 0 if all(record["verdict"] == "pass" for record in records) else 1
+
+
+def _baseline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["update", "show"], help="update: write the baseline from a run")
+    _bench_arguments(parser)
+    parser.add_argument("--baseline", type=Path, help="baseline file (default baselines/<board>-<emulator>.json)")
+    parser.add_argument("--from-results", action="store_true",
+                        help="take the newest records in --results instead of measuring now")
+
+
+def _baseline_file(args: argparse.Namespace) -> Path:
+    return args.baseline or baseline_path(args.board, args.emulator, BASELINE_DIR)
+
+
+def _records_now_or_recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    if getattr(args, "from_results", False):
+        if not args.results:
+            raise HarnessError("--from-results needs --results FILE")
+        records = ResultsFile(args.results).latest(args.board, args.emulator)
+        if not records:
+            raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
+        return records
+    return {record["case"]: record for record in run_bench(args)}
+
+
+@command("baseline", "record or show the regression baseline of a board", _baseline_arguments)
+def cmd_baseline(args: argparse.Namespace) -> int:
+    path = _baseline_file(args)
+    if args.action == "show":
+        data = load_baseline(path)
+        emit(args, data, "\n".join(f"{case}: {entry['metrics']}" for case, entry in data["cases"].items()))
+        return 0
+    records = _records_now_or_recorded(args)
+    previous = load_baseline(path) if path.is_file() else None
+    data = write_baseline(path, args.board, args.emulator, records, previous)
+    emit(args, data, f"wrote {path} ({len(data['cases'])} cases)")
+    return 0
+
+
+def _threshold(text: str) -> tuple[str, float]:
+    metric, _, value = text.partition("=")
+    try:
+        number = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected METRIC=FRACTION or METRIC=N%, got {text!r}") from None
+    return metric, number
+
+
+def _regress_arguments(parser: argparse.ArgumentParser) -> None:
+    _bench_arguments(parser)
+    parser.add_argument("--baseline", type=Path, help="baseline file (default baselines/<board>-<emulator>.json)")
+    parser.add_argument("--from-results", action="store_true",
+                        help="compare the newest records in --results instead of measuring now")
+    parser.add_argument("--threshold", action="append", default=[], type=_threshold,
+                        help="allowed rise, e.g. instructions=0.05, memory.flash_bytes=1%%, default=0.02")
+
+
+@command("regress", "compare a run with the board's baseline; exit 1 on a regression", _regress_arguments)
+def cmd_regress(args: argparse.Namespace) -> int:
+    baseline = load_baseline(_baseline_file(args))
+    if not args.model and not getattr(args, "from_results", False):
+        args.model = [Path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
+    records = _records_now_or_recorded(args)
+    result = compare(baseline, records, dict(args.threshold))
+    data = {"ok": result.ok, "checked": result.checked, "failures": result.failures,
+            "improvements": result.improvements}
+    text = "\n".join([*(f"REGRESSION {line}" for line in result.failures),
+                      *(f"improved   {line}" for line in result.improvements),
+                      f"{result.checked} metrics checked, {len(result.failures)} regressions"])
+    emit(args, data, text)
+    if not result.ok:
+        raise CheckFailed(f"{len(result.failures)} regressions against {_baseline_file(args)}: {result.failures[0]}")
+    return 0
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", type=Path, required=True, help="JSON Lines results file")
+    parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    parser.add_argument("--title", default="HIL benchmark report")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+@command("report", "write a self-contained HTML report of a results file", _report_arguments)
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..report.html import write_report  # noqa: PLC0415
+
+    records = list(ResultsFile(args.results).records())
+    if not records:
+        raise HarnessError(f"{args.results} holds no records")
+    write_report(records, args.out, args.title)
+    emit(args, {"report": str(args.out), "records": len(records)}, f"wrote {args.out} ({len(records)} records)")
+    return 0

@@ -1,0 +1,90 @@
+"""What `hil bench` measures: the firmware's self-test workload, or a model through the engine.
+
+Each workload returns a results record (harness/results.py) whose metrics hold the timing of
+every region the firmware timed and the memory figures.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckFailed, HarnessError
+from ..results import new_record
+from .session import MeasuredDut
+from .timing import REGION_INFERENCE, REGION_SELFTEST, RegionTiming
+
+SELFTEST_CASE = "selftest"
+
+
+def timing_summary(timings: list[RegionTiming], total_region: int) -> dict[str, Any]:
+    total = next((t for t in timings if t.region_id == total_region), None)
+    return {
+        "unit": total.unit if total else None,
+        "source": total.source if total else None,
+        "total": total.value if total else None,
+        "regions": [t.as_dict() for t in timings],
+    }
+
+
+def _check_repeats(case: str, runs: list[list[RegionTiming]], emulated: bool) -> None:
+    """On an emulator every repeat must count the same instructions, or the proxy is useless."""
+    if not emulated or len(runs) < 2:
+        return
+    first = [(t.region_id, t.value) for t in runs[0]]
+    for number, run in enumerate(runs[1:], 2):
+        if [(t.region_id, t.value) for t in run] != first:
+            raise CheckFailed(f"{case}: run {number} counted other instructions than run 1 "
+                              f"(emulator counts must be deterministic)")
+
+
+def _record(m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int,
+            **fields: Any) -> dict[str, Any]:
+    info = m.dut.info
+    return new_record(
+        board=m.dut.board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
+        case=case, metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
+        repeat=repeat, timing_note=m.plugin_note or None, **fields,
+    )
+
+
+def bench_selftest(m: MeasuredDut, iterations: int = 1000, layers: int = 4, repeat: int = 2,
+                   case: str = SELFTEST_CASE) -> dict[str, Any]:
+    runs, checksums = [], set()
+    m.memory(repaint_stack=True)
+    for _ in range(repeat):
+        checksum, timings = m.measure(lambda: m.selftest(iterations, layers))
+        runs.append(timings)
+        checksums.add(checksum)
+    _check_repeats(case, runs, m.dut.variant.emulator != "none")
+    return _record(m, case, runs[0], REGION_SELFTEST, repeat, model=case,
+                   model_sha256=None, seed=None, verdict="pass", bit_exact=len(checksums) == 1,
+                   workload={"iterations": iterations, "layers": layers, "checksum": checksums.pop()})
+
+
+def model_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def bench_model(m: MeasuredDut, model: Path, seed: int, repeat: int = 2) -> dict[str, Any]:
+    """Loads `model` with the engine, runs one input per repeat and times every layer."""
+    try:
+        from ..engine import bench as engine_bench  # noqa: PLC0415 (the engine is optional)
+    except ImportError:
+        raise HarnessError(
+            "benchmarking a model needs the inference engine (harness/engine/bench.py), which this "
+            "checkout does not have yet: run `hil bench` without --model for the self-test workload"
+        ) from None
+    if not model.is_file():
+        raise HarnessError(f"model {model} does not exist")
+    session = engine_bench.prepare(m.dut, model, seed)
+    runs, outcome = [], None
+    m.memory(repaint_stack=True)
+    for _ in range(repeat):
+        outcome, timings = m.measure(session.run)
+        runs.append(timings)
+    _check_repeats(model.name, runs, m.dut.variant.emulator != "none")
+    return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name,
+                   model_sha256=model_digest(model), seed=seed, verdict="pass" if outcome.bit_exact else "fail",
+                   bit_exact=outcome.bit_exact, mismatch=outcome.mismatch,
+                   layer_names=getattr(session, "layer_names", None))

@@ -1,0 +1,102 @@
+"""The results file: one JSON record per measured case, appended and fsync'ed as the run goes.
+
+A crash, a dead board or Ctrl-C mid-run loses nothing already measured: each record is a whole
+line written with one write() and made durable before the next case starts. Reading skips a torn
+last line (the one being written when the process died). A rerun with `resume` skips every case
+whose key (board, emulator, firmware build, model, case, seed) is already recorded.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import HarnessError
+
+KEY_FIELDS = ("board", "emulator", "build_id", "model_sha256", "case", "seed")
+
+
+class ResultsError(HarnessError):
+    """The results file cannot be read or written."""
+
+
+def case_key(record: dict[str, Any]) -> tuple:
+    return tuple(record.get(name) for name in KEY_FIELDS)
+
+
+def new_record(*, board: str, emulator: str, build_id: str, case: str, model: str | None = None,
+               model_sha256: str | None = None, seed: int | None = None, verdict: str = "pass",
+               metrics: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """A record with the fields every consumer (resume, baselines, reports) relies on."""
+    return {
+        "board": board, "emulator": emulator, "build_id": build_id, "case": case,
+        "model": model, "model_sha256": model_sha256, "seed": seed,
+        "harness_version": __version__, "verdict": verdict, "metrics": metrics or {},
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+class ResultsFile:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._drop_torn_tail()
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise ResultsError(f"cannot write results file {self.path}: {exc.strerror}") from None
+
+    def _drop_torn_tail(self) -> None:
+        """Cuts a partial last line left by a killed writer, so the next record starts cleanly."""
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return
+        with self.path.open("rb+") as stream:
+            data = stream.read()
+            if data.endswith(b"\n"):
+                return
+            stream.truncate(data.rfind(b"\n") + 1)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        try:
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError as exc:
+            raise ResultsError(f"cannot read results file {self.path}: {exc.strerror}") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):  # torn last line: the writer died mid-write
+                    continue
+                raise ResultsError(f"{self.path} line {number} is not a JSON record") from None
+            if not isinstance(record, dict):
+                raise ResultsError(f"{self.path} line {number} is not a JSON object")
+            yield record
+
+    def completed_keys(self) -> set[tuple]:
+        return {case_key(record) for record in self.records()}
+
+    def latest(self, board: str | None = None, emulator: str | None = None) -> dict[str, dict[str, Any]]:
+        """The newest record of each case (by file order), optionally for one board variant."""
+        newest: dict[str, dict[str, Any]] = {}
+        for record in self.records():
+            if board and record.get("board") != board or emulator and record.get("emulator") != emulator:
+                continue
+            newest[record["case"]] = record
+        return newest
