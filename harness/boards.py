@@ -102,6 +102,8 @@ class Board:
     upload_probe_option: str | None
     variants: dict[str, Variant]
     path: Path
+    link_max_payload: int | None = None  # the link's buffer sizes, when the firmware's defaults
+    link_max_message: int | None = None  # (LINK_MAX_PAYLOAD/MESSAGE in link.h) do not fit the RAM
 
     def variant(self, emulator: str) -> Variant:
         if emulator not in self.variants:
@@ -187,6 +189,7 @@ def _read_board(path: Path) -> Board:
     timer = _read_timer(top.sub("timer"))
     serial, build, upload = top.sub("serial"), top.sub("build"), top.sub("upload", None)
     usb = serial.sub("usb", None)
+    link = top.sub("link", None)
 
     clock_hz = top.get("clock_hz", int)
     variants = {
@@ -231,6 +234,8 @@ def _read_board(path: Path) -> Board:
         upload_probe_option=upload.get("probe_option", str, None) if upload else None,
         variants=variants,
         path=path,
+        link_max_payload=link.get("max_payload", int, None) if link else None,
+        link_max_message=link.get("max_message", int, None) if link else None,
     )
 
 

@@ -11,7 +11,17 @@ from .link.protocol import CONSTANTS
 
 # The firmware's portable sources; everything under src/hal/ except the chosen HAL is left out.
 _PORTABLE = ["+<*>", "-<hal/>", "+<hal/millis.c>"]
-_ARCH_HAL = {"arm": "cortexm"}
+# Code shared by every HAL of an architecture (startup, faults); AVR's is avr-libc plus hal/avr.
+_ARCH_HAL = {"arm": "cortexm", "avr": None}
+# Sources left out of AVR builds (32 KB flash, 2 KB SRAM, 16-bit int). Keep this list short and
+# say why: everything not listed here compiles and links for the Uno.
+_AVR_EXCLUDED: list[str] = [
+    "metrics/",  # reads Cortex-M linker symbols (_sstack...) and the SP with ARM assembly
+]
+# avr-gcc's default linker script knows only the avr5 family's largest part (128K flash, 64K data):
+# these symbols give it this chip's limits, so an image that does not fit fails to link.
+# The stack is not a section: AVR_STACK_RESERVE bytes of SRAM are kept free for it.
+AVR_STACK_RESERVE = 384
 
 
 @dataclass(frozen=True)
@@ -21,11 +31,13 @@ class FirmwareConfig:
     link_flags: list[str]
     defines: dict[str, str | int]
     memory_ld: str
-    ldscript: str
+    ldscript: str | None  # None: the toolchain's default script
     src_filter: list[str]
 
 
 def cpu_flags(board: Board) -> list[str]:
+    if board.arch == "avr":
+        return [f"-mmcu={board.core}"]
     if board.arch != "arm":
         raise NotImplementedError(f"no compiler flags for arch {board.arch}")
     flags = ["-mthumb", f"-mcpu={board.core}"]
@@ -65,13 +77,35 @@ def firmware_config(board: Board, emulator: str, build_id: str) -> FirmwareConfi
         "HIL_TIMER_KIND": timer_kind,
         "HIL_TIMER_UNITS_PER_TICK": variant.timer.units_per_tick,
     }
+    if board.link_max_payload:
+        defines["LINK_MAX_PAYLOAD"] = f"{board.link_max_payload}u"
+    if board.link_max_message:
+        defines["LINK_MAX_MESSAGE"] = f"{board.link_max_message}u"
     arch_hal = _ARCH_HAL[board.arch]
+    src_filter = _PORTABLE + ([f"+<hal/{arch_hal}/>"] if arch_hal else []) + [f"+<hal/{variant.hal}/>"]
+    common_flags = [
+        "-std=c11", "-Os", "-g", "-Wall", "-Wextra", "-Werror",
+        "-ffunction-sections", "-fdata-sections", "-ffp-contract=off",
+    ]
+    if board.arch == "avr":
+        defines["F_CPU"] = f"{variant.clock_hz}UL"  # avr-libc's <util/delay.h> and <util/setbaud.h>
+        data_limit = memory.sram.size - AVR_STACK_RESERVE
+        return FirmwareConfig(
+            cpu_flags=cpu_flags(board),
+            common_flags=common_flags,
+            link_flags=[
+                "-Wl,--gc-sections",
+                f"-Wl,--defsym=__TEXT_REGION_LENGTH__={flash.size}",
+                f"-Wl,--defsym=__DATA_REGION_LENGTH__={data_limit}",
+            ],
+            defines=defines,
+            memory_ld=memory_ld,
+            ldscript=None,  # avr-libc's startup and avr-gcc's own linker script
+            src_filter=src_filter + [f"-<{path}>" for path in _AVR_EXCLUDED],
+        )
     return FirmwareConfig(
         cpu_flags=cpu_flags(board),
-        common_flags=[
-            "-std=c11", "-Os", "-g", "-Wall", "-Wextra", "-Werror",
-            "-ffunction-sections", "-fdata-sections", "-ffp-contract=off",
-        ],
+        common_flags=common_flags,
         link_flags=[
             "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
             "-Wl,--gc-sections", "-Wl,--print-memory-usage",
@@ -79,5 +113,5 @@ def firmware_config(board: Board, emulator: str, build_id: str) -> FirmwareConfi
         defines=defines,
         memory_ld=memory_ld,
         ldscript="ld/cortexm.ld",
-        src_filter=_PORTABLE + [f"+<hal/{arch_hal}/>", f"+<hal/{variant.hal}/>"],
+        src_filter=src_filter,
     )

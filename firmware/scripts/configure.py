@@ -74,7 +74,6 @@ env.Append(  # noqa: F821
     CPPDEFINES=list(config.defines.items()),
     CPPPATH=[os.path.join(PROJECT_DIR, "include")],
 )
-env.Replace(  # noqa: F821
-    LDSCRIPT_PATH=os.path.join(PROJECT_DIR, config.ldscript),
-    SRC_FILTER=config.src_filter,
-)
+env.Replace(SRC_FILTER=config.src_filter)  # noqa: F821
+if config.ldscript:  # AVR links with avr-gcc's own script
+    env.Replace(LDSCRIPT_PATH=os.path.join(PROJECT_DIR, config.ldscript))  # noqa: F821

@@ -106,7 +106,7 @@ class QemuTarget:
             self.binary, "-M", self.variant.machine, "-display", "none", "-monitor", "none",
             "-chardev", chardev, "-serial", "chardev:uart0",
             "-qmp", f"unix:{self._workdir / 'qmp.sock'},server=on,wait=off",
-            "-kernel", str(self.firmware.elf),
+            "-bios" if self.board.arch == "avr" else "-kernel", str(self.firmware.elf),  # AVR boots its flash image
         ]
         if self.board.arch == "arm":
             command += ["-semihosting-config", "enable=on,target=native"]
@@ -156,7 +156,33 @@ class QemuTarget:
         """Resets the machine (RAM is not cleared), as a reset button would."""
         if self._qmp is None:
             raise TargetError("QEMU is not running")
+        if self.board.arch == "avr":
+            self._relaunch()
+            return
         self._qmp.execute("system_reset")
+
+    def _relaunch(self) -> None:
+        """QEMU's AVR machine has no working system_reset (and no watchdog): a reset is a new
+        QEMU on the same port, and the transport reconnects (its pyserial port reopens the URL)."""
+        self._qmp.execute("quit")
+        self._qmp.close()
+        self._process.wait(timeout=5)
+        port = self.transport._port  # the same object the Link reads from
+        port.close()
+        log = (self._workdir / "qemu.log").open("ab")
+        self._process = subprocess.Popen(
+            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while True:
+            try:
+                port.open()
+                break
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise TargetError(f"QEMU for {self.board.name} did not restart{self.exit_reason()}") from None
+                time.sleep(0.02)
+        self._qmp = Qmp(self._workdir / "qmp.sock")
 
     @property
     def exit_status(self) -> int | None:
