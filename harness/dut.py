@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from . import build as firmware_build
 from .boards import Board, Variant, load_board
 from .errors import DeviceTimeout, HarnessError, LinkError, TargetError
+from .farm.claim import Claim, claim_board
 from .link import protocol
 from .link.client import DEFAULT_TIMEOUT_S, Link
 from .link.protocol import MessageType
@@ -66,6 +67,7 @@ class Dut:
     def __init__(self, board: Board, variant: Variant, target: Target, link: Link):
         self.board, self.variant, self.target, self.link = board, variant, target, link
         self.info: HelloInfo | None = None
+        self.claim: Claim | None = None
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -81,14 +83,26 @@ class Dut:
         progress: Progress | None = None,
         extra_flags: list[str] | None = None,
         qemu_args: Callable[[firmware_build.Firmware], list[str]] | None = None,
+        lock_timeout: float | None = None,
+        place: str | None = None,
+        coordinator: str | None = None,
     ) -> Dut:
         board = load_board(board) if isinstance(board, str) else board
-        variant = board.variant(emulator)
         progress = progress or Progress.quiet()
-        target = _make_target(board, variant, port, baud, probe_serial, progress, extra_flags, qemu_args)
-        with progress.step(f"connecting to {board.name} ({_where(variant, target)})"):
-            transport = target.start()
+        # one session per real board or labgrid place (harness.farm); a place is a real board
+        claim = claim_board(board, emulator, port, probe_serial, place, coordinator, lock_timeout, progress.say)
+        emulator, port = ("none", claim.port) if claim else (emulator, port)
+        variant = board.variant(emulator)
+        try:
+            target = _make_target(board, variant, port, baud, probe_serial, progress, extra_flags, qemu_args)
+            with progress.step(f"connecting to {board.name} ({_where(variant, target)})"):
+                transport = target.start()
+        except BaseException:
+            if claim:
+                claim.release()
+            raise
         dut = cls(board, variant, target, Link(transport, board.name, timeout, on_closed=target.exit_reason))
+        dut.claim = claim
         try:
             dut._handshake(wait_ready=emulator != "none")
         except BaseException:
@@ -147,6 +161,8 @@ class Dut:
 
     def close(self) -> None:
         self.target.stop()
+        if self.claim:
+            self.claim.release()
 
     def __enter__(self) -> Dut:
         return self

@@ -1,0 +1,191 @@
+"""labgrid places: reserve, acquire, reach the serial port over RFC 2217, release.
+
+The harness drives labgrid (>= 24, the gRPC coordinator) through its own `labgrid-client`
+command line, the interface labgrid keeps stable, run with this Python so the installed
+labgrid is the one used. A place is claimed in two layers:
+  1. a local file lock (harness.farm.lock), so sessions on this machine queue with a message
+     naming the holder's pid and command;
+  2. a labgrid reservation (`reserve name=PLACE`, fair across machines) and `acquire`, so
+     sessions elsewhere are excluded; the coordinator names the holder as host/user.
+Released in reverse order when the session closes; a session that dies loses its local lock
+at once and its labgrid reservation when it expires on the coordinator.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import TargetError
+from .claim import Candidate, Claim, claim_first_free
+from .lock import BoardBusy
+
+DEFAULT_COORDINATOR = "127.0.0.1:20408"
+COMMAND_TIMEOUT_S = 30.0
+MIN_WAIT_S = 3.0  # even "fail fast" gives the coordinator a moment to allocate a free place
+RESOURCE_HEADER = re.compile(r"^Acquired resource '([^']+)' \(([^/]+)/([^/]+)/([^/]+)/([^)]+)\):$")
+
+Say = Callable[[str], None]
+
+
+class LabgridError(TargetError):
+    """labgrid refused or failed a step (no coordinator, unknown place, no serial port...)."""
+
+
+@dataclass(frozen=True)
+class PlaceResource:
+    name: str
+    cls: str
+    params: dict
+
+
+def coordinator_address(coordinator: str | None) -> str:
+    return coordinator or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR
+
+
+class LabgridClient:
+    """`labgrid-client -x COORDINATOR ...`, one command per call, errors as one line."""
+
+    def __init__(self, coordinator: str | None = None):
+        self.coordinator = coordinator_address(coordinator)
+
+    def run(self, *args: str, place: str | None = None, timeout: float = COMMAND_TIMEOUT_S) -> str:
+        command = [sys.executable, "-m", "labgrid.remote.client", "-x", self.coordinator]
+        command += ["-p", place] if place else []
+        try:
+            result = subprocess.run(command + list(args), capture_output=True, text=True,
+                                    timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise LabgridError(f"labgrid-client {' '.join(args)} did not finish within {timeout:g} s "
+                               f"(coordinator {self.coordinator})") from None
+        if result.returncode != 0:
+            raise LabgridError(f"labgrid-client {' '.join(args)}"
+                               f"{f' (place {place})' if place else ''} failed: {_last_line(result)}")
+        return result.stdout
+
+    def acquired_by(self, place: str) -> str | None:
+        """host/user holding the place, or None."""
+        match = re.search(r"^\s*acquired: (.+)$", self.run("show", place=place), re.MULTILINE)
+        holder = match.group(1).strip() if match else "None"
+        return None if holder == "None" else holder
+
+    def resources(self, place: str) -> list[PlaceResource]:
+        """The resources of an acquired place, parsed from `labgrid-client show`."""
+        found: list[PlaceResource] = []
+        lines = self.run("show", place=place).splitlines()
+        for index, line in enumerate(lines):
+            header = RESOURCE_HEADER.match(line.strip())
+            if not header:
+                continue
+            body = []
+            for follow in lines[index + 1:]:
+                if not follow.startswith("  ") or RESOURCE_HEADER.match(follow.strip()):
+                    break
+                body.append(follow.strip())
+            data = ast.literal_eval(" ".join(body))  # labgrid prints pformat(resource.asdict())
+            found.append(PlaceResource(header.group(1), data.get("cls", header.group(4)), data.get("params", {})))
+        return found
+
+
+def _last_line(result: subprocess.CompletedProcess) -> str:
+    lines = (result.stderr + result.stdout).strip().splitlines()
+    return lines[-1] if lines else f"exit status {result.returncode}"
+
+
+def serial_url(resources: list[PlaceResource], place: str) -> str:
+    """The pyserial URL of the place's (single) network serial port."""
+    ports = [r for r in resources if r.cls == "NetworkSerialPort"]
+    if not ports:
+        classes = ", ".join(sorted({r.cls for r in resources})) or "none"
+        raise LabgridError(f"labgrid place {place} has no NetworkSerialPort (its resources: {classes})")
+    params = ports[0].params
+    if params.get("protocol") == "raw":
+        return f"socket://{params['host']}:{params['port']}"
+    # ser2net answers SET_CONTROL in its own way; labgrid's pyserial fork (a labgrid dependency)
+    # ignores those answers with this option, as labgrid's own SerialDriver does
+    return f"rfc2217://{params['host']}:{params['port']}?ign_set_control"
+
+
+class PlaceSession:
+    """One place reserved and acquired for this session."""
+
+    def __init__(self, client: LabgridClient, place: str):
+        self.client, self.place = client, place
+        self.token: str | None = None
+        self.acquired = False
+
+    def claim(self, timeout: float) -> None:
+        reply = self.client.run("reserve", "--shell", f"name={self.place}")
+        match = re.search(r"LG_TOKEN=(\S+)", reply)
+        if not match:
+            raise LabgridError(f"labgrid-client reserve gave no token for place {self.place}: {reply.strip()}")
+        self.token = match.group(1)
+        budget = max(timeout, MIN_WAIT_S)
+        try:
+            self.client.run("wait", self.token, timeout=budget)
+        except LabgridError:
+            holder = self._holder_text()
+            self.release()
+            waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
+            raise BoardBusy(f"labgrid place {self.place} is busy{waited}: {holder}. "
+                            "Pass --lock-timeout SECONDS to wait for it, or choose another place") from None
+        self.client.run("acquire", place=self.place)
+        self.acquired = True
+
+    def _holder_text(self) -> str:
+        try:
+            holder = self.client.acquired_by(self.place)
+        except LabgridError as exc:
+            return f"holder unknown ({exc})"
+        return f"acquired by {holder}" if holder else "reserved by another session"
+
+    def release(self) -> None:
+        if self.acquired:
+            self.acquired = False
+            _quietly(lambda: self.client.run("release", place=self.place))
+        if self.token:
+            token, self.token = self.token, None
+            _quietly(lambda: self.client.run("cancel-reservation", token))
+
+
+def _quietly(step: Callable[[], object]) -> None:
+    """Cleanup goes on past a failing step: the coordinator may already be gone."""
+    try:
+        step()
+    except LabgridError as exc:
+        print(f"hil: {exc}", file=sys.stderr)
+
+
+def claim_place(places: list[str], coordinator: str | None, timeout: float, say: Say | None = None) -> Claim:
+    """Locks, reserves and acquires the first free place of `places`; the Claim carries its serial URL."""
+    client = LabgridClient(coordinator)
+    deadline = time.monotonic() + max(timeout, 0.0)
+    candidates = [Candidate(f"labgrid place {name}", [("place", f"{client.coordinator}/{name}")], place=name)
+                  for name in places]
+    candidate, locks = claim_first_free(candidates, timeout, say)
+    claim = Claim(candidate.label, None, locks)
+    session = PlaceSession(client, candidate.place)
+    claim.release_hooks.append(session.release)
+    try:
+        session.claim(max(deadline - time.monotonic(), 0.0))
+        claim.port = serial_url(client.resources(candidate.place), candidate.place)
+    except BaseException:
+        claim.release()
+        raise
+    if say:
+        say(f"acquired {candidate.label} at {client.coordinator}: serial {claim.port}")
+    return claim
+
+
+def labgrid_available() -> bool:
+    try:
+        import labgrid  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("ser2net") is not None or os.path.exists("/usr/sbin/ser2net")
