@@ -334,7 +334,7 @@ def run_quantize(model_path: str | Path, calib_path: str | Path,
     model_bytes = _read(model_path, "model")
     try:
         calibration = np.load(calib_path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise HarnessError(f"{calib_path}: cannot read calibration data ({exc})") from None
     try:
         int8_bytes, report = quantize_model(model_bytes, calibration)
