@@ -22,6 +22,8 @@ from .dut import Dut
 from .errors import HarnessError
 from .progress import Progress
 
+pytest_plugins = ["harness.pytest_metrics"]
+
 
 @dataclass(frozen=True)
 class HilOptions:

@@ -1,0 +1,91 @@
+"""pytest support for measurements (loaded by harness/pytest_plugin.py).
+
+Options:
+  --hil-results FILE      append a record per measured case to FILE (JSON Lines)
+  --hil-baseline [FILE]   compare each measured case with a baseline (default
+                          baselines/<board>-<emulator>.json); a regression fails the test
+  --hil-threshold M=F     allowed rise of metric (or group) M, e.g. instructions=0.05
+Fixtures:
+  measured_dut   session-scoped emulated board with the instruction-counting plugin attached
+  hil_metrics    hil_metrics(record) records a bench record (harness/metrics/workloads.py): its
+                 numbers become JUnit properties `hil.<metric>`, it is appended to --hil-results
+                 and compared with --hil-baseline
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .baseline import baseline_path, compare, flat_metrics, load_baseline
+from .errors import HarnessError
+from .metrics.session import MeasuredDut
+from .progress import Progress
+from .results import ResultsFile
+
+AUTO = "auto"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "hardware-in-the-loop")
+    group.addoption("--hil-results", type=Path, help="append measured records to this JSON Lines file")
+    group.addoption("--hil-baseline", nargs="?", const=AUTO, default=None,
+                    help="fail measured tests that regress against this baseline "
+                         "(default file: baselines/<board>-<emulator>.json)")
+    group.addoption("--hil-threshold", action="append", default=[],
+                    help="allowed rise METRIC=FRACTION, e.g. instructions=0.05 (default 0.02)")
+
+
+def _thresholds(config: pytest.Config) -> dict[str, float]:
+    thresholds = {}
+    for text in config.getoption("hil_threshold"):
+        metric, _, value = text.partition("=")
+        try:
+            thresholds[metric] = float(value)
+        except ValueError:
+            raise pytest.UsageError(f"--hil-threshold expects METRIC=FRACTION, got {text!r}") from None
+    return thresholds
+
+
+@pytest.fixture(scope="session")
+def measured_dut(hil_options: Any) -> Iterator[MeasuredDut]:
+    if not hil_options.board:
+        pytest.fail("no board chosen: run pytest --board=NAME", pytrace=False)
+    try:
+        device = MeasuredDut.open(hil_options.board, hil_options.emulator, progress=Progress(),
+                                  port=hil_options.port, baud=hil_options.baud,
+                                  probe_serial=hil_options.probe, timeout=hil_options.timeout)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield device
+    device.close()
+
+
+@pytest.fixture
+def hil_metrics(pytestconfig: pytest.Config,
+                record_property: Callable[[str, object], None]) -> Callable[[dict[str, Any]], None]:
+    results_path = pytestconfig.getoption("hil_results")
+    baseline_option = pytestconfig.getoption("hil_baseline")
+
+    def record(measured: dict[str, Any]) -> None:
+        record_property("hil.case", measured["case"])
+        record_property("hil.build_id", measured.get("build_id", ""))
+        for metric, value in flat_metrics(measured.get("metrics", {})).items():
+            record_property(f"hil.{metric}", value)
+        if results_path:
+            ResultsFile(results_path).append(measured)
+        if baseline_option:
+            path = (baseline_path(measured["board"], measured["emulator"]) if baseline_option == AUTO
+                    else Path(baseline_option))
+            try:
+                result = compare(load_baseline(path), {measured["case"]: measured}, _thresholds(pytestconfig))
+            except HarnessError as exc:
+                pytest.fail(str(exc), pytrace=False)
+            for line in result.improvements:
+                record_property("hil.improved", line)
+            if not result.ok:
+                pytest.fail("regression against " + str(path) + ":\n" + "\n".join(result.failures), pytrace=False)
+
+    return record

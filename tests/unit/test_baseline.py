@@ -1,0 +1,92 @@
+"""Regression gates: bit-exactness, thresholds per metric, improvements, baseline files."""
+import json
+
+import pytest
+
+from harness.baseline import BaselineError, compare, flat_metrics, load_baseline, threshold_for, write_baseline
+
+
+def _record(total: int, layer0: int, flash: int, bit_exact: bool = True, mismatch=None) -> dict:
+    regions = [
+        {"id": 0, "name": "inference", "layer": None, "unit": "instructions", "instructions": total},
+        {"id": 8, "name": "layer0", "layer": 0, "unit": "instructions", "instructions": layer0},
+    ]
+    return {"case": "kws", "model": "kws.tflite", "board": "nucleo_f746", "emulator": "qemu",
+            "build_id": "b", "bit_exact": bit_exact, "mismatch": mismatch,
+            "metrics": {"timing": {"unit": "instructions", "regions": regions},
+                        "memory": {"flash_bytes": flash, "ram_static_bytes": 1000, "arena_used": 0}}}
+
+
+@pytest.fixture
+def baseline(tmp_path):
+    path = tmp_path / "nucleo_f746-qemu.json"
+    write_baseline(path, "nucleo_f746", "qemu", {"kws": _record(10_000, 4_000, 50_000)})
+    return load_baseline(path)
+
+
+def test_flat_metrics_names_units_regions_and_memory():
+    flat = flat_metrics(_record(10, 4, 50)["metrics"])
+    assert flat == {"instructions.inference": 10, "instructions.layer0": 4,
+                    "memory.flash_bytes": 50, "memory.ram_static_bytes": 1000}
+
+
+def test_the_same_run_passes(baseline):
+    result = compare(baseline, {"kws": _record(10_000, 4_000, 50_000)})
+    assert result.ok and result.checked == 4 and not result.improvements
+
+
+def test_a_rise_above_the_threshold_names_model_metric_baseline_and_new_value(baseline):
+    result = compare(baseline, {"kws": _record(10_300, 4_000, 50_000)})
+    assert not result.ok
+    assert result.failures == ["kws.tflite: instructions.inference baseline 10000, now 10300 "
+                               "(+3.00%, threshold 2.0%)"]
+
+
+def test_a_rise_within_the_threshold_passes(baseline):
+    assert compare(baseline, {"kws": _record(10_150, 4_000, 50_000)}).ok
+
+
+def test_thresholds_per_metric_and_group_override_the_default(baseline):
+    record = {"kws": _record(10_300, 4_000, 52_000)}  # instructions +3 %, flash +4 %
+    assert compare(baseline, record, {"instructions": 0.05, "memory.flash_bytes": 0.05}).ok
+    failures = compare(baseline, record, {"instructions": 0.05}).failures
+    assert failures == ["kws.tflite: memory.flash_bytes baseline 50000, now 52000 (+4.00%, threshold 2.0%)"]
+    assert threshold_for("memory.flash_bytes", {"memory": 0.1, "default": 0.3}) == 0.1
+    assert threshold_for("cycles.layer3", {}) == 0.02
+
+
+def test_improvements_are_reported_not_failed(baseline):
+    result = compare(baseline, {"kws": _record(9_000, 4_000, 50_000)})
+    assert result.ok
+    assert result.improvements == ["kws.tflite: instructions.inference baseline 10000, now 9000 "
+                                   "(-10.00%, threshold 2.0%)"]
+
+
+def test_losing_bit_exactness_fails_and_names_the_layer(baseline):
+    mismatch = {"layer": 3, "layer_name": "CONV_2D", "detail": "output 17 differs"}
+    result = compare(baseline, {"kws": _record(10_000, 4_000, 50_000, bit_exact=False, mismatch=mismatch)})
+    assert result.failures == ["kws.tflite: no longer bit-exact with the reference: "
+                               "first difference at layer 3 (CONV_2D)"]
+
+
+def test_a_case_missing_from_the_baseline_is_reported(baseline):
+    result = compare(baseline, {"new": {**_record(1, 1, 1), "case": "new"}})
+    assert result.ok and result.improvements == ["new: new case, not in the baseline"]
+
+
+def test_update_keeps_the_thresholds_of_the_previous_baseline(tmp_path):
+    path = tmp_path / "b.json"
+    previous = {"thresholds": {"default": 0.02, "memory.flash_bytes": 0.0}}
+    write_baseline(path, "nucleo_f746", "qemu", {"kws": _record(1, 1, 1)}, previous)
+    assert json.loads(path.read_text())["thresholds"] == previous["thresholds"]
+
+
+def test_missing_and_malformed_baselines_are_clear_errors(tmp_path):
+    with pytest.raises(BaselineError, match="hil baseline update"):
+        load_baseline(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(BaselineError, match="not valid JSON"):
+        load_baseline(tmp_path / "bad.json")
+    (tmp_path / "empty.json").write_text("{}")
+    with pytest.raises(BaselineError, match="no `cases`"):
+        load_baseline(tmp_path / "empty.json")
