@@ -50,7 +50,9 @@ def _case_section(record: dict[str, Any]) -> str:
               for r in timing.get("regions", []) if r.get("layer") is not None]
     parts = [f"<h3>{escape(record['case'])} — {escape(record['board'])} ({escape(record['emulator'])})</h3>",
              f"<p>{escape(unit)} from {escape(str(timing.get('source')))}; firmware "
-             f"{escape(record.get('build_id', ''))}; model sha256 {escape(str(record.get('model_sha256')))}</p>"]
+             f"{escape(record.get('build_id', ''))}"
+             + (f"; model sha256 {escape(record['model_sha256'])}" if record.get("model_sha256") else "")
+             + (f"; inputs seed {record['seed']}" if record.get("seed") is not None else "") + "</p>"]
     if record.get("mismatch"):
         parts.append(f'<p class="fail">not bit-exact: {escape(str(record["mismatch"]))}</p>')
     if layers:

@@ -54,7 +54,7 @@ def stacked_bar(parts: list[tuple[str, float]], title: str, unit: str, width: in
 def line_chart(series: dict[str, list[float]], labels: list[str], title: str, unit: str,
                width: int = 640, height: int = 260) -> str:
     """One line per series over the x labels (e.g. total instructions per firmware version)."""
-    left, right, top, bottom = 70, 150, 28, 60
+    left, right, top, bottom = 120, 150, 28, 70
     values = [v for points in series.values() for v in points if v is not None]
     high, low = (max(values), min(values)) if values else (1, 0)
     low = 0 if low > 0 else low
