@@ -37,6 +37,12 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_METRICS 0x40u /* Per-region timer totals since the last clear; entries follow the fixed reply fields. */
 #define LINK_MSG_MEMORY 0x41u /* RAM use seen by the firmware; buffers are as the engine and training reported them. */
 #define LINK_MSG_METRICS_SELFTEST 0x42u /* Runs a deterministic workload of `layers` timed parts, part i doing (i+1)*iterations steps. */
+#define LINK_MSG_TRAIN_LOAD 0x50u /* Writes a piece of the training setup image (harness/training/setup.py pack) at `offset`; offset 0 forgets any loaded setup. */
+#define LINK_MSG_TRAIN_BEGIN 0x51u /* Checks the loaded image, plans the arena and refuses a plan over the image's SRAM budget. */
+#define LINK_MSG_TRAIN_STEP 0x52u /* One SGD step on one sample (int8, the setup's input size) and its label. */
+#define LINK_MSG_TRAIN_PREDICT 0x53u /* Forward pass only. */
+#define LINK_MSG_TRAIN_READ 0x54u /* Reads `length` bytes of the setup image (with the trained parameters) at `offset`. */
+#define LINK_MSG_TRAIN_MEMORY 0x55u /* Peak SRAM of training as the device measures it. */
 
 #define LINK_TIMER_KIND_CYCLES 0u
 #define LINK_TIMER_KIND_INSTRUCTIONS 1u
@@ -47,6 +53,10 @@ typedef struct __attribute__((packed)) {
 #define LINK_ERR_UNKNOWN_TYPE 4u /* no handler for this message type */
 #define LINK_ERR_BAD_REQUEST 5u /* a request payload of the wrong size or content */
 #define LINK_ERR_NO_MEMORY 6u /* the request needs more memory than the device has */
+#define LINK_ERR_TRAIN_NOT_READY 80u /* no training setup loaded and begun */
+#define LINK_ERR_TRAIN_BAD_SETUP 81u /* the setup image is malformed or unsupported */
+#define LINK_ERR_TRAIN_OVER_BUDGET 82u /* the plan needs more SRAM than its budget or the arena */
+#define LINK_ERR_TRAIN_BAD_SAMPLE 83u /* a sample of the wrong size or a label out of range */
 
 typedef struct __attribute__((packed)) {
     uint16_t code;
@@ -130,5 +140,58 @@ typedef struct __attribute__((packed)) {
 typedef struct __attribute__((packed)) {
     uint32_t checksum;
 } link_metrics_selftest_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t offset;
+    uint32_t total;
+    /* then data: the rest of the payload (bytes) */
+} link_train_load_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t received;
+} link_train_load_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t arena_bytes;
+    uint32_t arena_capacity;
+    uint32_t static_bytes;
+    uint32_t stack_reserve;
+    uint32_t planned_peak;
+    uint32_t budget;
+} link_train_begin_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t label;
+    /* then sample: the rest of the payload (bytes) */
+} link_train_step_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t loss_bits;
+    uint32_t predicted;
+    uint32_t steps;
+} link_train_step_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t predicted;
+    /* then logits: the rest of the payload (bytes) */
+} link_train_predict_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t offset;
+    uint32_t length;
+} link_train_read_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t reserved;
+} link_train_memory_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t static_bytes;
+    uint32_t arena_bytes;
+    uint32_t arena_capacity;
+    uint32_t stack_high_water;
+    uint32_t measured_peak;
+    uint32_t budget;
+} link_train_memory_reply_t;
 
 #endif /* LINK_PROTOCOL_H */

@@ -1,0 +1,581 @@
+/* On-device training service: one SGD step per TRAIN_STEP exactly as docs/training_spec.md says,
+ * mirrored by harness/training/reference.py. The host uploads a setup image (TRAIN_LOAD), which
+ * lives at the start of a static arena and is updated in place; TRAIN_BEGIN checks it, plans the
+ * rest of the arena (activations, gradients) and refuses a plan over the image's SRAM budget. */
+#if !defined(__AVR__)
+#include <stdbool.h>
+#include <string.h>
+
+#include "../app/app.h"
+#include "../kernels/kernels.h"
+#include "../metrics/metrics.h"
+#include "train_math.h"
+
+#ifndef HIL_TRAINING_ARENA_BYTES
+#define HIL_TRAINING_ARENA_BYTES (16u * 1024u) /* small default: the engine pool takes most SRAM */
+#endif
+/* Stack set aside by the budget check (the measured high-water is reported next to it). */
+#ifndef HIL_TRAINING_STACK_RESERVE
+#define HIL_TRAINING_STACK_RESERVE 4096u
+#endif
+#define TRAIN_MAX_LAYERS 8u
+#define TRAIN_MAGIC 0x4E525448u
+#define TRAIN_VERSION 1u
+#define KIND_DENSE 1
+#define KIND_AVGPOOL 2
+#define FLAG_QAS 1u
+#define WEIGHT_STEP_LIMIT 256.0f
+#define BIAS_STEP_LIMIT 1073741824.0f
+
+extern uint32_t _sdata, _ebss;
+uint32_t cortexm_stack_high_water(void);
+
+typedef struct {
+    uint32_t magic, version, num_layers, num_classes, in_h, in_w, in_c, flags, budget, total;
+    uint32_t reserved[6];
+} setup_header_t;
+
+typedef struct {
+    int32_t kind, in_h, in_w, in_c, out_c, input_zp, output_zp, act_min, act_max;
+    uint32_t input_scale, output_scale, lr;
+    int32_t train_bias, train_channels;
+    uint32_t off_weights, off_bias, off_multiplier, off_shift, off_weight_scales;
+    int32_t reserved[5];
+} layer_record_t;
+
+typedef struct {
+    const layer_record_t *record;
+    float input_scale, output_scale, lr;
+    int8_t *weights;
+    int32_t *bias;
+    const int32_t *multiplier, *shift;
+    const float *weight_scales;
+    int32_t positions, out_size;
+    int8_t *out;  /* this layer's output activation, kept for backward */
+    float *grad;  /* dL/d(output), or NULL where backward does not reach */
+} layer_t;
+
+static uint8_t arena[HIL_TRAINING_ARENA_BYTES] __attribute__((aligned(8)));
+
+static struct {
+    uint32_t received, total;
+    bool ready;
+    const setup_header_t *header;
+    uint32_t num_layers, arena_bytes;
+    int32_t first_trained; /* lowest layer index that trains; the last layer when none does */
+    int8_t *input;
+    int32_t input_size;
+    layer_t layers[TRAIN_MAX_LAYERS];
+    uint32_t steps;
+} state;
+
+/* ------------------------------------------------------------------ helpers */
+
+static float bits_to_float(uint32_t bits)
+{
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+static uint32_t align8(uint32_t n) { return (n + 7u) & ~7u; }
+
+static uint32_t static_bytes(void)
+{
+    return (uint32_t)((uintptr_t)&_ebss - (uintptr_t)&_sdata) - (uint32_t)sizeof arena;
+}
+
+/* Appends text / a decimal number to a bounded message buffer. */
+typedef struct {
+    char text[120];
+    uint32_t length;
+} message_t;
+
+static void put_text(message_t *m, const char *text)
+{
+    while (*text && m->length + 1 < sizeof m->text) {
+        m->text[m->length++] = *text++;
+    }
+    m->text[m->length] = '\0';
+}
+
+static void put_u32(message_t *m, uint32_t value)
+{
+    char digits[11];
+    int32_t n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10u);
+        value /= 10u;
+    } while (value);
+    while (n > 0 && m->length + 1 < sizeof m->text) {
+        m->text[m->length++] = digits[--n];
+    }
+    m->text[m->length] = '\0';
+}
+
+/* ------------------------------------------------------- setup and planning */
+
+static bool array_fits(uint32_t offset, uint32_t count, uint32_t size, uint32_t align)
+{
+    return offset % align == 0 && offset <= state.total && count <= (state.total - offset) / size;
+}
+
+static const char *check_record(const layer_record_t *r, const layer_record_t *previous)
+{
+    if (r->kind != KIND_DENSE && r->kind != KIND_AVGPOOL) {
+        return "unsupported layer kind";
+    }
+    if (r->in_h < 1 || r->in_w < 1 || r->in_c < 1 || r->out_c < 1 || r->in_h > 4096 ||
+        r->in_w > 4096 || r->in_c > 65536 || r->out_c > 65536) {
+        return "layer dimensions out of range";
+    }
+    if (previous) {
+        const int32_t positions = previous->kind == KIND_AVGPOOL ? 1 : previous->in_h * previous->in_w;
+        if (r->in_c != previous->out_c || r->in_h * r->in_w != positions) {
+            return "a layer's input is not the previous layer's output";
+        }
+    }
+    if (r->act_min < -128 || r->act_max > 127 || r->act_min > r->act_max) {
+        return "activation range outside int8";
+    }
+    if (r->kind == KIND_AVGPOOL) {
+        return r->out_c == r->in_c ? NULL : "pooling must keep the channel count";
+    }
+    const uint32_t out_c = (uint32_t)r->out_c, in_c = (uint32_t)r->in_c;
+    if (!array_fits(r->off_weights, out_c * in_c, 1, 1) || !array_fits(r->off_bias, out_c, 4, 4) ||
+        !array_fits(r->off_multiplier, out_c, 4, 4) || !array_fits(r->off_shift, out_c, 4, 4) ||
+        !array_fits(r->off_weight_scales, out_c, 4, 4)) {
+        return "a parameter array lies outside the image";
+    }
+    if (r->train_channels < 0 || r->train_channels > r->in_c || (r->train_bias & ~1) != 0) {
+        return "sparse-update fields out of range";
+    }
+    return NULL;
+}
+
+static void bind_layer(layer_t *layer, const layer_record_t *r)
+{
+    layer->record = r;
+    layer->input_scale = bits_to_float(r->input_scale);
+    layer->output_scale = bits_to_float(r->output_scale);
+    layer->lr = bits_to_float(r->lr);
+    layer->positions = r->kind == KIND_AVGPOOL ? r->in_h * r->in_w : r->in_h * r->in_w;
+    layer->out_size = (r->kind == KIND_AVGPOOL ? 1 : layer->positions) * r->out_c;
+    layer->weights = r->kind == KIND_DENSE ? (int8_t *)(arena + r->off_weights) : NULL;
+    layer->bias = r->kind == KIND_DENSE ? (int32_t *)(void *)(arena + r->off_bias) : NULL;
+    layer->multiplier = r->kind == KIND_DENSE ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
+    layer->shift = r->kind == KIND_DENSE ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
+    layer->weight_scales = r->kind == KIND_DENSE ? (const float *)(void *)(arena + r->off_weight_scales) : NULL;
+}
+
+/* Parses the image; returns an error text or NULL. */
+static const char *parse_setup(void)
+{
+    const setup_header_t *h = (const setup_header_t *)(void *)arena;
+    if (state.total < sizeof *h || h->magic != TRAIN_MAGIC || h->version != TRAIN_VERSION) {
+        return "not a training setup image of version 1";
+    }
+    if (h->total != state.total || h->num_layers < 1 || h->num_layers > TRAIN_MAX_LAYERS ||
+        sizeof *h + h->num_layers * sizeof(layer_record_t) > state.total) {
+        return "image size or layer count inconsistent";
+    }
+    const layer_record_t *records = (const layer_record_t *)(const void *)(arena + sizeof *h);
+    if ((uint32_t)records[0].in_h != h->in_h || (uint32_t)records[0].in_w != h->in_w ||
+        (uint32_t)records[0].in_c != h->in_c) {
+        return "header input shape differs from the first layer's";
+    }
+    state.first_trained = -1;
+    for (uint32_t i = 0; i < h->num_layers; i++) {
+        const char *problem = check_record(&records[i], i ? &records[i - 1] : NULL);
+        if (problem) {
+            return problem;
+        }
+        bind_layer(&state.layers[i], &records[i]);
+        if (state.first_trained < 0 && records[i].kind == KIND_DENSE &&
+            (records[i].train_bias || records[i].train_channels > 0)) {
+            state.first_trained = (int32_t)i;
+        }
+    }
+    if ((uint32_t)state.layers[h->num_layers - 1].out_size != h->num_classes) {
+        return "the last layer's output size is not num_classes";
+    }
+    if (state.first_trained < 0) {
+        state.first_trained = (int32_t)h->num_layers - 1;
+    }
+    state.header = h;
+    state.num_layers = h->num_layers;
+    state.input_size = records[0].in_h * records[0].in_w * records[0].in_c;
+    return NULL;
+}
+
+/* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
+ * float gradient of each layer output that backward reaches; each block 8-byte aligned. */
+static uint32_t plan_arena(bool assign)
+{
+    uint32_t offset = align8(state.total);
+    if (assign) {
+        state.input = (int8_t *)(arena + offset);
+    }
+    offset += align8((uint32_t)state.input_size);
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        if (assign) {
+            state.layers[i].out = (int8_t *)(arena + offset);
+        }
+        offset += align8((uint32_t)state.layers[i].out_size);
+    }
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        layer_t *layer = &state.layers[i];
+        if (assign) {
+            layer->grad = (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset) : NULL;
+        }
+        if ((int32_t)i >= state.first_trained) {
+            offset += align8(4u * (uint32_t)layer->out_size);
+        }
+    }
+    return offset;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+static void forward(void)
+{
+    const int8_t *x = state.input;
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        layer_t *layer = &state.layers[i];
+        const layer_record_t *r = layer->record;
+        if (r->kind == KIND_DENSE) {
+            const hil_fc_params_t params = {.input_offset = -r->input_zp, .filter_offset = 0,
+                                            .output_offset = r->output_zp,
+                                            .act_min = r->act_min, .act_max = r->act_max};
+            const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
+            (void)hil_fully_connected_s8(&params, &requant, layer->positions, r->in_c, r->out_c, x,
+                                         layer->weights, layer->bias, layer->out);
+        } else {
+            const hil_pool_params_t params = {.stride_h = r->in_h, .stride_w = r->in_w,
+                                              .filter_h = r->in_h, .filter_w = r->in_w,
+                                              .act_min = r->act_min, .act_max = r->act_max};
+            const hil_dims_t in_dims = {1, r->in_h, r->in_w, r->in_c};
+            const hil_dims_t out_dims = {1, 1, 1, r->out_c};
+            (void)hil_avgpool_s8(&params, &in_dims, x, &out_dims, layer->out);
+        }
+        x = layer->out;
+    }
+}
+
+static uint32_t argmax_logits(void)
+{
+    const layer_t *last = &state.layers[state.num_layers - 1];
+    uint32_t best = 0;
+    for (int32_t j = 1; j < last->out_size; j++) {
+        if (last->out[j] > last->out[best]) {
+            best = (uint32_t)j;
+        }
+    }
+    return best;
+}
+
+/* --------------------------------------------------------------- backward */
+
+/* Softmax cross-entropy on the dequantized logits; leaves dL/dlogit in the last grad buffer. */
+static float loss_and_gradient(uint32_t label)
+{
+    layer_t *last = &state.layers[state.num_layers - 1];
+    float *g = last->grad;
+    const int32_t n = last->out_size;
+    for (int32_t j = 0; j < n; j++) {
+        g[j] = last->output_scale * (float)((int32_t)last->out[j] - last->record->output_zp);
+    }
+    float top = g[0];
+    for (int32_t j = 1; j < n; j++) {
+        if (g[j] > top) {
+            top = g[j];
+        }
+    }
+    const float label_logit = g[label];
+    float total = 0.0f;
+    for (int32_t j = 0; j < n; j++) {
+        g[j] = train_expf(g[j] - top);
+        total = total + g[j];
+    }
+    const float loss = train_logf(total) - (label_logit - top);
+    for (int32_t j = 0; j < n; j++) {
+        g[j] = g[j] / total;
+    }
+    g[label] = g[label] - 1.0f;
+    return loss;
+}
+
+static void avgpool_backward(const layer_t *layer, float *grad_in)
+{
+    const int32_t channels = layer->record->in_c;
+    const float count = (float)layer->positions;
+    for (int32_t c = 0; c < channels; c++) {
+        const float value = layer->grad[c] / count;
+        for (int32_t p = 0; p < layer->positions; p++) {
+            grad_in[p * channels + c] = value;
+        }
+    }
+}
+
+static void dense_mask(layer_t *layer)
+{
+    const layer_record_t *r = layer->record;
+    for (int32_t e = 0; e < layer->out_size; e++) {
+        if (!(layer->out[e] > r->act_min && layer->out[e] < r->act_max)) {
+            layer->grad[e] = 0.0f;
+        }
+    }
+}
+
+/* dL/dx with the weights as they were in the forward pass (before this layer's update). */
+static void dense_input_gradient(const layer_t *layer, float *grad_in)
+{
+    const int32_t cin = layer->record->in_c, cout = layer->record->out_c;
+    for (int32_t p = 0; p < layer->positions; p++) {
+        float *row = grad_in + p * cin;
+        for (int32_t k = 0; k < cin; k++) {
+            row[k] = 0.0f;
+        }
+        for (int32_t j = 0; j < cout; j++) {
+            const float scaled = layer->grad[p * cout + j] * layer->weight_scales[j];
+            const int8_t *w = layer->weights + j * cin;
+            for (int32_t k = 0; k < cin; k++) {
+                row[k] = row[k] + scaled * (float)w[k];
+            }
+        }
+    }
+}
+
+static int8_t saturate_int8(int32_t value)
+{
+    return (int8_t)(value < -128 ? -128 : value > 127 ? 127 : value);
+}
+
+/* Sparse in-place SGD with quantization-aware scaling (or plain gradients without FLAG_QAS). */
+static void dense_update(layer_t *layer, const int8_t *x, bool qas)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t cin = r->in_c, cout = r->out_c;
+    const float s_x = layer->input_scale, lr = layer->lr;
+    for (int32_t j = 0; j < cout; j++) {
+        const float s_w = layer->weight_scales[j];
+        for (int32_t k = 0; k < r->train_channels; k++) {
+            float acc = 0.0f;
+            for (int32_t p = 0; p < layer->positions; p++) {
+                acc = acc + layer->grad[p * cout + j] * (float)((int32_t)x[p * cin + k] - r->input_zp);
+            }
+            float scaled = acc * s_x;
+            scaled = qas ? scaled / s_w : scaled * s_w;
+            const int32_t step = train_round(lr * scaled, WEIGHT_STEP_LIMIT);
+            int8_t *w = &layer->weights[j * cin + k];
+            *w = saturate_int8((int32_t)*w - step);
+        }
+        if (r->train_bias) {
+            float total = 0.0f;
+            for (int32_t p = 0; p < layer->positions; p++) {
+                total = total + layer->grad[p * cout + j];
+            }
+            const float both = s_x * s_w;
+            const float scaled = qas ? total / both : total * both;
+            const int64_t updated = (int64_t)layer->bias[j] - train_round(lr * scaled, BIAS_STEP_LIMIT);
+            layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
+        }
+    }
+}
+
+/* Layer by layer from the output: each gradient is applied as soon as it exists. */
+static void backward(void)
+{
+    const bool qas = (state.header->flags & FLAG_QAS) != 0;
+    for (int32_t i = (int32_t)state.num_layers - 1; i >= state.first_trained; i--) {
+        layer_t *layer = &state.layers[i];
+        float *grad_in = i > state.first_trained ? state.layers[i - 1].grad : NULL;
+        const int8_t *x = i == 0 ? state.input : state.layers[i - 1].out;
+        if (layer->record->kind == KIND_AVGPOOL) {
+            if (grad_in) {
+                avgpool_backward(layer, grad_in);
+            }
+            continue;
+        }
+        dense_mask(layer);
+        if (grad_in) {
+            dense_input_gradient(layer, grad_in);
+        }
+        dense_update(layer, x, qas);
+    }
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+static void train_load(const link_message_t *request)
+{
+    link_train_load_request_t args;
+    if (request->length < sizeof args) {
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_LOAD: short request");
+        return;
+    }
+    memcpy(&args, request->payload, sizeof args);
+    const uint32_t length = request->length - (uint32_t)sizeof args;
+    if (args.offset == 0) {
+        state.ready = false;
+        state.received = 0;
+        state.total = args.total;
+    }
+    if (args.total > sizeof arena) {
+        message_t m = {.length = 0};
+        put_text(&m, "setup image of ");
+        put_u32(&m, args.total);
+        put_text(&m, " bytes exceeds the training arena of ");
+        put_u32(&m, (uint32_t)sizeof arena);
+        link_send_error(request->seq, LINK_ERR_TRAIN_OVER_BUDGET, m.text);
+        return;
+    }
+    if (args.total != state.total || args.offset != state.received || length > state.total - args.offset) {
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_LOAD: piece out of sequence");
+        return;
+    }
+    memcpy(arena + args.offset, request->payload + sizeof args, length);
+    state.received += length;
+    link_train_load_reply_t reply = {.received = state.received};
+    link_reply(request, &reply, sizeof reply);
+}
+
+static void train_begin(const link_message_t *request)
+{
+    state.ready = false;
+    const char *problem = state.received == state.total && state.total ? parse_setup()
+                                                                        : "setup image incomplete";
+    if (problem) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SETUP, problem);
+        return;
+    }
+    state.arena_bytes = plan_arena(false);
+    const uint32_t peak = static_bytes() + state.arena_bytes + HIL_TRAINING_STACK_RESERVE;
+    if (state.arena_bytes > sizeof arena || peak > state.header->budget) {
+        message_t m = {.length = 0};
+        put_text(&m, "plan needs ");
+        put_u32(&m, peak);
+        put_text(&m, " bytes of SRAM (arena ");
+        put_u32(&m, state.arena_bytes);
+        put_text(&m, " of ");
+        put_u32(&m, (uint32_t)sizeof arena);
+        put_text(&m, "), budget ");
+        put_u32(&m, state.header->budget);
+        link_send_error(request->seq, LINK_ERR_TRAIN_OVER_BUDGET, m.text);
+        return;
+    }
+    (void)plan_arena(true);
+    state.steps = 0;
+    state.ready = true;
+    metrics_report_training(state.arena_bytes);
+    link_train_begin_reply_t reply = {
+        .arena_bytes = state.arena_bytes, .arena_capacity = (uint32_t)sizeof arena,
+        .static_bytes = static_bytes(), .stack_reserve = HIL_TRAINING_STACK_RESERVE,
+        .planned_peak = peak, .budget = state.header->budget};
+    link_reply(request, &reply, sizeof reply);
+}
+
+/* Checks a sample before anything is touched; sends the error and returns false if it is bad. */
+static bool sample_ok(const link_message_t *request, uint32_t length, bool has_label, uint32_t label)
+{
+    message_t m = {.length = 0};
+    if (!state.ready) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY, "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
+        return false;
+    }
+    if (length != (uint32_t)state.input_size) {
+        put_text(&m, "sample has ");
+        put_u32(&m, length);
+        put_text(&m, " bytes, the setup's input takes ");
+        put_u32(&m, (uint32_t)state.input_size);
+    } else if (has_label && label >= state.header->num_classes) {
+        put_text(&m, "label ");
+        put_u32(&m, label);
+        put_text(&m, " out of range: ");
+        put_u32(&m, state.header->num_classes);
+        put_text(&m, " classes");
+    } else {
+        return true;
+    }
+    link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, m.text);
+    return false;
+}
+
+static void train_step(const link_message_t *request)
+{
+    link_train_step_request_t args;
+    if (request->length < sizeof args) {
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_STEP: short request");
+        return;
+    }
+    memcpy(&args, request->payload, sizeof args);
+    if (!sample_ok(request, request->length - (uint32_t)sizeof args, true, args.label)) {
+        return;
+    }
+    metrics_region_begin(METRICS_REGION_TRAINING_STEP);
+    memcpy(state.input, request->payload + sizeof args, (size_t)state.input_size);
+    forward();
+    const uint32_t predicted = argmax_logits();
+    const float loss = loss_and_gradient(args.label);
+    backward();
+    metrics_region_end(METRICS_REGION_TRAINING_STEP);
+    state.steps++;
+    link_train_step_reply_t reply = {.predicted = predicted, .steps = state.steps};
+    memcpy(&reply.loss_bits, &loss, sizeof loss);
+    link_reply(request, &reply, sizeof reply);
+}
+
+static void train_predict(const link_message_t *request)
+{
+    if (!sample_ok(request, request->length, false, 0)) {
+        return;
+    }
+    memcpy(state.input, request->payload, (size_t)state.input_size);
+    forward();
+    const layer_t *last = &state.layers[state.num_layers - 1];
+    uint8_t reply[sizeof(link_train_predict_reply_t) + 256];
+    const uint32_t count = (uint32_t)last->out_size > 256u ? 256u : (uint32_t)last->out_size;
+    const uint32_t predicted = argmax_logits();
+    memcpy(reply, &predicted, sizeof predicted);
+    memcpy(reply + sizeof predicted, last->out, count);
+    link_reply(request, reply, (uint32_t)sizeof predicted + count);
+}
+
+static void train_read(const link_message_t *request)
+{
+    link_train_read_request_t args;
+    if (request->length != sizeof args) {
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_READ: wrong request size");
+        return;
+    }
+    memcpy(&args, request->payload, sizeof args);
+    if (args.offset > state.total || args.length > state.total - args.offset) {
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_READ: range outside the setup image");
+        return;
+    }
+    link_reply(request, arena + args.offset, args.length);
+}
+
+static void train_memory(const link_message_t *request)
+{
+    const uint32_t high_water = cortexm_stack_high_water();
+    const uint32_t arena_bytes = state.ready ? state.arena_bytes : 0;
+    link_train_memory_reply_t reply = {
+        .static_bytes = static_bytes(), .arena_bytes = arena_bytes,
+        .arena_capacity = (uint32_t)sizeof arena, .stack_high_water = high_water,
+        .measured_peak = static_bytes() + arena_bytes + high_water,
+        .budget = state.header ? state.header->budget : 0};
+    link_reply(request, &reply, sizeof reply);
+}
+
+const command_t training_commands[] = {
+    {LINK_MSG_TRAIN_LOAD, train_load},
+    {LINK_MSG_TRAIN_BEGIN, train_begin},
+    {LINK_MSG_TRAIN_STEP, train_step},
+    {LINK_MSG_TRAIN_PREDICT, train_predict},
+    {LINK_MSG_TRAIN_READ, train_read},
+    {LINK_MSG_TRAIN_MEMORY, train_memory},
+    {0, NULL},
+};
+
+#endif

@@ -1,0 +1,103 @@
+"""The host side of the firmware's training service (harness/link/messages/training.yaml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..link.client import Link
+from .setup import TrainSetup, pack
+
+# Firmware for training runs: the engine's static pool shrinks so the training arena can hold a
+# setup image with a frozen 256x256 pointwise layer (the default build keeps 16 KB for training).
+TRAINING_ARENA_BYTES = 192 * 1024
+TRAINING_FIRMWARE_FLAGS = ["-DENGINE_POOL_SIZE=16384", f"-DHIL_TRAINING_ARENA_BYTES={TRAINING_ARENA_BYTES}"]
+PERTURBED_FIRMWARE_FLAGS = [*TRAINING_FIRMWARE_FLAGS, "-DHIL_TRAINING_SELFTEST_PERTURB=1"]
+LOAD_CHUNK = 4096  # bytes of setup image per TRAIN_LOAD (the device accepts 8 KiB requests)
+
+
+@dataclass
+class DeviceStep:
+    loss: np.float32
+    predicted: int
+    steps: int
+
+
+class DeviceTraining:
+    """Loads a setup onto the device, runs steps, reads the trained parameters back."""
+
+    def __init__(self, link: Link, timeout: float = 30.0):
+        self.link = link
+        self.timeout = timeout
+        self.setup: TrainSetup | None = None
+        self.plan: dict[str, int] = {}
+
+    def load(self, setup: TrainSetup) -> dict[str, int]:
+        """Uploads and begins `setup` (its parameters as they are now); returns the device's plan.
+        A plan over budget raises DeviceError TRAIN_OVER_BUDGET before anything trains."""
+        image = pack(setup)
+        for offset in range(0, len(image), LOAD_CHUNK):
+            self.link.call("TRAIN_LOAD", offset=offset, total=len(image),
+                           data=image[offset:offset + LOAD_CHUNK], timeout=self.timeout)
+        self.setup = setup.copy()
+        self.plan = self.link.call("TRAIN_BEGIN", timeout=self.timeout)
+        return self.plan
+
+    def step(self, sample: np.ndarray, label: int) -> DeviceStep:
+        reply = self.link.call("TRAIN_STEP", label=int(label), sample=_bytes(sample), timeout=self.timeout)
+        loss = np.array([reply["loss_bits"]], np.uint32).view(np.float32)[0]
+        return DeviceStep(loss, reply["predicted"], reply["steps"])
+
+    def predict(self, sample: np.ndarray) -> tuple[int, np.ndarray]:
+        reply = self.link.call("TRAIN_PREDICT", sample=_bytes(sample), timeout=self.timeout)
+        return reply["predicted"], np.frombuffer(reply["logits"], np.int8)
+
+    def accuracy(self, samples: np.ndarray, labels: np.ndarray) -> float:
+        hits = sum(self.predict(x)[0] == int(y) for x, y in zip(samples, labels))
+        return hits / max(len(labels), 1)
+
+    def memory(self) -> dict[str, int]:
+        return self.link.call("TRAIN_MEMORY", reserved=0, timeout=self.timeout)
+
+    def read_parameters(self) -> TrainSetup:
+        """A copy of the loaded setup with the device's current weights and biases."""
+        assert self.setup is not None, "load() first"
+        result = self.setup.copy()
+        for (index, name), offset in self.setup.offsets.items():
+            if name not in ("weights", "bias"):
+                continue
+            layer = result.layers[index]
+            array = getattr(layer, name)
+            data = self._read(offset, array.nbytes)
+            setattr(layer, name, np.frombuffer(data, array.dtype.newbyteorder("<"))
+                    .astype(array.dtype).reshape(array.shape).copy())
+        return result
+
+    def _read(self, offset: int, length: int) -> bytes:
+        data = b""
+        while len(data) < length:
+            size = min(LOAD_CHUNK * 4, length - len(data))
+            data += self.link.call("TRAIN_READ", offset=offset + len(data), length=size,
+                                   timeout=self.timeout)["data"]
+        return data
+
+
+def _bytes(sample: np.ndarray) -> bytes:
+    """The raw bytes as given: the device itself refuses a sample of the wrong size."""
+    return np.asarray(sample).tobytes()
+
+
+def parameter_mismatches(device: TrainSetup, host: TrainSetup) -> list[str]:
+    """Names every dense layer's weights/bias that differ, with the count of differing elements."""
+    problems = []
+    for i, (d, h) in enumerate(zip(device.layers, host.layers)):
+        if d.kind != "dense":
+            continue
+        for name in ("weights", "bias"):
+            diff = int(np.count_nonzero(getattr(d, name) != getattr(h, name)))
+            if diff:
+                problems.append(f"layer {i} ({d.name or d.kind}) {name}: {diff} elements differ")
+    return problems
+
+
+

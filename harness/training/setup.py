@@ -1,0 +1,188 @@
+"""A trainable int8 graph (docs/training_spec.md) and its byte image for the device.
+
+The graph is a chain: `dense` layers (fully connected, or a 1x1 convolution applied at every
+spatial position of an NHWC tensor), and `avgpool` (global average pooling). Each dense layer
+carries int8 weights [out, in] with per-output-channel scales, int32 biases, TFLM requantization
+(multiplier, shift) and what the sparse-update scheme trains: its bias and/or its first
+`train_channels` input channels. The packed image is what the device keeps in its arena and
+updates in place, so offsets inside it are also how trained parameters are read back.
+"""
+from __future__ import annotations
+
+import copy
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import HarnessError
+
+MAGIC = 0x4E525448  # "HTRN"
+VERSION = 1
+HEADER_WORDS = 16
+LAYER_WORDS = 24
+KIND_DENSE = 1
+KIND_AVGPOOL = 2
+KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL}
+FLAG_QAS = 1
+
+
+class TrainingSetupError(HarnessError):
+    """A training graph or plan that cannot be built or run."""
+
+
+def f32_bits(value: float) -> int:
+    return int(np.array([value], np.float32).view(np.uint32)[0])
+
+
+@dataclass
+class TrainLayer:
+    kind: str
+    in_shape: tuple[int, int, int]  # (h, w, c)
+    out_channels: int
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    act_min: int = -128
+    act_max: int = 127
+    weights: np.ndarray | None = None  # int8 [out, in]
+    bias: np.ndarray | None = None  # int32 [out]
+    weight_scales: np.ndarray | None = None  # float32 [out]
+    multiplier: np.ndarray | None = None  # int32 [out]
+    shift: np.ndarray | None = None  # int32 [out]
+    lr: float = 0.0
+    train_bias: bool = False
+    train_channels: int = 0
+    name: str = ""
+
+    @property
+    def positions(self) -> int:
+        return self.in_shape[0] * self.in_shape[1]
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        if self.kind == "avgpool":
+            return (1, 1, self.out_channels)
+        return (self.in_shape[0], self.in_shape[1], self.out_channels)
+
+    @property
+    def in_size(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def out_size(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    @property
+    def trains(self) -> bool:
+        return self.kind == "dense" and (self.train_bias or self.train_channels > 0)
+
+
+@dataclass
+class TrainSetup:
+    layers: list[TrainLayer]
+    num_classes: int
+    qas: bool = True
+    budget_bytes: int = 256 * 1024
+    offsets: dict[tuple[int, str], int] = field(default_factory=dict)  # filled by pack()
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.layers[0].in_shape
+
+    @property
+    def input_size(self) -> int:
+        return self.layers[0].in_size
+
+    def first_trained(self) -> int | None:
+        return next((i for i, layer in enumerate(self.layers) if layer.trains), None)
+
+    def copy(self) -> TrainSetup:
+        return copy.deepcopy(self)
+
+    def validate(self) -> None:
+        if not self.layers:
+            raise TrainingSetupError("training graph has no layers")
+        for i, layer in enumerate(self.layers):
+            where = f"layer {i} ({layer.name or layer.kind})"
+            if layer.kind not in KINDS:
+                raise TrainingSetupError(f"{where}: unsupported kind {layer.kind!r}")
+            if i and layer.in_shape != self.layers[i - 1].out_shape:
+                raise TrainingSetupError(f"{where}: input shape {layer.in_shape} is not the "
+                                         f"previous output {self.layers[i - 1].out_shape}")
+            if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
+                raise TrainingSetupError(f"{where}: pooling keeps the channel count")
+            if layer.kind == "dense":
+                _check_dense(where, layer)
+        if self.layers[-1].out_size != self.num_classes:
+            raise TrainingSetupError(f"the last layer has {self.layers[-1].out_size} outputs, "
+                                     f"not num_classes={self.num_classes}")
+
+
+def _check_dense(where: str, layer: TrainLayer) -> None:
+    cout, cin = layer.out_channels, layer.in_shape[2]
+    expected = {"weights": (cout, cin), "bias": (cout,), "weight_scales": (cout,),
+                "multiplier": (cout,), "shift": (cout,)}
+    for name, shape in expected.items():
+        value = getattr(layer, name)
+        if value is None or tuple(value.shape) != shape:
+            raise TrainingSetupError(f"{where}: {name} must have shape {shape}")
+    if not 0 <= layer.train_channels <= cin:
+        raise TrainingSetupError(f"{where}: train_channels {layer.train_channels} not in 0..{cin}")
+    if not np.all(np.asarray(layer.weight_scales) > 0):
+        raise TrainingSetupError(f"{where}: weight scales must be positive")
+
+
+def _align(n: int, to: int = 4) -> int:
+    return (n + to - 1) // to * to
+
+
+def pack(setup: TrainSetup) -> bytes:
+    """The device image: header, layer records, then each dense layer's arrays (4-byte aligned).
+    Records `setup.offsets[(layer, array)]` for reading trained parameters back."""
+    setup.validate()
+    records_end = 4 * (HEADER_WORDS + LAYER_WORDS * len(setup.layers))
+    data = bytearray()
+    records = []
+    setup.offsets.clear()
+    for i, layer in enumerate(setup.layers):
+        offsets = [0] * 5
+        if layer.kind == "dense":
+            arrays = [np.asarray(layer.weights, np.int8), np.asarray(layer.bias, np.int32),
+                      np.asarray(layer.multiplier, np.int32), np.asarray(layer.shift, np.int32),
+                      np.asarray(layer.weight_scales, np.float32)]
+            for slot, (name, array) in enumerate(zip(("weights", "bias", "multiplier", "shift",
+                                                      "weight_scales"), arrays)):
+                offsets[slot] = records_end + len(data)
+                setup.offsets[(i, name)] = offsets[slot]
+                data += array.astype(array.dtype.newbyteorder("<")).tobytes()
+                data += bytes(_align(len(data)) - len(data))
+        h, w, c = layer.in_shape
+        words = [KINDS[layer.kind], h, w, c, layer.out_channels, layer.input_zero_point,
+                 layer.output_zero_point, layer.act_min, layer.act_max,
+                 f32_bits(layer.input_scale), f32_bits(layer.output_scale), f32_bits(layer.lr),
+                 int(layer.train_bias), layer.train_channels, *offsets, 0, 0, 0, 0, 0]
+        records.append(struct.pack(f"<{LAYER_WORDS}i", *[_signed(v) for v in words]))
+    total = records_end + len(data)
+    first = setup.layers[0].in_shape
+    header = [MAGIC, VERSION, len(setup.layers), setup.num_classes, *first,
+              FLAG_QAS if setup.qas else 0, setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
+    return struct.pack(f"<{HEADER_WORDS}I", *header) + b"".join(records) + bytes(data)
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
+    """The device's arena plan (training.c plan_arena), byte for byte: the setup image, every
+    activation (int8, all kept for backward), and a float32 gradient buffer for each layer output
+    the backward pass reaches. Each block is rounded up to 8 bytes."""
+    layout = {"setup": _align(blob_bytes, 8), "input": _align(setup.input_size, 8)}
+    layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
+    first = setup.first_trained()
+    reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last
+    layout["gradients"] = sum(_align(4 * layer.out_size, 8) for layer in reached)
+    layout["total"] = layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
+    return layout
