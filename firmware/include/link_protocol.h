@@ -34,6 +34,13 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_RESET 0x13u /* The device replies, then resets itself and sends READY again. */
 #define LINK_MSG_SELFTEST_HANG 0x14u /* Stops answering (spins forever); lets tests see the host's timeout. */
 #define LINK_MSG_SELFTEST_FAULT 0x15u /* Takes a hard fault (reads an unmapped address); lets tests see the fault report. */
+#define LINK_MSG_ENGINE_INFO 0x20u /* The engine's memory pool (RAM model buffer + arena) and packed-format version. */
+#define LINK_MSG_MODEL_WRITE 0x21u /* Writes part of a packed model into the RAM model buffer (the start of the pool). */
+#define LINK_MSG_MODEL_LOAD 0x22u /* Validates (magic, version, CRC, bounds) and activates a packed model from the flash slot or RAM. */
+#define LINK_MSG_TENSOR_WRITE 0x23u /* Writes bytes into an arena tensor of the loaded model. */
+#define LINK_MSG_TENSOR_READ 0x24u /* Reads bytes of an arena tensor of the loaded model. */
+#define LINK_MSG_TENSOR_FILL 0x25u /* Fills an int8 arena tensor with xorshift32 bytes from a seed (inputs without the UART's cost). */
+#define LINK_MSG_INVOKE 0x26u /* Runs operators first_op..end_op-1 of the loaded model (end_op 0xFFFF = to the end). */
 #define LINK_MSG_METRICS 0x40u /* Per-region timer totals since the last clear; entries follow the fixed reply fields. */
 #define LINK_MSG_MEMORY 0x41u /* RAM use seen by the firmware; buffers are as the engine and training reported them. */
 #define LINK_MSG_METRICS_SELFTEST 0x42u /* Runs a deterministic workload of `layers` timed parts, part i doing (i+1)*iterations steps. */
@@ -46,6 +53,8 @@ typedef struct __attribute__((packed)) {
 
 #define LINK_TIMER_KIND_CYCLES 0u
 #define LINK_TIMER_KIND_INSTRUCTIONS 1u
+#define LINK_MODEL_SOURCE_SLOT 0u
+#define LINK_MODEL_SOURCE_RAM 1u
 
 #define LINK_ERR_BAD_CRC 1u /* a frame's CRC did not match */
 #define LINK_ERR_TRUNCATED 2u /* a frame stopped before its end */
@@ -53,6 +62,9 @@ typedef struct __attribute__((packed)) {
 #define LINK_ERR_UNKNOWN_TYPE 4u /* no handler for this message type */
 #define LINK_ERR_BAD_REQUEST 5u /* a request payload of the wrong size or content */
 #define LINK_ERR_NO_MEMORY 6u /* the request needs more memory than the device has */
+#define LINK_ERR_NO_MODEL 32u /* no valid model is loaded */
+#define LINK_ERR_MODEL_INVALID 33u /* the packed model failed validation: magic, version, CRC or bounds */
+#define LINK_ERR_KERNEL_FAILED 34u /* a kernel rejected its arguments */
 #define LINK_ERR_TRAIN_NOT_READY 80u /* no training setup loaded and begun */
 #define LINK_ERR_TRAIN_BAD_SETUP 81u /* the setup image is malformed or unsupported */
 #define LINK_ERR_TRAIN_OVER_BUDGET 82u /* the plan needs more SRAM than its budget or the arena */
@@ -105,6 +117,66 @@ typedef struct __attribute__((packed)) {
 typedef struct __attribute__((packed)) {
     uint32_t length;
 } link_discard_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t pool_size;
+    uint32_t pool_addr;
+    uint16_t format_version;
+    uint16_t max_concat_inputs;
+} link_engine_info_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t offset;
+    /* then data: the rest of the payload (bytes) */
+} link_model_write_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t source;
+    uint8_t reserved;
+    uint16_t reserved2;
+    uint32_t offset;
+} link_model_load_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t arena_size;
+    uint32_t arena_capacity;
+    uint32_t arena_addr;
+    uint32_t model_size;
+    uint32_t model_crc;
+    uint16_t num_tensors;
+    uint16_t num_ops;
+} link_model_load_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t tensor;
+    uint16_t reserved;
+    uint32_t offset;
+    /* then data: the rest of the payload (bytes) */
+} link_tensor_write_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t tensor;
+    uint16_t reserved;
+    uint32_t offset;
+    uint32_t length;
+} link_tensor_read_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t tensor;
+    uint16_t reserved;
+    uint32_t seed;
+} link_tensor_fill_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t first_op;
+    uint16_t end_op;
+} link_invoke_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t ticks;
+    uint16_t ops_run;
+    uint16_t reserved;
+} link_invoke_reply_t;
 
 typedef struct __attribute__((packed)) {
     uint8_t clear;

@@ -1,0 +1,167 @@
+/* Loading (validation of everything the engine will trust later) and invocation. */
+#include "engine.h"
+
+#include <string.h>
+
+#include "../link/crc32.h"
+
+void engine_model_read(const engine_model_t *model, uint32_t offset, void *dst, uint32_t length)
+{
+    memcpy(dst, model->image + offset, length);
+}
+
+const void *engine_model_data(const engine_model_t *model, uint32_t offset)
+{
+    return model->image + offset;
+}
+
+engine_tensor_t engine_tensor(const engine_model_t *model, uint32_t index)
+{
+    engine_tensor_t tensor;
+    engine_model_read(model, model->header.tensors_offset + index * (uint32_t)sizeof tensor,
+                      &tensor, sizeof tensor);
+    return tensor;
+}
+
+void *engine_tensor_data(const engine_model_t *model, const engine_tensor_t *tensor)
+{
+    if (tensor->storage == ENGINE_STORAGE_ARENA) {
+        return model->arena + tensor->offset;
+    }
+    if (tensor->storage == ENGINE_STORAGE_MODEL) {
+        return (void *)(uintptr_t)engine_model_data(model, tensor->offset);
+    }
+    return NULL;
+}
+
+/* offset + length inside [0, limit), without overflow. */
+static int inside(uint32_t offset, uint32_t length, uint32_t limit)
+{
+    return offset <= limit && length <= limit - offset;
+}
+
+static uint32_t element_size(uint8_t type)
+{
+    return type == ENGINE_TYPE_INT8 ? 1u : (type == ENGINE_TYPE_FLOAT32 || type == ENGINE_TYPE_INT32) ? 4u : 0u;
+}
+
+static const char *check_tensor(const engine_model_t *model, const engine_tensor_t *t)
+{
+    if (t->storage == ENGINE_STORAGE_NONE) {
+        return NULL;
+    }
+    if (t->rank > ENGINE_MAX_RANK || element_size(t->type) == 0) {
+        return "tensor with a bad rank or type";
+    }
+    uint32_t count = 1;
+    for (uint8_t d = 0; d < t->rank; d++) {
+        if (t->dims[d] < 0 || (t->dims[d] > 0 && count > UINT32_MAX / (uint32_t)t->dims[d])) {
+            return "tensor with a bad shape";
+        }
+        count *= (uint32_t)t->dims[d];
+    }
+    if (count > UINT32_MAX / element_size(t->type) || count * element_size(t->type) != t->bytes) {
+        return "tensor size does not match its shape";
+    }
+    if (t->storage == ENGINE_STORAGE_ARENA) {
+        return inside(t->offset, t->bytes, model->header.arena_size) ? NULL : "tensor outside the arena";
+    }
+    if (t->storage == ENGINE_STORAGE_MODEL) {
+        return inside(t->offset, t->bytes, model->header.total_size) && t->offset % 4u == 0
+                   ? NULL : "constant outside the model";
+    }
+    return "tensor with a bad storage kind";
+}
+
+static const char *check_op(const engine_model_t *model, const engine_op_t *op)
+{
+    const engine_header_t *h = &model->header;
+    uint32_t count = (uint32_t)op->num_inputs + op->num_outputs;
+    if (op->num_inputs == 0 || op->num_inputs > ENGINE_MAX_OP_INPUTS || op->num_outputs != 1) {
+        return "operator with a bad number of tensors";
+    }
+    if (!inside(op->tensors_offset, count * 2u, h->total_size) ||
+        !inside(op->params_offset, op->params_size, h->total_size)) {
+        return "operator record points outside the model";
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint16_t index;
+        engine_model_read(model, op->tensors_offset + 2u * i, &index, sizeof index);
+        if (index >= h->num_tensors) {
+            return "operator refers to a missing tensor";
+        }
+        engine_tensor_t t = engine_tensor(model, index);
+        if (t.storage == ENGINE_STORAGE_NONE || (i >= op->num_inputs && t.storage != ENGINE_STORAGE_ARENA)) {
+            return "operator tensor without storage";
+        }
+    }
+    return NULL;
+}
+
+static const char *check_header(const engine_header_t *h, uint32_t max_size)
+{
+    if (memcmp(h->magic, "HILM", 4) != 0) {
+        return "no packed model (bad magic)";
+    }
+    if (h->version != ENGINE_FORMAT_VERSION || h->header_size != sizeof(engine_header_t)) {
+        return "unsupported packed format version";
+    }
+    if (h->total_size < sizeof(engine_header_t) || h->total_size > max_size) {
+        return "model size out of range";
+    }
+    if (!inside(h->tensors_offset, (uint32_t)h->num_tensors * sizeof(engine_tensor_t), h->total_size) ||
+        !inside(h->ops_offset, (uint32_t)h->num_ops * sizeof(engine_op_t), h->total_size) ||
+        !inside(h->io_offset, 2u * ((uint32_t)h->num_inputs + h->num_outputs), h->total_size) ||
+        h->tensors_offset % 4u != 0 || h->ops_offset % 4u != 0) {
+        return "model tables out of bounds";
+    }
+    return NULL;
+}
+
+int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_size,
+                    uint8_t *arena, uint32_t arena_capacity, const char **why)
+{
+    model->image = image;
+    model->arena = arena;
+    model->arena_capacity = arena_capacity;
+    *why = max_size < sizeof(engine_header_t) ? "no room for a model" : NULL;
+    if (*why == NULL) {
+        engine_model_read(model, 0, &model->header, sizeof model->header);
+        *why = check_header(&model->header, max_size);
+    }
+    if (*why == NULL) {
+        uint32_t crc = crc32_update(CRC32_INIT, image + ENGINE_CRC_START,
+                                    model->header.total_size - ENGINE_CRC_START);
+        *why = crc32_final(crc) == model->header.crc32 ? NULL : "CRC-32 mismatch";
+    }
+    if (*why == NULL && model->header.arena_size > arena_capacity) {
+        *why = "arena does not fit";
+        return ENGINE_ERR_ARENA;
+    }
+    for (uint32_t i = 0; *why == NULL && i < model->header.num_tensors; i++) {
+        engine_tensor_t t = engine_tensor(model, i);
+        *why = check_tensor(model, &t);
+    }
+    for (uint32_t i = 0; *why == NULL && i < model->header.num_ops; i++) {
+        engine_op_t op;
+        engine_model_read(model, model->header.ops_offset + i * (uint32_t)sizeof op, &op, sizeof op);
+        *why = check_op(model, &op);
+    }
+    return *why == NULL ? ENGINE_OK : ENGINE_ERR_INVALID;
+}
+
+int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end, uint32_t *failed_op)
+{
+    if (end > model->header.num_ops) {
+        end = model->header.num_ops;
+    }
+    for (uint32_t i = first; i < end; i++) {
+        engine_op_t op;
+        engine_model_read(model, model->header.ops_offset + i * (uint32_t)sizeof op, &op, sizeof op);
+        if (engine_run_op(model, &op) != HIL_KERNEL_OK) {
+            *failed_op = i;
+            return ENGINE_ERR_KERNEL;
+        }
+    }
+    return ENGINE_OK;
+}

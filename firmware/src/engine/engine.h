@@ -1,0 +1,48 @@
+/* The inference engine: executes a packed model (model_format.h) with the kernels in
+ * src/kernels, tensors at the offsets the host planned in one arena.
+ *
+ * Portable C11: sizes are int32_t/uint32_t, and the model's metadata is read only through
+ * engine_model_read(), so a target whose model lives in a separate address space (AVR PROGMEM)
+ * replaces that one function. Constant tensor data is handed to the kernels by pointer
+ * (engine_model_data()), which needs the model to be addressable as data memory. */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stdint.h>
+
+#include "model_format.h"
+
+typedef struct {
+    const uint8_t *image; /* the packed model, in the flash slot or in RAM */
+    engine_header_t header;
+    uint8_t *arena;
+    uint32_t arena_capacity;
+} engine_model_t;
+
+typedef enum {
+    ENGINE_OK = 0,
+    ENGINE_ERR_INVALID = -1, /* the model failed validation; see the text */
+    ENGINE_ERR_KERNEL = -2,  /* a kernel refused its arguments */
+    ENGINE_ERR_ARENA = -3,   /* the model's arena does not fit the capacity */
+} engine_status_t;
+
+/* Validates `image` (at most `max_size` bytes readable) and prepares `model`; on failure
+ * *why names the problem. */
+int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_size,
+                    uint8_t *arena, uint32_t arena_capacity, const char **why);
+
+void engine_model_read(const engine_model_t *model, uint32_t offset, void *dst, uint32_t length);
+const void *engine_model_data(const engine_model_t *model, uint32_t offset);
+
+/* The tensor record `index` (< num_tensors) and its bytes (NULL when it has no storage). */
+engine_tensor_t engine_tensor(const engine_model_t *model, uint32_t index);
+void *engine_tensor_data(const engine_model_t *model, const engine_tensor_t *tensor);
+
+/* Runs operators [first, end); on a kernel error *failed_op names the operator. */
+int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end,
+                      uint32_t *failed_op);
+
+/* One operator (ops.c). */
+int32_t engine_run_op(const engine_model_t *model, const engine_op_t *op);
+
+#endif

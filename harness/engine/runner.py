@@ -1,0 +1,195 @@
+"""The device side of inference: load packed models, move tensors, invoke, over a Dut's link.
+
+    with open_with_models(board, "qemu", [packed.image]) as dut:      # model in the flash slot
+        engine = Engine(dut)
+        device_model = engine.load_slot(packed)
+        outputs, instructions = device_model.run([x])
+
+A model reaches the device either in the board's flash `model_slot` (QEMU's generic loader puts
+the image there at boot; several packed models can share the slot as a batch) or streamed over
+the link into the RAM pool (MODEL_WRITE), which needs no reboot.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..boards import Board, load_board
+from ..dut import Dut
+from ..errors import HarnessError
+from ..link import protocol
+from ..progress import Progress
+from . import format as fmt
+from .pack import PackedModel
+
+REQUEST_OVERHEAD = 8  # the fixed fields before a MODEL_WRITE / TENSOR_WRITE's data
+TO_THE_END = 0xFFFF
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    arena_size: int
+    arena_capacity: int
+    arena_addr: int
+    model_size: int
+    model_crc: int
+    num_tensors: int
+    num_ops: int
+
+
+def xorshift_bytes(seed: int, count: int) -> np.ndarray:
+    """The bytes TENSOR_FILL writes (xorshift32, the top byte of each state)."""
+    state = seed & 0xFFFFFFFF or 1
+    out = bytearray(count)
+    for i in range(count):
+        state ^= (state << 13) & 0xFFFFFFFF
+        state ^= state >> 17
+        state ^= (state << 5) & 0xFFFFFFFF
+        out[i] = state >> 24
+    return np.frombuffer(bytes(out), np.uint8)
+
+
+def batch_image(images: Sequence[bytes]) -> tuple[bytes, list[int]]:
+    """Several packed models in one slot image; returns it and each model's offset."""
+    blob, offsets = bytearray(), []
+    for image in images:
+        blob += bytes(-len(blob) % fmt.ALIGN)
+        offsets.append(len(blob))
+        blob += image
+    return bytes(blob), offsets
+
+
+def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
+                         timeout: float = 10.0, progress: Progress | None = None) -> Dut:
+    """A Dut whose flash model slot holds `image` from boot (QEMU's generic loader).
+
+    On a real board (emulator "none") the slot cannot be written yet: pass image=None and stream
+    models into RAM instead."""
+    board = load_board(board) if isinstance(board, str) else board
+    if image is None:
+        return Dut.open(board, emulator, timeout=timeout, progress=progress)
+    if emulator != "qemu":
+        raise HarnessError(f"loading the flash model slot at boot needs --emulator qemu; on "
+                           f"{board.name} stream the model into RAM instead")
+    slot = board.variant(emulator).memory.model_slot
+    if len(image) > slot.size:
+        raise HarnessError(f"slot image of {len(image)} bytes does not fit {board.name}'s model "
+                           f"slot of {slot.size} bytes")
+    path = Path(tempfile.mkdtemp(prefix="hil-model-")) / "model_slot.bin"
+    path.write_bytes(image)
+    loader = ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]
+    return Dut.open(board, emulator, timeout=timeout, progress=progress,
+                    qemu_args=lambda firmware: loader)
+
+
+class Engine:
+    """The engine service of one device."""
+
+    def __init__(self, dut: Dut):
+        self.dut = dut
+        self.link = dut.link
+        self.pool_size = self.link.call("ENGINE_INFO")["pool_size"]
+
+    def load_slot(self, packed: PackedModel, offset: int = 0) -> DeviceModel:
+        """Activates the model at `offset` in the flash slot (it must be `packed`)."""
+        info = self._load(protocol.CONSTANTS["MODEL_SOURCE_SLOT"], offset)
+        return self._bound(packed, info)
+
+    def load_ram(self, packed: PackedModel) -> DeviceModel:
+        """Streams the model into the RAM pool over the link and activates it."""
+        image = packed.image
+        if len(image) + packed.arena_size > self.pool_size:
+            raise HarnessError(f"model of {len(image)} bytes plus its arena of "
+                               f"{packed.arena_size} do not fit the device's RAM pool of "
+                               f"{self.pool_size} bytes; put it in the flash model slot")
+        chunk = self.link.max_message - REQUEST_OVERHEAD
+        for start in range(0, len(image), chunk):
+            self.link.call("MODEL_WRITE", offset=start, data=image[start:start + chunk])
+        info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
+        return self._bound(packed, info)
+
+    def _load(self, source: int, offset: int) -> LoadInfo:
+        reply = self.link.call("MODEL_LOAD", source=source, reserved=0, reserved2=0, offset=offset)
+        return LoadInfo(**{k: reply[k] for k in LoadInfo.__dataclass_fields__})
+
+    def _bound(self, packed: PackedModel, info: LoadInfo) -> DeviceModel:
+        if info.model_crc != packed.crc32:
+            raise HarnessError(f"the device loaded a different model (CRC 0x{info.model_crc:08x}, "
+                               f"expected 0x{packed.crc32:08x})")
+        return DeviceModel(self, packed, info)
+
+
+class DeviceModel:
+    """The loaded model on the device: write inputs, invoke, read tensors."""
+
+    def __init__(self, engine: Engine, packed: PackedModel, info: LoadInfo):
+        self.engine, self.packed, self.info = engine, packed, info
+        self.link = engine.link
+
+    def _arena_tensor(self, index: int):
+        tensor = self.packed.tensors[index]
+        if tensor.storage != fmt.STORAGE_ARENA:
+            raise HarnessError(f"tensor {index} ({tensor.name}) is not in the arena")
+        return tensor
+
+    def write_tensor(self, index: int, value: np.ndarray) -> None:
+        tensor = self._arena_tensor(index)
+        data = np.ascontiguousarray(value, tensor.dtype.newbyteorder("<")).tobytes()
+        if len(data) != tensor.nbytes:
+            raise HarnessError(f"tensor {index} ({tensor.name}) holds {tensor.nbytes} bytes, "
+                               f"got {len(data)}")
+        chunk = self.link.max_message - REQUEST_OVERHEAD
+        for start in range(0, len(data), chunk):
+            self.link.call("TENSOR_WRITE", tensor=index, reserved=0, offset=start,
+                           data=data[start:start + chunk])
+
+    def fill_tensor(self, index: int, seed: int) -> np.ndarray:
+        """Fills an int8 tensor on the device from `seed`; returns the same values."""
+        tensor = self._arena_tensor(index)
+        if tensor.dtype != np.int8:
+            raise HarnessError(f"TENSOR_FILL needs an int8 tensor, {tensor.name} is {tensor.dtype}")
+        self.link.call("TENSOR_FILL", tensor=index, reserved=0, seed=seed)
+        return xorshift_bytes(seed, tensor.nbytes).view(np.int8).reshape(tensor.shape)
+
+    def read_tensor(self, index: int) -> np.ndarray:
+        tensor = self._arena_tensor(index)
+        data = self.link.call("TENSOR_READ", tensor=index, reserved=0, offset=0,
+                              length=tensor.nbytes)["data"]
+        return np.frombuffer(data, tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
+
+    def set_inputs(self, inputs: Sequence[np.ndarray]) -> None:
+        if len(inputs) != len(self.packed.inputs):
+            raise HarnessError(f"the model takes {len(self.packed.inputs)} input(s), got {len(inputs)}")
+        for index, value in zip(self.packed.inputs, inputs):
+            self.write_tensor(index, value)
+
+    def invoke(self, first: int = 0, end: int = TO_THE_END, timeout: float | None = None) -> int:
+        """Runs operators [first, end); returns the instructions (or cycles) they took."""
+        reply = self.link.call("INVOKE", first_op=first, end_op=end, timeout=timeout)
+        units = self.engine.dut.info.timer_units_per_tick if self.engine.dut.info else 1
+        return reply["ticks"] * units
+
+    def outputs(self) -> list[np.ndarray]:
+        return [self.read_tensor(index) for index in self.packed.outputs]
+
+    def run(self, inputs: Sequence[np.ndarray] | None = None,
+            timeout: float | None = None) -> tuple[list[np.ndarray], int]:
+        """Sets `inputs` (None: already on the device), invokes, returns (outputs, count)."""
+        if inputs is not None:
+            self.set_inputs(inputs)
+        count = self.invoke(timeout=timeout)
+        return self.outputs(), count
+
+    def run_per_layer(self) -> dict[int, np.ndarray]:
+        """Invokes one operator at a time and reads each output right after its operator (the
+        arena reuses memory, so later operators may overwrite it). Returns tensor -> value."""
+        values: dict[int, np.ndarray] = {}
+        for index, op in enumerate(self.packed.ops):
+            self.invoke(index, index + 1)
+            for tensor in op.outputs:
+                values[tensor] = self.read_tensor(tensor)
+        return values
