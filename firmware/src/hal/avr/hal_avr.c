@@ -14,13 +14,18 @@
 
 #include "../hal.h"
 
-#define RX_BUFFER_SIZE 64u /* a power of two */
+/* A power of two that holds a whole frame (LINK_MAX_PAYLOAD + 14): QEMU delivers bytes as fast
+ * as the interrupt takes them, and the host sends one frame at a time (it awaits each ACK). */
+#define RX_BUFFER_SIZE 128u
+#define CYCLES_PER_MS (F_CPU / 1000UL)
 #define HALT_SLEEP_MODE SLEEP_MODE_PWR_DOWN
 
 static volatile uint8_t rx_buffer[RX_BUFFER_SIZE];
 static volatile uint8_t rx_head; /* written by the interrupt */
 static volatile uint8_t rx_tail; /* written by hal_uart_getc */
 static volatile uint16_t timer_overflows;
+static volatile uint32_t millis_count;
+static uint32_t millis_cycles; /* cycles not yet counted as a whole millisecond */
 
 ISR(USART_RX_vect)
 {
@@ -35,6 +40,13 @@ ISR(USART_RX_vect)
 ISR(TIMER1_OVF_vect)
 {
     timer_overflows++;
+    /* Milliseconds kept here: millis.c's 64-bit division costs thousands of AVR cycles per call,
+     * and the link asks for the time after every received byte (87 us apart at 115200 baud). */
+    millis_cycles += 65536UL;
+    while (millis_cycles >= CYCLES_PER_MS) {
+        millis_cycles -= CYCLES_PER_MS;
+        millis_count++;
+    }
 }
 
 static void uart_init(void)
@@ -99,6 +111,15 @@ uint32_t hal_timer_ticks(void)
     last_ticks = ticks;
     SREG = sreg;
     return ticks;
+}
+
+uint32_t hal_millis(void)
+{
+    uint8_t sreg = SREG;
+    cli();
+    uint32_t now = millis_count; /* 4 ms steps: enough for the link's 100 ms timeout */
+    SREG = sreg;
+    return now;
 }
 
 uint32_t hal_timer_hz(void)
