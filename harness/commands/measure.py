@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, write_baseline)
+from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
+from ..engine.runner import batch_image
+from ..metrics.model_bench import load, pack, slot_loader_args
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
@@ -44,12 +47,26 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _open(args: argparse.Namespace) -> MeasuredDut:
+def _open(args: argparse.Namespace, slot_image: bytes | None = None) -> MeasuredDut:
     if args.repeat < 1:
         raise HarnessError("--repeat must be at least 1")
-    return MeasuredDut.open(args.board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,
-                            use_plugin=not args.no_plugin, port=args.port, baud=args.baud,
-                            probe_serial=args.probe, timeout=args.timeout)
+    board = load_board(args.board)
+    loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
+    return MeasuredDut.open(board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,
+                            use_plugin=not args.no_plugin, extra_qemu_args=loader, port=args.port,
+                            baud=args.baud, probe_serial=args.probe, timeout=args.timeout)
+
+
+def _pack_models(args: argparse.Namespace) -> tuple[dict[Path, Any], dict[Path, int], bytes | None]:
+    """Packs every --model; in QEMU they share the flash model slot, loaded at boot."""
+    if not args.model:
+        return {}, {}, None
+    board = load_board(args.board)
+    packed = {model: pack(model, board, args.emulator) for model in args.model}
+    if args.emulator != "qemu":
+        return packed, {}, None
+    image, offsets = batch_image([p.image for p in packed.values()])
+    return packed, dict(zip(packed, offsets)), image
 
 
 @dataclass(frozen=True)
@@ -85,7 +102,8 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
             raise HarnessError(f"model {model} does not exist")
     done = results.completed_keys() if results and args.resume else set()
     progress, records, cases = Progress(), [], _cases(args)
-    with _open(args) as measured:
+    packed, offsets, slot_image = _pack_models(args)
+    with _open(args, slot_image) as measured:
         build_id = measured.dut.info.build_id if measured.dut.info else ""
         for number, case in enumerate(cases, 1):
             if case.key(args.board, args.emulator, build_id, args.seed) in done:
@@ -94,7 +112,8 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
             if case.model is None:
                 record = bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
             else:
-                record = bench_model(measured, case.model, args.seed, args.repeat)
+                device_model = load(measured, packed[case.model], offsets.get(case.model))
+                record = bench_model(measured, device_model, case.model, args.seed, args.repeat)
             if results:
                 results.append(record)
             records.append(record)
@@ -104,7 +123,8 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _record_text(record: dict[str, Any]) -> str:
     timing, memory = record["metrics"]["timing"], record["metrics"]["memory"]
-    lines = [f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}",
+    verdict = record["verdict"] + (f" ({record['mismatch'].get('detail')})" if record.get("mismatch") else "")
+    lines = [f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}: {verdict}",
              f"  total: {timing['total']} {timing['unit']} ({timing['source']})"]
     for region in timing["regions"]:
         if region["layer"] is not None:

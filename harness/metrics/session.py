@@ -28,22 +28,25 @@ class MeasuredDut:
 
     @classmethod
     def open(cls, board: str, emulator: str = "qemu", progress: Progress | None = None,
-             extra_flags: list[str] | None = None, use_plugin: bool = True, **dut_options: Any) -> MeasuredDut:
+             extra_flags: list[str] | None = None, use_plugin: bool = True,
+             extra_qemu_args: Callable[[Path], list[str]] | None = None, **dut_options: Any) -> MeasuredDut:
+        """`extra_qemu_args(workdir)` adds QEMU arguments (e.g. a model-slot loader) beside the plugin."""
         workdir = Path(tempfile.mkdtemp(prefix="hil-metrics-"))
         log_path = workdir / "regions.txt"
         seen: dict[str, Any] = {}
 
         def qemu_args(firmware: Firmware) -> list[str]:
             seen["elf"] = firmware.elf
+            extra = extra_qemu_args(workdir) if extra_qemu_args else []
             if not use_plugin:
-                return []
+                return extra
             try:
                 arguments = plugin_arguments(firmware.elf, log_path)
             except PluginError as exc:  # measure with the icount timer instead, and say so
                 seen["note"] = f"QEMU plugin unavailable ({exc}); using the icount timer"
-                return []
+                return extra
             seen["plugin"] = True
-            return arguments
+            return arguments + extra
 
         try:
             dut = Dut.open(board, emulator, progress=progress, extra_flags=extra_flags,

@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckFailed, HarnessError
+from ..errors import CheckFailed
 from ..results import new_record
 from .session import MeasuredDut
 from .timing import REGION_INFERENCE, REGION_SELFTEST, RegionTiming
@@ -66,25 +66,19 @@ def model_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def bench_model(m: MeasuredDut, model: Path, seed: int, repeat: int = 2) -> dict[str, Any]:
-    """Loads `model` with the engine, runs one input per repeat and times every layer."""
-    try:
-        from ..engine import bench as engine_bench  # noqa: PLC0415 (the engine is optional)
-    except ImportError:
-        raise HarnessError(
-            "benchmarking a model needs the inference engine (harness/engine/bench.py), which this "
-            "checkout does not have yet: run `hil bench` without --model for the self-test workload"
-        ) from None
-    if not model.is_file():
-        raise HarnessError(f"model {model} does not exist")
-    session = engine_bench.prepare(m.dut, model, seed)
-    runs, outcome = [], None
+def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repeat: int = 2) -> dict[str, Any]:
+    """Runs one input per repeat on a loaded model (harness/metrics/model_bench.py), times every layer."""
+    from .model_bench import run_model  # noqa: PLC0415 (imports the engine and numpy)
+
+    runs, outcomes = [], []
     m.memory(repaint_stack=True)
     for _ in range(repeat):
-        outcome, timings = m.measure(session.run)
+        outcome, timings = run_model(m, device_model, seed, model.name)
         runs.append(timings)
+        outcomes.append(outcome)
     _check_repeats(model.name, runs, m.dut.variant.emulator != "none")
+    outcome = outcomes[0]
     return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name,
                    model_sha256=model_digest(model), seed=seed, verdict="pass" if outcome.bit_exact else "fail",
-                   bit_exact=outcome.bit_exact, mismatch=outcome.mismatch,
-                   layer_names=getattr(session, "layer_names", None))
+                   bit_exact=outcome.bit_exact, mismatch=outcome.mismatch, layer_names=outcome.layer_names,
+                   layer_timing=outcome.layer_timing)
