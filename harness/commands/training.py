@@ -1,0 +1,68 @@
+"""hil train: on-device training in lock step with the host reference (docs/training.md)."""
+from __future__ import annotations
+
+import argparse
+import re
+
+from ..progress import Progress
+from ..training.run import MODELS, run_training
+from . import board_arguments, command, emit
+
+
+def parse_bytes(text: str) -> int:
+    """'256KB', '256K', '262144', '1MB' -> bytes (K = 1024)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kKmM]?)[iI]?[bB]?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256KB)")
+    return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[match.group(2).lower()]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    board_arguments(parser)
+    parser.add_argument("--model", required=True, choices=MODELS,
+                        help="vww: transfer learning on the MLPerf Tiny VWW backbone; toy: small random graph")
+    parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
+    parser.add_argument("--steps", type=_positive, default=50, help="SGD steps, batch 1 (default 50)")
+    parser.add_argument("--train-samples", type=_positive, default=200)
+    parser.add_argument("--test-samples", type=_positive, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
+
+
+def _text(result: dict) -> str:
+    plan, memory = result["plan"], result["device_memory"]
+    scheme = ", ".join(f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights "
+                       f"{row['channels']}/{row['in']} input channels" for row in plan["scheme"])
+    return "\n".join([
+        f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
+        f"QAS {'on' if result['qas'] else 'off'}",
+        f"sparse update: {scheme}",
+        f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
+        f"(static {memory['static_bytes']} + arena {memory['arena_bytes']} + stack high-water "
+        f"{memory['stack_high_water']}), budget {plan['budget']} B",
+        f"bit-exact: {result['losses_bit_exact']} step losses, "
+        f"{result['parameters_compared_bit_exact']} parameters after training",
+        f"loss: first 10 steps {result['mean_loss_first_10']:.4f}, last 10 {result['mean_loss_last_10']:.4f}",
+        f"held-out accuracy on the device: {result['accuracy_before']:.3f} -> {result['accuracy_after']:.3f} "
+        f"(chance {result['chance']:.3f}, {result['test_samples']} samples)",
+        *(f"note: {note}" for note in result["notes"]),
+    ])
+
+
+@command("train", "train on the device in lock step with the host reference", _arguments)
+def cmd_train(args: argparse.Namespace) -> int:
+    progress = Progress()
+    result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
+                          args.train_samples, args.test_samples, args.seed, not args.no_qas,
+                          timeout=max(args.timeout, 30.0), say=progress.say)
+    emit(args, result, _text(result))
+    return 0
+
+

@@ -1,0 +1,128 @@
+"""Chooses a sparse-update scheme under an SRAM budget and predicts the device's peak SRAM.
+
+Schemes (as in Lin et al.): the new head trains fully; every other dense layer of the tail trains
+its bias or not, and the first fraction r in {0, 1/8, 1/4, 1/2, 1} of its weights' input channels.
+Memory is counted exactly as the firmware plans its arena (setup.arena_layout) plus the
+firmware's static data (from the ELF, less the training arena) and a fixed stack reserve, so the
+prediction equals the device's own budget check. The paper ranks schemes by measured accuracy
+contribution; lacking that, this planner maximises the number of trained parameters and, among
+equals, prefers less memory.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from ..errors import HarnessError
+from .setup import TrainSetup, arena_layout, pack
+
+RATIOS = (0.0, 1 / 8, 1 / 4, 1 / 2, 1.0)
+STACK_RESERVE = 4096  # firmware HIL_TRAINING_STACK_RESERVE
+
+
+class PlanOverBudget(HarnessError):
+    """The smallest possible plan needs more SRAM than allowed."""
+
+
+@dataclass
+class Plan:
+    setup: TrainSetup
+    scheme: list[dict]
+    arena: dict[str, int]
+    static_bytes: int
+    stack_reserve: int
+    budget: int
+    arena_capacity: int | None
+    paper_bytes: int  # the paper's count: masks, biases, saved inputs, trained weights
+
+    @property
+    def predicted_peak(self) -> int:
+        return self.static_bytes + self.arena["total"] + self.stack_reserve
+
+    @property
+    def fits(self) -> bool:
+        arena_ok = self.arena_capacity is None or self.arena["total"] <= self.arena_capacity
+        return arena_ok and self.predicted_peak <= self.budget
+
+    @property
+    def trained_parameters(self) -> int:
+        return sum(row["bias"] * row["out"] + row["channels"] * row["out"] for row in self.scheme)
+
+    def summary(self) -> dict:
+        return {"scheme": self.scheme, "arena_bytes": self.arena["total"], "arena": self.arena,
+                "static_bytes": self.static_bytes, "stack_reserve": self.stack_reserve,
+                "predicted_peak": self.predicted_peak, "budget": self.budget,
+                "paper_training_bytes": self.paper_bytes,
+                "trained_parameters": self.trained_parameters}
+
+    def refusal(self) -> str:
+        return (f"plan needs {self.predicted_peak} bytes of SRAM (static {self.static_bytes} + arena "
+                f"{self.arena['total']} + stack {self.stack_reserve}), budget allows {self.budget}"
+                + (f"; arena capacity {self.arena_capacity}" if self.arena_capacity is not None
+                   and self.arena["total"] > self.arena_capacity else ""))
+
+
+def firmware_static_bytes(elf: Path, arena_capacity: int) -> int:
+    """What the firmware computes as static_bytes(): _ebss - _sdata less the training arena."""
+    with Path(elf).open("rb") as stream:
+        symbols = {}
+        for section in ELFFile(stream).iter_sections():
+            if isinstance(section, SymbolTableSection):
+                for name in ("_sdata", "_ebss"):
+                    found = section.get_symbol_by_name(name)
+                    if found:
+                        symbols[name] = found[0]["st_value"]
+    if len(symbols) != 2:
+        raise HarnessError(f"{elf}: no _sdata/_ebss symbols (not a Cortex-M firmware?)")
+    return symbols["_ebss"] - symbols["_sdata"] - arena_capacity
+
+
+def paper_training_bytes(setup: TrainSetup) -> int:
+    """Per updated layer: 1-bit clip mask per output, int32 biases, and if weights train, the
+    saved int8 input channels and the trained int8 weights (Lin et al., sparse update memory)."""
+    total = 0
+    for layer in setup.layers:
+        if not layer.trains:
+            continue
+        total += (layer.out_size + 7) // 8 + 4 * layer.out_channels
+        if layer.train_channels:
+            total += layer.positions * layer.train_channels + layer.out_channels * layer.train_channels
+    return total
+
+
+def evaluate(setup: TrainSetup, static_bytes: int, budget: int, arena_capacity: int | None = None,
+             stack_reserve: int = STACK_RESERVE) -> Plan:
+    """The plan for `setup` as configured (its train_bias/train_channels)."""
+    setup = setup.copy()
+    setup.budget_bytes = budget
+    scheme = [{"layer": i, "name": layer.name or layer.kind, "bias": int(layer.train_bias),
+               "channels": layer.train_channels, "in": layer.in_shape[2], "out": layer.out_channels}
+              for i, layer in enumerate(setup.layers) if layer.kind == "dense"]
+    return Plan(setup, scheme, arena_layout(setup, len(pack(setup))), static_bytes, stack_reserve,
+                budget, arena_capacity, paper_training_bytes(setup))
+
+
+def plan_sparse_update(setup: TrainSetup, static_bytes: int, budget: int,
+                       arena_capacity: int | None = None, stack_reserve: int = STACK_RESERVE) -> Plan:
+    """The best scheme that fits; PlanOverBudget naming predicted and allowed memory otherwise.
+    The last dense layer (the new head) always trains fully."""
+    dense = [i for i, layer in enumerate(setup.layers) if layer.kind == "dense"]
+    head, others = dense[-1], dense[:-1]
+    candidates = []
+    for choice in itertools.product(itertools.product((False, True), RATIOS), repeat=len(others)):
+        trial = setup.copy()
+        trial.layers[head].train_bias = True
+        trial.layers[head].train_channels = trial.layers[head].in_shape[2]
+        for index, (bias, ratio) in zip(others, choice):
+            trial.layers[index].train_bias = bias
+            trial.layers[index].train_channels = int(trial.layers[index].in_shape[2] * ratio)
+        candidates.append(evaluate(trial, static_bytes, budget, arena_capacity, stack_reserve))
+    fitting = [plan for plan in candidates if plan.fits]
+    if not fitting:
+        smallest = min(candidates, key=lambda plan: plan.predicted_peak)
+        raise PlanOverBudget(smallest.refusal())
+    return max(fitting, key=lambda plan: (plan.trained_parameters, -plan.predicted_peak))

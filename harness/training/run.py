@@ -1,0 +1,122 @@
+"""A training run on the device in lock step with the host reference (used by `hil train`, the
+pytest helper and benchmarks/training.py)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..boards import load_board
+from ..build import build
+from ..dut import Dut
+from ..errors import CheckFailed, HarnessError
+from .device import TRAINING_ARENA_BYTES, TRAINING_FIRMWARE_FLAGS, DeviceTraining, parameter_mismatches
+from .planner import Plan, firmware_static_bytes, plan_sparse_update
+from .reference import TrainingReference
+from .setup import TrainSetup
+from .toy import toy_data, toy_setup
+
+MODELS = ("vww", "toy")
+
+
+def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
+             labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None) -> list[float]:
+    """Runs `steps` steps on both sides (cycling over the samples); the device's loss must equal
+    the reference's bit for bit after every step. Returns the losses."""
+    losses = []
+    for step in range(steps):
+        n = step % len(labels)
+        on_device = device.step(samples[n], int(labels[n]))
+        on_host = reference.step(samples[n], int(labels[n]))
+        if on_device.loss.tobytes() != on_host.loss.tobytes() or on_device.predicted != on_host.predicted:
+            raise CheckFailed(f"step {step + 1}: device loss {on_device.loss!r} "
+                              f"(0x{on_device.loss.view(np.uint32):08x}), predicted {on_device.predicted}; "
+                              f"reference loss {on_host.loss!r} (0x{on_host.loss.view(np.uint32):08x}), "
+                              f"predicted {on_host.predicted}")
+        losses.append(float(on_host.loss))
+        if say and (step + 1) % 25 == 0:
+            say(f"step {step + 1}/{steps}: loss {float(on_host.loss):.4f}")
+    return losses
+
+
+def check_parameters(device: DeviceTraining, reference: TrainingReference) -> int:
+    """Every trained int8 weight and int32 bias on the device equals the reference's; returns how
+    many parameters were compared."""
+    problems = parameter_mismatches(device.read_parameters(), reference.setup)
+    if problems:
+        raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
+    return sum(layer.weights.size + layer.bias.size for layer in reference.setup.layers
+               if layer.kind == "dense")
+
+
+@dataclass
+class TaskData:
+    setup: TrainSetup
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True) -> TaskData:
+    if model == "toy":
+        setup = toy_setup(seed, qas=qas)
+        x, y = toy_data(setup, train_count + test_count, seed + 1)
+        return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
+                        ["toy graph with random parameters and synthetic features"])
+    if model == "vww":
+        from .vww import load_backbone, vww_setup, vww_task
+        backbone = load_backbone()
+        train_x, train_y, test_x, test_y = vww_task(train_count, test_count, seed, backbone)
+        return TaskData(vww_setup(backbone, seed=seed, qas=qas), train_x, train_y, test_x, test_y,
+                        ["frozen VWW backbone (up to the last depthwise layer) run on the host by the "
+                         "TFLM reference interpreter; its int8 features are streamed to the device"])
+    raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
+
+
+def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
+                   extra_flags: list[str] | None = None) -> tuple[Plan, list[str]]:
+    """Builds the training firmware and plans against its static data; refuses before booting."""
+    flags = list(extra_flags or TRAINING_FIRMWARE_FLAGS)
+    firmware = build(load_board(board), emulator, extra_flags=flags)
+    static = firmware_static_bytes(firmware.elf, TRAINING_ARENA_BYTES)
+    return plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES), flags
+
+
+def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
+                 train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
+                 extra_flags: list[str] | None = None, timeout: float = 30.0,
+                 say: Callable[[str], None] = lambda text: None) -> dict:
+    """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
+    trains `steps` steps in lock step with the reference, checks every parameter, measures again."""
+    task = make_task(model, train_count, test_count, seed, qas)
+    plan, flags = plan_for_board(task.setup, board, emulator, budget, extra_flags)
+    say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
+    started = time.perf_counter()
+    with Dut.open(board, emulator, timeout=timeout, extra_flags=flags) as dut:
+        device = DeviceTraining(dut.link, timeout)
+        device_plan = device.load(plan.setup)
+        if device_plan["arena_bytes"] != plan.arena["total"] or device_plan["planned_peak"] != plan.predicted_peak:
+            raise CheckFailed(f"device plans {device_plan}, host predicted arena {plan.arena['total']} "
+                              f"peak {plan.predicted_peak}")
+        reference = TrainingReference(plan.setup)
+        before = device.accuracy(task.test_x, task.test_y)
+        say(f"held-out accuracy before training (device): {before:.3f}")
+        losses = lockstep(device, reference, task.train_x, task.train_y, steps, say)
+        compared = check_parameters(device, reference)
+        after = device.accuracy(task.test_x, task.test_y)
+        host_after = reference.accuracy(task.test_x, task.test_y)
+        memory = device.memory()
+    return {"board": board, "emulator": emulator, "model": model, "steps": steps, "qas": qas,
+            "train_samples": len(task.train_y), "test_samples": len(task.test_y),
+            "accuracy_before": before, "accuracy_after": after, "reference_accuracy_after": host_after,
+            "chance": 1 / task.setup.num_classes, "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None,
+            "mean_loss_first_10": float(np.mean(losses[:10])) if losses else None,
+            "mean_loss_last_10": float(np.mean(losses[-10:])) if losses else None,
+            "losses_bit_exact": steps, "parameters_compared_bit_exact": compared,
+            "plan": plan.summary(), "device_plan": device_plan, "device_memory": memory,
+            "seconds": round(time.perf_counter() - started, 1), "notes": task.notes}
