@@ -20,7 +20,7 @@ import numpy as np
 
 from ..boards import Board, load_board
 from ..dut import Dut
-from ..errors import HarnessError
+from ..errors import HarnessError, LinkError
 from ..link import protocol
 from ..progress import Progress
 from . import format as fmt
@@ -28,6 +28,8 @@ from .pack import PackedModel
 
 REQUEST_OVERHEAD = 8  # the fixed fields before a MODEL_WRITE / TENSOR_WRITE's data
 TO_THE_END = 0xFFFF
+READ_CHUNK = 4096  # bytes per TENSOR_READ: a lost reply frame costs one small retry
+READ_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -157,9 +159,20 @@ class DeviceModel:
 
     def read_tensor(self, index: int) -> np.ndarray:
         tensor = self._arena_tensor(index)
-        data = self.link.call("TENSOR_READ", tensor=index, reserved=0, offset=0,
-                              length=tensor.nbytes)["data"]
+        data = b"".join(self._read_span(index, start, min(READ_CHUNK, tensor.nbytes - start))
+                        for start in range(0, tensor.nbytes, READ_CHUNK))
         return np.frombuffer(data, tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
+
+    def _read_span(self, index: int, offset: int, length: int) -> bytes:
+        """Reads are idempotent: one whose reply lost a frame (the host drops a frame that
+        stalls past the inter-byte timeout, e.g. on a loaded CI machine) is asked again."""
+        for _ in range(READ_ATTEMPTS):
+            data = self.link.call("TENSOR_READ", tensor=index, reserved=0, offset=offset,
+                                  length=length)["data"]
+            if len(data) == length:
+                return data
+        raise LinkError(f"TENSOR_READ of tensor {index}: replies kept arriving short "
+                        f"({len(data)} of {length} bytes)")
 
     def set_inputs(self, inputs: Sequence[np.ndarray]) -> None:
         if len(inputs) != len(self.packed.inputs):

@@ -1,0 +1,77 @@
+"""Inference commands: hil pack, hil run."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..boards import load_board
+from ..engine.pack import pack_file
+from ..engine.session import InferenceSession
+from ..errors import CheckFailed, HarnessError
+from ..progress import Progress
+from . import board_arguments, command, emit
+
+
+def _pack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help=".tflite model")
+    parser.add_argument("-o", "--output", required=True, help="packed model file to write")
+    parser.add_argument("--board", help="check that the model fits this board (SRAM, flash slot)")
+    parser.add_argument("--emulator", default="none", help="board variant to check against (default: the real board)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+@command("pack", "pack a .tflite model into the device's model format", _pack_arguments)
+def cmd_pack(args: argparse.Namespace) -> int:
+    board = load_board(args.board) if args.board else None
+    packed = pack_file(args.model, board, args.emulator)
+    try:
+        Path(args.output).write_bytes(packed.image)
+    except OSError as exc:
+        raise HarnessError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
+    data = {"model": args.model, "output": args.output, "bytes": len(packed.image),
+            "weights_bytes": packed.constant_bytes, "arena_bytes": packed.arena_size,
+            "operators": len(packed.ops), "crc32": f"0x{packed.crc32:08x}",
+            "board": args.board}
+    emit(args, data, "\n".join(f"{k:<14} {v}" for k, v in data.items() if v is not None))
+    return 0
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    board_arguments(parser)
+    parser.add_argument("--model", required=True, help=".tflite model")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--inputs", type=int, default=1, help="number of seeded random inputs (default 1)")
+    source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--per-layer", action="store_true",
+                        help="also read every layer's output back and name the first diverging layer")
+
+
+def _load_input(path: str) -> list[np.ndarray]:
+    try:
+        return [np.load(path, allow_pickle=False)]
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"{path}: cannot read a .npy array ({exc})") from None
+
+
+@command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.inputs < 1:
+        raise HarnessError("--inputs must be at least 1")
+    with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
+                               baud=args.baud, probe=args.probe, timeout=args.timeout,
+                               progress=Progress()) as session:
+        given = [_load_input(args.input)] if args.input else None
+        result = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        load = session.device_model.info
+        data = {"model": args.model, "board": args.board, "emulator": args.emulator,
+                "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity,
+                **result.as_dict()}
+    header = (f"{args.model} on {args.board} ({args.emulator}): {len(result.instructions)} "
+              f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
+    emit(args, data, header + "\n" + result.describe() + "\n" + ("PASS" if result.verdict.passed else "FAIL"))
+    if not result.verdict.passed or result.layer_mismatch:
+        raise CheckFailed("device outputs differ from tflite-micro")
+    return 0

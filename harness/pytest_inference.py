@@ -1,0 +1,77 @@
+"""pytest fixtures for on-device inference (registered in harness/pytest_plugin.py).
+
+    def test_kws_matches_tflm(run_model):
+        result = run_model("kws_ref_model.tflite", count=20, seed=1)
+        assert result.verdict.passed, result.describe()
+
+`run_model(model, inputs=None, count=1, seed=0, per_layer=False) -> InferenceResult` runs the model
+on the board under test and in the tflite-micro reference: `result.device_outputs`,
+`result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
+int8, a tolerance for float32), `result.instructions` per inference. Under QEMU each model boots
+its own emulator with the packed model in the flash model slot (the previous one is closed); on
+a real board the model is streamed into the device's RAM over the session's `dut`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .engine.session import InferenceResult, InferenceSession
+from .errors import HarnessError
+from .progress import Progress
+
+
+class _Sessions:
+    """At most one open session: switching models closes the previous one."""
+
+    def __init__(self, request: pytest.FixtureRequest):
+        self.request = request
+        self.current: tuple[str, InferenceSession] | None = None
+
+    def get(self, model: str | Path) -> InferenceSession:
+        key = str(Path(model).resolve())
+        if self.current and self.current[0] == key:
+            return self.current[1]
+        self.close()
+        options = self.request.getfixturevalue("hil_options")
+        try:
+            if options.emulator == "qemu":
+                session = InferenceSession.open(options.board, options.emulator, model,
+                                                timeout=max(options.timeout, 10.0),
+                                                progress=Progress())
+            else:
+                session = InferenceSession.on_dut(self.request.getfixturevalue("dut"), model)
+        except HarnessError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        self.current = (key, session)
+        return session
+
+    def close(self) -> None:
+        if self.current:
+            self.current[1].close()
+            self.current = None
+
+
+@pytest.fixture(scope="session")
+def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
+    sessions = _Sessions(request)
+    yield sessions
+    sessions.close()
+
+
+@pytest.fixture
+def run_model(_inference_sessions: _Sessions) -> Callable[..., InferenceResult]:
+    def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
+            count: int = 1, seed: int = 0, per_layer: bool = False) -> InferenceResult:
+        return _inference_sessions.get(model).run(inputs, count, seed, per_layer)
+
+    return run
+
+
+@pytest.fixture
+def inference_session(_inference_sessions: _Sessions) -> Callable[[str | Path], InferenceSession]:
+    """The open session of a model (packed model, device model, reference), for lower-level tests."""
+    return _inference_sessions.get
