@@ -27,7 +27,6 @@ class ModelOutcome:
     bit_exact: bool
     mismatch: dict[str, Any] | None = None
     layer_names: list[str] = field(default_factory=list)
-    layer_timing: str = "engine regions"
 
 
 def pack(model: Path, board: Any, emulator: str) -> PackedModel:
@@ -53,31 +52,46 @@ def load(m: MeasuredDut, packed: PackedModel, slot_offset: int | None) -> Device
     return engine.load_slot(packed, slot_offset) if slot_offset is not None else engine.load_ram(packed)
 
 
-def run_model(m: MeasuredDut, device_model: DeviceModel, seed: int,
-              name: str) -> tuple[ModelOutcome, list[RegionTiming]]:
-    """One measured inference and its verdict (first diverging layer when not bit-exact)."""
-    packed = device_model.packed
+def run_model(m: MeasuredDut, device_model: DeviceModel, seed: int) -> tuple[list[np.ndarray], list[RegionTiming], str]:
+    """One measured inference: its inputs, region timings and how the layers were timed."""
     inputs = _inputs(device_model, seed)
     _, timings = m.measure(device_model.invoke)
-    names = [f"{op.opcode}" for op in packed.ops]
-    outcome = ModelOutcome(bit_exact=True, layer_names=names)
-    if not any(t.region_id >= REGION_FIRST_LAYER for t in timings):
-        timings = timings + _per_op_timings(m, device_model)
-        outcome.layer_timing = "per-op invoke"
-    got = device_model.outputs()
+    if any(t.region_id >= REGION_FIRST_LAYER for t in timings):
+        return inputs, timings, "engine regions"
+    _inputs(device_model, seed)  # the same values again: one operator at a time is the same inference
+    return inputs, timings + _per_op_timings(m, device_model), "per-op invoke"
+
+
+def _read(device_model: DeviceModel, index: int) -> np.ndarray:
+    """A tensor read in chunks of one frame's payload (long multi-frame replies were seen cut short)."""
+    tensor = device_model.packed.tensors[index]
+    chunk, data = max(64, device_model.link.max_payload), bytearray()
+    while len(data) < tensor.nbytes:
+        length = min(chunk, tensor.nbytes - len(data))
+        data += device_model.link.call("TENSOR_READ", tensor=index, reserved=0, offset=len(data),
+                                       length=length)["data"]
+    return np.frombuffer(bytes(data), tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
+
+
+def verdict(device_model: DeviceModel, seed: int, name: str) -> ModelOutcome:
+    """Bit-exactness of every layer against tflite-micro: operators run one at a time in order
+    (the same inference) and each output is read before a later operator can overwrite it, so a
+    wrong kernel is found even when a later layer (a saturating softmax) hides it in the output."""
+    packed = device_model.packed
+    outcome = ModelOutcome(bit_exact=True, layer_names=[op.opcode for op in packed.ops])
+    inputs = _inputs(device_model, seed)
+    device: dict[int, np.ndarray] = {}
+    for index, op in enumerate(packed.ops):
+        device_model.invoke(index, index + 1)
+        device.update({tensor: _read(device_model, tensor) for tensor in op.outputs})
     with Reference(packed.model.raw, preserve_all=True, name=name) as reference:
-        want = reference.run(inputs)
-        if all(np.array_equal(g, w) for g, w in zip(got, want)):
-            return outcome, timings
+        expected = reference.run_all(inputs)
+    mismatch = first_diverging_layer(packed.ops, {t.index: t.name for t in packed.tensors}, device, expected)
+    if mismatch:
         outcome.bit_exact = False
-        device_model.set_inputs(inputs)
-        per_layer = device_model.run_per_layer()
-        mismatch = first_diverging_layer(packed.ops, {t.index: t.name for t in packed.tensors},
-                                         per_layer, reference.run_all(inputs))
-    outcome.mismatch = ({"layer": mismatch.op_index, "layer_name": mismatch.opcode,
-                         "detail": mismatch.describe()} if mismatch
-                        else {"detail": "outputs differ but no layer's output does"})
-    return outcome, timings
+        outcome.mismatch = {"layer": mismatch.op_index, "layer_name": mismatch.opcode,
+                            "detail": mismatch.describe()}
+    return outcome
 
 
 def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTiming]:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../link/crc32.h"
+#include "../metrics/metrics.h"
 
 void engine_model_read(const engine_model_t *model, uint32_t offset, void *dst, uint32_t length)
 {
@@ -158,7 +159,10 @@ int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end,
     for (uint32_t i = first; i < end; i++) {
         engine_op_t op;
         engine_model_read(model, model->header.ops_offset + i * (uint32_t)sizeof op, &op, sizeof op);
-        if (engine_run_op(model, &op) != HIL_KERNEL_OK) {
+        metrics_region_begin(METRICS_REGION_LAYER(i)); /* per-layer timing, src/metrics */
+        int32_t status = engine_run_op(model, &op);
+        metrics_region_end(METRICS_REGION_LAYER(i));
+        if (status != HIL_KERNEL_OK) {
             *failed_op = i;
             return ENGINE_ERR_KERNEL;
         }

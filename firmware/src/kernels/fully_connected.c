@@ -32,6 +32,9 @@ int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_
             const int32_t q = requant->per_channel ? out_c : 0;
             acc = hil_mbqm(acc, requant->multiplier[q], requant->shift[q]);
             acc += params->output_offset;
+#ifdef HIL_BREAK_KERNEL_FULLY_CONNECTED /* a deliberately wrong firmware for the harness's own tests */
+            acc += out_c == 0 ? 100 : 0; /* one output only: softmax would cancel a uniform shift */
+#endif
             acc = hil_clamp_i32(acc, params->act_min, params->act_max);
             output[b * output_depth + out_c] = (int8_t)acc;
         }
