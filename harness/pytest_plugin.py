@@ -22,7 +22,7 @@ from .dut import Dut
 from .errors import HarnessError
 from .progress import Progress
 
-pytest_plugins = ["harness.pytest_metrics"]
+pytest_plugins = ["harness.pytest_metrics", "harness.pytest_farm"]
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,16 @@ class HilOptions:
     baud: int | None
     probe: str | None
     timeout: float
+    lock_timeout: float | None = None  # these three: harness.pytest_farm's options
+    place: str | None = None
+    coordinator: str | None = None
 
     def open_dut(self) -> Dut:
         if not self.board:
             raise HarnessError("no board chosen: run pytest --board=NAME (see `hil boards`)")
         return Dut.open(self.board, self.emulator, port=self.port, baud=self.baud,
-                        probe_serial=self.probe, timeout=self.timeout, progress=Progress())
+                        probe_serial=self.probe, timeout=self.timeout, progress=Progress(),
+                        lock_timeout=self.lock_timeout, place=self.place, coordinator=self.coordinator)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,6 +70,9 @@ def _options(config: pytest.Config) -> HilOptions:
         baud=config.getoption("baud"),
         probe=config.getoption("probe"),
         timeout=config.getoption("hil_timeout"),
+        lock_timeout=config.getoption("lock_timeout", None),
+        place=config.getoption("lg_place", None),
+        coordinator=config.getoption("lg_coordinator", None),
     )
 
 
@@ -109,7 +116,7 @@ def dut(hil_options: HilOptions, record_testsuite_property: Callable[[str, objec
 @pytest.fixture
 def fresh_dut(hil_options: HilOptions) -> Iterator[Dut]:
     """A new emulated instance, for tests that stop or break the firmware."""
-    if hil_options.emulator == "none":
+    if hil_options.emulator == "none" or hil_options.place:  # a place is one real board
         pytest.skip("needs an emulator: the test stops the firmware")
     device = _open_or_fail(hil_options.open_dut)
     yield device
