@@ -55,8 +55,8 @@ def feature_tensor(model: Model) -> int:
     return _tail_ops(model)[0].inputs[0]
 
 
-def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.02,
-              pointwise_lr: float = 1e-3, qas: bool = True, budget_bytes: int = 256 * 1024) -> TrainSetup:
+def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.05,
+              pointwise_lr: float = 0.5, qas: bool = True, budget_bytes: int = 256 * 1024) -> TrainSetup:
     """Trainable tail: the backbone's last pointwise layer, its pool, and a new random head."""
     pointwise, pool = _tail_ops(model)
     t = model.tensors

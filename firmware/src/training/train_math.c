@@ -15,10 +15,12 @@ static float pow2i(int32_t k) /* 2^k for k in [-126, 127] */
 }
 
 #if HIL_TRAINING_SELFTEST_PERTURB
-/* A deliberately wrong constant: the host's bit-exact comparison must catch it. */
-#define EXP_C6 (1.0f / 721.0f)
+/* A deliberately wrong constant (the r^3 coefficient 2^-10 too big, ~100 ulp in exp): the host's
+ * bit-exact comparison must catch it. (1/721 for 1/720 was tried and stays below float
+ * resolution for |r| <= 0.35: it changes no result, so no check could see it.) */
+#define EXP_C3 ((1.0f / 6.0f) * 1.0009765625f)
 #else
-#define EXP_C6 (1.0f / 720.0f)
+#define EXP_C3 (1.0f / 6.0f)
 #endif
 
 float train_expf(float x)
@@ -41,10 +43,10 @@ float train_expf(float x)
     const float r = (x - kf * ln2_hi) - kf * ln2_lo;
     float p = 1.0f / 40320.0f;
     p = p * r + 1.0f / 5040.0f;
-    p = p * r + EXP_C6;
+    p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
     p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
+    p = p * r + EXP_C3;
     p = p * r + 0.5f;
     p = p * r;
     p = p * r;

@@ -423,10 +423,11 @@ static void train_load(const link_message_t *request)
     }
     if (args.total > sizeof arena) {
         message_t m = {.length = 0};
-        put_text(&m, "setup image of ");
+        put_text(&m, "setup image ");
         put_u32(&m, args.total);
-        put_text(&m, " bytes exceeds the training arena of ");
+        put_text(&m, " B > training arena ");
         put_u32(&m, (uint32_t)sizeof arena);
+        put_text(&m, " B");
         link_send_error(request->seq, LINK_ERR_TRAIN_OVER_BUDGET, m.text);
         return;
     }
@@ -451,16 +452,26 @@ static void train_begin(const link_message_t *request)
     }
     state.arena_bytes = plan_arena(false);
     const uint32_t peak = static_bytes() + state.arena_bytes + HIL_TRAINING_STACK_RESERVE;
-    if (state.arena_bytes > sizeof arena || peak > state.header->budget) {
+    /* Error texts stay under the link's 64 characters. */
+    if (state.arena_bytes > sizeof arena) {
+        message_t m = {.length = 0};
+        put_text(&m, "plan arena ");
+        put_u32(&m, state.arena_bytes);
+        put_text(&m, " B > training arena ");
+        put_u32(&m, (uint32_t)sizeof arena);
+        put_text(&m, " B");
+        link_send_error(request->seq, LINK_ERR_TRAIN_OVER_BUDGET, m.text);
+        return;
+    }
+    if (peak > state.header->budget) {
         message_t m = {.length = 0};
         put_text(&m, "plan needs ");
         put_u32(&m, peak);
-        put_text(&m, " bytes of SRAM (arena ");
-        put_u32(&m, state.arena_bytes);
-        put_text(&m, " of ");
-        put_u32(&m, (uint32_t)sizeof arena);
-        put_text(&m, "), budget ");
+        put_text(&m, " B SRAM, budget ");
         put_u32(&m, state.header->budget);
+        put_text(&m, " B, arena ");
+        put_u32(&m, state.arena_bytes);
+        put_text(&m, " B");
         link_send_error(request->seq, LINK_ERR_TRAIN_OVER_BUDGET, m.text);
         return;
     }

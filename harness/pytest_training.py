@@ -1,0 +1,61 @@
+"""pytest fixtures for on-device training (registered in harness/pytest_plugin.py).
+
+  training_dut       session-scoped: the board with the training firmware build
+                     (harness.training.device.TRAINING_FIRMWARE_FLAGS).
+  device_training    a DeviceTraining on it, for one test.
+  train_in_lockstep  fixture returning run(setup, samples, labels, steps) -> (device, reference):
+                     loads the setup, trains on device and host, fails the test at the first
+                     loss that differs, and checks every weight and bias afterwards.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .dut import Dut
+from .errors import HarnessError
+from .progress import Progress
+from .training.device import TRAINING_FIRMWARE_FLAGS, DeviceTraining
+from .training.reference import TrainingReference
+from .training.run import check_parameters, lockstep
+from .training.setup import TrainSetup
+
+
+def open_training_dut(hil_options: Any, extra_flags: list[str] | None = None) -> Dut:
+    if not hil_options.board:
+        pytest.fail("no board chosen: run pytest --board=NAME", pytrace=False)
+    try:
+        return Dut.open(hil_options.board, hil_options.emulator, port=hil_options.port,
+                        baud=hil_options.baud, probe_serial=hil_options.probe,
+                        timeout=max(hil_options.timeout, 30.0), progress=Progress(),
+                        extra_flags=extra_flags or TRAINING_FIRMWARE_FLAGS)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def training_dut(hil_options: Any) -> Iterator[Dut]:
+    device = open_training_dut(hil_options)
+    yield device
+    device.close()
+
+
+@pytest.fixture
+def device_training(training_dut: Dut) -> DeviceTraining:
+    return DeviceTraining(training_dut.link)
+
+
+@pytest.fixture
+def train_in_lockstep(device_training: DeviceTraining) -> Callable[..., tuple[DeviceTraining, TrainingReference]]:
+    def run(setup: TrainSetup, samples: np.ndarray, labels: np.ndarray,
+            steps: int) -> tuple[DeviceTraining, TrainingReference]:
+        device_training.load(setup)
+        reference = TrainingReference(setup)
+        lockstep(device_training, reference, samples, labels, steps)
+        check_parameters(device_training, reference)
+        return device_training, reference
+
+    return run

@@ -1,0 +1,91 @@
+"""On-device training in QEMU, in lock step with the host reference (docs/training_spec.md)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.errors import CheckFailed, DeviceError
+from harness.pytest_training import open_training_dut
+from harness.training.device import PERTURBED_FIRMWARE_FLAGS, DeviceTraining
+from harness.training.reference import TrainingReference
+from harness.training.run import check_parameters, lockstep
+from harness.training.toy import toy_data, toy_setup
+from harness.training.vww import VWW_MODEL
+
+STEPS = 12
+
+
+def test_losses_and_parameters_are_bit_exact_with_the_reference(train_in_lockstep):
+    setup = toy_setup(seed=3)
+    x, y = toy_data(setup, STEPS, seed=4)
+    device, reference = train_in_lockstep(setup, x, y, STEPS)
+    assert reference.steps == STEPS
+    assert not np.array_equal(reference.setup.layers[2].weights, setup.layers[2].weights)
+
+
+def test_training_without_qas_is_bit_exact_too(train_in_lockstep):
+    setup = toy_setup(seed=5, qas=False)
+    x, y = toy_data(setup, STEPS, seed=6)
+    train_in_lockstep(setup, x, y, STEPS)
+
+
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in /work/shared")
+def test_vww_tail_with_a_sparse_pointwise_update_is_bit_exact(train_in_lockstep):
+    from harness.training.vww import load_backbone, vww_setup, vww_task
+    model = load_backbone()
+    setup = vww_setup(model)
+    setup.layers[0].train_bias, setup.layers[0].train_channels = True, 64  # r = 1/4
+    x, y, _, _ = vww_task(8, 1, seed=2, model=model)
+    device, reference = train_in_lockstep(setup, x, y, 8)
+    assert not np.array_equal(reference.setup.layers[0].bias, setup.layers[0].bias)
+
+
+def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
+    from harness.training.planner import evaluate
+    setup = toy_setup()
+    plan = device_training.load(setup)
+    memory = device_training.memory()
+    predicted = evaluate(setup, plan["static_bytes"], setup.budget_bytes)
+    assert plan["arena_bytes"] == memory["arena_bytes"] == predicted.arena["total"]
+    assert plan["planned_peak"] == predicted.predicted_peak
+    assert 0 < memory["stack_high_water"] < plan["stack_reserve"]
+    assert memory["measured_peak"] == memory["static_bytes"] + memory["arena_bytes"] + memory["stack_high_water"]
+
+
+def test_a_plan_over_budget_is_refused_with_needed_and_allowed_bytes(device_training):
+    setup = toy_setup()
+    setup.budget_bytes = 8192
+    with pytest.raises(DeviceError, match=r"TRAIN_OVER_BUDGET.*plan needs \d+ B SRAM, budget 8192 B"):
+        device_training.load(setup)
+    with pytest.raises(DeviceError, match="TRAIN_NOT_READY"):
+        device_training.step(np.zeros(setup.input_size, np.int8), 0)
+
+
+def test_bad_samples_are_refused_without_touching_trained_weights(device_training):
+    setup = toy_setup(seed=7)
+    x, y = toy_data(setup, 10, seed=8)
+    device_training.load(setup)
+    reference = TrainingReference(setup)
+    lockstep(device_training, reference, x[:5], y[:5], 5)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SAMPLE.*sample has 143 bytes, the setup's input takes 144"):
+        device_training.step(x[5][:-1], 0)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SAMPLE.*label 3 out of range: 3 classes"):
+        device_training.step(x[5], 3)
+    check_parameters(device_training, reference)
+    lockstep(device_training, reference, x[5:], y[5:], 5)
+    check_parameters(device_training, reference)
+
+
+def test_a_perturbed_device_constant_is_caught(hil_options):
+    if hil_options.emulator == "none":
+        pytest.skip("builds and boots a deliberately wrong firmware variant")
+    dut = open_training_dut(hil_options, PERTURBED_FIRMWARE_FLAGS)
+    try:
+        device = DeviceTraining(dut.link)
+        setup = toy_setup()
+        x, y = toy_data(setup, 5)
+        device.load(setup)
+        with pytest.raises(CheckFailed, match=r"step \d: device loss .* reference loss"):
+            lockstep(device, TrainingReference(setup), x, y, 5)
+    finally:
+        dut.close()
