@@ -13,9 +13,11 @@ at once and its labgrid reservation when it expires on the coordinator.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +47,13 @@ class PlaceResource:
     params: dict
 
 
+def this_host_and_user() -> str:
+    """How labgrid names this session's owner in `acquired: HOST/USER`."""
+    from labgrid.util.helper import get_user
+
+    return f"{socket.gethostname()}/{get_user()}"
+
+
 def coordinator_address(coordinator: str | None) -> str:
     return coordinator or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR
 
@@ -53,6 +62,8 @@ class LabgridClient:
     """`labgrid-client -x COORDINATOR ...`, one command per call, errors as one line."""
 
     def __init__(self, coordinator: str | None = None):
+        if importlib.util.find_spec("labgrid") is None:
+            raise LabgridError("labgrid places need labgrid: pip install 'hil-harness[farm]' (labgrid >= 24)")
         self.coordinator = coordinator_address(coordinator)
 
     def run(self, *args: str, place: str | None = None, timeout: float = COMMAND_TIMEOUT_S) -> str:
@@ -120,7 +131,8 @@ class PlaceSession:
         self.token: str | None = None
         self.acquired = False
 
-    def claim(self, timeout: float) -> None:
+    def claim(self, timeout: float, say: Say | None = None) -> None:
+        self._release_if_left_by_a_dead_session(say)
         reply = self.client.run("reserve", "--shell", f"name={self.place}")
         match = re.search(r"LG_TOKEN=(\S+)", reply)
         if not match:
@@ -137,6 +149,15 @@ class PlaceSession:
                             "Pass --lock-timeout SECONDS to wait for it, or choose another place") from None
         self.client.run("acquire", place=self.place)
         self.acquired = True
+
+    def _release_if_left_by_a_dead_session(self, say: Say | None) -> None:
+        """labgrid keeps a place acquired until someone releases it, also when the session that
+        acquired it died. Ours (this host/user) while we hold the local lock means just that."""
+        holder = self.client.acquired_by(self.place)
+        if holder == this_host_and_user():
+            if say:
+                say(f"labgrid place {self.place} was left acquired by a session that ended: releasing it")
+            self.client.run("release", place=self.place)
 
     def _holder_text(self) -> str:
         try:
@@ -173,7 +194,7 @@ def claim_place(places: list[str], coordinator: str | None, timeout: float, say:
     session = PlaceSession(client, candidate.place)
     claim.release_hooks.append(session.release)
     try:
-        session.claim(max(deadline - time.monotonic(), 0.0))
+        session.claim(max(deadline - time.monotonic(), 0.0), say)
         claim.port = serial_url(client.resources(candidate.place), candidate.place)
     except BaseException:
         claim.release()
@@ -181,11 +202,3 @@ def claim_place(places: list[str], coordinator: str | None, timeout: float, say:
     if say:
         say(f"acquired {candidate.label} at {client.coordinator}: serial {claim.port}")
     return claim
-
-
-def labgrid_available() -> bool:
-    try:
-        import labgrid  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("ser2net") is not None or os.path.exists("/usr/sbin/ser2net")
