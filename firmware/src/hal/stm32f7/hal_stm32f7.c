@@ -1,72 +1,27 @@
-/* HAL for the STM32F746ZG on the NUCLEO-F746ZG board (real hardware only: QEMU has no F7).
- * Register addresses and bits from RM0385 (STM32F75xxx/74xxx reference manual).
+/* HAL for the STM32F746ZG on the NUCLEO-F746ZG board (real hardware and Renode; QEMU has no F7).
+ * Registers in regs.h (RM0385), checked against the vendor SVD by tests/unit/test_svd_registers.py.
  *
  * Clock: 8 MHz HSE bypass (the ST-LINK's MCO) -> PLL M=4 N=216 P=2 -> 216 MHz SYSCLK, with the
  * voltage regulator's over-drive on and 7 flash wait states; AHB 216 MHz, APB1 54 MHz, APB2 108 MHz.
- * Console: USART3 on PD8 (TX) / PD9 (RX), AF7, wired to the ST-LINK virtual COM port. */
+ * Caches: I-cache and D-cache on. Weights are read from flash on the AXIM bus (0x08000000), where
+ * the ART accelerator does not help: without the D-cache every weight load costs 7 wait states.
+ * The D-cache needs no maintenance here: nothing uses DMA (the UART is polled), SRAM is only
+ * touched by the core, and flash lies in the Code region, which is write-through. Whatever
+ * changes flash behind the core's back (a sector erase, a debugger) must invalidate it or reset.
+ * Console: USART3 on PD8 (TX) / PD9 (RX), AF7, wired to the ST-LINK virtual COM port, at the
+ * board file's 921600 baud: BRR = 54 MHz / 921600 = 59 (rounded), 915254 baud, -0.7 %. */
 #include "../cortexm/cortexm.h"
 #include "../hal.h"
-
-#define RCC_BASE 0x40023800u
-#define RCC_CR REG32(RCC_BASE + 0x00u)
-#define RCC_PLLCFGR REG32(RCC_BASE + 0x04u)
-#define RCC_CFGR REG32(RCC_BASE + 0x08u)
-#define RCC_AHB1ENR REG32(RCC_BASE + 0x30u)
-#define RCC_APB1ENR REG32(RCC_BASE + 0x40u)
-#define RCC_CR_HSEON (1u << 16)
-#define RCC_CR_HSERDY (1u << 17)
-#define RCC_CR_HSEBYP (1u << 18)
-#define RCC_CR_PLLON (1u << 24)
-#define RCC_CR_PLLRDY (1u << 25)
-#define RCC_PLLCFGR_PLLSRC_HSE (1u << 22)
-#define RCC_CFGR_SW_PLL 0x2u
-#define RCC_CFGR_SWS_MASK (0x3u << 2)
-#define RCC_CFGR_SWS_PLL (0x2u << 2)
-#define RCC_CFGR_PPRE1_DIV4 (0x5u << 10)
-#define RCC_CFGR_PPRE2_DIV2 (0x4u << 13)
-#define RCC_AHB1ENR_GPIODEN (1u << 3)
-#define RCC_APB1ENR_USART3EN (1u << 18)
-#define RCC_APB1ENR_PWREN (1u << 28)
-
-#define PWR_BASE 0x40007000u
-#define PWR_CR1 REG32(PWR_BASE + 0x00u)
-#define PWR_CSR1 REG32(PWR_BASE + 0x04u)
-#define PWR_CR1_VOS_SCALE1 (0x3u << 14)
-#define PWR_CR1_ODEN (1u << 16)
-#define PWR_CR1_ODSWEN (1u << 17)
-#define PWR_CSR1_ODRDY (1u << 16)
-#define PWR_CSR1_ODSWRDY (1u << 17)
-
-#define FLASH_ACR REG32(0x40023C00u)
-#define FLASH_ACR_LATENCY_7WS 0x7u
-#define FLASH_ACR_PRFTEN (1u << 8)
-#define FLASH_ACR_ARTEN (1u << 9)
-
-#define GPIOD_BASE 0x40020C00u
-#define GPIOD_MODER REG32(GPIOD_BASE + 0x00u)
-#define GPIOD_AFRH REG32(GPIOD_BASE + 0x24u)
-
-#define USART3_BASE 0x40004800u
-#define USART_CR1 REG32(USART3_BASE + 0x00u)
-#define USART_BRR REG32(USART3_BASE + 0x0Cu)
-#define USART_ISR REG32(USART3_BASE + 0x1Cu)
-#define USART_ICR REG32(USART3_BASE + 0x20u)
-#define USART_RDR REG32(USART3_BASE + 0x24u)
-#define USART_TDR REG32(USART3_BASE + 0x28u)
-#define USART_CR1_UE (1u << 0)
-#define USART_CR1_RE (1u << 2)
-#define USART_CR1_TE (1u << 3)
-#define USART_ISR_ORE (1u << 3)
-#define USART_ISR_RXNE (1u << 5)
-#define USART_ISR_TXE (1u << 7)
-#define USART_ICR_ORECF (1u << 3)
-
-#define SCB_CCR REG32(0xE000ED14u)
-#define SCB_CCR_IC (1u << 17)
-#define SCB_ICIALLU REG32(0xE000EF50u)
+#include "regs.h"
 
 #define SYSCLK_HZ 216000000u
 #define APB1_HZ (SYSCLK_HZ / 4u)
+#define PLL_M 4u   /* 8 MHz HSE / 4 = 2 MHz PLL input */
+#define PLL_N 216u /* x 216 = 432 MHz VCO */
+#define PLL_P 0u   /* field value 0: divide by 2 -> 216 MHz */
+#define PLL_Q 9u   /* 432 / 9 = 48 MHz for USB */
+#define GPIO_MODE_ALTERNATE 0x2u
+#define GPIO_AF7_USART3 0x7u
 
 static void clock_init(void)
 {
@@ -75,8 +30,8 @@ static void clock_init(void)
     RCC_CR |= RCC_CR_HSEBYP | RCC_CR_HSEON;
     while (!(RCC_CR & RCC_CR_HSERDY)) {
     }
-    /* PLLM=4 (bits 5:0), PLLN=216 (14:6), PLLP=/2 (17:16 = 0), PLLQ=9 (27:24). */
-    RCC_PLLCFGR = 4u | (216u << 6) | RCC_PLLCFGR_PLLSRC_HSE | (9u << 24);
+    RCC_PLLCFGR = PLL_M << RCC_PLLCFGR_PLLM_Pos | PLL_N << RCC_PLLCFGR_PLLN_Pos |
+                  PLL_P << RCC_PLLCFGR_PLLP_Pos | RCC_PLLCFGR_PLLSRC | PLL_Q << RCC_PLLCFGR_PLLQ_Pos;
     RCC_CR |= RCC_CR_PLLON;
     PWR_CR1 |= PWR_CR1_ODEN; /* over-drive, needed above 180 MHz */
     while (!(PWR_CSR1 & PWR_CSR1_ODRDY)) {
@@ -85,12 +40,12 @@ static void clock_init(void)
     while (!(PWR_CSR1 & PWR_CSR1_ODSWRDY)) {
     }
     FLASH_ACR = FLASH_ACR_LATENCY_7WS | FLASH_ACR_PRFTEN | FLASH_ACR_ARTEN;
-    while ((FLASH_ACR & 0xFu) != FLASH_ACR_LATENCY_7WS) {
+    while ((FLASH_ACR & FLASH_ACR_LATENCY_Msk) != FLASH_ACR_LATENCY_7WS) {
     }
     while (!(RCC_CR & RCC_CR_PLLRDY)) {
     }
     RCC_CFGR = RCC_CFGR_PPRE1_DIV4 | RCC_CFGR_PPRE2_DIV2 | RCC_CFGR_SW_PLL;
-    while ((RCC_CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_PLL) {
+    while ((RCC_CFGR & RCC_CFGR_SWS_Msk) != RCC_CFGR_SWS_PLL) {
     }
 }
 
@@ -106,43 +61,67 @@ static void icache_enable(void)
     cortexm_isb();
 }
 
+/* Invalidates every D-cache line by set and way (its content is random after reset), then
+ * enables it; the sequence of CMSIS's SCB_EnableDCache. */
+static void dcache_enable(void)
+{
+    SCB_CSSELR = 0; /* level 1 data cache */
+    cortexm_dsb();
+    uint32_t geometry = SCB_CCSIDR;
+    uint32_t sets = (geometry & SCB_CCSIDR_NUMSETS_Msk) >> SCB_CCSIDR_NUMSETS_Pos;
+    uint32_t ways = (geometry & SCB_CCSIDR_ASSOCIATIVITY_Msk) >> SCB_CCSIDR_ASSOCIATIVITY_Pos;
+    uint32_t line_shift = (geometry & SCB_CCSIDR_LINESIZE_Msk) + 4u; /* log2(line bytes) */
+    for (uint32_t set = 0; set <= sets; set++) {
+        for (uint32_t way = 0; way <= ways; way++) {
+            SCB_DCISW = set << line_shift | way << SCB_DCISW_WAY_Pos;
+        }
+    }
+    cortexm_dsb();
+    SCB_CCR |= SCB_CCR_DC;
+    cortexm_dsb();
+    cortexm_isb();
+}
+
 static void uart_init(void)
 {
     RCC_AHB1ENR |= RCC_AHB1ENR_GPIODEN;
     RCC_APB1ENR |= RCC_APB1ENR_USART3EN;
     /* PD8 (TX), PD9 (RX): alternate function 7. */
-    GPIOD_MODER = (GPIOD_MODER & ~(0xFu << 16)) | (0xAu << 16);
-    GPIOD_AFRH = (GPIOD_AFRH & ~0xFFu) | 0x77u;
-    USART_BRR = (APB1_HZ + HIL_BAUD / 2u) / HIL_BAUD; /* oversampling by 16 */
-    USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+    GPIOD_MODER = (GPIOD_MODER & ~(0x3u << GPIOD_MODER_MODER8_Pos | 0x3u << GPIOD_MODER_MODER9_Pos)) |
+                  GPIO_MODE_ALTERNATE << GPIOD_MODER_MODER8_Pos | GPIO_MODE_ALTERNATE << GPIOD_MODER_MODER9_Pos;
+    GPIOD_AFRH = (GPIOD_AFRH & ~(0xFu << GPIOD_AFRH_AFRH8_Pos | 0xFu << GPIOD_AFRH_AFRH9_Pos)) |
+                 GPIO_AF7_USART3 << GPIOD_AFRH_AFRH8_Pos | GPIO_AF7_USART3 << GPIOD_AFRH_AFRH9_Pos;
+    USART3_BRR = (APB1_HZ + HIL_BAUD / 2u) / HIL_BAUD; /* oversampling by 16 */
+    USART3_CR1 = USART3_CR1_UE | USART3_CR1_TE | USART3_CR1_RE;
 }
 
 void hal_init(void)
 {
     clock_init();
-    icache_enable(); /* the D-cache stays off: the link and the engine share buffers without maintenance */
+    icache_enable();
+    dcache_enable();
     uart_init();
     cortexm_cycle_counter_start();
 }
 
 int hal_uart_getc(void)
 {
-    uint32_t status = USART_ISR;
-    if (status & USART_ISR_ORE) {
-        USART_ICR = USART_ICR_ORECF; /* the link's CRC will reject the damaged frame */
+    uint32_t status = USART3_ISR;
+    if (status & USART3_ISR_ORE) {
+        USART3_ICR = USART3_ICR_ORECF; /* the link's CRC will reject the damaged frame */
     }
-    if (!(status & USART_ISR_RXNE)) {
+    if (!(status & USART3_ISR_RXNE)) {
         return -1;
     }
-    return (int)(USART_RDR & 0xFFu);
+    return (int)(USART3_RDR & 0xFFu);
 }
 
 void hal_uart_write(const uint8_t *data, size_t length)
 {
     for (size_t i = 0; i < length; i++) {
-        while (!(USART_ISR & USART_ISR_TXE)) {
+        while (!(USART3_ISR & USART3_ISR_TXE)) {
         }
-        USART_TDR = data[i];
+        USART3_TDR = data[i];
     }
 }
 
