@@ -36,7 +36,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
 
 
-def _text(result: dict) -> str:
+def format_result(result: dict) -> str:
     plan, memory = result["plan"], result["device_memory"]
     scheme = ", ".join(f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights "
                        f"{row['channels']}/{row['in']} input channels" for row in plan["scheme"])
@@ -62,7 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
                           timeout=max(args.timeout, 30.0), say=progress.say)
-    emit(args, result, _text(result))
+    emit(args, result, format_result(result))
     return 0
 
 

@@ -1,0 +1,33 @@
+"""`hil train` from the command line (QEMU)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _hil(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_a_plan_over_budget_is_refused_before_the_board_boots(hil_options):
+    result = _hil("train", "--board", hil_options.board, "--model", "toy", "--budget", "20KB", "--steps", "5")
+    assert result.returncode == 2
+    assert "plan needs" in result.stderr and "budget allows 20480" in result.stderr
+    assert "connecting to" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_hil_train_reports_bit_exact_training_and_memory(hil_options):
+    if hil_options.emulator == "none":
+        pytest.skip("emulator run")
+    result = _hil("train", "--board", hil_options.board, "--model", "toy", "--steps", "20",
+                  "--train-samples", "40", "--test-samples", "30", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["losses_bit_exact"] == 20
+    assert data["device_memory"]["measured_peak"] <= data["plan"]["budget"]
+    assert data["device_plan"]["planned_peak"] == data["plan"]["predicted_peak"]
+    assert data["accuracy_after"] > data["accuracy_before"]
