@@ -74,7 +74,8 @@ def load_baseline(path: Path) -> dict[str, Any]:
 
 
 def baseline_entry(record: dict[str, Any]) -> dict[str, Any]:
-    return {"model": record.get("model"), "model_sha256": record.get("model_sha256"),
+    return {"model": record.get("model"), "model_path": record.get("model_path"),
+            "model_sha256": record.get("model_sha256"),
             "bit_exact": record.get("bit_exact"), "build_id": record.get("build_id"),
             "metrics": flat_metrics(record.get("metrics", {}))}
 

@@ -198,8 +198,9 @@ def _regress_arguments(parser: argparse.ArgumentParser) -> None:
 @command("regress", "compare a run with the board's baseline; exit 1 on a regression", _regress_arguments)
 def cmd_regress(args: argparse.Namespace) -> int:
     baseline = load_baseline(_baseline_file(args))
-    if not args.model and not getattr(args, "from_results", False):
+    if not args.model and not args.from_results:  # measure what the baseline holds
         args.model = [Path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
+        args.selftest = any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
     records = _records_now_or_recorded(args)
     result = compare(baseline, records, dict(args.threshold))
     data = {"ok": result.ok, "checked": result.checked, "failures": result.failures,
