@@ -21,6 +21,8 @@ from .link.client import DEFAULT_TIMEOUT_S, Link
 from .link.protocol import MessageType
 from .progress import Progress
 from .targets.qemu import QemuTarget
+from .targets.renode import RenodeTarget
+from .targets.renode import install_hint as renode_install_hint
 from .targets.serial_port import SerialTarget
 from .targets.transport import SerialTransport
 
@@ -187,11 +189,8 @@ def _make_target(board: Board, variant: Variant, port: str | None, baud: int | N
         return SerialTarget(board, port, baud, probe_serial)
     if variant.emulator == "renode":
         if shutil.which("renode") is None:
-            raise TargetError(
-                "Renode is not installed (no `renode` on PATH): install it (see README, "
-                "'Renode'), or use --emulator=qemu"
-            )
-        raise TargetError("--emulator=renode is not supported by this version of the harness yet")
+            raise TargetError(renode_install_hint())
+        return RenodeTarget(board, variant, firmware_build.build(board, "renode", progress, extra_flags))
     firmware = firmware_build.build(board, variant.emulator, progress, extra_flags)
     return QemuTarget(board, variant, firmware, extra_args=qemu_args(firmware) if qemu_args else None)
 
