@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import TargetError
 from .claim import Candidate, Claim, claim_first_free
@@ -124,23 +125,28 @@ def serial_url(resources: list[PlaceResource], place: str) -> str:
 
 
 class PlaceSession:
-    """One place reserved and acquired for this session."""
+    """One place reserved and acquired for this session.
 
-    def __init__(self, client: LabgridClient, place: str):
-        self.client, self.place = client, place
+    The reservation token is kept in a file beside the place's local lock while the session
+    holds it: a session that died leaves the file behind, and the next one, holding the lock,
+    knows that the acquisition and reservation it finds are leftovers and clears them.
+    """
+
+    def __init__(self, client: LabgridClient, place: str, token_path: Path):
+        self.client, self.place, self.token_path = client, place, token_path
         self.token: str | None = None
         self.acquired = False
 
     def claim(self, timeout: float, say: Say | None = None) -> None:
-        self._release_if_left_by_a_dead_session(say)
+        self._clear_what_a_dead_session_left(say)
         reply = self.client.run("reserve", "--shell", f"name={self.place}")
         match = re.search(r"LG_TOKEN=(\S+)", reply)
         if not match:
             raise LabgridError(f"labgrid-client reserve gave no token for place {self.place}: {reply.strip()}")
         self.token = match.group(1)
-        budget = max(timeout, MIN_WAIT_S)
+        self.token_path.write_text(self.token)
         try:
-            self.client.run("wait", self.token, timeout=budget)
+            self.client.run("wait", self.token, timeout=max(timeout, MIN_WAIT_S))
         except LabgridError:
             holder = self._holder_text()
             self.release()
@@ -150,14 +156,17 @@ class PlaceSession:
         self.client.run("acquire", place=self.place)
         self.acquired = True
 
-    def _release_if_left_by_a_dead_session(self, say: Say | None) -> None:
-        """labgrid keeps a place acquired until someone releases it, also when the session that
-        acquired it died. Ours (this host/user) while we hold the local lock means just that."""
-        holder = self.client.acquired_by(self.place)
-        if holder == this_host_and_user():
-            if say:
-                say(f"labgrid place {self.place} was left acquired by a session that ended: releasing it")
-            self.client.run("release", place=self.place)
+    def _clear_what_a_dead_session_left(self, say: Say | None) -> None:
+        try:
+            token = self.token_path.read_text().strip()
+        except OSError:
+            return  # the last session here released the place properly
+        if say:
+            say(f"labgrid place {self.place}: clearing what a session that ended left (reservation {token})")
+        if self.client.acquired_by(self.place) == this_host_and_user():
+            _quietly(lambda: self.client.run("release", place=self.place))
+        _quietly(lambda: self.client.run("cancel-reservation", token))
+        self.token_path.unlink(missing_ok=True)
 
     def _holder_text(self) -> str:
         try:
@@ -173,6 +182,7 @@ class PlaceSession:
         if self.token:
             token, self.token = self.token, None
             _quietly(lambda: self.client.run("cancel-reservation", token))
+            self.token_path.unlink(missing_ok=True)
 
 
 def _quietly(step: Callable[[], object]) -> None:
@@ -191,7 +201,8 @@ def claim_place(places: list[str], coordinator: str | None, timeout: float, say:
                   for name in places]
     candidate, locks = claim_first_free(candidates, timeout, say)
     claim = Claim(candidate.label, None, locks)
-    session = PlaceSession(client, candidate.place)
+    place_lock = locks[0]
+    session = PlaceSession(client, candidate.place, place_lock.directory / f"{place_lock.key}.labgrid-token")
     claim.release_hooks.append(session.release)
     try:
         session.claim(max(deadline - time.monotonic(), 0.0), say)
