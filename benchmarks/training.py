@@ -31,11 +31,13 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--train-samples", type=int, default=200)
     parser.add_argument("--test-samples", type=int, default=100)
+    parser.add_argument("--backbone", choices=("host", "device"), default="host")
     parser.add_argument("--json", type=Path, help="also write the full result here")
     args = parser.parse_args()
     try:
         result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
-                              args.train_samples, args.test_samples, say=Progress().say)
+                              args.train_samples, args.test_samples, say=Progress().say,
+                              backbone=args.backbone)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status

@@ -34,6 +34,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-samples", type=_positive, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
+    parser.add_argument("--backbone", choices=("host", "device"), default="host",
+                        help="vww: run the frozen backbone on the host reference (fast) or on the "
+                             "device's inference engine (~1-2 s per image in QEMU)")
 
 
 def format_result(result: dict) -> str:
@@ -61,7 +64,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = Progress()
     result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say)
+                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone)
     emit(args, result, format_result(result))
     return 0
 

@@ -8,10 +8,13 @@ import numpy as np
 from ..link.client import Link
 from .setup import TrainSetup, pack
 
-# Firmware for training runs: the engine's static pool shrinks so the training arena can hold a
+# Firmware for training runs: the engine's static pool shrinks to 64 KB (enough for the VWW
+# backbone's arena, the model itself stays in the flash slot) so the training arena can hold a
 # setup image with a frozen 256x256 pointwise layer (the default build keeps 16 KB for training).
-TRAINING_ARENA_BYTES = 192 * 1024
-TRAINING_FIRMWARE_FLAGS = ["-DENGINE_POOL_SIZE=16384", f"-DHIL_TRAINING_ARENA_BYTES={TRAINING_ARENA_BYTES}"]
+TRAINING_ARENA_BYTES = 96 * 1024
+ENGINE_POOL_BYTES = 64 * 1024
+TRAINING_FIRMWARE_FLAGS = [f"-DENGINE_POOL_SIZE={ENGINE_POOL_BYTES}",
+                           f"-DHIL_TRAINING_ARENA_BYTES={TRAINING_ARENA_BYTES}"]
 PERTURBED_FIRMWARE_FLAGS = [*TRAINING_FIRMWARE_FLAGS, "-DHIL_TRAINING_SELFTEST_PERTURB=1"]
 LOAD_CHUNK = 4096  # bytes of setup image per TRAIN_LOAD (the device accepts 8 KiB requests)
 

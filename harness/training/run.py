@@ -59,21 +59,36 @@ class TaskData:
     test_x: np.ndarray
     test_y: np.ndarray
     notes: list[str] = field(default_factory=list)
+    backbone: object | None = None  # the frozen VWW model when train_x/test_x are still images
 
 
-def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True) -> TaskData:
+HOST_BACKBONE_NOTE = ("frozen VWW backbone (up to the last depthwise layer) run on the host by the "
+                      "TFLM reference interpreter; its int8 features are streamed to the device")
+DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (up to the last depthwise layer) run on the device by "
+                        "the inference engine (model in the flash slot); its features, checked "
+                        "bit-exact against TFLM, pass through the host to the training service")
+
+
+def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True,
+              backbone: str = "host") -> TaskData:
+    """The data set and trainable setup. With backbone="device" the VWW samples are still the
+    quantized images; device_backbone_features() turns them into features on the board."""
     if model == "toy":
         setup = toy_setup(seed, qas=qas)
         x, y = toy_data(setup, train_count + test_count, seed + 1)
         return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
                         ["toy graph with random parameters and synthetic features"])
     if model == "vww":
-        from .vww import load_backbone, vww_setup, vww_task
-        backbone = load_backbone()
-        train_x, train_y, test_x, test_y = vww_task(train_count, test_count, seed, backbone)
-        return TaskData(vww_setup(backbone, seed=seed, qas=qas), train_x, train_y, test_x, test_y,
-                        ["frozen VWW backbone (up to the last depthwise layer) run on the host by the "
-                         "TFLM reference interpreter; its int8 features are streamed to the device"])
+        from .vww import load_backbone, quantize_images, stripe_images, vww_setup, vww_task
+        frozen = load_backbone()
+        setup = vww_setup(frozen, seed=seed, qas=qas)
+        if backbone == "device":
+            train_images, train_y = stripe_images(train_count, seed * 2 + 1)
+            test_images, test_y = stripe_images(test_count, seed * 2 + 2)
+            return TaskData(setup, quantize_images(frozen, train_images), train_y,
+                            quantize_images(frozen, test_images), test_y, [DEVICE_BACKBONE_NOTE], frozen)
+        train_x, train_y, test_x, test_y = vww_task(train_count, test_count, seed, frozen)
+        return TaskData(setup, train_x, train_y, test_x, test_y, [HOST_BACKBONE_NOTE])
     raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
 
 
@@ -89,14 +104,27 @@ def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
 def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
                  train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
                  extra_flags: list[str] | None = None, timeout: float = 30.0,
-                 say: Callable[[str], None] = lambda text: None) -> dict:
+                 say: Callable[[str], None] = lambda text: None, backbone: str = "host") -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
-    trains `steps` steps in lock step with the reference, checks every parameter, measures again."""
-    task = make_task(model, train_count, test_count, seed, qas)
+    trains `steps` steps in lock step with the reference, checks every parameter, measures again.
+    backbone="device" (VWW only) runs the frozen backbone on the board's inference engine."""
+    if backbone == "device" and model != "vww":
+        raise HarnessError("--backbone device applies to --model vww only")
+    task = make_task(model, train_count, test_count, seed, qas, backbone)
     plan, flags = plan_for_board(task.setup, board, emulator, budget, extra_flags)
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
-    with Dut.open(board, emulator, timeout=timeout, extra_flags=flags) as dut:
+    qemu_args = None
+    if task.backbone is not None:
+        from .backbone import pack_backbone, slot_loader_args
+        packed = pack_backbone(task.backbone)
+        loader = slot_loader_args(board, emulator, packed)
+        qemu_args = lambda firmware: loader  # noqa: E731
+    with Dut.open(board, emulator, timeout=timeout, extra_flags=flags, qemu_args=qemu_args) as dut:
+        if task.backbone is not None:
+            from .backbone import device_features
+            task.train_x = device_features(dut, packed, task.train_x, say)
+            task.test_x = device_features(dut, packed, task.test_x, say)
         device = DeviceTraining(dut.link, timeout)
         device_plan = device.load(plan.setup)
         if device_plan["arena_bytes"] != plan.arena["total"] or device_plan["planned_peak"] != plan.predicted_peak:
@@ -119,4 +147,5 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
             "mean_loss_last_10": float(np.mean(losses[-10:])) if losses else None,
             "losses_bit_exact": steps, "parameters_compared_bit_exact": compared,
             "plan": plan.summary(), "device_plan": device_plan, "device_memory": memory,
-            "seconds": round(time.perf_counter() - started, 1), "notes": task.notes}
+            "backbone": backbone, "seconds": round(time.perf_counter() - started, 1),
+            "notes": task.notes}
