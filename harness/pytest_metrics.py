@@ -50,7 +50,7 @@ def _thresholds(config: pytest.Config) -> dict[str, float]:
 
 
 @pytest.fixture(scope="session")
-def measured_dut(hil_options: Any) -> Iterator[MeasuredDut]:
+def measured_dut(hil_options: Any, record_testsuite_property: Callable[[str, object], None]) -> Iterator[MeasuredDut]:
     if not hil_options.board:
         pytest.fail("no board chosen: run pytest --board=NAME", pytrace=False)
     try:
@@ -59,6 +59,10 @@ def measured_dut(hil_options: Any) -> Iterator[MeasuredDut]:
                                   probe_serial=hil_options.probe, timeout=hil_options.timeout)
     except HarnessError as exc:
         pytest.fail(str(exc), pytrace=False)
+    record_testsuite_property("hil_board", device.dut.board.name)
+    record_testsuite_property("hil_emulator", device.dut.variant.emulator)
+    record_testsuite_property("hil_firmware_build_id", device.dut.info.build_id if device.dut.info else "")
+    record_testsuite_property("hil_timing", "qemu-plugin" if device.log else device.plugin_note or "device timer")
     yield device
     device.close()
 

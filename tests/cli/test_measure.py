@@ -137,3 +137,26 @@ def test_bad_input_is_a_one_line_error():
     assert no_baseline.returncode == 2 and "hil baseline update" in no_baseline.stderr
     for result in (missing, no_baseline):
         assert "Traceback" not in result.stderr
+
+
+def test_pytest_records_metric_properties_and_fails_against_a_tighter_baseline(tmp_path):
+    baseline = tmp_path / "b.json"
+    assert hil("baseline", "update", *BOARD, "--baseline", str(baseline)).returncode == 0
+    test = "tests/device/test_metrics_bench.py"
+    junit = tmp_path / "junit.xml"
+    passed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
+                             f"--hil-baseline={baseline}", f"--junitxml={junit}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert passed.returncode == 0, passed.stdout
+    xml = junit.read_text()
+    assert 'name="hil.instructions.selftest"' in xml and 'name="hil.memory.flash_bytes"' in xml
+    assert 'name="hil_board" value="nucleo_f746"' in xml and 'name="hil_firmware_build_id"' in xml
+
+    data = json.loads(baseline.read_text())
+    old = data["cases"]["selftest"]["metrics"]["instructions.layer0"]
+    data["cases"]["selftest"]["metrics"]["instructions.layer0"] = old // 2  # the firmware "got slower"
+    baseline.write_text(json.dumps(data))
+    failed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
+                             f"--hil-baseline={baseline}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert failed.returncode == 1
+    assert f"selftest: instructions.layer0 baseline {old // 2}, now {old}" in failed.stdout
