@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-avr avr-libc qemu-system-arm qemu-system-misc socat ser2net)
+APT_PACKAGES=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-avr avr-libc qemu-system-arm qemu-system-misc socat ser2net)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
