@@ -2,7 +2,7 @@
 
 Each int8 model runs 20 seeded random inputs (large int8 inputs are generated on the device from
 the same seed, see harness/engine/session.py, and read back to check). person_detect must also
-rank TFLM's own test images the way TFLM's person_detect_test does.
+rank TFLM's own test images the way TFLM's person_detection_test does.
 """
 from __future__ import annotations
 
@@ -69,8 +69,12 @@ def read_gray_bmp(path: Path) -> np.ndarray:
 
 
 def person_input(name: str) -> np.ndarray:
+    """As TFLM's person_detection_test.cc feeds it: the image bytes as generate_cc_arrays.py
+    writes them (PIL's tobytes(): palette indices, top row first) memcpy'd into the int8 input,
+    i.e. reinterpreted, not shifted by 128. (Shifting by 128 makes the model call person.bmp
+    "no person"; the memcpy form gives the scores TFLM's test expects.)"""
     gray = read_gray_bmp(MODELS / "tflm_examples" / name)
-    return (gray.astype(np.int16) - 128).astype(np.int8).reshape(1, 96, 96, 1)
+    return gray.view(np.int8).reshape(1, 96, 96, 1)
 
 
 def test_person_detect_ranks_tflm_test_images(run_model):
