@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..link.client import Link
-from .setup import TrainSetup, pack
+from .setup import PARAMETRIC, TrainSetup, pack
 
 # Firmware for training runs: the engine's static pool shrinks to 64 KB (enough for the VWW
 # backbone's arena, the model itself stays in the flash slot) so the training arena can hold a
 # setup image with a frozen 256x256 pointwise layer (the default build keeps 16 KB for training).
-TRAINING_ARENA_BYTES = 96 * 1024
+TRAINING_ARENA_BYTES = 128 * 1024
 ENGINE_POOL_BYTES = 64 * 1024
 TRAINING_FIRMWARE_FLAGS = [f"-DENGINE_POOL_SIZE={ENGINE_POOL_BYTES}",
                            f"-DHIL_TRAINING_ARENA_BYTES={TRAINING_ARENA_BYTES}"]
@@ -94,7 +94,7 @@ def parameter_mismatches(device: TrainSetup, host: TrainSetup) -> list[str]:
     """Names every dense layer's weights/bias that differ, with the count of differing elements."""
     problems = []
     for i, (d, h) in enumerate(zip(device.layers, host.layers)):
-        if d.kind != "dense":
+        if d.kind not in PARAMETRIC:
             continue
         for name in ("weights", "bias"):
             diff = int(np.count_nonzero(getattr(d, name) != getattr(h, name)))

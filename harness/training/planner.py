@@ -18,7 +18,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from ..errors import HarnessError
-from .setup import TrainSetup, arena_layout, pack
+from .setup import PARAMETRIC, TrainSetup, arena_layout, pack
 
 RATIOS = (0.0, 1 / 8, 1 / 4, 1 / 2, 1.0)
 STACK_RESERVE = 4096  # firmware HIL_TRAINING_STACK_RESERVE
@@ -50,7 +50,8 @@ class Plan:
 
     @property
     def trained_parameters(self) -> int:
-        return sum(row["bias"] * row["out"] + row["channels"] * row["out"] for row in self.scheme)
+        return sum(row["bias"] * row["out"] + row["channels"] * row["weights_per_channel"]
+                   for row in self.scheme)
 
     def summary(self) -> dict:
         return {"scheme": self.scheme, "arena_bytes": self.arena["total"], "arena": self.arena,
@@ -90,7 +91,8 @@ def paper_training_bytes(setup: TrainSetup) -> int:
             continue
         total += (layer.out_size + 7) // 8 + 4 * layer.out_channels
         if layer.train_channels:
-            total += layer.positions * layer.train_channels + layer.out_channels * layer.train_channels
+            per_channel = layer.kernel[0] * layer.kernel[1] if layer.kind == "depthwise" else layer.out_channels
+            total += layer.positions * layer.train_channels + per_channel * layer.train_channels
     return total
 
 
@@ -100,8 +102,10 @@ def evaluate(setup: TrainSetup, static_bytes: int, budget: int, arena_capacity: 
     setup = setup.copy()
     setup.budget_bytes = budget
     scheme = [{"layer": i, "name": layer.name or layer.kind, "bias": int(layer.train_bias),
-               "channels": layer.train_channels, "in": layer.in_shape[2], "out": layer.out_channels}
-              for i, layer in enumerate(setup.layers) if layer.kind == "dense"]
+               "channels": layer.train_channels, "in": layer.in_shape[2], "out": layer.out_channels,
+               "weights_per_channel": (layer.kernel[0] * layer.kernel[1] if layer.kind == "depthwise"
+                                       else layer.out_channels)}
+              for i, layer in enumerate(setup.layers) if layer.kind in PARAMETRIC]
     return Plan(setup, scheme, arena_layout(setup, len(pack(setup))), static_bytes, stack_reserve,
                 budget, arena_capacity, paper_training_bytes(setup))
 
@@ -110,7 +114,7 @@ def plan_sparse_update(setup: TrainSetup, static_bytes: int, budget: int,
                        arena_capacity: int | None = None, stack_reserve: int = STACK_RESERVE) -> Plan:
     """The best scheme that fits; PlanOverBudget naming predicted and allowed memory otherwise.
     The last dense layer (the new head) always trains fully."""
-    dense = [i for i, layer in enumerate(setup.layers) if layer.kind == "dense"]
+    dense = [i for i, layer in enumerate(setup.layers) if layer.kind in PARAMETRIC]
     head, others = dense[-1], dense[:-1]
     candidates = []
     for choice in itertools.product(itertools.product((False, True), RATIOS), repeat=len(others)):

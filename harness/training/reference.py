@@ -55,12 +55,29 @@ def avgpool_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     return np.clip(avg, layer.act_min, layer.act_max).astype(np.int8)
 
 
+def depthwise_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
+    """DEPTHWISE_CONV_2D int8 (TFLM reference): stride 1, SAME padding, depth multiplier 1."""
+    h, w, c = layer.in_shape
+    kh, kw = layer.kernel
+    padded = np.zeros((h + kh - 1, w + kw - 1, c), np.int64)  # padding adds nothing: TFLM skips it
+    padded[kh // 2:kh // 2 + h, kw // 2:kw // 2 + w] = x.reshape(h, w, c).astype(np.int64) - layer.input_zero_point
+    acc = np.broadcast_to(layer.bias.astype(np.int64), (h, w, c)).copy()
+    for i in range(kh):
+        for j in range(kw):
+            acc += layer.weights[i, j].astype(np.int64) * padded[i:i + h, j:j + w]
+    acc = ((acc + (1 << 31)) % (1 << 32)) - (1 << 31)
+    out = multiply_by_quantized_multiplier(acc, layer.multiplier, layer.shift) + layer.output_zero_point
+    return np.clip(out, layer.act_min, layer.act_max).astype(np.int8).reshape(-1)
+
+
+FORWARD = {"dense": dense_forward, "avgpool": avgpool_forward, "depthwise": depthwise_forward}
+
+
 def forward(setup: TrainSetup, sample: np.ndarray) -> list[np.ndarray]:
     """All activations: [input, output of layer 0, ..., output of the last layer]."""
     activations = [np.asarray(sample, np.int8).reshape(-1)]
     for layer in setup.layers:
-        run = dense_forward if layer.kind == "dense" else avgpool_forward
-        activations.append(run(layer, activations[-1]))
+        activations.append(FORWARD[layer.kind](layer, activations[-1]))
     return activations
 
 
@@ -101,10 +118,16 @@ def dense_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
+def _weight_step(layer: TrainLayer, acc: np.ndarray, s_w: np.ndarray, qas: bool) -> np.ndarray:
+    """round(lr * (A * s_x) / s_W) with QAS, round(lr * (A * s_x) * s_W) without."""
+    scaled = (acc * F(layer.input_scale)).astype(np.float32)
+    scaled = (scaled / s_w if qas else scaled * s_w).astype(np.float32)
+    return round_to_int(F(layer.lr) * scaled, WEIGHT_STEP_LIMIT)
+
+
 def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
     """Sparse in-place SGD of the bias and the first train_channels input channels."""
     cin = layer.in_shape[2]
-    lr, s_x = F(layer.lr), F(layer.input_scale)
     s_w = layer.weight_scales.astype(np.float32)
     k = layer.train_channels
     if k:
@@ -112,11 +135,38 @@ def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) 
         acc = np.zeros((layer.out_channels, k), np.float32)
         for p in range(layer.positions):
             acc = (acc + grad[p][:, None] * xs[p][None, :]).astype(np.float32)
-        scaled = (acc * s_x).astype(np.float32)
-        scaled = (scaled / s_w[:, None] if qas else scaled * s_w[:, None]).astype(np.float32)
-        step = round_to_int(lr * scaled, WEIGHT_STEP_LIMIT)
+        step = _weight_step(layer, acc, s_w[:, None], qas)
         new = layer.weights[:, :k].astype(np.int64) - step
         layer.weights[:, :k] = np.clip(new, -128, 127).astype(np.int8)
+    _bias_update(layer, grad, qas)
+
+
+def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
+    """Sparse in-place SGD of a depthwise layer: its bias and its first train_channels channels.
+    A[kh][kw][c] sums over output positions (row-major) whose tap falls inside the input."""
+    h, w, c = layer.in_shape
+    kh, kw = layer.kernel
+    k = layer.train_channels
+    if k:
+        xs = (x.reshape(h, w, c)[:, :, :k].astype(np.int32) - layer.input_zero_point).astype(np.float32)
+        g = grad.reshape(h, w, c)[:, :, :k]
+        acc = np.zeros((kh, kw, k), np.float32)
+        for oh in range(h):
+            for ow in range(w):
+                for i in range(kh):
+                    for j in range(kw):
+                        ih, iw = oh - kh // 2 + i, ow - kw // 2 + j
+                        if 0 <= ih < h and 0 <= iw < w:
+                            acc[i, j] = (acc[i, j] + g[oh, ow] * xs[ih, iw]).astype(np.float32)
+        step = _weight_step(layer, acc, layer.weight_scales.astype(np.float32)[:k], qas)
+        new = layer.weights[:, :, :k].astype(np.int64) - step
+        layer.weights[:, :, :k] = np.clip(new, -128, 127).astype(np.int8)
+    _bias_update(layer, grad, qas)
+
+
+def _bias_update(layer: TrainLayer, grad: np.ndarray, qas: bool) -> None:
+    lr, s_x = F(layer.lr), F(layer.input_scale)
+    s_w = layer.weight_scales.astype(np.float32)
     if layer.train_bias:
         total = np.zeros(layer.out_channels, np.float32)
         for p in range(layer.positions):
@@ -150,6 +200,9 @@ def _backward_layer(setup: TrainSetup, i: int, activations: list[np.ndarray], gr
         per_channel = (grad / n).astype(np.float32)
         return np.tile(per_channel, layer.positions) if need_input else None
     grad = _masked(layer, activations[i + 1], grad).reshape(layer.positions, layer.out_channels)
+    if layer.kind == "depthwise":  # always the first layer (setup.validate): no input gradient
+        depthwise_update(layer, activations[i], grad, setup.qas)
+        return None
     grad_in = dense_input_gradient(layer, grad) if need_input else None
     dense_update(layer, activations[i], grad, setup.qas)
     return grad_in

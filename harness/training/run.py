@@ -15,7 +15,7 @@ from ..errors import CheckFailed, HarnessError
 from .device import TRAINING_ARENA_BYTES, TRAINING_FIRMWARE_FLAGS, DeviceTraining, parameter_mismatches
 from .planner import Plan, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
-from .setup import TrainSetup
+from .setup import PARAMETRIC, TrainSetup
 from .toy import toy_data, toy_setup
 
 MODELS = ("vww", "toy")
@@ -48,7 +48,7 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
     if problems:
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
     return sum(layer.weights.size + layer.bias.size for layer in reference.setup.layers
-               if layer.kind == "dense")
+               if layer.kind in PARAMETRIC)
 
 
 @dataclass

@@ -23,7 +23,9 @@ HEADER_WORDS = 16
 LAYER_WORDS = 24
 KIND_DENSE = 1
 KIND_AVGPOOL = 2
-KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL}
+KIND_DEPTHWISE = 3
+KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL, "depthwise": KIND_DEPTHWISE}
+PARAMETRIC = ("dense", "depthwise")
 FLAG_QAS = 1
 
 
@@ -55,6 +57,7 @@ class TrainLayer:
     train_bias: bool = False
     train_channels: int = 0
     name: str = ""
+    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), stride 1, SAME padding
 
     @property
     def positions(self) -> int:
@@ -76,7 +79,7 @@ class TrainLayer:
 
     @property
     def trains(self) -> bool:
-        return self.kind == "dense" and (self.train_bias or self.train_channels > 0)
+        return self.kind in PARAMETRIC and (self.train_bias or self.train_channels > 0)
 
 
 @dataclass
@@ -113,16 +116,29 @@ class TrainSetup:
                                          f"previous output {self.layers[i - 1].out_shape}")
             if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
                 raise TrainingSetupError(f"{where}: pooling keeps the channel count")
-            if layer.kind == "dense":
+            if layer.kind in PARAMETRIC:
                 _check_dense(where, layer)
+            if layer.kind == "depthwise":
+                _check_depthwise(where, i, layer)
         if self.layers[-1].out_size != self.num_classes:
             raise TrainingSetupError(f"the last layer has {self.layers[-1].out_size} outputs, "
                                      f"not num_classes={self.num_classes}")
 
 
+def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
+    kh, kw = layer.kernel
+    if index != 0:
+        raise TrainingSetupError(f"{where}: a depthwise layer must be the first of the chain "
+                                 "(its input gradient is not implemented)")
+    if layer.out_channels != layer.in_shape[2] or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 \
+            or not 1 <= kw <= 7:
+        raise TrainingSetupError(f"{where}: depthwise needs depth multiplier 1 and odd kernels up to 7")
+
+
 def _check_dense(where: str, layer: TrainLayer) -> None:
     cout, cin = layer.out_channels, layer.in_shape[2]
-    expected = {"weights": (cout, cin), "bias": (cout,), "weight_scales": (cout,),
+    weight_shape = (*layer.kernel, cin) if layer.kind == "depthwise" else (cout, cin)
+    expected = {"weights": weight_shape, "bias": (cout,), "weight_scales": (cout,),
                 "multiplier": (cout,), "shift": (cout,)}
     for name, shape in expected.items():
         value = getattr(layer, name)
@@ -148,7 +164,7 @@ def pack(setup: TrainSetup) -> bytes:
     setup.offsets.clear()
     for i, layer in enumerate(setup.layers):
         offsets = [0] * 5
-        if layer.kind == "dense":
+        if layer.kind in PARAMETRIC:
             arrays = [np.asarray(layer.weights, np.int8), np.asarray(layer.bias, np.int32),
                       np.asarray(layer.multiplier, np.int32), np.asarray(layer.shift, np.int32),
                       np.asarray(layer.weight_scales, np.float32)]
@@ -162,7 +178,7 @@ def pack(setup: TrainSetup) -> bytes:
         words = [KINDS[layer.kind], h, w, c, layer.out_channels, layer.input_zero_point,
                  layer.output_zero_point, layer.act_min, layer.act_max,
                  f32_bits(layer.input_scale), f32_bits(layer.output_scale), f32_bits(layer.lr),
-                 int(layer.train_bias), layer.train_channels, *offsets, 0, 0, 0, 0, 0]
+                 int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, 0, 0, 0]
         records.append(struct.pack(f"<{LAYER_WORDS}i", *[_signed(v) for v in words]))
     total = records_end + len(data)
     first = setup.layers[0].in_shape

@@ -37,6 +37,27 @@ def toy_setup(seed: int = 0, hw: int = 3, cin: int = 16, hidden: int = 12, class
     return TrainSetup(layers=[pw, pool, head], num_classes=classes, qas=qas, budget_bytes=256 * 1024)
 
 
+def toy_depthwise_setup(seed: int = 0, hw: int = 4, channels: int = 16, classes: int = 3,
+                        qas: bool = True) -> TrainSetup:
+    """A 3x3 depthwise layer (ReLU) in front of the toy graph: depthwise -> pointwise -> pool -> head."""
+    rng = np.random.default_rng(seed + 100)
+    s_in, z_in, s_mid, z_mid = 0.05, -3, 0.05, -3
+    weight_scales = (rng.uniform(0.5, 1.5, channels) / 3 / 64).astype(np.float32)
+    multiplier, shift = per_channel_multipliers(s_in, weight_scales, s_mid)
+    dw = TrainLayer(kind="depthwise", in_shape=(hw, hw, channels), out_channels=channels,
+                    input_scale=s_in, input_zero_point=z_in, output_scale=s_mid,
+                    output_zero_point=z_mid, act_min=z_mid, act_max=127,
+                    weights=rng.integers(-90, 91, (3, 3, channels)).astype(np.int8),
+                    bias=rng.integers(-200, 201, channels).astype(np.int32),
+                    weight_scales=weight_scales, multiplier=multiplier, shift=shift, lr=0.05,
+                    train_bias=True, train_channels=channels // 2, name="depthwise", kernel=(3, 3))
+    tail = toy_setup(seed, hw=hw, cin=channels, classes=classes, qas=qas)
+    tail.layers[0].input_scale, tail.layers[0].input_zero_point = s_mid, z_mid
+    tail.layers[0].multiplier, tail.layers[0].shift = per_channel_multipliers(
+        s_mid, tail.layers[0].weight_scales, tail.layers[0].output_scale)
+    return TrainSetup(layers=[dw, *tail.layers], num_classes=classes, qas=qas, budget_bytes=256 * 1024)
+
+
 def toy_data(setup: TrainSetup, count: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """int8 samples whose class shifts a block of input channels up: learnable, deterministic."""
     rng = np.random.default_rng(seed)

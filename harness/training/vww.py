@@ -1,8 +1,9 @@
 """Transfer learning on the MLPerf Tiny visual-wake-words backbone (MobileNetV1 0.25, 96x96).
 
-The feature extractor is kept frozen up to the last depthwise layer; the trainable graph is the
-backbone's last pointwise layer (conv2d_13, 256->256, ReLU), its global average pool and a NEW
-fully connected head for a new task. The task is a deterministic synthetic data set: 96x96 RGB
+The feature extractor is kept frozen up to the last pointwise layer before the tail; the trainable
+graph is the backbone's last depthwise layer (depthwise_conv2d_12, 3x3, ReLU; optional), its last
+pointwise layer (conv2d_13, 256->256, ReLU), the global average pool and a NEW fully connected head
+for a new task. The task is a deterministic synthetic data set: 96x96 RGB
 images of stripes, class 0 horizontal and class 1 vertical, random frequency, phase, colours and
 noise; the held-out split comes from another seed.
 
@@ -50,14 +51,54 @@ def _tail_ops(model: Model) -> tuple:
     return pointwise, pool
 
 
-def feature_tensor(model: Model) -> int:
-    """Index of the frozen feature map (the pointwise layer's input)."""
-    return _tail_ops(model)[0].inputs[0]
+def _last_depthwise(model: Model, pointwise) -> object:
+    op = next(op for op in model.operators if pointwise.inputs[0] in op.outputs)
+    o = op.options
+    if op.opcode != "DEPTHWISE_CONV_2D" or o.get("stride_h") != 1 or o.get("stride_w") != 1 \
+            or o.get("padding") != "SAME" or o.get("depth_multiplier", 1) != 1:
+        raise HarnessError("backbone's layer before the last pointwise is not a stride-1 SAME depthwise")
+    return op
+
+
+def feature_tensor(model: Model, depthwise: bool = True) -> int:
+    """Index of the frozen feature map: the input of the trained tail."""
+    pointwise = _tail_ops(model)[0]
+    return _last_depthwise(model, pointwise).inputs[0] if depthwise else pointwise.inputs[0]
+
+
+def _quant(tensor) -> tuple[float, int]:
+    return float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+
+
+def _act_range(op, z: int, s: float) -> tuple[int, int]:
+    activation = op.options.get("fused_activation_function")
+    act_min = z if activation in ("RELU", "RELU6") else -128
+    act_max = min(127, z + int(round(6.0 / s))) if activation == "RELU6" else 127
+    return act_min, act_max
+
+
+def depthwise_layer(model: Model, op, lr: float) -> TrainLayer:
+    t = model.tensors
+    x, w, b, y = (t[i] for i in (op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]))
+    (s_x, z_x), (s_y, z_y) = _quant(x), _quant(y)
+    _, h, wd, c = x.shape
+    scales = w.quant.scale.astype(np.float32)
+    multiplier, shift = per_channel_multipliers(s_x, scales, s_y)
+    act_min, act_max = _act_range(op, z_y, s_y)
+    return TrainLayer(kind="depthwise", in_shape=(h, wd, c), out_channels=c, input_scale=s_x,
+                      input_zero_point=z_x, output_scale=s_y, output_zero_point=z_y,
+                      act_min=act_min, act_max=act_max,
+                      weights=w.data.reshape(w.shape[1], w.shape[2], c).astype(np.int8).copy(),
+                      bias=b.data.astype(np.int32).copy(), weight_scales=scales,
+                      multiplier=multiplier, shift=shift, lr=lr, name="depthwise_conv2d_12",
+                      kernel=(w.shape[1], w.shape[2]))
 
 
 def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.05,
-              pointwise_lr: float = 0.5, qas: bool = True, budget_bytes: int = 256 * 1024) -> TrainSetup:
-    """Trainable tail: the backbone's last pointwise layer, its pool, and a new random head."""
+              pointwise_lr: float = 0.5, qas: bool = True, budget_bytes: int = 256 * 1024,
+              depthwise: bool = True, depthwise_lr: float = 0.5) -> TrainSetup:
+    """Trainable tail: [the last depthwise layer,] the last pointwise layer, its pool, and a new
+    random head. What of it trains is the planner's choice (only the head is set to train here)."""
     pointwise, pool = _tail_ops(model)
     t = model.tensors
     x, w, b, y = (t[i] for i in (pointwise.inputs[0], pointwise.inputs[1], pointwise.inputs[2],
@@ -82,7 +123,10 @@ def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.
                         input_zero_point=z_y, output_scale=s_y, output_zero_point=z_y, name="avgpool")
     head = new_head(cout, classes, s_y, z_y, seed, head_lr)
     del pool
-    return TrainSetup(layers=[pw, pooled, head], num_classes=classes, qas=qas, budget_bytes=budget_bytes)
+    layers = [pw, pooled, head]
+    if depthwise:
+        layers.insert(0, depthwise_layer(model, _last_depthwise(model, pointwise), depthwise_lr))
+    return TrainSetup(layers=layers, num_classes=classes, qas=qas, budget_bytes=budget_bytes)
 
 
 def new_head(cin: int, classes: int, s_x: float, z_x: int, seed: int, lr: float) -> TrainLayer:
@@ -121,9 +165,9 @@ def quantize_images(model: Model, images: np.ndarray) -> np.ndarray:
     return np.clip(q, -128, 127).astype(np.int8)
 
 
-def backbone_features(model: Model, images_q: np.ndarray) -> np.ndarray:
+def backbone_features(model: Model, images_q: np.ndarray, depthwise: bool = True) -> np.ndarray:
     """int8 feature maps of the frozen backbone, by the TFLM reference interpreter (host)."""
-    index = feature_tensor(model)
+    index = feature_tensor(model, depthwise)
     features = []
     with Reference(model, preserve_all=True, name="vww backbone") as ref:
         for image in images_q:
@@ -131,11 +175,11 @@ def backbone_features(model: Model, images_q: np.ndarray) -> np.ndarray:
     return np.stack(features).astype(np.int8)
 
 
-def vww_task(train_count: int, test_count: int, seed: int = 0,
-             model: Model | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def vww_task(train_count: int, test_count: int, seed: int = 0, model: Model | None = None,
+             depthwise: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train features, train labels, held-out features, held-out labels)."""
     model = model or load_backbone()
     train_images, train_labels = stripe_images(train_count, seed * 2 + 1)
     test_images, test_labels = stripe_images(test_count, seed * 2 + 2)
-    return (backbone_features(model, quantize_images(model, train_images)), train_labels,
-            backbone_features(model, quantize_images(model, test_images)), test_labels)
+    return (backbone_features(model, quantize_images(model, train_images), depthwise), train_labels,
+            backbone_features(model, quantize_images(model, test_images), depthwise), test_labels)

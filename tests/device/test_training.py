@@ -9,7 +9,7 @@ from harness.pytest_training import open_training_dut
 from harness.training.device import PERTURBED_FIRMWARE_FLAGS, DeviceTraining
 from harness.training.reference import TrainingReference
 from harness.training.run import check_parameters, lockstep
-from harness.training.toy import toy_data, toy_setup
+from harness.training.toy import toy_data, toy_depthwise_setup, toy_setup
 from harness.training.vww import VWW_MODEL
 
 STEPS = 12
@@ -30,14 +30,22 @@ def test_training_without_qas_is_bit_exact_too(train_in_lockstep):
 
 
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in /work/shared")
-def test_vww_tail_with_a_sparse_pointwise_update_is_bit_exact(train_in_lockstep):
+def test_vww_tail_with_sparse_depthwise_and_pointwise_updates_is_bit_exact(train_in_lockstep):
     from harness.training.vww import load_backbone, vww_setup, vww_task
     model = load_backbone()
-    setup = vww_setup(model)
-    setup.layers[0].train_bias, setup.layers[0].train_channels = True, 64  # r = 1/4
+    setup = vww_setup(model)  # depthwise_conv2d_12, conv2d_13, pool, new head
+    setup.layers[0].train_bias, setup.layers[0].train_channels = True, 32  # r = 1/8
+    setup.layers[1].train_bias, setup.layers[1].train_channels = True, 64  # r = 1/4
     x, y, _, _ = vww_task(8, 1, seed=2, model=model)
     device, reference = train_in_lockstep(setup, x, y, 8)
-    assert not np.array_equal(reference.setup.layers[0].bias, setup.layers[0].bias)
+    assert not np.array_equal(reference.setup.layers[1].bias, setup.layers[1].bias)
+
+
+def test_a_depthwise_first_layer_trains_bit_exact(train_in_lockstep):
+    setup = toy_depthwise_setup(seed=2)
+    x, y = toy_data(setup, STEPS, seed=9)
+    device, reference = train_in_lockstep(setup, x, y, STEPS)
+    assert not np.array_equal(reference.setup.layers[0].weights, setup.layers[0].weights)
 
 
 def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):

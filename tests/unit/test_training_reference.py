@@ -9,7 +9,7 @@ from harness.training import f32math
 from harness.training.planner import PlanOverBudget, evaluate, plan_sparse_update
 from harness.training.reference import TrainingReference, check_sample, forward
 from harness.training.setup import TrainingSetupError, arena_layout, pack
-from harness.training.toy import toy_data, toy_setup
+from harness.training.toy import toy_data, toy_depthwise_setup, toy_setup
 from harness.training.vww import VWW_MODEL
 
 
@@ -85,6 +85,24 @@ def test_sparse_update_leaves_untrained_channels_and_frozen_layers_alone():
     assert not np.array_equal(trained[:, :4], setup.layers[0].weights[:, :4])
 
 
+def test_depthwise_sparse_update_trains_only_its_first_channels():
+    setup = toy_depthwise_setup()
+    x, y = toy_data(setup, 20)
+    reference = TrainingReference(setup)
+    for i in range(20):
+        reference.step(x[i], y[i])
+    before, after = setup.layers[0].weights, reference.setup.layers[0].weights
+    assert np.array_equal(after[:, :, 8:], before[:, :, 8:])
+    assert not np.array_equal(after[:, :, :8], before[:, :, :8])
+
+
+def test_a_depthwise_layer_after_the_first_is_refused():
+    setup = toy_depthwise_setup()
+    setup.layers = [setup.layers[1], setup.layers[0], *setup.layers[2:]]
+    with pytest.raises(TrainingSetupError):
+        pack(setup)
+
+
 def test_without_qas_the_int8_weights_barely_move():
     with_qas, without = toy_setup(qas=True), toy_setup(qas=False)
     x, y = toy_data(with_qas, 30)
@@ -134,6 +152,8 @@ def test_vww_tail_forward_equals_tflite_micro():
     ops = model.operators
     pool = next(op for op in ops if op.opcode == "AVERAGE_POOL_2D")
     pointwise = next(op for op in ops if pool.inputs[0] in op.outputs)
+    depthwise = next(op for op in ops if pointwise.inputs[0] in op.outputs)
     activations = forward(setup, tensors[feature_tensor(model)].reshape(-1))
-    assert np.array_equal(activations[1], tensors[pointwise.outputs[0]].reshape(-1))
-    assert np.array_equal(activations[2], tensors[pool.outputs[0]].reshape(-1))
+    assert [layer.kind for layer in setup.layers] == ["depthwise", "dense", "avgpool", "dense"]
+    for produced, op in zip(activations[1:4], (depthwise, pointwise, pool)):
+        assert np.array_equal(produced, tensors[op.outputs[0]].reshape(-1))

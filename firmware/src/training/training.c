@@ -23,6 +23,7 @@
 #define TRAIN_VERSION 1u
 #define KIND_DENSE 1
 #define KIND_AVGPOOL 2
+#define KIND_DEPTHWISE 3 /* stride 1, SAME padding, depth multiplier 1; first layer only */
 #define FLAG_QAS 1u
 #define WEIGHT_STEP_LIMIT 256.0f
 #define BIAS_STEP_LIMIT 1073741824.0f
@@ -40,7 +41,8 @@ typedef struct {
     uint32_t input_scale, output_scale, lr;
     int32_t train_bias, train_channels;
     uint32_t off_weights, off_bias, off_multiplier, off_shift, off_weight_scales;
-    int32_t reserved[5];
+    int32_t kernel_h, kernel_w; /* depthwise */
+    int32_t reserved[3];
 } layer_record_t;
 
 typedef struct {
@@ -122,8 +124,13 @@ static bool array_fits(uint32_t offset, uint32_t count, uint32_t size, uint32_t 
 
 static const char *check_record(const layer_record_t *r, const layer_record_t *previous)
 {
-    if (r->kind != KIND_DENSE && r->kind != KIND_AVGPOOL) {
+    if (r->kind != KIND_DENSE && r->kind != KIND_AVGPOOL && r->kind != KIND_DEPTHWISE) {
         return "unsupported layer kind";
+    }
+    if (r->kind == KIND_DEPTHWISE &&
+        (previous || r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 ||
+         r->kernel_w > 7 || r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0)) {
+        return "depthwise: first layer, multiplier 1, odd kernel up to 7";
     }
     if (r->in_h < 1 || r->in_w < 1 || r->in_c < 1 || r->out_c < 1 || r->in_h > 4096 ||
         r->in_w > 4096 || r->in_c > 65536 || r->out_c > 65536) {
@@ -142,7 +149,9 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
         return r->out_c == r->in_c ? NULL : "pooling must keep the channel count";
     }
     const uint32_t out_c = (uint32_t)r->out_c, in_c = (uint32_t)r->in_c;
-    if (!array_fits(r->off_weights, out_c * in_c, 1, 1) || !array_fits(r->off_bias, out_c, 4, 4) ||
+    const uint32_t weight_count = r->kind == KIND_DEPTHWISE
+                                      ? (uint32_t)(r->kernel_h * r->kernel_w) * in_c : out_c * in_c;
+    if (!array_fits(r->off_weights, weight_count, 1, 1) || !array_fits(r->off_bias, out_c, 4, 4) ||
         !array_fits(r->off_multiplier, out_c, 4, 4) || !array_fits(r->off_shift, out_c, 4, 4) ||
         !array_fits(r->off_weight_scales, out_c, 4, 4)) {
         return "a parameter array lies outside the image";
@@ -161,11 +170,12 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     layer->lr = bits_to_float(r->lr);
     layer->positions = r->kind == KIND_AVGPOOL ? r->in_h * r->in_w : r->in_h * r->in_w;
     layer->out_size = (r->kind == KIND_AVGPOOL ? 1 : layer->positions) * r->out_c;
-    layer->weights = r->kind == KIND_DENSE ? (int8_t *)(arena + r->off_weights) : NULL;
-    layer->bias = r->kind == KIND_DENSE ? (int32_t *)(void *)(arena + r->off_bias) : NULL;
-    layer->multiplier = r->kind == KIND_DENSE ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
-    layer->shift = r->kind == KIND_DENSE ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
-    layer->weight_scales = r->kind == KIND_DENSE ? (const float *)(void *)(arena + r->off_weight_scales) : NULL;
+    const bool parametric = r->kind != KIND_AVGPOOL;
+    layer->weights = parametric ? (int8_t *)(arena + r->off_weights) : NULL;
+    layer->bias = parametric ? (int32_t *)(void *)(arena + r->off_bias) : NULL;
+    layer->multiplier = parametric ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
+    layer->shift = parametric ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
+    layer->weight_scales = parametric ? (const float *)(void *)(arena + r->off_weight_scales) : NULL;
 }
 
 /* Parses the image; returns an error text or NULL. */
@@ -191,7 +201,7 @@ static const char *parse_setup(void)
             return problem;
         }
         bind_layer(&state.layers[i], &records[i]);
-        if (state.first_trained < 0 && records[i].kind == KIND_DENSE &&
+        if (state.first_trained < 0 && records[i].kind != KIND_AVGPOOL &&
             (records[i].train_bias || records[i].train_channels > 0)) {
             state.first_trained = (int32_t)i;
         }
@@ -250,6 +260,17 @@ static void forward(void)
             const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
             (void)hil_fully_connected_s8(&params, &requant, layer->positions, r->in_c, r->out_c, x,
                                          layer->weights, layer->bias, layer->out);
+        } else if (r->kind == KIND_DEPTHWISE) {
+            const hil_conv_params_t params = {
+                .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+                .pad_h = r->kernel_h / 2, .pad_w = r->kernel_w / 2, .depth_multiplier = 1,
+                .input_offset = -r->input_zp, .output_offset = r->output_zp,
+                .act_min = r->act_min, .act_max = r->act_max};
+            const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
+            const hil_dims_t dims = {1, r->in_h, r->in_w, r->in_c};
+            const hil_dims_t filter_dims = {1, r->kernel_h, r->kernel_w, r->in_c};
+            (void)hil_depthwise_conv2d_s8(&params, &requant, &dims, x, &filter_dims, layer->weights,
+                                          layer->bias, &dims, layer->out);
         } else {
             const hil_pool_params_t params = {.stride_h = r->in_h, .stride_w = r->in_w,
                                               .filter_h = r->in_h, .filter_w = r->in_w,
@@ -351,6 +372,8 @@ static int8_t saturate_int8(int32_t value)
     return (int8_t)(value < -128 ? -128 : value > 127 ? 127 : value);
 }
 
+static void bias_update(layer_t *layer, bool qas);
+
 /* Sparse in-place SGD with quantization-aware scaling (or plain gradients without FLAG_QAS). */
 static void dense_update(layer_t *layer, const int8_t *x, bool qas)
 {
@@ -370,16 +393,60 @@ static void dense_update(layer_t *layer, const int8_t *x, bool qas)
             int8_t *w = &layer->weights[j * cin + k];
             *w = saturate_int8((int32_t)*w - step);
         }
-        if (r->train_bias) {
-            float total = 0.0f;
-            for (int32_t p = 0; p < layer->positions; p++) {
-                total = total + layer->grad[p * cout + j];
+    }
+    bias_update(layer, qas);
+}
+
+/* Depthwise: A[kh][kw][c] sums, over output positions in row-major order, the taps that fall
+ * inside the input (TFLM skips the padding). */
+static void depthwise_update(layer_t *layer, const int8_t *x, bool qas)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t h = r->in_h, w = r->in_w, c_count = r->in_c;
+    const int32_t pad_h = r->kernel_h / 2, pad_w = r->kernel_w / 2;
+    for (int32_t c = 0; c < r->train_channels; c++) {
+        const float s_w = layer->weight_scales[c];
+        for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+            for (int32_t kw = 0; kw < r->kernel_w; kw++) {
+                float acc = 0.0f;
+                for (int32_t oh = 0; oh < h; oh++) {
+                    const int32_t ih = oh - pad_h + kh;
+                    for (int32_t ow = 0; ow < w; ow++) {
+                        const int32_t iw = ow - pad_w + kw;
+                        if (ih < 0 || ih >= h || iw < 0 || iw >= w) {
+                            continue;
+                        }
+                        acc = acc + layer->grad[(oh * w + ow) * c_count + c] *
+                                        (float)((int32_t)x[(ih * w + iw) * c_count + c] - r->input_zp);
+                    }
+                }
+                float scaled = acc * layer->input_scale;
+                scaled = qas ? scaled / s_w : scaled * s_w;
+                const int32_t step = train_round(layer->lr * scaled, WEIGHT_STEP_LIMIT);
+                int8_t *weight = &layer->weights[(kh * r->kernel_w + kw) * c_count + c];
+                *weight = saturate_int8((int32_t)*weight - step);
             }
-            const float both = s_x * s_w;
-            const float scaled = qas ? total / both : total * both;
-            const int64_t updated = (int64_t)layer->bias[j] - train_round(lr * scaled, BIAS_STEP_LIMIT);
-            layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
         }
+    }
+    bias_update(layer, qas);
+}
+
+static void bias_update(layer_t *layer, bool qas)
+{
+    const layer_record_t *r = layer->record;
+    if (!r->train_bias) {
+        return;
+    }
+    const int32_t cout = r->out_c;
+    for (int32_t j = 0; j < cout; j++) {
+        float total = 0.0f;
+        for (int32_t p = 0; p < layer->positions; p++) {
+            total = total + layer->grad[p * cout + j];
+        }
+        const float both = layer->input_scale * layer->weight_scales[j];
+        const float scaled = qas ? total / both : total * both;
+        const int64_t updated = (int64_t)layer->bias[j] - train_round(layer->lr * scaled, BIAS_STEP_LIMIT);
+        layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
     }
 }
 
@@ -398,6 +465,10 @@ static void backward(void)
             continue;
         }
         dense_mask(layer);
+        if (layer->record->kind == KIND_DEPTHWISE) { /* first layer: no input gradient */
+            depthwise_update(layer, x, qas);
+            continue;
+        }
         if (grad_in) {
             dense_input_gradient(layer, grad_in);
         }
