@@ -10,6 +10,7 @@ from typing import Any
 
 from ..build import Firmware
 from ..dut import Dut
+from ..errors import DeviceError, HarnessError
 from ..progress import Progress
 from .memory import device_memory, firmware_memory
 from .plugin import PluginError, plugin_arguments
@@ -55,7 +56,19 @@ class MeasuredDut:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
         log = InstructionLog(log_path) if seen.get("plugin") else None
-        return cls(dut, seen.get("elf"), log, seen.get("note", ""), workdir)
+        measured = cls(dut, seen.get("elf"), log, seen.get("note", ""), workdir)
+        try:
+            read_device_regions(dut.link, clear=True)  # also: does this firmware measure at all?
+        except DeviceError as exc:
+            measured.close()
+            if exc.code_name != "UNKNOWN_TYPE":
+                raise
+            raise HarnessError(f"the {dut.board.name} firmware has no metrics service (src/metrics is "
+                               f"not in its build): nothing to measure on this board") from None
+        except BaseException:
+            measured.close()
+            raise
+        return measured
 
     def measure(self, run: Callable[[], Any]) -> tuple[Any, list[RegionTiming]]:
         """Runs `run()` (requests to the firmware) and returns its result and region timings."""
