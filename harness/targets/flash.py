@@ -9,7 +9,7 @@ import time
 from ..boards import Board
 from ..build import Firmware
 from ..errors import TargetError
-from .serial_port import find_ports
+from .serial_port import find_ports, resolve_port
 
 REENUMERATION_TIMEOUT_S = 15.0
 
@@ -25,6 +25,8 @@ INSTALL_HINT = {
 def flash_command(board: Board, firmware: Firmware, probe_serial: str | None, port: str | None) -> list[str]:
     if not board.upload_command:
         raise TargetError(f"board {board.name} has no upload command in {board.path}")
+    if "{port}" in board.upload_command and not port:  # avrdude, bossac: the board's own port
+        port = resolve_port(board, None, probe_serial)
     probe = ""
     if probe_serial and board.upload_probe_option:
         probe = board.upload_probe_option.format(probe_serial=probe_serial)
