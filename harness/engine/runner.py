@@ -177,7 +177,12 @@ class DeviceModel:
     def set_inputs(self, inputs: Sequence[np.ndarray]) -> None:
         if len(inputs) != len(self.packed.inputs):
             raise HarnessError(f"the model takes {len(self.packed.inputs)} input(s), got {len(inputs)}")
-        for index, value in zip(self.packed.inputs, inputs):
+        for position, (index, value) in enumerate(zip(self.packed.inputs, inputs)):
+            tensor, value = self.packed.tensors[index], np.asarray(value)
+            if value.dtype != tensor.dtype or value.size != int(np.prod(tensor.shape)):
+                raise HarnessError(f"input {position} ({tensor.name}) must be {tensor.dtype} of "
+                                   f"shape {list(tensor.shape)}, got {value.dtype} of shape "
+                                   f"{list(value.shape)}")
             self.write_tensor(index, value)
 
     def invoke(self, first: int = 0, end: int = TO_THE_END, timeout: float | None = None) -> int:
