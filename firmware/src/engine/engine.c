@@ -8,7 +8,7 @@
 
 void engine_model_read(const engine_model_t *model, uint32_t offset, void *dst, uint32_t length)
 {
-    memcpy(dst, model->image + offset, length);
+    memcpy(dst, model->image + offset, (size_t)length);
 }
 
 const void *engine_model_data(const engine_model_t *model, uint32_t offset)
@@ -132,7 +132,7 @@ int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_si
     }
     if (*why == NULL) {
         uint32_t crc = crc32_update(CRC32_INIT, image + ENGINE_CRC_START,
-                                    model->header.total_size - ENGINE_CRC_START);
+                                    (size_t)(model->header.total_size - ENGINE_CRC_START));
         *why = crc32_final(crc) == model->header.crc32 ? NULL : "CRC-32 mismatch";
     }
     if (*why == NULL && model->header.arena_size > arena_capacity) {

@@ -52,7 +52,7 @@ static int fixed_part(const link_message_t *request, void *fields, uint32_t size
         link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "request too short");
         return 0;
     }
-    memcpy(fields, request->payload, size);
+    memcpy(fields, request->payload, (size_t)size);
     return 1;
 }
 
@@ -68,7 +68,7 @@ static void model_write(const link_message_t *request)
         return;
     }
     model_loaded = 0; /* the write may overlap the active model or its arena */
-    memcpy(pool + r.offset, request->payload + sizeof r, length);
+    memcpy(pool + r.offset, request->payload + sizeof r, (size_t)length);
     if (r.offset + length > ram_model_bytes) {
         ram_model_bytes = r.offset + length;
     }
@@ -161,7 +161,7 @@ static void tensor_write(const link_message_t *request)
     uint32_t length = request->length - (uint32_t)sizeof r;
     uint8_t *span = tensor_span(request, r.tensor, r.offset, length);
     if (span) {
-        memcpy(span, request->payload + sizeof r, length);
+        memcpy(span, request->payload + sizeof r, (size_t)length);
         link_reply(request, NULL, 0);
     }
 }
