@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes as C
+import os
 import pathlib
 import subprocess
 
@@ -50,9 +51,13 @@ MeanParams = _int_struct("MeanParams", ["input_zero_point", "output_zero_point",
 
 
 def build(out_dir: pathlib.Path, cc: str = "gcc") -> pathlib.Path:
+    """HIL_KERNELS_SANITIZE=1 adds ASan+UBSan (run python with LD_PRELOAD=$(gcc -print-file-name=libasan.so))."""
     sources = sorted(str(p) for p in KERNEL_DIR.glob("*.c"))
     lib = out_dir / "libhilkernels.so"
-    subprocess.run([cc, *CFLAGS, "-o", str(lib), *sources], check=True)
+    extra = []
+    if os.environ.get("HIL_KERNELS_SANITIZE") == "1":
+        extra = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"]
+    subprocess.run([cc, *CFLAGS, *extra, "-o", str(lib), *sources], check=True)
     return lib
 
 
