@@ -31,7 +31,7 @@ from .lock import BoardBusy
 
 DEFAULT_COORDINATOR = "127.0.0.1:20408"
 COMMAND_TIMEOUT_S = 30.0
-MIN_WAIT_S = 3.0  # even "fail fast" gives the coordinator a moment to allocate a free place
+CLIENT_START_S = 10.0
 RESOURCE_HEADER = re.compile(r"^Acquired resource '([^']+)' \(([^/]+)/([^/]+)/([^/]+)/([^)]+)\):$")
 
 Say = Callable[[str], None]
@@ -77,13 +77,24 @@ class LabgridClient:
             raise LabgridError(f"labgrid-client {' '.join(args)} did not finish within {timeout:g} s "
                                f"(coordinator {self.coordinator})") from None
         if result.returncode != 0:
-            raise LabgridError(f"labgrid-client {' '.join(args)}"
-                               f"{f' (place {place})' if place else ''} failed: {_last_line(result)}")
+            raise LabgridError(f"labgrid-client {' '.join(args)}{f' (place {place})' if place else ''} "
+                               f"failed at {self.coordinator}: {_last_line(result)}")
         return result.stdout
 
     def acquired_by(self, place: str) -> str | None:
-        """host/user holding the place, or None."""
-        match = re.search(r"^\s*acquired: (.+)$", self.run("show", place=place), re.MULTILINE)
+        """host/user holding the place, or None; LabgridError if there is no place of that name."""
+        try:
+            text = self.run("show", place=place)
+        except LabgridError as exc:
+            if "matches nothing" not in str(exc):
+                raise
+            text = ""
+        shown = re.search(r"^Place '([^']+)':", text, re.MULTILINE)
+        if not shown or shown.group(1) != place:  # labgrid also matches names by substring
+            names = [line.split()[0] for line in self.run("places").splitlines() if line.strip()]
+            raise LabgridError(f"labgrid place {place} does not exist at {self.coordinator} "
+                               f"(places there: {', '.join(names) or 'none'})")
+        match = re.search(r"^\s*acquired: (.+)$", text, re.MULTILINE)
         holder = match.group(1).strip() if match else "None"
         return None if holder == "None" else holder
 
@@ -137,36 +148,46 @@ class PlaceSession:
         self.token: str | None = None
         self.acquired = False
 
-    def claim(self, timeout: float, say: Say | None = None) -> None:
-        self._clear_what_a_dead_session_left(say)
+    def claim(self, timeout: float, remaining: float, say: Say | None = None) -> None:
+        """Waits at most `remaining` of the session's `timeout` seconds (which messages name)."""
+        holder = self._clear_what_a_dead_session_left(say)
+        if holder and timeout <= 0:  # fail fast without queueing
+            raise BoardBusy(self._busy(f"acquired by {holder}", timeout))
         reply = self.client.run("reserve", "--shell", f"name={self.place}")
         match = re.search(r"LG_TOKEN=(\S+)", reply)
         if not match:
             raise LabgridError(f"labgrid-client reserve gave no token for place {self.place}: {reply.strip()}")
         self.token = match.group(1)
         self.token_path.write_text(self.token)
-        try:
-            self.client.run("wait", self.token, timeout=max(timeout, MIN_WAIT_S))
+        try:  # the budget includes labgrid-client's own start (about a second, more under load)
+            self.client.run("wait", self.token, timeout=remaining + CLIENT_START_S)
         except LabgridError:
             holder = self._holder_text()
             self.release()
-            waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
-            raise BoardBusy(f"labgrid place {self.place} is busy{waited}: {holder}. "
-                            "Pass --lock-timeout SECONDS to wait for it, or choose another place") from None
+            raise BoardBusy(self._busy(holder, timeout)) from None
         self.client.run("acquire", place=self.place)
         self.acquired = True
 
-    def _clear_what_a_dead_session_left(self, say: Say | None) -> None:
+    def _busy(self, holder: str, timeout: float) -> str:
+        waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
+        return (f"labgrid place {self.place} is busy{waited}: {holder}. "
+                "Pass --lock-timeout SECONDS to wait for it, or choose another place")
+
+    def _clear_what_a_dead_session_left(self, say: Say | None) -> str | None:
+        """Returns who holds the place now (host/user), after clearing a dead session's hold."""
+        holder = self.client.acquired_by(self.place)
         try:
             token = self.token_path.read_text().strip()
         except OSError:
-            return  # the last session here released the place properly
+            return holder  # the last session here released the place properly
         if say:
             say(f"labgrid place {self.place}: clearing what a session that ended left (reservation {token})")
-        if self.client.acquired_by(self.place) == this_host_and_user():
+        if holder == this_host_and_user():
             _quietly(lambda: self.client.run("release", place=self.place))
+            holder = None
         _quietly(lambda: self.client.run("cancel-reservation", token))
         self.token_path.unlink(missing_ok=True)
+        return holder
 
     def _holder_text(self) -> str:
         try:
@@ -205,7 +226,7 @@ def claim_place(places: list[str], coordinator: str | None, timeout: float, say:
     session = PlaceSession(client, candidate.place, place_lock.directory / f"{place_lock.key}.labgrid-token")
     claim.release_hooks.append(session.release)
     try:
-        session.claim(max(deadline - time.monotonic(), 0.0), say)
+        session.claim(timeout, max(deadline - time.monotonic(), 0.0), say)
         claim.port = serial_url(client.resources(candidate.place), candidate.place)
     except BaseException:
         claim.release()
