@@ -19,7 +19,8 @@ import pytest
 from kernels_lib import KERNEL_DIR
 
 WARNINGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-Wpedantic", "-Wshadow",
-            "-Wdouble-promotion", "-Wfloat-conversion", "-Wstrict-prototypes", "-Wmissing-prototypes"]
+            "-Wdouble-promotion", "-Wfloat-conversion", "-Wconversion", "-Wsign-conversion", "-Wstrict-prototypes",
+            "-Wmissing-prototypes"]
 
 TARGETS = {
     "host": (["gcc"], "nm"),
