@@ -1,7 +1,8 @@
 """Host experiment: quantized training with and without quantization-aware scaling (QAS).
 
-Trains the VWW transfer task (harness/training/vww.py: the backbone's last pointwise layer, fully
-sparse-updated, plus a new head) with the bit-exact numpy reference (docs/training_spec.md), once
+Trains the VWW transfer task (harness/training/vww.py: the backbone's last depthwise and pointwise
+layers and a new head, all fully updated as the planner chooses at 256 KB) with the bit-exact numpy
+reference (docs/training_spec.md), once
 with QAS and, without QAS, at the same learning rates and at learning rates multiplied by 1e2, 1e4
 and 1e6 (no single factor fixes both the weights' s_W^-2 and the biases' s_W^-2 s_x^-2 mismatch).
 Prints a text table of held-out accuracy along training and writes an SVG of the curves.
@@ -18,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness.training.planner import plan_sparse_update  # noqa: E402
 from harness.training.reference import TrainingReference  # noqa: E402
 from harness.training.run import make_task  # noqa: E402
 from harness.training.setup import TrainSetup  # noqa: E402
@@ -82,6 +84,7 @@ def main() -> int:
     parser.add_argument("--svg", type=Path, default=Path("qas_experiment.svg"))
     args = parser.parse_args()
     task = make_task(args.model, args.train_samples, args.test_samples, seed=0)
+    task.setup = plan_sparse_update(task.setup, static_bytes=0, budget=1 << 30).setup  # train all
     runs = {"QAS": (True, 1.0), "no QAS, lr x1": (False, 1.0), "no QAS, lr x1e2": (False, 1e2),
             "no QAS, lr x1e4": (False, 1e4), "no QAS, lr x1e6": (False, 1e6)}
     curves = {name: curve(scaled(task.setup, qas, factor), task, args.steps, args.every)
