@@ -97,3 +97,14 @@ def test_a_perturbed_device_constant_is_caught(hil_options):
             lockstep(device, TrainingReference(setup), x, y, 5)
     finally:
         dut.close()
+
+
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in /work/shared")
+def test_the_frozen_backbone_runs_on_the_device_engine_and_feeds_training(hil_options):
+    if hil_options.emulator != "qemu":
+        pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
+    from harness.training.run import run_training
+    result = run_training(hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2,
+                          test_count=1, backbone="device")
+    assert result["backbone"] == "device" and result["losses_bit_exact"] == 3
+    assert result["device_memory"]["measured_peak"] <= 256 * 1024
