@@ -22,7 +22,7 @@ from .dut import Dut
 from .errors import HarnessError
 from .progress import Progress
 
-pytest_plugins = ["harness.pytest_metrics", "harness.pytest_farm", "harness.pytest_training", "harness.pytest_inference"]
+pytest_plugins = ["harness.pytest_metrics", "harness.pytest_farm", "harness.pytest_training", "harness.pytest_inference", "harness.pytest_boards"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""pytest hooks for what a board's firmware leaves out (registered in harness/pytest_plugin.py).
+
+Some boards build without a service (the Uno has no room for the engine: see
+`services_left_out` in harness/build_config.py). Tests of that service are then skipped with the
+reason, rather than failing on UNKNOWN_TYPE. A test names the service it needs with
+`@pytest.mark.needs_service("engine")` (or a module-level `pytestmark`); test modules named
+`test_inference*`, `test_metrics*` and `test_training*` need engine, metrics and training.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .boards import load_board
+from .build_config import services_left_out
+from .errors import HarnessError
+
+SERVICE_OF_MODULE = {"test_inference": "engine", "test_metrics": "metrics", "test_training": "training"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_service(name): the test needs this firmware service (src/<name>/)")
+
+
+def needed_services(item: pytest.Item) -> set[str]:
+    services = {mark.args[0] for mark in item.iter_markers("needs_service")}
+    module = getattr(item, "module", None)
+    name = module.__name__.rpartition(".")[2] if module else ""
+    services |= {service for prefix, service in SERVICE_OF_MODULE.items() if name.startswith(prefix)}
+    return services
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    board_name = config.getoption("board", None) or config.getini("hil_board")
+    try:
+        left_out = services_left_out(load_board(board_name)) if board_name else {}
+    except HarnessError:
+        return  # an unknown board is reported by the dut fixture
+    for item in items:
+        for service in sorted(needed_services(item) & set(left_out)):
+            item.add_marker(pytest.mark.skip(
+                reason=f"board {board_name} builds without the {service} service: {left_out[service]}"))
