@@ -69,6 +69,16 @@ DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (up to the last depthwise layer) ru
                         "bit-exact against TFLM, pass through the host to the training service")
 
 
+def task_setup(model: str, seed: int, qas: bool = True) -> TrainSetup:
+    """The trainable setup alone (no data), for planning before anything expensive runs."""
+    if model == "toy":
+        return toy_setup(seed, qas=qas)
+    if model == "vww":
+        from .vww import load_backbone, vww_setup
+        return vww_setup(load_backbone(), seed=seed, qas=qas)
+    raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
+
+
 def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True,
               backbone: str = "host") -> TaskData:
     """The data set and trainable setup. With backbone="device" the VWW samples are still the
@@ -110,8 +120,8 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
     backbone="device" (VWW only) runs the frozen backbone on the board's inference engine."""
     if backbone == "device" and model != "vww":
         raise HarnessError("--backbone device applies to --model vww only")
-    task = make_task(model, train_count, test_count, seed, qas, backbone)
-    plan, flags = plan_for_board(task.setup, board, emulator, budget, extra_flags)
+    plan, flags = plan_for_board(task_setup(model, seed, qas), board, emulator, budget, extra_flags)
+    task = make_task(model, train_count, test_count, seed, qas, backbone)  # after: refuse first
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
     qemu_args = None
