@@ -168,7 +168,7 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     layer->input_scale = bits_to_float(r->input_scale);
     layer->output_scale = bits_to_float(r->output_scale);
     layer->lr = bits_to_float(r->lr);
-    layer->positions = r->kind == KIND_AVGPOOL ? r->in_h * r->in_w : r->in_h * r->in_w;
+    layer->positions = r->in_h * r->in_w; /* of the input: pooling reduces them to one */
     layer->out_size = (r->kind == KIND_AVGPOOL ? 1 : layer->positions) * r->out_c;
     const bool parametric = r->kind != KIND_AVGPOOL;
     layer->weights = parametric ? (int8_t *)(arena + r->off_weights) : NULL;
