@@ -101,12 +101,14 @@ def _lock_all(candidate: Candidate) -> list[BoardLock] | None:
 
 
 def _busy_text(candidates: list[Candidate]) -> str:
+    """Who holds each candidate ("held by pid ... of user@host since ... (command)")."""
     holders = []
     for candidate in candidates:
         for kind, name in sorted(candidate.keys):
             lock = BoardLock(lock_key(kind, name), what=candidate.label)
             if not lock.try_acquire():
-                holders.append(f"{candidate.label}: held by {lock.holder_text()}")
+                prefix = f"{candidate.label}: " if len(candidates) > 1 else ""
+                holders.append(f"{prefix}held by {lock.holder_text()}")
                 break
             lock.release()
     return "; ".join(holders) or "held by other sessions"
@@ -122,7 +124,7 @@ def claim_first_free(candidates: list[Candidate], timeout: float, say: Say | Non
             if locks is not None:
                 return candidate, locks
         if time.monotonic() >= deadline:
-            what = candidates[0].label if len(candidates) == 1 else f"all {len(candidates)} boards of the pool"
+            what = f"{candidates[0].label} is" if len(candidates) == 1 else f"all {len(candidates)} boards of the pool are"
             waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
             raise BoardBusy(
                 f"{what} busy{waited}: {_busy_text(candidates)}. "

@@ -35,7 +35,7 @@ def test_second_session_fails_naming_the_holder_then_gets_the_board_when_the_fir
     status, output = sessions.run("-k", "hold", "--emulator=none", f"--port={board_url}", "--lock-timeout=1",
                                   env={"HIL_PROBE_DIR": ""})
     assert status == 1, output
-    assert re.search(rf"nucleo_f746 on {re.escape(board_url)} busy after waiting 1 s: .*held by pid {first.pid} "
+    assert re.search(rf"nucleo_f746 on {re.escape(board_url)} is busy after waiting 1 s: held by pid {first.pid} "
                      r"of \S+@\S+ since [0-9-]+ [0-9:]+ \(.*pytest.*\)", output), output
 
     waiting = sessions.start("-k", "hold", "--emulator=none", f"--port={board_url}", "--lock-timeout=90",

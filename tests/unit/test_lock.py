@@ -117,7 +117,7 @@ def test_a_pool_hands_out_the_first_free_board_and_names_every_holder_when_all_a
         second = start_holder(lock_key("port", "/dev/ttyACM2"))
         try:
             pool[1:] = [Candidate("f746 on /dev/ttyACM2", [("port", "/dev/ttyACM2")], port="/dev/ttyACM2")]
-            with pytest.raises(BoardBusy, match=rf"all 2 boards of the pool busy: .*pid {first.pid} .*pid {second.pid} "):
+            with pytest.raises(BoardBusy, match=rf"all 2 boards of the pool are busy: .*pid {first.pid} .*pid {second.pid} "):
                 claim_first_free(pool, timeout=0)
         finally:
             stop(second)
