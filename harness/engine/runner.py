@@ -20,7 +20,7 @@ import numpy as np
 
 from ..boards import Board, load_board
 from ..dut import Dut
-from ..errors import HarnessError, LinkError
+from ..errors import DeviceError, DeviceTimeout, HarnessError, LinkError
 from ..link import protocol
 from ..progress import Progress
 from . import format as fmt
@@ -30,6 +30,8 @@ REQUEST_OVERHEAD = 8  # the fixed fields before a MODEL_WRITE / TENSOR_WRITE's d
 TO_THE_END = 0xFFFF
 READ_CHUNK = 4096  # bytes per TENSOR_READ: a lost reply frame costs one small retry
 READ_ATTEMPTS = 3
+RETRIES = 3
+RETRY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,30 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
                     qemu_args=lambda firmware: loader)
 
 
+def call_idempotent(link, name: str, **fields) -> dict:
+    """A request that may safely be repeated (everything but INVOKE). The host drops a reply
+    frame that stalls past the link's inter-byte timeout (seen on a loaded machine), which
+    shows as a timeout or a truncated-frame error: ask again, up to RETRIES times."""
+    for attempt in range(RETRIES):
+        try:
+            return link.call(name, timeout=RETRY_TIMEOUT_S if attempt < RETRIES - 1 else None,
+                             **fields)
+        except DeviceTimeout:
+            if attempt == RETRIES - 1:
+                raise
+        except DeviceError as exc:
+            if exc.code_name not in ("TRUNCATED", "BAD_CRC") or attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 class Engine:
     """The engine service of one device."""
 
     def __init__(self, dut: Dut):
         self.dut = dut
         self.link = dut.link
-        self.pool_size = self.link.call("ENGINE_INFO")["pool_size"]
+        self.pool_size = call_idempotent(self.link, "ENGINE_INFO")["pool_size"]
 
     def load_slot(self, packed: PackedModel, offset: int = 0) -> DeviceModel:
         """Activates the model at `offset` in the flash slot (it must be `packed`)."""
@@ -110,12 +129,12 @@ class Engine:
                                f"{self.pool_size} bytes; put it in the flash model slot")
         chunk = self.link.max_message - REQUEST_OVERHEAD
         for start in range(0, len(image), chunk):
-            self.link.call("MODEL_WRITE", offset=start, data=image[start:start + chunk])
+            call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
         info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
         return self._bound(packed, info)
 
     def _load(self, source: int, offset: int) -> LoadInfo:
-        reply = self.link.call("MODEL_LOAD", source=source, reserved=0, reserved2=0, offset=offset)
+        reply = call_idempotent(self.link, "MODEL_LOAD", source=source, reserved=0, reserved2=0, offset=offset)
         return LoadInfo(**{k: reply[k] for k in LoadInfo.__dataclass_fields__})
 
     def _bound(self, packed: PackedModel, info: LoadInfo) -> DeviceModel:
@@ -146,7 +165,7 @@ class DeviceModel:
                                f"got {len(data)}")
         chunk = self.link.max_message - REQUEST_OVERHEAD
         for start in range(0, len(data), chunk):
-            self.link.call("TENSOR_WRITE", tensor=index, reserved=0, offset=start,
+            call_idempotent(self.link, "TENSOR_WRITE", tensor=index, reserved=0, offset=start,
                            data=data[start:start + chunk])
 
     def fill_tensor(self, index: int, seed: int) -> np.ndarray:
@@ -154,7 +173,7 @@ class DeviceModel:
         tensor = self._arena_tensor(index)
         if tensor.dtype != np.int8:
             raise HarnessError(f"TENSOR_FILL needs an int8 tensor, {tensor.name} is {tensor.dtype}")
-        self.link.call("TENSOR_FILL", tensor=index, reserved=0, seed=seed)
+        call_idempotent(self.link, "TENSOR_FILL", tensor=index, reserved=0, seed=seed)
         return xorshift_bytes(seed, tensor.nbytes).view(np.int8).reshape(tensor.shape)
 
     def read_tensor(self, index: int) -> np.ndarray:
@@ -167,7 +186,7 @@ class DeviceModel:
         """Reads are idempotent: one whose reply lost a frame (the host drops a frame that
         stalls past the inter-byte timeout, e.g. on a loaded CI machine) is asked again."""
         for _ in range(READ_ATTEMPTS):
-            data = self.link.call("TENSOR_READ", tensor=index, reserved=0, offset=offset,
+            data = call_idempotent(self.link, "TENSOR_READ", tensor=index, reserved=0, offset=offset,
                                   length=length)["data"]
             if len(data) == length:
                 return data
