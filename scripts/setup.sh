@@ -20,4 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+# pyserial and labgrid's fork of it (pyserial-labgrid) both install the `serial` package; the fork
+# must win: its RFC 2217 client does not renegotiate the port at every timeout change.
+python3 -c 'import importlib.metadata as m, serial, sys; sys.exit(serial.__version__ != m.version("pyserial-labgrid"))' 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --no-deps --force-reinstall pyserial-labgrid
 echo "setup: done"

@@ -130,9 +130,27 @@ def serial_url(resources: list[PlaceResource], place: str) -> str:
     params = ports[0].params
     if params.get("protocol") == "raw":
         return f"socket://{params['host']}:{params['port']}"
-    # ser2net answers SET_CONTROL in its own way; labgrid's pyserial fork (a labgrid dependency)
-    # ignores those answers with this option, as labgrid's own SerialDriver does
+    _require_labgrids_pyserial()
+    # ser2net answers SET_CONTROL in its own way: ignore those answers, as labgrid's SerialDriver does
     return f"rfc2217://{params['host']}:{params['port']}?ign_set_control"
+
+
+def _require_labgrids_pyserial() -> None:
+    """pyserial's own RFC 2217 client renegotiates the port at every timeout change, which the
+    harness makes at every read; labgrid's fork (pyserial-labgrid) does not. Both install `serial`."""
+    import importlib.metadata
+
+    import serial
+
+    try:
+        fork = importlib.metadata.version("pyserial-labgrid")
+    except importlib.metadata.PackageNotFoundError:
+        fork = None
+    if serial.__version__ != fork:
+        raise LabgridError(
+            f"the installed `serial` package is pyserial {serial.__version__}, not labgrid's fork, whose RFC 2217 "
+            "client the harness needs: pip install --no-deps --force-reinstall pyserial-labgrid"
+        )
 
 
 class PlaceSession:
