@@ -7,8 +7,10 @@ labgrid is the one used. A place is claimed in two layers:
      naming the holder's pid and command;
   2. a labgrid reservation (`reserve name=PLACE`, fair across machines) and `acquire`, so
      sessions elsewhere are excluded; the coordinator names the holder as host/user.
-Released in reverse order when the session closes; a session that dies loses its local lock
-at once and its labgrid reservation when it expires on the coordinator.
+Released in reverse order when the session closes. A session that dies loses its local lock
+at once; labgrid keeps the place acquired, so the next session here clears the dead one's
+acquisition and reservation (see PlaceSession). Each step is one `labgrid-client` run, about a
+second each: claiming a place takes a few seconds.
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ import ast
 import importlib.util
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
