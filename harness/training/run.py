@@ -62,9 +62,9 @@ class TaskData:
     backbone: object | None = None  # the frozen VWW model when train_x/test_x are still images
 
 
-HOST_BACKBONE_NOTE = ("frozen VWW backbone (up to the last depthwise layer) run on the host by the "
+HOST_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the host by the "
                       "TFLM reference interpreter; its int8 features are streamed to the device")
-DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (up to the last depthwise layer) run on the device by "
+DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the device by "
                         "the inference engine (model in the flash slot); its features, checked "
                         "bit-exact against TFLM, pass through the host to the training service")
 
