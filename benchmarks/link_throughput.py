@@ -42,7 +42,7 @@ def protocol_rate(dut: Dut, total: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--board", default="nucleo_f746")
-    parser.add_argument("--kib", type=int, default=64, help="KiB to send per measurement")
+    parser.add_argument("--kib", type=int, default=16, help="KiB to send per measurement")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with Dut.open(args.board, "qemu") as dut:

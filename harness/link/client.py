@@ -18,6 +18,11 @@ from .framing import Frame, FrameParser, encode
 from .protocol import FLAG_MORE, MessageType
 
 DEFAULT_TIMEOUT_S = 5.0
+# The host gives up on a half-received frame only after this long without a byte. Far longer
+# than the device's inter-byte timeout: a busy host may not run QEMU for a while, and a damaged
+# frame is found by its CRC anyway.
+STALLED_FRAME_S = 2.0
+HOST_MAX_PAYLOAD = 4096  # bounds what a garbage length can make the parser wait for
 
 
 class Transport(Protocol):
@@ -45,9 +50,10 @@ class Link:
     counters: LinkCounters = field(default_factory=LinkCounters)
     log: list[str] = field(default_factory=list)
     events: list[Frame] = field(default_factory=list)
-    _parser: FrameParser = field(default_factory=FrameParser)
+    _parser: FrameParser = field(default_factory=lambda: FrameParser(max_payload=HOST_MAX_PAYLOAD))
     _received: list[Frame] = field(default_factory=list)
     _seq: int = 0
+    _last_byte_at: float = 0.0
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -79,16 +85,17 @@ class Link:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            wait = min(remaining, protocol.INTER_BYTE_TIMEOUT_S)
             try:
-                data = self.transport.read(wait)
+                data = self.transport.read(min(remaining, STALLED_FRAME_S))
             except TransportClosed as exc:
                 raise self._lost(exc) from None
+            now = time.monotonic()
             if data:
+                self._last_byte_at = now
                 self.counters.bytes_received += len(data)
                 self._received += self._parser.feed(data)
-            elif self._parser.pending:
-                self._parser.drop_partial()
+            elif self._parser.pending and now - self._last_byte_at >= STALLED_FRAME_S:
+                self._parser.drop_partial()  # a frame that will not be finished
         frame = self._received.pop(0)
         self.counters.payload_received += len(frame.payload)
         return frame

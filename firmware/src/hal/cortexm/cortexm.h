@@ -40,8 +40,10 @@ void cortexm_semihosting_exit(int code) __attribute__((noreturn));
 
 /* Sleep-until-event for emulators. Interrupts stay masked (PRIMASK, set at reset) so no
  * handler ever runs and instruction counts stay exact; a pending interrupt still ends WFI.
- * `irq` is the UART's receive interrupt; SysTick (`systick_reload` core clocks) bounds the sleep. */
-void cortexm_wakeup_init(uint32_t irq, uint32_t systick_reload);
+ * Enable the UART's receive interrupt and a periodic one (SysTick, or a timer where QEMU's
+ * SysTick does not wake the core) so the sleep is bounded. */
+void cortexm_wakeup_irq_enable(uint32_t irq);
+void cortexm_wakeup_systick_start(uint32_t reload); /* core clocks, at most 2^24 */
 void cortexm_wait_for_wakeup(void);
 
 /* Starts the DWT cycle counter (real Cortex-M3/M4/M7 cores). */

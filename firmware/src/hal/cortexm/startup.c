@@ -36,21 +36,25 @@ uint32_t cortexm_stack_high_water(void)
     return (uint32_t)((uintptr_t)&_estack - (uintptr_t)word);
 }
 
-static uint32_t wakeup_irq;
-
-void cortexm_wakeup_init(uint32_t irq, uint32_t systick_reload)
+void cortexm_wakeup_irq_enable(uint32_t irq)
 {
-    wakeup_irq = irq;
     NVIC_ISER(irq / 32u) = 1u << (irq % 32u);
-    SYST_RVR = systick_reload;
+}
+
+void cortexm_wakeup_systick_start(uint32_t reload)
+{
+    SYST_RVR = reload;
     SYST_CVR = 0;
-    SYST_CSR = 0x3u; /* enable, exception on wrap (never taken: PRIMASK), reference clock */
+    SYST_CSR = 0x7u; /* enable, exception on wrap (never taken: PRIMASK), core clock */
 }
 
 void cortexm_wait_for_wakeup(void)
 {
     __asm volatile("wfi" ::: "memory");
-    NVIC_ICPR(wakeup_irq / 32u) = 1u << (wakeup_irq % 32u);
+    /* No handler will take what is pending: clear it so the next WFI sleeps. */
+    for (uint32_t n = 0; n < 4u; n++) {
+        NVIC_ICPR(n) = 0xFFFFFFFFu;
+    }
     SCB_ICSR = SCB_ICSR_PENDSTCLR;
 }
 

@@ -48,7 +48,8 @@ void hal_init(void)
     timer_init();
 #if HIL_EMULATED
     USART1_CR1 |= USART1_CR1_RXNEIE;
-    cortexm_wakeup_init(USART1_IRQ, HSI_HZ / 100u); /* wake at least every 10 ms */
+    cortexm_wakeup_irq_enable(USART1_IRQ);
+    cortexm_wakeup_systick_start(HSI_HZ / 100u); /* wake at least every 10 ms */
 #endif
 }
 
