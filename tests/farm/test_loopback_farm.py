@@ -2,8 +2,8 @@
 exported by labgrid (ser2net, RFC 2217). The harness reserves, acquires and reaches the place
 as it would a board in a lab, then releases it.
 
-What runs through the place: the handshake (HELLO: board, build, memory map) and echo round
-trips. Inference through a place is not exercised here.
+What runs through the place: the handshake (HELLO: board, build, memory map), echo round trips,
+and an int8 model streamed into the board's RAM and run against tflite-micro, bit for bit.
 """
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import re
 import shutil
 import signal
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from harness.dut import Dut
+from harness.engine.session import InferenceSession
 from harness.farm.labgrid import LabgridClient, LabgridError, claim_place, this_host_and_user
 from harness.farm.lock import BoardBusy
 from harness.farm.loopback import LoopbackFarm
@@ -76,6 +78,15 @@ def test_handshake_and_echo_through_a_labgrid_place(farm):
         assert listening_addresses(url.port) == {"0100007F"}  # ser2net on 127.0.0.1 only
         assert client.acquired_by(PLACE) == this_host_and_user()
     assert client.acquired_by(PLACE) is None  # released at the end of the session
+
+
+def test_inference_through_a_labgrid_place_matches_tflite_micro(farm):
+    model = Path(__file__).resolve().parents[2] / "models" / "tiny_conv" / "tiny_conv_int8.tflite"
+    with Dut.open("nucleo_f746", place=PLACE, coordinator=farm.coordinator, lock_timeout=10) as dut:
+        with InferenceSession.on_dut(dut, model) as session:  # the real-board path: model into RAM
+            result = session.run_seeded(count=3, seed=1)
+    assert result.verdict.passed, result.describe()
+    assert len(result.device_outputs) == 3 and min(result.instructions) > 0
 
 
 def test_second_session_on_the_place_is_told_who_holds_it_and_gets_it_once_the_holder_is_killed(
