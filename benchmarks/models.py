@@ -2,7 +2,7 @@
 
     python benchmarks/models.py [--board nucleo_f746] [--inputs 3] [--json] [MODEL.tflite ...]
 
-Default models: every .tflite in /work/shared/models that packs for the board. Columns:
+Default models: every .tflite in ../shared/models that packs for the board. Columns:
   arena      the host-planned arena of the packed model (greedy by size, 16-byte aligned)
   tflm_arena Reference.arena_bytes(): what the tflite-micro interpreter allocates on this 64-bit
              host (its bookkeeping is bigger than on a 32-bit MCU: an upper bound for the device)
@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.shared_models import SHARED_MODELS
 from harness.boards import load_board
 from harness.engine.pack import pack_file
 from harness.engine.session import InferenceSession
 from harness.errors import HarnessError
 from harness.reference import Reference
 
-MODELS = Path("/work/shared/models")
+MODELS = SHARED_MODELS
 
 
 def measure(board: str, emulator: str, model: Path, inputs: int) -> dict:

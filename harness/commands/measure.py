@@ -15,6 +15,7 @@ from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
 from ..results import ResultsFile, case_key
+from ..shared_models import resolve_path
 from . import board_arguments, command, emit
 
 
@@ -199,7 +200,7 @@ def _regress_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_regress(args: argparse.Namespace) -> int:
     baseline = load_baseline(_baseline_file(args))
     if not args.model and not args.from_results:  # measure what the baseline holds
-        args.model = [Path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
+        args.model = [resolve_path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
         args.selftest = any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
     records = _records_now_or_recorded(args)
     result = compare(baseline, records, dict(args.threshold))

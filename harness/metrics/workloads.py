@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import CheckFailed
 from ..results import new_record
+from ..shared_models import portable_path
 from .session import MeasuredDut
 from .timing import REGION_INFERENCE, REGION_SELFTEST, RegionTiming
 
@@ -77,7 +78,7 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
         runs.append(timings)
     _check_repeats(model.name, runs, m.dut.variant.emulator != "none")
     outcome = verdict(device_model, seed, model.name)
-    return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=str(model),
+    return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
                    model_sha256=model_digest(model), seed=seed, verdict="pass" if outcome.bit_exact else "fail",
                    bit_exact=outcome.bit_exact, mismatch=outcome.mismatch, layer_names=outcome.layer_names,
                    layer_timing=how)

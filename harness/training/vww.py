@@ -23,8 +23,9 @@ from ..model.requant import per_channel_multipliers
 from ..model.tflite import Model, load_model
 from ..reference import Reference
 from .setup import TrainLayer, TrainSetup
+from ..shared_models import SHARED_MODELS
 
-VWW_MODEL = Path("/work/shared/models/mlperf_tiny/vww_96_int8.tflite")
+VWW_MODEL = SHARED_MODELS / "mlperf_tiny" / "vww_96_int8.tflite"
 POINTWISE_OP = "CONV_2D"
 IMAGE = 96
 HEAD_WEIGHT_SCALE = 0.01

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-KWS = Path("/work/shared/models/mlperf_tiny/kws_ref_model.tflite")
+KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
 BOARD = ["--board", "nucleo_f746", "--emulator", "qemu"]
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-HELLO = Path("/work/shared/models/tflm_examples/hello_world_int8.tflite")
+HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
 
 pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="shared models not available")
 

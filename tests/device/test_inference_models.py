@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harness.shared_models import SHARED_MODELS
 
-MODELS = Path("/work/shared/models")
+MODELS = SHARED_MODELS
 INT8_MODELS = [
     "mlperf_tiny/kws_ref_model.tflite",
     "mlperf_tiny/vww_96_int8.tflite",

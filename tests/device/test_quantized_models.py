@@ -1,13 +1,13 @@
 """Float models from ../shared/models, quantized by `hil quantize`, run bit-exact on the device."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from harness.model import load_model
 from harness.model.quantize import quantize_model
+from harness.shared_models import SHARED_MODELS
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "models"
+SHARED = SHARED_MODELS
 FLOAT_MODELS = {
     "hello_world_float": ("tflm_examples/hello_world_float.tflite", (0.0, 6.28)),
     "ad01_fp32": ("mlperf_tiny/ad01_fp32.tflite", (0.0, 1.0)),

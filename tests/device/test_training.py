@@ -29,7 +29,7 @@ def test_training_without_qas_is_bit_exact_too(train_in_lockstep):
     train_in_lockstep(setup, x, y, STEPS)
 
 
-@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in /work/shared")
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_vww_tail_with_sparse_depthwise_and_pointwise_updates_is_bit_exact(train_in_lockstep):
     from harness.training.vww import load_backbone, vww_setup, vww_task
     model = load_backbone()
@@ -99,7 +99,7 @@ def test_a_perturbed_device_constant_is_caught(hil_options):
         dut.close()
 
 
-@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in /work/shared")
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_the_frozen_backbone_runs_on_the_device_engine_and_feeds_training(hil_options):
     if hil_options.emulator != "qemu":
         pytest.skip("the backbone goes into the flash model slot through QEMU's loader")

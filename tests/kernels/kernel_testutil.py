@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from singleop import Activation, Padding
-import tflm_quant as tq
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 ACT_CODE = {

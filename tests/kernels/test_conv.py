@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import tflm_quant as tq
 from kernel_testutil import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,

@@ -8,9 +8,10 @@ import pytest
 
 from harness.model import load_model
 from harness.reference import Reference
+from harness.shared_models import SHARED_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path("/work/shared/models")
+SHARED = SHARED_MODELS
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:

@@ -235,12 +235,12 @@ def test_requantize_matches_tflm():
 
 # ---- prepare_op: the per-operator bundle the packer ships to the device -------------------
 
-from pathlib import Path  # noqa: E402
 
 from harness.model import load_model  # noqa: E402
 from harness.model.writer import single_op_model  # noqa: E402
+from harness.shared_models import SHARED_MODELS
 
-SHARED = Path("/work/shared/models")
+SHARED = SHARED_MODELS
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"no models in {SHARED}")

@@ -1,5 +1,4 @@
 """harness.model.tflite: loading real models, and refusing broken ones with ModelError."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,8 +6,9 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from harness.errors import HarnessError
 from harness.model import ModelError, load_model, write_model
+from harness.shared_models import SHARED_MODELS
 
-SHARED = Path("/work/shared/models")
+SHARED = SHARED_MODELS
 MODELS = sorted(SHARED.glob("*/*.tflite"))
 needs_models = pytest.mark.skipif(not MODELS, reason=f"no models in {SHARED}")
 

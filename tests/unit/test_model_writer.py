@@ -1,5 +1,4 @@
 """harness.model.writer: round trips, single-operator models, and what TFLM makes of them."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,8 +6,9 @@ import pytest
 from harness.model import ModelBuilder, ModelError, load_model, quant, write_model
 from harness.model.writer import BUFFER_ALIGNMENT, SINGLE_OPS, single_op_model
 from harness.reference import Reference
+from harness.shared_models import SHARED_MODELS
 
-SHARED = Path("/work/shared/models")
+SHARED = SHARED_MODELS
 MODELS = [p for p in sorted(SHARED.glob("*/*.tflite")) if "kws_ref_model_float32" not in p.name]
 needs_models = pytest.mark.skipif(not MODELS, reason=f"no models in {SHARED}")
 

@@ -17,9 +17,10 @@ from harness.engine.plan import Lifetime, plan
 from harness.model import ModelBuilder, load_model, quant, requant
 from harness.model.tflite import ModelError
 from harness.model.writer import single_op_model
+from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-KWS = Path("/work/shared/models/mlperf_tiny/kws_ref_model.tflite")
+KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
 
 
 def _conv_model(height: int = 8, channels: int = 3) -> bytes:

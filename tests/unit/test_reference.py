@@ -1,5 +1,4 @@
 """harness.reference: the TFLM interpreter in a worker process."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,8 +7,9 @@ from harness.errors import HarnessError
 from harness.model import load_model
 from harness.model.writer import single_op_model
 from harness.reference import Reference
+from harness.shared_models import SHARED_MODELS
 
-SHARED = Path("/work/shared/models")
+SHARED = SHARED_MODELS
 needs_models = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no models in {SHARED}")
 
 

@@ -140,7 +140,7 @@ def test_parse_bytes():
     assert parse_bytes("256KB") == 262144 and parse_bytes("1MB") == 1 << 20 and parse_bytes("100") == 100
 
 
-@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in /work/shared")
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_vww_tail_forward_equals_tflite_micro():
     from harness.reference import Reference
     from harness.training.vww import feature_tensor, load_backbone, quantize_images, stripe_images, vww_setup
