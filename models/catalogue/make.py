@@ -7,7 +7,6 @@ Everything in the table is read with harness.model.load_model: nothing is typed 
 """
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -16,9 +15,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from harness.model import Model, load_model  # noqa: E402
+from harness.shared_models import SHARED_MODELS as SHARED  # noqa: E402
 
 README = HERE.parent / "README.md"
-SHARED = Path(os.environ.get("HIL_SHARED_MODELS", HERE.parents[2] / "shared" / "models"))
 BEGIN, END = "<!-- catalogue:begin -->", "<!-- catalogue:end -->"
 
 
