@@ -6,6 +6,7 @@ Fixtures:
   hil_options  the resolved options (board, emulator, port, ...).
 Marker:
   @pytest.mark.boards("nucleo_f746", ...)   run the test only on these boards.
+More fixtures come from the modules in `pytest_plugins` (run_model, measured_dut, ...).
 Defaults come from the ini file (`hil_board`, `hil_emulator`), so a project can make plain
 `pytest` run on its usual board. The board, emulator and firmware build id are recorded as
 JUnit XML test-suite properties.
@@ -22,7 +23,14 @@ from .dut import Dut
 from .errors import HarnessError
 from .progress import Progress
 
-pytest_plugins = ["harness.pytest_metrics", "harness.pytest_farm", "harness.pytest_training", "harness.pytest_inference", "harness.pytest_boards"]
+# The services' fixtures and options, each in its own module.
+pytest_plugins = [
+    "harness.pytest_boards",
+    "harness.pytest_farm",
+    "harness.pytest_inference",
+    "harness.pytest_metrics",
+    "harness.pytest_training",
+]
 
 
 @dataclass(frozen=True)
