@@ -168,6 +168,12 @@ class Link:
         except ValueError as exc:
             raise LinkError(f"board {self.board} sent a malformed {name} reply: {exc}") from None
 
+    def await_reply(self, request: int, seq: int, timeout: float | None = None) -> bytes:
+        """The reply to a request sent by hand (send_raw), or the device's ERROR for it."""
+        timeout = self.timeout if timeout is None else timeout
+        what = f"{_message_name(request)} (seq {seq})"
+        return self._await(seq, protocol.reply_type(request), what, timeout)
+
     def send_request_no_reply(self, message: int, payload: bytes = b"") -> None:
         """Sends a request whose reply is not awaited (self-tests that stop the firmware)."""
         self._send_frame(Frame(message, self._next_seq(), payload))

@@ -57,7 +57,7 @@ def test_bad_crc_is_reported_and_the_link_recovers(dut):
     damaged[10] ^= 0x01
     dut.link.send_raw(bytes(damaged))
     with pytest.raises(DeviceError, match="BAD_CRC"):
-        dut.link._await(seq, protocol.reply_type(MessageType.ECHO), "damaged ECHO", 5.0)
+        dut.link.await_reply(MessageType.ECHO, seq)
     assert dut.echo(b"after") == b"after"
     assert dut.link_stats()["bad_crc"] >= 1
 
@@ -67,7 +67,7 @@ def test_truncated_frame_is_reported_and_the_link_recovers(dut):
     payload = b"x" * min(200, dut.info.max_payload)  # a frame the board accepts, cut short
     dut.link.send_raw(encode(Frame(MessageType.ECHO, seq, payload))[:50])
     with pytest.raises(DeviceError, match="TRUNCATED"):
-        dut.link._await(seq, protocol.reply_type(MessageType.ECHO), "truncated ECHO", 5.0)
+        dut.link.await_reply(MessageType.ECHO, seq)
     assert dut.echo(b"after") == b"after"
     assert dut.link_stats()["truncated"] >= 1
 
