@@ -4,7 +4,7 @@ import time
 import pytest
 
 from harness.boards import load_board
-from harness.errors import DeviceError, DeviceFault, DeviceTimeout
+from harness.errors import DeviceError, DeviceFault, DeviceTimeout, LinkError
 from harness.link import protocol
 from harness.link.framing import Frame, encode
 from harness.link.protocol import MessageType
@@ -40,7 +40,7 @@ def test_4k_request_efficiency_on_the_wire(dut):
 
 
 def test_request_larger_than_the_device_accepts_is_refused_on_the_host(dut):
-    with pytest.raises(Exception, match="larger than board"):
+    with pytest.raises(LinkError, match="larger than board"):
         dut.echo(bytes(dut.info.max_message + 1))
 
 
