@@ -17,11 +17,22 @@ _ARCH_HAL = {"arm": "cortexm", "avr": None}
 # say why: everything not listed here compiles and links for the Uno.
 _AVR_EXCLUDED: dict[str, str] = {
     "metrics/": "reads Cortex-M linker symbols (_sstack...) and the stack pointer with ARM assembly",
-    # measured 2026-11-27: the firmware with engine and kernels overflows text by 24 KB
-    "engine/": "links every kernel it dispatches to (~52 KB of AVR code for 28 KB of firmware "
-               "flash): needs an op subset per board",
-    "training/": "builds on the engine",
+    # The engine is built with ENGINE_OPS_MINIMAL (int8 FULLY_CONNECTED and RESHAPE only: all
+    # kernels overflowed flash by 24 KB) and runs models streamed into RAM (MODEL_WRITE).
+    "training/": "builds on the engine's full op set and metrics, which the Uno build leaves out",
 }
+
+
+# Services an AVR build has in part only; the generic tests of such a service assume all of it.
+_AVR_LIMITED: dict[str, str] = {
+    "engine": "runs int8 FULLY_CONNECTED/RESHAPE models from the flash model slot only "
+              "(ENGINE_OPS_MINIMAL; tests/device/test_uno_inference.py covers it)",
+}
+
+
+def services_limited(board: Board) -> dict[str, str]:
+    """Firmware services built for this board with a reduced feature set, with what remains."""
+    return dict(_AVR_LIMITED) if board.arch == "avr" else {}
 
 
 def services_left_out(board: Board) -> dict[str, str]:
@@ -33,6 +44,11 @@ def services_left_out(board: Board) -> dict[str, str]:
 # these symbols give it this chip's limits, so an image that does not fit fails to link.
 # The stack is not a section: AVR_STACK_RESERVE bytes of SRAM are kept free for it.
 AVR_STACK_RESERVE = 384
+# The engine on AVR: no metrics hooks (metrics/ is left out), error codes without texts (string
+# literals would take SRAM), and only the operators of small dense models (flash).
+AVR_ENGINE_DEFINES: dict[str, str | int] = {
+    "HIL_HAVE_METRICS": 0, "ENGINE_TERSE_ERRORS": 1, "ENGINE_OPS_MINIMAL": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,7 @@ def firmware_config(board: Board, emulator: str, build_id: str) -> FirmwareConfi
     ]
     if board.arch == "avr":
         defines["F_CPU"] = f"{variant.clock_hz}UL"  # avr-libc's <util/delay.h> and <util/setbaud.h>
+        defines.update(AVR_ENGINE_DEFINES)
         data_limit = memory.sram.size - AVR_STACK_RESERVE
         return FirmwareConfig(
             cpu_flags=cpu_flags(board),

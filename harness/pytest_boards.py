@@ -1,20 +1,24 @@
 """pytest hooks for what a board's firmware leaves out (registered in harness/pytest_plugin.py).
 
-Some boards build without a service (the Uno has no room for the engine: see
-`services_left_out` in harness/build_config.py). Tests of that service are then skipped with the
-reason, rather than failing on UNKNOWN_TYPE. A test names the service it needs with
+Some boards build without a service, or with a reduced one (the Uno has no metrics or training,
+and an engine with a minimal op set that runs models from its flash slot: see `services_left_out`
+and `services_limited` in harness/build_config.py). Tests of that service are then skipped with
+the reason, rather than failing on UNKNOWN_TYPE or a missing operator; a board's reduced service
+has its own tests (tests/device/test_uno_inference.py). A test names the service it needs with
 `@pytest.mark.needs_service("engine")` (or a module-level `pytestmark`); test modules named
-`test_inference*`, `test_metrics*` and `test_training*` need engine, metrics and training.
+`test_inference*` and `test_quantized_models*` need the (full) engine, `test_metrics*` and
+`test_training*` metrics and training.
 """
 from __future__ import annotations
 
 import pytest
 
 from .boards import load_board
-from .build_config import services_left_out
+from .build_config import services_left_out, services_limited
 from .errors import HarnessError
 
-SERVICE_OF_MODULE = {"test_inference": "engine", "test_metrics": "metrics", "test_training": "training"}
+SERVICE_OF_MODULE = {"test_inference": "engine", "test_quantized_models": "engine",
+                     "test_metrics": "metrics", "test_training": "training"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,10 +36,11 @@ def needed_services(item: pytest.Item) -> set[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     board_name = config.getoption("board", None) or config.getini("hil_board")
     try:
-        left_out = services_left_out(load_board(board_name)) if board_name else {}
+        board = load_board(board_name) if board_name else None
+        left_out = {**services_limited(board), **services_left_out(board)} if board else {}
     except HarnessError:
         return  # an unknown board is reported by the dut fixture
     for item in items:
         for service in sorted(needed_services(item) & set(left_out)):
             item.add_marker(pytest.mark.skip(
-                reason=f"board {board_name} builds without the {service} service: {left_out[service]}"))
+                reason=f"board {board_name} builds without the full {service} service: {left_out[service]}"))

@@ -25,6 +25,8 @@ from .plan import lifetimes, plan
 # (link buffers, ...) and the stack. The firmware's real figure is reported by ENGINE_INFO;
 # tests/device check that the device always has at least SRAM minus this much.
 FIRMWARE_RAM_RESERVE = 48 * 1024
+# AVR (2 KB of SRAM) has a fixed pool instead: ENGINE_POOL_SIZE in firmware/src/engine/engine_commands.c.
+AVR_ENGINE_POOL_SIZE = 640
 
 _TYPE_CODES = {np.dtype(np.int8): fmt.TYPE_INT8, np.dtype(np.float32): fmt.TYPE_FLOAT32,
                np.dtype(np.int32): fmt.TYPE_INT32}
@@ -103,6 +105,8 @@ def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
 
 def sram_budget(board: Board, emulator: str = "none") -> int:
     """Bytes of SRAM the engine can count on for model (when streamed to RAM) and arena."""
+    if board.arch == "avr":
+        return AVR_ENGINE_POOL_SIZE
     return board.variant(emulator).memory.sram.size - FIRMWARE_RAM_RESERVE
 
 
@@ -113,7 +117,7 @@ def check_fits(packed: PackedModel, board: Board, emulator: str = "none") -> Non
         raise ModelTooLarge(
             f"the arena of {packed.arena_size} bytes does not fit board {board.name}: "
             f"{memory.sram.size} bytes of SRAM, {budget} left for the arena after "
-            f"{FIRMWARE_RAM_RESERVE} bytes of firmware data and stack")
+            f"the firmware's data and stack")
     if len(packed.image) > memory.model_slot.size:
         raise ModelTooLarge(
             f"the packed model of {len(packed.image)} bytes ({packed.constant_bytes} bytes of "

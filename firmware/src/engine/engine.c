@@ -4,16 +4,44 @@
 #include <string.h>
 
 #include "../link/crc32.h"
+#if HIL_HAVE_METRICS
 #include "../metrics/metrics.h"
+#endif
+
+#ifdef __AVR__
+#include <avr/pgmspace.h>
+#endif
+
+static uint32_t scratch_used; /* bytes of model->scratch handed out since engine_scratch_reset() */
 
 void engine_model_read(const engine_model_t *model, uint32_t offset, void *dst, uint32_t length)
 {
+#ifdef __AVR__
+    if (model->in_program_memory) {
+        memcpy_P(dst, model->image + offset, (size_t)length);
+        return;
+    }
+#endif
     memcpy(dst, model->image + offset, (size_t)length);
 }
 
-const void *engine_model_data(const engine_model_t *model, uint32_t offset)
+void engine_scratch_reset(void)
 {
-    return model->image + offset;
+    scratch_used = 0;
+}
+
+const void *engine_model_data(const engine_model_t *model, uint32_t offset, uint32_t length)
+{
+    if (!model->in_program_memory) {
+        return model->image + offset;
+    }
+    uint32_t start = (scratch_used + 3u) & ~3u; /* the kernels read int32 constants */
+    if (start > model->scratch_capacity || length > model->scratch_capacity - start) {
+        return NULL;
+    }
+    scratch_used = start + length;
+    engine_model_read(model, offset, model->scratch + start, length);
+    return model->scratch + start;
 }
 
 engine_tensor_t engine_tensor(const engine_model_t *model, uint32_t index)
@@ -30,7 +58,7 @@ void *engine_tensor_data(const engine_model_t *model, const engine_tensor_t *ten
         return model->arena + tensor->offset;
     }
     if (tensor->storage == ENGINE_STORAGE_MODEL) {
-        return (void *)(uintptr_t)engine_model_data(model, tensor->offset);
+        return (void *)(uintptr_t)engine_model_data(model, tensor->offset, tensor->bytes);
     }
     return NULL;
 }
@@ -52,26 +80,26 @@ static const char *check_tensor(const engine_model_t *model, const engine_tensor
         return NULL;
     }
     if (t->rank > ENGINE_MAX_RANK || element_size(t->type) == 0) {
-        return "tensor with a bad rank or type";
+        return ENGINE_TEXT("tensor with a bad rank or type");
     }
     uint32_t count = 1;
     for (uint8_t d = 0; d < t->rank; d++) {
         if (t->dims[d] < 0 || (t->dims[d] > 0 && count > UINT32_MAX / (uint32_t)t->dims[d])) {
-            return "tensor with a bad shape";
+            return ENGINE_TEXT("tensor with a bad shape");
         }
         count *= (uint32_t)t->dims[d];
     }
     if (count > UINT32_MAX / element_size(t->type) || count * element_size(t->type) != t->bytes) {
-        return "tensor size does not match its shape";
+        return ENGINE_TEXT("tensor size does not match its shape");
     }
     if (t->storage == ENGINE_STORAGE_ARENA) {
-        return inside(t->offset, t->bytes, model->header.arena_size) ? NULL : "tensor outside the arena";
+        return inside(t->offset, t->bytes, model->header.arena_size) ? NULL : ENGINE_TEXT("tensor outside the arena");
     }
     if (t->storage == ENGINE_STORAGE_MODEL) {
         return inside(t->offset, t->bytes, model->header.total_size) && t->offset % 4u == 0
-                   ? NULL : "constant outside the model";
+                   ? NULL : ENGINE_TEXT("constant outside the model");
     }
-    return "tensor with a bad storage kind";
+    return ENGINE_TEXT("tensor with a bad storage kind");
 }
 
 static const char *check_op(const engine_model_t *model, const engine_op_t *op)
@@ -79,21 +107,21 @@ static const char *check_op(const engine_model_t *model, const engine_op_t *op)
     const engine_header_t *h = &model->header;
     uint32_t count = (uint32_t)op->num_inputs + op->num_outputs;
     if (op->num_inputs == 0 || op->num_inputs > ENGINE_MAX_OP_INPUTS || op->num_outputs != 1) {
-        return "operator with a bad number of tensors";
+        return ENGINE_TEXT("operator with a bad number of tensors");
     }
     if (!inside(op->tensors_offset, count * 2u, h->total_size) ||
         !inside(op->params_offset, op->params_size, h->total_size)) {
-        return "operator record points outside the model";
+        return ENGINE_TEXT("operator record points outside the model");
     }
     for (uint32_t i = 0; i < count; i++) {
         uint16_t index;
         engine_model_read(model, op->tensors_offset + 2u * i, &index, sizeof index);
         if (index >= h->num_tensors) {
-            return "operator refers to a missing tensor";
+            return ENGINE_TEXT("operator refers to a missing tensor");
         }
         engine_tensor_t t = engine_tensor(model, index);
         if (t.storage == ENGINE_STORAGE_NONE || (i >= op->num_inputs && t.storage != ENGINE_STORAGE_ARENA)) {
-            return "operator tensor without storage";
+            return ENGINE_TEXT("operator tensor without storage");
         }
     }
     return NULL;
@@ -102,42 +130,62 @@ static const char *check_op(const engine_model_t *model, const engine_op_t *op)
 static const char *check_header(const engine_header_t *h, uint32_t max_size)
 {
     if (memcmp(h->magic, "HILM", 4) != 0) {
-        return "no packed model (bad magic)";
+        return ENGINE_TEXT("no packed model (bad magic)");
     }
     if (h->version != ENGINE_FORMAT_VERSION || h->header_size != sizeof(engine_header_t)) {
-        return "unsupported packed format version";
+        return ENGINE_TEXT("unsupported packed format version");
     }
     if (h->total_size < sizeof(engine_header_t) || h->total_size > max_size) {
-        return "model size out of range";
+        return ENGINE_TEXT("model size out of range");
     }
     if (!inside(h->tensors_offset, (uint32_t)h->num_tensors * sizeof(engine_tensor_t), h->total_size) ||
         !inside(h->ops_offset, (uint32_t)h->num_ops * sizeof(engine_op_t), h->total_size) ||
         !inside(h->io_offset, 2u * ((uint32_t)h->num_inputs + h->num_outputs), h->total_size) ||
         h->tensors_offset % 4u != 0 || h->ops_offset % 4u != 0) {
-        return "model tables out of bounds";
+        return ENGINE_TEXT("model tables out of bounds");
     }
     return NULL;
 }
 
-int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_size,
+/* CRC-32 of the image after the crc32 field, read in small pieces (works from program memory). */
+static uint32_t image_crc(const engine_model_t *model)
+{
+    uint8_t piece[32];
+    uint32_t crc = CRC32_INIT;
+    for (uint32_t at = ENGINE_CRC_START; at < model->header.total_size; at += sizeof piece) {
+        uint32_t n = model->header.total_size - at < sizeof piece ? model->header.total_size - at : sizeof piece;
+        engine_model_read(model, at, piece, n);
+        crc = crc32_update(crc, piece, (size_t)n);
+    }
+    return crc32_final(crc);
+}
+
+int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_size, int in_program_memory,
                     uint8_t *arena, uint32_t arena_capacity, const char **why)
 {
     model->image = image;
     model->arena = arena;
     model->arena_capacity = arena_capacity;
-    *why = max_size < sizeof(engine_header_t) ? "no room for a model" : NULL;
+    model->in_program_memory = (uint8_t)(in_program_memory != 0);
+    model->scratch = arena;
+    model->scratch_capacity = 0;
+    *why = max_size < sizeof(engine_header_t) ? ENGINE_TEXT("no room for a model") : NULL;
     if (*why == NULL) {
         engine_model_read(model, 0, &model->header, sizeof model->header);
         *why = check_header(&model->header, max_size);
     }
     if (*why == NULL) {
-        uint32_t crc = crc32_update(CRC32_INIT, image + ENGINE_CRC_START,
-                                    (size_t)(model->header.total_size - ENGINE_CRC_START));
-        *why = crc32_final(crc) == model->header.crc32 ? NULL : "CRC-32 mismatch";
+        *why = image_crc(model) == model->header.crc32 ? NULL : ENGINE_TEXT("CRC-32 mismatch");
     }
     if (*why == NULL && model->header.arena_size > arena_capacity) {
-        *why = "arena does not fit";
+        *why = ENGINE_TEXT("arena does not fit");
         return ENGINE_ERR_ARENA;
+    }
+    if (*why == NULL) {
+        uint32_t used = (model->header.arena_size + 3u) & ~3u;
+        used = used < arena_capacity ? used : arena_capacity;
+        model->scratch = arena + used;
+        model->scratch_capacity = arena_capacity - used;
     }
     for (uint32_t i = 0; *why == NULL && i < model->header.num_tensors; i++) {
         engine_tensor_t t = engine_tensor(model, i);
@@ -159,9 +207,13 @@ int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end,
     for (uint32_t i = first; i < end; i++) {
         engine_op_t op;
         engine_model_read(model, model->header.ops_offset + i * (uint32_t)sizeof op, &op, sizeof op);
+#if HIL_HAVE_METRICS
         metrics_region_begin(METRICS_REGION_LAYER(i)); /* per-layer timing, src/metrics */
+#endif
         int32_t status = engine_run_op(model, &op);
+#if HIL_HAVE_METRICS
         metrics_region_end(METRICS_REGION_LAYER(i));
+#endif
         if (status != HIL_KERNEL_OK) {
             *failed_op = i;
             return ENGINE_ERR_KERNEL;

@@ -12,11 +12,38 @@
 
 #include "model_format.h"
 
+/* The metrics service (src/metrics) is left out of some builds (AVR): its hooks are then not
+ * called at all (avr-ld cannot link weak undefined functions). */
+#ifndef HIL_HAVE_METRICS
+#define HIL_HAVE_METRICS 1
+#endif
+
+/* Error texts cost RAM on AVR (string literals live in .data there; link_send_error takes a
+ * data pointer): such builds set ENGINE_TERSE_ERRORS and send the error code alone. */
+#if defined(ENGINE_TERSE_ERRORS) && ENGINE_TERSE_ERRORS
+#define ENGINE_TEXT(text) ""
+#else
+#define ENGINE_TEXT(text) text
+#endif
+
+/* The operators a build executes. A board with little flash (the Uno) sets ENGINE_OPS_MINIMAL:
+ * int8 FULLY_CONNECTED and RESHAPE only, so the linker drops every other kernel. */
+#if defined(ENGINE_OPS_MINIMAL) && ENGINE_OPS_MINIMAL
+#define ENGINE_ALL_OPS 0
+#else
+#define ENGINE_ALL_OPS 1
+#endif
+
 typedef struct {
     const uint8_t *image; /* the packed model, in the flash slot or in RAM */
     engine_header_t header;
     uint8_t *arena;
     uint32_t arena_capacity;
+    /* Harvard targets (AVR): the image is in program memory, read with engine_model_read(), and
+     * each operator's constants are copied into `scratch` (the pool after the arena) for it. */
+    uint8_t in_program_memory;
+    uint8_t *scratch;
+    uint32_t scratch_capacity;
 } engine_model_t;
 
 typedef enum {
@@ -26,13 +53,17 @@ typedef enum {
     ENGINE_ERR_ARENA = -3,   /* the model's arena does not fit the capacity */
 } engine_status_t;
 
-/* Validates `image` (at most `max_size` bytes readable) and prepares `model`; on failure
- * *why names the problem. */
-int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_size,
+/* Validates `image` (at most `max_size` bytes readable; in program memory when
+ * `in_program_memory`, which only AVR builds support) and prepares `model`; on failure *why
+ * names the problem. */
+int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_size, int in_program_memory,
                     uint8_t *arena, uint32_t arena_capacity, const char **why);
 
 void engine_model_read(const engine_model_t *model, uint32_t offset, void *dst, uint32_t length);
-const void *engine_model_data(const engine_model_t *model, uint32_t offset);
+/* `length` constant bytes of the model as data memory: the image itself, or (program memory) a
+ * copy in the scratch area, valid until engine_scratch_reset(); NULL when the scratch is full. */
+const void *engine_model_data(const engine_model_t *model, uint32_t offset, uint32_t length);
+void engine_scratch_reset(void);
 
 /* The tensor record `index` (< num_tensors) and its bytes (NULL when it has no storage). */
 engine_tensor_t engine_tensor(const engine_model_t *model, uint32_t index);

@@ -16,7 +16,12 @@
 #define ENGINE_RAM_RESERVE (48u * 1024u)
 #endif
 #ifndef ENGINE_POOL_SIZE
-#if HIL_SRAM_SIZE > 2u * ENGINE_RAM_RESERVE
+#if defined(__AVR__)
+/* 2 KB of SRAM: the arena plus one operator's constants, copied from the flash model slot
+ * (hello_world int8: 32 + 16x16 weights and 16 int32 biases); harness/engine/pack.py's
+ * AVR_ENGINE_POOL_SIZE mirrors it. The linker checks it leaves AVR_STACK_RESERVE. */
+#define ENGINE_POOL_SIZE 640u
+#elif HIL_SRAM_SIZE > 2u * ENGINE_RAM_RESERVE
 #define ENGINE_POOL_SIZE (HIL_SRAM_SIZE - ENGINE_RAM_RESERVE)
 #else
 #define ENGINE_POOL_SIZE (HIL_SRAM_SIZE / 4u) /* small boards: a token pool */
@@ -30,10 +35,12 @@ static uint32_t ram_model_bytes; /* bytes of the pool that MODEL_WRITE has used 
 static engine_model_t model;
 static int model_loaded;
 
-/* Optional hooks into the metrics service (src/metrics), when it is linked in. */
+/* Optional hooks into the metrics service (src/metrics), when the build has it. */
+#if HIL_HAVE_METRICS
 extern void metrics_region_begin(uint32_t id) __attribute__((weak));
 extern void metrics_region_end(uint32_t id) __attribute__((weak));
 extern void metrics_report_arena(uint32_t size_bytes, uint32_t used_bytes) __attribute__((weak));
+#endif
 
 static void info(const link_message_t *request)
 {
@@ -49,7 +56,7 @@ static void info(const link_message_t *request)
 static int fixed_part(const link_message_t *request, void *fields, uint32_t size)
 {
     if (request->length < size) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "request too short");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("request too short"));
         return 0;
     }
     memcpy(fields, request->payload, (size_t)size);
@@ -64,7 +71,7 @@ static void model_write(const link_message_t *request)
     }
     uint32_t length = request->length - (uint32_t)sizeof r;
     if (r.offset > ENGINE_POOL_SIZE || length > ENGINE_POOL_SIZE - r.offset) {
-        link_send_error(request->seq, LINK_ERR_NO_MEMORY, "model larger than the RAM pool");
+        link_send_error(request->seq, LINK_ERR_NO_MEMORY, ENGINE_TEXT("model larger than the RAM pool"));
         return;
     }
     model_loaded = 0; /* the write may overlap the active model or its arena */
@@ -87,7 +94,7 @@ static void model_load(const link_message_t *request)
     uint32_t capacity = ENGINE_POOL_SIZE;
     if (r.source == LINK_MODEL_SOURCE_SLOT) {
         if (r.offset >= HIL_MODEL_SLOT_SIZE || r.offset % 4u != 0) {
-            link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "offset outside the model slot");
+            link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("offset outside the model slot"));
             return;
         }
         image = (const uint8_t *)(uintptr_t)(HIL_MODEL_SLOT_ADDR + r.offset);
@@ -99,14 +106,20 @@ static void model_load(const link_message_t *request)
         arena = pool + used;
         capacity = ENGINE_POOL_SIZE - used;
     } else {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "unknown model source");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("unknown model source"));
         return;
     }
     const char *why;
     model_loaded = 0;
-    int32_t status = engine_load(&model, image, max_size, arena, capacity, &why);
+    int in_program_memory = 0;
+#ifdef __AVR__
+    /* Harvard: the flash slot is program memory; the engine copies each operator's constants
+     * into the pool after the arena */
+    in_program_memory = r.source == LINK_MODEL_SOURCE_SLOT;
+#endif
+    int32_t status = engine_load(&model, image, max_size, in_program_memory, arena, capacity, &why);
     if (status == ENGINE_ERR_ARENA) {
-        link_send_error(request->seq, LINK_ERR_NO_MEMORY, "the model's arena does not fit the pool");
+        link_send_error(request->seq, LINK_ERR_NO_MEMORY, ENGINE_TEXT("the model's arena does not fit the pool"));
         return;
     }
     if (status != ENGINE_OK) {
@@ -114,9 +127,11 @@ static void model_load(const link_message_t *request)
         return;
     }
     model_loaded = 1;
+#if HIL_HAVE_METRICS
     if (metrics_report_arena) {
         metrics_report_arena(capacity, model.header.arena_size);
     }
+#endif
     link_model_load_reply_t reply = {
         .arena_size = model.header.arena_size,
         .arena_capacity = capacity,
@@ -133,20 +148,20 @@ static void model_load(const link_message_t *request)
 static uint8_t *tensor_span(const link_message_t *request, uint32_t index, uint32_t offset, uint32_t length)
 {
     if (!model_loaded) {
-        link_send_error(request->seq, LINK_ERR_NO_MODEL, "no model loaded");
+        link_send_error(request->seq, LINK_ERR_NO_MODEL, ENGINE_TEXT("no model loaded"));
         return NULL;
     }
     if (index >= model.header.num_tensors) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "no such tensor");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("no such tensor"));
         return NULL;
     }
     engine_tensor_t t = engine_tensor(&model, index);
     if (t.storage != ENGINE_STORAGE_ARENA) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "tensor is not in the arena");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("tensor is not in the arena"));
         return NULL;
     }
     if (offset > t.bytes || length > t.bytes - offset) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "range outside the tensor");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("range outside the tensor"));
         return NULL;
     }
     return model.arena + t.offset + offset;
@@ -207,26 +222,30 @@ static void invoke(const link_message_t *request)
         return;
     }
     if (!model_loaded) {
-        link_send_error(request->seq, LINK_ERR_NO_MODEL, "no model loaded");
+        link_send_error(request->seq, LINK_ERR_NO_MODEL, ENGINE_TEXT("no model loaded"));
         return;
     }
     uint32_t end = r.end_op > model.header.num_ops ? model.header.num_ops : r.end_op;
     if (r.first_op > end) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "first_op after end_op");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, ENGINE_TEXT("first_op after end_op"));
         return;
     }
     uint32_t failed = 0;
+#if HIL_HAVE_METRICS
     if (metrics_region_begin) {
         metrics_region_begin(0u);
     }
+#endif
     uint32_t start = hal_timer_ticks();
     int32_t status = engine_invoke(&model, r.first_op, end, &failed);
     uint32_t ticks = hal_timer_ticks() - start;
+#if HIL_HAVE_METRICS
     if (metrics_region_end) {
         metrics_region_end(0u);
     }
+#endif
     if (status != ENGINE_OK) {
-        char text[48] = "kernel failed in operator ";
+        char text[48] = ENGINE_TEXT("kernel failed in operator ");
         size_t n = strlen(text);
         char digits[6];
         int d = 0;

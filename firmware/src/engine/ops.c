@@ -4,21 +4,38 @@
 
 #include "engine.h"
 
+/* Tensors per operator: a minimal build (FULLY_CONNECTED, RESHAPE) needs 3 inputs and the
+ * output, which keeps this stack record small on a 2 KB part. */
+#if ENGINE_ALL_OPS
+#define OP_TENSORS (ENGINE_MAX_OP_INPUTS + 1)
+#else
+#define OP_TENSORS 4
+#endif
+
 typedef struct {
-    engine_tensor_t tensor[ENGINE_MAX_OP_INPUTS + 1]; /* inputs, then the output */
-    void *data[ENGINE_MAX_OP_INPUTS + 1];
+    engine_tensor_t tensor[OP_TENSORS]; /* inputs, then the output */
+    void *data[OP_TENSORS];
     uint32_t num_inputs;
 } op_tensors_t;
 
-static void read_tensors(const engine_model_t *model, const engine_op_t *op, op_tensors_t *t)
+/* 0 when the operator has more tensors than this build handles or its constants do not fit the
+ * scratch area (models in program memory). */
+static int read_tensors(const engine_model_t *model, const engine_op_t *op, op_tensors_t *t)
 {
     t->num_inputs = op->num_inputs;
+    if ((uint32_t)op->num_inputs + 1u > OP_TENSORS) {
+        return 0;
+    }
     for (uint32_t i = 0; i < (uint32_t)op->num_inputs + 1u; i++) {
         uint16_t index;
         engine_model_read(model, op->tensors_offset + 2u * i, &index, sizeof index);
         t->tensor[i] = engine_tensor(model, index);
         t->data[i] = engine_tensor_data(model, &t->tensor[i]);
+        if (t->data[i] == NULL) {
+            return 0;
+        }
     }
+    return 1;
 }
 
 /* Copies the operator's parameter record into `params` if it is exactly `size` bytes. */
@@ -31,6 +48,7 @@ static int read_params(const engine_model_t *model, const engine_op_t *op, void 
     return 1;
 }
 
+#if ENGINE_ALL_OPS /* every operator; a minimal build keeps FULLY_CONNECTED and RESHAPE */
 static hil_dims_t dims4(const engine_tensor_t *t)
 {
     hil_dims_t d = {t->dims[0], t->dims[1], t->dims[2], t->dims[3]};
@@ -74,34 +92,49 @@ static int32_t conv(const engine_model_t *model, const engine_op_t *op, const op
     if (!read_params(model, op, &p, sizeof p) || p.per_channel != 1) {
         return HIL_KERNEL_ERR_ARG;
     }
-    hil_requant_t rq = {engine_model_data(model, p.multipliers_offset),
-                        engine_model_data(model, p.shifts_offset), 1};
+    uint32_t channels_bytes = 4u * (uint32_t)out_d.c;
+    hil_requant_t rq = {engine_model_data(model, p.multipliers_offset, channels_bytes),
+                        engine_model_data(model, p.shifts_offset, channels_bytes), 1};
+    if (rq.multiplier == NULL || rq.shift == NULL) {
+        return HIL_KERNEL_ERR_ARG;
+    }
     return (depthwise ? hil_depthwise_conv2d_s8 : hil_conv2d_s8)(
         &p.conv, &rq, &in_d, t->data[0], &f_d, t->data[1], bias, &out_d, t->data[out]);
 }
+
+#endif
 
 static int32_t fully_connected(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
 {
     uint32_t out = t->num_inputs;
     const void *bias = t->num_inputs > 2 ? t->data[2] : NULL;
     if (op->type == ENGINE_TYPE_FLOAT32) {
+#if ENGINE_ALL_OPS
         engine_fc_f32_t p;
         if (!read_params(model, op, &p, sizeof p)) {
             return HIL_KERNEL_ERR_ARG;
         }
         return hil_fully_connected_f32(p.act_min, p.act_max, p.batches, p.accum_depth, p.output_depth,
                                        t->data[0], t->data[1], bias, t->data[out]);
+#else
+        return HIL_KERNEL_ERR_ARG;
+#endif
     }
     engine_fc_s8_t p;
     if (!read_params(model, op, &p, sizeof p)) {
         return HIL_KERNEL_ERR_ARG;
     }
-    hil_requant_t rq = {engine_model_data(model, p.multipliers_offset),
-                        engine_model_data(model, p.shifts_offset), p.per_channel};
+    uint32_t channels_bytes = p.per_channel ? 4u * (uint32_t)p.output_depth : 4u;
+    hil_requant_t rq = {engine_model_data(model, p.multipliers_offset, channels_bytes),
+                        engine_model_data(model, p.shifts_offset, channels_bytes), p.per_channel};
+    if (rq.multiplier == NULL || rq.shift == NULL) {
+        return HIL_KERNEL_ERR_ARG;
+    }
     return hil_fully_connected_s8(&p.fc, &rq, p.batches, p.accum_depth, p.output_depth,
                                   t->data[0], t->data[1], bias, t->data[out]);
 }
 
+#if ENGINE_ALL_OPS
 static int32_t pool(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
 {
     hil_pool_params_t p;
@@ -237,6 +270,8 @@ static int32_t dequantize(const engine_model_t *model, const engine_op_t *op, co
                : HIL_KERNEL_ERR_ARG;
 }
 
+#endif
+
 static int32_t reshape(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
 {
     (void)model;
@@ -250,13 +285,19 @@ static int32_t reshape(const engine_model_t *model, const engine_op_t *op, const
 int32_t engine_run_op(const engine_model_t *model, const engine_op_t *op)
 {
     op_tensors_t t;
-    read_tensors(model, op, &t);
+    engine_scratch_reset();
+    if (!read_tensors(model, op, &t)) {
+        return HIL_KERNEL_ERR_ARG;
+    }
     switch (op->opcode) {
+    case ENGINE_OP_FULLY_CONNECTED:
+        return fully_connected(model, op, &t);
+    case ENGINE_OP_RESHAPE:
+        return reshape(model, op, &t);
+#if ENGINE_ALL_OPS
     case ENGINE_OP_CONV_2D:
     case ENGINE_OP_DEPTHWISE_CONV_2D:
         return conv(model, op, &t);
-    case ENGINE_OP_FULLY_CONNECTED:
-        return fully_connected(model, op, &t);
     case ENGINE_OP_AVERAGE_POOL_2D:
     case ENGINE_OP_MAX_POOL_2D:
         return pool(model, op, &t);
@@ -277,8 +318,7 @@ int32_t engine_run_op(const engine_model_t *model, const engine_op_t *op)
         return quantize(model, op, &t);
     case ENGINE_OP_DEQUANTIZE:
         return dequantize(model, op, &t);
-    case ENGINE_OP_RESHAPE:
-        return reshape(model, op, &t);
+#endif
     default:
         return HIL_KERNEL_ERR_ARG;
     }
