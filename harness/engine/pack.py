@@ -26,7 +26,7 @@ from .plan import lifetimes, plan
 # tests/device check that the device always has at least SRAM minus this much.
 FIRMWARE_RAM_RESERVE = 48 * 1024
 # AVR (2 KB of SRAM) has a fixed pool instead: ENGINE_POOL_SIZE in firmware/src/engine/engine_commands.c.
-AVR_ENGINE_POOL_SIZE = 640
+AVR_ENGINE_POOL_SIZE = 416
 
 _TYPE_CODES = {np.dtype(np.int8): fmt.TYPE_INT8, np.dtype(np.float32): fmt.TYPE_FLOAT32,
                np.dtype(np.int32): fmt.TYPE_INT32}
