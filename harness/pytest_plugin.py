@@ -13,6 +13,7 @@ JUnit XML test-suite properties.
 """
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from .boards import EMULATORS
 from .dut import Dut
 from .errors import HarnessError
 from .progress import Progress
+from .targets.renode import install_hint as renode_install_hint
 
 # The services' fixtures and options, each in its own module.
 pytest_plugins = [
@@ -101,7 +103,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def hil_options(pytestconfig: pytest.Config) -> HilOptions:
-    return _options(pytestconfig)
+    """The resolved options. Every device fixture depends on it, so a test that needs an emulator
+    this machine lacks (Renode is optional) is skipped with the reason instead of erroring."""
+    options = _options(pytestconfig)
+    if options.emulator == "renode" and shutil.which("renode") is None:
+        pytest.skip(renode_install_hint())
+    return options
 
 
 def _open_or_fail(open_dut: Callable[[], Dut]) -> Dut:

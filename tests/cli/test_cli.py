@@ -1,9 +1,12 @@
 """The `hil` command and the pytest plugin as a user meets them, in subprocesses."""
 import json
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,3 +84,16 @@ def test_boards_marker_skips_other_boards(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0 and "only for boards uno" in result.stdout
+
+
+def test_renode_runs_without_renode_are_skips_with_the_reason(tmp_path):
+    if shutil.which("renode"):
+        pytest.skip("Renode is installed here: the Renode tests run instead")
+    (tmp_path / "test_board.py").write_text("def test_hello(dut):\n    assert dut.info\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "--board=nucleo_f746", "--emulator=renode",
+         "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "1 skipped" in result.stdout and "Renode is not installed" in result.stdout
