@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from .boards import load_board
+from .boards import Board, load_board
 from .build_config import services_left_out, services_limited
 from .errors import HarnessError
 
@@ -33,11 +33,23 @@ def needed_services(item: pytest.Item) -> set[str]:
     return services
 
 
+def services_too_big(board: Board) -> dict[str, str]:
+    """Services whose test firmware needs more SRAM than the board has."""
+    from .training.device import ENGINE_POOL_BYTES, TRAINING_ARENA_BYTES  # noqa: PLC0415
+
+    needed = ENGINE_POOL_BYTES + TRAINING_ARENA_BYTES
+    if board.memory.sram.size > needed:
+        return {}
+    return {"training": f"its training firmware reserves {needed} bytes of SRAM (engine pool and "
+                        f"training arena); the board has {board.memory.sram.size}"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     board_name = config.getoption("board", None) or config.getini("hil_board")
     try:
         board = load_board(board_name) if board_name else None
-        left_out = {**services_limited(board), **services_left_out(board)} if board else {}
+        left_out = {**services_too_big(board), **services_limited(board),
+                    **services_left_out(board)} if board else {}
     except HarnessError:
         return  # an unknown board is reported by the dut fixture
     for item in items:

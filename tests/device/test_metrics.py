@@ -83,7 +83,9 @@ def test_ballast_variant_shows_more_ram_and_flash(measured, hil_options):
         grown = bigger.memory()
     normal = measured.memory()
     assert grown["ram_static_bytes"] - normal["ram_static_bytes"] >= 1024
-    assert grown["flash_bytes"] - normal["flash_bytes"] >= 2048
+    # The 2 KB array lands in .rodata, where it can fill up to 8 bytes of padding the smaller
+    # image had before .ARM.exidx (8-byte aligned): the image grows by 2048 less that padding.
+    assert grown["flash_bytes"] - normal["flash_bytes"] >= 2048 - 8
 
 
 def test_without_the_plugin_the_timer_counts_instructions(hil_options):
