@@ -24,6 +24,7 @@ from .errors import HarnessError
 from .metrics.session import MeasuredDut
 from .progress import Progress
 from .results import ResultsFile
+from .pytest_plugin import open_or_fail
 
 AUTO = "auto"
 
@@ -51,14 +52,9 @@ def _thresholds(config: pytest.Config) -> dict[str, float]:
 
 @pytest.fixture(scope="session")
 def measured_dut(hil_options: Any, record_testsuite_property: Callable[[str, object], None]) -> Iterator[MeasuredDut]:
-    if not hil_options.board:
-        pytest.fail("no board chosen: run pytest --board=NAME", pytrace=False)
-    try:
-        device = MeasuredDut.open(hil_options.board, hil_options.emulator, progress=Progress(),
-                                  port=hil_options.port, baud=hil_options.baud,
-                                  probe_serial=hil_options.probe, timeout=hil_options.timeout)
-    except HarnessError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    device = open_or_fail(lambda: MeasuredDut.open(
+        hil_options.require_board(), hil_options.emulator, progress=Progress(), port=hil_options.port,
+        baud=hil_options.baud, probe_serial=hil_options.probe, timeout=hil_options.timeout))
     record_testsuite_property("hil_board", device.dut.board.name)
     record_testsuite_property("hil_emulator", device.dut.variant.emulator)
     record_testsuite_property("hil_firmware_build_id", device.dut.info.build_id if device.dut.info else "")

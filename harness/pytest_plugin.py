@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 
@@ -24,6 +25,8 @@ from .dut import Dut
 from .errors import HarnessError
 from .progress import Progress
 from .targets.renode import install_hint as renode_install_hint
+
+T = TypeVar("T")
 
 # The services' fixtures and options, each in its own module.
 pytest_plugins = [
@@ -47,12 +50,17 @@ class HilOptions:
     place: str | None = None
     coordinator: str | None = None
 
-    def open_dut(self) -> Dut:
+    def require_board(self) -> str:
         if not self.board:
             raise HarnessError("no board chosen: run pytest --board=NAME (see `hil boards`)")
-        return Dut.open(self.board, self.emulator, port=self.port, baud=self.baud,
-                        probe_serial=self.probe, timeout=self.timeout, progress=Progress(),
-                        lock_timeout=self.lock_timeout, place=self.place, coordinator=self.coordinator)
+        return self.board
+
+    def open_dut(self, **overrides: Any) -> Dut:
+        """Dut.open with these options; `overrides` (timeout, extra_flags...) replace or add."""
+        options = dict(port=self.port, baud=self.baud, probe_serial=self.probe, timeout=self.timeout,
+                       progress=Progress(), lock_timeout=self.lock_timeout, place=self.place,
+                       coordinator=self.coordinator)
+        return Dut.open(self.require_board(), self.emulator, **{**options, **overrides})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -111,16 +119,17 @@ def hil_options(pytestconfig: pytest.Config) -> HilOptions:
     return options
 
 
-def _open_or_fail(open_dut: Callable[[], Dut]) -> Dut:
+def open_or_fail(open_device: Callable[[], T]) -> T:
+    """Opens a device for a fixture; a harness error fails the tests that need it, in one line."""
     try:
-        return open_dut()
+        return open_device()
     except HarnessError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def dut(hil_options: HilOptions, record_testsuite_property: Callable[[str, object], None]) -> Iterator[Dut]:
-    device = _open_or_fail(hil_options.open_dut)
+    device = open_or_fail(hil_options.open_dut)
     record_testsuite_property("hil_board", device.board.name)
     record_testsuite_property("hil_emulator", device.variant.emulator)
     record_testsuite_property("hil_firmware_build_id", device.info.build_id if device.info else "")
@@ -133,6 +142,6 @@ def fresh_dut(hil_options: HilOptions) -> Iterator[Dut]:
     """A new emulated instance, for tests that stop or break the firmware."""
     if hil_options.emulator == "none" or hil_options.place:  # a place is one real board
         pytest.skip("needs an emulator: the test stops the firmware")
-    device = _open_or_fail(hil_options.open_dut)
+    device = open_or_fail(hil_options.open_dut)
     yield device
     device.close()

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from .dut import Dut
-from .errors import HarnessError
-from .progress import Progress
+from .pytest_plugin import open_or_fail
 from .training.device import TRAINING_FIRMWARE_FLAGS, DeviceTraining
 from .training.reference import TrainingReference
 from .training.run import check_parameters, lockstep
@@ -25,15 +24,8 @@ from .training.setup import TrainSetup
 
 
 def open_training_dut(hil_options: Any, extra_flags: list[str] | None = None) -> Dut:
-    if not hil_options.board:
-        pytest.fail("no board chosen: run pytest --board=NAME", pytrace=False)
-    try:
-        return Dut.open(hil_options.board, hil_options.emulator, port=hil_options.port,
-                        baud=hil_options.baud, probe_serial=hil_options.probe,
-                        timeout=max(hil_options.timeout, 30.0), progress=Progress(),
-                        extra_flags=extra_flags or TRAINING_FIRMWARE_FLAGS)
-    except HarnessError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return open_or_fail(lambda: hil_options.open_dut(
+        timeout=max(hil_options.timeout, 30.0), extra_flags=extra_flags or TRAINING_FIRMWARE_FLAGS))
 
 
 @pytest.fixture(scope="session")
