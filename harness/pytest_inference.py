@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from .engine.session import InferenceResult, InferenceSession
-from .errors import HarnessError
 from .progress import Progress
+from .pytest_plugin import open_or_fail
 
 
 class _Sessions:
@@ -37,15 +37,13 @@ class _Sessions:
             return self.current[1]
         self.close()
         options = self.request.getfixturevalue("hil_options")
-        try:
-            if options.emulator == "qemu":
-                session = InferenceSession.open(options.board, options.emulator, model,
-                                                timeout=max(options.timeout, 10.0),
-                                                progress=Progress())
-            else:
-                session = InferenceSession.on_dut(self.request.getfixturevalue("dut"), model)
-        except HarnessError as exc:
-            pytest.fail(str(exc), pytrace=False)
+        if options.emulator == "qemu":
+            session = open_or_fail(lambda: InferenceSession.open(
+                options.require_board(), options.emulator, model,
+                timeout=max(options.timeout, 10.0), progress=Progress()))
+        else:
+            session = open_or_fail(
+                lambda: InferenceSession.on_dut(self.request.getfixturevalue("dut"), model))
         self.current = (key, session)
         return session
 
