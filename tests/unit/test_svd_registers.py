@@ -6,10 +6,13 @@ there and compares it with the SVD: peripheral base, register address, field pos
 and enumerated values. Cortex-M core registers (SCB, SysTick, NVIC, DWT, DEMCR) are not in
 vendor SVDs: they are checked against a table of ARMv7-M architecture addresses below.
 
-SVD files come from pyOCD's bundled SVD archive (the `pyocd` dev dependency) or from a folder
-named by $HIL_SVD_DIR. pyOCD 0.46 has nrf52840.svd and STM32F41x.svd but no STM32F7 file, and
-the cmsis-svd-data package is not on the package index here: the STM32F746 check is skipped
-until an STM32F7x6.svd is put in $HIL_SVD_DIR.
+SVD files are looked up in a folder named by $HIL_SVD_DIR, then in `../shared/svd` beside the
+repository (ST's STM32F7x6.svd: pyOCD bundles no STM32F7 file), then in pyOCD's bundled SVD
+archive (the `pyocd` dev dependency: nrf52840.svd, STM32F41x.svd). Under CI ($CI set) a missing
+SVD fails the check instead of skipping it.
+
+Some vendor files split a multi-bit field into one field per bit (ST's RCC_CFGR: SW is `SW0`,
+`SW1`): the checker joins such runs back into the field they describe.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import pytest
 
 HAL_DIR = Path(__file__).resolve().parents[2] / "firmware" / "src" / "hal"
+SHARED_SVD_DIR = Path(__file__).resolve().parents[3] / "shared" / "svd"
 
 # hal -> (SVD file, why that file describes the chip)
 HAL_SVD = {
@@ -133,7 +137,32 @@ def _fields(register: ET.Element) -> dict[str, SvdField]:
         enums = {value.findtext("name"): _int(value.findtext("value"))
                  for value in element.iter("enumeratedValue") if value.findtext("value")}
         fields[element.findtext("name")] = SvdField(offset, width, enums)
-    return fields
+    return {**join_split_fields(fields), **fields}
+
+
+_BIT_OF_FIELD = re.compile(r"^(\w*?[A-Za-z_])(\d+)$")
+
+
+def join_split_fields(fields: dict[str, SvdField]) -> dict[str, SvdField]:
+    """Fields a vendor split into one field per bit (`SW0`, `SW1`), joined as `SW`.
+
+    A run is joined only when its parts are one bit wide, numbered 0..n-1 (n >= 2) and lie on
+    consecutive bits from part 0 upwards, and no field of the joined name exists. The parts'
+    enumerated values (if any) describe single bits, so the joined field carries none.
+    """
+    runs: dict[str, dict[int, SvdField]] = {}
+    for name, svd_field in fields.items():
+        match = _BIT_OF_FIELD.match(name)
+        if match:
+            runs.setdefault(match.group(1), {})[int(match.group(2))] = svd_field
+    joined = {}
+    for stem, parts in runs.items():
+        if stem in fields or len(parts) < 2 or sorted(parts) != list(range(len(parts))):
+            continue
+        first = parts[0].offset
+        if all(parts[i].width == 1 and parts[i].offset == first + i for i in parts):
+            joined[stem] = SvdField(first, len(parts))
+    return joined
 
 
 def _registers(container: ET.Element, prefix: str = "", base: int = 0) -> dict[str, SvdRegister]:
@@ -167,9 +196,9 @@ def load_svd(text: bytes) -> dict[str, SvdPeripheral]:
 
 
 def find_svd(filename: str) -> bytes | None:
-    folder = os.environ.get("HIL_SVD_DIR")
-    if folder and (Path(folder) / filename).is_file():
-        return (Path(folder) / filename).read_bytes()
+    for folder in (os.environ.get("HIL_SVD_DIR"), SHARED_SVD_DIR):
+        if folder and (Path(folder) / filename).is_file():
+            return (Path(folder) / filename).read_bytes()
     spec = importlib.util.find_spec("pyocd")  # located, not imported: pyOCD's import is slow
     if spec and spec.submodule_search_locations:
         archive = Path(list(spec.submodule_search_locations)[0]) / "debug" / "svd" / "svd_data.zip"
@@ -257,8 +286,9 @@ def test_hal_registers_match_the_vendor_svd(hal):
     filename, why = HAL_SVD[hal]
     text = find_svd(filename)
     if text is None:
-        pytest.skip(f"{filename} ({why}) is not available: pyOCD does not bundle it; "
-                    "put it in $HIL_SVD_DIR to run this check")
+        missing = (f"{filename} ({why}) is not in $HIL_SVD_DIR, {SHARED_SVD_DIR} or pyOCD's "
+                   "bundled SVDs; put it in one of them to run this check")
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(missing)
     macros = read_macros(HAL_DIR / hal / "regs.h")
     problems, checked = check_against_svd(macros, load_svd(text))
     assert not problems, f"{hal}/regs.h disagrees with {filename}:\n" + "\n".join(problems)
@@ -326,3 +356,29 @@ def test_the_checker_catches_a_wrong_bit():
     }
     problems, _ = check_against_svd(macros, svd)
     assert len(problems) == 3, problems
+
+
+def test_the_checker_joins_fields_split_per_bit():
+    """ST's style (SW0, SW1): the joined field is checked for position, width and value range."""
+    bits = "".join(f"<field><name>{name}</name><bitOffset>{offset}</bitOffset><bitWidth>1</bitWidth></field>"
+                   for name, offset in (("SWS1", 3), ("SWS0", 2), ("SW1", 1), ("SW0", 0)))
+    svd = load_svd(f"""<device><peripherals><peripheral><name>RCC</name><baseAddress>0x40023800</baseAddress>
+        <registers><register><name>CFGR</name><addressOffset>0x08</addressOffset><fields>{bits}</fields>
+        </register></registers></peripheral></peripherals></device>""".encode())
+    good = {
+        "RCC_BASE": "0x40023800u", "RCC_CFGR": "REG32(RCC_BASE + 0x08u)",
+        "RCC_CFGR_SW_Pos": "0u", "RCC_CFGR_SW_PLL": "(0x2u << RCC_CFGR_SW_Pos)",
+        "RCC_CFGR_SWS_Pos": "2u", "RCC_CFGR_SWS_Msk": "(0x3u << RCC_CFGR_SWS_Pos)",
+    }
+    assert check_against_svd(good, svd)[0] == []
+    wrong = {**good, "RCC_CFGR_SWS_Pos": "3u", "RCC_CFGR_SWS_Msk": "(0x7u << 2u)", "RCC_CFGR_SW_PLL": "(0x4u)"}
+    assert len(check_against_svd(wrong, svd)[0]) == 3
+
+
+def test_split_fields_are_joined_only_when_they_form_one_field():
+    """Per-pin fields two bits wide (GPIO MODER0, MODER1) or with gaps stay apart."""
+    assert join_split_fields({"MODER0": SvdField(0, 2), "MODER1": SvdField(2, 2)}) == {}
+    assert join_split_fields({"X0": SvdField(0, 1), "X2": SvdField(2, 1)}) == {}
+    assert join_split_fields({"X0": SvdField(4, 1), "X1": SvdField(6, 1)}) == {}
+    assert join_split_fields({"X0": SvdField(0, 1), "X1": SvdField(1, 1), "X": SvdField(0, 2)}) == {}
+    assert join_split_fields({"ODR0": SvdField(0, 1), "ODR1": SvdField(1, 1)}) == {"ODR": SvdField(0, 2)}
