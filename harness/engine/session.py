@@ -141,8 +141,8 @@ class InferenceSession:
             instructions.append(counted)
             used.append(values)
         verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
-                        [dict(zip(self.packed.outputs, d)) for d in device],
-                        [dict(zip(self.packed.outputs, r)) for r in reference], *layers)
+                        [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
+                        [dict(zip(self.packed.outputs, r, strict=True)) for r in reference], *layers)
         timer_kind = self.dut.info.timer_kind if self.dut.info else "instructions"
         return InferenceResult(device, reference, verdict, instructions, timer_kind, used)
 
