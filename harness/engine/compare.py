@@ -2,12 +2,13 @@
 
 int8 (and any integer) tensors must match exactly. float32 tensors are compared with a tolerance
 (the device's float kernels use their own exp, so they are close to, not identical with, TFLM):
-relative L2 error at most FLOAT_REL_L2_TOLERANCE.
+relative L2 error at most FLOAT_REL_L2_TOLERANCE. `judge` is the one verdict of `hil run`, `hil
+bench`, `run_model` and the on-device backbone; what each compares is in docs/verdicts.md.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from ..errors import HarnessError
 
 FLOAT_REL_L2_TOLERANCE = 1e-5
+SHOWN_LAYERS = 3  # differing operator outputs listed by describe(); the JSON has them all
 
 
 @dataclass
@@ -98,7 +100,10 @@ class Verdict:
 
     def describe(self) -> str:
         lines = [c.describe() for c in self.outputs]
-        lines += [c.describe() for c in self.layers if not c.passed]
+        differing = [c for c in self.layers if not c.passed]
+        lines += [f"operator output {c.describe()}" for c in differing[:SHOWN_LAYERS]]
+        if len(differing) > SHOWN_LAYERS:
+            lines.append(f"... and {len(differing) - SHOWN_LAYERS} more differing operator outputs")
         if self.layer_mismatch:
             lines.append(self.layer_mismatch.describe())
         return "\n".join(lines + [self.summary()])
