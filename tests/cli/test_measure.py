@@ -13,6 +13,7 @@ from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
 KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
+HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
 BOARD = ["--board", "nucleo_f746", "--emulator", "qemu"]
 
 
@@ -79,11 +80,16 @@ def test_a_broken_kernel_fails_regress_on_bit_exactness_naming_the_layer(tmp_pat
     baseline = tmp_path / "b.json"
     update = hil("baseline", "update", *BOARD, "--model", str(KWS), "--baseline", str(baseline))
     assert update.returncode == 0, update.stderr
-    broken = hil("regress", *BOARD, "--baseline", str(baseline),
+    # hello_world is a case the baseline does not hold: new, and its bit-exactness is gated too
+    broken = hil("regress", *BOARD, "--baseline", str(baseline), "--model", str(KWS), "--model", str(HELLO),
                  "--firmware-flag=-DHIL_BREAK_KERNEL_FULLY_CONNECTED")
     assert broken.returncode == 1
     assert ("REGRESSION kws_ref_model.tflite: no longer bit-exact with the reference: first difference "
             "at layer 11 (FULLY_CONNECTED)") in broken.stdout
+    assert ("REGRESSION hello_world_int8.tflite: not bit-exact with the reference: first difference "
+            "at layer 0 (FULLY_CONNECTED)") in broken.stdout
+    assert "new        hello_world_int8: new case, not in the baseline" in broken.stdout
+    assert "improved" not in broken.stdout
 
 
 def _lines(path):
