@@ -116,6 +116,9 @@ def _verdict_failure(label: str, record: dict[str, Any], entry: dict[str, Any] |
         return f"{label}: {was} bit-exact with the reference{_mismatch_text(record)}"
     if bit_exact is not True:
         return f"{label}: the record has no bit-exactness verdict (bit_exact: {json.dumps(bit_exact)})"
+    compared = record.get("compared")
+    if isinstance(compared, dict) and not compared.get("elements"):
+        return f"{label}: the record's verdict compared nothing (compared: {json.dumps(compared)})"
     if not flat_metrics(record.get("metrics") or {}):
         return f"{label}: the record has no metrics"
     return None

@@ -101,6 +101,13 @@ def test_a_record_without_a_bit_exactness_verdict_fails(baseline, bit_exact):
     assert recordable_failure(record) == failure
 
 
+def test_a_record_whose_verdict_compared_nothing_fails(baseline):
+    record = {**_record(10_000, 4_000, 50_000), "compared": {"elements": 0, "exact": 0}}
+    assert compare(baseline, {"kws": record}).failures == [
+        'kws.tflite: the record\'s verdict compared nothing (compared: {"elements": 0, "exact": 0})']
+    assert compare(baseline, {"kws": {**record, "compared": {"elements": 8, "exact": 8}}}).ok
+
+
 @pytest.mark.parametrize("metrics", [{}, None, {"timing": {"regions": []}, "memory": {}}])
 def test_a_record_without_metrics_fails_new_or_not(baseline, metrics):
     for case in ("kws", "new"):
