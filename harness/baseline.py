@@ -5,7 +5,9 @@ or the self-test workload), whether it was bit-exact and its metrics: instructio
 (total and per layer) and memory. `compare()` fails any loss of bit-exactness and any metric above
 its baseline by more than its threshold (default 2 %, per metric or metric group in the baseline's
 `thresholds` or on the command line); it reports improvements so the baseline can be moved on
-purpose with `hil baseline update`.
+purpose with `hil baseline update`. Every record given is gated (docs/verdicts.md): a case the
+baseline does not hold is "new" and must still be bit-exact; a record with no metrics or no
+bit-exactness verdict fails; a baseline case with no record is "missing" (a failure when strict).
 """
 from __future__ import annotations
 
@@ -54,7 +56,10 @@ def threshold_for(metric: str, thresholds: dict[str, float]) -> float:
 class Comparison:
     failures: list[str] = field(default_factory=list)
     improvements: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)  # cases the baseline does not hold
+    missing: list[str] = field(default_factory=list)  # baseline cases no record measured
     checked: int = 0
+    cases: int = 0  # records gated
 
     @property
     def ok(self) -> bool:
@@ -102,30 +107,66 @@ def _mismatch_text(record: dict[str, Any]) -> str:
     return f": {mismatch['detail']}" if mismatch.get("detail") else ""
 
 
+def _verdict_failure(label: str, record: dict[str, Any], entry: dict[str, Any] | None) -> str | None:
+    """Why a record cannot pass any gate: it is not bit-exact, says nothing about bit-exactness,
+    or measured nothing."""
+    bit_exact = record.get("bit_exact")
+    if bit_exact is False:
+        was = "no longer" if entry and entry.get("bit_exact") else "not"
+        return f"{label}: {was} bit-exact with the reference{_mismatch_text(record)}"
+    if bit_exact is not True:
+        return f"{label}: the record has no bit-exactness verdict (bit_exact: {json.dumps(bit_exact)})"
+    compared = record.get("compared")
+    if isinstance(compared, dict) and not compared.get("elements"):
+        return f"{label}: the record's verdict compared nothing (compared: {json.dumps(compared)})"
+    if not flat_metrics(record.get("metrics") or {}):
+        return f"{label}: the record has no metrics"
+    return None
+
+
+def recordable_failure(record: dict[str, Any]) -> str | None:
+    """Why `record` cannot go into a baseline (the reason it would fail every gate), or None."""
+    return _verdict_failure(record.get("model") or record.get("case"), record, None)
+
+
+def _metric_changes(label: str, entry: dict[str, Any], record: dict[str, Any],
+                    limits: dict[str, float], result: Comparison) -> None:
+    new_metrics = flat_metrics(record.get("metrics") or {})
+    for metric, old in sorted(entry.get("metrics", {}).items()):
+        if not old:
+            continue
+        new = new_metrics.get(metric)
+        result.checked += 1
+        if new is None:
+            result.failures.append(f"{label}: {metric} baseline {old}, not measured now")
+            continue
+        change = (new - old) / old
+        limit = threshold_for(metric, limits)
+        text = f"{label}: {metric} baseline {old}, now {new} ({change:+.2%}, threshold {limit:.1%})"
+        if change > limit:
+            result.failures.append(text)
+        elif change < -limit:
+            result.improvements.append(text)
+
+
 def compare(baseline: dict[str, Any], records: dict[str, dict[str, Any]],
-            thresholds: dict[str, float] | None = None) -> Comparison:
-    """Compares the newest record of each case with the baseline."""
+            thresholds: dict[str, float] | None = None, strict: bool = False) -> Comparison:
+    """Gates every record given (the newest of each case) against the baseline. Baseline cases
+    without a record are listed as missing; `strict` makes each of them a failure."""
     limits = {**baseline.get("thresholds", {}), **(thresholds or {})}
-    result = Comparison()
+    result = Comparison(cases=len(records))
     for case, record in sorted(records.items()):
         entry = baseline["cases"].get(case)
-        if entry is None:
-            result.improvements.append(f"{case}: new case, not in the baseline")
-            continue
         label = record.get("model") or case
-        if entry.get("bit_exact") and record.get("bit_exact") is False:
-            result.failures.append(f"{label}: no longer bit-exact with the reference{_mismatch_text(record)}")
-        new_metrics = flat_metrics(record.get("metrics", {}))
-        for metric, old in sorted(entry.get("metrics", {}).items()):
-            new = new_metrics.get(metric)
-            if new is None or not old:
-                continue
-            result.checked += 1
-            change = (new - old) / old
-            limit = threshold_for(metric, limits)
-            text = f"{label}: {metric} baseline {old}, now {new} ({change:+.2%}, threshold {limit:.1%})"
-            if change > limit:
-                result.failures.append(text)
-            elif change < -limit:
-                result.improvements.append(text)
+        failure = _verdict_failure(label, record, entry)
+        if failure:
+            result.failures.append(failure)
+        if entry is None:
+            result.new.append(f"{case}: new case, not in the baseline")
+        elif flat_metrics(record.get("metrics") or {}):
+            _metric_changes(label, entry, record, limits, result)
+    result.missing = [f"{case}: in the baseline, not measured by this run"
+                      for case in sorted(set(baseline["cases"]) - set(records))]
+    if strict:
+        result.failures += [f"missing {line}" for line in result.missing]
     return result

@@ -9,7 +9,8 @@ Fixtures:
   measured_dut   session-scoped emulated board with the instruction-counting plugin attached
   hil_metrics    hil_metrics(record) records a bench record (harness/metrics/workloads.py): its
                  numbers become JUnit properties `hil.<metric>`, it is appended to --hil-results
-                 and compared with --hil-baseline
+                 and gated by --hil-baseline (docs/verdicts.md: a case the baseline does not
+                 hold must still be bit-exact; a record with no metrics or verdict fails)
 """
 from __future__ import annotations
 
@@ -85,6 +86,8 @@ def hil_metrics(pytestconfig: pytest.Config,
                 pytest.fail(str(exc), pytrace=False)
             for line in result.improvements:
                 record_property("hil.improved", line)
+            for line in result.new:  # gated too: a new case must still be bit-exact
+                record_property("hil.new", line)
             if not result.ok:
                 pytest.fail("regression against " + str(path) + ":\n" + "\n".join(result.failures), pytrace=False)
 

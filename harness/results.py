@@ -90,7 +90,11 @@ class ResultsFile:
             yield record
 
     def completed_keys(self) -> set[tuple]:
-        return {case_key(record) for record in self.records()}
+        return set(self.completed())
+
+    def completed(self) -> dict[tuple, dict[str, Any]]:
+        """The newest record of each key: what a resumed run takes instead of measuring again."""
+        return {case_key(record): record for record in self.records()}
 
     def latest(self, board: str | None = None, emulator: str | None = None) -> dict[str, dict[str, Any]]:
         """The newest record of each case (by file order), optionally for one board variant."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, write_baseline)
+from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, recordable_failure,
+                        write_baseline)
 from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
@@ -31,7 +32,8 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
                         help="self-test workload size; a comma list makes one case per size (default 1000)")
     parser.add_argument("--layers", type=int, default=4, help="self-test workload parts (default 4)")
     parser.add_argument("--results", type=Path, help="append a record per case to this JSON Lines file")
-    parser.add_argument("--resume", action="store_true", help="skip cases already in --results")
+    parser.add_argument("--resume", action="store_true",
+                        help="take cases already in --results from there instead of measuring them again")
     parser.add_argument("--firmware-flag", action="append", default=[], dest="firmware_flags",
                         help="extra compiler flag for a firmware variant, e.g. -DHIL_SLOWDOWN_LOOPS=100")
     parser.add_argument("--no-plugin", action="store_true",
@@ -94,21 +96,25 @@ def _cases(args: argparse.Namespace) -> list[Case]:
 
 
 def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Measures every case, appending each record to --results as soon as it is measured."""
+    """Measures every case, appending each record to --results as soon as it is measured. With
+    --resume a case already recorded is not measured again: its recorded record is returned (and
+    judged) like a new one."""
     results = ResultsFile(args.results) if args.results else None
     if args.resume and not results:
         raise HarnessError("--resume needs --results FILE")
     for model in args.model:
         if not model.is_file():
             raise HarnessError(f"model {model} does not exist")
-    done = results.completed_keys() if results and args.resume else set()
+    done = results.completed() if results and args.resume else {}
     progress, records, cases = Progress(), [], _cases(args)
     packed, offsets, slot_image = _pack_models(args)
     with _open(args, slot_image) as measured:
         build_id = measured.dut.info.build_id if measured.dut.info else ""
         for number, case in enumerate(cases, 1):
-            if case.key(args.board, args.emulator, build_id, args.seed) in done:
+            recorded = done.get(case.key(args.board, args.emulator, build_id, args.seed))
+            if recorded is not None:
                 progress.say(f"    {case.name}: already in {results.path}, skipped")
+                records.append(recorded)
                 continue
             if case.model is None:
                 record = bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
@@ -124,7 +130,10 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _record_text(record: dict[str, Any]) -> str:
     timing, memory = record["metrics"]["timing"], record["metrics"]["memory"]
-    verdict = record["verdict"] + (f" ({record['mismatch'].get('detail')})" if record.get("mismatch") else "")
+    compared = record.get("compared")  # records of older harness versions do not say
+    verdict = record["verdict"].upper() + (f": compared {compared['elements']} elements, {compared['exact']} exact"
+                                           if compared else "")
+    verdict += f" ({record['mismatch'].get('detail')})" if record.get("mismatch") else ""
     lines = [f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}: {verdict}",
              f"  total: {timing['total']} {timing['unit']} ({timing['source']})"]
     for region in timing["regions"]:
@@ -137,7 +146,7 @@ def _record_text(record: dict[str, Any]) -> str:
 @command("bench", "measure instructions/cycles per layer and memory", _bench_arguments)
 def cmd_bench(args: argparse.Namespace) -> int:
     records = run_bench(args)
-    emit(args, records, "\n".join(_record_text(record) for record in records) or "nothing new to measure")
+    emit(args, records, "\n".join(_record_text(record) for record in records) or "nothing to measure")
     return 0 if all(record["verdict"] == "pass" for record in records) else 1
 
 
@@ -153,14 +162,18 @@ def _baseline_file(args: argparse.Namespace) -> Path:
     return args.baseline or baseline_path(args.board, args.emulator, BASELINE_DIR)
 
 
+def _recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    if not args.results:
+        raise HarnessError("--from-results needs --results FILE")
+    records = ResultsFile(args.results).latest(args.board, args.emulator)
+    if not records:
+        raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
+    return records
+
+
 def _records_now_or_recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if getattr(args, "from_results", False):
-        if not args.results:
-            raise HarnessError("--from-results needs --results FILE")
-        records = ResultsFile(args.results).latest(args.board, args.emulator)
-        if not records:
-            raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
-        return records
+        return _recorded(args)
     return {record["case"]: record for record in run_bench(args)}
 
 
@@ -172,6 +185,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         emit(args, data, "\n".join(f"{case}: {entry['metrics']}" for case, entry in data["cases"].items()))
         return 0
     records = _records_now_or_recorded(args)
+    refused = [failure for failure in map(recordable_failure, records.values()) if failure]
+    if refused:
+        raise CheckFailed(f"not writing {path}: a baseline records only passing cases; {refused[0]}")
     previous = load_baseline(path) if path.is_file() else None
     data = write_baseline(path, args.board, args.emulator, records, previous)
     emit(args, data, f"wrote {path} ({len(data['cases'])} cases)")
@@ -194,6 +210,8 @@ def _regress_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare the newest records in --results instead of measuring now")
     parser.add_argument("--threshold", action="append", default=[], type=_threshold,
                         help="allowed rise, e.g. instructions=0.05, memory.flash_bytes=1%%, default=0.02")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail when a baseline case was not measured (CI uses this)")
 
 
 @command("regress", "compare a run with the board's baseline; exit 1 on a regression", _regress_arguments)
@@ -203,12 +221,17 @@ def cmd_regress(args: argparse.Namespace) -> int:
         args.model = [resolve_path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
         args.selftest = any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
     records = _records_now_or_recorded(args)
-    result = compare(baseline, records, dict(args.threshold))
-    data = {"ok": result.ok, "checked": result.checked, "failures": result.failures,
-            "improvements": result.improvements}
+    if args.results and not args.from_results:  # every record in the file is gated, resumed or not
+        records = {**_recorded(args), **records}
+    result = compare(baseline, records, dict(args.threshold), strict=args.strict)
+    data = {"ok": result.ok, "cases": result.cases, "checked": result.checked, "failures": result.failures,
+            "improvements": result.improvements, "new": result.new, "missing": result.missing}
     text = "\n".join([*(f"REGRESSION {line}" for line in result.failures),
                       *(f"improved   {line}" for line in result.improvements),
-                      f"{result.checked} metrics checked, {len(result.failures)} regressions"])
+                      *(f"new        {line}" for line in result.new),
+                      *(f"missing    {line}" for line in result.missing if not args.strict),
+                      f"{result.cases} cases gated, {result.checked} metrics checked, "
+                      f"{len(result.failures)} regressions"])
     emit(args, data, text)
     if not result.ok:
         raise CheckFailed(f"{len(result.failures)} regressions against {_baseline_file(args)}: {result.failures[0]}")

@@ -11,6 +11,7 @@ import numpy as np
 from ..boards import load_board
 from ..build import build
 from ..dut import Dut
+from ..engine.compare import NothingCompared
 from ..errors import CheckFailed, HarnessError
 from .device import TRAINING_ARENA_BYTES, TRAINING_FIRMWARE_FLAGS, DeviceTraining, parameter_mismatches
 from .planner import Plan, firmware_static_bytes, plan_sparse_update
@@ -47,8 +48,11 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
     problems = parameter_mismatches(device.read_parameters(), reference.setup)
     if problems:
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
-    return sum(layer.weights.size + layer.bias.size for layer in reference.setup.layers
-               if layer.kind in PARAMETRIC)
+    compared = sum(layer.weights.size + layer.bias.size for layer in reference.setup.layers
+                   if layer.kind in PARAMETRIC)
+    if compared == 0:  # docs/verdicts.md: no PASS over nothing
+        raise NothingCompared("the training setup has no trained parameters: nothing was compared")
+    return compared
 
 
 @dataclass

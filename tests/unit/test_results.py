@@ -49,6 +49,16 @@ def test_completed_keys_tell_a_rerun_what_to_skip(tmp_path):
     assert case_key({**first, "build_id": "b2"}) not in keys  # other firmware
 
 
+def test_a_resumed_run_gets_the_newest_recorded_record_of_each_key(tmp_path):
+    results = ResultsFile(tmp_path / "r.jsonl")
+    results.append(_record("m", seed=1, verdict="fail", bit_exact=False))
+    results.append(_record("m", seed=1, verdict="pass", bit_exact=True))
+    results.append(_record("m", seed=2))
+    completed = results.completed()
+    assert completed[case_key(_record("m", seed=1))]["bit_exact"] is True  # to be judged again
+    assert len(completed) == 2
+
+
 def test_latest_keeps_the_newest_record_per_case_and_filters_by_board(tmp_path):
     results = ResultsFile(tmp_path / "r.jsonl")
     results.append(_record("a", verdict="fail"))
