@@ -219,6 +219,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, required=True, help="JSON Lines results file")
     parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
     parser.add_argument("--title", default="HIL benchmark report")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="baseline file to show the difference from (repeatable; default: each "
+                             "board's own baseline where one exists)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -229,6 +232,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     records = list(ResultsFile(args.results).records())
     if not records:
         raise HarnessError(f"{args.results} holds no records")
-    write_report(records, args.out, args.title)
-    emit(args, {"report": str(args.out), "records": len(records)}, f"wrote {args.out} ({len(records)} records)")
+    baselines = _report_baselines(args.baseline, records)
+    write_report(records, args.out, args.title, baselines)
+    emit(args, {"report": str(args.out), "records": len(records),
+                "baselines": sorted(f"{board}-{emulator}" for board, emulator in baselines)},
+         f"wrote {args.out} ({len(records)} records)")
     return 0
+
+
+def _report_baselines(files: list[Path], records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The given baselines by (board, emulator), else each variant's own baseline file if it exists."""
+    if not files:
+        variants = {(record["board"], record["emulator"]) for record in records}
+        files = [path for path in (baseline_path(*variant) for variant in sorted(variants)) if path.is_file()]
+    baselines = {}
+    for path in files:
+        baseline = load_baseline(path)
+        baselines[(baseline["board"], baseline["emulator"])] = baseline
+    return baselines

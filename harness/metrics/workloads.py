@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from ..environment import environment
 from ..errors import CheckFailed
 from ..results import new_record
 from ..shared_models import portable_path
@@ -41,11 +42,12 @@ def _check_repeats(case: str, runs: list[list[RegionTiming]], emulated: bool) ->
 
 def _record(m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int,
             **fields: Any) -> dict[str, Any]:
-    info = m.dut.info
+    info, board = m.dut.info, m.dut.board
     return new_record(
-        board=m.dut.board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
+        board=board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
         case=case, metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
-        repeat=repeat, timing_note=m.plugin_note or None, **fields,
+        repeat=repeat, timing_note=m.plugin_note or None, environment=environment(board.arch == "avr"),
+        board_flash_bytes=m.dut.variant.memory.flash.size, **fields,
     )
 
 
@@ -81,4 +83,4 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
     return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
                    model_sha256=model_digest(model), seed=seed, verdict="pass" if outcome.bit_exact else "fail",
                    bit_exact=outcome.bit_exact, mismatch=outcome.mismatch, layer_names=outcome.layer_names,
-                   layer_timing=how)
+                   layer_timing=how, model_flash_bytes=len(device_model.packed.image))
