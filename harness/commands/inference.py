@@ -54,6 +54,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
                         help="also read every layer's output back and name the first diverging layer")
+    parser.add_argument("--stream", action="store_true",
+                        help="real board: stream the model into RAM instead of writing it into the "
+                             "flash model slot with the board's flasher")
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -84,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     dataset = _dataset(args)
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
-                               progress=Progress()) as session:
+                               progress=Progress(), stream=args.stream) as session:
         if dataset is not None:
             result = run_dataset(session, dataset, args.float_model, args.samples, args.seed)
             inference = result.inference

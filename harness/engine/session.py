@@ -21,7 +21,7 @@ from ..progress import Progress
 from ..reference import Reference
 from .compare import LayerMismatch, Verdict, compare_tensor, first_diverging_layer, merge
 from .pack import PackedModel, pack_file
-from .runner import DeviceModel, Engine, open_with_slot_image
+from .runner import DeviceModel, Engine, open_with_slot_image, write_model_slot
 
 FILL_ON_DEVICE_BYTES = 4096  # int8 inputs larger than this are generated on the device (TENSOR_FILL)
 INVOKE_TIMEOUT_S = 60.0
@@ -68,11 +68,16 @@ class InferenceSession:
     @classmethod
     def open(cls, board: str, emulator: str, model: str | Path, port: str | None = None,
              baud: int | None = None, probe: str | None = None, timeout: float = 10.0,
-             progress: Progress | None = None) -> InferenceSession:
-        """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot,
-        or reaches the real board and streams it into RAM."""
+             progress: Progress | None = None, stream: bool = False) -> InferenceSession:
+        """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot, or
+        writes it into a real board's slot with the board's flasher (`upload.model_command`);
+        with stream=True, or on a board without one, streams it into the board's RAM."""
         board_spec = load_board(board)
         packed = pack_file(model, board_spec, emulator)
+        in_slot = emulator == "qemu" or (emulator == "none" and not stream and
+                                         board_spec.upload_model_command is not None)
+        if emulator == "none" and in_slot:
+            write_model_slot(board_spec, packed.image, probe, port, progress)
         reference = Reference(model)
         try:
             if emulator == "qemu":
@@ -82,8 +87,7 @@ class InferenceSession:
                                timeout=timeout, progress=progress)
             try:
                 engine = Engine(dut)
-                device_model = (engine.load_slot(packed) if emulator == "qemu"
-                                else engine.load_ram(packed))
+                device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)
             except BaseException:
                 dut.close()
                 raise
