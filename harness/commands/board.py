@@ -33,7 +33,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 @command("build", "build a board's firmware", lambda p: board_arguments(p))
 def cmd_build(args: argparse.Namespace) -> int:
-    firmware = build(load_board(args.board), args.emulator, Progress())
+    firmware = build(load_board(args.board), args.emulator, Progress.for_command(args.json))
     data = {"board": firmware.board, "emulator": firmware.emulator, "pio_env": firmware.pio_env,
             "elf": str(firmware.elf), "bin": str(firmware.bin), "bin_bytes": firmware.size_bytes}
     emit(args, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
@@ -53,12 +53,13 @@ def cmd_flash(args: argparse.Namespace) -> int:
         return 0
     require_flasher(board)  # before a build that would be wasted
     packed = pack_file(args.model, board, "none") if args.model else None  # refuses what does not fit
-    firmware = build(board, "none", Progress())
-    with Progress().step(f"flashing {board.name} with {board.upload_tool}"):
+    progress = Progress.for_command(args.json)
+    firmware = build(board, "none", progress)
+    with progress.step(f"flashing {board.name} with {board.upload_tool}"):
         flash(board, firmware, args.probe, args.port)
     data = {"board": board.name, "flashed": str(firmware.hex)}
     if packed:
-        write_model_slot(board, packed.image, args.probe, args.port, Progress())
+        write_model_slot(board, packed.image, args.probe, args.port, progress)
         data.update(model=args.model, model_bytes=len(packed.image), slot_addr=f"0x{board.memory.model_slot.origin:08x}")
     emit(args, data, f"flashed {firmware.hex}" + (f"; {args.model} in the model slot at {data['slot_addr']}" if packed else ""))
     return 0

@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     dataset = _dataset(args)
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
-                               progress=Progress(), stream=args.stream) as session:
+                               progress=Progress.for_command(args.json), stream=args.stream) as session:
         if dataset is not None:
             result = run_dataset(session, dataset, args.float_model, args.samples, args.seed)
             inference = result.inference

@@ -48,12 +48,13 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _open(args: argparse.Namespace, slot_image: bytes | None = None) -> MeasuredDut:
+def _open(args: argparse.Namespace, slot_image: bytes | None = None, progress: Progress | None = None) -> MeasuredDut:
     if args.repeat < 1:
         raise HarnessError("--repeat must be at least 1")
     board = load_board(args.board)
     loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
-    return MeasuredDut.open(board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,
+    progress = progress or Progress.for_command(args.json)
+    return MeasuredDut.open(board, args.emulator, progress=progress, extra_flags=args.firmware_flags or None,
                             use_plugin=not args.no_plugin, extra_qemu_args=loader, port=args.port,
                             baud=args.baud, probe_serial=args.probe, timeout=args.timeout)
 
@@ -93,6 +94,14 @@ def _cases(args: argparse.Namespace) -> list[Case]:
     return cases
 
 
+def _measure(measured: MeasuredDut, case: Any, args: argparse.Namespace, packed: dict[Path, Any],
+             offsets: dict[Path, int]) -> dict[str, Any]:
+    if case.model is None:
+        return bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
+    device_model = load(measured, packed[case.model], offsets.get(case.model))
+    return bench_model(measured, device_model, case.model, args.seed, args.repeat)
+
+
 def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Measures every case, appending each record to --results as soon as it is measured."""
     results = ResultsFile(args.results) if args.results else None
@@ -102,23 +111,19 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         if not model.is_file():
             raise HarnessError(f"model {model} does not exist")
     done = results.completed_keys() if results and args.resume else set()
-    progress, records, cases = Progress(), [], _cases(args)
+    progress, records, cases = Progress.for_command(args.json), [], _cases(args)
     packed, offsets, slot_image = _pack_models(args)
-    with _open(args, slot_image) as measured:
+    with _open(args, slot_image, progress) as measured, progress.bar(len(cases), "bench cases", "case") as bar:
         build_id = measured.dut.info.build_id if measured.dut.info else ""
-        for number, case in enumerate(cases, 1):
+        for case in cases:
             if case.key(args.board, args.emulator, build_id, args.seed) in done:
                 progress.say(f"    {case.name}: already in {results.path}, skipped")
-                continue
-            if case.model is None:
-                record = bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
             else:
-                device_model = load(measured, packed[case.model], offsets.get(case.model))
-                record = bench_model(measured, device_model, case.model, args.seed, args.repeat)
-            if results:
-                results.append(record)
-            records.append(record)
-            progress.count(number, len(cases), "cases measured")
+                record = _measure(measured, case, args, packed, offsets)
+                if results:
+                    results.append(record)
+                records.append(record)
+            bar.update()
     return records
 
 

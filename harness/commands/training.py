@@ -64,11 +64,11 @@ def format_result(result: dict) -> str:
 
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
-    progress = Progress()
+    progress = Progress.for_command(args.json)
     result = run_training(args.board, args.emulator, args.task, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
                           timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone,
-                          model=args.model)
+                          model=args.model, progress=progress)
     emit(args, result, format_result(result))
     return 0
 

@@ -90,6 +90,11 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
                     qemu_args=lambda firmware: loader)
 
 
+def progress_of(dut: Dut) -> Progress:
+    """The device's progress reporter (quiet for a device made without one)."""
+    return getattr(dut, "progress", None) or Progress.quiet()
+
+
 def write_model_slot(board: Board, image: bytes, probe: str | None = None, port: str | None = None,
                      progress: Progress | None = None) -> None:
     """A real board's flash model slot gets `image` with the board's own flasher (checked to be
@@ -140,8 +145,10 @@ class Engine:
                                f"{packed.arena_size} do not fit the device's RAM pool of "
                                f"{self.pool_size} bytes; put it in the flash model slot")
         chunk = self.link.max_message - REQUEST_OVERHEAD
-        for start in range(0, len(image), chunk):
-            call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+        with progress_of(self.dut).bar(len(image), "model upload", "B") as bar:
+            for start in range(0, len(image), chunk):
+                call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+                bar.update(len(image[start:start + chunk]))
         info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
         return self._bound(packed, info)
 
@@ -237,8 +244,10 @@ class DeviceModel:
         """Invokes one operator at a time and reads each output right after its operator (the
         arena reuses memory, so later operators may overwrite it). Returns tensor -> value."""
         values: dict[int, np.ndarray] = {}
-        for index, op in enumerate(self.packed.ops):
-            self.invoke(index, index + 1)
-            for tensor in op.outputs:
-                values[tensor] = self.read_tensor(tensor)
+        with progress_of(self.engine.dut).bar(len(self.packed.ops), "per-layer reads", "layer") as bar:
+            for index, op in enumerate(self.packed.ops):
+                self.invoke(index, index + 1)
+                for tensor in op.outputs:
+                    values[tensor] = self.read_tensor(tensor)
+                bar.update()
         return values

@@ -21,7 +21,7 @@ from ..progress import Progress
 from ..reference import Reference
 from .compare import LayerMismatch, Verdict, compare_tensor, first_diverging_layer, merge
 from .pack import PackedModel, pack_file
-from .runner import DeviceModel, Engine, open_with_slot_image, write_model_slot
+from .runner import DeviceModel, Engine, open_with_slot_image, progress_of, write_model_slot
 
 FILL_ON_DEVICE_BYTES = 4096  # int8 inputs larger than this are generated on the device (TENSOR_FILL)
 INVOKE_TIMEOUT_S = 60.0
@@ -133,16 +133,18 @@ class InferenceSession:
         cases = list(inputs) if inputs is not None else [None] * count
         device, reference, instructions, used = [], [], [], []
         mismatch = None
-        for case, given in enumerate(cases):
-            values = self._put_inputs(case, seed, given)
-            outputs, counted = self.device_model.run(None, timeout=INVOKE_TIMEOUT_S)
-            if per_layer and mismatch is None:
-                self.device_model.set_inputs(values)  # the full run reused the inputs' memory
-                mismatch = self._per_layer(values)
-            device.append(outputs)
-            reference.append(self.reference.run(values))
-            instructions.append(counted)
-            used.append(values)
+        with progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
+            for case, given in enumerate(cases):
+                values = self._put_inputs(case, seed, given)
+                outputs, counted = self.device_model.run(None, timeout=INVOKE_TIMEOUT_S)
+                if per_layer and mismatch is None:
+                    self.device_model.set_inputs(values)  # the full run reused the inputs' memory
+                    mismatch = self._per_layer(values)
+                device.append(outputs)
+                reference.append(self.reference.run(values))
+                instructions.append(counted)
+                used.append(values)
+                bar.update()
         verdict = Verdict([merge(self.packed.tensors[t].name,
                                  [compare_tensor(self.packed.tensors[t].name, d[i], r[i])
                                   for d, r in zip(device, reference)])

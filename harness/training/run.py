@@ -13,6 +13,7 @@ from ..boards import load_board
 from ..build import build
 from ..dut import Dut
 from ..errors import CheckFailed, HarnessError
+from ..progress import Bar, Progress
 from .device import TRAINING_ARENA_BYTES, TRAINING_FIRMWARE_FLAGS, DeviceTraining, parameter_mismatches
 from .planner import Plan, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
@@ -23,9 +24,16 @@ TASKS = ("vww", "toy")
 
 
 def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
-             labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None) -> list[float]:
+             labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None,
+             progress: Progress | None = None) -> list[float]:
     """Runs `steps` steps on both sides (cycling over the samples); the device's loss must equal
     the reference's bit for bit after every step. Returns the losses."""
+    with (progress or Progress.quiet()).bar(steps, "training steps", "step") as bar:
+        return _lockstep(device, reference, samples, labels, steps, say, bar)
+
+
+def _lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
+              labels: np.ndarray, steps: int, say: Callable[[str], None] | None, bar: Bar) -> list[float]:
     losses = []
     for step in range(steps):
         n = step % len(labels)
@@ -37,6 +45,7 @@ def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.n
                               f"reference loss {on_host.loss!r} (0x{on_host.loss.view(np.uint32):08x}), "
                               f"predicted {on_host.predicted}")
         losses.append(float(on_host.loss))
+        bar.update()
         if say and (step + 1) % 25 == 0:
             say(f"step {step + 1}/{steps}: loss {float(on_host.loss):.4f}")
     return losses
@@ -133,7 +142,7 @@ def run_training(board: str, emulator: str, task: str, budget: int, steps: int,
                  train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
                  extra_flags: list[str] | None = None, timeout: float = 30.0,
                  say: Callable[[str], None] = lambda text: None, backbone: str = "host",
-                 model: str | Path | None = None) -> dict:
+                 model: str | Path | None = None, progress: Progress | None = None) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
     backbone="device" (VWW only) runs the frozen backbone on the board's inference engine."""
@@ -162,7 +171,7 @@ def run_training(board: str, emulator: str, task: str, budget: int, steps: int,
         reference = TrainingReference(plan.setup)
         before = device.accuracy(data.test_x, data.test_y)
         say(f"held-out accuracy before training (device): {before:.3f}")
-        losses = lockstep(device, reference, data.train_x, data.train_y, steps, say)
+        losses = lockstep(device, reference, data.train_x, data.train_y, steps, say, progress)
         compared = check_parameters(device, reference)
         after = device.accuracy(data.test_x, data.test_y)
         host_after = reference.accuracy(data.test_x, data.test_y)
