@@ -77,7 +77,7 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
     model = load_model(args.model)
     if args.float_model:
         float_model_for(args.float_model, tuple(model.tensors[model.inputs[0]].shape))
-    return dataset_for(model, args.dataset)
+    return dataset_for(model, args.dataset, args.samples, args.seed)
 
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
                                progress=Progress.for_command(args.json), stream=args.stream) as session:
         if dataset is not None:
-            result = run_dataset(session, dataset, args.float_model, args.samples, args.seed)
+            result = run_dataset(session, dataset, args.float_model)
             inference = result.inference
         else:
             given = [_load_input(args.input)] if args.input else None

@@ -20,6 +20,7 @@ from ..errors import HarnessError
 from ..model.tflite import Model, load_model
 from ..reference import Reference
 from .dataset import Dataset, dequantize, load_dataset, quantize
+from .compare import Verdict
 from .session import InferenceResult, InferenceSession
 
 
@@ -48,7 +49,7 @@ class DatasetResult:
     accuracy: Accuracy
 
     @property
-    def verdict(self):
+    def verdict(self) -> Verdict:
         return self.inference.verdict
 
     def describe(self) -> str:
@@ -72,7 +73,7 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((greater + 0.5 * ties) / (len(positive) * len(negative)))
 
 
-def is_anomaly_detector(model) -> bool:
+def is_anomaly_detector(model: Model) -> bool:
     return (len(model.inputs) == 1 and len(model.outputs) == 1 and
             model.tensors[model.inputs[0]].shape == model.tensors[model.outputs[0]].shape)
 
@@ -80,7 +81,7 @@ def is_anomaly_detector(model) -> bool:
 class _Scorer:
     """Turns one side's outputs into the metric."""
 
-    def __init__(self, model, labels: np.ndarray, classes: list[str], source: str):
+    def __init__(self, model: Model, labels: np.ndarray, source: str):
         self.model, self.labels = model, labels
         self.metric = "auc" if is_anomaly_detector(model) else "top1"
         if self.metric == "auc":
@@ -104,7 +105,7 @@ class _Scorer:
                               _real(self.model, self.model.outputs[0], y)) ** 2))
 
 
-def _real(model, index: int, value: np.ndarray) -> np.ndarray:
+def _real(model: Model, index: int, value: np.ndarray) -> np.ndarray:
     tensor = model.tensors[index]
     value = np.asarray(value).reshape(-1)
     if tensor.quant is None or value.dtype != np.int8:
@@ -149,13 +150,19 @@ def _float_model_outputs(path: str | Path, inputs: np.ndarray, shape: tuple[int,
         return [reference.run([x.reshape(shape)]) for x in inputs]
 
 
-def dataset_for(model: Model | str | Path, dataset: str | Path | Dataset) -> Dataset:
-    """The data set loaded for `model`'s one input, so that bad data is refused before a board boots."""
+def dataset_for(model: Model | str | Path, dataset: str | Path | Dataset, samples: int | None = None,
+                seed: int = 0) -> Dataset:
+    """The data set loaded for `model`'s one input (a seeded subset of `samples`), its labels
+    checked against the model's outputs: bad data is refused before a board boots."""
     model = model if isinstance(model, Model) else load_model(model)
     if len(model.inputs) != 1:
         raise HarnessError(f"a data set feeds one input; the model has {len(model.inputs)}")
     tensor = model.tensors[model.inputs[0]]
-    return dataset if isinstance(dataset, Dataset) else load_dataset(dataset, tuple(tensor.shape), tensor.dtype)
+    if not isinstance(dataset, Dataset):
+        dataset = load_dataset(dataset, tuple(tensor.shape), tensor.dtype)
+    dataset = dataset.subset(samples, seed)
+    _Scorer(model, dataset.y, dataset.source)
+    return dataset
 
 
 def run_dataset(session: InferenceSession, dataset: str | Path | Dataset, float_model: str | Path | None = None,
@@ -164,8 +171,8 @@ def run_dataset(session: InferenceSession, dataset: str | Path | Dataset, float_
     metric of each side; `samples` picks a seeded random subset."""
     model = session.packed.model
     shape = tuple(model.tensors[model.inputs[0]].shape)
-    data = dataset_for(model, dataset).subset(samples, seed)
-    scorer = _Scorer(model, data.y, data.classes, data.source)
+    data = dataset_for(model, dataset, samples, seed)
+    scorer = _Scorer(model, data.y, data.source)
     device_x = _device_inputs(session, data)
     inference = session.run([[x.reshape(shape)] for x in device_x])
     inputs = list(device_x)
@@ -174,6 +181,6 @@ def run_dataset(session: InferenceSession, dataset: str | Path | Dataset, float_
     if float_model is not None:
         float_x = _float_inputs(session, data)
         outputs = _float_model_outputs(float_model, float_x, shape)
-        float_scorer = _Scorer(load_model(float_model), data.y, data.classes, data.source)
+        float_scorer = _Scorer(load_model(float_model), data.y, data.source)
         accuracy.float_model = float_scorer.score(list(float_x), outputs)
     return DatasetResult(inference, accuracy)

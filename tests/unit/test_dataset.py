@@ -67,3 +67,18 @@ def test_top1_and_auc():
     assert roc_auc(np.array([0.9, 0.8, 0.1, 0.2]), np.array([1, 1, 0, 0])) == 1.0
     assert roc_auc(np.array([0.5, 0.5]), np.array([1, 0])) == 0.5
     assert roc_auc(np.array([0.1, 0.9, 0.5]), np.array([1, 0, 0])) == 0.0
+
+
+def test_labels_are_checked_against_the_model_before_any_board_boots(tmp_path):
+    from harness.engine.accuracy import dataset_for
+    from harness.shared_models import SHARED_MODELS
+    model = SHARED_MODELS / "tflm_examples" / "person_detect.tflite"
+    if not model.is_file():
+        pytest.skip("shared models not available")
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 96, 96, 1), np.float32), y=[0, 5])
+    with pytest.raises(HarnessError, match="labels run from 0 to 5, the model has 2 output classes"):
+        dataset_for(model, tmp_path / "d.npz")
+    ad01 = SHARED_MODELS / "mlperf_tiny" / "ad01_int8.tflite"
+    np.savez(tmp_path / "a.npz", x=np.zeros((2, 640), np.float32), y=[0, 0])
+    with pytest.raises(HarnessError, match="labels must be 0 \\(normal\\) and 1 \\(anomalous\\), both present"):
+        dataset_for(ad01, tmp_path / "a.npz")
