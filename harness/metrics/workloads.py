@@ -83,4 +83,10 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
     return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
                    model_sha256=model_digest(model), seed=seed, verdict="pass" if outcome.bit_exact else "fail",
                    bit_exact=outcome.bit_exact, mismatch=outcome.mismatch, layer_names=outcome.layer_names,
-                   layer_timing=how, model_flash_bytes=len(device_model.packed.image))
+                   layer_timing=how, model_flash_bytes=_slot_bytes(m, device_model))
+
+
+def _slot_bytes(m: MeasuredDut, device_model: Any) -> int | None:
+    """The model's bytes in the flash model slot: QEMU's bench loads it there; other targets
+    stream it into RAM (see commands/measure.py), so it takes no flash."""
+    return len(device_model.packed.image) if m.dut.variant.emulator == "qemu" else None
