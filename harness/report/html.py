@@ -56,7 +56,7 @@ def _totals(latest: dict[Key, dict[str, Any]]) -> str:
     passed, failed = verdicts.count("pass"), verdicts.count("fail")
     other = len(verdicts) - passed - failed
     return (f'<p class="totals">{len(verdicts)} cases: <span class="pass">{passed} passed</span>, '
-            f'<span class="fail">{failed} failed</span>' + (f", {other} other" if other else "") + "</p>")
+            f'<span class="{"fail" if failed else ""}">{failed} failed</span>' + (f", {other} other" if other else "") + "</p>")
 
 
 def _environment(records: list[dict[str, Any]]) -> str:
@@ -92,6 +92,11 @@ def _summary_table(latest: dict[Key, dict[str, Any]]) -> str:
                    "static RAM", "stack", "arena", "firmware"], rows)
 
 
+def _percent(share: float) -> str:
+    """+1.03%, and enough digits that a change is never shown as +0.00%."""
+    return f"{share:+.2%}" if share == 0 or abs(share) >= 5e-5 else f"{share * 100:+.1e}%"
+
+
 def _metric_order(metric: str) -> tuple:
     """Totals first, then layers by number, then memory."""
     group, _, name = metric.partition(".")
@@ -117,7 +122,7 @@ def _baseline_table(latest: dict[Key, dict[str, Any]], baselines: dict[tuple[str
             change = new - old
             style = "worse" if change > 0 else "better" if change < 0 else ""
             rows.append([escape(metric), f"{old:,}", f"{new:,}", f'<span class="{style}">{change:+,}</span>',
-                         f'<span class="{style}">{change / old:+.2%}</span>' if old else "-"])
+                         f'<span class="{style}">{_percent(change / old)}</span>' if old else "-"])
         tables.append(f"<div><h4>{escape(case)} — {escape(board)} ({escape(emulator)})</h4>"
                       + _table(["metric", "baseline", "now", "difference", "change"], rows) + "</div>")
     text = f'<div class="grid">{"".join(tables)}</div>' if tables else ""

@@ -48,6 +48,7 @@ def test_report_shows_totals_baseline_difference_flash_share_and_one_trend_per_c
     html = render_report(records, "t", {("b", "qemu"): baseline})
     assert '2 cases: <span class="pass">1 passed</span>, <span class="fail">1 failed</span>' in html
     assert '<span class="worse">+1,000,000</span>' in html and "+0.59%" in html
+    assert "+0.00%" not in html
     assert "no baseline for: small (b, qemu)" in html
     assert "500 (50.0%)" in html and "500 B of 1,000, 50.0%" in html  # firmware + model of the capacity
     assert html.count("vs first") == 2  # a chart per case, each on its own scale
