@@ -100,6 +100,7 @@ class Board:
     upload_tool: str | None
     upload_command: str | None
     upload_probe_option: str | None
+    upload_model_command: str | None  # writes the packed model into the flash model slot
     variants: dict[str, Variant]
     path: Path
     link_max_payload: int | None = None  # the link's buffer sizes, when the firmware's defaults
@@ -232,6 +233,7 @@ def _read_board(path: Path) -> Board:
         upload_tool=upload.get("tool", str, None) if upload else None,
         upload_command=upload.get("command", str, None) if upload else None,
         upload_probe_option=upload.get("probe_option", str, None) if upload else None,
+        upload_model_command=upload.get("model_command", str, None) if upload else None,
         variants=variants,
         path=path,
         link_max_payload=link.get("max_payload", int, None) if link else None,

@@ -92,6 +92,21 @@ def _build_lock(build_root: Path, pio_env: str) -> Iterator[None]:
         yield
 
 
+def _run_counting_compiles(command: list[str], environ: dict[str, str],
+                           progress: Progress) -> subprocess.CompletedProcess:
+    """Runs the PlatformIO build, counting its "Compiling ..." lines on a bar (no total: an
+    incremental build compiles only what changed); returns the output as subprocess.run would."""
+    lines: list[str] = []
+    with progress.bar(None, "compiled", "file") as bar:
+        with subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as process:
+            for line in process.stdout:
+                lines.append(line)
+                if line.startswith("Compiling "):
+                    bar.update()
+    return subprocess.CompletedProcess(command, process.returncode, "".join(lines), "")
+
+
 def build(board: Board, emulator: str, progress: Progress | None = None,
           extra_flags: list[str] | None = None) -> Firmware:
     """Builds (incrementally) the firmware variant for `board` under `emulator`.
@@ -112,7 +127,7 @@ def build(board: Board, emulator: str, progress: Progress | None = None,
         environ.update(PLATFORMIO_BUILD_DIR=str(build_root), PLATFORMIO_BUILD_FLAGS=" ".join(extra_flags))
     with progress.step(f"building firmware {variant.pio_env} {' '.join(extra_flags or [])}".rstrip()):
         with _build_lock(build_root, variant.pio_env):
-            result = subprocess.run(command, env=environ, capture_output=True, text=True)
+            result = _run_counting_compiles(command, environ, progress)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
         raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")

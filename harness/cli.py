@@ -14,7 +14,7 @@ import pkgutil
 import sys
 
 from . import __version__, commands
-from .commands import COMMANDS
+from .commands import COMMANDS, error_text
 from .errors import HarnessError
 
 
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.function(args)
     except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_text(str(exc), exc.exit_status, type(exc).__name__, getattr(args, "json", False)),
+              file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

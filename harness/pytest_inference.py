@@ -11,6 +11,11 @@ int8, a tolerance for float32; every graph output and, with per_layer, every ope
 set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each model boots
 its own emulator with the packed model in the flash model slot (the previous one is closed); on
 a real board the model is streamed into the device's RAM over the session's `dut`.
+
+`run_model(model, dataset="data.npz" or a folder, float_model=None, samples=None, seed=0)
+-> DatasetResult` runs a labelled data set (harness/engine/dataset.py): `result.verdict` (every
+sample, device against tflite-micro) and `result.accuracy` (`.metric` top1 or auc, `.device`,
+`.reference`, `.float_model`).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .engine.accuracy import DatasetResult, run_dataset
 from .engine.session import InferenceResult, InferenceSession
 from .progress import Progress
 from .pytest_plugin import open_or_fail
@@ -64,8 +70,13 @@ def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
 @pytest.fixture
 def run_model(_inference_sessions: _Sessions) -> Callable[..., InferenceResult]:
     def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
-            count: int = 1, seed: int = 0, per_layer: bool = False) -> InferenceResult:
-        return _inference_sessions.get(model).run(inputs, count, seed, per_layer)
+            count: int = 1, seed: int = 0, per_layer: bool = False, dataset: str | Path | None = None,
+            float_model: str | Path | None = None,
+            samples: int | None = None) -> InferenceResult | DatasetResult:
+        session = _inference_sessions.get(model)
+        if dataset is not None:
+            return open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
+        return session.run(inputs, count, seed, per_layer)
 
     return run
 

@@ -33,6 +33,14 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, default=str) if args.json else text)
 
 
+def error_text(message: str, exit_status: int, kind: str, as_json: bool) -> str:
+    """The one line an error prints on stderr: `error: ...`, or with --json one JSON object
+    {"error": message, "exit_status": N, "type": "BoardError"} (stdout keeps only data)."""
+    if as_json:
+        return json.dumps({"error": message, "exit_status": exit_status, "type": kind})
+    return f"error: {message}"
+
+
 def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qemu") -> None:
     parser.add_argument("--board", required=True, help="board name (see `hil boards`)")
     parser.add_argument("--emulator", choices=EMULATORS, default=emulator_default,
@@ -46,4 +54,4 @@ def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qe
 
 def open_dut(args: argparse.Namespace) -> Dut:
     return Dut.open(args.board, args.emulator, port=args.port, baud=args.baud,
-                    probe_serial=args.probe, timeout=args.timeout, progress=Progress())
+                    probe_serial=args.probe, timeout=args.timeout, progress=Progress.for_command(args.json))

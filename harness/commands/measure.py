@@ -50,12 +50,13 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _open(args: argparse.Namespace, slot_image: bytes | None = None) -> MeasuredDut:
+def _open(args: argparse.Namespace, slot_image: bytes | None = None, progress: Progress | None = None) -> MeasuredDut:
     if args.repeat < 1:
         raise HarnessError("--repeat must be at least 1")
     board = load_board(args.board)
     loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
-    return MeasuredDut.open(board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,
+    progress = progress or Progress.for_command(args.json)
+    return MeasuredDut.open(board, args.emulator, progress=progress, extra_flags=args.firmware_flags or None,
                             use_plugin=not args.no_plugin, extra_qemu_args=loader, port=args.port,
                             baud=args.baud, probe_serial=args.probe, timeout=args.timeout)
 
@@ -95,6 +96,14 @@ def _cases(args: argparse.Namespace) -> list[Case]:
     return cases
 
 
+def _measure(measured: MeasuredDut, case: Any, args: argparse.Namespace, packed: dict[Path, Any],
+             offsets: dict[Path, int]) -> dict[str, Any]:
+    if case.model is None:
+        return bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
+    device_model = load(measured, packed[case.model], offsets.get(case.model))
+    return bench_model(measured, device_model, case.model, args.seed, args.repeat)
+
+
 def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Measures every case, appending each record to --results as soon as it is measured. With
     --resume a case already recorded is not measured again: its recorded record is returned (and
@@ -106,25 +115,21 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         if not model.is_file():
             raise HarnessError(f"model {model} does not exist")
     done = results.completed() if results and args.resume else {}
-    progress, records, cases = Progress(), [], _cases(args)
+    progress, records, cases = Progress.for_command(args.json), [], _cases(args)
     packed, offsets, slot_image = _pack_models(args)
-    with _open(args, slot_image) as measured:
+    with _open(args, slot_image, progress) as measured, progress.bar(len(cases), "bench cases", "case") as bar:
         build_id = measured.dut.info.build_id if measured.dut.info else ""
-        for number, case in enumerate(cases, 1):
+        for case in cases:
             recorded = done.get(case.key(args.board, args.emulator, build_id, args.seed))
             if recorded is not None:
                 progress.say(f"    {case.name}: already in {results.path}, skipped")
                 records.append(recorded)
-                continue
-            if case.model is None:
-                record = bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
             else:
-                device_model = load(measured, packed[case.model], offsets.get(case.model))
-                record = bench_model(measured, device_model, case.model, args.seed, args.repeat)
-            if results:
-                results.append(record)
-            records.append(record)
-            progress.count(number, len(cases), "cases measured")
+                record = _measure(measured, case, args, packed, offsets)
+                if results:
+                    results.append(record)
+                records.append(record)
+            bar.update()
     return records
 
 
@@ -242,6 +247,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, required=True, help="JSON Lines results file")
     parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
     parser.add_argument("--title", default="HIL benchmark report")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="baseline file to show the difference from (repeatable; default: each "
+                             "board's own baseline where one exists)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -252,6 +260,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     records = list(ResultsFile(args.results).records())
     if not records:
         raise HarnessError(f"{args.results} holds no records")
-    write_report(records, args.out, args.title)
-    emit(args, {"report": str(args.out), "records": len(records)}, f"wrote {args.out} ({len(records)} records)")
+    baselines = _report_baselines(args.baseline, records)
+    write_report(records, args.out, args.title, baselines)
+    emit(args, {"report": str(args.out), "records": len(records),
+                "baselines": sorted(f"{board}-{emulator}" for board, emulator in baselines)},
+         f"wrote {args.out} ({len(records)} records)")
     return 0
+
+
+def _report_baselines(files: list[Path], records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The given baselines by (board, emulator), else each variant's own baseline file if it exists."""
+    if not files:
+        variants = {(record["board"], record["emulator"]) for record in records}
+        files = [path for path in (baseline_path(*variant) for variant in sorted(variants)) if path.is_file()]
+    baselines = {}
+    for path in files:
+        baseline = load_baseline(path)
+        baselines[(baseline["board"], baseline["emulator"])] = baseline
+    return baselines

@@ -5,7 +5,7 @@ import argparse
 import re
 
 from ..progress import Progress
-from ..training.run import MODELS, run_training
+from ..training.run import TASKS, run_training
 from . import board_arguments, command, emit
 
 
@@ -26,8 +26,10 @@ def _positive(text: str) -> int:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--model", required=True, choices=MODELS,
-                        help="vww: transfer learning on the MLPerf Tiny VWW backbone; toy: small random graph")
+    parser.add_argument("--task", required=True, choices=TASKS,
+                        help="vww: transfer learning on a VWW backbone; toy: small random graph")
+    parser.add_argument("--model", help="vww: the backbone .tflite (default: the shared MLPerf Tiny "
+                                        "vww_96_int8.tflite); a model the trainer cannot cut is refused")
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
     parser.add_argument("--steps", type=_positive, default=50, help="SGD steps, batch 1 (default 50)")
     parser.add_argument("--train-samples", type=_positive, default=200)
@@ -44,7 +46,8 @@ def format_result(result: dict) -> str:
     scheme = ", ".join(f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights "
                        f"{row['channels']}/{row['in']} input channels" for row in plan["scheme"])
     return "\n".join([
-        f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
+        f"task {result['task']}" + (f" on {result['model']}" if result["model"] else "") +
+        f" on {result['board']} ({result['emulator']}), {result['steps']} steps, "
         f"QAS {'on' if result['qas'] else 'off'}",
         f"sparse update: {scheme}",
         f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
@@ -61,10 +64,11 @@ def format_result(result: dict) -> str:
 
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
-    progress = Progress()
-    result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
+    progress = Progress.for_command(args.json)
+    result = run_training(args.board, args.emulator, args.task, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone)
+                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone,
+                          model=args.model, progress=progress)
     emit(args, result, format_result(result))
     return 0
 

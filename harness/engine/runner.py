@@ -71,8 +71,8 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
                          timeout: float = 10.0, progress: Progress | None = None) -> Dut:
     """A Dut whose flash model slot holds `image` from boot (QEMU's generic loader).
 
-    On a real board (emulator "none") the slot cannot be written yet: pass image=None and stream
-    models into RAM instead."""
+    On a real board (emulator "none") the slot is written by the board's flasher instead
+    (write_model_slot); pass image=None there."""
     board = load_board(board) if isinstance(board, str) else board
     if image is None:
         return Dut.open(board, emulator, timeout=timeout, progress=progress)
@@ -88,6 +88,23 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
     loader = ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]
     return Dut.open(board, emulator, timeout=timeout, progress=progress,
                     qemu_args=lambda firmware: loader)
+
+
+def progress_of(dut: Dut) -> Progress:
+    """The device's progress reporter (quiet for a device made without one)."""
+    return getattr(dut, "progress", None) or Progress.quiet()
+
+
+def write_model_slot(board: Board, image: bytes, probe: str | None = None, port: str | None = None,
+                     progress: Progress | None = None) -> None:
+    """A real board's flash model slot gets `image` with the board's own flasher (checked to be
+    installed first); MODEL_LOAD(source=slot) then reads it as under QEMU."""
+    from ..targets.flash import flash_model, require_flasher  # noqa: PLC0415
+    require_flasher(board, model=True)
+    slot = board.memory.model_slot
+    with (progress or Progress.quiet()).step(f"writing the model ({len(image)} B) into {board.name}'s "
+                                             f"flash model slot at 0x{slot.origin:08x}"):
+        flash_model(board, image, probe, port)
 
 
 def call_idempotent(link, name: str, **fields) -> dict:
@@ -128,8 +145,10 @@ class Engine:
                                f"{packed.arena_size} do not fit the device's RAM pool of "
                                f"{self.pool_size} bytes; put it in the flash model slot")
         chunk = self.link.max_message - REQUEST_OVERHEAD
-        for start in range(0, len(image), chunk):
-            call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+        with progress_of(self.dut).bar(len(image), "model upload", "B") as bar:
+            for start in range(0, len(image), chunk):
+                call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+                bar.update(len(image[start:start + chunk]))
         info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
         return self._bound(packed, info)
 
@@ -225,8 +244,10 @@ class DeviceModel:
         """Invokes one operator at a time and reads each output right after its operator (the
         arena reuses memory, so later operators may overwrite it). Returns tensor -> value."""
         values: dict[int, np.ndarray] = {}
-        for index, op in enumerate(self.packed.ops):
-            self.invoke(index, index + 1)
-            for tensor in op.outputs:
-                values[tensor] = self.read_tensor(tensor)
+        with progress_of(self.engine.dut).bar(len(self.packed.ops), "per-layer reads", "layer") as bar:
+            for index, op in enumerate(self.packed.ops):
+                self.invoke(index, index + 1)
+                for tensor in op.outputs:
+                    values[tensor] = self.read_tensor(tensor)
+                bar.update()
         return values

@@ -21,7 +21,7 @@ from ..progress import Progress
 from ..reference import Reference
 from .compare import LayerMismatch, Verdict, judge
 from .pack import PackedModel, pack_file
-from .runner import DeviceModel, Engine, open_with_slot_image
+from .runner import DeviceModel, Engine, open_with_slot_image, progress_of, write_model_slot
 
 FILL_ON_DEVICE_BYTES = 4096  # int8 inputs larger than this are generated on the device (TENSOR_FILL)
 INVOKE_TIMEOUT_S = 60.0
@@ -67,11 +67,16 @@ class InferenceSession:
     @classmethod
     def open(cls, board: str, emulator: str, model: str | Path, port: str | None = None,
              baud: int | None = None, probe: str | None = None, timeout: float = 10.0,
-             progress: Progress | None = None) -> InferenceSession:
-        """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot,
-        or reaches the real board and streams it into RAM."""
+             progress: Progress | None = None, stream: bool = False) -> InferenceSession:
+        """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot, or
+        writes it into a real board's slot with the board's flasher (`upload.model_command`);
+        with stream=True, or on a board without one, streams it into the board's RAM."""
         board_spec = load_board(board)
         packed = pack_file(model, board_spec, emulator)
+        in_slot = emulator == "qemu" or (emulator == "none" and not stream and
+                                         board_spec.upload_model_command is not None)
+        if emulator == "none" and in_slot:
+            write_model_slot(board_spec, packed.image, probe, port, progress)
         reference = Reference(model)
         try:
             if emulator == "qemu":
@@ -81,8 +86,7 @@ class InferenceSession:
                                timeout=timeout, progress=progress)
             try:
                 engine = Engine(dut)
-                device_model = (engine.load_slot(packed) if emulator == "qemu"
-                                else engine.load_ram(packed))
+                device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)
             except BaseException:
                 dut.close()
                 raise
@@ -130,16 +134,18 @@ class InferenceSession:
         cases = list(inputs) if inputs is not None else [None] * count
         device, reference, instructions, used = [], [], [], []
         layers: tuple[dict[int, np.ndarray] | None, dict[int, np.ndarray] | None] = (None, None)
-        for case, given in enumerate(cases):
-            values = self._put_inputs(case, seed, given)
-            outputs, counted = self.device_model.run(None, timeout=INVOKE_TIMEOUT_S)
-            if per_layer and case == 0:
-                self.device_model.set_inputs(values)  # the full run reused the inputs' memory
-                layers = self._per_layer(values)
-            device.append(outputs)
-            reference.append(self.reference.run(values))
-            instructions.append(counted)
-            used.append(values)
+        with progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
+            for case, given in enumerate(cases):
+                values = self._put_inputs(case, seed, given)
+                outputs, counted = self.device_model.run(None, timeout=INVOKE_TIMEOUT_S)
+                if per_layer and case == 0:
+                    self.device_model.set_inputs(values)  # the full run reused the inputs' memory
+                    layers = self._per_layer(values)
+                device.append(outputs)
+                reference.append(self.reference.run(values))
+                instructions.append(counted)
+                used.append(values)
+                bar.update()
         verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
                         [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
                         [dict(zip(self.packed.outputs, r, strict=True)) for r in reference], *layers)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.compare import Verdict, compare_tensor
+from ..environment import environment
 from ..errors import CheckFailed
 from ..results import new_record
 from ..shared_models import portable_path
@@ -44,11 +45,12 @@ def _check_repeats(case: str, runs: list[list[RegionTiming]], emulated: bool) ->
 
 def _record(m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int,
             **fields: Any) -> dict[str, Any]:
-    info = m.dut.info
+    info, board = m.dut.info, m.dut.board
     return new_record(
-        board=m.dut.board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
+        board=board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
         case=case, metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
-        repeat=repeat, timing_note=m.plugin_note or None, **fields,
+        repeat=repeat, timing_note=m.plugin_note or None, environment=environment(board.arch == "avr"),
+        board_flash_bytes=m.dut.variant.memory.flash.size, **fields,
     )
 
 
@@ -103,4 +105,11 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
     outcome = verdict(device_model, seed, model.name)
     return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
                    model_sha256=model_digest(model), seed=seed, mismatch=outcome.mismatch,
-                   layer_names=outcome.layer_names, layer_timing=how, **verdict_fields(outcome.verdict))
+                   layer_names=outcome.layer_names, layer_timing=how,
+                   model_flash_bytes=_slot_bytes(m, device_model), **verdict_fields(outcome.verdict))
+
+
+def _slot_bytes(m: MeasuredDut, device_model: Any) -> int | None:
+    """The model's bytes in the flash model slot: QEMU's bench loads it there; other targets
+    stream it into RAM (see commands/measure.py), so it takes no flash."""
+    return len(device_model.packed.image) if m.dut.variant.emulator == "qemu" else None

@@ -35,6 +35,16 @@ def test_ping_prints_the_handshake_of_the_emulated_board():
     data = json.loads(result.stdout)
     assert data["board"] == "nucleo_f746" and data["machine"] == "mps2-an500"
     assert data["protocol_version"] == 1 and data["timer_kind"] == "instructions"
+    assert result.stderr == ""  # --json: no progress lines, stdout holds the data alone
+
+
+def test_json_errors_are_one_json_object_on_stderr():
+    result = hil("run", "--board", "nosuch", "--model", "x.tflite", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    line, = result.stderr.splitlines()
+    error = json.loads(line)
+    assert error["exit_status"] == 2 and error["type"] == "BoardError"
+    assert error["error"].startswith("unknown board 'nosuch'")
 
 
 def test_real_board_missing_fails_fast_with_advice():

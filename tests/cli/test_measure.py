@@ -124,12 +124,20 @@ def test_a_killed_run_keeps_completed_cases_and_a_rerun_resumes(tmp_path):
 def test_report_renders_in_headless_chromium(tmp_path):
     results = tmp_path / "r.jsonl"
     assert hil("bench", *BOARD, "--iterations", "1000,3000", "--results", str(results)).returncode == 0
+    baseline = tmp_path / "baseline.json"
+    assert hil("baseline", "update", *BOARD, "--from-results", "--results", str(results),
+               "--baseline", str(baseline)).returncode == 0
     report = tmp_path / "report.html"
-    made = hil("report", "--results", str(results), "--out", str(report))
+    made = hil("report", "--results", str(results), "--baseline", str(baseline), "--out", str(report))
     assert made.returncode == 0, made.stderr
     html = report.read_text()
     assert "<svg" in html and "<script" not in html and "http" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
+    assert '2 cases: <span class="pass">2 passed</span>, <span class="">0 failed</span>' in html
+    assert "QEMU emulator version" in html and "arm-none-eabi-gcc" in html  # environment
+    assert html.count("<h4>selftest-i") == 2 and "instructions.selftest" in html and "+0.00%" in html
+    assert "of 1,048,576, " in html  # flash with its share of the board's capacity
+    assert html.count('<div class="grid">') == 2  # baseline tables and one small trend chart per case
     if not (shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")):
         pytest.skip("chromium is not installed (apt-get install chromium)")
     check = subprocess.run(["bash", str(REPO / "benchmarks" / "check_report.sh"), str(report),
