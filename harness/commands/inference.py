@@ -10,8 +10,9 @@ from ..boards import load_board
 from ..engine.pack import pack_file
 from ..engine.session import InferenceSession
 from ..errors import CheckFailed, HarnessError
+from ..input_files import check_regular_file
 from ..progress import Progress
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, seed
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,15 +45,16 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--inputs", type=int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
                         help="also read every layer's output back and name the first diverging layer")
 
 
 def _load_input(path: str) -> list[np.ndarray]:
+    check_regular_file(path, "input .npy file")
     try:
         return [np.load(path, allow_pickle=False)]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise HarnessError(f"{path}: cannot read a .npy array ({exc})") from None
 
 

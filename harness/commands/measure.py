@@ -16,7 +16,7 @@ from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, mode
 from ..progress import Progress
 from ..results import ResultsFile, case_key
 from ..shared_models import resolve_path
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, seed
 
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], type=Path,
                         help="a .tflite model to benchmark (repeatable; default: the self-test workload)")
     parser.add_argument("--selftest", action="store_true", help="also run the self-test workload with --model")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the generated inputs (default 0)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs per case; emulator counts must agree between them (default 2)")
     parser.add_argument("--iterations", type=_sizes, default=[1000],

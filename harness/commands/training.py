@@ -6,7 +6,7 @@ import re
 
 from ..progress import Progress
 from ..training.run import MODELS, run_training
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, seed
 
 
 def parse_bytes(text: str) -> int:
@@ -32,7 +32,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=_positive, default=50, help="SGD steps, batch 1 (default 50)")
     parser.add_argument("--train-samples", type=_positive, default=200)
     parser.add_argument("--test-samples", type=_positive, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
     parser.add_argument("--backbone", choices=("host", "device"), default="host",
                         help="vww: run the frozen backbone on the host reference (fast) or on the "

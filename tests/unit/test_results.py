@@ -34,7 +34,7 @@ def test_a_torn_last_line_is_skipped_and_cut_before_the_next_append(tmp_path):
 
 def test_a_corrupt_line_in_the_middle_is_an_error(tmp_path):
     path = tmp_path / "r.jsonl"
-    path.write_text('{"case": "a"}\nnot json\n{"case": "b"}\n')
+    path.write_text(json.dumps(_record("a")) + "\nnot json\n" + json.dumps(_record("b")) + "\n")
     with pytest.raises(ResultsError, match="line 2"):
         list(ResultsFile(path).records())
 
