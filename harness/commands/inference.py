@@ -62,10 +62,10 @@ def _load_input(path: str) -> list[np.ndarray]:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.inputs < 1:
         raise HarnessError("--inputs must be at least 1")
+    given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
                                progress=Progress()) as session:
-        given = [_load_input(args.input)] if args.input else None
         result = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         load = session.device_model.info
         data = {"model": args.model, "board": args.board, "emulator": args.emulator,
