@@ -23,6 +23,7 @@ from ..boards import Board, load_board
 from ..dut import Dut
 from ..errors import DeviceError, DeviceTimeout, HarnessError, LinkError
 from ..link import protocol
+from ..model.tflite import Model
 from ..progress import Progress
 from . import format as fmt
 from .pack import PackedModel
@@ -149,11 +150,11 @@ class Engine:
         return DeviceModel(self, packed, info)
 
 
-def estimated_macs(packed: PackedModel) -> int:
+def estimated_macs(model: Model) -> int:
     """Roughly the multiply-accumulates (or element operations) of one inference."""
-    tensors = packed.model.tensors
+    tensors = model.tensors
     total = 0
-    for op in packed.model.operators:
+    for op in model.operators:
         outputs = sum(math.prod(tensors[i].shape) for i in op.outputs)
         inputs = sum(math.prod(tensors[i].shape) for i in op.inputs if i >= 0)
         per_output = 1
@@ -170,7 +171,7 @@ def estimated_macs(packed: PackedModel) -> int:
 def invoke_timeout(packed: PackedModel, reply_timeout: float) -> float:
     """How long INVOKE of the whole model may take: scaled with its MACs, at least
     INVOKE_FLOOR_S, and at least the reply timeout the user gave (--timeout, --hil-timeout)."""
-    return max(INVOKE_FLOOR_S, estimated_macs(packed) * SECONDS_PER_MAC, reply_timeout)
+    return max(INVOKE_FLOOR_S, estimated_macs(packed.model) * SECONDS_PER_MAC, reply_timeout)
 
 
 class DeviceModel:
@@ -241,7 +242,7 @@ class DeviceModel:
         try:
             reply = self.link.call("INVOKE", first_op=first, end_op=end, timeout=timeout)
         except DeviceTimeout as exc:
-            raise DeviceTimeout(f"{exc}: the model ({estimated_macs(self.packed):,} MACs) may only be "
+            raise DeviceTimeout(f"{exc}: the model ({estimated_macs(self.packed.model):,} MACs) may only be "
                                 f"slow on this board; give it longer with --timeout SECONDS "
                                 f"(pytest: --hil-timeout)") from None
         units = self.engine.dut.info.timer_units_per_tick if self.engine.dut.info else 1
