@@ -47,6 +47,17 @@ def seed(text: str) -> int:
     return value
 
 
+def positive_int(text: str) -> int:
+    """argparse type of counts (--inputs, --repeat, --layers, --baud): an integer of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
 def positive_seconds(text: str) -> float:
     """argparse type of --timeout: a finite number of seconds above 0."""
     try:
@@ -63,7 +74,7 @@ def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qe
     parser.add_argument("--emulator", choices=EMULATORS, default=emulator_default,
                         help=f"run on an emulator, or 'none' for the real board (default {emulator_default})")
     parser.add_argument("--port", help="serial port or pyserial URL of a real board")
-    parser.add_argument("--baud", type=int, help="baud rate (default: the board file's)")
+    parser.add_argument("--baud", type=positive_int, help="baud rate (default: the board file's)")
     parser.add_argument("--probe", help="serial number of the board's debug probe")
     parser.add_argument("--timeout", type=positive_seconds, default=5.0,
                         help="seconds to wait for each reply (default 5); INVOKE waits at least this "

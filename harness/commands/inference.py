@@ -12,7 +12,7 @@ from ..engine.session import InferenceSession
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..progress import Progress
-from . import board_arguments, command, emit, seed
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
     parser.add_argument("--model", required=True, help=".tflite model")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--inputs", type=int, default=1, help="number of seeded random inputs (default 1)")
+    source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
@@ -60,8 +60,6 @@ def _load_input(path: str) -> list[np.ndarray]:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.inputs < 1:
-        raise HarnessError("--inputs must be at least 1")
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,

@@ -16,7 +16,7 @@ from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, mode
 from ..progress import Progress
 from ..results import ResultsFile, case_key
 from ..shared_models import resolve_path
-from . import board_arguments, command, emit, seed
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,11 +25,11 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a .tflite model to benchmark (repeatable; default: the self-test workload)")
     parser.add_argument("--selftest", action="store_true", help="also run the self-test workload with --model")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the generated inputs (default 0)")
-    parser.add_argument("--repeat", type=int, default=2,
+    parser.add_argument("--repeat", type=positive_int, default=2,
                         help="runs per case; emulator counts must agree between them (default 2)")
     parser.add_argument("--iterations", type=_sizes, default=[1000],
                         help="self-test workload size; a comma list makes one case per size (default 1000)")
-    parser.add_argument("--layers", type=int, default=4, help="self-test workload parts (default 4)")
+    parser.add_argument("--layers", type=positive_int, default=4, help="self-test workload parts (default 4)")
     parser.add_argument("--results", type=Path, help="append a record per case to this JSON Lines file")
     parser.add_argument("--resume", action="store_true", help="skip cases already in --results")
     parser.add_argument("--firmware-flag", action="append", default=[], dest="firmware_flags",
@@ -49,8 +49,6 @@ def _sizes(text: str) -> list[int]:
 
 
 def _open(args: argparse.Namespace, slot_image: bytes | None = None) -> MeasuredDut:
-    if args.repeat < 1:
-        raise HarnessError("--repeat must be at least 1")
     board = load_board(args.board)
     loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
     return MeasuredDut.open(board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,

@@ -139,7 +139,7 @@ def test_a_fifo_as_run_input_is_refused(tmp_path, capsys, base_model):
 
 @pytest.mark.parametrize("option, value", [("--seed", "-1"), ("--seed", str(1 << 32)), ("--seed", "x"),
                                            ("--timeout", "0"), ("--timeout", "-5"), ("--timeout", "nan"),
-                                           ("--timeout", "inf")])
+                                           ("--timeout", "inf"), ("--inputs", "0"), ("--baud", "-1")])
 def test_out_of_range_options_are_usage_errors(option, value, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--board", "nucleo_f746", "--model", str(tmp_path / "none.tflite"), option, value])
@@ -147,6 +147,15 @@ def test_out_of_range_options_are_usage_errors(option, value, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"argument {option}: " in err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("option, value", [("--layers", "-1"), ("--repeat", "0"), ("--seed", "-2")])
+def test_out_of_range_bench_options_are_usage_errors(option, value, capsys):
+    """--layers -1 used to reach the link's struct packing after booting the board."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--board", "nucleo_f746", option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: " in capsys.readouterr().err.strip().splitlines()[-1]
 
 
 def test_nan_weights_are_refused_by_quantize(tmp_path, capsys):
