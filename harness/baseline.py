@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import HarnessError
 from .input_files import read_regular_file
-from .results import NUMBER, check_field, is_type
+from .json_fields import NUMBER, check_field, is_type
 
 BASELINE_DIR = Path(__file__).resolve().parent.parent / "baselines"
 DEFAULT_THRESHOLD = 0.02

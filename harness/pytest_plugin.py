@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pytest
 
 from .boards import EMULATORS, load_board
-from .commands import positive_seconds
+from .commands import positive_int, positive_seconds
 from .dut import Dut
 from .errors import HarnessError, NoBoardFound
 from .progress import Progress
@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--emulator", choices=EMULATORS,
                     help="qemu/renode, or none for a real board (default: ini option hil_emulator, else none)")
     group.addoption("--port", help="serial port or pyserial URL of a real board (default: found by USB ID)")
-    group.addoption("--baud", type=int, help="baud rate of a real board (default: the board file's)")
+    group.addoption("--baud", type=positive_int, help="baud rate of a real board (default: the board file's)")
     group.addoption("--probe", help="serial number of the debug probe, when several boards are attached")
     group.addoption("--hil-timeout", type=positive_seconds, default=5.0,
                     help="seconds to wait for each reply (default 5); INVOKE waits at least this long")

@@ -17,6 +17,7 @@ from typing import Any
 from . import __version__
 from .errors import HarnessError
 from .input_files import read_regular_file
+from .json_fields import NUMBER, check_field, is_type
 
 KEY_FIELDS = ("board", "emulator", "build_id", "model_sha256", "case", "seed")
 
@@ -42,65 +43,41 @@ def new_record(*, board: str, emulator: str, build_id: str, case: str, model: st
     }
 
 
-# The fields readers rely on, and their JSON types; None is allowed for every optional one.
+def _field(data: dict[str, Any], name: str, kind: type | tuple, where: str, required: bool = False) -> Any:
+    return check_field(data, name, kind, where, required, error=ResultsError)
+
+
+# The fields readers rely on, and their JSON types (None is allowed for every optional one).
 REQUIRED_FIELDS = {"board": str, "emulator": str, "case": str}
 OPTIONAL_FIELDS = {"build_id": str, "model": str, "model_sha256": str, "verdict": str, "seed": int,
                    "bit_exact": bool, "mismatch": dict, "layer_names": list, "metrics": dict}
-NUMBER = (int, float)
-
-
-def _type_name(kind: type | tuple) -> str:
-    names = {str: "a string", int: "an integer", bool: "true or false", dict: "an object",
-             list: "a list", NUMBER: "a number"}
-    return names.get(kind, str(kind))
-
-
-def is_type(value: Any, kind: type | tuple) -> bool:
-    if isinstance(value, bool):  # JSON's true is not a number
-        return kind is bool
-    return isinstance(value, kind)
-
-
-def check_field(data: dict[str, Any], name: str, kind: type | tuple, where: str,
-                required: bool = False, error: type[HarnessError] = ResultsError) -> Any:
-    """data[name] if it has JSON type `kind` (or is absent/None and not required); else `error`
-    naming `where` and the field."""
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise error(f"{where}: field `{name}` is missing (a file from another harness version, "
-                        f"or edited by hand?)")
-        return None
-    if not is_type(value, kind):
-        raise error(f"{where}: field `{name}` must be {_type_name(kind)}, not {json.dumps(value)[:40]}")
-    return value
 
 
 def check_record(record: dict[str, Any], where: str) -> dict[str, Any]:
     """`record` if it has the shape every reader (resume, baseline, regress, report) relies on;
     else a ResultsError naming the line and the field."""
     for name, kind in REQUIRED_FIELDS.items():
-        check_field(record, name, kind, where, required=True)
+        _field(record, name, kind, where, required=True)
     for name, kind in OPTIONAL_FIELDS.items():
-        check_field(record, name, kind, where)
+        _field(record, name, kind, where)
     if record.get("metrics") is not None:
         check_metrics(record["metrics"], f"{where}: metrics")
     return record
 
 
 def check_metrics(metrics: dict[str, Any], where: str) -> None:
-    timing = check_field(metrics, "timing", dict, where) or {}
-    check_field(timing, "unit", str, f"{where}.timing")
-    check_field(timing, "total", NUMBER, f"{where}.timing")
-    for number, region in enumerate(check_field(timing, "regions", list, f"{where}.timing") or []):
+    timing = _field(metrics, "timing", dict, where) or {}
+    _field(timing, "unit", str, f"{where}.timing")
+    _field(timing, "total", NUMBER, f"{where}.timing")
+    for number, region in enumerate(_field(timing, "regions", list, f"{where}.timing") or []):
         at = f"{where}.timing.regions[{number}]"
         if not isinstance(region, dict):
             raise ResultsError(f"{at} must be an object")
-        check_field(region, "name", str, at, required=True)
-        unit = check_field(region, "unit", str, at, required=True)
-        check_field(region, unit, NUMBER, at, required=True)
-        check_field(region, "layer", int, at)
-    for name, value in (check_field(metrics, "memory", dict, where) or {}).items():
+        _field(region, "name", str, at, required=True)
+        unit = _field(region, "unit", str, at, required=True)
+        _field(region, unit, NUMBER, at, required=True)
+        _field(region, "layer", int, at)
+    for name, value in (_field(metrics, "memory", dict, where) or {}).items():
         if value is not None and not is_type(value, NUMBER):
             raise ResultsError(f"{where}.memory: field `{name}` must be a number, not {json.dumps(value)[:40]}")
 
