@@ -6,7 +6,7 @@ finds them, parses the arguments and turns harness errors into one-line messages
 Exit status: 0 success, 1 a check failed (the device differs from the reference), 2 the run could
 not be made (unknown board, no board attached, a board that does not answer, bad input),
 3 a bug in the harness (an unexpected exception: one line names the log file holding its
-traceback), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP; QEMU and the
+traceback), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 a closed pipe; QEMU and the
 reference workers are stopped first).
 """
 from __future__ import annotations
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader went away (`hil boards | head -1`): not a bug
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + 13  # as if killed by SIGPIPE
         except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
             log = write_crash_log(argv)
             print(f"internal error: {type(exc).__name__}: {exc} (a bug in hil; traceback in {log})",

@@ -272,3 +272,15 @@ def test_a_bug_exits_3_with_one_line_naming_the_log(tmp_path, capsys, monkeypatc
     assert log.is_file() and log.parent == tmp_path / "cache" / "hil" / "crash"
     text = log.read_text()
     assert "Traceback" in text and "ZeroDivisionError" in text and "pack" in text
+
+
+def test_a_reader_that_went_away_is_not_reported_as_a_bug():
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `hil boards | head -0`
+    try:
+        done = subprocess.run([sys.executable, "-m", "harness.cli", "boards"], cwd=REPO, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
