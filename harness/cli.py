@@ -6,8 +6,8 @@ finds them, parses the arguments and turns harness errors into one-line messages
 Exit status: 0 success, 1 a check failed (the device differs from the reference), 2 the run could
 not be made (unknown board, no board attached, a board that does not answer, bad input),
 3 a bug in the harness (an unexpected exception: one line names the log file holding its
-traceback), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 a closed pipe; QEMU and the
-reference workers are stopped first).
+traceback), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 a closed output
+pipe; QEMU and the reference workers are stopped first).
 """
 from __future__ import annotations
 
