@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from harness.engine.pack import pack_model
-from harness.engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, DeviceModel, estimated_macs, invoke_timeout
+from harness.engine.runner import (
+    INVOKE_FLOOR_S,
+    SECONDS_PER_MAC,
+    DeviceModel,
+    estimated_macs,
+    invoke_timeout,
+)
 from harness.model import load_model
 from harness.model.writer import ModelBuilder, quant, single_op_model
 from harness.shared_models import SHARED_MODELS
