@@ -10,6 +10,7 @@ from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, wri
 from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
+from ..input_files import check_regular_file
 from ..metrics.model_bench import load, pack, slot_loader_args
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
@@ -97,8 +98,9 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.resume and not results:
         raise HarnessError("--resume needs --results FILE")
     for model in args.model:
-        if not model.is_file():
+        if not model.exists():
             raise HarnessError(f"model {model} does not exist")
+        check_regular_file(model, "model file")  # a FIFO would hang the digest
     done = results.completed_keys() if results and args.resume else set()
     progress, records, cases = Progress(), [], _cases(args)
     packed, offsets, slot_image = _pack_models(args)

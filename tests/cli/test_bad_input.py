@@ -127,6 +127,13 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path):
     assert f"{fifo}: cannot read model file (it is a FIFO" in done.stderr
 
 
+def test_a_fifo_as_bench_model_is_refused(tmp_path, capsys):
+    fifo = tmp_path / "model.tflite"
+    os.mkfifo(fifo)
+    assert main(["bench", "--board", "nucleo_f746", "--model", str(fifo)]) == 2
+    assert f"{fifo}: cannot read model file (it is a FIFO" in one_error_line(capsys)
+
+
 def test_a_fifo_as_run_input_is_refused(tmp_path, capsys, base_model):
     model = tmp_path / "m.tflite"
     model.write_bytes(base_model)
