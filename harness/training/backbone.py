@@ -56,7 +56,7 @@ def device_features(dut: Dut, packed: PackedModel, images_q: np.ndarray,
     features = []
     for n, image in enumerate(images_q):
         device_model.set_inputs([image[None]])
-        device_model.invoke(0, end, timeout=60)
+        device_model.invoke(0, end)  # the time limit of the whole model (runner.invoke_timeout)
         value = device_model.read_tensor(index).reshape(-1)
         if not np.array_equal(value, expected[n]):
             raise CheckFailed(f"image {n}: the device backbone's features differ from the TFLM "
