@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HarnessError
+from .input_files import read_regular_file
+from .json_fields import NUMBER, check_field, is_type
 
 BASELINE_DIR = Path(__file__).resolve().parent.parent / "baselines"
 DEFAULT_THRESHOLD = 0.02
@@ -67,15 +69,38 @@ class Comparison:
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not path.exists():
         raise BaselineError(f"no baseline {path}: record one with `hil baseline update`")
+    text = read_regular_file(path, "baseline", BaselineError)
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BaselineError(f"baseline {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
         raise BaselineError(f"baseline {path} has no `cases` object")
+    check_baseline(data, f"baseline {path}")
     return data
+
+
+def check_baseline(data: dict[str, Any], where: str) -> None:
+    """BaselineError naming the case and field unless `data` has the shape compare() reads."""
+    for name in ("board", "emulator"):
+        check_field(data, name, str, where, error=BaselineError)
+    for metric, value in (check_field(data, "thresholds", dict, where, error=BaselineError) or {}).items():
+        if not is_type(value, NUMBER) or not 0 <= value < float("inf"):
+            raise BaselineError(f"{where}: threshold `{metric}` must be a number of 0 or more, "
+                                f"not {json.dumps(value)[:40]}")
+    for case, entry in data["cases"].items():
+        at = f"{where}: case {case}"
+        if not isinstance(entry, dict):
+            raise BaselineError(f"{at} must be an object")
+        for name in ("model", "model_path", "model_sha256", "build_id"):
+            check_field(entry, name, str, at, error=BaselineError)
+        check_field(entry, "bit_exact", bool, at, error=BaselineError)
+        metrics = check_field(entry, "metrics", dict, at, required=True, error=BaselineError)
+        for metric, value in metrics.items():
+            if not is_type(value, NUMBER):
+                raise BaselineError(f"{at}: metric `{metric}` must be a number, not {json.dumps(value)[:40]}")
 
 
 def baseline_entry(record: dict[str, Any]) -> dict[str, Any]:

@@ -20,13 +20,16 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .boards import EMULATORS
+from .boards import EMULATORS, load_board
+from .commands import positive_int, positive_seconds
 from .dut import Dut
-from .errors import HarnessError
+from .errors import HarnessError, NoBoardFound
 from .progress import Progress
+from .shutdown import install_stop_handlers, restore_handlers
 from .targets.renode import install_hint as renode_install_hint
 
 T = TypeVar("T")
+_STOP_HANDLERS = pytest.StashKey[dict]()
 
 # The services' fixtures and options, each in its own module.
 pytest_plugins = [
@@ -69,15 +72,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--emulator", choices=EMULATORS,
                     help="qemu/renode, or none for a real board (default: ini option hil_emulator, else none)")
     group.addoption("--port", help="serial port or pyserial URL of a real board (default: found by USB ID)")
-    group.addoption("--baud", type=int, help="baud rate of a real board (default: the board file's)")
+    group.addoption("--baud", type=positive_int, help="baud rate of a real board (default: the board file's)")
     group.addoption("--probe", help="serial number of the debug probe, when several boards are attached")
-    group.addoption("--hil-timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
+    group.addoption("--hil-timeout", type=positive_seconds, default=5.0,
+                    help="seconds to wait for each reply (default 5); INVOKE waits at least this long")
     parser.addini("hil_board", "default board for --board")
     parser.addini("hil_emulator", "default for --emulator", default="none")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "boards(*names): run the test only on these boards")
+    board = _options(config).board
+    if board:
+        try:
+            load_board(board)
+        except HarnessError as exc:  # an unknown board is a usage error, said once
+            raise pytest.UsageError(str(exc)) from None
+    # SIGTERM/SIGHUP (a cancelled CI job, a closed terminal) end the session as Ctrl-C does:
+    # fixtures are torn down, so QEMU and the reference workers stop.
+    config.stash[_STOP_HANDLERS] = install_stop_handlers()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    restore_handlers(config.stash.get(_STOP_HANDLERS, {}))
 
 
 def _options(config: pytest.Config) -> HilOptions:
@@ -119,12 +136,21 @@ def hil_options(pytestconfig: pytest.Config) -> HilOptions:
     return options
 
 
+NO_BOARD_EXIT_STATUS = 2  # as `hil`: the run could not be made
+
+
 def open_or_fail(open_device: Callable[[], T]) -> T:
-    """Opens a device for a fixture; a harness error fails the tests that need it, in one line."""
+    """Opens a device for a fixture; a harness error fails the tests that need it, in one line.
+    No board attached ends the whole session at once: every other device test would only
+    look for the same board again."""
     try:
         return open_device()
     except HarnessError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        error = exc
+    # raised outside the except block, so pytest shows no "During handling of ..." chain
+    if isinstance(error, NoBoardFound):
+        pytest.exit(str(error), returncode=NO_BOARD_EXIT_STATUS)
+    pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@ from ..model.tflite import load_model
 from ..engine.pack import pack_file
 from ..engine.session import InferenceSession
 from ..errors import CheckFailed, HarnessError
+from ..input_files import check_regular_file
 from ..progress import Progress
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,13 +46,13 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
     parser.add_argument("--model", required=True, help=".tflite model")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--inputs", type=int, default=1, help="number of seeded random inputs (default 1)")
+    source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
     source.add_argument("--dataset", help="labelled data: FILE.npz (x, y) or a folder with one subfolder "
                                           "per class; reports top-1 accuracy (AUC for anomaly detectors)")
-    parser.add_argument("--samples", type=int, help="--dataset: a seeded random subset of this many samples")
+    parser.add_argument("--samples", type=positive_int, help="--dataset: a seeded random subset of this many samples")
     parser.add_argument("--float-model", help="--dataset: also score this float .tflite in tflite-micro")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
                         help="also read every layer's output back and name the first diverging layer")
     parser.add_argument("--stream", action="store_true",
@@ -60,9 +61,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_input(path: str) -> list[np.ndarray]:
+    check_regular_file(path, "input .npy file")
     try:
         return [np.load(path, allow_pickle=False)]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise HarnessError(f"{path}: cannot read a .npy array ({exc})") from None
 
 
@@ -82,9 +84,8 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.inputs < 1:
-        raise HarnessError("--inputs must be at least 1")
     dataset = _dataset(args)
+    given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
                                progress=Progress.for_command(args.json), stream=args.stream) as session:
@@ -92,7 +93,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = run_dataset(session, dataset, args.float_model)
             inference = result.inference
         else:
-            given = [_load_input(args.input)] if args.input else None
             result = inference = session.run(given, count=args.inputs, seed=args.seed,
                                              per_layer=args.per_layer)
         load = session.device_model.info

@@ -11,13 +11,14 @@ from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, rec
 from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
+from ..input_files import check_regular_file
 from ..metrics.model_bench import load, pack, slot_loader_args
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
 from ..results import ResultsFile, case_key
 from ..shared_models import resolve_path
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +26,12 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], type=Path,
                         help="a .tflite model to benchmark (repeatable; default: the self-test workload)")
     parser.add_argument("--selftest", action="store_true", help="also run the self-test workload with --model")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs (default 0)")
-    parser.add_argument("--repeat", type=int, default=2,
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the generated inputs (default 0)")
+    parser.add_argument("--repeat", type=positive_int, default=2,
                         help="runs per case; emulator counts must agree between them (default 2)")
     parser.add_argument("--iterations", type=_sizes, default=[1000],
                         help="self-test workload size; a comma list makes one case per size (default 1000)")
-    parser.add_argument("--layers", type=int, default=4, help="self-test workload parts (default 4)")
+    parser.add_argument("--layers", type=positive_int, default=4, help="self-test workload parts (default 4)")
     parser.add_argument("--results", type=Path, help="append a record per case to this JSON Lines file")
     parser.add_argument("--resume", action="store_true",
                         help="take cases already in --results from there instead of measuring them again")
@@ -51,8 +52,6 @@ def _sizes(text: str) -> list[int]:
 
 
 def _open(args: argparse.Namespace, slot_image: bytes | None = None, progress: Progress | None = None) -> MeasuredDut:
-    if args.repeat < 1:
-        raise HarnessError("--repeat must be at least 1")
     board = load_board(args.board)
     loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
     progress = progress or Progress.for_command(args.json)
@@ -112,8 +111,9 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.resume and not results:
         raise HarnessError("--resume needs --results FILE")
     for model in args.model:
-        if not model.is_file():
+        if not model.exists():
             raise HarnessError(f"model {model} does not exist")
+        check_regular_file(model, "model file")  # a FIFO would hang the digest
     done = results.completed() if results and args.resume else {}
     progress, records, cases = Progress.for_command(args.json), [], _cases(args)
     packed, offsets, slot_image = _pack_models(args)

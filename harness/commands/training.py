@@ -6,7 +6,7 @@ import re
 
 from ..progress import Progress
 from ..training.run import TASKS, run_training
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def parse_bytes(text: str) -> int:
@@ -17,13 +17,6 @@ def parse_bytes(text: str) -> int:
     return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[match.group(2).lower()]
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
     parser.add_argument("--task", required=True, choices=TASKS,
@@ -31,10 +24,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="vww: the backbone .tflite (default: the shared MLPerf Tiny "
                                         "vww_96_int8.tflite); a model the trainer cannot cut is refused")
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
-    parser.add_argument("--steps", type=_positive, default=50, help="SGD steps, batch 1 (default 50)")
-    parser.add_argument("--train-samples", type=_positive, default=200)
-    parser.add_argument("--test-samples", type=_positive, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=50, help="SGD steps, batch 1 (default 50)")
+    parser.add_argument("--train-samples", type=positive_int, default=200)
+    parser.add_argument("--test-samples", type=positive_int, default=100)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
     parser.add_argument("--backbone", choices=("host", "device"), default="host",
                         help="vww: run the frozen backbone on the host reference (fast) or on the "

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..boards import Board, Variant
 from ..build import Firmware
 from ..errors import TargetError
+from ..shutdown import die_with_parent
 from .transport import SerialTransport
 
 QEMU_BINARY = {"arm": "qemu-system-arm", "avr": "qemu-system-avr"}
@@ -126,7 +127,8 @@ class QemuTarget:
         self._port = _free_tcp_port()
         log = (self._workdir / "qemu.log").open("wb")
         self._process = subprocess.Popen(
-            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),  # no orphaned QEMU, however this process ends
         )
         return f"socket://127.0.0.1:{self._port}"
 
@@ -171,7 +173,8 @@ class QemuTarget:
         port.close()
         log = (self._workdir / "qemu.log").open("ab")
         self._process = subprocess.Popen(
-            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),  # no orphaned QEMU, however this process ends
         )
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while True:

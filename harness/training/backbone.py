@@ -58,7 +58,7 @@ def device_features(dut: Dut, packed: PackedModel, images_q: np.ndarray,
     features = []
     for n, image in enumerate(images_q):
         device_model.set_inputs([image[None]])
-        device_model.invoke(0, end, timeout=60)
+        device_model.invoke(0, end)  # the time limit of the whole model (runner.invoke_timeout)
         value = device_model.read_tensor(index).reshape(-1)
         verdict = judge([index], packed.ops, names, [{index: value}], [{index: expected[n]}])
         if not verdict.passed:

@@ -140,3 +140,13 @@ def test_missing_and_malformed_baselines_are_clear_errors(tmp_path):
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(BaselineError, match="no `cases`"):
         load_baseline(tmp_path / "empty.json")
+
+
+def test_a_hand_edited_baseline_names_the_case_and_field(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"cases": {"kws": {"bit_exact": True, "metrics": {"memory.flash_bytes": "50 KB"}}}}))
+    with pytest.raises(BaselineError, match="case kws: metric `memory.flash_bytes` must be a number"):
+        load_baseline(path)
+    path.write_text(json.dumps({"cases": {"kws": {"bit_exact": True}}}))
+    with pytest.raises(BaselineError, match="case kws: field `metrics` is missing"):
+        load_baseline(path)
