@@ -9,7 +9,9 @@ on the board under test and in the tflite-micro reference: `result.device_output
 `result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
 int8, a tolerance for float32), `result.instructions` per inference. Under QEMU each model boots
 its own emulator with the packed model in the flash model slot (the previous one is closed); on
-a real board the model is streamed into the device's RAM over the session's `dut`.
+a real board the model is streamed into the device's RAM over the session's `dut`. Each call
+records board, emulator, firmware build id, model sha256, elements compared and exact,
+instructions and arena as JUnit properties of the calling test (harness/pytest_junit.py).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pytest
 
 from .engine.session import InferenceResult, InferenceSession
 from .progress import Progress
+from .pytest_junit import add_properties, device_properties, file_sha256, inference_properties
 from .pytest_plugin import open_or_fail
 
 
@@ -30,6 +33,7 @@ class _Sessions:
     def __init__(self, request: pytest.FixtureRequest):
         self.request = request
         self.current: tuple[str, InferenceSession] | None = None
+        self.model_sha256 = ""
 
     def get(self, model: str | Path) -> InferenceSession:
         key = str(Path(model).resolve())
@@ -45,6 +49,7 @@ class _Sessions:
             session = open_or_fail(
                 lambda: InferenceSession.on_dut(self.request.getfixturevalue("dut"), model))
         self.current = (key, session)
+        self.model_sha256 = file_sha256(model)
         return session
 
     def close(self) -> None:
@@ -61,10 +66,15 @@ def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
 
 
 @pytest.fixture
-def run_model(_inference_sessions: _Sessions) -> Callable[..., InferenceResult]:
+def run_model(_inference_sessions: _Sessions, request: pytest.FixtureRequest) -> Callable[..., InferenceResult]:
     def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
             count: int = 1, seed: int = 0, per_layer: bool = False) -> InferenceResult:
-        return _inference_sessions.get(model).run(inputs, count, seed, per_layer)
+        session = _inference_sessions.get(model)
+        add_properties(request.node, device_properties(session.dut))
+        result = session.run(inputs, count, seed, per_layer)
+        add_properties(request.node, inference_properties(
+            model, _inference_sessions.model_sha256, session.packed.arena_size, result))
+        return result
 
     return run
 
