@@ -47,7 +47,7 @@ class _Sessions:
                 timeout=max(options.timeout, 10.0), progress=Progress()))
         else:
             session = open_or_fail(
-                lambda: InferenceSession.on_dut(self.request.getfixturevalue("dut"), model))
+                lambda: InferenceSession.on_dut(self.request.getfixturevalue("hil_dut"), model))
         self.current = (key, session)
         self.model_sha256 = file_sha256(model)
         return session

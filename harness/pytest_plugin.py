@@ -1,7 +1,8 @@
 """pytest plugin (entry point `pytest11`): `pytest --board=nucleo_f746 [--emulator=qemu]`.
 
 Fixtures:
-  dut          session-scoped: builds (incrementally), boots or reaches the board, shakes hands.
+  dut          session-scoped: builds (incrementally), boots or reaches the board, shakes hands
+               (`hil_dut` is the same, a name no other plugin uses).
   fresh_dut    a new emulated instance for a test that stops or breaks the firmware.
   hil_options  the resolved options (board, emulator, port, ...).
 Marker:
@@ -150,13 +151,21 @@ def open_or_fail(open_device: Callable[[], T]) -> T:
 
 
 @pytest.fixture(scope="session")
-def dut(hil_options: HilOptions, record_testsuite_property: Callable[[str, object], None]) -> Iterator[Dut]:
+def hil_dut(hil_options: HilOptions, record_testsuite_property: Callable[[str, object], None]) -> Iterator[Dut]:
+    """The session's device. `dut` is the same; this name is the harness's alone (pytest-embedded
+    also has a `dut` fixture: with both plugins installed, which one `dut` means is undefined)."""
     device = open_or_fail(hil_options.open_dut)
     record_testsuite_property("hil_board", device.board.name)
     record_testsuite_property("hil_emulator", device.variant.emulator)
     record_testsuite_property("hil_firmware_build_id", device.info.build_id if device.info else "")
     yield device
     device.close()
+
+
+@pytest.fixture(scope="session")
+def dut(hil_dut: Dut) -> Dut:
+    """Session-scoped: built, booted or reached, and handshaken once."""
+    return hil_dut
 
 
 @pytest.fixture

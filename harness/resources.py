@@ -80,10 +80,13 @@ def tree_digest(folders: Iterable[Path], skip: tuple[str, ...] = (".pio", "__pyc
     return digest.hexdigest()
 
 
-def build_key(sources: Iterable[Path], flags: Iterable[str] = ()) -> str:
-    """A build directory name no other harness version, source tree or flag set shares."""
+def build_key(sources: list[Path], flags: Iterable[str] = ()) -> str:
+    """A build directory name no other harness version, source tree (its contents and where it
+    is: a checkout and an installed copy never share) or flag set shares."""
+    place = "\0".join(str(path.resolve()) for path in sources)
+    source_digest = hashlib.sha256((tree_digest(sources) + place).encode()).hexdigest()[:12]
     flag_digest = hashlib.sha256("\0".join(flags).encode()).hexdigest()[:8]
-    return f"v{__version__}-src{tree_digest(sources)[:12]}-flags{flag_digest}"
+    return f"v{__version__}-src{source_digest}-flags{flag_digest}"
 
 
 _project_dir: Path | None = None
