@@ -2,7 +2,8 @@
 
 Fixtures:
   dut          session-scoped: builds (incrementally), boots or reaches the board, shakes hands
-               (`hil_dut` is the same, a name no other plugin uses).
+               (`hil_dut` is the same, a name no other plugin uses; with a board named, `dut`
+               is the harness's even where pytest-embedded, which has a `dut` too, is installed).
   fresh_dut    a new emulated instance for a test that stops or breaks the firmware.
   hil_options  the resolved options (board, emulator, port, ...).
 Marker:
@@ -90,10 +91,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="paths", default=[])
 
 
+@pytest.hookimpl(trylast=True)  # last, so that harness.pytest_dut is the last plugin registered
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "boards(*names): run the test only on these boards")
     set_project_dir(config.rootpath)
     add_boards_dirs(project_boards_dirs(config))
+    if _options(config).board:  # `dut` is the harness's even beside pytest-embedded's
+        config.pluginmanager.import_plugin("harness.pytest_dut")
 
 
 def project_boards_dirs(config: pytest.Config) -> list[Path]:
@@ -152,8 +156,7 @@ def open_or_fail(open_device: Callable[[], T]) -> T:
 
 @pytest.fixture(scope="session")
 def hil_dut(hil_options: HilOptions, record_testsuite_property: Callable[[str, object], None]) -> Iterator[Dut]:
-    """The session's device. `dut` is the same; this name is the harness's alone (pytest-embedded
-    also has a `dut` fixture: with both plugins installed, which one `dut` means is undefined)."""
+    """The session's device; `dut` is the same (see harness/pytest_dut.py), `hil_dut` a name no other plugin has."""
     device = open_or_fail(hil_options.open_dut)
     record_testsuite_property("hil_board", device.board.name)
     record_testsuite_property("hil_emulator", device.variant.emulator)

@@ -4,8 +4,9 @@
 # system's site-packages); then, from a temporary directory outside the repository, runs the user
 # project of examples/user_project under pytest, in one process and with -n 2, and checks its
 # JUnit XML. Firmware builds go to $HIL_BUILD_DIR inside the temporary directory; the script
-# fails if any build output lands in site-packages. Last, pytest must start with pytest-embedded
-# installed beside the harness.
+# fails if any build output lands in site-packages. Last, with pytest-embedded installed beside
+# the harness, pytest must start (no option clash) and the project pass again, `dut` still the
+# harness's (pytest-embedded has one too).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hil-wheel.XXXXXX")
@@ -32,7 +33,8 @@ case "$SITE" in "$WORK"/venv/*) ;; *) echo "harness imported from $SITE, not the
 echo "== wheel: user project, one process and -n 2"
 "$PY" -m pytest -q -W error -p no:cacheprovider --board=nucleo_f746 --emulator=qemu --junitxml=junit.xml
 "$PY" -m pytest -q -W error -p no:cacheprovider --board=nucleo_f746 --emulator=qemu -n 2 --junitxml=junit-n2.xml
-"$PY" - junit.xml junit-n2.xml <<'PYTHON'
+check_junit() {
+"$PY" - "$@" <<'PYTHON'
 """Every test case carries board, emulator and build id; run_model's also the model's sha256."""
 import hashlib, os, sys, xml.etree.ElementTree as ET
 from pathlib import Path
@@ -53,13 +55,18 @@ for report in sys.argv[1:]:
     assert checked == 2, (report, checked)
     print(f"{report}: {checked} test cases with board, emulator, build id (and model sha256)")
 PYTHON
+}
+check_junit junit.xml junit-n2.xml
 if find "$SITE" -name .pio -o -name firmware.elf | grep -q .; then
     echo "a firmware build landed in site-packages ($SITE)" >&2; exit 1
 fi
 ls "$HIL_BUILD_DIR"/firmware/*/nucleo_f746_qemu/.pio/build/nucleo_f746_qemu/firmware.elf >/dev/null
 
-echo "== wheel: pytest starts beside pytest-embedded"
+echo "== wheel: beside pytest-embedded"
 "$PY" -m pip install -q pytest-embedded pytest-embedded-serial
 "$PY" -m pytest --help > help.txt
-grep -q -- "--hil-port" help.txt && grep -q -- "--embedded-services" help.txt
+grep -q -- "--hil-port" help.txt && grep -q -- "--embedded-services" help.txt && grep -q -- "--port=PORT" help.txt
+# no -W error here: pytest-embedded's own autouse fixture calls record_xml_attribute, which warns
+"$PY" -m pytest -q -p no:cacheprovider --board=nucleo_f746 --emulator=qemu --junitxml=junit-embedded.xml
+check_junit junit-embedded.xml
 echo "== wheel: ok"

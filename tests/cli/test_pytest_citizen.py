@@ -95,3 +95,32 @@ def test_junit_properties_per_test_case_under_xdist_without_warnings(tmp_path):
     assert inference["hil_model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
     assert int(inference["hil_elements_exact"]) == int(inference["hil_elements_compared"]) == 5
     assert int(inference["hil_instructions"]) > 0 and int(inference["hil_arena_bytes"]) > 0
+
+
+A_DUT_OF_ANOTHER_PLUGIN = '''
+import sys
+import pytest
+
+def pytest_configure(config):  # its `dut` registered after the harness's plugin modules
+    config.pluginmanager.register(sys.modules[__name__ + "_fixtures"], "other-dut")
+'''
+ITS_DUT = '''
+import pytest
+
+@pytest.fixture
+def dut():
+    return "another plugin's dut"
+'''
+
+
+def test_dut_is_the_harness_s_when_a_board_is_named_beside_another_plugin_s_dut(tmp_path):
+    """pytest-embedded has a `dut` fixture too; a run that names a board gets the harness's."""
+    (tmp_path / "other_plugin.py").write_text("import other_plugin_fixtures\n" + A_DUT_OF_ANOTHER_PLUGIN)
+    (tmp_path / "other_plugin_fixtures.py").write_text(ITS_DUT)
+    (tmp_path / "test_uses_dut.py").write_text("def test_it(dut):\n    pass\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    unnamed = pytest_run("-p", "other_plugin", "--fixtures-per-test", cwd=tmp_path)
+    assert "other_plugin_fixtures.py" in unnamed.stdout  # the stand-in does take `dut` over
+    named = pytest_run("-p", "other_plugin", "--fixtures-per-test", "--board=nucleo_f746", cwd=tmp_path)
+    assert named.returncode == 0, named.stdout + named.stderr
+    assert "harness/pytest_dut.py" in named.stdout and "other_plugin_fixtures.py" not in named.stdout
