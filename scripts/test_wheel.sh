@@ -19,9 +19,9 @@ unset PYTHONPATH HIL_BOARDS_DIR HIL_PROJECT_DIR
 echo "== wheel: build"
 python3 -m venv "$WORK/venv"
 PY="$WORK/venv/bin/python"
-"$PY" -m pip install -q build
-"$PY" -m build -q --outdir "$WORK/dist" "$REPO" >/dev/null
-echo "== wheel: install $(cd "$WORK/dist" && ls)"
+"$PY" -m pip install -q build "setuptools>=64"   # the build backend, once: no isolated envs to make
+"$PY" -m build -q --no-isolation --outdir "$WORK/dist" "$REPO" >/dev/null
+echo "== wheel: install $(cd "$WORK/dist" && ls | tr '\n' ' ')(${SECONDS} s)"
 "$PY" -m pip install -q "$WORK"/dist/*.whl pytest-xdist
 
 cp -r "$REPO/examples/user_project" "$WORK/project"
@@ -30,7 +30,7 @@ SITE=$("$PY" -c 'import harness, pathlib; print(pathlib.Path(harness.__file__).p
 case "$SITE" in "$WORK"/venv/*) ;; *) echo "harness imported from $SITE, not the wheel" >&2; exit 1;; esac
 "$WORK/venv/bin/hil" boards --json | "$PY" -c 'import json, sys; names = {b["name"] for b in json.load(sys.stdin)}; assert {"nucleo_f746", "uno"} <= names, names'
 
-echo "== wheel: user project, one process and -n 2"
+echo "== wheel: user project, one process and -n 2 (${SECONDS} s)"
 "$PY" -m pytest -q -W error -p no:cacheprovider --board=nucleo_f746 --emulator=qemu --junitxml=junit.xml
 "$PY" -m pytest -q -W error -p no:cacheprovider --board=nucleo_f746 --emulator=qemu -n 2 --junitxml=junit-n2.xml
 check_junit() {
@@ -62,11 +62,11 @@ if find "$SITE" -name .pio -o -name firmware.elf | grep -q .; then
 fi
 ls "$HIL_BUILD_DIR"/firmware/*/nucleo_f746_qemu/.pio/build/nucleo_f746_qemu/firmware.elf >/dev/null
 
-echo "== wheel: beside pytest-embedded"
+echo "== wheel: beside pytest-embedded (${SECONDS} s)"
 "$PY" -m pip install -q pytest-embedded pytest-embedded-serial
 "$PY" -m pytest --help > help.txt
 grep -q -- "--hil-port" help.txt && grep -q -- "--embedded-services" help.txt && grep -q -- "--port=PORT" help.txt
 # no -W error here: pytest-embedded's own autouse fixture calls record_xml_attribute, which warns
 "$PY" -m pytest -q -p no:cacheprovider --board=nucleo_f746 --emulator=qemu --junitxml=junit-embedded.xml
 check_junit junit-embedded.xml
-echo "== wheel: ok"
+echo "== wheel: ok (${SECONDS} s)"
