@@ -19,7 +19,7 @@ unset PYTHONPATH HIL_BOARDS_DIR HIL_PROJECT_DIR
 echo "== wheel: build"
 python3 -m venv "$WORK/venv"
 PY="$WORK/venv/bin/python"
-"$PY" -m pip install -q build "setuptools>=64"   # the build backend, once: no isolated envs to make
+"$PY" -m pip install -q build "setuptools>=70.1"   # the backend (bdist_wheel built in), once: no isolated envs
 "$PY" -m build -q --no-isolation --outdir "$WORK/dist" "$REPO" >/dev/null
 echo "== wheel: install $(cd "$WORK/dist" && ls | tr '\n' ' ')(${SECONDS} s)"
 "$PY" -m pip install -q "$WORK"/dist/*.whl pytest-xdist
