@@ -1,13 +1,15 @@
 """Baselines and regression gates.
 
-A baseline (`baselines/<board>-<emulator>.json`, kept in the repository) holds, per case (a model
+A baseline (`baselines/<board>-<emulator>.json` in the user's project, see
+harness/resources.py, kept under version control there) holds, per case (a model
 or the self-test workload), whether it was bit-exact and its metrics: instruction or cycle counts
 (total and per layer) and memory. `compare()` fails any loss of bit-exactness and any metric above
 its baseline by more than its threshold (default 2 %, per metric or metric group in the baseline's
 `thresholds` or on the command line); it reports improvements so the baseline can be moved on
-purpose with `hil baseline update`. Every record given is gated (docs/verdicts.md): a case the
-baseline does not hold is "new" and must still be bit-exact; a record with no metrics or no
-bit-exactness verdict fails; a baseline case with no record is "missing" (a failure when strict).
+purpose with `hil baseline update`, which merges the cases it measured into the existing file.
+Every record given is gated (docs/verdicts.md): a case the baseline does not hold is "new" and
+must still be bit-exact; a record with no metrics or no bit-exactness verdict fails; a baseline
+case with no record is "missing" (a failure when strict).
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from typing import Any
 from .errors import HarnessError
 from .input_files import read_regular_file
 from .json_fields import NUMBER, check_field, is_type
+from .resources import project_dir
 
-BASELINE_DIR = Path(__file__).resolve().parent.parent / "baselines"
 DEFAULT_THRESHOLD = 0.02
 MEMORY_GATED = ("flash_bytes", "ram_static_bytes", "stack_high_water", "arena_used", "training_bytes")
 
@@ -30,8 +32,9 @@ class BaselineError(HarnessError):
     """A baseline file is missing or malformed."""
 
 
-def baseline_path(board: str, emulator: str, directory: Path = BASELINE_DIR) -> Path:
-    return directory / f"{board}-{emulator}.json"
+def baseline_path(board: str, emulator: str, directory: Path | None = None) -> Path:
+    """The baseline file of a board variant: in `directory`, by default the project's baselines/."""
+    return (directory or project_dir() / "baselines") / f"{board}-{emulator}.json"
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, int]:
@@ -112,12 +115,15 @@ def baseline_entry(record: dict[str, Any]) -> dict[str, Any]:
 
 def write_baseline(path: Path, board: str, emulator: str, records: dict[str, dict[str, Any]],
                    previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Writes the baseline from the newest record of each case, keeping existing thresholds."""
+    """Writes the baseline from the newest record of each case, keeping existing thresholds and
+    the cases of `previous` this run did not measure (a partial run never drops a case)."""
+    cases = {**(previous or {}).get("cases", {}),
+             **{case: baseline_entry(record) for case, record in records.items()}}
     data = {
         "board": board, "emulator": emulator,
         "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "thresholds": (previous or {}).get("thresholds", {"default": DEFAULT_THRESHOLD}),
-        "cases": {case: baseline_entry(record) for case, record in sorted(records.items())},
+        "cases": dict(sorted(cases.items())),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

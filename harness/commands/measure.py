@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, recordable_failure,
-                        write_baseline)
+from ..baseline import baseline_path, compare, load_baseline, recordable_failure, write_baseline
 from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
@@ -164,7 +163,7 @@ def _baseline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _baseline_file(args: argparse.Namespace) -> Path:
-    return args.baseline or baseline_path(args.board, args.emulator, BASELINE_DIR)
+    return args.baseline or baseline_path(args.board, args.emulator)
 
 
 def _recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -195,7 +194,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         raise CheckFailed(f"not writing {path}: a baseline records only passing cases; {refused[0]}")
     previous = load_baseline(path) if path.is_file() else None
     data = write_baseline(path, args.board, args.emulator, records, previous)
-    emit(args, data, f"wrote {path} ({len(data['cases'])} cases)")
+    emit(args, data, f"wrote {path} ({len(records)} cases measured, {len(data['cases'])} in the baseline)")
     return 0
 
 

@@ -159,8 +159,8 @@ def test_pytest_records_metric_properties_and_fails_against_a_tighter_baseline(t
     assert hil("baseline", "update", *BOARD, "--baseline", str(baseline)).returncode == 0
     test = "tests/device/test_metrics_bench.py"
     junit = tmp_path / "junit.xml"
-    passed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
-                             f"--hil-baseline={baseline}", f"--junitxml={junit}"],
+    passed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test, "-W", "error",
+                             f"--hil-baseline={baseline}", f"--junitxml={junit}"],  # no xunit2 warning
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert passed.returncode == 0, passed.stdout
     xml = junit.read_text()
