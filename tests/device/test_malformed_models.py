@@ -181,6 +181,12 @@ CASES = [
          r"tensor \d+: invalid bytes"),
     Case("tensor-negative-dim", "DEQUANTIZE", lambda m: m.tensor_field(_output(m), TENSOR_DIMS + 4, -32),
          r"tensor \d+: invalid dims"),
+    Case("tensor-empty-but-huge-dims", "DEQUANTIZE",
+         lambda m: (m.tensor_field(_output(m), TENSOR_DIMS, 0), m.tensor_field(_output(m), TENSOR_DIMS + 4, 1 << 28),
+                    m.tensor_field(_output(m), TENSOR_BYTES, 0, "<I")),
+         r"tensor \d+: invalid dims"),
+    Case("model-output-index", "MEAN", lambda m: m.put(m.header.io_offset + 2, 0xFFFF, "<H"),
+         r"model input/output index out of range"),
     Case("misaligned-int32-bias", "CONV_2D",
          lambda m: m.tensor_field(m.op_tensor(0, 2), TENSOR_OFFSET, m.get(m.tensor_at(m.op_tensor(0, 2)) + TENSOR_OFFSET) - 2, "<I"),
          r"tensor \d+: invalid offset alignment"),
@@ -213,6 +219,10 @@ class GoodModels:
 def device(hil_options) -> Iterator[Dut]:
     """One boot for every case: a refusal must leave the device as it was."""
     dut = open_or_fail(hil_options.open_dut)
+    if dut.board.arch == "avr":
+        dut.close()
+        pytest.skip("AVR builds send MODEL_INVALID without its text, and their 416-byte pool "
+                    "cannot take these models (models come from the flash slot there)")
     yield dut
     dut.close()
 
