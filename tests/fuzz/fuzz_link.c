@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wire = data + 1;
     wire_end = size - 1;
     wire_pos = 0;
+    burst_end = 0;
     while (wire_pos < wire_end) {
         burst_end = wire_pos + burst < wire_end ? wire_pos + burst : wire_end;
         serve();
