@@ -7,7 +7,8 @@
 #
 # Builds build/fuzz/TARGET with clang (-fsanitize=fuzzer,address,undefined; any undefined
 # behaviour aborts, so it counts as a crash), generates the seed corpus from the shared models
-# into build/fuzz/seeds/TARGET on first use, and runs. Without a corpus directory among the
+# into build/fuzz/seeds/TARGET on first use (engine: also engine_large, the models over 64 KiB,
+# which are only run, not mutated), and runs. Without a corpus directory among the
 # arguments it fuzzes build/fuzz/corpus/TARGET (new inputs go there) from the seeds. Exit status
 # is libFuzzer's: non-zero on a crash, with the reproducer in build/fuzz/artifacts/TARGET/.
 set -euo pipefail
@@ -44,11 +45,16 @@ esac
     -I"$FW" -I"$REPO/firmware/include" -DHIL_TRAINING_ARENA_BYTES=131072u \
     -o "$BUILD/$target" "$REPO/tests/fuzz/fuzz_$target.c" "$REPO/tests/fuzz/fuzz_stubs.c" "${sources[@]}"
 
+seed_sets=("$target")
+[[ $target == engine ]] && seed_sets+=(engine_large) # run by the seed test, not mutated
+for set in "${seed_sets[@]}"; do
+    if [[ ! -d "$BUILD/seeds/$set" ]]; then
+        rm -rf "$BUILD/seeds/$set.tmp"
+        python3 "$REPO/tests/fuzz/seeds.py" "$set" "$BUILD/seeds/$set.tmp"
+        mv "$BUILD/seeds/$set.tmp" "$BUILD/seeds/$set"
+    fi
+done
 seeds=$BUILD/seeds/$target
-if [[ ! -d "$seeds" ]]; then
-    python3 "$REPO/tests/fuzz/seeds.py" "$target" "$seeds.tmp"
-    mv "$seeds.tmp" "$seeds"
-fi
 
 args=("$@")
 has_corpus=0

@@ -1,9 +1,10 @@
 """Seed corpora for the fuzz targets (scripts/fuzz.sh), generated, never committed.
 
-    python3 tests/fuzz/seeds.py TARGET DIR      # TARGET: engine, link or training
+    python3 tests/fuzz/seeds.py TARGET DIR      # TARGET: engine, engine_large, link or training
 
 engine: every shared model (../shared/models) and the project's own, packed as `hil pack`
-writes them, and random single-operator models of every supported op (int8 and float32).
+writes them, and random single-operator models of every supported op (int8 and float32);
+models packed larger than 64 KiB go to engine_large instead (run once, not mutated).
 link: request frames as the host sends them (single, chunked, damaged, cut short, a header whose
 payload never comes), each after fuzz_link.c's control byte. training: the toy setups'
 images followed by step samples, as fuzz_training.c reads them.
@@ -23,6 +24,7 @@ from harness.errors import HarnessError  # noqa: E402
 from harness.shared_models import SHARED_MODELS  # noqa: E402
 
 RANDOM_CASES_PER_OP = 3
+LARGE_MODEL_BYTES = 64 * 1024  # packed models above this go to engine_large
 MAX_SAMPLES = 8
 
 
@@ -31,16 +33,40 @@ def _write(directory: Path, data: bytes, name: str) -> None:
     (directory / f"{name}-{digest}").write_bytes(data)
 
 
+def _model_files() -> list[Path]:
+    return sorted([*SHARED_MODELS.rglob("*.tflite"), *(REPO / "models").rglob("*.tflite")])
+
+
+def _packed_models(large: bool) -> list[tuple[str, bytes]]:
+    from harness.engine.pack import pack_model
+    from harness.model import load_model
+
+    packed = []
+    for path in _model_files():
+        try:
+            image = pack_model(load_model(path)).image
+        except HarnessError as exc:  # an op the engine does not run: not a seed
+            print(f"seeds: {path.name} skipped: {exc}", file=sys.stderr)
+            continue
+        if (len(image) > LARGE_MODEL_BYTES) == large:
+            packed.append((path.stem, image))
+    return packed
+
+
+def engine_large_seeds(directory: Path) -> None:
+    """The models too large to fuzz quickly (each execution invokes them whole): run once each
+    (-runs=0) by the seed test, kept out of the mutated corpus."""
+    for name, image in _packed_models(large=True):
+        _write(directory, image, name)
+
+
 def engine_seeds(directory: Path) -> None:
     from harness.engine.pack import pack_model
     from harness.engine.random_ops import OPS, random_case
     from harness.model import load_model
 
-    for path in sorted([*SHARED_MODELS.rglob("*.tflite"), *(REPO / "models").rglob("*.tflite")]):
-        try:
-            _write(directory, pack_model(load_model(path)).image, path.stem)
-        except HarnessError as exc:  # an op the engine does not run: not a seed
-            print(f"seeds: {path.name} skipped: {exc}", file=sys.stderr)
+    for name, image in _packed_models(large=False):
+        _write(directory, image, name)
     rng = np.random.default_rng(20261201)
     for opcode in OPS:
         for dtype in ("int8", "float32"):
@@ -86,7 +112,8 @@ def training_seeds(directory: Path) -> None:
         _write(directory, pack(setup) + samples, name)
 
 
-TARGETS = {"engine": engine_seeds, "link": link_seeds, "training": training_seeds}
+TARGETS = {"engine": engine_seeds, "engine_large": engine_large_seeds, "link": link_seeds,
+           "training": training_seeds}
 
 
 def main(argv: list[str]) -> int:

@@ -22,10 +22,11 @@ def _libfuzzer_available() -> bool:
 
 @pytest.mark.skipif(not _libfuzzer_available(), reason="clang with libFuzzer not installed (scripts/fuzz.sh installs it)")
 def test_engine_target_runs_every_seed_without_a_crash():
-    seeds = REPO / "build" / "fuzz" / "seeds" / "engine"
-    run = subprocess.run(["bash", str(REPO / "scripts" / "fuzz.sh"), "engine", "-runs=0", str(seeds)],
+    seeds = [REPO / "build" / "fuzz" / "seeds" / name for name in ("engine", "engine_large")]
+    run = subprocess.run(["bash", str(REPO / "scripts" / "fuzz.sh"), "engine", "-runs=0", *map(str, seeds)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    files = sorted(seeds.iterdir())
-    assert len(files) >= 20, f"seed corpus has only {len(files)} files"
-    assert f"{len(files)} files found" in run.stderr
+    counts = [len(list(directory.iterdir())) for directory in seeds]
+    assert counts[0] >= 20 and counts[1] >= 1, f"seed corpora hold only {counts} files"
+    for directory, count in zip(seeds, counts):
+        assert f"{count} files found in {directory}" in run.stderr
