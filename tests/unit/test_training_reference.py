@@ -55,6 +55,18 @@ def test_a_layer_chain_that_does_not_connect_is_refused():
         pack(setup)
 
 
+def test_shifts_and_zero_points_the_device_refuses_are_refused_on_the_host():
+    setup = toy_setup()
+    setup.layers[0].shift = setup.layers[0].shift.copy()
+    setup.layers[0].shift[3] = 40
+    with pytest.raises(TrainingSetupError, match=r"layer 0 \(pointwise\): shift 40 outside -31..31"):
+        pack(setup)
+    setup = toy_setup()
+    setup.layers[2].output_zero_point = 300
+    with pytest.raises(TrainingSetupError, match=r"layer 2 \(head\): output_zero_point 300 outside int8"):
+        pack(setup)
+
+
 def test_bad_samples_are_named():
     setup = toy_setup()
     with pytest.raises(TrainingSetupError, match="sample must be 144 int8 values"):
