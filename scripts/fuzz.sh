@@ -6,10 +6,10 @@
 #   bash scripts/fuzz.sh engine -max_total_time=3600 -jobs=1
 #
 # Builds build/fuzz/TARGET with clang (-fsanitize=fuzzer,address,undefined; any undefined
-# behaviour aborts, so it counts as a crash), generates the seed corpus from the shared models
-# into build/fuzz/seeds/TARGET on first use (engine: also engine_large, the models over 64 KiB,
-# which are only run, not mutated), and runs. Without a corpus directory among the
-# arguments it fuzzes build/fuzz/corpus/TARGET (new inputs go there) from the seeds. Exit status
+# behaviour aborts, so it counts as a crash) and runs it. Without a corpus directory (or file) among the arguments it fuzzes
+# build/fuzz/corpus/TARGET (new inputs go there) from the seed corpus build/fuzz/seeds/TARGET,
+# generated from the shared models on first use (engine: also engine_large, the models over
+# 64 KiB, which the seed test runs but the fuzzer does not mutate). Exit status
 # is libFuzzer's: non-zero on a crash, with the reproducer in build/fuzz/artifacts/TARGET/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,16 +45,14 @@ esac
     -I"$FW" -I"$REPO/firmware/include" -DHIL_TRAINING_ARENA_BYTES=131072u \
     -o "$BUILD/$target" "$REPO/tests/fuzz/fuzz_$target.c" "$REPO/tests/fuzz/fuzz_stubs.c" "${sources[@]}"
 
-seed_sets=("$target")
-[[ $target == engine ]] && seed_sets+=(engine_large) # run by the seed test, not mutated
-for set in "${seed_sets[@]}"; do
-    if [[ ! -d "$BUILD/seeds/$set" ]]; then
-        rm -rf "$BUILD/seeds/$set.tmp"
-        python3 "$REPO/tests/fuzz/seeds.py" "$set" "$BUILD/seeds/$set.tmp"
-        mv "$BUILD/seeds/$set.tmp" "$BUILD/seeds/$set"
+# The seed corpus, generated from the shared models on first use (delete it to regenerate).
+make_seeds() {
+    if [[ ! -d "$BUILD/seeds/$1" ]]; then
+        rm -rf "$BUILD/seeds/$1.tmp"
+        python3 "$REPO/tests/fuzz/seeds.py" "$1" "$BUILD/seeds/$1.tmp"
+        mv "$BUILD/seeds/$1.tmp" "$BUILD/seeds/$1"
     fi
-done
-seeds=$BUILD/seeds/$target
+}
 
 args=("$@")
 has_corpus=0
@@ -64,6 +62,10 @@ for arg in "${args[@]}"; do
     [[ "$arg" != -* ]] && has_corpus=1
 done
 [[ $has_prefix == 1 ]] || args=("-artifact_prefix=$BUILD/artifacts/$target/" "${args[@]}")
-[[ $has_corpus == 1 ]] || args+=("$BUILD/corpus/$target" "$seeds")
+if [[ $has_corpus == 0 ]]; then
+    make_seeds "$target"
+    [[ $target == engine ]] && make_seeds engine_large # for the seed test; not mutated
+    args+=("$BUILD/corpus/$target" "$BUILD/seeds/$target")
+fi
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 exec "$BUILD/$target" "${args[@]}"
