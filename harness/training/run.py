@@ -21,14 +21,20 @@ from .toy import toy_data, toy_setup
 MODELS = ("vww", "toy")
 
 
+DeviceInput = Callable[[int], "np.ndarray | None"]
+
+
 def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
-             labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None) -> list[float]:
+             labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None,
+             device_input: DeviceInput | None = None) -> list[float]:
     """Runs `steps` steps on both sides (cycling over the samples); the device's loss must equal
-    the reference's bit for bit after every step. Returns the losses."""
+    the reference's bit for bit after every step. Returns the losses. `device_input(n)` prepares
+    what the device's step on sample n takes (default: the sample itself; None: the bound
+    backbone's output, after it wrote the raw image into the engine)."""
     losses = []
     for step in range(steps):
         n = step % len(labels)
-        on_device = device.step(samples[n], int(labels[n]))
+        on_device = device.step(samples[n] if device_input is None else device_input(n), int(labels[n]))
         on_host = reference.step(samples[n], int(labels[n]))
         if on_device.loss.tobytes() != on_host.loss.tobytes() or on_device.predicted != on_host.predicted:
             raise CheckFailed(f"step {step + 1}: device loss {on_device.loss!r} "
@@ -42,63 +48,85 @@ def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.n
 
 
 def check_parameters(device: DeviceTraining, reference: TrainingReference) -> int:
-    """Every trained int8 weight and int32 bias on the device equals the reference's; returns how
-    many parameters were compared."""
+    """Every int8 weight and int32 bias the device holds in SRAM equals the reference's; returns
+    how many were read back and compared (frozen weights read from flash are not counted)."""
     problems = parameter_mismatches(device.read_parameters(), reference.setup)
     if problems:
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
-    return sum(layer.weights.size + layer.bias.size for layer in reference.setup.layers
-               if layer.kind in PARAMETRIC)
+    return sum(getattr(reference.setup.layers[index], name).size
+               for (index, name) in device.setup.offsets if name in ("weights", "bias"))
+
+
+def device_accuracy(device: DeviceTraining, samples: np.ndarray, labels: np.ndarray,
+                    device_input: DeviceInput | None = None) -> float:
+    hits = sum(device.predict(samples[n] if device_input is None else device_input(n))[0] == int(labels[n])
+               for n in range(len(labels)))
+    return hits / max(len(labels), 1)
 
 
 @dataclass
 class TaskData:
     setup: TrainSetup
-    train_x: np.ndarray
+    train_x: np.ndarray  # the chain's input (host backbone features): what the reference trains on
     train_y: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
     notes: list[str] = field(default_factory=list)
-    backbone: object | None = None  # the frozen VWW model when train_x/test_x are still images
+    backbone: object | None = None  # the frozen VWW model when the device runs it
+    train_images: np.ndarray | None = None  # raw int8 images the device's backbone takes
+    test_images: np.ndarray | None = None
+    blocks: int = 1
 
 
 HOST_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the host by the "
                       "TFLM reference interpreter; its int8 features are streamed to the device")
 DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the device by "
-                        "the inference engine (model in the flash slot); its features, checked "
-                        "bit-exact against TFLM, pass through the host to the training service")
+                        "the inference engine (model in the flash slot) in every step and prediction; "
+                        "the training service reads its output in place: only raw images cross the link")
 
 
-def task_setup(model: str, seed: int, qas: bool = True) -> TrainSetup:
-    """The trainable setup alone (no data), for planning before anything expensive runs."""
+VWW_BLOCKS = 2  # the trained tail: the last two depthwise-separable blocks (four convolutions)
+
+
+def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS,
+               backbone: str = "host") -> TrainSetup:
+    """The trainable setup alone (no data), for planning before anything expensive runs. With the
+    backbone on the device, frozen weights of the tail are read from its flash model slot."""
     if model == "toy":
         return toy_setup(seed, qas=qas)
     if model == "vww":
+        from .backbone import pack_backbone
         from .vww import load_backbone, vww_setup
-        return vww_setup(load_backbone(), seed=seed, qas=qas)
+        frozen = load_backbone()
+        slot = pack_backbone(frozen) if backbone == "device" else None
+        return vww_setup(frozen, seed=seed, qas=qas, blocks=blocks, slot=slot)
     raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
 
 
 def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True,
-              backbone: str = "host") -> TaskData:
-    """The data set and trainable setup. With backbone="device" the VWW samples are still the
-    quantized images; device_backbone_features() turns them into features on the board."""
+              backbone: str = "host", blocks: int = VWW_BLOCKS) -> TaskData:
+    """The data set and trainable setup. The reference always trains on the host TFLM backbone's
+    features; with backbone="device" the device gets the quantized images instead."""
     if model == "toy":
         setup = toy_setup(seed, qas=qas)
         x, y = toy_data(setup, train_count + test_count, seed + 1)
         return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
                         ["toy graph with random parameters and synthetic features"])
     if model == "vww":
-        from .vww import load_backbone, quantize_images, stripe_images, vww_setup, vww_task
+        from .vww import backbone_features, load_backbone, quantize_images, stripe_images, vww_setup
         frozen = load_backbone()
-        setup = vww_setup(frozen, seed=seed, qas=qas)
+        setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks)
+        train_images, train_y = stripe_images(train_count, seed * 2 + 1)
+        test_images, test_y = stripe_images(test_count, seed * 2 + 2)
+        train_q, test_q = quantize_images(frozen, train_images), quantize_images(frozen, test_images)
+        task = TaskData(setup, backbone_features(frozen, train_q, blocks), train_y,
+                        backbone_features(frozen, test_q, blocks), test_y, blocks=blocks)
         if backbone == "device":
-            train_images, train_y = stripe_images(train_count, seed * 2 + 1)
-            test_images, test_y = stripe_images(test_count, seed * 2 + 2)
-            return TaskData(setup, quantize_images(frozen, train_images), train_y,
-                            quantize_images(frozen, test_images), test_y, [DEVICE_BACKBONE_NOTE], frozen)
-        train_x, train_y, test_x, test_y = vww_task(train_count, test_count, seed, frozen)
-        return TaskData(setup, train_x, train_y, test_x, test_y, [HOST_BACKBONE_NOTE])
+            task.backbone, task.train_images, task.test_images = frozen, train_q, test_q
+            task.notes.append(DEVICE_BACKBONE_NOTE)
+        else:
+            task.notes.append(HOST_BACKBONE_NOTE)
+        return task
     raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
 
 
@@ -114,14 +142,17 @@ def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
 def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
                  train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
                  extra_flags: list[str] | None = None, timeout: float = 30.0,
-                 say: Callable[[str], None] = lambda text: None, backbone: str = "host") -> dict:
+                 say: Callable[[str], None] = lambda text: None, backbone: str = "host",
+                 blocks: int = VWW_BLOCKS) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
-    backbone="device" (VWW only) runs the frozen backbone on the board's inference engine."""
+    backbone="device" (VWW only) runs the frozen backbone on the board's inference engine in
+    every step and prediction."""
     if backbone == "device" and model != "vww":
         raise HarnessError("--backbone device applies to --model vww only")
-    plan, flags = plan_for_board(task_setup(model, seed, qas), board, emulator, budget, extra_flags)
-    task = make_task(model, train_count, test_count, seed, qas, backbone)  # after: refuse first
+    plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget,
+                                 extra_flags)
+    task = make_task(model, train_count, test_count, seed, qas, backbone, blocks)  # after: refuse first
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
     qemu_args = None
@@ -131,23 +162,27 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
         loader = slot_loader_args(board, emulator, packed)
         qemu_args = lambda firmware: loader  # noqa: E731
     with Dut.open(board, emulator, timeout=timeout, extra_flags=flags, qemu_args=qemu_args) as dut:
-        if task.backbone is not None:
-            from .backbone import device_features
-            task.train_x = device_features(dut, packed, task.train_x, say)
-            task.test_x = device_features(dut, packed, task.test_x, say)
         device = DeviceTraining(dut.link, timeout)
         device_plan = device.load(plan.setup)
         if device_plan["arena_bytes"] != plan.arena["total"] or device_plan["planned_peak"] != plan.predicted_peak:
             raise CheckFailed(f"device plans {device_plan}, host predicted arena {plan.arena['total']} "
                               f"peak {plan.predicted_peak}")
+        train_input = test_input = None
+        if task.backbone is not None:
+            from .backbone import DeviceBackbone
+            engine = DeviceBackbone(dut, packed, device, task.blocks)
+            train_input = engine.feeder(task.train_images)
+            test_input = engine.feeder(task.test_images)
         reference = TrainingReference(plan.setup)
-        before = device.accuracy(task.test_x, task.test_y)
+        before = device_accuracy(device, task.test_x, task.test_y, test_input)
         say(f"held-out accuracy before training (device): {before:.3f}")
-        losses = lockstep(device, reference, task.train_x, task.train_y, steps, say)
+        losses = lockstep(device, reference, task.train_x, task.train_y, steps, say, train_input)
         compared = check_parameters(device, reference)
-        after = device.accuracy(task.test_x, task.test_y)
+        changed = changed_parameters(plan.setup, reference.setup)
+        after = device_accuracy(device, task.test_x, task.test_y, test_input)
         host_after = reference.accuracy(task.test_x, task.test_y)
         memory = device.memory()
+    on_device = task.backbone is not None and memory["backbone_steps"] == steps
     return {"board": board, "emulator": emulator, "model": model, "steps": steps, "qas": qas,
             "train_samples": len(task.train_y), "test_samples": len(task.test_y),
             "accuracy_before": before, "accuracy_after": after, "reference_accuracy_after": host_after,
@@ -155,7 +190,20 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
             "last_loss": losses[-1] if losses else None,
             "mean_loss_first_10": float(np.mean(losses[:10])) if losses else None,
             "mean_loss_last_10": float(np.mean(losses[-10:])) if losses else None,
+            "losses": losses,
             "losses_bit_exact": steps, "parameters_compared_bit_exact": compared,
+            "parameters_bit_exact": compared, "parameters_changed": changed,
+            "trained_layers": [row["name"] for row in plan.scheme if row["bias"] or row["channels"]],
+            "peak_sram_bytes": memory["measured_peak"], "budget_bytes": budget,
+            "backbone_on_device": on_device,
             "plan": plan.summary(), "device_plan": device_plan, "device_memory": memory,
             "backbone": backbone, "seconds": round(time.perf_counter() - started, 1),
             "notes": task.notes}
+
+
+def changed_parameters(before: TrainSetup, after: TrainSetup) -> dict[str, int]:
+    """Per trained layer, how many weights and biases training actually moved (dead channels
+    never do)."""
+    return {layer.name or layer.kind: int(np.count_nonzero(layer.weights != old.weights)
+                                          + np.count_nonzero(layer.bias != old.bias))
+            for layer, old in zip(after.layers, before.layers) if layer.kind in PARAMETRIC and old.trains}

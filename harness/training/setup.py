@@ -27,6 +27,7 @@ KIND_DEPTHWISE = 3
 KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL, "depthwise": KIND_DEPTHWISE}
 PARAMETRIC = ("dense", "depthwise")
 FLAG_QAS = 1
+RECORD_WEIGHTS_IN_SLOT = 1  # layer record flags: off_weights is an offset into the flash model slot
 
 
 class TrainingSetupError(HarnessError):
@@ -57,7 +58,28 @@ class TrainLayer:
     train_bias: bool = False
     train_channels: int = 0
     name: str = ""
-    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), stride 1, SAME padding
+    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), SAME padding
+    stride: int = 1  # depthwise only: 1 or 2, the same along both axes
+    # Offset of this layer's int8 weights in the flash model slot (the packed backbone the
+    # device's engine runs), same layout; None: not there. Weights that do not train are then
+    # read from flash and take no SRAM.
+    slot_offset: int | None = None
+
+    @property
+    def weights_in_slot(self) -> bool:
+        return self.kind in PARAMETRIC and self.slot_offset is not None and self.train_channels == 0
+
+    @property
+    def padding(self) -> tuple[int, int]:
+        """TFLM's SAME padding before the first row/column (depthwise; 0 otherwise)."""
+        h, w, _ = self.in_shape
+        oh, ow, _ = self.out_shape
+        return (max((oh - 1) * self.stride + self.kernel[0] - h, 0) // 2,
+                max((ow - 1) * self.stride + self.kernel[1] - w, 0) // 2)
+
+    @property
+    def out_positions(self) -> int:
+        return self.out_shape[0] * self.out_shape[1]
 
     @property
     def positions(self) -> int:
@@ -67,6 +89,8 @@ class TrainLayer:
     def out_shape(self) -> tuple[int, int, int]:
         if self.kind == "avgpool":
             return (1, 1, self.out_channels)
+        if self.kind == "depthwise":  # SAME: ceil(in / stride)
+            return (-(-self.in_shape[0] // self.stride), -(-self.in_shape[1] // self.stride), self.out_channels)
         return (self.in_shape[0], self.in_shape[1], self.out_channels)
 
     @property
@@ -128,9 +152,8 @@ class TrainSetup:
 
 def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
     kh, kw = layer.kernel
-    if index != 0:
-        raise TrainingSetupError(f"{where}: a depthwise layer must be the first of the chain "
-                                 "(its input gradient is not implemented)")
+    if layer.stride not in (1, 2):
+        raise TrainingSetupError(f"{where}: depthwise stride {layer.stride} is not 1 or 2")
     if layer.out_channels != layer.in_shape[2] or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 \
             or not 1 <= kw <= 7:
         raise TrainingSetupError(f"{where}: depthwise needs depth multiplier 1 and odd kernels up to 7")
@@ -181,6 +204,9 @@ def pack(setup: TrainSetup) -> bytes:
                       np.asarray(layer.weight_scales, np.float32)]
             for slot, (name, array) in enumerate(zip(("weights", "bias", "multiplier", "shift",
                                                       "weight_scales"), arrays)):
+                if slot == 0 and layer.weights_in_slot:
+                    offsets[slot] = layer.slot_offset
+                    continue
                 offsets[slot] = records_end + len(data)
                 setup.offsets[(i, name)] = offsets[slot]
                 data += array.astype(array.dtype.newbyteorder("<")).tobytes()
@@ -189,7 +215,8 @@ def pack(setup: TrainSetup) -> bytes:
         words = [KINDS[layer.kind], h, w, c, layer.out_channels, layer.input_zero_point,
                  layer.output_zero_point, layer.act_min, layer.act_max,
                  f32_bits(layer.input_scale), f32_bits(layer.output_scale), f32_bits(layer.lr),
-                 int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, 0, 0, 0]
+                 int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, layer.stride,
+                 RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0, 0]
         records.append(struct.pack(f"<{LAYER_WORDS}i", *[_signed(v) for v in words]))
     total = records_end + len(data)
     first = setup.layers[0].in_shape
