@@ -34,9 +34,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-samples", type=_positive, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
-    parser.add_argument("--backbone", choices=("host", "device"), default="host",
-                        help="vww: run the frozen backbone on the host reference (fast) or on the "
-                             "device's inference engine (~1-2 s per image in QEMU)")
+    parser.add_argument("--backbone", choices=("host", "device"), default=None,
+                        help="vww: run the frozen backbone in every step on the device's inference engine "
+                             "(default with QEMU; only raw images cross the link) or on the host reference "
+                             "(features streamed, faster)")
 
 
 def format_result(result: dict) -> str:
@@ -48,8 +49,11 @@ def format_result(result: dict) -> str:
         f"QAS {'on' if result['qas'] else 'off'}",
         f"sparse update: {scheme}",
         f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
-        f"(static {memory['static_bytes']} + arena {memory['arena_bytes']} + stack high-water "
+        f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
+        f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
         f"{memory['stack_high_water']}), budget {plan['budget']} B",
+        f"backbone on the device in every step: {'yes' if result['backbone_on_device'] else 'no'}; "
+        f"parameters changed by training: {result['parameters_changed']}",
         f"bit-exact: {result['losses_bit_exact']} step losses, "
         f"{result['parameters_compared_bit_exact']} parameters after training",
         f"loss: first 10 steps {result['mean_loss_first_10']:.4f}, last 10 {result['mean_loss_last_10']:.4f}",
@@ -62,9 +66,10 @@ def format_result(result: dict) -> str:
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
     progress = Progress()
+    backbone = args.backbone or ("device" if args.model == "vww" and args.emulator == "qemu" else "host")
     result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone)
+                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone)
     emit(args, result, format_result(result))
     return 0
 

@@ -231,12 +231,14 @@ def _signed(value: int) -> int:
 
 def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     """The device's arena plan (training.c plan_arena), byte for byte: the setup image, every
-    activation (int8, all kept for backward), and a float32 gradient buffer for each layer output
-    the backward pass reaches. Each block is rounded up to 8 bytes."""
+    activation (int8, all kept for backward), and two float32 gradient buffers of the largest
+    layer output the backward pass reaches, used alternately. Each block is rounded up to 8 bytes."""
     layout = {"setup": _align(blob_bytes, 8), "input": _align(setup.input_size, 8)}
     layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
     first = setup.first_trained()
     reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last
-    layout["gradients"] = sum(_align(4 * layer.out_size, 8) for layer in reached)
+    # By liveness: layer i's output gradient and its input gradient are all backward holds at
+    # once, so two buffers of the largest size alternate (one when only the last layer is reached).
+    layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
     layout["total"] = layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
     return layout

@@ -57,7 +57,24 @@ def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
     assert plan["arena_bytes"] == memory["arena_bytes"] == predicted.arena["total"]
     assert plan["planned_peak"] == predicted.predicted_peak
     assert 0 < memory["stack_high_water"] < plan["stack_reserve"]
-    assert memory["measured_peak"] == memory["static_bytes"] + memory["arena_bytes"] + memory["stack_high_water"]
+    # The painted arena: before a step only the image is written; a step writes into the
+    # activation and gradient blocks, never beyond the plan.
+    assert memory["arena_high_water"] == device_training.image_size
+    x, y = toy_data(setup, 1)
+    device_training.step(x[0], int(y[0]))
+    memory = device_training.memory()
+    assert device_training.image_size < memory["arena_high_water"] <= plan["arena_bytes"]
+    assert memory["measured_peak"] == (memory["static_bytes"] - memory["engine_pool_bytes"] + memory["engine_high_water"]
+                                       + memory["arena_high_water"] + memory["stack_high_water"])
+
+
+def test_an_empty_sample_without_a_bound_backbone_and_a_bind_without_a_model_are_refused(device_training):
+    setup = toy_setup()
+    device_training.load(setup)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SAMPLE.*sample has 0 bytes"):
+        device_training.step(None, 0)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*backbone: no model loaded"):
+        device_training.bind_backbone(0, 1)
 
 
 def test_a_plan_over_budget_is_refused_with_needed_and_allowed_bytes(device_training):
@@ -100,11 +117,22 @@ def test_a_perturbed_device_constant_is_caught(hil_options):
 
 
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
-def test_the_frozen_backbone_runs_on_the_device_engine_and_feeds_training(hil_options):
+def test_every_step_runs_the_backbone_on_the_device_and_trains_two_blocks_sparsely(hil_options):
+    """One boot: the engine runs VWW's frozen operators for every step and prediction, the
+    training service trains the last two depthwise-separable blocks and the head on the engine's
+    output in place; losses and parameters bit-exact, frozen weights read from flash."""
     if hil_options.emulator != "qemu":
         pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
     from harness.training.run import run_training
     result = run_training(hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2,
                           test_count=1, backbone="device")
-    assert result["backbone"] == "device" and result["losses_bit_exact"] == 3
-    assert result["device_memory"]["measured_peak"] <= 256 * 1024
+    assert result["backbone_on_device"] and result["device_memory"]["backbone_steps"] == 3
+    assert result["losses_bit_exact"] == 3
+    assert result["trained_layers"] == ["depthwise_conv2d_11", "conv2d_12", "depthwise_conv2d_12",
+                                        "conv2d_13", "new_head"]
+    scheme = {row["name"]: row for row in result["plan"]["scheme"]}
+    assert scheme["conv2d_12"]["channels"] < scheme["conv2d_12"]["in"]  # sparse: not a full update
+    assert all(result["parameters_changed"][name] > 0 for name in result["trained_layers"])
+    memory = result["device_memory"]
+    assert memory["engine_high_water"] <= memory["engine_pool_bytes"]
+    assert result["peak_sram_bytes"] == memory["measured_peak"] <= result["plan"]["predicted_peak"] <= 256 * 1024

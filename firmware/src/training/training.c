@@ -366,7 +366,7 @@ static const char *parse_setup(message_t *why)
 }
 
 /* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
- * float gradient of each layer output that backward reaches; each block 8-byte aligned. */
+ * float gradient buffers backward needs; each block 8-byte aligned. */
 static uint32_t plan_arena(bool assign)
 {
     uint32_t offset = align8(state.total);
@@ -380,15 +380,21 @@ static uint32_t plan_arena(bool assign)
         }
         offset += align8((uint32_t)state.layers[i].out_size);
     }
-    for (uint32_t i = 0; i < state.num_layers; i++) {
-        layer_t *layer = &state.layers[i];
-        if (assign) {
-            layer->grad = (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset) : NULL;
-        }
-        if ((int32_t)i >= state.first_trained) {
-            offset += align8(4u * (uint32_t)layer->out_size);
-        }
+    /* Gradients by liveness: backward needs only layer i's output gradient and its input
+     * gradient at once, so two buffers of the largest size alternate (one when only the last
+     * layer is reached), the last layer's output gradient in the first. */
+    uint32_t largest = 0;
+    for (uint32_t i = (uint32_t)state.first_trained; i < state.num_layers; i++) {
+        const uint32_t bytes = align8(4u * (uint32_t)state.layers[i].out_size);
+        largest = bytes > largest ? bytes : largest;
     }
+    const uint32_t buffers = (int32_t)state.num_layers - state.first_trained > 1 ? 2u : 1u;
+    for (uint32_t i = 0; assign && i < state.num_layers; i++) {
+        const uint32_t parity = (state.num_layers - 1u - i) % 2u;
+        state.layers[i].grad = (int32_t)i >= state.first_trained
+                                   ? (float *)(void *)(arena + offset + parity * largest) : NULL;
+    }
+    offset += buffers * largest;
     return offset;
 }
 
