@@ -88,6 +88,11 @@ class DeviceTraining:
             if name not in ("weights", "bias"):
                 continue
             layer = result.layers[index]
+            if name == "weights" and layer.weights_split:  # the trained columns; the rest is in flash
+                k = layer.train_channels
+                data = self._read(offset, layer.out_channels * k)
+                layer.weights[:, :k] = np.frombuffer(data, np.int8).reshape(layer.out_channels, k)
+                continue
             array = getattr(layer, name)
             data = self._read(offset, array.nbytes)
             setattr(layer, name, np.frombuffer(data, array.dtype.newbyteorder("<"))

@@ -53,7 +53,9 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
     problems = parameter_mismatches(device.read_parameters(), reference.setup)
     if problems:
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
-    return sum(getattr(reference.setup.layers[index], name).size
+    layers = reference.setup.layers
+    return sum(layers[index].out_channels * layers[index].train_channels
+               if name == "weights" and layers[index].weights_split else getattr(layers[index], name).size
                for (index, name) in device.setup.offsets if name in ("weights", "bias"))
 
 

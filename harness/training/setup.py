@@ -67,7 +67,19 @@ class TrainLayer:
 
     @property
     def weights_in_slot(self) -> bool:
-        return self.kind in PARAMETRIC and self.slot_offset is not None and self.train_channels == 0
+        """Weights read from flash: frozen ones, and a dense layer's untrained input channels."""
+        return self.kind in PARAMETRIC and self.slot_offset is not None and (
+            self.train_channels == 0 or self.kind == "dense")
+
+    @property
+    def weights_split(self) -> bool:
+        """The image holds only the trained columns W[:, :train_channels] (the rest in flash)."""
+        return self.weights_in_slot and self.train_channels > 0
+
+    def image_weights(self) -> np.ndarray:
+        """The weights as the image holds them."""
+        weights = np.asarray(self.weights, np.int8)
+        return np.ascontiguousarray(weights[:, :self.train_channels]) if self.weights_split else weights
 
     @property
     def padding(self) -> tuple[int, int]:
@@ -197,15 +209,21 @@ def pack(setup: TrainSetup) -> bytes:
     records = []
     setup.offsets.clear()
     for i, layer in enumerate(setup.layers):
-        offsets = [0] * 5
+        offsets, trained_at = [0] * 5, 0
         if layer.kind in PARAMETRIC:
-            arrays = [np.asarray(layer.weights, np.int8), np.asarray(layer.bias, np.int32),
+            arrays = [layer.image_weights(), np.asarray(layer.bias, np.int32),
                       np.asarray(layer.multiplier, np.int32), np.asarray(layer.shift, np.int32),
                       np.asarray(layer.weight_scales, np.float32)]
             for slot, (name, array) in enumerate(zip(("weights", "bias", "multiplier", "shift",
                                                       "weight_scales"), arrays)):
                 if slot == 0 and layer.weights_in_slot:
                     offsets[slot] = layer.slot_offset
+                    if not layer.weights_split:
+                        continue
+                    trained_at = records_end + len(data)  # only the trained columns
+                    setup.offsets[(i, "weights")] = trained_at
+                    data += array.tobytes()
+                    data += bytes(_align(len(data)) - len(data))
                     continue
                 offsets[slot] = records_end + len(data)
                 setup.offsets[(i, name)] = offsets[slot]
@@ -216,7 +234,8 @@ def pack(setup: TrainSetup) -> bytes:
                  layer.output_zero_point, layer.act_min, layer.act_max,
                  f32_bits(layer.input_scale), f32_bits(layer.output_scale), f32_bits(layer.lr),
                  int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, layer.stride,
-                 RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0, 0]
+                 RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0,
+                 trained_at]
         records.append(struct.pack(f"<{LAYER_WORDS}i", *[_signed(v) for v in words]))
     total = records_end + len(data)
     first = setup.layers[0].in_shape

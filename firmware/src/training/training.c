@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../app/app.h"
+#include "../kernels/hil_fixedpoint.h"
 #include "../kernels/kernels.h"
 #include "../metrics/metrics.h"
 #include "train_math.h"
@@ -50,17 +51,21 @@ typedef struct {
     uint32_t off_weights, off_bias, off_multiplier, off_shift, off_weight_scales;
     int32_t kernel_h, kernel_w, stride; /* depthwise */
     uint32_t flags;                      /* RECORD_WEIGHTS_IN_SLOT */
-    int32_t reserved;
+    uint32_t off_trained;                /* weights in the slot, dense, train_channels R > 0: int8 [Cout][R] */
 } layer_record_t;
 
 /* off_weights is an offset into the flash model slot (frozen weights of the backbone the engine
- * runs): they are read from flash, never copied to SRAM, and may not train. */
+ * runs): they are read from flash, never copied to SRAM. A dense layer that trains its first R
+ * input channels keeps only those columns in the image (off_trained); a depthwise one may not
+ * train its weights. */
 #define RECORD_WEIGHTS_IN_SLOT 1u
 
 typedef struct {
     const layer_record_t *record;
     float input_scale, output_scale, lr;
-    int8_t *weights;
+    int8_t *weights;      /* the whole [Cout][Cin] / [KH][KW][C] array: in the image, or the slot */
+    int8_t *trained;      /* the trainable first R input channels (row stride trained_stride) */
+    int32_t trained_stride; /* Cin when they are part of `weights`, R when split off (off_trained) */
     int32_t *bias;
     const int32_t *multiplier, *shift;
     const float *weight_scales;
@@ -141,36 +146,50 @@ static bool array_fits(uint32_t offset, uint64_t count, uint32_t size, uint32_t 
            count <= (state.total - offset) / size;
 }
 
-/* The five parameter arrays of a parametric layer, in record order, and their element sizes. */
-#define LAYER_ARRAYS 5
+/* The parameter arrays of a parametric layer, in record order, and their element sizes; the
+ * last (trained columns) exists only for split weights. */
+#define LAYER_ARRAYS 6
 static const char *const array_problems[LAYER_ARRAYS] = {
     "off_weights outside the parameter area", "off_bias outside the parameter area or unaligned",
     "off_multiplier outside the parameter area or unaligned",
     "off_shift outside the parameter area or unaligned",
-    "off_weight_scales outside the parameter area or unaligned"};
-static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4};
+    "off_weight_scales outside the parameter area or unaligned",
+    "off_trained outside the parameter area"};
+static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4, 1};
+
+static bool weights_in_slot(const layer_record_t *r) { return (r->flags & RECORD_WEIGHTS_IN_SLOT) != 0; }
+
+static bool weights_split(const layer_record_t *r) { return weights_in_slot(r) && r->train_channels > 0; }
 
 static uint32_t array_offset(const layer_record_t *r, int32_t a)
 {
     const uint32_t offsets[LAYER_ARRAYS] = {r->off_weights, r->off_bias, r->off_multiplier, r->off_shift,
-                                            r->off_weight_scales};
+                                            r->off_weight_scales, r->off_trained};
     return offsets[a];
 }
 
+/* Elements of array `a`; 0 for an array the record does not have in the image. */
 static uint64_t array_count(const layer_record_t *r, int32_t a)
 {
     const uint64_t taps = r->kind == KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w
                                                     : (uint64_t)r->out_c;
+    if (a == 5) {
+        return weights_split(r) ? (uint64_t)r->out_c * (uint64_t)r->train_channels : 0u;
+    }
     return a == 0 ? taps * (uint64_t)r->in_c : (uint64_t)r->out_c;
 }
 
-static bool weights_in_slot(const layer_record_t *r) { return (r->flags & RECORD_WEIGHTS_IN_SLOT) != 0; }
+/* Array `a` of record r lies in the image (the slot's weights do not). */
+static bool in_image(const layer_record_t *r, int32_t a)
+{
+    return r->kind != KIND_AVGPOOL && !(a == 0 && weights_in_slot(r)) && array_count(r, a) > 0;
+}
 
 static const char *check_slot_weights(const layer_record_t *r)
 {
 #ifdef HIL_MODEL_SLOT_SIZE
-    if (r->train_channels != 0) {
-        return "weights in the model slot cannot train";
+    if (r->train_channels < 0 || (r->train_channels != 0 && r->kind != KIND_DENSE)) {
+        return "depthwise weights in the model slot cannot train";
     }
     const uint64_t count = array_count(r, 0);
     return r->off_weights <= HIL_MODEL_SLOT_SIZE && count <= HIL_MODEL_SLOT_SIZE - r->off_weights
@@ -193,8 +212,8 @@ static const char *check_arrays(const layer_record_t *r)
             return problem;
         }
     }
-    for (int32_t a = weights_in_slot(r) ? 1 : 0; a < LAYER_ARRAYS; a++) {
-        if (!array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
+    for (int32_t a = 0; a < LAYER_ARRAYS; a++) {
+        if (in_image(r, a) && !array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
             return array_problems[a];
         }
     }
@@ -213,14 +232,14 @@ static bool arrays_overlap(const layer_record_t *records, uint32_t count)
 {
     for (uint32_t i = 0; i < count * LAYER_ARRAYS; i++) {
         const layer_record_t *ri = &records[i / LAYER_ARRAYS];
-        if (ri->kind == KIND_AVGPOOL || (i % LAYER_ARRAYS == 0 && weights_in_slot(ri))) {
+        if (!in_image(ri, (int32_t)(i % LAYER_ARRAYS))) {
             continue;
         }
         const uint64_t start_i = array_offset(ri, (int32_t)(i % LAYER_ARRAYS));
         const uint64_t end_i = start_i + array_count(ri, (int32_t)(i % LAYER_ARRAYS)) * array_sizes[i % LAYER_ARRAYS];
         for (uint32_t k = i + 1; k < count * LAYER_ARRAYS; k++) {
             const layer_record_t *rk = &records[k / LAYER_ARRAYS];
-            if (rk->kind == KIND_AVGPOOL || (k % LAYER_ARRAYS == 0 && weights_in_slot(rk))) {
+            if (!in_image(rk, (int32_t)(k % LAYER_ARRAYS))) {
                 continue;
             }
             const uint64_t start_k = array_offset(rk, (int32_t)(k % LAYER_ARRAYS));
@@ -305,10 +324,12 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     const bool parametric = r->kind != KIND_AVGPOOL;
     layer->weights = !parametric ? NULL : (int8_t *)(arena + r->off_weights);
 #ifdef HIL_MODEL_SLOT_ADDR
-    if (parametric && weights_in_slot(r)) { /* read only: check_slot_weights refused training them */
+    if (parametric && weights_in_slot(r)) { /* read only: training writes `trained` alone */
         layer->weights = (int8_t *)(uintptr_t)(HIL_MODEL_SLOT_ADDR + r->off_weights);
     }
 #endif
+    layer->trained = weights_split(r) ? (int8_t *)(arena + r->off_trained) : layer->weights;
+    layer->trained_stride = weights_split(r) ? r->train_channels : r->in_c;
     layer->bias = parametric ? (int32_t *)(void *)(arena + r->off_bias) : NULL;
     layer->multiplier = parametric ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
     layer->shift = parametric ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
@@ -400,13 +421,40 @@ static uint32_t plan_arena(bool assign)
 
 /* ---------------------------------------------------------------- forward */
 
+/* Weight (j, k) of a dense layer: the trained columns where they are split off, else the array. */
+static int32_t dense_weight(const layer_t *layer, int32_t j, int32_t k)
+{
+    return k < layer->record->train_channels ? layer->trained[j * layer->trained_stride + k]
+                                             : layer->weights[j * layer->record->in_c + k];
+}
+
+/* hil_fully_connected_s8's arithmetic, operation for operation, on split weights. */
+static void dense_forward_split(const layer_t *layer, const int8_t *x)
+{
+    const layer_record_t *r = layer->record;
+    for (int32_t p = 0; p < layer->positions; p++) {
+        for (int32_t j = 0; j < r->out_c; j++) {
+            int32_t acc = 0;
+            for (int32_t k = 0; k < r->in_c; k++) {
+                acc = hil_wrap_add(acc, dense_weight(layer, j, k) * ((int32_t)x[p * r->in_c + k] - r->input_zp));
+            }
+            acc = hil_wrap_add(acc, layer->bias[j]);
+            acc = hil_mbqm(acc, layer->multiplier[j], layer->shift[j]);
+            acc = hil_wrap_add(acc, r->output_zp);
+            layer->out[p * r->out_c + j] = (int8_t)hil_clamp_i32(acc, r->act_min, r->act_max);
+        }
+    }
+}
+
 static void forward(void)
 {
     const int8_t *x = state.chain_input;
     for (uint32_t i = 0; i < state.num_layers; i++) {
         layer_t *layer = &state.layers[i];
         const layer_record_t *r = layer->record;
-        if (r->kind == KIND_DENSE) {
+        if (r->kind == KIND_DENSE && weights_split(r)) {
+            dense_forward_split(layer, x);
+        } else if (r->kind == KIND_DENSE) {
             const hil_fc_params_t params = {.input_offset = -r->input_zp, .filter_offset = 0,
                                             .output_offset = r->output_zp,
                                             .act_min = r->act_min, .act_max = r->act_max};
@@ -513,9 +561,8 @@ static void dense_input_gradient(const layer_t *layer, float *grad_in)
         }
         for (int32_t j = 0; j < cout; j++) {
             const float scaled = layer->grad[p * cout + j] * layer->weight_scales[j];
-            const int8_t *w = layer->weights + j * cin;
             for (int32_t k = 0; k < cin; k++) {
-                row[k] = row[k] + scaled * (float)w[k];
+                row[k] = row[k] + scaled * (float)dense_weight(layer, j, k);
             }
         }
     }
@@ -544,7 +591,7 @@ static void dense_update(layer_t *layer, const int8_t *x, bool qas)
             float scaled = acc * s_x;
             scaled = qas ? scaled / s_w : scaled * s_w;
             const int32_t step = train_round(lr * scaled, WEIGHT_STEP_LIMIT);
-            int8_t *w = &layer->weights[j * cin + k];
+            int8_t *w = &layer->trained[j * layer->trained_stride + k];
             *w = saturate_int8((int32_t)*w - step);
         }
     }
