@@ -101,7 +101,9 @@ def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS
         from .vww import load_backbone, vww_setup
         frozen = load_backbone()
         slot = pack_backbone(frozen) if backbone == "device" else None
-        return vww_setup(frozen, seed=seed, qas=qas, blocks=blocks, slot=slot)
+        setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks, slot=slot)
+        setup.input_from_backbone = slot is not None
+        return setup
     raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
 
 

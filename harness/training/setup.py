@@ -27,6 +27,7 @@ KIND_DEPTHWISE = 3
 KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL, "depthwise": KIND_DEPTHWISE}
 PARAMETRIC = ("dense", "depthwise")
 FLAG_QAS = 1
+FLAG_INPUT_FROM_BACKBONE = 2  # the input is the device's backbone output: no input block in the arena
 RECORD_WEIGHTS_IN_SLOT = 1  # layer record flags: off_weights is an offset into the flash model slot
 
 
@@ -124,6 +125,7 @@ class TrainSetup:
     num_classes: int
     qas: bool = True
     budget_bytes: int = 256 * 1024
+    input_from_backbone: bool = False  # steps take the device engine's output (TRAIN_BACKBONE)
     offsets: dict[tuple[int, str], int] = field(default_factory=dict)  # filled by pack()
 
     @property
@@ -240,7 +242,8 @@ def pack(setup: TrainSetup) -> bytes:
     total = records_end + len(data)
     first = setup.layers[0].in_shape
     header = [MAGIC, VERSION, len(setup.layers), setup.num_classes, *first,
-              FLAG_QAS if setup.qas else 0, setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
+              (FLAG_QAS if setup.qas else 0) | (FLAG_INPUT_FROM_BACKBONE if setup.input_from_backbone else 0),
+              setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
     return struct.pack(f"<{HEADER_WORDS}I", *header) + b"".join(records) + bytes(data)
 
 
@@ -252,7 +255,8 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     """The device's arena plan (training.c plan_arena), byte for byte: the setup image, every
     activation (int8, all kept for backward), and two float32 gradient buffers of the largest
     layer output the backward pass reaches, used alternately. Each block is rounded up to 8 bytes."""
-    layout = {"setup": _align(blob_bytes, 8), "input": _align(setup.input_size, 8)}
+    layout = {"setup": _align(blob_bytes, 8),
+              "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
     layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
     first = setup.first_trained()
     reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last

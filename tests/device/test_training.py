@@ -77,6 +77,17 @@ def test_an_empty_sample_without_a_bound_backbone_and_a_bind_without_a_model_are
         device_training.bind_backbone(0, 1)
 
 
+def test_a_setup_fed_by_the_backbone_plans_no_input_block_and_refuses_link_samples(device_training):
+    from harness.training.planner import evaluate
+    setup = toy_setup()
+    setup.input_from_backbone = True
+    plan = device_training.load(setup)
+    assert plan["arena_bytes"] == evaluate(setup, plan["static_bytes"], setup.budget_bytes).arena["total"]
+    assert evaluate(setup, 0, 0).arena["input"] == 0
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SAMPLE.*takes its input from the backbone"):
+        device_training.step(np.zeros(setup.input_size, np.int8), 0)
+
+
 def test_a_plan_over_budget_is_refused_with_needed_and_allowed_bytes(device_training):
     setup = toy_setup()
     setup.budget_bytes = 8192

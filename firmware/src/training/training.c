@@ -26,6 +26,9 @@
 #define KIND_AVGPOOL 2
 #define KIND_DEPTHWISE 3 /* stride 1 or 2, SAME padding, depth multiplier 1 */
 #define FLAG_QAS 1u
+/* The chain's input is the bound backbone's output in the engine's arena (TRAIN_BACKBONE): the
+ * plan has no input block and samples from the link are refused. */
+#define FLAG_INPUT_FROM_BACKBONE 2u
 #define WEIGHT_STEP_LIMIT 256.0f
 #define BIAS_STEP_LIMIT 1073741824.0f
 
@@ -391,10 +394,11 @@ static const char *parse_setup(message_t *why)
 static uint32_t plan_arena(bool assign)
 {
     uint32_t offset = align8(state.total);
+    const bool from_backbone = (state.header->flags & FLAG_INPUT_FROM_BACKBONE) != 0;
     if (assign) {
-        state.input = (int8_t *)(arena + offset);
+        state.input = from_backbone ? NULL : (int8_t *)(arena + offset);
     }
-    offset += align8((uint32_t)state.input_size);
+    offset += from_backbone ? 0u : align8((uint32_t)state.input_size);
     for (uint32_t i = 0; i < state.num_layers; i++) {
         if (assign) {
             state.layers[i].out = (int8_t *)(arena + offset);
@@ -880,6 +884,10 @@ static bool sample_ok(const link_message_t *request, uint32_t length, bool has_l
  * it. Sends the error and returns false when the engine cannot provide it. */
 static bool take_input(const link_message_t *request, const uint8_t *sample, uint32_t length)
 {
+    if (length && !state.input) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, "this setup takes its input from the backbone");
+        return false;
+    }
     if (length) {
         memcpy(state.input, sample, (size_t)state.input_size);
         state.chain_input = state.input;
