@@ -5,7 +5,7 @@ import argparse
 import re
 
 from ..progress import Progress
-from ..training.run import MODELS, run_training
+from ..training.run import DATA, MODELS, run_training
 from . import board_arguments, command, emit
 
 
@@ -34,6 +34,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-samples", type=_positive, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
+    parser.add_argument("--data", choices=DATA, default="stripes",
+                        help="vww: generated stripes (default) or real faces vs non-faces (scikit-image "
+                             "lfw_subset, 140 training / 60 held-out images)")
     parser.add_argument("--backbone", choices=("host", "device"), default=None,
                         help="vww: run the frozen backbone in every step on the device's inference engine "
                              "(default with QEMU; only raw images cross the link) or on the host reference "
@@ -69,7 +72,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     backbone = args.backbone or ("device" if args.model == "vww" and args.emulator == "qemu" else "host")
     result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone)
+                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone, data=args.data)
     emit(args, result, format_result(result))
     return 0
 

@@ -107,8 +107,11 @@ def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS
     raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
 
 
+DATA = ("stripes", "faces")
+
+
 def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True,
-              backbone: str = "host", blocks: int = VWW_BLOCKS) -> TaskData:
+              backbone: str = "host", blocks: int = VWW_BLOCKS, data: str = "stripes") -> TaskData:
     """The data set and trainable setup. The reference always trains on the host TFLM backbone's
     features; with backbone="device" the device gets the quantized images instead."""
     if model == "toy":
@@ -117,14 +120,20 @@ def make_task(model: str, train_count: int, test_count: int, seed: int, qas: boo
         return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
                         ["toy graph with random parameters and synthetic features"])
     if model == "vww":
-        from .vww import backbone_features, load_backbone, quantize_images, stripe_images, vww_setup
+        from .vww import backbone_features, face_images, load_backbone, quantize_images, stripe_images, vww_setup
         frozen = load_backbone()
         setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks)
-        train_images, train_y = stripe_images(train_count, seed * 2 + 1)
-        test_images, test_y = stripe_images(test_count, seed * 2 + 2)
+        if data == "faces":  # real images: all of lfw_subset, split (the counts do not apply)
+            train_images, train_y, test_images, test_y = face_images(seed)
+        else:
+            train_images, train_y = stripe_images(train_count, seed * 2 + 1)
+            test_images, test_y = stripe_images(test_count, seed * 2 + 2)
         train_q, test_q = quantize_images(frozen, train_images), quantize_images(frozen, test_images)
         task = TaskData(setup, backbone_features(frozen, train_q, blocks), train_y,
                         backbone_features(frozen, test_q, blocks), test_y, blocks=blocks)
+        task.notes.append("data: scikit-image lfw_subset, person vs no person, 25x25 grayscale scaled to 96x96 RGB, "
+                          f"{len(train_y)} training / {len(test_y)} held-out images" if data == "faces" else
+                          "data: generated stripes, horizontal vs vertical")
         if backbone == "device":
             task.backbone, task.train_images, task.test_images = frozen, train_q, test_q
             task.notes.append(DEVICE_BACKBONE_NOTE)
@@ -147,7 +156,7 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
                  train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
                  extra_flags: list[str] | None = None, timeout: float = 30.0,
                  say: Callable[[str], None] = lambda text: None, backbone: str = "host",
-                 blocks: int = VWW_BLOCKS) -> dict:
+                 blocks: int = VWW_BLOCKS, data: str = "stripes") -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
     backbone="device" (VWW only) runs the frozen backbone on the board's inference engine in
@@ -156,7 +165,9 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
         raise HarnessError("--backbone device applies to --model vww only")
     plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget,
                                  extra_flags)
-    task = make_task(model, train_count, test_count, seed, qas, backbone, blocks)  # after: refuse first
+    if data != "stripes" and model != "vww":
+        raise HarnessError("--data applies to --model vww only")
+    task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
     qemu_args = None
@@ -187,7 +198,7 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
         host_after = reference.accuracy(task.test_x, task.test_y)
         memory = device.memory()
     on_device = task.backbone is not None and memory["backbone_steps"] == steps
-    return {"board": board, "emulator": emulator, "model": model, "steps": steps, "qas": qas,
+    return {"board": board, "emulator": emulator, "model": model, "data": data, "steps": steps, "qas": qas,
             "train_samples": len(task.train_y), "test_samples": len(task.test_y),
             "accuracy_before": before, "accuracy_after": after, "reference_accuracy_after": host_after,
             "chance": 1 / task.setup.num_classes, "first_loss": losses[0] if losses else None,

@@ -28,6 +28,7 @@ KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL, "depthwise": KIND_DEPTHWI
 PARAMETRIC = ("dense", "depthwise")
 FLAG_QAS = 1
 FLAG_INPUT_FROM_BACKBONE = 2  # the input is the device's backbone output: no input block in the arena
+FLAG_DEFER_UPDATES = 4  # no operator reordering: updates kept (float32 each) until backward ends
 RECORD_WEIGHTS_IN_SLOT = 1  # layer record flags: off_weights is an offset into the flash model slot
 
 
@@ -115,6 +116,13 @@ class TrainLayer:
         return int(np.prod(self.out_shape))
 
     @property
+    def trained_parameters(self) -> int:
+        if self.kind not in PARAMETRIC:
+            return 0
+        per_channel = self.kernel[0] * self.kernel[1] if self.kind == "depthwise" else self.out_channels
+        return per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
+
+    @property
     def trains(self) -> bool:
         return self.kind in PARAMETRIC and (self.train_bias or self.train_channels > 0)
 
@@ -126,6 +134,7 @@ class TrainSetup:
     qas: bool = True
     budget_bytes: int = 256 * 1024
     input_from_backbone: bool = False  # steps take the device engine's output (TRAIN_BACKBONE)
+    defer_updates: bool = False  # the memory comparison without operator reordering (same results)
     offsets: dict[tuple[int, str], int] = field(default_factory=dict)  # filled by pack()
 
     @property
@@ -242,7 +251,8 @@ def pack(setup: TrainSetup) -> bytes:
     total = records_end + len(data)
     first = setup.layers[0].in_shape
     header = [MAGIC, VERSION, len(setup.layers), setup.num_classes, *first,
-              (FLAG_QAS if setup.qas else 0) | (FLAG_INPUT_FROM_BACKBONE if setup.input_from_backbone else 0),
+              (FLAG_QAS if setup.qas else 0) | (FLAG_INPUT_FROM_BACKBONE if setup.input_from_backbone else 0)
+              | (FLAG_DEFER_UPDATES if setup.defer_updates else 0),
               setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
     return struct.pack(f"<{HEADER_WORDS}I", *header) + b"".join(records) + bytes(data)
 
@@ -263,5 +273,8 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     # By liveness: layer i's output gradient and its input gradient are all backward holds at
     # once, so two buffers of the largest size alternate (one when only the last layer is reached).
     layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
-    layout["total"] = layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
+    layout["deferred"] = sum(_align(4 * layer.trained_parameters, 8) for layer in setup.layers) \
+        if setup.defer_updates else 0
+    layout["total"] = (layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
+                       + layout["deferred"])
     return layout

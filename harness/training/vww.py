@@ -192,6 +192,29 @@ def stripe_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(images, 0, 255), labels.astype(np.int64)
 
 
+FACES_HELD_OUT = 60  # of scikit-image's 200 lfw_subset images (100 faces, 100 non-faces)
+
+
+def face_images(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-image's `data.lfw_subset()` (installs offline: the 200 images ship with the
+    package), person (1) vs no person (0): the first 100 are faces, the rest not. The 25x25
+    grayscale images are scaled to 96x96 RGB (bilinear, uint8 range); a seeded, stratified split
+    keeps FACES_HELD_OUT of them out of training. Returns train images, labels, held-out images, labels."""
+    try:
+        from skimage import data
+        from skimage.transform import resize
+    except ImportError as exc:  # an optional dependency of the real-data task only
+        raise HarnessError("--data faces needs scikit-image (pip install scikit-image)") from exc
+    faces = data.lfw_subset()
+    labels = (np.arange(len(faces)) < 100).astype(np.int64)
+    scaled = np.stack([resize(face, (IMAGE, IMAGE), order=1, anti_aliasing=False) for face in faces])
+    images = np.repeat(scaled[..., None] * 255.0, 3, axis=-1)
+    rng = np.random.default_rng(seed)
+    held_out = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:FACES_HELD_OUT // 2] for c in (0, 1)])
+    train = rng.permutation(np.setdiff1d(np.arange(len(faces)), held_out))
+    return images[train], labels[train], images[held_out], labels[held_out]
+
+
 def quantize_images(model: Model, images: np.ndarray) -> np.ndarray:
     quant = model.tensors[model.inputs[0]].quant
     scale, zero = float(quant.scale[0]), int(quant.zero_point[0])

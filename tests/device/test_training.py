@@ -48,6 +48,17 @@ def test_a_depthwise_first_layer_trains_bit_exact(train_in_lockstep):
     assert not np.array_equal(reference.setup.layers[0].weights, setup.layers[0].weights)
 
 
+def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_every_update(train_in_lockstep):
+    from harness.training.setup import arena_layout
+    setup = toy_depthwise_setup(seed=4)
+    setup.defer_updates = True
+    x, y = toy_data(setup, 6, seed=5)
+    device, reference = train_in_lockstep(setup, x, y, 6)
+    trained = sum(layer.trained_parameters for layer in setup.layers)
+    layout = arena_layout(setup, device.image_size)
+    assert layout["deferred"] >= 4 * trained and device.plan["arena_bytes"] == layout["total"]
+
+
 def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
     from harness.training.planner import evaluate
     setup = toy_setup()

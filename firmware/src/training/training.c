@@ -29,6 +29,10 @@
 /* The chain's input is the bound backbone's output in the engine's arena (TRAIN_BACKBONE): the
  * plan has no input block and samples from the link are refused. */
 #define FLAG_INPUT_FROM_BACKBONE 2u
+/* Without operator reordering (for the memory comparison): every update is kept in a float32
+ * buffer per trained parameter until backward ends, then applied. The same arithmetic, the same
+ * results; only the arena is larger. */
+#define FLAG_DEFER_UPDATES 4u
 #define WEIGHT_STEP_LIMIT 256.0f
 #define BIAS_STEP_LIMIT 1073741824.0f
 
@@ -76,6 +80,7 @@ typedef struct {
     int32_t out_h, out_w, pad_h, pad_w;          /* depthwise: SAME output size and padding */
     int8_t *out;  /* this layer's output activation, kept for backward */
     float *grad;  /* dL/d(output), or NULL where backward does not reach */
+    float *deferred; /* FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
 } layer_t;
 
 static uint8_t arena[HIL_TRAINING_ARENA_BYTES] __attribute__((aligned(8)));
@@ -389,6 +394,19 @@ static const char *parse_setup(message_t *why)
     return NULL;
 }
 
+/* Trained weights of a layer (the deferred buffer holds them first, then its biases). */
+static uint32_t trained_weights(const layer_record_t *r)
+{
+    const uint32_t per_channel = r->kind == KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
+    return r->kind == KIND_AVGPOOL ? 0u : per_channel * (uint32_t)r->train_channels;
+}
+
+static uint32_t deferred_count(const layer_t *layer)
+{
+    const layer_record_t *r = layer->record;
+    return r->kind == KIND_AVGPOOL ? 0u : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
+}
+
 /* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
  * float gradient buffers backward needs; each block 8-byte aligned. */
 static uint32_t plan_arena(bool assign)
@@ -420,6 +438,13 @@ static uint32_t plan_arena(bool assign)
                                    ? (float *)(void *)(arena + offset + parity * largest) : NULL;
     }
     offset += buffers * largest;
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        const uint32_t count = (state.header->flags & FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
+        if (assign) {
+            state.layers[i].deferred = count ? (float *)(void *)(arena + offset) : NULL;
+        }
+        offset += align8(4u * count);
+    }
     return offset;
 }
 
@@ -578,6 +603,7 @@ static int8_t saturate_int8(int32_t value)
 }
 
 static void bias_update(layer_t *layer, bool qas);
+static void apply_bias(layer_t *layer, int32_t j, float scaled);
 
 /* Sparse in-place SGD with quantization-aware scaling (or plain gradients without FLAG_QAS). */
 static void dense_update(layer_t *layer, const int8_t *x, bool qas)
@@ -594,6 +620,10 @@ static void dense_update(layer_t *layer, const int8_t *x, bool qas)
             }
             float scaled = acc * s_x;
             scaled = qas ? scaled / s_w : scaled * s_w;
+            if (layer->deferred) {
+                layer->deferred[j * r->train_channels + k] = scaled;
+                continue;
+            }
             const int32_t step = train_round(lr * scaled, WEIGHT_STEP_LIMIT);
             int8_t *w = &layer->trained[j * layer->trained_stride + k];
             *w = saturate_int8((int32_t)*w - step);
@@ -663,6 +693,10 @@ static void depthwise_update(layer_t *layer, const int8_t *x, bool qas)
                 }
                 float scaled = acc * layer->input_scale;
                 scaled = qas ? scaled / s_w : scaled * s_w;
+                if (layer->deferred) {
+                    layer->deferred[(c * r->kernel_h + kh) * r->kernel_w + kw] = scaled;
+                    continue;
+                }
                 const int32_t step = train_round(layer->lr * scaled, WEIGHT_STEP_LIMIT);
                 int8_t *weight = &layer->weights[(kh * r->kernel_w + kw) * c_count + c];
                 *weight = saturate_int8((int32_t)*weight - step);
@@ -686,8 +720,47 @@ static void bias_update(layer_t *layer, bool qas)
         }
         const float both = layer->input_scale * layer->weight_scales[j];
         const float scaled = qas ? total / both : total * both;
-        const int64_t updated = (int64_t)layer->bias[j] - train_round(layer->lr * scaled, BIAS_STEP_LIMIT);
-        layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
+        if (layer->deferred) {
+            layer->deferred[trained_weights(r) + (uint32_t)j] = scaled;
+            continue;
+        }
+        apply_bias(layer, j, scaled);
+    }
+}
+
+static void apply_bias(layer_t *layer, int32_t j, float scaled)
+{
+    const int64_t updated = (int64_t)layer->bias[j] - train_round(layer->lr * scaled, BIAS_STEP_LIMIT);
+    layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
+}
+
+static void apply_weight(int8_t *w, float lr, float scaled)
+{
+    *w = saturate_int8((int32_t)*w - train_round(lr * scaled, WEIGHT_STEP_LIMIT));
+}
+
+/* FLAG_DEFER_UPDATES: applies the kept updates once backward is done (the steps they would have
+ * taken at once: no later computation of the step reads these parameters). */
+static void apply_deferred(layer_t *layer)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t cin = r->in_c;
+    for (int32_t j = 0; r->kind == KIND_DENSE && j < r->out_c; j++) {
+        for (int32_t k = 0; k < r->train_channels; k++) {
+            apply_weight(&layer->trained[j * layer->trained_stride + k], layer->lr,
+                         layer->deferred[j * r->train_channels + k]);
+        }
+    }
+    for (int32_t c = 0; r->kind == KIND_DEPTHWISE && c < r->train_channels; c++) {
+        for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+            for (int32_t kw = 0; kw < r->kernel_w; kw++) {
+                apply_weight(&layer->weights[(kh * r->kernel_w + kw) * cin + c], layer->lr,
+                             layer->deferred[(c * r->kernel_h + kh) * r->kernel_w + kw]);
+            }
+        }
+    }
+    for (int32_t j = 0; r->train_bias && j < r->out_c; j++) {
+        apply_bias(layer, j, layer->deferred[trained_weights(r) + (uint32_t)j]);
     }
 }
 
@@ -717,6 +790,11 @@ static void backward(void)
             dense_input_gradient(layer, grad_in);
         }
         dense_update(layer, x, qas);
+    }
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        if (state.layers[i].deferred) {
+            apply_deferred(&state.layers[i]);
+        }
     }
 }
 
