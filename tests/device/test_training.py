@@ -1,6 +1,8 @@
 """On-device training in QEMU, in lock step with the host reference (docs/training_spec.md)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,20 @@ def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_ev
     trained = sum(layer.trained_parameters for layer in setup.layers)
     layout = arena_layout(setup, device.image_size)
     assert layout["deferred"] >= 4 * trained and device.plan["arena_bytes"] == layout["total"]
+
+
+@pytest.mark.parametrize("word, value, problem", [
+    (21, 3, "layer 0: depthwise: multiplier 1, odd kernel <= 7, stride 1/2"),
+    (22, 2, "layer 0: unknown record flags"),
+    (22, 1, "layer 0: depthwise weights in the model slot cannot train"),
+])
+def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training, word, value, problem):
+    import struct
+    from harness.training.setup import HEADER_WORDS, pack
+    image = bytearray(pack(toy_depthwise_setup()))  # layer 0: the depthwise layer, training channels
+    struct.pack_into("<i", image, 4 * (HEADER_WORDS + word), value)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*" + re.escape(problem)):
+        device_training.load_image(bytes(image))
 
 
 def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):

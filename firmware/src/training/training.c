@@ -268,7 +268,7 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
     if (r->kind == KIND_DEPTHWISE &&
         (r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 ||
          r->kernel_w > 7 || r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0 || r->stride < 1 || r->stride > 2)) {
-        return "depthwise: multiplier 1, odd kernel up to 7, stride 1 or 2";
+        return "depthwise: multiplier 1, odd kernel <= 7, stride 1/2";
     }
     if (r->in_h < 1 || r->in_w < 1 || r->in_c < 1 || r->out_c < 1 || r->in_h > 4096 ||
         r->in_w > 4096 || r->in_c > 65536 || r->out_c > 65536) {
