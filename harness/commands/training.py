@@ -5,7 +5,7 @@ import argparse
 import re
 
 from ..progress import Progress
-from ..training.run import DATA, MODELS, run_training
+from ..training.run import DATA, is_backbone, run_training
 from . import board_arguments, command, emit
 
 
@@ -26,8 +26,10 @@ def _positive(text: str) -> int:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--model", required=True, choices=MODELS,
-                        help="vww: transfer learning on the MLPerf Tiny VWW backbone; toy: small random graph")
+    parser.add_argument("--model", required=True,
+                        help="vww (the MLPerf Tiny VWW backbone), a .tflite int8 backbone ending in average "
+                             "pooling and a classifier (vww_96_int8, person_detect, kws_ref_model), or toy "
+                             "(a small random graph)")
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
     parser.add_argument("--steps", type=_positive, default=50, help="SGD steps, batch 1 (default 50)")
     parser.add_argument("--train-samples", type=_positive, default=200)
@@ -69,7 +71,7 @@ def format_result(result: dict) -> str:
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
     progress = Progress()
-    backbone = args.backbone or ("device" if args.model == "vww" and args.emulator == "qemu" else "host")
+    backbone = args.backbone or ("device" if is_backbone(args.model) and args.emulator == "qemu" else "host")
     result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
                           timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone, data=args.data)

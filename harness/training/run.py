@@ -74,15 +74,15 @@ class TaskData:
     test_x: np.ndarray
     test_y: np.ndarray
     notes: list[str] = field(default_factory=list)
-    backbone: object | None = None  # the frozen VWW model when the device runs it
+    backbone: object | None = None  # the frozen backbone model when the device runs it
     train_images: np.ndarray | None = None  # raw int8 images the device's backbone takes
     test_images: np.ndarray | None = None
     blocks: int = 1
 
 
-HOST_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the host by the "
+HOST_BACKBONE_NOTE = ("frozen backbone (everything before the trained tail) run on the host by the "
                       "TFLM reference interpreter; its int8 features are streamed to the device")
-DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the device by "
+DEVICE_BACKBONE_NOTE = ("frozen backbone (everything before the trained tail) run on the device by "
                         "the inference engine (model in the flash slot) in every step and prediction; "
                         "the training service reads its output in place: only raw images cross the link")
 
@@ -96,15 +96,25 @@ def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS
     backbone on the device, frozen weights of the tail are read from its flash model slot."""
     if model == "toy":
         return toy_setup(seed, qas=qas)
-    if model == "vww":
+    if is_backbone(model):
         from .backbone import pack_backbone
         from .vww import load_backbone, vww_setup
-        frozen = load_backbone()
+        frozen = load_backbone(backbone_path(model))
         slot = pack_backbone(frozen) if backbone == "device" else None
         setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks, slot=slot)
         setup.input_from_backbone = slot is not None
         return setup
-    raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)})")
+    raise HarnessError(f"unknown training model {model!r} (choose from {', '.join(MODELS)}, or a .tflite path)")
+
+
+def is_backbone(model: str) -> bool:
+    """vww, or a .tflite backbone (anything ending in average pooling and a classifier)."""
+    return model == "vww" or str(model).endswith(".tflite")
+
+
+def backbone_path(model: str):
+    from .vww import VWW_MODEL
+    return VWW_MODEL if model == "vww" else model
 
 
 DATA = ("stripes", "faces")
@@ -119,19 +129,21 @@ def make_task(model: str, train_count: int, test_count: int, seed: int, qas: boo
         x, y = toy_data(setup, train_count + test_count, seed + 1)
         return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
                         ["toy graph with random parameters and synthetic features"])
-    if model == "vww":
-        from .vww import backbone_features, face_images, load_backbone, quantize_images, stripe_images, vww_setup
-        frozen = load_backbone()
+    if is_backbone(model):
+        from .vww import (backbone_features, face_images, input_shape, load_backbone, quantize_images,
+                          stripe_images, vww_setup)
+        frozen = load_backbone(backbone_path(model))
         setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks)
+        shape = input_shape(frozen)
         if data == "faces":  # real images: all of lfw_subset, split (the counts do not apply)
-            train_images, train_y, test_images, test_y = face_images(seed)
+            train_images, train_y, test_images, test_y = face_images(seed, shape)
         else:
-            train_images, train_y = stripe_images(train_count, seed * 2 + 1)
-            test_images, test_y = stripe_images(test_count, seed * 2 + 2)
+            train_images, train_y = stripe_images(train_count, seed * 2 + 1, shape)
+            test_images, test_y = stripe_images(test_count, seed * 2 + 2, shape)
         train_q, test_q = quantize_images(frozen, train_images), quantize_images(frozen, test_images)
         task = TaskData(setup, backbone_features(frozen, train_q, blocks), train_y,
                         backbone_features(frozen, test_q, blocks), test_y, blocks=blocks)
-        task.notes.append("data: scikit-image lfw_subset, person vs no person, 25x25 grayscale scaled to 96x96 RGB, "
+        task.notes.append(f"data: scikit-image lfw_subset, person vs no person, 25x25 grayscale scaled to {shape}, "
                           f"{len(train_y)} training / {len(test_y)} held-out images" if data == "faces" else
                           "data: generated stripes, horizontal vs vertical")
         if backbone == "device":
@@ -161,12 +173,12 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
     backbone="device" (VWW only) runs the frozen backbone on the board's inference engine in
     every step and prediction."""
-    if backbone == "device" and model != "vww":
-        raise HarnessError("--backbone device applies to --model vww only")
+    if backbone == "device" and not is_backbone(model):
+        raise HarnessError("--backbone device applies to a backbone model (vww or a .tflite), not toy")
     plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget,
                                  extra_flags)
-    if data != "stripes" and model != "vww":
-        raise HarnessError("--data applies to --model vww only")
+    if data != "stripes" and not is_backbone(model):
+        raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()

@@ -31,10 +31,20 @@ HEAD_OUTPUT_SCALE = 0.05
 
 
 def load_backbone(path: Path | str = VWW_MODEL) -> Model:
+    """An int8 backbone ending in average pooling and a classifier (VWW, person_detect, the KWS
+    DS-CNN); a model the tail cannot be cut from is refused naming the reason."""
     path = Path(path)
     if not path.is_file():
-        raise HarnessError(f"VWW model not found: {path}")
-    return load_model(path)
+        raise HarnessError(f"model not found: {path}")
+    model = load_model(path)
+    if model.tensors[model.inputs[0]].dtype != np.int8:
+        raise HarnessError(f"{path.name}: training needs an int8 model (its input is "
+                           f"{model.tensors[model.inputs[0]].dtype})")
+    try:
+        tail_ops(model, 0)
+    except (HarnessError, StopIteration) as exc:
+        raise HarnessError(f"{path.name}: no trainable tail: {exc or 'a layer has no producer'}") from None
+    return model
 
 
 def _tail_ops(model: Model) -> tuple:
@@ -175,27 +185,36 @@ def new_head(cin: int, classes: int, s_x: float, z_x: int, seed: int, lr: float)
                       train_channels=cin, name="new_head")
 
 
-def stripe_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """uint8-range float images [count, 96, 96, 3] and labels (0 horizontal, 1 vertical)."""
+def stripe_images(count: int, seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """uint8-range float images [count, h, w, c] and labels (0 horizontal, 1 vertical); the
+    period is 1/12 to 1/4 of the image side the stripes vary along (8-24 px at 96)."""
     rng = np.random.default_rng(seed)
+    h, w, c = shape
     labels = np.arange(count) % 2
     rng.shuffle(labels)
-    grid = np.arange(IMAGE, dtype=np.float64)
-    images = np.empty((count, IMAGE, IMAGE, 3), np.float64)
+    images = np.empty((count, h, w, c), np.float64)
     for n, label in enumerate(labels):
-        period = rng.uniform(8, 24)
+        side = h if label == 0 else w
+        period = rng.uniform(8, 24) * side / IMAGE
         phase = rng.uniform(0, 2 * np.pi)
-        wave = 0.5 + 0.5 * np.sin(2 * np.pi * grid / period + phase)
-        pattern = np.tile(wave[:, None], (1, IMAGE)) if label == 0 else np.tile(wave[None, :], (IMAGE, 1))
-        low, high = rng.uniform(0, 100, 3), rng.uniform(150, 255, 3)
-        images[n] = low + pattern[..., None] * (high - low) + rng.normal(0, 12, (IMAGE, IMAGE, 3))
+        wave = 0.5 + 0.5 * np.sin(2 * np.pi * np.arange(side, dtype=np.float64) / period + phase)
+        pattern = np.tile(wave[:, None], (1, w)) if label == 0 else np.tile(wave[None, :], (h, 1))
+        low, high = rng.uniform(0, 100, 3)[:c], rng.uniform(150, 255, 3)[:c]
+        images[n] = low + pattern[..., None] * (high - low) + rng.normal(0, 12, (h, w, 3))[..., :c]
     return np.clip(images, 0, 255), labels.astype(np.int64)
+
+
+def input_shape(model: Model) -> tuple[int, int, int]:
+    _, h, w, c = model.tensors[model.inputs[0]].shape
+    return int(h), int(w), int(c)
 
 
 FACES_HELD_OUT = 60  # of scikit-image's 200 lfw_subset images (100 faces, 100 non-faces)
 
 
-def face_images(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def face_images(seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """scikit-image's `data.lfw_subset()` (installs offline: the 200 images ship with the
     package), person (1) vs no person (0): the first 100 are faces, the rest not. The 25x25
     grayscale images are scaled to 96x96 RGB (bilinear, uint8 range); a seeded, stratified split
@@ -207,8 +226,8 @@ def face_images(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
         raise HarnessError("--data faces needs scikit-image (pip install scikit-image)") from exc
     faces = data.lfw_subset()
     labels = (np.arange(len(faces)) < 100).astype(np.int64)
-    scaled = np.stack([resize(face, (IMAGE, IMAGE), order=1, anti_aliasing=False) for face in faces])
-    images = np.repeat(scaled[..., None] * 255.0, 3, axis=-1)
+    scaled = np.stack([resize(face, shape[:2], order=1, anti_aliasing=False) for face in faces])
+    images = np.repeat(scaled[..., None] * 255.0, shape[2], axis=-1)
     rng = np.random.default_rng(seed)
     held_out = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:FACES_HELD_OUT // 2] for c in (0, 1)])
     train = rng.permutation(np.setdiff1d(np.arange(len(faces)), held_out))

@@ -174,3 +174,17 @@ def test_every_step_runs_the_backbone_on_the_device_and_trains_two_blocks_sparse
     memory = result["device_memory"]
     assert memory["engine_high_water"] <= memory["engine_pool_bytes"]
     assert result["peak_sram_bytes"] == memory["measured_peak"] <= result["plan"]["predicted_peak"] <= 256 * 1024
+
+
+KWS_MODEL = VWW_MODEL.parent / "kws_ref_model.tflite"
+
+
+@pytest.mark.skipif(not KWS_MODEL.is_file(), reason="MLPerf Tiny KWS model not in ../shared/models")
+def test_another_backbone_the_kws_ds_cnn_trains_whole_on_the_device(hil_options):
+    if hil_options.emulator != "qemu":
+        pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
+    from harness.training.run import run_training
+    result = run_training(hil_options.board, "qemu", str(KWS_MODEL), 256 * 1024, steps=3, train_count=2,
+                          test_count=1, backbone="device")
+    assert result["backbone_on_device"] and result["losses_bit_exact"] == 3
+    assert result["trained_layers"] == ["depthwise_conv2d_2", "conv2d_3", "depthwise_conv2d_3", "conv2d_4", "new_head"]

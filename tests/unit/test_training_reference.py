@@ -223,3 +223,18 @@ def test_the_planner_fits_two_sparse_blocks_in_141_kb_with_weights_in_flash():
     rows = {row["name"]: row for row in plan.scheme}
     assert all(rows[name]["bias"] for name in ("depthwise_conv2d_11", "conv2d_12", "depthwise_conv2d_12", "conv2d_13"))
     assert 0 < rows["conv2d_13"]["channels"] < 256 and plan.predicted_peak <= 141 * 1024
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("vww_96_float.tflite", "training needs an int8 model"),
+    ("ad01_int8.tflite", "no trainable tail: backbone has no AVERAGE_POOL_2D"),
+    ("pretrainedResnet_quant.tflite", "no trainable tail: backbone operator 11 is not a stride-1 1x1"),
+])
+def test_backbones_the_tail_cannot_be_cut_from_are_refused_with_the_reason(name, problem):
+    from harness.errors import HarnessError
+    from harness.training.vww import load_backbone
+    path = VWW_MODEL.parent / name
+    if not path.is_file():
+        pytest.skip(f"{name} not in ../shared/models")
+    with pytest.raises(HarnessError, match=problem):
+        load_backbone(path)
