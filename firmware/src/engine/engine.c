@@ -100,8 +100,13 @@ static const char *describe(const char *what, uint32_t index, const char *name, 
 }
 #endif
 
+/* Bound of a tensor's bytes, and of its dims' product with zeros counted as ones (a tensor with
+ * no elements still has its other dims in the kernels' loops): with every extent and the
+ * effective filter size (ops.c) below 2^30, no kernel's int32 index arithmetic overflows. */
+#define ENGINE_MAX_TENSOR_BYTES 0x3FFFFFFFu
+
 /* NULL when tensor record `t` is consistent, else the field at fault: a known type and rank, dims
- * whose product (zeros counted as ones) keeps every kernel's int32 index arithmetic in range,
+ * whose extent stays below ENGINE_MAX_TENSOR_BYTES,
  * bytes equal to the shape's, and the bytes inside the arena (aligned for the element type) or
  * inside the model. */
 static const char *check_tensor(const engine_model_t *model, const engine_tensor_t *t)
@@ -119,7 +124,7 @@ static const char *check_tensor(const engine_model_t *model, const engine_tensor
     uint32_t extent = 1, count = 1;
     for (uint8_t d = 0; d < t->rank; d++) {
         uint32_t dim = (uint32_t)t->dims[d];
-        if (t->dims[d] < 0 || (dim > 0 && extent > (0x7FFFFFFFu / size) / dim)) {
+        if (t->dims[d] < 0 || (dim > 0 && extent > (ENGINE_MAX_TENSOR_BYTES / size) / dim)) {
             return ENGINE_TEXT("dims");
         }
         extent *= dim > 0 ? dim : 1u;
