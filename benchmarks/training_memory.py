@@ -23,7 +23,11 @@ from harness.boards import load_board  # noqa: E402
 from harness.build import build  # noqa: E402
 from harness.dut import Dut  # noqa: E402
 from harness.training.backbone import DeviceBackbone, pack_backbone, slot_loader_args  # noqa: E402
-from harness.training.device import ENGINE_POOL_BYTES, TRAINING_ARENA_BYTES, DeviceTraining  # noqa: E402
+from harness.training.device import (  # noqa: E402
+    ENGINE_POOL_BYTES,
+    TRAINING_ARENA_BYTES,
+    DeviceTraining,
+)
 from harness.training.planner import evaluate, firmware_static_bytes, plan_sparse_update  # noqa: E402
 from harness.training.reference import TrainingReference  # noqa: E402
 from harness.training.run import check_parameters, lockstep, make_task, task_setup  # noqa: E402

@@ -1,10 +1,7 @@
-"""The frozen VWW backbone on the device: the inference engine (firmware/src/engine, another
+"""A frozen backbone on the device: the inference engine (firmware/src/engine, another
 service of the same firmware) runs the packed model, from the flash model slot, up to the trained
 tail, and the training service takes the engine's output tensor where the engine wrote it
 (TRAIN_BACKBONE): a step's only upload is the raw image, no feature crosses the link.
-
-`device_features` (reading the features back to the host) remains for checking the engine
-against TFLM bit for bit; training does not use it.
 """
 from __future__ import annotations
 
@@ -18,10 +15,10 @@ from ..boards import load_board
 from ..dut import Dut
 from ..engine.pack import PackedModel, pack_model
 from ..engine.runner import Engine
-from ..errors import CheckFailed, HarnessError
+from ..errors import HarnessError
 from ..model.tflite import Model
 from .device import DeviceTraining
-from .vww import backbone_features, feature_tensor
+from .vww import feature_tensor
 
 
 def pack_backbone(model: Model) -> PackedModel:
@@ -66,25 +63,3 @@ class DeviceBackbone:
         def feed(n: int) -> None:
             self.feed(images[n])
         return feed
-
-
-def device_features(dut: Dut, packed: PackedModel, images_q: np.ndarray,
-                    say: Callable[[str], None] = lambda text: None) -> np.ndarray:
-    """Runs the backbone on the device for every image; checks each feature map against the
-    host's TFLM reference bit for bit."""
-    index = feature_tensor(packed.model)
-    end = _end_op(packed, index)
-    device_model = Engine(dut).load_slot(packed)
-    expected = backbone_features(packed.model, images_q)
-    features = []
-    for n, image in enumerate(images_q):
-        device_model.set_inputs([image[None]])
-        device_model.invoke(0, end, timeout=60)
-        value = device_model.read_tensor(index).reshape(-1)
-        if not np.array_equal(value, expected[n]):
-            raise CheckFailed(f"image {n}: the device backbone's features differ from the TFLM "
-                              f"reference in {int(np.count_nonzero(value != expected[n]))} of {value.size} values")
-        features.append(value)
-        if (n + 1) % 20 == 0:
-            say(f"backbone on the device: {n + 1}/{len(images_q)} images")
-    return np.stack(features).astype(np.int8)

@@ -12,7 +12,12 @@ from ..boards import load_board
 from ..build import build
 from ..dut import Dut
 from ..errors import CheckFailed, HarnessError
-from .device import TRAINING_ARENA_BYTES, TRAINING_FIRMWARE_FLAGS, DeviceTraining, parameter_mismatches
+from .device import (
+    TRAINING_ARENA_BYTES,
+    TRAINING_FIRMWARE_FLAGS,
+    DeviceTraining,
+    parameter_mismatches,
+)
 from .planner import Plan, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
 from .setup import PARAMETRIC, TrainSetup
@@ -130,8 +135,15 @@ def make_task(model: str, train_count: int, test_count: int, seed: int, qas: boo
         return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
                         ["toy graph with random parameters and synthetic features"])
     if is_backbone(model):
-        from .vww import (backbone_features, face_images, input_shape, load_backbone, quantize_images,
-                          stripe_images, vww_setup)
+        from .vww import (
+            backbone_features,
+            face_images,
+            input_shape,
+            load_backbone,
+            quantize_images,
+            stripe_images,
+            vww_setup,
+        )
         frozen = load_backbone(backbone_path(model))
         setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks)
         shape = input_shape(frozen)

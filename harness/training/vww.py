@@ -20,8 +20,8 @@ from ..errors import HarnessError
 from ..model.requant import per_channel_multipliers
 from ..model.tflite import Model, load_model
 from ..reference import Reference
-from .setup import TrainLayer, TrainSetup
 from ..shared_models import SHARED_MODELS
+from .setup import TrainLayer, TrainSetup
 
 VWW_MODEL = SHARED_MODELS / "mlperf_tiny" / "vww_96_int8.tflite"
 POINTWISE_OP = "CONV_2D"
@@ -149,10 +149,6 @@ def _slot_offset(packed, tensor: int) -> int:
     if record.storage != fmt.STORAGE_MODEL:
         raise HarnessError(f"packed backbone keeps tensor {tensor} ({record.name}) outside the model image")
     return record.offset
-
-
-def depthwise_layer(model: Model, op, lr: float) -> TrainLayer:
-    return conv_layer(model, op, lr)
 
 
 def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.05,

@@ -55,7 +55,7 @@ def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_ev
     setup = toy_depthwise_setup(seed=4)
     setup.defer_updates = True
     x, y = toy_data(setup, 6, seed=5)
-    device, reference = train_in_lockstep(setup, x, y, 6)
+    device, _ = train_in_lockstep(setup, x, y, 6)
     trained = sum(layer.trained_parameters for layer in setup.layers)
     layout = arena_layout(setup, device.image_size)
     assert layout["deferred"] >= 4 * trained and device.plan["arena_bytes"] == layout["total"]
@@ -68,6 +68,7 @@ def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_ev
 ])
 def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training, word, value, problem):
     import struct
+
     from harness.training.setup import HEADER_WORDS, pack
     image = bytearray(pack(toy_depthwise_setup()))  # layer 0: the depthwise layer, training channels
     struct.pack_into("<i", image, 4 * (HEADER_WORDS + word), value)

@@ -164,7 +164,13 @@ def test_parse_bytes():
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_vww_tail_forward_equals_tflite_micro():
     from harness.reference import Reference
-    from harness.training.vww import feature_tensor, load_backbone, quantize_images, stripe_images, vww_setup
+    from harness.training.vww import (
+        feature_tensor,
+        load_backbone,
+        quantize_images,
+        stripe_images,
+        vww_setup,
+    )
     model = load_backbone()
     setup = vww_setup(model)
     image = quantize_images(model, stripe_images(1, 5)[0])
@@ -183,7 +189,14 @@ def test_vww_tail_forward_equals_tflite_micro():
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_two_block_vww_tail_with_a_strided_depthwise_equals_tflite_micro():
     from harness.reference import Reference
-    from harness.training.vww import feature_tensor, load_backbone, quantize_images, stripe_images, tail_ops, vww_setup
+    from harness.training.vww import (
+        feature_tensor,
+        load_backbone,
+        quantize_images,
+        stripe_images,
+        tail_ops,
+        vww_setup,
+    )
     model = load_backbone()
     setup = vww_setup(model, blocks=2)
     assert [layer.name for layer in setup.layers[:4]] == ["depthwise_conv2d_11", "conv2d_12",
