@@ -80,18 +80,13 @@ static char *append(char *at, const char *text)
 static const char *describe(const char *what, uint32_t index, const char *name, const char *field)
 {
     char digits[11];
-    uint32_t n = 0;
-    do {
-        digits[n++] = (char)('0' + index % 10u);
+    char *first = digits + sizeof digits - 1u;
+    *first = '\0';
+    do { /* least significant digit last */
+        *--first = (char)('0' + index % 10u);
         index /= 10u;
     } while (index != 0);
-    digits[n] = '\0';
-    for (uint32_t i = 0; i < n / 2u; i++) { /* most significant first */
-        char c = digits[i];
-        digits[i] = digits[n - 1u - i];
-        digits[n - 1u - i] = c;
-    }
-    char *at = append(append(error_text, what), digits);
+    char *at = append(append(error_text, what), first);
     if (name != NULL) {
         at = append(append(append(at, " ("), name), ")");
     }
@@ -106,9 +101,8 @@ static const char *describe(const char *what, uint32_t index, const char *name, 
 #define ENGINE_MAX_TENSOR_BYTES 0x3FFFFFFFu
 
 /* NULL when tensor record `t` is consistent, else the field at fault: a known type and rank, dims
- * whose extent stays below ENGINE_MAX_TENSOR_BYTES,
- * bytes equal to the shape's, and the bytes inside the arena (aligned for the element type) or
- * inside the model. */
+ * whose extent stays below ENGINE_MAX_TENSOR_BYTES, bytes equal to the shape's, and the bytes
+ * inside the arena (aligned for the element type) or inside the model. */
 static const char *check_tensor(const engine_model_t *model, const engine_tensor_t *t)
 {
     if (t->storage == ENGINE_STORAGE_NONE) {
