@@ -83,7 +83,7 @@ def main() -> int:
     parser.add_argument("--test-samples", type=int, default=100)
     parser.add_argument("--svg", type=Path, default=Path("qas_experiment.svg"))
     args = parser.parse_args()
-    task = make_task(args.task, args.train_samples, args.test_samples, seed=0)
+    task = make_task(args.task, args.train_samples, args.test_samples, seed=0, blocks=1)  # the documented tail
     task.setup = plan_sparse_update(task.setup, static_bytes=0, budget=1 << 30).setup  # train all
     runs = {"QAS": (True, 1.0), "no QAS, lr x1": (False, 1.0), "no QAS, lr x1e2": (False, 1e2),
             "no QAS, lr x1e4": (False, 1e4), "no QAS, lr x1e6": (False, 1e6)}

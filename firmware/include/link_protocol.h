@@ -46,10 +46,11 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_METRICS_SELFTEST 0x42u /* Runs a deterministic workload of `layers` timed parts, part i doing (i+1)*iterations steps. */
 #define LINK_MSG_TRAIN_LOAD 0x50u /* Writes a piece of the training setup image (harness/training/setup.py pack) at `offset`; offset 0 forgets any loaded setup. */
 #define LINK_MSG_TRAIN_BEGIN 0x51u /* Checks the loaded image, plans the arena and refuses a plan over the image's SRAM budget. */
-#define LINK_MSG_TRAIN_STEP 0x52u /* One SGD step on one sample (int8, the setup's input size) and its label. */
-#define LINK_MSG_TRAIN_PREDICT 0x53u /* Forward pass only. */
+#define LINK_MSG_TRAIN_STEP 0x52u /* One SGD step on one sample (int8, the setup's input size) and its label; an empty sample after TRAIN_BACKBONE runs the frozen backbone on the device first. */
+#define LINK_MSG_TRAIN_PREDICT 0x53u /* Forward pass only (an empty sample after TRAIN_BACKBONE runs the backbone first). */
 #define LINK_MSG_TRAIN_READ 0x54u /* Reads `length` bytes of the setup image (with the trained parameters) at `offset`. */
 #define LINK_MSG_TRAIN_MEMORY 0x55u /* Peak SRAM of training as the device measures it. */
+#define LINK_MSG_TRAIN_BACKBONE 0x56u /* Binds the training input to the engine's loaded model - operators [0, end_op) run on the device for every step and prediction with an empty sample; tensor (int8, in the engine arena) becomes the chain's input in place. */
 
 #define LINK_TIMER_KIND_CYCLES 0u
 #define LINK_TIMER_KIND_INSTRUCTIONS 1u
@@ -241,6 +242,7 @@ typedef struct __attribute__((packed)) {
     uint32_t loss_bits;
     uint32_t predicted;
     uint32_t steps;
+    uint32_t backbone_steps;
 } link_train_step_reply_t;
 
 typedef struct __attribute__((packed)) {
@@ -264,6 +266,19 @@ typedef struct __attribute__((packed)) {
     uint32_t stack_high_water;
     uint32_t measured_peak;
     uint32_t budget;
+    uint32_t engine_pool_bytes;
+    uint32_t engine_high_water;
+    uint32_t arena_high_water;
+    uint32_t backbone_steps;
 } link_train_memory_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t tensor;
+    uint32_t end_op;
+} link_train_backbone_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t input_bytes;
+} link_train_backbone_reply_t;
 
 #endif /* LINK_PROTOCOL_H */

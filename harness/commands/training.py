@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..errors import HarnessError
+from ..input_files import check_regular_file
 from ..progress import Progress
-from ..training.run import TASKS, run_training
+from ..training.run import DATA, TASKS, run_training
 from . import board_arguments, command, emit, positive_int, seed
 
 
@@ -19,19 +21,25 @@ def parse_bytes(text: str) -> int:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--task", required=True, choices=TASKS,
-                        help="vww: transfer learning on a VWW backbone; toy: small random graph")
-    parser.add_argument("--model", help="vww: the backbone .tflite (default: the shared MLPerf Tiny "
-                                        "vww_96_int8.tflite); a model the trainer cannot cut is refused")
+    parser.add_argument("--task", choices=TASKS, default="vww",
+                        help="vww (default): transfer learning on a frozen int8 backbone; toy: a small random graph")
+    parser.add_argument("--model", help="vww: the backbone .tflite, an int8 model ending in average pooling and "
+                                        "a classifier (vww_96_int8, person_detect, kws_ref_model; default: the "
+                                        "shared MLPerf Tiny vww_96_int8.tflite); a model whose tail cannot be "
+                                        "cut is refused with the reason")
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
     parser.add_argument("--steps", type=positive_int, default=50, help="SGD steps, batch 1 (default 50)")
     parser.add_argument("--train-samples", type=positive_int, default=200)
     parser.add_argument("--test-samples", type=positive_int, default=100)
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
-    parser.add_argument("--backbone", choices=("host", "device"), default="host",
-                        help="vww: run the frozen backbone on the host reference (fast) or on the "
-                             "device's inference engine (~1-2 s per image in QEMU)")
+    parser.add_argument("--data", choices=DATA, default="stripes",
+                        help="vww: generated stripes (default) or real faces vs non-faces (scikit-image "
+                             "lfw_subset, 140 training / 60 held-out images)")
+    parser.add_argument("--backbone", choices=("host", "device"), default=None,
+                        help="vww: run the frozen backbone in every step on the device's inference engine "
+                             "(default with QEMU; only raw images cross the link) or on the host reference "
+                             "(features streamed, faster)")
 
 
 def format_result(result: dict) -> str:
@@ -39,13 +47,15 @@ def format_result(result: dict) -> str:
     scheme = ", ".join(f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights "
                        f"{row['channels']}/{row['in']} input channels" for row in plan["scheme"])
     return "\n".join([
-        f"task {result['task']}" + (f" on {result['model']}" if result["model"] else "") +
-        f" on {result['board']} ({result['emulator']}), {result['steps']} steps, "
+        f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
         f"QAS {'on' if result['qas'] else 'off'}",
         f"sparse update: {scheme}",
         f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
-        f"(static {memory['static_bytes']} + arena {memory['arena_bytes']} + stack high-water "
+        f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
+        f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
         f"{memory['stack_high_water']}), budget {plan['budget']} B",
+        f"backbone on the device in every step: {'yes' if result['backbone_on_device'] else 'no'}; "
+        f"parameters changed by training: {result['parameters_changed']}",
         f"bit-exact: {result['losses_bit_exact']} step losses, "
         f"{result['parameters_compared_bit_exact']} parameters after training",
         f"loss: first 10 steps {result['mean_loss_first_10']:.4f}, last 10 {result['mean_loss_last_10']:.4f}",
@@ -57,12 +67,24 @@ def format_result(result: dict) -> str:
 
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
+    model = _training_model(args)
     progress = Progress.for_command(args.json)
-    result = run_training(args.board, args.emulator, args.task, args.budget, args.steps,
+    backbone = args.backbone or ("device" if args.task == "vww" and args.emulator == "qemu" else "host")
+    result = run_training(args.board, args.emulator, model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone,
-                          model=args.model, progress=progress)
+                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone, data=args.data,
+                          progress=progress)
+    result["task"] = args.task
     emit(args, result, format_result(result))
     return 0
+
+
+def _training_model(args: argparse.Namespace) -> str:
+    """What harness.training.run trains: "toy", or the backbone (a .tflite path, "vww" the default)."""
+    if args.task == "toy":
+        if args.model is not None:
+            raise HarnessError("--model applies to --task vww only (the toy task generates its own graph)")
+        return "toy"
+    return "vww" if args.model is None else str(check_regular_file(args.model, "backbone model"))
 
 

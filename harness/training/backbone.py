@@ -1,10 +1,7 @@
-"""The frozen VWW backbone on the device: the inference engine (firmware/src/engine, another
-service of the same firmware) runs the packed model up to the last depthwise layer, and its int8
-output is read back and handed to the training service as the sample.
-
-The features travel device -> host -> device (the two services share no memory), and each image
-costs ~1-2 s of emulated UART upload, so this path is for benchmarks, not unit tests. Every device
-feature map is compared with the host's TFLM reference; a difference is CheckFailed.
+"""A frozen backbone on the device: the inference engine (firmware/src/engine, another
+service of the same firmware) runs the packed model, from the flash model slot, up to the trained
+tail, and the training service takes the engine's output tensor where the engine wrote it
+(TRAIN_BACKBONE): a step's only upload is the raw image, no feature crosses the link.
 """
 from __future__ import annotations
 
@@ -16,12 +13,12 @@ import numpy as np
 
 from ..boards import load_board
 from ..dut import Dut
-from ..engine.compare import judge
 from ..engine.pack import PackedModel, pack_model
 from ..engine.runner import Engine
-from ..errors import CheckFailed, HarnessError
+from ..errors import HarnessError
 from ..model.tflite import Model
-from .vww import backbone_features, feature_tensor
+from .device import DeviceTraining
+from .vww import feature_tensor
 
 
 def pack_backbone(model: Model) -> PackedModel:
@@ -46,25 +43,23 @@ def _end_op(packed: PackedModel, tensor: int) -> int:
     raise HarnessError(f"no packed operator produces tensor {tensor}")
 
 
-def device_features(dut: Dut, packed: PackedModel, images_q: np.ndarray,
-                    say: Callable[[str], None] = lambda text: None) -> np.ndarray:
-    """Runs the backbone on the device for every image; checks each feature map against the
-    host's TFLM reference bit for bit."""
-    index = feature_tensor(packed.model)
-    end = _end_op(packed, index)
-    device_model = Engine(dut).load_slot(packed)
-    expected = backbone_features(packed.model, images_q)
-    names = {t.index: t.name for t in packed.tensors}
-    features = []
-    for n, image in enumerate(images_q):
-        device_model.set_inputs([image[None]])
-        device_model.invoke(0, end)  # the time limit of the whole model (runner.invoke_timeout)
-        value = device_model.read_tensor(index).reshape(-1)
-        verdict = judge([index], packed.ops, names, [{index: value}], [{index: expected[n]}])
-        if not verdict.passed:
-            raise CheckFailed(f"image {n}: the device backbone's features differ from the TFLM "
-                              f"reference: {verdict.outputs[0].describe()}")
-        features.append(value)
-        if (n + 1) % 20 == 0:
-            say(f"backbone on the device: {n + 1}/{len(images_q)} images")
-    return np.stack(features).astype(np.int8)
+class DeviceBackbone:
+    """The backbone loaded in the device's engine and bound as the training input: `feed(image)`
+    writes one raw int8 image into the engine's input tensor; the next TRAIN_STEP/TRAIN_PREDICT
+    with an empty sample runs the backbone on it."""
+
+    def __init__(self, dut: Dut, packed: PackedModel, device: DeviceTraining, depth_blocks: int):
+        self.packed = packed
+        self.tensor = feature_tensor(packed.model, blocks=depth_blocks)
+        self.end_op = _end_op(packed, self.tensor)
+        self.model = Engine(dut).load_slot(packed)
+        device.bind_backbone(self.tensor, self.end_op)
+
+    def feed(self, image: np.ndarray) -> None:
+        self.model.set_inputs([np.asarray(image)[None]])
+
+    def feeder(self, images: np.ndarray) -> Callable[[int], None]:
+        """For lockstep/device_accuracy: writes image n into the engine, the step takes None."""
+        def feed(n: int) -> None:
+            self.feed(images[n])
+        return feed

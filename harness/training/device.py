@@ -24,6 +24,7 @@ class DeviceStep:
     loss: np.float32
     predicted: int
     steps: int
+    backbone_steps: int = 0  # of `steps`, those whose input the device's inference engine made
 
 
 class DeviceTraining:
@@ -55,12 +56,20 @@ class DeviceTraining:
         self.plan = self.link.call("TRAIN_BEGIN", timeout=self.timeout)
         return self.plan
 
-    def step(self, sample: np.ndarray, label: int) -> DeviceStep:
+    def bind_backbone(self, tensor: int, end_op: int) -> int:
+        """Makes the engine's loaded model the input of every step and prediction whose sample is
+        None: the device runs operators [0, end_op) and trains on tensor `tensor` where the
+        engine wrote it. Returns the input size the device checked."""
+        return self.link.call("TRAIN_BACKBONE", tensor=tensor, end_op=end_op,
+                              timeout=self.timeout)["input_bytes"]
+
+    def step(self, sample: np.ndarray | None, label: int) -> DeviceStep:
+        """One step on `sample`, or (None, after bind_backbone) on the engine's output."""
         reply = self.link.call("TRAIN_STEP", label=int(label), sample=_bytes(sample), timeout=self.timeout)
         loss = np.array([reply["loss_bits"]], np.uint32).view(np.float32)[0]
-        return DeviceStep(loss, reply["predicted"], reply["steps"])
+        return DeviceStep(loss, reply["predicted"], reply["steps"], reply["backbone_steps"])
 
-    def predict(self, sample: np.ndarray) -> tuple[int, np.ndarray]:
+    def predict(self, sample: np.ndarray | None) -> tuple[int, np.ndarray]:
         reply = self.link.call("TRAIN_PREDICT", sample=_bytes(sample), timeout=self.timeout)
         return reply["predicted"], np.frombuffer(reply["logits"], np.int8)
 
@@ -79,6 +88,11 @@ class DeviceTraining:
             if name not in ("weights", "bias"):
                 continue
             layer = result.layers[index]
+            if name == "weights" and layer.weights_split:  # the trained columns; the rest is in flash
+                k = layer.train_channels
+                data = self._read(offset, layer.out_channels * k)
+                layer.weights[:, :k] = np.frombuffer(data, np.int8).reshape(layer.out_channels, k)
+                continue
             array = getattr(layer, name)
             data = self._read(offset, array.nbytes)
             setattr(layer, name, np.frombuffer(data, array.dtype.newbyteorder("<"))
@@ -97,9 +111,10 @@ class DeviceTraining:
         return data
 
 
-def _bytes(sample: np.ndarray) -> bytes:
-    """The raw bytes as given: the device itself refuses a sample of the wrong size."""
-    return np.asarray(sample).tobytes()
+def _bytes(sample: np.ndarray | None) -> bytes:
+    """The raw bytes as given (the device itself refuses a sample of the wrong size); None is the
+    empty sample that takes the input from the bound backbone."""
+    return b"" if sample is None else np.asarray(sample).tobytes()
 
 
 def parameter_mismatches(device: TrainSetup, host: TrainSetup) -> list[str]:

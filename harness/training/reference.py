@@ -55,16 +55,28 @@ def avgpool_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     return np.clip(avg, layer.act_min, layer.act_max).astype(np.int8)
 
 
+def _taps(layer: TrainLayer):
+    """(oh, ow, kh, kw, ih, iw) of every kernel tap inside the input, in the spec's order: output
+    positions row-major, then kernel rows and columns (TFLM skips the padding)."""
+    h, w, _ = layer.in_shape
+    oh_count, ow_count, _ = layer.out_shape
+    pad_h, pad_w = layer.padding
+    for oh in range(oh_count):
+        for ow in range(ow_count):
+            for i in range(layer.kernel[0]):
+                for j in range(layer.kernel[1]):
+                    ih, iw = oh * layer.stride - pad_h + i, ow * layer.stride - pad_w + j
+                    if 0 <= ih < h and 0 <= iw < w:
+                        yield oh, ow, i, j, ih, iw
+
+
 def depthwise_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
-    """DEPTHWISE_CONV_2D int8 (TFLM reference): stride 1, SAME padding, depth multiplier 1."""
+    """DEPTHWISE_CONV_2D int8 (TFLM reference): stride 1 or 2, SAME padding, depth multiplier 1."""
     h, w, c = layer.in_shape
-    kh, kw = layer.kernel
-    padded = np.zeros((h + kh - 1, w + kw - 1, c), np.int64)  # padding adds nothing: TFLM skips it
-    padded[kh // 2:kh // 2 + h, kw // 2:kw // 2 + w] = x.reshape(h, w, c).astype(np.int64) - layer.input_zero_point
-    acc = np.broadcast_to(layer.bias.astype(np.int64), (h, w, c)).copy()
-    for i in range(kh):
-        for j in range(kw):
-            acc += layer.weights[i, j].astype(np.int64) * padded[i:i + h, j:j + w]
+    xs = x.reshape(h, w, c).astype(np.int64) - layer.input_zero_point
+    acc = np.broadcast_to(layer.bias.astype(np.int64), layer.out_shape).copy()
+    for oh, ow, i, j, ih, iw in _taps(layer):  # integer sums: exact in any order
+        acc[oh, ow] += layer.weights[i, j].astype(np.int64) * xs[ih, iw]
     acc = ((acc + (1 << 31)) % (1 << 32)) - (1 << 31)
     out = multiply_by_quantized_multiplier(acc, layer.multiplier, layer.shift) + layer.output_zero_point
     return np.clip(out, layer.act_min, layer.act_max).astype(np.int8).reshape(-1)
@@ -141,23 +153,33 @@ def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) 
     _bias_update(layer, grad, qas)
 
 
+def depthwise_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
+    """dL/dx[ih,iw,c] accumulates (g[oh,ow,c] * s_W[c]) * W[kh,kw,c] over the taps in the spec's
+    order (weights before the update)."""
+    h, w, c = layer.in_shape
+    g = grad.reshape(*layer.out_shape)
+    scaled = (g * layer.weight_scales.astype(np.float32)).astype(np.float32)
+    weights = layer.weights.astype(np.float32)
+    out = np.zeros((h, w, c), np.float32)
+    for oh, ow, i, j, ih, iw in _taps(layer):
+        out[ih, iw] = (out[ih, iw] + scaled[oh, ow] * weights[i, j]).astype(np.float32)
+    return out.reshape(-1)
+
+
 def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
     """Sparse in-place SGD of a depthwise layer: its bias and its first train_channels channels.
-    A[kh][kw][c] sums over output positions (row-major) whose tap falls inside the input."""
+    A[kh][kw][c] sums over the taps inside the input, output positions row-major."""
     h, w, c = layer.in_shape
-    kh, kw = layer.kernel
     k = layer.train_channels
     if k:
         xs = (x.reshape(h, w, c)[:, :, :k].astype(np.int32) - layer.input_zero_point).astype(np.float32)
-        g = grad.reshape(h, w, c)[:, :, :k]
-        acc = np.zeros((kh, kw, k), np.float32)
-        for oh in range(h):
-            for ow in range(w):
-                for i in range(kh):
-                    for j in range(kw):
-                        ih, iw = oh - kh // 2 + i, ow - kw // 2 + j
-                        if 0 <= ih < h and 0 <= iw < w:
-                            acc[i, j] = (acc[i, j] + g[oh, ow] * xs[ih, iw]).astype(np.float32)
+        g = grad.reshape(*layer.out_shape)[:, :, :k]
+        acc = np.zeros((*layer.kernel, k), np.float32)
+        for kh in range(layer.kernel[0]):  # for each tap, positions in order
+            for kw in range(layer.kernel[1]):
+                for oh, ow, i, j, ih, iw in _taps(layer):
+                    if (i, j) == (kh, kw):
+                        acc[i, j] = (acc[i, j] + g[oh, ow] * xs[ih, iw]).astype(np.float32)
         step = _weight_step(layer, acc, layer.weight_scales.astype(np.float32)[:k], qas)
         new = layer.weights[:, :, :k].astype(np.int64) - step
         layer.weights[:, :, :k] = np.clip(new, -128, 127).astype(np.int8)
@@ -169,7 +191,8 @@ def _bias_update(layer: TrainLayer, grad: np.ndarray, qas: bool) -> None:
     s_w = layer.weight_scales.astype(np.float32)
     if layer.train_bias:
         total = np.zeros(layer.out_channels, np.float32)
-        for p in range(layer.positions):
+        grad = grad.reshape(layer.out_positions, layer.out_channels)
+        for p in range(layer.out_positions):
             total = (total + grad[p]).astype(np.float32)
         both = (s_x * s_w).astype(np.float32)
         scaled = (total / both if qas else total * both).astype(np.float32)
@@ -199,10 +222,11 @@ def _backward_layer(setup: TrainSetup, i: int, activations: list[np.ndarray], gr
         n = F(layer.positions)
         per_channel = (grad / n).astype(np.float32)
         return np.tile(per_channel, layer.positions) if need_input else None
-    grad = _masked(layer, activations[i + 1], grad).reshape(layer.positions, layer.out_channels)
-    if layer.kind == "depthwise":  # always the first layer (setup.validate): no input gradient
+    grad = _masked(layer, activations[i + 1], grad).reshape(layer.out_positions, layer.out_channels)
+    if layer.kind == "depthwise":
+        grad_in = depthwise_input_gradient(layer, grad) if need_input else None
         depthwise_update(layer, activations[i], grad, setup.qas)
-        return None
+        return grad_in
     grad_in = dense_input_gradient(layer, grad) if need_input else None
     dense_update(layer, activations[i], grad, setup.qas)
     return grad_in

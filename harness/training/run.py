@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +14,12 @@ from ..dut import Dut
 from ..engine.compare import NothingCompared
 from ..errors import CheckFailed, HarnessError
 from ..progress import Bar, Progress
-from .device import TRAINING_ARENA_BYTES, TRAINING_FIRMWARE_FLAGS, DeviceTraining, parameter_mismatches
+from .device import (
+    TRAINING_ARENA_BYTES,
+    TRAINING_FIRMWARE_FLAGS,
+    DeviceTraining,
+    parameter_mismatches,
+)
 from .planner import Plan, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
 from .setup import PARAMETRIC, TrainSetup
@@ -24,21 +28,27 @@ from .toy import toy_data, toy_setup
 TASKS = ("vww", "toy")
 
 
+DeviceInput = Callable[[int], "np.ndarray | None"]
+
+
 def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
              labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None,
-             progress: Progress | None = None) -> list[float]:
+             device_input: DeviceInput | None = None, progress: Progress | None = None) -> list[float]:
     """Runs `steps` steps on both sides (cycling over the samples); the device's loss must equal
-    the reference's bit for bit after every step. Returns the losses."""
+    the reference's bit for bit after every step. Returns the losses. `device_input(n)` prepares
+    what the device's step on sample n takes (default: the sample itself; None: the bound
+    backbone's output, after it wrote the raw image into the engine)."""
     with (progress or Progress.quiet()).bar(steps, "training steps", "step") as bar:
-        return _lockstep(device, reference, samples, labels, steps, say, bar)
+        return _lockstep(device, reference, samples, labels, steps, say, device_input, bar)
 
 
 def _lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
-              labels: np.ndarray, steps: int, say: Callable[[str], None] | None, bar: Bar) -> list[float]:
+              labels: np.ndarray, steps: int, say: Callable[[str], None] | None,
+              device_input: DeviceInput | None, bar: Bar) -> list[float]:
     losses = []
     for step in range(steps):
         n = step % len(labels)
-        on_device = device.step(samples[n], int(labels[n]))
+        on_device = device.step(samples[n] if device_input is None else device_input(n), int(labels[n]))
         on_host = reference.step(samples[n], int(labels[n]))
         if on_device.loss.tobytes() != on_host.loss.tobytes() or on_device.predicted != on_host.predicted:
             raise CheckFailed(f"step {step + 1}: device loss {on_device.loss!r} "
@@ -46,91 +56,129 @@ def _lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.
                               f"reference loss {on_host.loss!r} (0x{on_host.loss.view(np.uint32):08x}), "
                               f"predicted {on_host.predicted}")
         losses.append(float(on_host.loss))
-        bar.update()
         if say and (step + 1) % 25 == 0:
             say(f"step {step + 1}/{steps}: loss {float(on_host.loss):.4f}")
+        bar.update()
     return losses
 
 
 def check_parameters(device: DeviceTraining, reference: TrainingReference) -> int:
-    """Every trained int8 weight and int32 bias on the device equals the reference's; returns how
-    many parameters were compared."""
+    """Every int8 weight and int32 bias the device holds in SRAM equals the reference's; returns
+    how many were read back and compared (frozen weights read from flash are not counted)."""
     problems = parameter_mismatches(device.read_parameters(), reference.setup)
     if problems:
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
-    compared = sum(layer.weights.size + layer.bias.size for layer in reference.setup.layers
-                   if layer.kind in PARAMETRIC)
+    layers = reference.setup.layers
+    compared = sum(layers[index].out_channels * layers[index].train_channels
+                   if name == "weights" and layers[index].weights_split else getattr(layers[index], name).size
+                   for (index, name) in device.setup.offsets if name in ("weights", "bias"))
     if compared == 0:  # docs/verdicts.md: no PASS over nothing
         raise NothingCompared("the training setup has no trained parameters: nothing was compared")
     return compared
 
 
+def device_accuracy(device: DeviceTraining, samples: np.ndarray, labels: np.ndarray,
+                    device_input: DeviceInput | None = None) -> float:
+    hits = sum(device.predict(samples[n] if device_input is None else device_input(n))[0] == int(labels[n])
+               for n in range(len(labels)))
+    return hits / max(len(labels), 1)
+
+
 @dataclass
 class TaskData:
     setup: TrainSetup
-    train_x: np.ndarray
+    train_x: np.ndarray  # the chain's input (host backbone features): what the reference trains on
     train_y: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
     notes: list[str] = field(default_factory=list)
-    backbone: object | None = None  # the frozen VWW model when train_x/test_x are still images
+    backbone: object | None = None  # the frozen backbone model when the device runs it
+    train_images: np.ndarray | None = None  # raw int8 images the device's backbone takes
+    test_images: np.ndarray | None = None
+    blocks: int = 1
 
 
-HOST_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the host by the "
+HOST_BACKBONE_NOTE = ("frozen backbone (everything before the trained tail) run on the host by the "
                       "TFLM reference interpreter; its int8 features are streamed to the device")
-DEVICE_BACKBONE_NOTE = ("frozen VWW backbone (everything before the trained tail) run on the device by "
-                        "the inference engine (model in the flash slot); its features, checked "
-                        "bit-exact against TFLM, pass through the host to the training service")
+DEVICE_BACKBONE_NOTE = ("frozen backbone (everything before the trained tail) run on the device by "
+                        "the inference engine (model in the flash slot) in every step and prediction; "
+                        "the training service reads its output in place: only raw images cross the link")
 
 
-def _backbone(task: str, model: str | Path | None):
-    """The frozen backbone of the vww task (default: the shared MLPerf Tiny VWW model)."""
-    if task != "vww":
-        if model is not None:
-            raise HarnessError(f"--model applies to --task vww only (the {task} task generates its own graph)")
-        return None
-    from .vww import VWW_MODEL, load_backbone
-    return load_backbone(VWW_MODEL if model is None else model)
+VWW_BLOCKS = 2  # the trained tail: the last two depthwise-separable blocks (four convolutions)
 
 
-def _default_model(task: str) -> str | None:
-    from .vww import VWW_MODEL
-    return str(VWW_MODEL) if task == "vww" else None
-
-
-def task_setup(task: str, seed: int, qas: bool = True, model: str | Path | None = None) -> TrainSetup:
-    """The trainable setup alone (no data), for planning before anything expensive runs."""
-    if task == "toy":
-        _backbone(task, model)
+def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS,
+               backbone: str = "host") -> TrainSetup:
+    """The trainable setup alone (no data), for planning before anything expensive runs. With the
+    backbone on the device, frozen weights of the tail are read from its flash model slot."""
+    if model == "toy":
         return toy_setup(seed, qas=qas)
-    if task == "vww":
-        from .vww import vww_setup
-        return vww_setup(_backbone(task, model), seed=seed, qas=qas)
-    raise HarnessError(f"unknown training task {task!r} (choose from {', '.join(TASKS)})")
+    if is_backbone(model):
+        from .backbone import pack_backbone
+        from .vww import load_backbone, vww_setup
+        frozen = load_backbone(backbone_path(model))
+        slot = pack_backbone(frozen) if backbone == "device" else None
+        setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks, slot=slot)
+        setup.input_from_backbone = slot is not None
+        return setup
+    raise HarnessError(f"unknown training model {model!r} (toy, vww or a backbone .tflite path)")
 
 
-def make_task(task: str, train_count: int, test_count: int, seed: int, qas: bool = True,
-              backbone: str = "host", model: str | Path | None = None) -> TaskData:
-    """The data set and trainable setup. With backbone="device" the VWW samples are still the
-    quantized images; device_backbone_features() turns them into features on the board.
-    `model` is the vww task's backbone .tflite (default: the shared MLPerf Tiny VWW model)."""
-    if task == "toy":
+def is_backbone(model: str) -> bool:
+    """Anything but the toy task: "vww" (the default backbone) or a backbone path, which
+    vww.load_backbone accepts by its content and structure, not its name."""
+    return model != "toy"
+
+
+def backbone_path(model: str):
+    from .vww import VWW_MODEL
+    return VWW_MODEL if model == "vww" else model
+
+
+DATA = ("stripes", "faces")
+
+
+def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True,
+              backbone: str = "host", blocks: int = VWW_BLOCKS, data: str = "stripes") -> TaskData:
+    """The data set and trainable setup. The reference always trains on the host TFLM backbone's
+    features; with backbone="device" the device gets the quantized images instead."""
+    if model == "toy":
         setup = toy_setup(seed, qas=qas)
         x, y = toy_data(setup, train_count + test_count, seed + 1)
         return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
                         ["toy graph with random parameters and synthetic features"])
-    if task == "vww":
-        from .vww import quantize_images, stripe_images, vww_setup, vww_task
-        frozen = _backbone(task, model)
-        setup = vww_setup(frozen, seed=seed, qas=qas)
+    if is_backbone(model):
+        from .vww import (
+            backbone_features,
+            face_images,
+            input_shape,
+            load_backbone,
+            quantize_images,
+            stripe_images,
+            vww_setup,
+        )
+        frozen = load_backbone(backbone_path(model))
+        setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks)
+        shape = input_shape(frozen)
+        if data == "faces":  # real images: all of lfw_subset, split (the counts do not apply)
+            train_images, train_y, test_images, test_y = face_images(seed, shape)
+        else:
+            train_images, train_y = stripe_images(train_count, seed * 2 + 1, shape)
+            test_images, test_y = stripe_images(test_count, seed * 2 + 2, shape)
+        train_q, test_q = quantize_images(frozen, train_images), quantize_images(frozen, test_images)
+        task = TaskData(setup, backbone_features(frozen, train_q, blocks), train_y,
+                        backbone_features(frozen, test_q, blocks), test_y, blocks=blocks)
+        task.notes.append(f"data: scikit-image lfw_subset, person vs no person, 25x25 grayscale scaled to {shape}, "
+                          f"{len(train_y)} training / {len(test_y)} held-out images" if data == "faces" else
+                          "data: generated stripes, horizontal vs vertical")
         if backbone == "device":
-            train_images, train_y = stripe_images(train_count, seed * 2 + 1)
-            test_images, test_y = stripe_images(test_count, seed * 2 + 2)
-            return TaskData(setup, quantize_images(frozen, train_images), train_y,
-                            quantize_images(frozen, test_images), test_y, [DEVICE_BACKBONE_NOTE], frozen)
-        train_x, train_y, test_x, test_y = vww_task(train_count, test_count, seed, frozen)
-        return TaskData(setup, train_x, train_y, test_x, test_y, [HOST_BACKBONE_NOTE])
-    raise HarnessError(f"unknown training task {task!r} (choose from {', '.join(TASKS)})")
+            task.backbone, task.train_images, task.test_images = frozen, train_q, test_q
+            task.notes.append(DEVICE_BACKBONE_NOTE)
+        else:
+            task.notes.append(HOST_BACKBONE_NOTE)
+        return task
+    raise HarnessError(f"unknown training model {model!r} (toy, vww or a backbone .tflite path)")
 
 
 def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
@@ -142,53 +190,73 @@ def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
     return plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES), flags
 
 
-def run_training(board: str, emulator: str, task: str, budget: int, steps: int,
+def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
                  train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
                  extra_flags: list[str] | None = None, timeout: float = 30.0,
                  say: Callable[[str], None] = lambda text: None, backbone: str = "host",
-                 model: str | Path | None = None, progress: Progress | None = None) -> dict:
+                 blocks: int = VWW_BLOCKS, data: str = "stripes", progress: Progress | None = None) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
-    backbone="device" (VWW only) runs the frozen backbone on the board's inference engine."""
-    if backbone == "device" and task != "vww":
-        raise HarnessError("--backbone device applies to --task vww only")
-    plan, flags = plan_for_board(task_setup(task, seed, qas, model), board, emulator, budget, extra_flags)
-    data = make_task(task, train_count, test_count, seed, qas, backbone, model)  # after: refuse first
+    backbone="device" (VWW only) runs the frozen backbone on the board's inference engine in
+    every step and prediction."""
+    if backbone == "device" and not is_backbone(model):
+        raise HarnessError("--backbone device applies to a backbone model (vww or a .tflite), not toy")
+    plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget,
+                                 extra_flags)
+    if data != "stripes" and not is_backbone(model):
+        raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
+    task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
     qemu_args = None
-    if data.backbone is not None:
+    if task.backbone is not None:
         from .backbone import pack_backbone, slot_loader_args
-        packed = pack_backbone(data.backbone)
+        packed = pack_backbone(task.backbone)
         loader = slot_loader_args(board, emulator, packed)
         qemu_args = lambda firmware: loader  # noqa: E731
     with Dut.open(board, emulator, timeout=timeout, extra_flags=flags, qemu_args=qemu_args) as dut:
-        if data.backbone is not None:
-            from .backbone import device_features
-            data.train_x = device_features(dut, packed, data.train_x, say)
-            data.test_x = device_features(dut, packed, data.test_x, say)
         device = DeviceTraining(dut.link, timeout)
         device_plan = device.load(plan.setup)
         if device_plan["arena_bytes"] != plan.arena["total"] or device_plan["planned_peak"] != plan.predicted_peak:
             raise CheckFailed(f"device plans {device_plan}, host predicted arena {plan.arena['total']} "
                               f"peak {plan.predicted_peak}")
+        train_input = test_input = None
+        if task.backbone is not None:
+            from .backbone import DeviceBackbone
+            engine = DeviceBackbone(dut, packed, device, task.blocks)
+            train_input = engine.feeder(task.train_images)
+            test_input = engine.feeder(task.test_images)
         reference = TrainingReference(plan.setup)
-        before = device.accuracy(data.test_x, data.test_y)
+        before = device_accuracy(device, task.test_x, task.test_y, test_input)
         say(f"held-out accuracy before training (device): {before:.3f}")
-        losses = lockstep(device, reference, data.train_x, data.train_y, steps, say, progress)
+        losses = lockstep(device, reference, task.train_x, task.train_y, steps, say, train_input, progress)
         compared = check_parameters(device, reference)
-        after = device.accuracy(data.test_x, data.test_y)
-        host_after = reference.accuracy(data.test_x, data.test_y)
+        changed = changed_parameters(plan.setup, reference.setup)
+        after = device_accuracy(device, task.test_x, task.test_y, test_input)
+        host_after = reference.accuracy(task.test_x, task.test_y)
         memory = device.memory()
-    return {"board": board, "emulator": emulator, "task": task,
-            "model": str(model) if model is not None else _default_model(task), "steps": steps, "qas": qas,
-            "train_samples": len(data.train_y), "test_samples": len(data.test_y),
+    on_device = task.backbone is not None and memory["backbone_steps"] == steps
+    return {"board": board, "emulator": emulator, "model": model, "data": data, "steps": steps, "qas": qas,
+            "train_samples": len(task.train_y), "test_samples": len(task.test_y),
             "accuracy_before": before, "accuracy_after": after, "reference_accuracy_after": host_after,
-            "chance": 1 / data.setup.num_classes, "first_loss": losses[0] if losses else None,
+            "chance": 1 / task.setup.num_classes, "first_loss": losses[0] if losses else None,
             "last_loss": losses[-1] if losses else None,
             "mean_loss_first_10": float(np.mean(losses[:10])) if losses else None,
             "mean_loss_last_10": float(np.mean(losses[-10:])) if losses else None,
+            "losses": losses,
             "losses_bit_exact": steps, "parameters_compared_bit_exact": compared,
+            "parameters_bit_exact": compared, "parameters_changed": changed,
+            "trained_layers": [row["name"] for row in plan.scheme if row["bias"] or row["channels"]],
+            "peak_sram_bytes": memory["measured_peak"], "budget_bytes": budget,
+            "backbone_on_device": on_device,
             "plan": plan.summary(), "device_plan": device_plan, "device_memory": memory,
             "backbone": backbone, "seconds": round(time.perf_counter() - started, 1),
-            "notes": data.notes}
+            "notes": task.notes}
+
+
+def changed_parameters(before: TrainSetup, after: TrainSetup) -> dict[str, int]:
+    """Per trained layer, how many weights and biases training actually moved (dead channels
+    never do)."""
+    return {layer.name or layer.kind: int(np.count_nonzero(layer.weights != old.weights)
+                                          + np.count_nonzero(layer.bias != old.bias))
+            for layer, old in zip(after.layers, before.layers) if layer.kind in PARAMETRIC and old.trains}

@@ -27,6 +27,9 @@ KIND_DEPTHWISE = 3
 KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL, "depthwise": KIND_DEPTHWISE}
 PARAMETRIC = ("dense", "depthwise")
 FLAG_QAS = 1
+FLAG_INPUT_FROM_BACKBONE = 2  # the input is the device's backbone output: no input block in the arena
+FLAG_DEFER_UPDATES = 4  # no operator reordering: updates kept (float32 each) until backward ends
+RECORD_WEIGHTS_IN_SLOT = 1  # layer record flags: off_weights is an offset into the flash model slot
 
 
 class TrainingSetupError(HarnessError):
@@ -57,7 +60,40 @@ class TrainLayer:
     train_bias: bool = False
     train_channels: int = 0
     name: str = ""
-    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), stride 1, SAME padding
+    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), SAME padding
+    stride: int = 1  # depthwise only: 1 or 2, the same along both axes
+    # Offset of this layer's int8 weights in the flash model slot (the packed backbone the
+    # device's engine runs), same layout; None: not there. Weights that do not train are then
+    # read from flash and take no SRAM.
+    slot_offset: int | None = None
+
+    @property
+    def weights_in_slot(self) -> bool:
+        """Weights read from flash: frozen ones, and a dense layer's untrained input channels."""
+        return self.kind in PARAMETRIC and self.slot_offset is not None and (
+            self.train_channels == 0 or self.kind == "dense")
+
+    @property
+    def weights_split(self) -> bool:
+        """The image holds only the trained columns W[:, :train_channels] (the rest in flash)."""
+        return self.weights_in_slot and self.train_channels > 0
+
+    def image_weights(self) -> np.ndarray:
+        """The weights as the image holds them."""
+        weights = np.asarray(self.weights, np.int8)
+        return np.ascontiguousarray(weights[:, :self.train_channels]) if self.weights_split else weights
+
+    @property
+    def padding(self) -> tuple[int, int]:
+        """TFLM's SAME padding before the first row/column (depthwise; 0 otherwise)."""
+        h, w, _ = self.in_shape
+        oh, ow, _ = self.out_shape
+        return (max((oh - 1) * self.stride + self.kernel[0] - h, 0) // 2,
+                max((ow - 1) * self.stride + self.kernel[1] - w, 0) // 2)
+
+    @property
+    def out_positions(self) -> int:
+        return self.out_shape[0] * self.out_shape[1]
 
     @property
     def positions(self) -> int:
@@ -67,6 +103,8 @@ class TrainLayer:
     def out_shape(self) -> tuple[int, int, int]:
         if self.kind == "avgpool":
             return (1, 1, self.out_channels)
+        if self.kind == "depthwise":  # SAME: ceil(in / stride)
+            return (-(-self.in_shape[0] // self.stride), -(-self.in_shape[1] // self.stride), self.out_channels)
         return (self.in_shape[0], self.in_shape[1], self.out_channels)
 
     @property
@@ -76,6 +114,13 @@ class TrainLayer:
     @property
     def out_size(self) -> int:
         return int(np.prod(self.out_shape))
+
+    @property
+    def trained_parameters(self) -> int:
+        if self.kind not in PARAMETRIC:
+            return 0
+        per_channel = self.kernel[0] * self.kernel[1] if self.kind == "depthwise" else self.out_channels
+        return per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
 
     @property
     def trains(self) -> bool:
@@ -88,6 +133,8 @@ class TrainSetup:
     num_classes: int
     qas: bool = True
     budget_bytes: int = 256 * 1024
+    input_from_backbone: bool = False  # steps take the device engine's output (TRAIN_BACKBONE)
+    defer_updates: bool = False  # the memory comparison without operator reordering (same results)
     offsets: dict[tuple[int, str], int] = field(default_factory=dict)  # filled by pack()
 
     @property
@@ -128,9 +175,8 @@ class TrainSetup:
 
 def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
     kh, kw = layer.kernel
-    if index != 0:
-        raise TrainingSetupError(f"{where}: a depthwise layer must be the first of the chain "
-                                 "(its input gradient is not implemented)")
+    if layer.stride not in (1, 2):
+        raise TrainingSetupError(f"{where}: depthwise stride {layer.stride} is not 1 or 2")
     if layer.out_channels != layer.in_shape[2] or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 \
             or not 1 <= kw <= 7:
         raise TrainingSetupError(f"{where}: depthwise needs depth multiplier 1 and odd kernels up to 7")
@@ -174,13 +220,22 @@ def pack(setup: TrainSetup) -> bytes:
     records = []
     setup.offsets.clear()
     for i, layer in enumerate(setup.layers):
-        offsets = [0] * 5
+        offsets, trained_at = [0] * 5, 0
         if layer.kind in PARAMETRIC:
-            arrays = [np.asarray(layer.weights, np.int8), np.asarray(layer.bias, np.int32),
+            arrays = [layer.image_weights(), np.asarray(layer.bias, np.int32),
                       np.asarray(layer.multiplier, np.int32), np.asarray(layer.shift, np.int32),
                       np.asarray(layer.weight_scales, np.float32)]
             for slot, (name, array) in enumerate(zip(("weights", "bias", "multiplier", "shift",
                                                       "weight_scales"), arrays)):
+                if slot == 0 and layer.weights_in_slot:
+                    offsets[slot] = layer.slot_offset
+                    if not layer.weights_split:
+                        continue
+                    trained_at = records_end + len(data)  # only the trained columns
+                    setup.offsets[(i, "weights")] = trained_at
+                    data += array.tobytes()
+                    data += bytes(_align(len(data)) - len(data))
+                    continue
                 offsets[slot] = records_end + len(data)
                 setup.offsets[(i, name)] = offsets[slot]
                 data += array.astype(array.dtype.newbyteorder("<")).tobytes()
@@ -189,12 +244,16 @@ def pack(setup: TrainSetup) -> bytes:
         words = [KINDS[layer.kind], h, w, c, layer.out_channels, layer.input_zero_point,
                  layer.output_zero_point, layer.act_min, layer.act_max,
                  f32_bits(layer.input_scale), f32_bits(layer.output_scale), f32_bits(layer.lr),
-                 int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, 0, 0, 0]
+                 int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, layer.stride,
+                 RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0,
+                 trained_at]
         records.append(struct.pack(f"<{LAYER_WORDS}i", *[_signed(v) for v in words]))
     total = records_end + len(data)
     first = setup.layers[0].in_shape
     header = [MAGIC, VERSION, len(setup.layers), setup.num_classes, *first,
-              FLAG_QAS if setup.qas else 0, setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
+              (FLAG_QAS if setup.qas else 0) | (FLAG_INPUT_FROM_BACKBONE if setup.input_from_backbone else 0)
+              | (FLAG_DEFER_UPDATES if setup.defer_updates else 0),
+              setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
     return struct.pack(f"<{HEADER_WORDS}I", *header) + b"".join(records) + bytes(data)
 
 
@@ -204,12 +263,18 @@ def _signed(value: int) -> int:
 
 def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     """The device's arena plan (training.c plan_arena), byte for byte: the setup image, every
-    activation (int8, all kept for backward), and a float32 gradient buffer for each layer output
-    the backward pass reaches. Each block is rounded up to 8 bytes."""
-    layout = {"setup": _align(blob_bytes, 8), "input": _align(setup.input_size, 8)}
+    activation (int8, all kept for backward), and two float32 gradient buffers of the largest
+    layer output the backward pass reaches, used alternately. Each block is rounded up to 8 bytes."""
+    layout = {"setup": _align(blob_bytes, 8),
+              "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
     layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
     first = setup.first_trained()
     reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last
-    layout["gradients"] = sum(_align(4 * layer.out_size, 8) for layer in reached)
-    layout["total"] = layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
+    # By liveness: layer i's output gradient and its input gradient are all backward holds at
+    # once, so two buffers of the largest size alternate (one when only the last layer is reached).
+    layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
+    layout["deferred"] = sum(_align(4 * layer.trained_parameters, 8) for layer in setup.layers) \
+        if setup.defer_updates else 0
+    layout["total"] = (layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
+                       + layout["deferred"])
     return layout

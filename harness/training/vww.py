@@ -1,20 +1,17 @@
 """Transfer learning on the MLPerf Tiny visual-wake-words backbone (MobileNetV1 0.25, 96x96).
 
-The feature extractor is kept frozen up to the last pointwise layer before the tail; the trainable
-graph is the backbone's last depthwise layer (depthwise_conv2d_12, 3x3, ReLU; optional), its last
-pointwise layer (conv2d_13, 256->256, ReLU), the global average pool and a NEW fully connected head
-for a new task. The task is a deterministic synthetic data set: 96x96 RGB
-images of stripes, class 0 horizontal and class 1 vertical, random frequency, phase, colours and
-noise; the held-out split comes from another seed.
+The feature extractor is frozen up to the trained tail: the last `blocks` depthwise-separable
+blocks of the backbone (blocks=2: depthwise_conv2d_11 (3x3, stride 2), conv2d_12, depthwise_conv2d_12,
+conv2d_13, all ReLU), the global average pool and a NEW fully connected head for a new task. The
+task is a deterministic synthetic data set: 96x96 RGB images of stripes, class 0 horizontal and
+class 1 vertical, random frequency, phase, colours and noise; the held-out split comes from
+another seed.
 
-Limitation (stated in docs/training.md): the frozen backbone up to the depthwise layer runs on the
-host, in the tflite-micro reference interpreter (harness/reference.py), and its int8 output is
-streamed to the device as the training sample. The device engine (firmware/src/engine) was not
-available to chain with when this was written.
+The frozen part runs either on the host (the TFLM reference interpreter, `backbone_features`:
+what the host reference trains on) or on the device's inference engine (harness/training/backbone.py).
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +20,8 @@ from ..errors import HarnessError
 from ..model.requant import per_channel_multipliers
 from ..model.tflite import Model, load_model
 from ..reference import Reference
-from .setup import TrainLayer, TrainSetup
 from ..shared_models import SHARED_MODELS
+from .setup import TrainLayer, TrainSetup
 
 VWW_MODEL = SHARED_MODELS / "mlperf_tiny" / "vww_96_int8.tflite"
 POINTWISE_OP = "CONV_2D"
@@ -33,42 +30,21 @@ HEAD_WEIGHT_SCALE = 0.01
 HEAD_OUTPUT_SCALE = 0.05
 
 
-# sha256 of MLPerf Tiny's vww_96_int8.tflite: accepted without the structural checks below
-KNOWN_BACKBONES = {"597a384c8c2c8a1276f04702f25013b7838f2f814f1ca7c174d295b73e3d6b7b": "MLPerf Tiny VWW int8"}
-SUPPORTED = ("the MLPerf Tiny VWW backbone (MobileNetV1, int8 input [1, 96, 96, 3], a stride-1 "
-             "depthwise and a 1x1 convolution before the AVERAGE_POOL_2D)")
-
-
 def load_backbone(path: Path | str = VWW_MODEL) -> Model:
-    """The frozen backbone, refused (HarnessError, exit 2) unless the trainer can handle it:
-    known by content (sha256), or of the VWW structure. The file name plays no part."""
+    """An int8 backbone ending in average pooling and a classifier (VWW, person_detect, the KWS
+    DS-CNN); a model the tail cannot be cut from is refused naming the reason."""
     path = Path(path)
     if not path.is_file():
-        raise HarnessError(f"{path}: backbone model not found")
+        raise HarnessError(f"model not found: {path}")
     model = load_model(path)
-    if hashlib.sha256(model.raw).hexdigest() not in KNOWN_BACKBONES:
-        problem = structure_problem(model)
-        if problem:
-            raise HarnessError(f"{path}: not a backbone the trainer supports ({problem}); "
-                               f"supported: {SUPPORTED}")
-    return model
-
-
-def structure_problem(model: Model) -> str | None:
-    """Why `model` is not a VWW-like backbone the trainer can cut, or None."""
-    if len(model.inputs) != 1:
-        return f"{len(model.inputs)} inputs, not 1"
-    tensor = model.tensors[model.inputs[0]]
-    if tensor.dtype.name != "int8" or tuple(tensor.shape) != (1, IMAGE, IMAGE, 3):
-        return f"input {tensor.name} is {tensor.dtype} {list(tensor.shape)}"
+    if model.tensors[model.inputs[0]].dtype != np.int8:
+        raise HarnessError(f"{path.name}: training needs an int8 model (its input is "
+                           f"{model.tensors[model.inputs[0]].dtype})")
     try:
-        pointwise = _tail_ops(model)[0]
-        _last_depthwise(model, pointwise)
-    except HarnessError as exc:
-        return str(exc)
-    except StopIteration:
-        return "no operator produces the pool's input"
-    return None
+        tail_ops(model, 0)
+    except (HarnessError, StopIteration) as exc:
+        raise HarnessError(f"{path.name}: no trainable tail: {exc or 'a layer has no producer'}") from None
+    return model
 
 
 def _tail_ops(model: Model) -> tuple:
@@ -77,26 +53,50 @@ def _tail_ops(model: Model) -> tuple:
     pool = next((op for op in ops if op.opcode == "AVERAGE_POOL_2D"), None)
     if pool is None:
         raise HarnessError("backbone has no AVERAGE_POOL_2D")
-    pointwise = next(op for op in ops if pool.inputs[0] in op.outputs)
-    weights = model.tensors[pointwise.inputs[1]]
-    if pointwise.opcode != POINTWISE_OP or weights.shape[1:3] != (1, 1):
-        raise HarnessError("backbone's layer before the pool is not a 1x1 convolution")
+    pointwise = _producer(model, pool)
+    _check_pointwise(model, pointwise)
     return pointwise, pool
 
 
-def _last_depthwise(model: Model, pointwise) -> object:
-    op = next(op for op in model.operators if pointwise.inputs[0] in op.outputs)
+def _producer(model: Model, op) -> object:
+    return next(o for o in model.operators if op.inputs[0] in o.outputs)
+
+
+def _check_pointwise(model: Model, op) -> None:
+    weights = model.tensors[op.inputs[1]]
     o = op.options
-    if op.opcode != "DEPTHWISE_CONV_2D" or o.get("stride_h") != 1 or o.get("stride_w") != 1 \
-            or o.get("padding") != "SAME" or o.get("depth_multiplier", 1) != 1:
-        raise HarnessError("backbone's layer before the last pointwise is not a stride-1 SAME depthwise")
-    return op
+    if op.opcode != POINTWISE_OP or weights.shape[1:3] != (1, 1) or o.get("stride_h", 1) != 1 \
+            or o.get("stride_w", 1) != 1:
+        raise HarnessError(f"backbone operator {model.operators.index(op)} is not a stride-1 1x1 convolution")
 
 
-def feature_tensor(model: Model, depthwise: bool = True) -> int:
+def _check_depthwise(model: Model, op) -> None:
+    o = op.options
+    if op.opcode != "DEPTHWISE_CONV_2D" or o.get("stride_h") != o.get("stride_w") \
+            or o.get("stride_h") not in (1, 2) or o.get("padding") != "SAME" \
+            or o.get("depth_multiplier", 1) != 1:
+        raise HarnessError(f"backbone operator {model.operators.index(op)} is not a stride-1/2 SAME "
+                           "depthwise convolution with multiplier 1")
+
+
+def tail_ops(model: Model, blocks: int = 1) -> list:
+    """The trained convolutions, first to last: the last `blocks` depthwise-separable blocks
+    (depthwise, pointwise) before the pool; blocks=0 is the last pointwise layer alone."""
+    ops = [_tail_ops(model)[0]]
+    for block in range(blocks):
+        depthwise = _producer(model, ops[0])
+        _check_depthwise(model, depthwise)
+        ops.insert(0, depthwise)
+        if block < blocks - 1:
+            pointwise = _producer(model, depthwise)
+            _check_pointwise(model, pointwise)
+            ops.insert(0, pointwise)
+    return ops
+
+
+def feature_tensor(model: Model, blocks: int = 1) -> int:
     """Index of the frozen feature map: the input of the trained tail."""
-    pointwise = _tail_ops(model)[0]
-    return _last_depthwise(model, pointwise).inputs[0] if depthwise else pointwise.inputs[0]
+    return tail_ops(model, blocks)[0].inputs[0]
 
 
 def _quant(tensor) -> tuple[float, int]:
@@ -110,56 +110,63 @@ def _act_range(op, z: int, s: float) -> tuple[int, int]:
     return act_min, act_max
 
 
-def depthwise_layer(model: Model, op, lr: float) -> TrainLayer:
+def _op_name(model: Model, op) -> str:
+    """The layer's name from its weights tensor (e.g. 'depthwise_conv2d_12'), else the op index."""
+    name = model.tensors[op.inputs[1]].name or ""
+    for part in name.replace(";", "/").split("/"):
+        if part.startswith(("depthwise_conv2d", "conv2d")):
+            return part
+    return f"op{model.operators.index(op)}"
+
+
+def conv_layer(model: Model, op, lr: float, slot=None) -> TrainLayer:
+    """A frozen backbone convolution as a trainable layer: depthwise, or 1x1 pointwise (dense).
+    With `slot` (the PackedModel in the device's flash model slot) its weights can stay there."""
     t = model.tensors
     x, w, b, y = (t[i] for i in (op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]))
     (s_x, z_x), (s_y, z_y) = _quant(x), _quant(y)
-    _, h, wd, c = x.shape
+    _, h, wd, cin = x.shape
     scales = w.quant.scale.astype(np.float32)
     multiplier, shift = per_channel_multipliers(s_x, scales, s_y)
     act_min, act_max = _act_range(op, z_y, s_y)
-    return TrainLayer(kind="depthwise", in_shape=(h, wd, c), out_channels=c, input_scale=s_x,
-                      input_zero_point=z_x, output_scale=s_y, output_zero_point=z_y,
-                      act_min=act_min, act_max=act_max,
-                      weights=w.data.reshape(w.shape[1], w.shape[2], c).astype(np.int8).copy(),
-                      bias=b.data.astype(np.int32).copy(), weight_scales=scales,
-                      multiplier=multiplier, shift=shift, lr=lr, name="depthwise_conv2d_12",
-                      kernel=(w.shape[1], w.shape[2]))
+    common = dict(in_shape=(h, wd, cin), input_scale=s_x, input_zero_point=z_x, output_scale=s_y,
+                  output_zero_point=z_y, act_min=act_min, act_max=act_max,
+                  bias=b.data.astype(np.int32).copy(), weight_scales=scales, multiplier=multiplier,
+                  shift=shift, lr=lr, name=_op_name(model, op),
+                  slot_offset=None if slot is None else _slot_offset(slot, op.inputs[1]))
+    if op.opcode == "DEPTHWISE_CONV_2D":
+        return TrainLayer(kind="depthwise", out_channels=cin, kernel=(w.shape[1], w.shape[2]),
+                          stride=int(op.options.get("stride_h", 1)),
+                          weights=w.data.reshape(w.shape[1], w.shape[2], cin).astype(np.int8).copy(), **common)
+    cout = w.shape[0]
+    return TrainLayer(kind="dense", out_channels=cout,
+                      weights=w.data.reshape(cout, cin).astype(np.int8).copy(), **common)
+
+
+def _slot_offset(packed, tensor: int) -> int:
+    from ..engine import format as fmt
+    record = packed.tensors[tensor]
+    if record.storage != fmt.STORAGE_MODEL:
+        raise HarnessError(f"packed backbone keeps tensor {tensor} ({record.name}) outside the model image")
+    return record.offset
 
 
 def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.05,
               pointwise_lr: float = 0.5, qas: bool = True, budget_bytes: int = 256 * 1024,
-              depthwise: bool = True, depthwise_lr: float = 0.5) -> TrainSetup:
-    """Trainable tail: [the last depthwise layer,] the last pointwise layer, its pool, and a new
-    random head. What of it trains is the planner's choice (only the head is set to train here)."""
-    pointwise, pool = _tail_ops(model)
-    t = model.tensors
-    x, w, b, y = (t[i] for i in (pointwise.inputs[0], pointwise.inputs[1], pointwise.inputs[2],
-                                 pointwise.outputs[0]))
-    _, h, wd, cin = x.shape
-    cout = w.shape[0]
-    s_x, z_x = float(x.quant.scale[0]), int(x.quant.zero_point[0])
-    s_y, z_y = float(y.quant.scale[0]), int(y.quant.zero_point[0])
-    scales = w.quant.scale.astype(np.float32)
-    multiplier, shift = per_channel_multipliers(s_x, scales, s_y)
-    relu = pointwise.options.get("fused_activation_function") in ("RELU", "RELU6")
-    act_max = 127
-    if pointwise.options.get("fused_activation_function") == "RELU6":
-        act_max = min(127, z_y + int(round(6.0 / s_y)))
-    pw = TrainLayer(kind="dense", in_shape=(h, wd, cin), out_channels=cout, input_scale=s_x,
-                    input_zero_point=z_x, output_scale=s_y, output_zero_point=z_y,
-                    act_min=z_y if relu else -128, act_max=act_max,
-                    weights=w.data.reshape(cout, cin).astype(np.int8).copy(),
-                    bias=b.data.astype(np.int32).copy(), weight_scales=scales,
-                    multiplier=multiplier, shift=shift, lr=pointwise_lr, name="conv2d_13")
+              blocks: int = 1, depthwise_lr: float = 0.5, slot=None) -> TrainSetup:
+    """Trainable tail: the last `blocks` depthwise-separable blocks (blocks=0: the last pointwise
+    layer alone), the pool, and a new random head. What of it trains is the planner's choice
+    (only the head is set to train here). With `slot` (the packed backbone in the device's flash
+    slot) frozen weights are read from flash."""
+    layers = [conv_layer(model, op, depthwise_lr if op.opcode == "DEPTHWISE_CONV_2D" else pointwise_lr, slot)
+              for op in tail_ops(model, blocks)]
+    last = layers[-1]
+    cout, s_y, z_y = last.out_channels, last.output_scale, last.output_zero_point
+    h, wd, _ = last.out_shape
     pooled = TrainLayer(kind="avgpool", in_shape=(h, wd, cout), out_channels=cout, input_scale=s_y,
                         input_zero_point=z_y, output_scale=s_y, output_zero_point=z_y, name="avgpool")
     head = new_head(cout, classes, s_y, z_y, seed, head_lr)
-    del pool
-    layers = [pw, pooled, head]
-    if depthwise:
-        layers.insert(0, depthwise_layer(model, _last_depthwise(model, pointwise), depthwise_lr))
-    return TrainSetup(layers=layers, num_classes=classes, qas=qas, budget_bytes=budget_bytes)
+    return TrainSetup(layers=[*layers, pooled, head], num_classes=classes, qas=qas, budget_bytes=budget_bytes)
 
 
 def new_head(cin: int, classes: int, s_x: float, z_x: int, seed: int, lr: float) -> TrainLayer:
@@ -174,21 +181,53 @@ def new_head(cin: int, classes: int, s_x: float, z_x: int, seed: int, lr: float)
                       train_channels=cin, name="new_head")
 
 
-def stripe_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """uint8-range float images [count, 96, 96, 3] and labels (0 horizontal, 1 vertical)."""
+def stripe_images(count: int, seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """uint8-range float images [count, h, w, c] and labels (0 horizontal, 1 vertical); the
+    period is 1/12 to 1/4 of the image side the stripes vary along (8-24 px at 96)."""
     rng = np.random.default_rng(seed)
+    h, w, c = shape
     labels = np.arange(count) % 2
     rng.shuffle(labels)
-    grid = np.arange(IMAGE, dtype=np.float64)
-    images = np.empty((count, IMAGE, IMAGE, 3), np.float64)
+    images = np.empty((count, h, w, c), np.float64)
     for n, label in enumerate(labels):
-        period = rng.uniform(8, 24)
+        side = h if label == 0 else w
+        period = rng.uniform(8, 24) * side / IMAGE
         phase = rng.uniform(0, 2 * np.pi)
-        wave = 0.5 + 0.5 * np.sin(2 * np.pi * grid / period + phase)
-        pattern = np.tile(wave[:, None], (1, IMAGE)) if label == 0 else np.tile(wave[None, :], (IMAGE, 1))
-        low, high = rng.uniform(0, 100, 3), rng.uniform(150, 255, 3)
-        images[n] = low + pattern[..., None] * (high - low) + rng.normal(0, 12, (IMAGE, IMAGE, 3))
+        wave = 0.5 + 0.5 * np.sin(2 * np.pi * np.arange(side, dtype=np.float64) / period + phase)
+        pattern = np.tile(wave[:, None], (1, w)) if label == 0 else np.tile(wave[None, :], (h, 1))
+        low, high = rng.uniform(0, 100, 3)[:c], rng.uniform(150, 255, 3)[:c]
+        images[n] = low + pattern[..., None] * (high - low) + rng.normal(0, 12, (h, w, 3))[..., :c]
     return np.clip(images, 0, 255), labels.astype(np.int64)
+
+
+def input_shape(model: Model) -> tuple[int, int, int]:
+    _, h, w, c = model.tensors[model.inputs[0]].shape
+    return int(h), int(w), int(c)
+
+
+FACES_HELD_OUT = 60  # of scikit-image's 200 lfw_subset images (100 faces, 100 non-faces)
+
+
+def face_images(seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-image's `data.lfw_subset()` (installs offline: the 200 images ship with the
+    package), person (1) vs no person (0): the first 100 are faces, the rest not. The 25x25
+    grayscale images are scaled to 96x96 RGB (bilinear, uint8 range); a seeded, stratified split
+    keeps FACES_HELD_OUT of them out of training. Returns train images, labels, held-out images, labels."""
+    try:
+        from skimage import data
+        from skimage.transform import resize
+    except ImportError as exc:  # an optional dependency of the real-data task only
+        raise HarnessError("--data faces needs scikit-image (pip install scikit-image)") from exc
+    faces = data.lfw_subset()
+    labels = (np.arange(len(faces)) < 100).astype(np.int64)
+    scaled = np.stack([resize(face, shape[:2], order=1, anti_aliasing=False) for face in faces])
+    images = np.repeat(scaled[..., None] * 255.0, shape[2], axis=-1)
+    rng = np.random.default_rng(seed)
+    held_out = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:FACES_HELD_OUT // 2] for c in (0, 1)])
+    train = rng.permutation(np.setdiff1d(np.arange(len(faces)), held_out))
+    return images[train], labels[train], images[held_out], labels[held_out]
 
 
 def quantize_images(model: Model, images: np.ndarray) -> np.ndarray:
@@ -198,9 +237,9 @@ def quantize_images(model: Model, images: np.ndarray) -> np.ndarray:
     return np.clip(q, -128, 127).astype(np.int8)
 
 
-def backbone_features(model: Model, images_q: np.ndarray, depthwise: bool = True) -> np.ndarray:
+def backbone_features(model: Model, images_q: np.ndarray, blocks: int = 1) -> np.ndarray:
     """int8 feature maps of the frozen backbone, by the TFLM reference interpreter (host)."""
-    index = feature_tensor(model, depthwise)
+    index = feature_tensor(model, blocks)
     features = []
     with Reference(model, preserve_all=True, name="vww backbone") as ref:
         for image in images_q:
@@ -209,10 +248,10 @@ def backbone_features(model: Model, images_q: np.ndarray, depthwise: bool = True
 
 
 def vww_task(train_count: int, test_count: int, seed: int = 0, model: Model | None = None,
-             depthwise: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+             blocks: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train features, train labels, held-out features, held-out labels)."""
     model = model or load_backbone()
     train_images, train_labels = stripe_images(train_count, seed * 2 + 1)
     test_images, test_labels = stripe_images(test_count, seed * 2 + 2)
-    return (backbone_features(model, quantize_images(model, train_images), depthwise), train_labels,
-            backbone_features(model, quantize_images(model, test_images), depthwise), test_labels)
+    return (backbone_features(model, quantize_images(model, train_images), blocks), train_labels,
+            backbone_features(model, quantize_images(model, test_images), blocks), test_labels)

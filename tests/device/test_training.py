@@ -1,6 +1,8 @@
 """On-device training in QEMU, in lock step with the host reference (docs/training_spec.md)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -48,6 +50,32 @@ def test_a_depthwise_first_layer_trains_bit_exact(train_in_lockstep):
     assert not np.array_equal(reference.setup.layers[0].weights, setup.layers[0].weights)
 
 
+def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_every_update(train_in_lockstep):
+    from harness.training.setup import arena_layout
+    setup = toy_depthwise_setup(seed=4)
+    setup.defer_updates = True
+    x, y = toy_data(setup, 6, seed=5)
+    device, _ = train_in_lockstep(setup, x, y, 6)
+    trained = sum(layer.trained_parameters for layer in setup.layers)
+    layout = arena_layout(setup, device.image_size)
+    assert layout["deferred"] >= 4 * trained and device.plan["arena_bytes"] == layout["total"]
+
+
+@pytest.mark.parametrize("word, value, problem", [
+    (21, 3, "layer 0: depthwise: multiplier 1, odd kernel <= 7, stride 1/2"),
+    (22, 2, "layer 0: unknown record flags"),
+    (22, 1, "layer 0: depthwise weights in the model slot cannot train"),
+])
+def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training, word, value, problem):
+    import struct
+
+    from harness.training.setup import HEADER_WORDS, pack
+    image = bytearray(pack(toy_depthwise_setup()))  # layer 0: the depthwise layer, training channels
+    struct.pack_into("<i", image, 4 * (HEADER_WORDS + word), value)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*" + re.escape(problem)):
+        device_training.load_image(bytes(image))
+
+
 def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
     from harness.training.planner import evaluate
     setup = toy_setup()
@@ -57,7 +85,35 @@ def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
     assert plan["arena_bytes"] == memory["arena_bytes"] == predicted.arena["total"]
     assert plan["planned_peak"] == predicted.predicted_peak
     assert 0 < memory["stack_high_water"] < plan["stack_reserve"]
-    assert memory["measured_peak"] == memory["static_bytes"] + memory["arena_bytes"] + memory["stack_high_water"]
+    # The painted arena: before a step only the image is written; a step writes into the
+    # activation and gradient blocks, never beyond the plan.
+    assert memory["arena_high_water"] == device_training.image_size
+    x, y = toy_data(setup, 1)
+    device_training.step(x[0], int(y[0]))
+    memory = device_training.memory()
+    assert device_training.image_size < memory["arena_high_water"] <= plan["arena_bytes"]
+    assert memory["measured_peak"] == (memory["static_bytes"] - memory["engine_pool_bytes"] + memory["engine_high_water"]
+                                       + memory["arena_high_water"] + memory["stack_high_water"])
+
+
+def test_an_empty_sample_without_a_bound_backbone_and_a_bind_without_a_model_are_refused(device_training):
+    setup = toy_setup()
+    device_training.load(setup)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SAMPLE.*sample has 0 bytes"):
+        device_training.step(None, 0)
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*backbone: no model loaded"):
+        device_training.bind_backbone(0, 1)
+
+
+def test_a_setup_fed_by_the_backbone_plans_no_input_block_and_refuses_link_samples(device_training):
+    from harness.training.planner import evaluate
+    setup = toy_setup()
+    setup.input_from_backbone = True
+    plan = device_training.load(setup)
+    assert plan["arena_bytes"] == evaluate(setup, plan["static_bytes"], setup.budget_bytes).arena["total"]
+    assert evaluate(setup, 0, 0).arena["input"] == 0
+    with pytest.raises(DeviceError, match="TRAIN_BAD_SAMPLE.*takes its input from the backbone"):
+        device_training.step(np.zeros(setup.input_size, np.int8), 0)
 
 
 def test_a_plan_over_budget_is_refused_with_needed_and_allowed_bytes(device_training):
@@ -100,11 +156,36 @@ def test_a_perturbed_device_constant_is_caught(hil_options):
 
 
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
-def test_the_frozen_backbone_runs_on_the_device_engine_and_feeds_training(hil_options):
+def test_every_step_runs_the_backbone_on_the_device_and_trains_two_blocks_sparsely(hil_options):
+    """One boot: the engine runs VWW's frozen operators for every step and prediction, the
+    training service trains the last two depthwise-separable blocks and the head on the engine's
+    output in place; losses and parameters bit-exact, frozen weights read from flash."""
     if hil_options.emulator != "qemu":
         pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
     from harness.training.run import run_training
     result = run_training(hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2,
                           test_count=1, backbone="device")
-    assert result["backbone"] == "device" and result["losses_bit_exact"] == 3
-    assert result["device_memory"]["measured_peak"] <= 256 * 1024
+    assert result["backbone_on_device"] and result["device_memory"]["backbone_steps"] == 3
+    assert result["losses_bit_exact"] == 3
+    assert result["trained_layers"] == ["depthwise_conv2d_11", "conv2d_12", "depthwise_conv2d_12",
+                                        "conv2d_13", "new_head"]
+    scheme = {row["name"]: row for row in result["plan"]["scheme"]}
+    assert scheme["conv2d_12"]["channels"] < scheme["conv2d_12"]["in"]  # sparse: not a full update
+    assert all(result["parameters_changed"][name] > 0 for name in result["trained_layers"])
+    memory = result["device_memory"]
+    assert memory["engine_high_water"] <= memory["engine_pool_bytes"]
+    assert result["peak_sram_bytes"] == memory["measured_peak"] <= result["plan"]["predicted_peak"] <= 256 * 1024
+
+
+KWS_MODEL = VWW_MODEL.parent / "kws_ref_model.tflite"
+
+
+@pytest.mark.skipif(not KWS_MODEL.is_file(), reason="MLPerf Tiny KWS model not in ../shared/models")
+def test_another_backbone_the_kws_ds_cnn_trains_whole_on_the_device(hil_options):
+    if hil_options.emulator != "qemu":
+        pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
+    from harness.training.run import run_training
+    result = run_training(hil_options.board, "qemu", str(KWS_MODEL), 256 * 1024, steps=3, train_count=2,
+                          test_count=1, backbone="device")
+    assert result["backbone_on_device"] and result["losses_bit_exact"] == 3
+    assert result["trained_layers"] == ["depthwise_conv2d_2", "conv2d_3", "depthwise_conv2d_3", "conv2d_4", "new_head"]

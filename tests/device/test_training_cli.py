@@ -31,3 +31,7 @@ def test_hil_train_reports_bit_exact_training_and_memory(hil_options):
     assert data["device_memory"]["measured_peak"] <= data["plan"]["budget"]
     assert data["device_plan"]["planned_peak"] == data["plan"]["predicted_peak"]
     assert data["accuracy_after"] > data["accuracy_before"]
+    assert data["peak_sram_bytes"] == data["device_memory"]["measured_peak"] <= data["budget_bytes"]
+    assert data["backbone_on_device"] is False  # the toy task has no backbone: samples come over the link
+    assert data["trained_layers"] == ["pointwise", "head"] and data["parameters_bit_exact"] > 0
+    assert len(data["losses"]) == 20 and sum(data["parameters_changed"].values()) > 0

@@ -117,7 +117,7 @@ def test_depthwise_sparse_update_trains_only_its_first_channels():
     assert not np.array_equal(after[:, :, :8], before[:, :, :8])
 
 
-def test_a_depthwise_layer_after_the_first_is_refused():
+def test_a_depthwise_layer_whose_input_is_not_the_previous_output_is_refused():
     setup = toy_depthwise_setup()
     setup.layers = [setup.layers[1], setup.layers[0], *setup.layers[2:]]
     with pytest.raises(TrainingSetupError):
@@ -164,7 +164,13 @@ def test_parse_bytes():
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_vww_tail_forward_equals_tflite_micro():
     from harness.reference import Reference
-    from harness.training.vww import feature_tensor, load_backbone, quantize_images, stripe_images, vww_setup
+    from harness.training.vww import (
+        feature_tensor,
+        load_backbone,
+        quantize_images,
+        stripe_images,
+        vww_setup,
+    )
     model = load_backbone()
     setup = vww_setup(model)
     image = quantize_images(model, stripe_images(1, 5)[0])
@@ -190,3 +196,70 @@ def test_a_parameter_check_over_no_parameters_is_refused():
     nothing = SimpleNamespace(layers=[])
     with pytest.raises(NothingCompared, match="no trained parameters"):
         check_parameters(SimpleNamespace(read_parameters=lambda: nothing), SimpleNamespace(setup=nothing))
+
+
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
+def test_two_block_vww_tail_with_a_strided_depthwise_equals_tflite_micro():
+    from harness.reference import Reference
+    from harness.training.vww import (
+        feature_tensor,
+        load_backbone,
+        quantize_images,
+        stripe_images,
+        tail_ops,
+        vww_setup,
+    )
+    model = load_backbone()
+    setup = vww_setup(model, blocks=2)
+    assert [layer.name for layer in setup.layers[:4]] == ["depthwise_conv2d_11", "conv2d_12",
+                                                          "depthwise_conv2d_12", "conv2d_13"]
+    assert setup.layers[0].stride == 2 and setup.layers[0].out_shape == (3, 3, 128)
+    image = quantize_images(model, stripe_images(1, 6)[0])
+    with Reference(model, preserve_all=True) as ref:
+        tensors = ref.run_all([image])
+    activations = forward(setup, tensors[feature_tensor(model, blocks=2)].reshape(-1))
+    for produced, op in zip(activations[1:5], tail_ops(model, blocks=2)):
+        assert np.array_equal(produced, tensors[op.outputs[0]].reshape(-1))
+
+
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
+def test_weights_in_the_model_slot_take_no_image_bytes_and_only_trained_columns_are_copied():
+    from harness.training.backbone import pack_backbone
+    from harness.training.vww import load_backbone, vww_setup
+    model = load_backbone()
+    in_sram = vww_setup(model, blocks=2)
+    in_slot = vww_setup(model, blocks=2, slot=pack_backbone(model))
+    pw = in_slot.layers[3]
+    assert len(pack(in_sram)) - len(pack(in_slot)) == sum(l.weights.size for l in in_sram.layers[:4])
+    pw.train_channels = 32  # conv2d_13 at r = 1/8: its 256 x 32 trained columns in the image
+    image = pack(in_slot)
+    at = in_slot.offsets[(3, "weights")]
+    assert image[at:at + 256 * 32] == np.ascontiguousarray(pw.weights[:, :32]).tobytes()
+    depthwise = in_slot.layers[2]
+    depthwise.train_channels = 8  # depthwise weights that train are copied whole
+    assert not depthwise.weights_in_slot
+
+
+@pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
+def test_the_planner_fits_two_sparse_blocks_in_141_kb_with_weights_in_flash():
+    from harness.training.run import task_setup
+    setup = task_setup("vww", 0, backbone="device")
+    plan = plan_sparse_update(setup, static_bytes=78528, budget=141 * 1024, arena_capacity=131072)
+    rows = {row["name"]: row for row in plan.scheme}
+    assert all(rows[name]["bias"] for name in ("depthwise_conv2d_11", "conv2d_12", "depthwise_conv2d_12", "conv2d_13"))
+    assert 0 < rows["conv2d_13"]["channels"] < 256 and plan.predicted_peak <= 141 * 1024
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("vww_96_float.tflite", "training needs an int8 model"),
+    ("ad01_int8.tflite", "no trainable tail: backbone has no AVERAGE_POOL_2D"),
+    ("pretrainedResnet_quant.tflite", "no trainable tail: backbone operator 11 is not a stride-1 1x1"),
+])
+def test_backbones_the_tail_cannot_be_cut_from_are_refused_with_the_reason(name, problem):
+    from harness.errors import HarnessError
+    from harness.training.vww import load_backbone
+    path = VWW_MODEL.parent / name
+    if not path.is_file():
+        pytest.skip(f"{name} not in ../shared/models")
+    with pytest.raises(HarnessError, match=problem):
+        load_backbone(path)

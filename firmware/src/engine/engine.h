@@ -94,4 +94,10 @@ int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end,
 const char *engine_check_op(const engine_model_t *model, const engine_op_t *op, const char **name);
 int32_t engine_run_op(const engine_model_t *model, const engine_op_t *op);
 
+/* The engine service's loaded model, for the training service (engine_commands.c). */
+int8_t *engine_service_tensor(uint32_t index, uint32_t bytes, const char **why);
+int32_t engine_service_run(uint32_t end_op);
+uint32_t engine_service_high_water(void);
+uint32_t engine_service_pool_size(void);
+
 #endif

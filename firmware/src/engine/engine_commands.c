@@ -35,6 +35,8 @@ static uint8_t pool[ENGINE_POOL_SIZE] __attribute__((aligned(16)));
 static uint32_t ram_model_bytes; /* bytes of the pool that MODEL_WRITE has used */
 static engine_model_t model;
 static int model_loaded;
+static int pool_painted; /* the arena part of the pool holds POOL_PAINT except where written */
+#define POOL_PAINT 0xA5u
 
 /* Optional hooks into the metrics service (src/metrics), when the build has it. */
 #if HIL_HAVE_METRICS
@@ -118,6 +120,9 @@ static void model_load(const link_message_t *request)
      * into the pool after the arena */
     in_program_memory = r.source == LINK_MODEL_SOURCE_SLOT;
 #endif
+    /* Painted so that engine_service_high_water() measures what invocations really write. */
+    memset(arena, (int)POOL_PAINT, (size_t)capacity);
+    pool_painted = 1;
     int32_t status = engine_load(&model, image, max_size, in_program_memory, arena, capacity, &why);
     if (status == ENGINE_ERR_ARENA) {
         link_send_error(request->seq, LINK_ERR_NO_MEMORY, ENGINE_TEXT("the model's arena does not fit the pool"));
@@ -264,6 +269,53 @@ static void invoke(const link_message_t *request)
     link_invoke_reply_t reply = {.ticks = ticks, .ops_run = (uint16_t)(end - r.first_op)};
     link_reply(request, &reply, sizeof reply);
 }
+
+/* For the training service (src/training): the loaded model's int8 arena tensor `index` of
+ * exactly `bytes` bytes, or NULL with *why (no model, no such tensor, wrong storage/type/size). */
+int8_t *engine_service_tensor(uint32_t index, uint32_t bytes, const char **why)
+{
+    if (!model_loaded) {
+        *why = ENGINE_TEXT("backbone: no model loaded (MODEL_LOAD)");
+        return NULL;
+    }
+    if (index >= model.header.num_tensors) {
+        *why = ENGINE_TEXT("backbone: no such tensor");
+        return NULL;
+    }
+    engine_tensor_t t = engine_tensor(&model, index);
+    if (t.storage != ENGINE_STORAGE_ARENA || t.type != ENGINE_TYPE_INT8 || t.bytes != bytes) {
+        *why = ENGINE_TEXT("backbone: tensor not int8 in the arena of the input's size");
+        return NULL;
+    }
+    return (int8_t *)(model.arena + t.offset);
+}
+
+/* Runs operators [0, end_op) of the loaded model on its arena as it is (the training service
+ * calls it with the raw input already written by TENSOR_WRITE). */
+int32_t engine_service_run(uint32_t end_op)
+{
+    uint32_t failed = 0;
+    if (!model_loaded || end_op > model.header.num_ops) {
+        return ENGINE_ERR_INVALID;
+    }
+    return engine_invoke(&model, 0, end_op, &failed);
+}
+
+/* Bytes of the pool up to the last one written since the last MODEL_LOAD painted it (a RAM
+ * model counts whole); the whole pool when it was never painted. */
+uint32_t engine_service_high_water(void)
+{
+    if (!pool_painted) {
+        return ENGINE_POOL_SIZE;
+    }
+    uint32_t end = ENGINE_POOL_SIZE;
+    while (end > 0 && pool[end - 1u] == POOL_PAINT) {
+        end--;
+    }
+    return end;
+}
+
+uint32_t engine_service_pool_size(void) { return ENGINE_POOL_SIZE; }
 
 const command_t engine_commands[] = {
     {LINK_MSG_ENGINE_INFO, info},

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../app/app.h"
+#include "../kernels/hil_fixedpoint.h"
 #include "../kernels/kernels.h"
 #include "../metrics/metrics.h"
 #include "train_math.h"
@@ -23,13 +24,27 @@
 #define TRAIN_VERSION 1u
 #define KIND_DENSE 1
 #define KIND_AVGPOOL 2
-#define KIND_DEPTHWISE 3 /* stride 1, SAME padding, depth multiplier 1; first layer only */
+#define KIND_DEPTHWISE 3 /* stride 1 or 2, SAME padding, depth multiplier 1 */
 #define FLAG_QAS 1u
+/* The chain's input is the bound backbone's output in the engine's arena (TRAIN_BACKBONE): the
+ * plan has no input block and samples from the link are refused. */
+#define FLAG_INPUT_FROM_BACKBONE 2u
+/* Without operator reordering (for the memory comparison): every update is kept in a float32
+ * buffer per trained parameter until backward ends, then applied. The same arithmetic, the same
+ * results; only the arena is larger. */
+#define FLAG_DEFER_UPDATES 4u
 #define WEIGHT_STEP_LIMIT 256.0f
 #define BIAS_STEP_LIMIT 1073741824.0f
 
 extern uint32_t _sdata, _ebss;
 uint32_t cortexm_stack_high_water(void);
+/* The inference engine's service (src/engine/engine_commands.c), weak: builds without the engine
+ * (the host fuzz target) have no backbone to bind. */
+extern int8_t *engine_service_tensor(uint32_t index, uint32_t bytes, const char **why) __attribute__((weak));
+extern int32_t engine_service_run(uint32_t end_op) __attribute__((weak));
+extern uint32_t engine_service_high_water(void) __attribute__((weak));
+extern uint32_t engine_service_pool_size(void) __attribute__((weak));
+#define ARENA_PAINT 0x5Au
 
 typedef struct {
     uint32_t magic, version, num_layers, num_classes, in_h, in_w, in_c, flags, budget, total;
@@ -41,20 +56,31 @@ typedef struct {
     uint32_t input_scale, output_scale, lr;
     int32_t train_bias, train_channels;
     uint32_t off_weights, off_bias, off_multiplier, off_shift, off_weight_scales;
-    int32_t kernel_h, kernel_w; /* depthwise */
-    int32_t reserved[3];
+    int32_t kernel_h, kernel_w, stride; /* depthwise */
+    uint32_t flags;                      /* RECORD_WEIGHTS_IN_SLOT */
+    uint32_t off_trained;                /* weights in the slot, dense, train_channels R > 0: int8 [Cout][R] */
 } layer_record_t;
+
+/* off_weights is an offset into the flash model slot (frozen weights of the backbone the engine
+ * runs): they are read from flash, never copied to SRAM. A dense layer that trains its first R
+ * input channels keeps only those columns in the image (off_trained); a depthwise one may not
+ * train its weights. */
+#define RECORD_WEIGHTS_IN_SLOT 1u
 
 typedef struct {
     const layer_record_t *record;
     float input_scale, output_scale, lr;
-    int8_t *weights;
+    int8_t *weights;      /* the whole [Cout][Cin] / [KH][KW][C] array: in the image, or the slot */
+    int8_t *trained;      /* the trainable first R input channels (row stride trained_stride) */
+    int32_t trained_stride; /* Cin when they are part of `weights`, R when split off (off_trained) */
     int32_t *bias;
     const int32_t *multiplier, *shift;
     const float *weight_scales;
-    int32_t positions, out_size;
+    int32_t positions, out_positions, out_size; /* input positions, output positions */
+    int32_t out_h, out_w, pad_h, pad_w;          /* depthwise: SAME output size and padding */
     int8_t *out;  /* this layer's output activation, kept for backward */
     float *grad;  /* dL/d(output), or NULL where backward does not reach */
+    float *deferred; /* FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
 } layer_t;
 
 static uint8_t arena[HIL_TRAINING_ARENA_BYTES] __attribute__((aligned(8)));
@@ -66,10 +92,13 @@ static struct {
     const setup_header_t *header;
     uint32_t num_layers, arena_bytes;
     int32_t first_trained; /* lowest layer index that trains; the last layer when none does */
-    int8_t *input;
+    int8_t *input;       /* the arena's input block: samples that come over the link */
+    const int8_t *chain_input; /* this step's input: `input`, or the engine's feature tensor */
     int32_t input_size;
     layer_t layers[TRAIN_MAX_LAYERS];
-    uint32_t steps;
+    uint32_t steps, backbone_steps;
+    bool backbone_bound; /* TRAIN_BACKBONE: an empty sample runs the engine's operators [0, end_op) */
+    uint32_t backbone_tensor, backbone_end_op;
 } state;
 
 /* ------------------------------------------------------------------ helpers */
@@ -125,33 +154,74 @@ static bool array_fits(uint32_t offset, uint64_t count, uint32_t size, uint32_t 
            count <= (state.total - offset) / size;
 }
 
-/* The five parameter arrays of a parametric layer, in record order, and their element sizes. */
-#define LAYER_ARRAYS 5
+/* The parameter arrays of a parametric layer, in record order, and their element sizes; the
+ * last (trained columns) exists only for split weights. */
+#define LAYER_ARRAYS 6
 static const char *const array_problems[LAYER_ARRAYS] = {
     "off_weights outside the parameter area", "off_bias outside the parameter area or unaligned",
     "off_multiplier outside the parameter area or unaligned",
     "off_shift outside the parameter area or unaligned",
-    "off_weight_scales outside the parameter area or unaligned"};
-static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4};
+    "off_weight_scales outside the parameter area or unaligned",
+    "off_trained outside the parameter area"};
+static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4, 1};
+
+static bool weights_in_slot(const layer_record_t *r) { return (r->flags & RECORD_WEIGHTS_IN_SLOT) != 0; }
+
+static bool weights_split(const layer_record_t *r) { return weights_in_slot(r) && r->train_channels > 0; }
 
 static uint32_t array_offset(const layer_record_t *r, int32_t a)
 {
     const uint32_t offsets[LAYER_ARRAYS] = {r->off_weights, r->off_bias, r->off_multiplier, r->off_shift,
-                                            r->off_weight_scales};
+                                            r->off_weight_scales, r->off_trained};
     return offsets[a];
 }
 
+/* Elements of array `a`; 0 for an array the record does not have in the image. */
 static uint64_t array_count(const layer_record_t *r, int32_t a)
 {
     const uint64_t taps = r->kind == KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w
                                                     : (uint64_t)r->out_c;
+    if (a == 5) {
+        return weights_split(r) ? (uint64_t)r->out_c * (uint64_t)r->train_channels : 0u;
+    }
     return a == 0 ? taps * (uint64_t)r->in_c : (uint64_t)r->out_c;
+}
+
+/* Array `a` of record r lies in the image (the slot's weights do not). */
+static bool in_image(const layer_record_t *r, int32_t a)
+{
+    return r->kind != KIND_AVGPOOL && !(a == 0 && weights_in_slot(r)) && array_count(r, a) > 0;
+}
+
+static const char *check_slot_weights(const layer_record_t *r)
+{
+#ifdef HIL_MODEL_SLOT_SIZE
+    if (r->train_channels < 0 || (r->train_channels != 0 && r->kind != KIND_DENSE)) {
+        return "depthwise weights in the model slot cannot train";
+    }
+    const uint64_t count = array_count(r, 0);
+    return r->off_weights <= HIL_MODEL_SLOT_SIZE && count <= HIL_MODEL_SLOT_SIZE - r->off_weights
+               ? NULL
+               : "off_weights outside the model slot";
+#else
+    (void)r;
+    return "no model slot in this build";
+#endif
 }
 
 static const char *check_arrays(const layer_record_t *r)
 {
+    if ((r->flags & ~RECORD_WEIGHTS_IN_SLOT) != 0) {
+        return "unknown record flags";
+    }
+    if (weights_in_slot(r)) {
+        const char *problem = check_slot_weights(r);
+        if (problem) {
+            return problem;
+        }
+    }
     for (int32_t a = 0; a < LAYER_ARRAYS; a++) {
-        if (!array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
+        if (in_image(r, a) && !array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
             return array_problems[a];
         }
     }
@@ -170,14 +240,14 @@ static bool arrays_overlap(const layer_record_t *records, uint32_t count)
 {
     for (uint32_t i = 0; i < count * LAYER_ARRAYS; i++) {
         const layer_record_t *ri = &records[i / LAYER_ARRAYS];
-        if (ri->kind == KIND_AVGPOOL) {
+        if (!in_image(ri, (int32_t)(i % LAYER_ARRAYS))) {
             continue;
         }
         const uint64_t start_i = array_offset(ri, (int32_t)(i % LAYER_ARRAYS));
         const uint64_t end_i = start_i + array_count(ri, (int32_t)(i % LAYER_ARRAYS)) * array_sizes[i % LAYER_ARRAYS];
         for (uint32_t k = i + 1; k < count * LAYER_ARRAYS; k++) {
             const layer_record_t *rk = &records[k / LAYER_ARRAYS];
-            if (rk->kind == KIND_AVGPOOL) {
+            if (!in_image(rk, (int32_t)(k % LAYER_ARRAYS))) {
                 continue;
             }
             const uint64_t start_k = array_offset(rk, (int32_t)(k % LAYER_ARRAYS));
@@ -196,9 +266,9 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
         return "unsupported layer kind";
     }
     if (r->kind == KIND_DEPTHWISE &&
-        (previous || r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 ||
-         r->kernel_w > 7 || r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0)) {
-        return "depthwise: first layer, multiplier 1, odd kernel up to 7";
+        (r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 ||
+         r->kernel_w > 7 || r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0 || r->stride < 1 || r->stride > 2)) {
+        return "depthwise: multiplier 1, odd kernel <= 7, stride 1/2";
     }
     if (r->in_h < 1 || r->in_w < 1 || r->in_c < 1 || r->out_c < 1 || r->in_h > 4096 ||
         r->in_w > 4096 || r->in_c > 65536 || r->out_c > 65536) {
@@ -210,7 +280,12 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
         return "layer activations larger than the training arena";
     }
     if (previous) {
-        const int32_t previous_positions = previous->kind == KIND_AVGPOOL ? 1 : previous->in_h * previous->in_w;
+        const int32_t previous_positions =
+            previous->kind == KIND_AVGPOOL ? 1
+            : previous->kind == KIND_DEPTHWISE
+                ? ((previous->in_h + previous->stride - 1) / previous->stride) *
+                      ((previous->in_w + previous->stride - 1) / previous->stride)
+                : previous->in_h * previous->in_w;
         if (r->in_c != previous->out_c || r->in_h * r->in_w != previous_positions) {
             return "a layer's input is not the previous layer's output";
         }
@@ -241,9 +316,28 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     layer->output_scale = bits_to_float(r->output_scale);
     layer->lr = bits_to_float(r->lr);
     layer->positions = r->in_h * r->in_w; /* of the input: pooling reduces them to one */
-    layer->out_size = (r->kind == KIND_AVGPOOL ? 1 : layer->positions) * r->out_c;
+    layer->out_h = r->in_h;
+    layer->out_w = r->in_w;
+    layer->pad_h = layer->pad_w = 0;
+    if (r->kind == KIND_DEPTHWISE) { /* TFLM SAME padding */
+        layer->out_h = (r->in_h + r->stride - 1) / r->stride;
+        layer->out_w = (r->in_w + r->stride - 1) / r->stride;
+        const int32_t total_h = (layer->out_h - 1) * r->stride + r->kernel_h - r->in_h;
+        const int32_t total_w = (layer->out_w - 1) * r->stride + r->kernel_w - r->in_w;
+        layer->pad_h = total_h > 0 ? total_h / 2 : 0;
+        layer->pad_w = total_w > 0 ? total_w / 2 : 0;
+    }
+    layer->out_positions = r->kind == KIND_AVGPOOL ? 1 : layer->out_h * layer->out_w;
+    layer->out_size = layer->out_positions * r->out_c;
     const bool parametric = r->kind != KIND_AVGPOOL;
-    layer->weights = parametric ? (int8_t *)(arena + r->off_weights) : NULL;
+    layer->weights = !parametric ? NULL : (int8_t *)(arena + r->off_weights);
+#ifdef HIL_MODEL_SLOT_ADDR
+    if (parametric && weights_in_slot(r)) { /* read only: training writes `trained` alone */
+        layer->weights = (int8_t *)(uintptr_t)(HIL_MODEL_SLOT_ADDR + r->off_weights);
+    }
+#endif
+    layer->trained = weights_split(r) ? (int8_t *)(arena + r->off_trained) : layer->weights;
+    layer->trained_stride = weights_split(r) ? r->train_channels : r->in_c;
     layer->bias = parametric ? (int32_t *)(void *)(arena + r->off_bias) : NULL;
     layer->multiplier = parametric ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
     layer->shift = parametric ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
@@ -300,42 +394,96 @@ static const char *parse_setup(message_t *why)
     return NULL;
 }
 
+/* Trained weights of a layer (the deferred buffer holds them first, then its biases). */
+static uint32_t trained_weights(const layer_record_t *r)
+{
+    const uint32_t per_channel = r->kind == KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
+    return r->kind == KIND_AVGPOOL ? 0u : per_channel * (uint32_t)r->train_channels;
+}
+
+static uint32_t deferred_count(const layer_t *layer)
+{
+    const layer_record_t *r = layer->record;
+    return r->kind == KIND_AVGPOOL ? 0u : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
+}
+
 /* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
- * float gradient of each layer output that backward reaches; each block 8-byte aligned. */
+ * float gradient buffers backward needs; each block 8-byte aligned. */
 static uint32_t plan_arena(bool assign)
 {
     uint32_t offset = align8(state.total);
+    const bool from_backbone = (state.header->flags & FLAG_INPUT_FROM_BACKBONE) != 0;
     if (assign) {
-        state.input = (int8_t *)(arena + offset);
+        state.input = from_backbone ? NULL : (int8_t *)(arena + offset);
     }
-    offset += align8((uint32_t)state.input_size);
+    offset += from_backbone ? 0u : align8((uint32_t)state.input_size);
     for (uint32_t i = 0; i < state.num_layers; i++) {
         if (assign) {
             state.layers[i].out = (int8_t *)(arena + offset);
         }
         offset += align8((uint32_t)state.layers[i].out_size);
     }
+    /* Gradients by liveness: backward needs only layer i's output gradient and its input
+     * gradient at once, so two buffers of the largest size alternate (one when only the last
+     * layer is reached), the last layer's output gradient in the first. */
+    uint32_t largest = 0;
+    for (uint32_t i = (uint32_t)state.first_trained; i < state.num_layers; i++) {
+        const uint32_t bytes = align8(4u * (uint32_t)state.layers[i].out_size);
+        largest = bytes > largest ? bytes : largest;
+    }
+    const uint32_t buffers = (int32_t)state.num_layers - state.first_trained > 1 ? 2u : 1u;
+    for (uint32_t i = 0; assign && i < state.num_layers; i++) {
+        const uint32_t parity = (state.num_layers - 1u - i) % 2u;
+        state.layers[i].grad = (int32_t)i >= state.first_trained
+                                   ? (float *)(void *)(arena + offset + parity * largest) : NULL;
+    }
+    offset += buffers * largest;
     for (uint32_t i = 0; i < state.num_layers; i++) {
-        layer_t *layer = &state.layers[i];
+        const uint32_t count = (state.header->flags & FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
         if (assign) {
-            layer->grad = (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset) : NULL;
+            state.layers[i].deferred = count ? (float *)(void *)(arena + offset) : NULL;
         }
-        if ((int32_t)i >= state.first_trained) {
-            offset += align8(4u * (uint32_t)layer->out_size);
-        }
+        offset += align8(4u * count);
     }
     return offset;
 }
 
 /* ---------------------------------------------------------------- forward */
 
+/* Weight (j, k) of a dense layer: the trained columns where they are split off, else the array. */
+static int32_t dense_weight(const layer_t *layer, int32_t j, int32_t k)
+{
+    return k < layer->record->train_channels ? layer->trained[j * layer->trained_stride + k]
+                                             : layer->weights[j * layer->record->in_c + k];
+}
+
+/* hil_fully_connected_s8's arithmetic, operation for operation, on split weights. */
+static void dense_forward_split(const layer_t *layer, const int8_t *x)
+{
+    const layer_record_t *r = layer->record;
+    for (int32_t p = 0; p < layer->positions; p++) {
+        for (int32_t j = 0; j < r->out_c; j++) {
+            int32_t acc = 0;
+            for (int32_t k = 0; k < r->in_c; k++) {
+                acc = hil_wrap_add(acc, dense_weight(layer, j, k) * ((int32_t)x[p * r->in_c + k] - r->input_zp));
+            }
+            acc = hil_wrap_add(acc, layer->bias[j]);
+            acc = hil_mbqm(acc, layer->multiplier[j], layer->shift[j]);
+            acc = hil_wrap_add(acc, r->output_zp);
+            layer->out[p * r->out_c + j] = (int8_t)hil_clamp_i32(acc, r->act_min, r->act_max);
+        }
+    }
+}
+
 static void forward(void)
 {
-    const int8_t *x = state.input;
+    const int8_t *x = state.chain_input;
     for (uint32_t i = 0; i < state.num_layers; i++) {
         layer_t *layer = &state.layers[i];
         const layer_record_t *r = layer->record;
-        if (r->kind == KIND_DENSE) {
+        if (r->kind == KIND_DENSE && weights_split(r)) {
+            dense_forward_split(layer, x);
+        } else if (r->kind == KIND_DENSE) {
             const hil_fc_params_t params = {.input_offset = -r->input_zp, .filter_offset = 0,
                                             .output_offset = r->output_zp,
                                             .act_min = r->act_min, .act_max = r->act_max};
@@ -344,15 +492,16 @@ static void forward(void)
                                          layer->weights, layer->bias, layer->out);
         } else if (r->kind == KIND_DEPTHWISE) {
             const hil_conv_params_t params = {
-                .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
-                .pad_h = r->kernel_h / 2, .pad_w = r->kernel_w / 2, .depth_multiplier = 1,
+                .stride_h = r->stride, .stride_w = r->stride, .dilation_h = 1, .dilation_w = 1,
+                .pad_h = layer->pad_h, .pad_w = layer->pad_w, .depth_multiplier = 1,
                 .input_offset = -r->input_zp, .output_offset = r->output_zp,
                 .act_min = r->act_min, .act_max = r->act_max};
             const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
             const hil_dims_t dims = {1, r->in_h, r->in_w, r->in_c};
             const hil_dims_t filter_dims = {1, r->kernel_h, r->kernel_w, r->in_c};
+            const hil_dims_t out_dims = {1, layer->out_h, layer->out_w, r->in_c};
             (void)hil_depthwise_conv2d_s8(&params, &requant, &dims, x, &filter_dims, layer->weights,
-                                          layer->bias, &dims, layer->out);
+                                          layer->bias, &out_dims, layer->out);
         } else {
             const hil_pool_params_t params = {.stride_h = r->in_h, .stride_w = r->in_w,
                                               .filter_h = r->in_h, .filter_w = r->in_w,
@@ -441,9 +590,8 @@ static void dense_input_gradient(const layer_t *layer, float *grad_in)
         }
         for (int32_t j = 0; j < cout; j++) {
             const float scaled = layer->grad[p * cout + j] * layer->weight_scales[j];
-            const int8_t *w = layer->weights + j * cin;
             for (int32_t k = 0; k < cin; k++) {
-                row[k] = row[k] + scaled * (float)w[k];
+                row[k] = row[k] + scaled * (float)dense_weight(layer, j, k);
             }
         }
     }
@@ -455,6 +603,7 @@ static int8_t saturate_int8(int32_t value)
 }
 
 static void bias_update(layer_t *layer, bool qas);
+static void apply_bias(layer_t *layer, int32_t j, float scaled);
 
 /* Sparse in-place SGD with quantization-aware scaling (or plain gradients without FLAG_QAS). */
 static void dense_update(layer_t *layer, const int8_t *x, bool qas)
@@ -471,12 +620,53 @@ static void dense_update(layer_t *layer, const int8_t *x, bool qas)
             }
             float scaled = acc * s_x;
             scaled = qas ? scaled / s_w : scaled * s_w;
+            if (layer->deferred) {
+                layer->deferred[j * r->train_channels + k] = scaled;
+                continue;
+            }
             const int32_t step = train_round(lr * scaled, WEIGHT_STEP_LIMIT);
-            int8_t *w = &layer->weights[j * cin + k];
+            int8_t *w = &layer->trained[j * layer->trained_stride + k];
             *w = saturate_int8((int32_t)*w - step);
         }
     }
     bias_update(layer, qas);
+}
+
+/* Input row of output row `o` at kernel row `k`, or -1 outside the input (TFLM skips padding). */
+static int32_t tap(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t size)
+{
+    const int32_t i = o * stride - pad + k;
+    return i >= 0 && i < size ? i : -1;
+}
+
+/* Depthwise dL/dx with the weights of the forward pass: each tap inside the input adds
+ * (G * s_W) * W, output positions row-major, then kernel rows and columns. */
+static void depthwise_input_gradient(const layer_t *layer, float *grad_in)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t c_count = r->in_c;
+    for (int32_t e = 0; e < layer->positions * c_count; e++) {
+        grad_in[e] = 0.0f;
+    }
+    for (int32_t oh = 0; oh < layer->out_h; oh++) {
+        for (int32_t ow = 0; ow < layer->out_w; ow++) {
+            const float *g = layer->grad + (oh * layer->out_w + ow) * c_count;
+            for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+                const int32_t ih = tap(oh, kh, r->stride, layer->pad_h, r->in_h);
+                for (int32_t kw = 0; ih >= 0 && kw < r->kernel_w; kw++) {
+                    const int32_t iw = tap(ow, kw, r->stride, layer->pad_w, r->in_w);
+                    if (iw < 0) {
+                        continue;
+                    }
+                    float *row = grad_in + (ih * r->in_w + iw) * c_count;
+                    const int8_t *w = layer->weights + (kh * r->kernel_w + kw) * c_count;
+                    for (int32_t c = 0; c < c_count; c++) {
+                        row[c] = row[c] + (g[c] * layer->weight_scales[c]) * (float)w[c];
+                    }
+                }
+            }
+        }
+    }
 }
 
 /* Depthwise: A[kh][kw][c] sums, over output positions in row-major order, the taps that fall
@@ -484,26 +674,29 @@ static void dense_update(layer_t *layer, const int8_t *x, bool qas)
 static void depthwise_update(layer_t *layer, const int8_t *x, bool qas)
 {
     const layer_record_t *r = layer->record;
-    const int32_t h = r->in_h, w = r->in_w, c_count = r->in_c;
-    const int32_t pad_h = r->kernel_h / 2, pad_w = r->kernel_w / 2;
+    const int32_t c_count = r->in_c;
     for (int32_t c = 0; c < r->train_channels; c++) {
         const float s_w = layer->weight_scales[c];
         for (int32_t kh = 0; kh < r->kernel_h; kh++) {
             for (int32_t kw = 0; kw < r->kernel_w; kw++) {
                 float acc = 0.0f;
-                for (int32_t oh = 0; oh < h; oh++) {
-                    const int32_t ih = oh - pad_h + kh;
-                    for (int32_t ow = 0; ow < w; ow++) {
-                        const int32_t iw = ow - pad_w + kw;
-                        if (ih < 0 || ih >= h || iw < 0 || iw >= w) {
+                for (int32_t oh = 0; oh < layer->out_h; oh++) {
+                    const int32_t ih = tap(oh, kh, r->stride, layer->pad_h, r->in_h);
+                    for (int32_t ow = 0; ih >= 0 && ow < layer->out_w; ow++) {
+                        const int32_t iw = tap(ow, kw, r->stride, layer->pad_w, r->in_w);
+                        if (iw < 0) {
                             continue;
                         }
-                        acc = acc + layer->grad[(oh * w + ow) * c_count + c] *
-                                        (float)((int32_t)x[(ih * w + iw) * c_count + c] - r->input_zp);
+                        acc = acc + layer->grad[(oh * layer->out_w + ow) * c_count + c] *
+                                        (float)((int32_t)x[(ih * r->in_w + iw) * c_count + c] - r->input_zp);
                     }
                 }
                 float scaled = acc * layer->input_scale;
                 scaled = qas ? scaled / s_w : scaled * s_w;
+                if (layer->deferred) {
+                    layer->deferred[(c * r->kernel_h + kh) * r->kernel_w + kw] = scaled;
+                    continue;
+                }
                 const int32_t step = train_round(layer->lr * scaled, WEIGHT_STEP_LIMIT);
                 int8_t *weight = &layer->weights[(kh * r->kernel_w + kw) * c_count + c];
                 *weight = saturate_int8((int32_t)*weight - step);
@@ -522,13 +715,52 @@ static void bias_update(layer_t *layer, bool qas)
     const int32_t cout = r->out_c;
     for (int32_t j = 0; j < cout; j++) {
         float total = 0.0f;
-        for (int32_t p = 0; p < layer->positions; p++) {
+        for (int32_t p = 0; p < layer->out_positions; p++) {
             total = total + layer->grad[p * cout + j];
         }
         const float both = layer->input_scale * layer->weight_scales[j];
         const float scaled = qas ? total / both : total * both;
-        const int64_t updated = (int64_t)layer->bias[j] - train_round(layer->lr * scaled, BIAS_STEP_LIMIT);
-        layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
+        if (layer->deferred) {
+            layer->deferred[trained_weights(r) + (uint32_t)j] = scaled;
+            continue;
+        }
+        apply_bias(layer, j, scaled);
+    }
+}
+
+static void apply_bias(layer_t *layer, int32_t j, float scaled)
+{
+    const int64_t updated = (int64_t)layer->bias[j] - train_round(layer->lr * scaled, BIAS_STEP_LIMIT);
+    layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
+}
+
+static void apply_weight(int8_t *w, float lr, float scaled)
+{
+    *w = saturate_int8((int32_t)*w - train_round(lr * scaled, WEIGHT_STEP_LIMIT));
+}
+
+/* FLAG_DEFER_UPDATES: applies the kept updates once backward is done (the steps they would have
+ * taken at once: no later computation of the step reads these parameters). */
+static void apply_deferred(layer_t *layer)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t cin = r->in_c;
+    for (int32_t j = 0; r->kind == KIND_DENSE && j < r->out_c; j++) {
+        for (int32_t k = 0; k < r->train_channels; k++) {
+            apply_weight(&layer->trained[j * layer->trained_stride + k], layer->lr,
+                         layer->deferred[j * r->train_channels + k]);
+        }
+    }
+    for (int32_t c = 0; r->kind == KIND_DEPTHWISE && c < r->train_channels; c++) {
+        for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+            for (int32_t kw = 0; kw < r->kernel_w; kw++) {
+                apply_weight(&layer->weights[(kh * r->kernel_w + kw) * cin + c], layer->lr,
+                             layer->deferred[(c * r->kernel_h + kh) * r->kernel_w + kw]);
+            }
+        }
+    }
+    for (int32_t j = 0; r->train_bias && j < r->out_c; j++) {
+        apply_bias(layer, j, layer->deferred[trained_weights(r) + (uint32_t)j]);
     }
 }
 
@@ -539,7 +771,7 @@ static void backward(void)
     for (int32_t i = (int32_t)state.num_layers - 1; i >= state.first_trained; i--) {
         layer_t *layer = &state.layers[i];
         float *grad_in = i > state.first_trained ? state.layers[i - 1].grad : NULL;
-        const int8_t *x = i == 0 ? state.input : state.layers[i - 1].out;
+        const int8_t *x = i == 0 ? state.chain_input : state.layers[i - 1].out;
         if (layer->record->kind == KIND_AVGPOOL) {
             if (grad_in) {
                 avgpool_backward(layer, grad_in);
@@ -547,7 +779,10 @@ static void backward(void)
             continue;
         }
         dense_mask(layer);
-        if (layer->record->kind == KIND_DEPTHWISE) { /* first layer: no input gradient */
+        if (layer->record->kind == KIND_DEPTHWISE) {
+            if (grad_in) {
+                depthwise_input_gradient(layer, grad_in);
+            }
             depthwise_update(layer, x, qas);
             continue;
         }
@@ -555,6 +790,11 @@ static void backward(void)
             dense_input_gradient(layer, grad_in);
         }
         dense_update(layer, x, qas);
+    }
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        if (state.layers[i].deferred) {
+            apply_deferred(&state.layers[i]);
+        }
     }
 }
 
@@ -564,6 +804,7 @@ static void backward(void)
 static void forget_setup(void)
 {
     state.ready = false;
+    state.backbone_bound = false;
     state.received = 0;
     state.total = 0;
     state.header = NULL;
@@ -592,6 +833,8 @@ static void train_load(const link_message_t *request)
     if (args.offset == 0) {
         forget_setup();
         state.total = args.total;
+        /* Painted so that TRAIN_MEMORY measures the arena's real high-water mark. */
+        memset(arena, (int)ARENA_PAINT, sizeof arena);
     }
     if (args.total > sizeof arena) {
         put_text(&m, "TRAIN_LOAD total ");
@@ -667,6 +910,8 @@ static void train_begin(const link_message_t *request)
     }
     (void)plan_arena(true);
     state.steps = 0;
+    state.backbone_steps = 0;
+    state.backbone_bound = false;
     state.ready = true;
     metrics_report_training(state.arena_bytes);
     link_train_begin_reply_t reply = {
@@ -683,6 +928,16 @@ static bool sample_ok(const link_message_t *request, uint32_t length, bool has_l
     if (!state.ready) {
         link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY, "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
         return false;
+    }
+    if (length == 0 && state.backbone_bound) {
+        if (has_label && label >= state.header->num_classes) {
+            put_text(&m, "label ");
+            put_u32(&m, label);
+            put_text(&m, " out of range");
+            link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, m.text);
+            return false;
+        }
+        return true;
     }
     if (length != (uint32_t)state.input_size) {
         put_text(&m, "sample has ");
@@ -702,6 +957,58 @@ static bool sample_ok(const link_message_t *request, uint32_t length, bool has_l
     return false;
 }
 
+/* The chain's input for this step: the sample from the link, or (an empty sample after
+ * TRAIN_BACKBONE) the frozen backbone run on the device, its output used where the engine wrote
+ * it. Sends the error and returns false when the engine cannot provide it. */
+static bool take_input(const link_message_t *request, const uint8_t *sample, uint32_t length)
+{
+    if (length && !state.input) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, "this setup takes its input from the backbone");
+        return false;
+    }
+    if (length) {
+        memcpy(state.input, sample, (size_t)state.input_size);
+        state.chain_input = state.input;
+        return true;
+    }
+    const char *why = "backbone: no engine in this build";
+    int8_t *features = engine_service_tensor ? engine_service_tensor(state.backbone_tensor,
+                                                                     (uint32_t)state.input_size, &why)
+                                             : NULL;
+    if (!features || engine_service_run(state.backbone_end_op) != 0) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, features ? "backbone: a kernel failed" : why);
+        return false;
+    }
+    state.chain_input = features;
+    return true;
+}
+
+static void train_backbone(const link_message_t *request)
+{
+    link_train_backbone_request_t args;
+    if (request->length != sizeof args) {
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_BACKBONE: wrong request size");
+        return;
+    }
+    memcpy(&args, request->payload, sizeof args);
+    if (!state.ready) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY, "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
+        return;
+    }
+    const char *why = "backbone: no engine in this build";
+    state.backbone_bound = false;
+    if (!engine_service_tensor ||
+        !engine_service_tensor(args.tensor, (uint32_t)state.input_size, &why)) {
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SETUP, why);
+        return;
+    }
+    state.backbone_bound = true;
+    state.backbone_tensor = args.tensor;
+    state.backbone_end_op = args.end_op;
+    link_train_backbone_reply_t reply = {.input_bytes = (uint32_t)state.input_size};
+    link_reply(request, &reply, sizeof reply);
+}
+
 static void train_step(const link_message_t *request)
 {
     link_train_step_request_t args;
@@ -713,15 +1020,21 @@ static void train_step(const link_message_t *request)
     if (!sample_ok(request, request->length - (uint32_t)sizeof args, true, args.label)) {
         return;
     }
+    const uint32_t length = request->length - (uint32_t)sizeof args;
     metrics_region_begin(METRICS_REGION_TRAINING_STEP);
-    memcpy(state.input, request->payload + sizeof args, (size_t)state.input_size);
+    if (!take_input(request, request->payload + sizeof args, length)) {
+        metrics_region_end(METRICS_REGION_TRAINING_STEP);
+        return;
+    }
     forward();
     const uint32_t predicted = argmax_logits();
     const float loss = loss_and_gradient(args.label);
     backward();
     metrics_region_end(METRICS_REGION_TRAINING_STEP);
     state.steps++;
-    link_train_step_reply_t reply = {.predicted = predicted, .steps = state.steps};
+    state.backbone_steps += length == 0 ? 1u : 0u;
+    link_train_step_reply_t reply = {.predicted = predicted, .steps = state.steps,
+                                      .backbone_steps = state.backbone_steps};
     memcpy(&reply.loss_bits, &loss, sizeof loss);
     link_reply(request, &reply, sizeof reply);
 }
@@ -731,7 +1044,9 @@ static void train_predict(const link_message_t *request)
     if (!sample_ok(request, request->length, false, 0)) {
         return;
     }
-    memcpy(state.input, request->payload, (size_t)state.input_size);
+    if (!take_input(request, request->payload, request->length)) {
+        return;
+    }
     forward();
     const layer_t *last = &state.layers[state.num_layers - 1];
     uint8_t reply[sizeof(link_train_predict_reply_t) + 256];
@@ -762,15 +1077,30 @@ static void train_read(const link_message_t *request)
     link_reply(request, arena + args.offset, args.length);
 }
 
+/* Bytes of the arena up to the last one written since TRAIN_LOAD painted it. */
+static uint32_t arena_high_water(void)
+{
+    uint32_t end = (uint32_t)sizeof arena;
+    while (end > 0 && arena[end - 1u] == ARENA_PAINT) {
+        end--;
+    }
+    return end;
+}
+
 static void train_memory(const link_message_t *request)
 {
     const uint32_t high_water = cortexm_stack_high_water();
     const uint32_t arena_bytes = state.ready ? state.arena_bytes : 0;
+    const uint32_t pool = engine_service_pool_size ? engine_service_pool_size() : 0;
+    const uint32_t pool_used = engine_service_high_water ? engine_service_high_water() : 0;
+    const uint32_t arena_used = arena_high_water();
     link_train_memory_reply_t reply = {
         .static_bytes = static_bytes(), .arena_bytes = arena_bytes,
         .arena_capacity = (uint32_t)sizeof arena, .stack_high_water = high_water,
-        .measured_peak = static_bytes() + arena_bytes + high_water,
-        .budget = state.header ? state.header->budget : 0};
+        .measured_peak = static_bytes() - pool + pool_used + arena_used + high_water,
+        .budget = state.header ? state.header->budget : 0,
+        .engine_pool_bytes = pool, .engine_high_water = pool_used, .arena_high_water = arena_used,
+        .backbone_steps = state.backbone_steps};
     link_reply(request, &reply, sizeof reply);
 }
 
@@ -781,6 +1111,7 @@ const command_t training_commands[] = {
     {LINK_MSG_TRAIN_PREDICT, train_predict},
     {LINK_MSG_TRAIN_READ, train_read},
     {LINK_MSG_TRAIN_MEMORY, train_memory},
+    {LINK_MSG_TRAIN_BACKBONE, train_backbone},
     {0, NULL},
 };
 
