@@ -20,7 +20,9 @@ from kernels_lib import (AddParams, ConvF32Params, ConvParams, Dims, FcParams, L
 CASES_PER_KERNEL = 25
 
 
-def conv_geometry(rng, depthwise):
+def conv_geometry(rng, depthwise, wide=False):
+    """wide: channel counts for the DSP kernels' 4-channel blocks and tails, multiplier 1 mostly,
+    filter rows beyond their 256-byte gathered window (kh * kw * cin up to 9 * 40)."""
     while True:
         h, w = int(rng.integers(1, 7)), int(rng.integers(1, 7))
         kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
@@ -30,15 +32,15 @@ def conv_geometry(rng, depthwise):
         oh, ow = out_size(padding, h, kh, sh, dh), out_size(padding, w, kw, sw, dw)
         if oh >= 1 and ow >= 1:
             break
-    cin = int(rng.integers(1, 5))
-    mult = int(rng.integers(1, 3)) if depthwise else 1
-    cout = cin * mult if depthwise else int(rng.integers(1, 5))
+    cin = int(rng.integers(1, 41 if wide else 5))
+    mult = (1 if wide and rng.random() < 0.7 else int(rng.integers(1, 3))) if depthwise else 1
+    cout = cin * mult if depthwise else int(rng.integers(1, 11 if wide else 5))
     return dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, cin=cin, cout=cout, mult=mult,
                 pad_h=compute_padding(sh, dh, h, kh, oh), pad_w=compute_padding(sw, dw, w, kw, ow))
 
 
-def case_conv(k, rng, depthwise, dtype):
-    g = conv_geometry(rng, depthwise)
+def case_conv(k, rng, depthwise, dtype, wide=False):
+    g = conv_geometry(rng, depthwise, wide)
     xs, os = (1, g["h"], g["w"], g["cin"]), (1, g["oh"], g["ow"], g["cout"])
     ws = (1, g["kh"], g["kw"], g["cout"]) if depthwise else (g["cout"], g["kh"], g["kw"], g["cin"])
     c = ontarget.Case()
@@ -82,8 +84,9 @@ def case_conv(k, rng, depthwise, dtype):
     return c, want
 
 
-def case_fc(k, rng, dtype):
-    batches, depth, units = int(rng.integers(1, 4)), int(rng.integers(1, 30)), int(rng.integers(1, 10))
+def case_fc(k, rng, dtype, long_rows=False):
+    batches, units = int(rng.integers(1, 4)), int(rng.integers(1, 10))
+    depth = int(rng.integers(30, 200)) if long_rows else int(rng.integers(1, 30))
     c = ontarget.Case()
     if dtype == np.int8:
         x, w = rand_i8(rng, (batches, depth)), rand_i8(rng, (units, depth))
@@ -334,6 +337,11 @@ GENERATORS = {
     "softmax_f32": lambda k, r: case_softmax(k, r, np.float32),
     "logistic_f32": lambda k, r: case_logistic(k, r, np.float32),
     "mean_f32": lambda k, r: case_mean(k, r, np.float32),
+    # aimed at the ARMv7E-M DSP kernels (firmware/src/kernels/arm/); appended so the cases above
+    # keep their random draws
+    "conv_s8_wide": lambda k, r: case_conv(k, r, False, np.int8, wide=True),
+    "dwconv_s8_wide": lambda k, r: case_conv(k, r, True, np.int8, wide=True),
+    "fc_s8_long": lambda k, r: case_fc(k, r, np.int8, long_rows=True),
 }
 
 

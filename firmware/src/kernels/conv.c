@@ -91,7 +91,7 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
     const int32_t filters_per_group = output_depth / groups;
 #if HIL_KERNELS_DSP
     if (groups == 1 && hil_dsp_offset_ok(params->input_offset) &&
-        hil_dsp_requant_ok(requant, output_depth)) {
+        hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
         return hil_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias,
                                  output_dims, output);
     }
@@ -237,7 +237,8 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
         return HIL_KERNEL_ERR_ARG;
     }
 #if HIL_KERNELS_DSP
-    if (hil_dsp_offset_ok(params->input_offset) && hil_dsp_requant_ok(requant, output_depth)) {
+    if (hil_dsp_offset_ok(params->input_offset) && hil_dsp_act_ok(params->act_min, params->act_max) &&
+        hil_dsp_requant_ok(requant, output_depth)) {
         return hil_depthwise_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias,
                                            output_dims, output);
     }

@@ -20,7 +20,7 @@ int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_
     }
 #if HIL_KERNELS_DSP && !defined(HIL_BREAK_KERNEL_FULLY_CONNECTED)
     if (hil_dsp_offset_ok(params->input_offset) && hil_dsp_offset_ok(params->filter_offset) &&
-        hil_dsp_requant_ok(requant, output_depth)) {
+        hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
         return hil_fully_connected_s8_dsp(params, requant, batches, accum_depth, output_depth,
                                           input, filter, bias, output);
     }

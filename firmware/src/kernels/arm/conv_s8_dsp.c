@@ -4,8 +4,8 @@
  * up with the filter (OHWI), and hil_dsp_dot4 takes four output channels per pass, reusing
  * every input load for all four:
  *  - 1x1 filters without padding: the input pixel itself (cin bytes);
- *  - small windows (kh*kw*cin <= HIL_DSP_WINDOW_BYTES, e.g. the first layers with 1-3 input
- *    channels): the window is gathered into a stack buffer, taps outside the image set to
+ *  - windows up to HIL_DSP_WINDOW_BYTES (kh*kw*cin; e.g. the first layers with 1-3 input
+ *    channels, where rows are short): the window is gathered into a stack buffer, taps outside the image set to
  *    the input zero point, so that (x + input_offset) is 0 there as the reference's skipped
  *    taps; one dot product of kh*kw*cin per output channel;
  *  - otherwise each filter row's in-image taps x cin (dilation 1), or each tap (dilation > 1).
@@ -16,8 +16,8 @@
 #if HIL_KERNELS_DSP
 #include "../hil_internal.h"
 
-/* Stack bytes for a gathered window (a multiple of 4). */
-#define HIL_DSP_WINDOW_BYTES 256
+/* Stack bytes for a gathered window (a multiple of 4): 3x3 filters up to 113 input channels. */
+#define HIL_DSP_WINDOW_BYTES 1024
 
 /* The filter taps [lo, hi) whose input coordinate origin + tap * dilation lies in [0, size). */
 static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
@@ -46,24 +46,41 @@ typedef struct {
     int32_t batch, in_y0, in_x0, ky_lo, ky_hi, kx_lo, kx_hi;
 } field_t;
 
+static void fill(int8_t *dst, int8_t value, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = value;
+    }
+}
+
+/* The receptive field of one pixel as kh * kw * cin contiguous bytes; a row's in-image taps
+ * are one copy when dilation_w is 1. */
 static void gather_window(const conv_t *cv, const field_t *fd, int8_t *buf) {
     const hil_conv_params_t *p = cv->p;
     const int32_t depth = cv->in_d->c;
+    const int32_t row_bytes = cv->f_d->w * depth;
     const int8_t pad = (int8_t)(-p->input_offset); /* the input zero point */
-    int32_t ky, kx, c;
-    int8_t *dst = buf;
+    int32_t ky, kx;
     for (ky = 0; ky < cv->f_d->h; ++ky) {
+        int8_t *dst = buf + ky * row_bytes;
         const int32_t in_y = fd->in_y0 + ky * p->dilation_h;
+        if (in_y < 0 || in_y >= cv->in_d->h || fd->kx_lo >= fd->kx_hi) {
+            fill(dst, pad, row_bytes);
+            continue;
+        }
+        const int8_t *src = cv->input + hil_offset4(cv->in_d, fd->batch, in_y, fd->in_x0, 0);
+        if (p->dilation_w == 1) {
+            fill(dst, pad, fd->kx_lo * depth);
+            memcpy(dst + fd->kx_lo * depth, src + fd->kx_lo * depth, (uint32_t)((fd->kx_hi - fd->kx_lo) * depth));
+            fill(dst + fd->kx_hi * depth, pad, (cv->f_d->w - fd->kx_hi) * depth);
+            continue;
+        }
         for (kx = 0; kx < cv->f_d->w; ++kx) {
-            const int32_t in_x = fd->in_x0 + kx * p->dilation_w;
-            if (in_y < 0 || in_y >= cv->in_d->h || in_x < 0 || in_x >= cv->in_d->w) {
-                for (c = 0; c < depth; ++c) {
-                    dst[c] = pad;
-                }
+            if (kx < fd->kx_lo || kx >= fd->kx_hi) {
+                fill(dst + kx * depth, pad, depth);
             } else {
-                memcpy(dst, cv->input + hil_offset4(cv->in_d, fd->batch, in_y, in_x, 0), (uint32_t)depth);
+                memcpy(dst + kx * depth, src + kx * p->dilation_w * depth, (uint32_t)depth);
             }
-            dst += depth;
         }
     }
 }
@@ -104,11 +121,17 @@ HIL_DSP_INLINE void accumulate(const conv_t *cv, const field_t *fd, int32_t oc, 
 }
 
 /* Every output channel of one pixel. */
-static void conv_pixel(const conv_t *cv, const field_t *fd, int32_t out_depth, int8_t *out) {
+static void conv_pixel(const conv_t *cv, const hil_dsp_block_t *blk, const field_t *fd, int32_t out_depth,
+                       int8_t *out) {
     const int32_t *bias = cv->bias, *multiplier = cv->multiplier, *shift = cv->shift;
     const int32_t rq_step = cv->rq_step;
     const hil_dsp_out_t o = cv->out;
     int32_t oc = 0, j;
+    if (fd->run != 0) { /* the common case: one call does every block of four channels */
+        const int32_t blocks = out_depth / 4;
+        hil_dsp_blocks4(fd->run, cv->filter, cv->filter_bytes, cv->filter_bytes, blk, blocks, out);
+        oc = 4 * blocks;
+    }
     for (; oc < out_depth; ++oc) {
         const int32_t count = out_depth - oc >= 4 ? 4 : 1;
         int32_t acc[4] = {0, 0, 0, 0};
@@ -143,6 +166,10 @@ int32_t hil_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *
     /* the zero point as padding must be an int8: true for every valid model */
     const int32_t gather = !pointwise && cv.filter_bytes <= HIL_DSP_WINDOW_BYTES &&
                            params->input_offset >= -127 && params->input_offset <= 128;
+    const hil_dsp_block_t blk = {params->input_offset, bias, requant->multiplier, requant->shift,
+                                 requant->per_channel ? 1 : 0,
+                                 {params->output_offset, params->act_min, params->act_max},
+                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max)};
     uint32_t window[HIL_DSP_WINDOW_BYTES / 4];
     field_t fd;
     int32_t out_y, out_x;
@@ -160,7 +187,7 @@ int32_t hil_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *
                     gather_window(&cv, &fd, (int8_t *)window);
                     fd.run = (const int8_t *)window;
                 }
-                conv_pixel(&cv, &fd, output_dims->c, output + hil_offset4(output_dims, fd.batch, out_y, out_x, 0));
+                conv_pixel(&cv, &blk, &fd, output_dims->c, output + hil_offset4(output_dims, fd.batch, out_y, out_x, 0));
             }
         }
     }

@@ -88,6 +88,36 @@ HIL_DSP_INLINE void dw_four_channels_3x3(const int8_t *x, const int8_t *f, int32
     acc[3] = a3;
 }
 
+/* Channels [0, 4 * blocks) of a pixel whose 3x3 window lies inside the image: per four
+ * channels the bias, the taps and the requantisation, stored to out[0..4 * blocks). Out of
+ * line, so that the accumulators and pointers fit the registers; one call per pixel. */
+__attribute__((noinline)) static void dw_blocks4_3x3(const int8_t *x, const int8_t *f, int32_t row_bytes,
+                                                    int32_t depth, const hil_dsp_block_t *b, int32_t blocks,
+                                                    int8_t *out) {
+    const int32_t step = b->rq_step;
+    const int32_t *bias = b->bias;
+    const int32_t *m = b->multiplier;
+    const int32_t *s = b->shift;
+    int32_t k;
+    for (k = 0; k < blocks; ++k) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias != 0) {
+            acc[0] = bias[0];
+            acc[1] = bias[1];
+            acc[2] = bias[2];
+            acc[3] = bias[3];
+            bias += 4;
+        }
+        dw_four_channels_3x3(x, f, row_bytes, depth, hil_dsp_pair(b->x_off), acc);
+        hil_dsp_requant4(acc, m, s, step, b->out.output_offset, b->lo4, b->hi4, out);
+        x += 4;
+        f += 4;
+        m += 4 * step;
+        s += 4 * step;
+        out += 4;
+    }
+}
+
 /* One output channel oc (input channel ic) over the in-image taps. */
 static int32_t dw_one_channel(const hil_conv_params_t *p, const window_t *win, int32_t row_bytes,
                               int32_t in_depth, int32_t out_depth, int32_t filter_w,
@@ -117,9 +147,10 @@ int32_t hil_depthwise_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_r
     const int32_t multiplier = params->depth_multiplier;
     const int32_t row_bytes = input_dims->w * in_depth;
     const int32_t rq_step = requant->per_channel ? 1 : 0;
-    const int32_t x_pair = hil_dsp_pair(params->input_offset);
     const int32_t *multipliers = requant->multiplier, *shifts = requant->shift;
     const hil_dsp_out_t o = {params->output_offset, params->act_min, params->act_max};
+    const hil_dsp_block_t blk = {params->input_offset, bias, multipliers, shifts, rq_step, o,
+                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max)};
     const int32_t three_by_three = filter_dims->h == 3 && filter_dims->w == 3 && params->dilation_h == 1 &&
                                    params->dilation_w == 1;
     int32_t batch, out_y, out_x, oc, j;
@@ -141,6 +172,10 @@ int32_t hil_depthwise_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_r
                 if (multiplier == 1) {
                     const int32_t interior_3x3 = three_by_three && win.ky_hi - win.ky_lo == 3 &&
                                                  win.kx_hi - win.kx_lo == 3;
+                    if (interior_3x3) {
+                        dw_blocks4_3x3(win.first, filter, row_bytes, in_depth, &blk, out_depth / 4, out);
+                        oc = out_depth / 4 * 4;
+                    }
                     for (; oc + 4 <= out_depth; oc += 4) {
                         int32_t acc[4] = {0, 0, 0, 0};
                         if (bias != 0) {
@@ -148,11 +183,7 @@ int32_t hil_depthwise_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_r
                                 acc[j] = bias[oc + j];
                             }
                         }
-                        if (interior_3x3) {
-                            dw_four_channels_3x3(win.first + oc, filter + oc, row_bytes, in_depth, x_pair, acc);
-                        } else {
-                            dw_four_channels(params, &win, row_bytes, in_depth, filter_dims->w, filter, oc, acc);
-                        }
+                        dw_four_channels(params, &win, row_bytes, in_depth, filter_dims->w, filter, oc, acc);
                         for (j = 0; j < 4; ++j) {
                             const int32_t q = (oc + j) * rq_step;
                             out[oc + j] = hil_dsp_requant(acc[j], multipliers[q], shifts[q], o);

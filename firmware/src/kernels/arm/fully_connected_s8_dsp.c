@@ -1,7 +1,7 @@
 /* FULLY_CONNECTED int8 on the DSP extension (ARMv7E-M): same results as
  * hil_fully_connected_s8.
  *
- * Four output units at a time share each load of the input (hil_dsp_dot4); a filter
+ * Four output units at a time share each load of the input (hil_dsp_blocks4); a filter
  * zero point (per-tensor quantisation) is added in the 16-bit lanes as the input's is.
  * No scratch memory. */
 #include "hil_dsp_dot.h"
@@ -17,11 +17,19 @@ int32_t hil_fully_connected_s8_dsp(const hil_fc_params_t *params, const hil_requ
     const int32_t f_off = params->filter_offset;
     const int32_t *multipliers = requant->multiplier, *shifts = requant->shift;
     const hil_dsp_out_t o = {params->output_offset, params->act_min, params->act_max};
+    const hil_dsp_block_t blk = {x_off, bias, multipliers, shifts, rq_step, o,
+                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max)};
     int32_t b, oc, count, j;
     for (b = 0; b < batches; ++b) {
         const int8_t *x = input + b * accum_depth;
         int8_t *out = output + b * output_depth;
-        for (oc = 0; oc < output_depth; oc += count) {
+        oc = 0;
+        if (f_off == 0) { /* the common case: one call does every block of four units */
+            const int32_t blocks = output_depth / 4;
+            hil_dsp_blocks4(x, filter, accum_depth, accum_depth, &blk, blocks, out);
+            oc = 4 * blocks;
+        }
+        for (; oc < output_depth; oc += count) {
             const int8_t *f = filter + oc * accum_depth;
             int32_t acc[4] = {0, 0, 0, 0};
             count = output_depth - oc >= 4 ? 4 : 1;

@@ -90,7 +90,7 @@ typedef struct {
  * with nudge = 2^30 or 1 - 2^30 by sign; both cases equal floor((a*b + 2^30) / 2^31),
  * an arithmetic shift. RoundingDivideByPOT adds 1 when the remainder exceeds the
  * threshold, i.e. when threshold - remainder is negative (both lie in [0, 2^31)). */
-HIL_DSP_INLINE int8_t hil_dsp_requant(int32_t acc, int32_t multiplier, int32_t shift, hil_dsp_out_t o) {
+HIL_DSP_INLINE int32_t hil_dsp_scale(int32_t acc, int32_t multiplier, int32_t shift) {
     const int32_t left = shift & ~(shift >> 31); /* max(shift, 0) */
     const int32_t right = left - shift;          /* max(-shift, 0) */
     const int32_t a = (int32_t)((uint32_t)acc << left);
@@ -98,9 +98,47 @@ HIL_DSP_INLINE int8_t hil_dsp_requant(int32_t acc, int32_t multiplier, int32_t s
     const int32_t mask = (int32_t)((1u << right) - 1u);
     const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)high >> 31);
     const int32_t round_up = (int32_t)((uint32_t)(threshold - (high & mask)) >> 31);
-    int32_t scaled = (high >> right) + round_up + o.output_offset;
+    return (high >> right) + round_up;
+}
+
+HIL_DSP_INLINE int8_t hil_dsp_requant(int32_t acc, int32_t multiplier, int32_t shift, hil_dsp_out_t o) {
+    int32_t scaled = hil_dsp_scale(acc, multiplier, shift) + o.output_offset;
     scaled = scaled < o.act_min ? o.act_min : scaled;
     return (int8_t)(scaled > o.act_max ? o.act_max : scaled);
+}
+
+/* Four outputs at once: saturated to int8 (the activation bounds lie inside [-128, 127], see
+ * hil_dsp_act_ok), packed, clamped bytewise with SSUB8/SEL (max, then min, as the reference's
+ * std::min(std::max(x, lo), hi)) and stored with one write. */
+HIL_DSP_INLINE uint32_t hil_dsp_sat8(int32_t v) {
+    int32_t saturated;
+    __asm__("ssat %0, #8, %1" : "=r"(saturated) : "r"(v)); /* __ssat trips -Wsign-conversion */
+    return (uint32_t)saturated & 0xFFu;
+}
+
+HIL_DSP_INLINE void hil_dsp_requant4(const int32_t acc[4], const int32_t *multiplier, const int32_t *shift,
+                                     int32_t step, int32_t output_offset, uint32_t lo4, uint32_t hi4,
+                                     int8_t *out) {
+    /* unrolled by hand: gcc keeps the loop otherwise */
+    uint32_t packed = hil_dsp_sat8(hil_dsp_scale(acc[0], multiplier[0], shift[0]) + output_offset);
+    packed |= hil_dsp_sat8(hil_dsp_scale(acc[1], multiplier[step], shift[step]) + output_offset) << 8;
+    packed |= hil_dsp_sat8(hil_dsp_scale(acc[2], multiplier[2 * step], shift[2 * step]) + output_offset) << 16;
+    packed |= hil_dsp_sat8(hil_dsp_scale(acc[3], multiplier[3 * step], shift[3 * step]) + output_offset) << 24;
+    (void)__ssub8((int32_t)packed, (int32_t)lo4); /* GE flags: packed >= lo, per byte */
+    packed = __sel(packed, lo4);
+    (void)__ssub8((int32_t)hi4, (int32_t)packed); /* GE flags: hi >= packed */
+    packed = __sel(packed, hi4);
+    memcpy(out, &packed, sizeof packed);
+}
+
+/* Activation bounds hil_dsp_requant4 handles: inside int8 (always, for valid models). */
+HIL_DSP_INLINE int32_t hil_dsp_act_ok(int32_t act_min, int32_t act_max) {
+    return act_min >= -128 && act_max <= 127;
+}
+
+/* A byte in all four lanes. */
+HIL_DSP_INLINE uint32_t hil_dsp_bytes4(int32_t value) {
+    return ((uint32_t)value & 0xFFu) * 0x01010101u;
 }
 
 /* Kernels of this folder, called by the portable entry points after their checks. */

@@ -45,10 +45,11 @@ HIL_DSP_INLINE int32_t hil_dsp_odd0(int32_t w) {
     "sxtb16  %[t], %[w], ror #8\n\t"                   \
     "smlad   %[a3], %[t], %[xo], %[a3]\n\t"
 
-/* acc[j] += sum_k f[j*row + k] * (x[k] + x_off), j = 0..3. Out of line: inlined into a
- * kernel's loops, the 13 registers the loop needs are not free. */
-__attribute__((noinline, unused)) static void hil_dsp_dot4(const int8_t *x, const int8_t *f, int32_t row, int32_t len,
-                                int32_t x_off, int32_t acc[4]) {
+/* acc[j] += sum_k f[j*row + k] * (x[k] + x_off), j = 0..3. Only inlined into small
+ * functions (hil_dsp_dot4, hil_dsp_block4): in a kernel's loops the 13 registers the
+ * loop needs are not free. */
+HIL_DSP_INLINE void hil_dsp_dot4_inline(const int8_t *x, const int8_t *f, int32_t row, int32_t len,
+                                        int32_t x_off, int32_t acc[4]) {
     const int32_t x_pair = hil_dsp_pair(x_off);
     /* rows 1 and 3 are addressed from rows 0 and 2: one register fewer, no spills */
     const int8_t *f0 = f;
@@ -122,6 +123,51 @@ __attribute__((noinline, unused)) static void hil_dsp_dot4(const int8_t *x, cons
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+}
+
+__attribute__((noinline, unused)) static void hil_dsp_dot4(const int8_t *x, const int8_t *f, int32_t row,
+                                                          int32_t len, int32_t x_off, int32_t acc[4]) {
+    hil_dsp_dot4_inline(x, f, row, len, x_off, acc);
+}
+
+/* What hil_dsp_block4 needs besides the rows: offsets, bias and requantisation. */
+typedef struct {
+    int32_t x_off;
+    const int32_t *bias; /* may be NULL */
+    const int32_t *multiplier, *shift;
+    int32_t rq_step; /* 1: per channel, 0: per tensor */
+    hil_dsp_out_t out;
+    uint32_t lo4, hi4; /* the activation bounds in four bytes (hil_dsp_requant4) */
+} hil_dsp_block_t;
+
+/* Output channels [0, 4 * blocks) from one input run of len bytes against filter rows f
+ * (row bytes apart): per four channels the bias, the dot products and the requantisation,
+ * stored to out[0..4 * blocks). One call per pixel, so that the call and the setup are paid
+ * once for all its channels. */
+__attribute__((noinline, unused)) static void hil_dsp_blocks4(const int8_t *x, const int8_t *f, int32_t row,
+                                                             int32_t len, const hil_dsp_block_t *b,
+                                                             int32_t blocks, int8_t *out) {
+    const int32_t step = b->rq_step;
+    const int32_t *bias = b->bias;
+    const int32_t *m = b->multiplier;
+    const int32_t *s = b->shift;
+    int32_t k;
+    for (k = 0; k < blocks; ++k) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias != 0) {
+            acc[0] = bias[0];
+            acc[1] = bias[1];
+            acc[2] = bias[2];
+            acc[3] = bias[3];
+            bias += 4;
+        }
+        hil_dsp_dot4_inline(x, f, row, len, b->x_off, acc);
+        hil_dsp_requant4(acc, m, s, step, b->out.output_offset, b->lo4, b->hi4, out);
+        f += 4 * row;
+        m += 4 * step;
+        s += 4 * step;
+        out += 4;
+    }
 }
 
 /* Returns acc + sum_k (f[k] + f_off) * (x[k] + x_off). */
