@@ -237,8 +237,9 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
         return HIL_KERNEL_ERR_ARG;
     }
 #if HIL_KERNELS_DSP
-    if (hil_dsp_offset_ok(params->input_offset) && hil_dsp_act_ok(params->act_min, params->act_max) &&
-        hil_dsp_requant_ok(requant, output_depth)) {
+    /* the zero point pads gathered windows: an int8 for every valid model */
+    if (params->input_offset >= -127 && params->input_offset <= 128 &&
+        hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
         return hil_depthwise_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias,
                                            output_dims, output);
     }

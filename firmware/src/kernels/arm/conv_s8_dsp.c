@@ -22,6 +22,12 @@
 /* The filter taps [lo, hi) whose input coordinate origin + tap * dilation lies in [0, size). */
 static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
                              int32_t *lo, int32_t *hi) {
+    if (dilation == 1) { /* no division */
+        const int32_t end = size - origin < taps ? size - origin : taps;
+        *lo = origin < 0 ? -origin : 0;
+        *hi = end > *lo ? end : *lo;
+        return;
+    }
     const int32_t first = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
     const int32_t last = size - 1 - origin;
     int32_t end = last < 0 ? 0 : last / dilation + 1;
@@ -46,13 +52,6 @@ typedef struct {
     int32_t batch, in_y0, in_x0, ky_lo, ky_hi, kx_lo, kx_hi;
 } field_t;
 
-static void fill(int8_t *dst, int8_t value, int32_t n) {
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        dst[i] = value;
-    }
-}
-
 /* The receptive field of one pixel as kh * kw * cin contiguous bytes; a row's in-image taps
  * are one copy when dilation_w is 1. */
 static void gather_window(const conv_t *cv, const field_t *fd, int8_t *buf) {
@@ -65,21 +64,21 @@ static void gather_window(const conv_t *cv, const field_t *fd, int8_t *buf) {
         int8_t *dst = buf + ky * row_bytes;
         const int32_t in_y = fd->in_y0 + ky * p->dilation_h;
         if (in_y < 0 || in_y >= cv->in_d->h || fd->kx_lo >= fd->kx_hi) {
-            fill(dst, pad, row_bytes);
+            hil_dsp_fill(dst, pad, row_bytes);
             continue;
         }
         const int8_t *src = cv->input + hil_offset4(cv->in_d, fd->batch, in_y, fd->in_x0, 0);
         if (p->dilation_w == 1) {
-            fill(dst, pad, fd->kx_lo * depth);
-            memcpy(dst + fd->kx_lo * depth, src + fd->kx_lo * depth, (uint32_t)((fd->kx_hi - fd->kx_lo) * depth));
-            fill(dst + fd->kx_hi * depth, pad, (cv->f_d->w - fd->kx_hi) * depth);
+            hil_dsp_fill(dst, pad, fd->kx_lo * depth);
+            hil_dsp_copy(dst + fd->kx_lo * depth, src + fd->kx_lo * depth, (fd->kx_hi - fd->kx_lo) * depth);
+            hil_dsp_fill(dst + fd->kx_hi * depth, pad, (cv->f_d->w - fd->kx_hi) * depth);
             continue;
         }
         for (kx = 0; kx < cv->f_d->w; ++kx) {
             if (kx < fd->kx_lo || kx >= fd->kx_hi) {
-                fill(dst + kx * depth, pad, depth);
+                hil_dsp_fill(dst + kx * depth, pad, depth);
             } else {
-                memcpy(dst + kx * depth, src + kx * p->dilation_w * depth, (uint32_t)depth);
+                hil_dsp_copy(dst + kx * depth, src + kx * p->dilation_w * depth, depth);
             }
         }
     }
@@ -169,7 +168,8 @@ int32_t hil_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *
     const hil_dsp_block_t blk = {params->input_offset, bias, requant->multiplier, requant->shift,
                                  requant->per_channel ? 1 : 0,
                                  {params->output_offset, params->act_min, params->act_max},
-                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max)};
+                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max),
+                                 hil_dsp_narrow_ok(requant, output_dims->c, bias, cv.filter_bytes, params->input_offset, 0)};
     uint32_t window[HIL_DSP_WINDOW_BYTES / 4];
     field_t fd;
     int32_t out_y, out_x;

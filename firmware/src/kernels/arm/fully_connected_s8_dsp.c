@@ -18,7 +18,8 @@ int32_t hil_fully_connected_s8_dsp(const hil_fc_params_t *params, const hil_requ
     const int32_t *multipliers = requant->multiplier, *shifts = requant->shift;
     const hil_dsp_out_t o = {params->output_offset, params->act_min, params->act_max};
     const hil_dsp_block_t blk = {x_off, bias, multipliers, shifts, rq_step, o,
-                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max)};
+                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max),
+                                 hil_dsp_narrow_ok(requant, output_depth, bias, accum_depth, x_off, f_off)};
     int32_t b, oc, count, j;
     for (b = 0; b < batches; ++b) {
         const int8_t *x = input + b * accum_depth;

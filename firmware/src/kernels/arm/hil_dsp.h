@@ -51,6 +51,27 @@ HIL_DSP_INLINE int32_t hil_dsp_load4(const int8_t *p) {
     return v;
 }
 
+/* memcpy / memset for the gathered windows: newlib-nano's copy bytes one at a time. */
+HIL_DSP_INLINE void hil_dsp_copy(int8_t *dst, const int8_t *src, int32_t n) {
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        const int32_t v = hil_dsp_load4(src);
+        memcpy(dst, &v, sizeof v);
+    }
+    for (; n > 0; --n) {
+        *dst++ = *src++;
+    }
+}
+
+HIL_DSP_INLINE void hil_dsp_fill(int8_t *dst, int8_t value, int32_t n) {
+    const uint32_t v = ((uint32_t)value & 0xFFu) * 0x01010101u;
+    for (; n >= 4; n -= 4, dst += 4) {
+        memcpy(dst, &v, sizeof v);
+    }
+    for (; n > 0; --n) {
+        *dst++ = value;
+    }
+}
+
 /* Bytes 0 and 2 of x, sign-extended, plus the lane offsets: [x0 + o, x2 + o]. */
 HIL_DSP_INLINE int32_t hil_dsp_even(int32_t offset_pair, int32_t x) {
     return __sxtab16(offset_pair, x);
@@ -101,6 +122,40 @@ HIL_DSP_INLINE int32_t hil_dsp_scale(int32_t acc, int32_t multiplier, int32_t sh
     return (high >> right) + round_up;
 }
 
+/* hil_dsp_scale for shift <= 0 and |acc| < 2^30 (hil_dsp_narrow_ok): SMMULR rounds
+ * (2 acc * m + 2^31) / 2^32 down, which is floor((acc * m + 2^30) / 2^31), the same high part. */
+HIL_DSP_INLINE int32_t hil_dsp_scale_narrow(int32_t acc, int32_t multiplier, int32_t shift) {
+    const int32_t right = -shift;
+    int32_t high;
+    __asm__("smmulr %0, %1, %2" : "=r"(high) : "r"(acc + acc), "r"(multiplier));
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)high >> 31);
+    const int32_t round_up = (int32_t)((uint32_t)(threshold - (high & mask)) >> 31);
+    return (high >> right) + round_up;
+}
+
+/* Whether hil_dsp_scale_narrow applies to a whole call: no left shift, and no accumulator can
+ * reach 2^30 (terms products of |w + w_off| and |x + x_off|, each at most 128 + |offset|,
+ * plus the largest bias). */
+static inline int32_t hil_dsp_narrow_ok(const hil_requant_t *requant, int32_t channels, const int32_t *bias,
+                                        int32_t terms, int32_t x_off, int32_t w_off) {
+    const int64_t x_max = 128 + (x_off < 0 ? -(int64_t)x_off : (int64_t)x_off);
+    const int64_t w_max = 128 + (w_off < 0 ? -(int64_t)w_off : (int64_t)w_off);
+    const int32_t n = requant->per_channel ? channels : 1;
+    int64_t largest_bias = 0;
+    int32_t c;
+    for (c = 0; c < n; ++c) {
+        if (requant->shift[c] > 0) {
+            return 0;
+        }
+    }
+    for (c = 0; bias != 0 && c < channels; ++c) {
+        const int64_t magnitude = bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c];
+        largest_bias = magnitude > largest_bias ? magnitude : largest_bias;
+    }
+    return (int64_t)terms * x_max * w_max + largest_bias < ((int64_t)1 << 30);
+}
+
 HIL_DSP_INLINE int8_t hil_dsp_requant(int32_t acc, int32_t multiplier, int32_t shift, hil_dsp_out_t o) {
     int32_t scaled = hil_dsp_scale(acc, multiplier, shift) + o.output_offset;
     scaled = scaled < o.act_min ? o.act_min : scaled;
@@ -117,13 +172,23 @@ HIL_DSP_INLINE uint32_t hil_dsp_sat8(int32_t v) {
 }
 
 HIL_DSP_INLINE void hil_dsp_requant4(const int32_t acc[4], const int32_t *multiplier, const int32_t *shift,
-                                     int32_t step, int32_t output_offset, uint32_t lo4, uint32_t hi4,
-                                     int8_t *out) {
+                                     int32_t step, int32_t narrow, int32_t output_offset, uint32_t lo4,
+                                     uint32_t hi4, int8_t *out) {
     /* unrolled by hand: gcc keeps the loop otherwise */
-    uint32_t packed = hil_dsp_sat8(hil_dsp_scale(acc[0], multiplier[0], shift[0]) + output_offset);
-    packed |= hil_dsp_sat8(hil_dsp_scale(acc[1], multiplier[step], shift[step]) + output_offset) << 8;
-    packed |= hil_dsp_sat8(hil_dsp_scale(acc[2], multiplier[2 * step], shift[2 * step]) + output_offset) << 16;
-    packed |= hil_dsp_sat8(hil_dsp_scale(acc[3], multiplier[3 * step], shift[3 * step]) + output_offset) << 24;
+    uint32_t packed;
+    if (narrow) {
+        packed = hil_dsp_sat8(hil_dsp_scale_narrow(acc[0], multiplier[0], shift[0]) + output_offset);
+        packed |= hil_dsp_sat8(hil_dsp_scale_narrow(acc[1], multiplier[step], shift[step]) + output_offset) << 8;
+        packed |= hil_dsp_sat8(hil_dsp_scale_narrow(acc[2], multiplier[2 * step], shift[2 * step]) + output_offset)
+                  << 16;
+        packed |= hil_dsp_sat8(hil_dsp_scale_narrow(acc[3], multiplier[3 * step], shift[3 * step]) + output_offset)
+                  << 24;
+    } else {
+        packed = hil_dsp_sat8(hil_dsp_scale(acc[0], multiplier[0], shift[0]) + output_offset);
+        packed |= hil_dsp_sat8(hil_dsp_scale(acc[1], multiplier[step], shift[step]) + output_offset) << 8;
+        packed |= hil_dsp_sat8(hil_dsp_scale(acc[2], multiplier[2 * step], shift[2 * step]) + output_offset) << 16;
+        packed |= hil_dsp_sat8(hil_dsp_scale(acc[3], multiplier[3 * step], shift[3 * step]) + output_offset) << 24;
+    }
     (void)__ssub8((int32_t)packed, (int32_t)lo4); /* GE flags: packed >= lo, per byte */
     packed = __sel(packed, lo4);
     (void)__ssub8((int32_t)hi4, (int32_t)packed); /* GE flags: hi >= packed */

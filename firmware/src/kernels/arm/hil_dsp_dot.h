@@ -138,6 +138,7 @@ typedef struct {
     int32_t rq_step; /* 1: per channel, 0: per tensor */
     hil_dsp_out_t out;
     uint32_t lo4, hi4; /* the activation bounds in four bytes (hil_dsp_requant4) */
+    int32_t narrow;    /* hil_dsp_narrow_ok: the shorter requantisation applies */
 } hil_dsp_block_t;
 
 /* Output channels [0, 4 * blocks) from one input run of len bytes against filter rows f
@@ -162,7 +163,7 @@ __attribute__((noinline, unused)) static void hil_dsp_blocks4(const int8_t *x, c
             bias += 4;
         }
         hil_dsp_dot4_inline(x, f, row, len, b->x_off, acc);
-        hil_dsp_requant4(acc, m, s, step, b->out.output_offset, b->lo4, b->hi4, out);
+        hil_dsp_requant4(acc, m, s, step, b->narrow, b->out.output_offset, b->lo4, b->hi4, out);
         f += 4 * row;
         m += 4 * step;
         s += 4 * step;
