@@ -20,27 +20,27 @@ from kernels_lib import (AddParams, ConvF32Params, ConvParams, Dims, FcParams, L
 CASES_PER_KERNEL = 25
 
 
-def conv_geometry(rng, depthwise, wide=False):
-    """wide: channel counts for the DSP kernels' 4-channel blocks and tails, multiplier 1 mostly,
-    filter rows beyond their 256-byte gathered window (kh * kw * cin up to 9 * 40)."""
+def conv_geometry(rng, depthwise, wide=False, deep=False):
+    """wide: channel counts for the DSP kernels' 4-channel blocks and tails, multiplier 1 mostly.
+    deep: 3x3 windows of 114-130 channels, beyond the DSP conv's 1,024-byte gathered window."""
     while True:
         h, w = int(rng.integers(1, 7)), int(rng.integers(1, 7))
-        kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        kh, kw = (3, 3) if deep else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
         sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
         dh, dw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
         padding = "SAME" if rng.random() < 0.5 else "VALID"
         oh, ow = out_size(padding, h, kh, sh, dh), out_size(padding, w, kw, sw, dw)
         if oh >= 1 and ow >= 1:
             break
-    cin = int(rng.integers(1, 41 if wide else 5))
+    cin = int(rng.integers(114, 131)) if deep else int(rng.integers(1, 41 if wide else 5))
     mult = (1 if wide and rng.random() < 0.7 else int(rng.integers(1, 3))) if depthwise else 1
     cout = cin * mult if depthwise else int(rng.integers(1, 11 if wide else 5))
     return dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, cin=cin, cout=cout, mult=mult,
                 pad_h=compute_padding(sh, dh, h, kh, oh), pad_w=compute_padding(sw, dw, w, kw, ow))
 
 
-def case_conv(k, rng, depthwise, dtype, wide=False):
-    g = conv_geometry(rng, depthwise, wide)
+def case_conv(k, rng, depthwise, dtype, wide=False, deep=False):
+    g = conv_geometry(rng, depthwise, wide, deep)
     xs, os = (1, g["h"], g["w"], g["cin"]), (1, g["oh"], g["ow"], g["cout"])
     ws = (1, g["kh"], g["kw"], g["cout"]) if depthwise else (g["cout"], g["kh"], g["kw"], g["cin"])
     c = ontarget.Case()
@@ -342,6 +342,7 @@ GENERATORS = {
     "conv_s8_wide": lambda k, r: case_conv(k, r, False, np.int8, wide=True),
     "dwconv_s8_wide": lambda k, r: case_conv(k, r, True, np.int8, wide=True),
     "fc_s8_long": lambda k, r: case_fc(k, r, np.int8, long_rows=True),
+    "conv_s8_deep": lambda k, r: case_conv(k, r, False, np.int8, deep=True),
 }
 
 
