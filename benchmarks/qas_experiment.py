@@ -7,7 +7,7 @@ with QAS and, without QAS, at the same learning rates and at learning rates mult
 and 1e6 (no single factor fixes both the weights' s_W^-2 and the biases' s_W^-2 s_x^-2 mismatch).
 Prints a text table of held-out accuracy along training and writes an SVG of the curves.
 
-    python benchmarks/qas_experiment.py [--steps 400] [--svg qas_experiment.svg] [--model toy]
+    python benchmarks/qas_experiment.py [--steps 400] [--svg qas_experiment.svg] [--task toy]
 """
 from __future__ import annotations
 
@@ -76,26 +76,26 @@ def svg(curves: dict[str, list[tuple[int, float, float]]], steps: int, title: st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("vww", "toy"), default="vww")
+    parser.add_argument("--task", choices=("vww", "toy"), default="vww")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--train-samples", type=int, default=200)
     parser.add_argument("--test-samples", type=int, default=100)
     parser.add_argument("--svg", type=Path, default=Path("qas_experiment.svg"))
     args = parser.parse_args()
-    task = make_task(args.model, args.train_samples, args.test_samples, seed=0)
+    task = make_task(args.task, args.train_samples, args.test_samples, seed=0)
     task.setup = plan_sparse_update(task.setup, static_bytes=0, budget=1 << 30).setup  # train all
     runs = {"QAS": (True, 1.0), "no QAS, lr x1": (False, 1.0), "no QAS, lr x1e2": (False, 1e2),
             "no QAS, lr x1e4": (False, 1e4), "no QAS, lr x1e6": (False, 1e6)}
     curves = {name: curve(scaled(task.setup, qas, factor), task, args.steps, args.every)
               for name, (qas, factor) in runs.items()}
     steps = [s for s, _, _ in next(iter(curves.values()))]
-    print(f"held-out accuracy ({args.model}, {len(task.test_y)} held-out samples; chance "
+    print(f"held-out accuracy ({args.task}, {len(task.test_y)} held-out samples; chance "
           f"{1 / task.setup.num_classes:.2f}); last column: mean loss of the last {args.every} steps")
     print(f"{'run':<18}" + "".join(f"{s:>7}" for s in steps) + f"{'loss':>9}")
     for name, points in curves.items():
         print(f"{name:<18}" + "".join(f"{a:>7.2f}" for _, a, _ in points) + f"{points[-1][2]:>9.4f}")
-    args.svg.write_text(svg(curves, args.steps, f"Quantized training with and without QAS ({args.model})"))
+    args.svg.write_text(svg(curves, args.steps, f"Quantized training with and without QAS ({args.task})"))
     print(f"wrote {args.svg}")
     return 0
 

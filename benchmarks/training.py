@@ -26,7 +26,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--board", default="nucleo_f746")
     parser.add_argument("--emulator", default="qemu")
-    parser.add_argument("--model", default="vww", choices=("vww", "toy"))
+    parser.add_argument("--task", default="vww", choices=("vww", "toy"))
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--train-samples", type=int, default=200)
@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the full result here")
     args = parser.parse_args()
     try:
-        result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
+        result = run_training(args.board, args.emulator, args.task, args.budget, args.steps,
                               args.train_samples, args.test_samples, say=Progress().say,
                               backbone=args.backbone)
     except HarnessError as exc:

@@ -1,5 +1,10 @@
 """Board definitions: `boards/<name>.yaml`, loaded and validated.
 
+Board files are looked up, first match wins, in: the user's project's folders (`boards/` beside
+the pytest rootdir, `--boards-dir`, ini `hil_boards_dir`: added with `add_boards_dirs`; `boards/`
+in the current directory), `$HIL_BOARDS_DIR` (os.pathsep-separated), then the built-in boards
+shipped with the harness. A project board may so replace a built-in one of the same name.
+
 A board file describes the real board (MCU, core, memory, serial link, how to flash it) and the
 ways it can be emulated. `Board.variant(emulator)` resolves one of them into what a build and a
 target need: the PlatformIO environment, the HAL, the memory map and the timer.
@@ -15,15 +20,32 @@ from typing import Any
 import yaml
 
 from .errors import BoardError
+from .resources import builtin_boards_dir
 
 EMULATORS = ("none", "qemu", "renode")
 _SIZE = re.compile(r"^\s*(\d+)\s*([KM]?)B?\s*$", re.IGNORECASE)
 
 
-def boards_dir() -> Path:
-    """Where board files live: $HIL_BOARDS_DIR, else the repository's `boards/`."""
-    env = os.environ.get("HIL_BOARDS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "boards"
+_project_boards_dirs: list[Path] = []
+
+
+def add_boards_dirs(directories: list[Path]) -> None:
+    """Searches these folders (a project's own boards) before the others, earliest first."""
+    for directory in reversed(directories):
+        if directory not in _project_boards_dirs:
+            _project_boards_dirs.insert(0, directory)
+
+
+def boards_dirs() -> list[Path]:
+    """The folders searched for board files, in order (see the module's docstring)."""
+    env = [Path(p) for p in os.environ.get("HIL_BOARDS_DIR", "").split(os.pathsep) if p]
+    folders, seen = [], set()
+    for folder in [*_project_boards_dirs, Path.cwd() / "boards", *env, builtin_boards_dir()]:
+        key = folder.resolve()
+        if key not in seen and folder.is_dir():
+            seen.add(key)
+            folders.append(folder)
+    return folders
 
 
 def parse_size(value: Any) -> int:
@@ -100,6 +122,7 @@ class Board:
     upload_tool: str | None
     upload_command: str | None
     upload_probe_option: str | None
+    upload_model_command: str | None  # writes the packed model into the flash model slot
     variants: dict[str, Variant]
     path: Path
     link_max_payload: int | None = None  # the link's buffer sizes, when the firmware's defaults
@@ -232,6 +255,7 @@ def _read_board(path: Path) -> Board:
         upload_tool=upload.get("tool", str, None) if upload else None,
         upload_command=upload.get("command", str, None) if upload else None,
         upload_probe_option=upload.get("probe_option", str, None) if upload else None,
+        upload_model_command=upload.get("model_command", str, None) if upload else None,
         variants=variants,
         path=path,
         link_max_payload=link.get("max_payload", int, None) if link else None,
@@ -242,17 +266,34 @@ def _read_board(path: Path) -> Board:
 _VARIANT_KEYS = {"pio_env", "hal", "memory", "timer", "clock_hz", "machine", "stand_in"}
 
 
+def _search(directory: Path | None) -> list[Path]:
+    return [directory] if directory else boards_dirs()
+
+
 def known_boards(directory: Path | None = None) -> list[str]:
-    directory = directory or boards_dir()
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    return sorted({p.stem for folder in _search(directory) for p in folder.glob("*.yaml")})
+
+
+def board_file(name: str, directory: Path | None = None) -> Path | None:
+    """The board file `name` resolves to (the first folder holding it), or None."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+        return None
+    return next((f / f"{name}.yaml" for f in _search(directory) if (f / f"{name}.yaml").is_file()), None)
 
 
 def load_board(name: str, directory: Path | None = None) -> Board:
-    directory = directory or boards_dir()
-    path = directory / f"{name}.yaml"
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name) or not path.is_file():
+    path = board_file(name, directory)
+    if path is None:
         known = ", ".join(known_boards(directory)) or "(none)"
         raise BoardError(f"unknown board {name!r}; known boards: {known}")
+    return _read_board(path)
+
+
+def load_board_file(path: str | Path) -> Board:
+    """A board from its file, wherever it is (the firmware build is told which file to read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BoardError(f"board file {path} does not exist")
     return _read_board(path)
 
 

@@ -4,18 +4,29 @@ Each module in `harness/commands/` registers its subcommands with `@command`; th
 finds them, parses the arguments and turns harness errors into one-line messages.
 
 Exit status: 0 success, 1 a check failed (the device differs from the reference), 2 the run could
-not be made (unknown board, no board attached, a board that does not answer, bad input).
+not be made (unknown board, no board attached, a board that does not answer, bad input),
+3 a bug in the harness (an unexpected exception: one line names the log file holding its
+traceback), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 a closed output
+pipe; QEMU and the reference workers are stopped first).
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
+import os
 import pkgutil
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 from . import __version__, commands
-from .commands import COMMANDS
+from .commands import COMMANDS, error_text
 from .errors import HarnessError
+from .shutdown import Terminated, stop_on_signals
+
+BUG_EXIT_STATUS = 3
 
 
 def _load_command_modules() -> None:
@@ -37,14 +48,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.function(args)
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with stop_on_signals():
+        try:
+            return args.function(args)
+        except HarnessError as exc:
+            print(error_text(str(exc), exc.exit_status, type(exc).__name__, getattr(args, "json", False)),
+                  file=sys.stderr)
+            return exc.exit_status
+        except Terminated as exc:
+            print(str(exc), file=sys.stderr)
+            return exc.exit_status
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # the reader went away (`hil boards | head -1`): not a bug
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + 13  # as if killed by SIGPIPE
+        except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
+            log = write_crash_log(argv)
+            print(f"internal error: {type(exc).__name__}: {exc} (a bug in hil; traceback in {log})",
+                  file=sys.stderr)
+            return BUG_EXIT_STATUS
+
+
+def crash_log_dir() -> Path:
+    """$XDG_CACHE_HOME/hil/crash (~/.cache/hil/crash), or the temp dir if that is not writable."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    for directory in (cache / "hil" / "crash", Path(tempfile.gettempdir()) / f"hil-crash-{os.getuid()}"):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            if os.access(directory, os.W_OK):
+                return directory
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+def write_crash_log(argv: list[str] | None) -> Path:
+    """Writes the current exception's traceback, with the command line, to a new log file."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fd, name = tempfile.mkstemp(prefix=f"hil-{stamp}-", suffix=".log", dir=crash_log_dir())
+    command = " ".join(sys.argv[:1] + (sys.argv[1:] if argv is None else list(argv)))
+    with os.fdopen(fd, "w") as log:
+        log.write(f"hil {__version__}: {command}\n\n{traceback.format_exc()}")
+    return Path(name)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ class Dut:
         self.board, self.variant, self.target, self.link = board, variant, target, link
         self.info: HelloInfo | None = None
         self.claim: Claim | None = None
+        self.progress = Progress.quiet()  # where long work on this device reports (bars, steps)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -104,7 +105,7 @@ class Dut:
                 claim.release()
             raise
         dut = cls(board, variant, target, Link(transport, board.name, timeout, on_closed=target.exit_reason))
-        dut.claim = claim
+        dut.claim, dut.progress = claim, progress
         try:
             dut._handshake(wait_ready=emulator != "none")
         except BaseException:

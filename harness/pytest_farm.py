@@ -59,8 +59,8 @@ def instance_label(dut: Dut) -> str:
 @pytest.fixture(autouse=True)
 def _record_board_instance(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tags each test that uses `dut` with the instance that ran it (no effect on other tests)."""
-    if "dut" in request.fixturenames:
-        request.node.user_properties.append((INSTANCE_PROPERTY, instance_label(request.getfixturevalue("dut"))))
+    if "hil_dut" in request.fixturenames:  # `dut` or `hil_dut` (not another plugin's `dut`)
+        request.node.user_properties.append((INSTANCE_PROPERTY, instance_label(request.getfixturevalue("hil_dut"))))
     yield
 
 

@@ -7,9 +7,17 @@
 `run_model(model, inputs=None, count=1, seed=0, per_layer=False) -> InferenceResult` runs the model
 on the board under test and in the tflite-micro reference: `result.device_outputs`,
 `result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
-int8, a tolerance for float32), `result.instructions` per inference. Under QEMU each model boots
+int8, a tolerance for float32; every graph output and, with per_layer, every operator output, the
+set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each model boots
 its own emulator with the packed model in the flash model slot (the previous one is closed); on
-a real board the model is streamed into the device's RAM over the session's `dut`.
+a real board the model is streamed into the device's RAM over the session's `dut`. Each call
+records board, emulator, firmware build id, model sha256, elements compared and exact,
+instructions and arena as JUnit properties of the calling test (harness/pytest_junit.py).
+
+`run_model(model, dataset="data.npz" or a folder, float_model=None, samples=None, seed=0)
+-> DatasetResult` runs a labelled data set (harness/engine/dataset.py): `result.verdict` (every
+sample, device against tflite-micro) and `result.accuracy` (`.metric` top1 or auc, `.device`,
+`.reference`, `.float_model`).
 """
 from __future__ import annotations
 
@@ -19,8 +27,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .engine.accuracy import DatasetResult, run_dataset
 from .engine.session import InferenceResult, InferenceSession
 from .progress import Progress
+from .pytest_junit import add_properties, device_properties, file_sha256, inference_properties
 from .pytest_plugin import open_or_fail
 
 
@@ -30,6 +40,7 @@ class _Sessions:
     def __init__(self, request: pytest.FixtureRequest):
         self.request = request
         self.current: tuple[str, InferenceSession] | None = None
+        self.model_sha256 = ""
 
     def get(self, model: str | Path) -> InferenceSession:
         key = str(Path(model).resolve())
@@ -43,8 +54,9 @@ class _Sessions:
                 timeout=max(options.timeout, 10.0), progress=Progress()))
         else:
             session = open_or_fail(
-                lambda: InferenceSession.on_dut(self.request.getfixturevalue("dut"), model))
+                lambda: InferenceSession.on_dut(self.request.getfixturevalue("hil_dut"), model))
         self.current = (key, session)
+        self.model_sha256 = file_sha256(model)
         return session
 
     def close(self) -> None:
@@ -61,10 +73,21 @@ def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
 
 
 @pytest.fixture
-def run_model(_inference_sessions: _Sessions) -> Callable[..., InferenceResult]:
+def run_model(_inference_sessions: _Sessions, request: pytest.FixtureRequest) -> Callable[..., InferenceResult]:
     def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
-            count: int = 1, seed: int = 0, per_layer: bool = False) -> InferenceResult:
-        return _inference_sessions.get(model).run(inputs, count, seed, per_layer)
+            count: int = 1, seed: int = 0, per_layer: bool = False, dataset: str | Path | None = None,
+            float_model: str | Path | None = None,
+            samples: int | None = None) -> InferenceResult | DatasetResult:
+        session = _inference_sessions.get(model)
+        add_properties(request.node, device_properties(session.dut))
+        if dataset is not None:
+            result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
+            inference = result.inference
+        else:
+            result = inference = session.run(inputs, count, seed, per_layer)
+        add_properties(request.node, inference_properties(
+            model, _inference_sessions.model_sha256, session.packed.arena_size, inference))
+        return result
 
     return run
 

@@ -3,13 +3,14 @@
 Options:
   --hil-results FILE      append a record per measured case to FILE (JSON Lines)
   --hil-baseline [FILE]   compare each measured case with a baseline (default
-                          baselines/<board>-<emulator>.json); a regression fails the test
+                          baselines/<board>-<emulator>.json in the rootdir); a regression fails the test
   --hil-threshold M=F     allowed rise of metric (or group) M, e.g. instructions=0.05
 Fixtures:
   measured_dut   session-scoped emulated board with the instruction-counting plugin attached
   hil_metrics    hil_metrics(record) records a bench record (harness/metrics/workloads.py): its
                  numbers become JUnit properties `hil.<metric>`, it is appended to --hil-results
-                 and compared with --hil-baseline
+                 and gated by --hil-baseline (docs/verdicts.md: a case the baseline does not
+                 hold must still be bit-exact; a record with no metrics or verdict fails)
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-results", type=Path, help="append measured records to this JSON Lines file")
     group.addoption("--hil-baseline", nargs="?", const=AUTO, default=None,
                     help="fail measured tests that regress against this baseline "
-                         "(default file: baselines/<board>-<emulator>.json)")
+                         "(default file: baselines/<board>-<emulator>.json in the rootdir)")
     group.addoption("--hil-threshold", action="append", default=[],
                     help="allowed rise METRIC=FRACTION, e.g. instructions=0.05 (default 0.02)")
 
@@ -64,14 +65,18 @@ def measured_dut(hil_options: Any, record_testsuite_property: Callable[[str, obj
 
 
 @pytest.fixture
-def hil_metrics(pytestconfig: pytest.Config,
-                record_property: Callable[[str, object], None]) -> Callable[[dict[str, Any]], None]:
+def hil_metrics(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
     results_path = pytestconfig.getoption("hil_results")
     baseline_option = pytestconfig.getoption("hil_baseline")
+
+    def record_property(name: str, value: object) -> None:  # pytest's own warns under xunit2
+        request.node.user_properties.append((name, value))
 
     def record(measured: dict[str, Any]) -> None:
         record_property("hil.case", measured["case"])
         record_property("hil.build_id", measured.get("build_id", ""))
+        if measured.get("model_sha256"):
+            record_property("hil_model_sha256", measured["model_sha256"])
         for metric, value in flat_metrics(measured.get("metrics", {})).items():
             record_property(f"hil.{metric}", value)
         if results_path:
@@ -85,6 +90,8 @@ def hil_metrics(pytestconfig: pytest.Config,
                 pytest.fail(str(exc), pytrace=False)
             for line in result.improvements:
                 record_property("hil.improved", line)
+            for line in result.new:  # gated too: a new case must still be bit-exact
+                record_property("hil.new", line)
             if not result.ok:
                 pytest.fail("regression against " + str(path) + ":\n" + "\n".join(result.failures), pytrace=False)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from . import __version__
 from .errors import HarnessError
+from .input_files import read_regular_file
+from .json_fields import NUMBER, check_field, is_type
 
 KEY_FIELDS = ("board", "emulator", "build_id", "model_sha256", "case", "seed")
 
@@ -41,12 +43,53 @@ def new_record(*, board: str, emulator: str, build_id: str, case: str, model: st
     }
 
 
+def _field(data: dict[str, Any], name: str, kind: type | tuple, where: str, required: bool = False) -> Any:
+    return check_field(data, name, kind, where, required, error=ResultsError)
+
+
+# The fields readers rely on, and their JSON types (None is allowed for every optional one).
+REQUIRED_FIELDS = {"board": str, "emulator": str, "case": str}
+OPTIONAL_FIELDS = {"build_id": str, "model": str, "model_sha256": str, "verdict": str, "seed": int,
+                   "bit_exact": bool, "mismatch": dict, "layer_names": list, "metrics": dict}
+
+
+def check_record(record: dict[str, Any], where: str) -> dict[str, Any]:
+    """`record` if it has the shape every reader (resume, baseline, regress, report) relies on;
+    else a ResultsError naming the line and the field."""
+    for name, kind in REQUIRED_FIELDS.items():
+        _field(record, name, kind, where, required=True)
+    for name, kind in OPTIONAL_FIELDS.items():
+        _field(record, name, kind, where)
+    if record.get("metrics") is not None:
+        check_metrics(record["metrics"], f"{where}: metrics")
+    return record
+
+
+def check_metrics(metrics: dict[str, Any], where: str) -> None:
+    timing = _field(metrics, "timing", dict, where) or {}
+    _field(timing, "unit", str, f"{where}.timing")
+    _field(timing, "total", NUMBER, f"{where}.timing")
+    for number, region in enumerate(_field(timing, "regions", list, f"{where}.timing") or []):
+        at = f"{where}.timing.regions[{number}]"
+        if not isinstance(region, dict):
+            raise ResultsError(f"{at} must be an object")
+        _field(region, "name", str, at, required=True)
+        unit = _field(region, "unit", str, at, required=True)
+        _field(region, unit, NUMBER, at, required=True)
+        _field(region, "layer", int, at)
+    for name, value in (_field(metrics, "memory", dict, where) or {}).items():
+        if value is not None and not is_type(value, NUMBER):
+            raise ResultsError(f"{where}.memory: field `{name}` must be a number, not {json.dumps(value)[:40]}")
+
+
 class ResultsFile:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
     def append(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
+        if self.path.exists() and not self.path.is_file():  # opening a FIFO would wait for a reader
+            raise ResultsError(f"cannot write results file {self.path}: it is not a regular file")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._drop_torn_tail()
@@ -72,10 +115,7 @@ class ResultsFile:
     def records(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
             return
-        try:
-            lines = self.path.read_bytes().split(b"\n")
-        except OSError as exc:
-            raise ResultsError(f"cannot read results file {self.path}: {exc.strerror}") from None
+        lines = read_regular_file(self.path, "results file", ResultsError).split(b"\n")
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -87,10 +127,14 @@ class ResultsFile:
                 raise ResultsError(f"{self.path} line {number} is not a JSON record") from None
             if not isinstance(record, dict):
                 raise ResultsError(f"{self.path} line {number} is not a JSON object")
-            yield record
+            yield check_record(record, f"{self.path} line {number}")
 
     def completed_keys(self) -> set[tuple]:
-        return {case_key(record) for record in self.records()}
+        return set(self.completed())
+
+    def completed(self) -> dict[tuple, dict[str, Any]]:
+        """The newest record of each key: what a resumed run takes instead of measuring again."""
+        return {case_key(record): record for record in self.records()}
 
     def latest(self, board: str | None = None, emulator: str | None = None) -> dict[str, dict[str, Any]]:
         """The newest record of each case (by file order), optionally for one board variant."""

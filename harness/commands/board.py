@@ -10,7 +10,9 @@ from ..boards import load_board
 from ..build import build
 from . import board_arguments, command, emit, open_dut
 from ..progress import Progress
-from ..targets.flash import flash
+from ..engine.pack import pack_file
+from ..engine.runner import write_model_slot
+from ..targets.flash import flash, require_flasher
 
 
 @command("boards", "list the known boards and where each can run here", lambda p: p.add_argument("--json", action="store_true"))
@@ -31,23 +33,35 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 @command("build", "build a board's firmware", lambda p: board_arguments(p))
 def cmd_build(args: argparse.Namespace) -> int:
-    firmware = build(load_board(args.board), args.emulator, Progress())
+    firmware = build(load_board(args.board), args.emulator, Progress.for_command(args.json))
     data = {"board": firmware.board, "emulator": firmware.emulator, "pio_env": firmware.pio_env,
             "elf": str(firmware.elf), "bin": str(firmware.bin), "bin_bytes": firmware.size_bytes}
     emit(args, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
     return 0
 
 
-@command("flash", "build and flash the firmware onto a real board", lambda p: board_arguments(p, "none"))
+def _flash_arguments(parser: argparse.ArgumentParser) -> None:
+    board_arguments(parser, "none")
+    parser.add_argument("--model", help="also write this .tflite, packed, into the board's flash model slot")
+
+
+@command("flash", "build and flash the firmware (and a model into the model slot) onto a real board", _flash_arguments)
 def cmd_flash(args: argparse.Namespace) -> int:
     board = load_board(args.board)
     if args.emulator != "none":
         print(f"nothing to flash: --emulator={args.emulator} loads the firmware at boot", file=sys.stderr)
         return 0
-    firmware = build(board, "none", Progress())
-    with Progress().step(f"flashing {board.name} with {board.upload_tool}"):
+    require_flasher(board)  # before a build that would be wasted
+    packed = pack_file(args.model, board, "none") if args.model else None  # refuses what does not fit
+    progress = Progress.for_command(args.json)
+    firmware = build(board, "none", progress)
+    with progress.step(f"flashing {board.name} with {board.upload_tool}"):
         flash(board, firmware, args.probe, args.port)
-    emit(args, {"board": board.name, "flashed": str(firmware.hex)}, f"flashed {firmware.hex}")
+    data = {"board": board.name, "flashed": str(firmware.hex)}
+    if packed:
+        write_model_slot(board, packed.image, args.probe, args.port, progress)
+        data.update(model=args.model, model_bytes=len(packed.image), slot_addr=f"0x{board.memory.model_slot.origin:08x}")
+    emit(args, data, f"flashed {firmware.hex}" + (f"; {args.model} in the model slot at {data['slot_addr']}" if packed else ""))
     return 0
 
 

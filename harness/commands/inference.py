@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import load_board
+from ..engine.accuracy import dataset_for, float_model_for, run_dataset
+from ..engine.dataset import Dataset
+from ..model.tflite import load_model
 from ..engine.pack import pack_file
 from ..engine.session import InferenceSession
 from ..errors import CheckFailed, HarnessError
+from ..input_files import check_regular_file
 from ..progress import Progress
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,36 +46,62 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
     parser.add_argument("--model", required=True, help=".tflite model")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--inputs", type=int, default=1, help="number of seeded random inputs (default 1)")
+    source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    source.add_argument("--dataset", help="labelled data: FILE.npz (x, y) or a folder with one subfolder "
+                                          "per class; reports top-1 accuracy (AUC for anomaly detectors)")
+    parser.add_argument("--samples", type=positive_int, help="--dataset: a seeded random subset of this many samples")
+    parser.add_argument("--float-model", help="--dataset: also score this float .tflite in tflite-micro")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
                         help="also read every layer's output back and name the first diverging layer")
+    parser.add_argument("--stream", action="store_true",
+                        help="real board: stream the model into RAM instead of writing it into the "
+                             "flash model slot with the board's flasher")
 
 
 def _load_input(path: str) -> list[np.ndarray]:
+    check_regular_file(path, "input .npy file")
     try:
         return [np.load(path, allow_pickle=False)]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise HarnessError(f"{path}: cannot read a .npy array ({exc})") from None
+
+
+def _dataset(args: argparse.Namespace) -> Dataset | None:
+    """The --dataset (and --float-model) checked against the model before any board boots."""
+    if (args.samples is not None or args.float_model) and not args.dataset:
+        raise HarnessError("--samples and --float-model apply to --dataset only")
+    if not args.dataset:
+        return None
+    if args.per_layer:
+        raise HarnessError("--per-layer does not apply to --dataset (run one input with --input)")
+    model = load_model(args.model)
+    if args.float_model:
+        float_model_for(args.float_model, tuple(model.tensors[model.inputs[0]].shape))
+    return dataset_for(model, args.dataset, args.samples, args.seed)
 
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.inputs < 1:
-        raise HarnessError("--inputs must be at least 1")
+    dataset = _dataset(args)
+    given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
-                               progress=Progress()) as session:
-        given = [_load_input(args.input)] if args.input else None
-        result = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+                               progress=Progress.for_command(args.json), stream=args.stream) as session:
+        if dataset is not None:
+            result = run_dataset(session, dataset, args.float_model)
+            inference = result.inference
+        else:
+            result = inference = session.run(given, count=args.inputs, seed=args.seed,
+                                             per_layer=args.per_layer)
         load = session.device_model.info
-        data = {"model": args.model, "board": args.board, "emulator": args.emulator,
-                "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity,
-                **result.as_dict()}
-    header = (f"{args.model} on {args.board} ({args.emulator}): {len(result.instructions)} "
+        report = {"model": args.model, "board": args.board, "emulator": args.emulator,
+                  "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity,
+                  **result.as_dict()}
+    header = (f"{args.model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
               f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
-    emit(args, data, header + "\n" + result.describe() + "\n" + ("PASS" if result.verdict.passed else "FAIL"))
-    if not result.verdict.passed or result.layer_mismatch:
+    emit(args, report, header + "\n" + result.describe())
+    if not result.verdict.passed:
         raise CheckFailed("device outputs differ from tflite-micro")
     return 0

@@ -6,17 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..baseline import (BASELINE_DIR, baseline_path, compare, load_baseline, write_baseline)
+from ..baseline import baseline_path, compare, load_baseline, recordable_failure, write_baseline
 from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
+from ..input_files import check_regular_file
 from ..metrics.model_bench import load, pack, slot_loader_args
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
 from ..results import ResultsFile, case_key
 from ..shared_models import resolve_path
-from . import board_arguments, command, emit
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,14 +25,15 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], type=Path,
                         help="a .tflite model to benchmark (repeatable; default: the self-test workload)")
     parser.add_argument("--selftest", action="store_true", help="also run the self-test workload with --model")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs (default 0)")
-    parser.add_argument("--repeat", type=int, default=2,
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the generated inputs (default 0)")
+    parser.add_argument("--repeat", type=positive_int, default=2,
                         help="runs per case; emulator counts must agree between them (default 2)")
     parser.add_argument("--iterations", type=_sizes, default=[1000],
                         help="self-test workload size; a comma list makes one case per size (default 1000)")
-    parser.add_argument("--layers", type=int, default=4, help="self-test workload parts (default 4)")
+    parser.add_argument("--layers", type=positive_int, default=4, help="self-test workload parts (default 4)")
     parser.add_argument("--results", type=Path, help="append a record per case to this JSON Lines file")
-    parser.add_argument("--resume", action="store_true", help="skip cases already in --results")
+    parser.add_argument("--resume", action="store_true",
+                        help="take cases already in --results from there instead of measuring them again")
     parser.add_argument("--firmware-flag", action="append", default=[], dest="firmware_flags",
                         help="extra compiler flag for a firmware variant, e.g. -DHIL_SLOWDOWN_LOOPS=100")
     parser.add_argument("--no-plugin", action="store_true",
@@ -48,12 +50,11 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _open(args: argparse.Namespace, slot_image: bytes | None = None) -> MeasuredDut:
-    if args.repeat < 1:
-        raise HarnessError("--repeat must be at least 1")
+def _open(args: argparse.Namespace, slot_image: bytes | None = None, progress: Progress | None = None) -> MeasuredDut:
     board = load_board(args.board)
     loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
-    return MeasuredDut.open(board, args.emulator, progress=Progress(), extra_flags=args.firmware_flags or None,
+    progress = progress or Progress.for_command(args.json)
+    return MeasuredDut.open(board, args.emulator, progress=progress, extra_flags=args.firmware_flags or None,
                             use_plugin=not args.no_plugin, extra_qemu_args=loader, port=args.port,
                             baud=args.baud, probe_serial=args.probe, timeout=args.timeout)
 
@@ -93,38 +94,50 @@ def _cases(args: argparse.Namespace) -> list[Case]:
     return cases
 
 
+def _measure(measured: MeasuredDut, case: Any, args: argparse.Namespace, packed: dict[Path, Any],
+             offsets: dict[Path, int]) -> dict[str, Any]:
+    if case.model is None:
+        return bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
+    device_model = load(measured, packed[case.model], offsets.get(case.model))
+    return bench_model(measured, device_model, case.model, args.seed, args.repeat)
+
+
 def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Measures every case, appending each record to --results as soon as it is measured."""
+    """Measures every case, appending each record to --results as soon as it is measured. With
+    --resume a case already recorded is not measured again: its recorded record is returned (and
+    judged) like a new one."""
     results = ResultsFile(args.results) if args.results else None
     if args.resume and not results:
         raise HarnessError("--resume needs --results FILE")
     for model in args.model:
-        if not model.is_file():
+        if not model.exists():
             raise HarnessError(f"model {model} does not exist")
-    done = results.completed_keys() if results and args.resume else set()
-    progress, records, cases = Progress(), [], _cases(args)
+        check_regular_file(model, "model file")  # a FIFO would hang the digest
+    done = results.completed() if results and args.resume else {}
+    progress, records, cases = Progress.for_command(args.json), [], _cases(args)
     packed, offsets, slot_image = _pack_models(args)
-    with _open(args, slot_image) as measured:
+    with _open(args, slot_image, progress) as measured, progress.bar(len(cases), "bench cases", "case") as bar:
         build_id = measured.dut.info.build_id if measured.dut.info else ""
-        for number, case in enumerate(cases, 1):
-            if case.key(args.board, args.emulator, build_id, args.seed) in done:
+        for case in cases:
+            recorded = done.get(case.key(args.board, args.emulator, build_id, args.seed))
+            if recorded is not None:
                 progress.say(f"    {case.name}: already in {results.path}, skipped")
-                continue
-            if case.model is None:
-                record = bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
+                records.append(recorded)
             else:
-                device_model = load(measured, packed[case.model], offsets.get(case.model))
-                record = bench_model(measured, device_model, case.model, args.seed, args.repeat)
-            if results:
-                results.append(record)
-            records.append(record)
-            progress.count(number, len(cases), "cases measured")
+                record = _measure(measured, case, args, packed, offsets)
+                if results:
+                    results.append(record)
+                records.append(record)
+            bar.update()
     return records
 
 
 def _record_text(record: dict[str, Any]) -> str:
     timing, memory = record["metrics"]["timing"], record["metrics"]["memory"]
-    verdict = record["verdict"] + (f" ({record['mismatch'].get('detail')})" if record.get("mismatch") else "")
+    compared = record.get("compared")  # records of older harness versions do not say
+    verdict = record["verdict"].upper() + (f": compared {compared['elements']} elements, {compared['exact']} exact"
+                                           if compared else "")
+    verdict += f" ({record['mismatch'].get('detail')})" if record.get("mismatch") else ""
     lines = [f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}: {verdict}",
              f"  total: {timing['total']} {timing['unit']} ({timing['source']})"]
     for region in timing["regions"]:
@@ -137,7 +150,7 @@ def _record_text(record: dict[str, Any]) -> str:
 @command("bench", "measure instructions/cycles per layer and memory", _bench_arguments)
 def cmd_bench(args: argparse.Namespace) -> int:
     records = run_bench(args)
-    emit(args, records, "\n".join(_record_text(record) for record in records) or "nothing new to measure")
+    emit(args, records, "\n".join(_record_text(record) for record in records) or "nothing to measure")
     return 0 if all(record["verdict"] == "pass" for record in records) else 1
 
 
@@ -150,17 +163,21 @@ def _baseline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _baseline_file(args: argparse.Namespace) -> Path:
-    return args.baseline or baseline_path(args.board, args.emulator, BASELINE_DIR)
+    return args.baseline or baseline_path(args.board, args.emulator)
+
+
+def _recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    if not args.results:
+        raise HarnessError("--from-results needs --results FILE")
+    records = ResultsFile(args.results).latest(args.board, args.emulator)
+    if not records:
+        raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
+    return records
 
 
 def _records_now_or_recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if getattr(args, "from_results", False):
-        if not args.results:
-            raise HarnessError("--from-results needs --results FILE")
-        records = ResultsFile(args.results).latest(args.board, args.emulator)
-        if not records:
-            raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
-        return records
+        return _recorded(args)
     return {record["case"]: record for record in run_bench(args)}
 
 
@@ -172,9 +189,12 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         emit(args, data, "\n".join(f"{case}: {entry['metrics']}" for case, entry in data["cases"].items()))
         return 0
     records = _records_now_or_recorded(args)
+    refused = [failure for failure in map(recordable_failure, records.values()) if failure]
+    if refused:
+        raise CheckFailed(f"not writing {path}: a baseline records only passing cases; {refused[0]}")
     previous = load_baseline(path) if path.is_file() else None
     data = write_baseline(path, args.board, args.emulator, records, previous)
-    emit(args, data, f"wrote {path} ({len(data['cases'])} cases)")
+    emit(args, data, f"wrote {path} ({len(records)} cases measured, {len(data['cases'])} in the baseline)")
     return 0
 
 
@@ -194,6 +214,8 @@ def _regress_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare the newest records in --results instead of measuring now")
     parser.add_argument("--threshold", action="append", default=[], type=_threshold,
                         help="allowed rise, e.g. instructions=0.05, memory.flash_bytes=1%%, default=0.02")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail when a baseline case was not measured (CI uses this)")
 
 
 @command("regress", "compare a run with the board's baseline; exit 1 on a regression", _regress_arguments)
@@ -203,12 +225,17 @@ def cmd_regress(args: argparse.Namespace) -> int:
         args.model = [resolve_path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
         args.selftest = any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
     records = _records_now_or_recorded(args)
-    result = compare(baseline, records, dict(args.threshold))
-    data = {"ok": result.ok, "checked": result.checked, "failures": result.failures,
-            "improvements": result.improvements}
+    if args.results and not args.from_results:  # every record in the file is gated, resumed or not
+        records = {**_recorded(args), **records}
+    result = compare(baseline, records, dict(args.threshold), strict=args.strict)
+    data = {"ok": result.ok, "cases": result.cases, "checked": result.checked, "failures": result.failures,
+            "improvements": result.improvements, "new": result.new, "missing": result.missing}
     text = "\n".join([*(f"REGRESSION {line}" for line in result.failures),
                       *(f"improved   {line}" for line in result.improvements),
-                      f"{result.checked} metrics checked, {len(result.failures)} regressions"])
+                      *(f"new        {line}" for line in result.new),
+                      *(f"missing    {line}" for line in result.missing if not args.strict),
+                      f"{result.cases} cases gated, {result.checked} metrics checked, "
+                      f"{len(result.failures)} regressions"])
     emit(args, data, text)
     if not result.ok:
         raise CheckFailed(f"{len(result.failures)} regressions against {_baseline_file(args)}: {result.failures[0]}")
@@ -219,6 +246,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, required=True, help="JSON Lines results file")
     parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
     parser.add_argument("--title", default="HIL benchmark report")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="baseline file to show the difference from (repeatable; default: each "
+                             "board's own baseline where one exists)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -229,6 +259,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     records = list(ResultsFile(args.results).records())
     if not records:
         raise HarnessError(f"{args.results} holds no records")
-    write_report(records, args.out, args.title)
-    emit(args, {"report": str(args.out), "records": len(records)}, f"wrote {args.out} ({len(records)} records)")
+    baselines = _report_baselines(args.baseline, records)
+    write_report(records, args.out, args.title, baselines)
+    emit(args, {"report": str(args.out), "records": len(records),
+                "baselines": sorted(f"{board}-{emulator}" for board, emulator in baselines)},
+         f"wrote {args.out} ({len(records)} records)")
     return 0
+
+
+def _report_baselines(files: list[Path], records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The given baselines by (board, emulator), else each variant's own baseline file if it exists."""
+    if not files:
+        variants = {(record["board"], record["emulator"]) for record in records}
+        files = [path for path in (baseline_path(*variant) for variant in sorted(variants)) if path.is_file()]
+    baselines = {}
+    for path in files:
+        baseline = load_baseline(path)
+        baselines[(baseline["board"], baseline["emulator"])] = baseline
+    return baselines

@@ -5,8 +5,8 @@ import argparse
 import re
 
 from ..progress import Progress
-from ..training.run import MODELS, run_training
-from . import board_arguments, command, emit
+from ..training.run import TASKS, run_training
+from . import board_arguments, command, emit, positive_int, seed
 
 
 def parse_bytes(text: str) -> int:
@@ -17,22 +17,17 @@ def parse_bytes(text: str) -> int:
     return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[match.group(2).lower()]
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--model", required=True, choices=MODELS,
-                        help="vww: transfer learning on the MLPerf Tiny VWW backbone; toy: small random graph")
+    parser.add_argument("--task", required=True, choices=TASKS,
+                        help="vww: transfer learning on a VWW backbone; toy: small random graph")
+    parser.add_argument("--model", help="vww: the backbone .tflite (default: the shared MLPerf Tiny "
+                                        "vww_96_int8.tflite); a model the trainer cannot cut is refused")
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
-    parser.add_argument("--steps", type=_positive, default=50, help="SGD steps, batch 1 (default 50)")
-    parser.add_argument("--train-samples", type=_positive, default=200)
-    parser.add_argument("--test-samples", type=_positive, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=50, help="SGD steps, batch 1 (default 50)")
+    parser.add_argument("--train-samples", type=positive_int, default=200)
+    parser.add_argument("--test-samples", type=positive_int, default=100)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
     parser.add_argument("--backbone", choices=("host", "device"), default="host",
                         help="vww: run the frozen backbone on the host reference (fast) or on the "
@@ -44,7 +39,8 @@ def format_result(result: dict) -> str:
     scheme = ", ".join(f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights "
                        f"{row['channels']}/{row['in']} input channels" for row in plan["scheme"])
     return "\n".join([
-        f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
+        f"task {result['task']}" + (f" on {result['model']}" if result["model"] else "") +
+        f" on {result['board']} ({result['emulator']}), {result['steps']} steps, "
         f"QAS {'on' if result['qas'] else 'off'}",
         f"sparse update: {scheme}",
         f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
@@ -61,10 +57,11 @@ def format_result(result: dict) -> str:
 
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
-    progress = Progress()
-    result = run_training(args.board, args.emulator, args.model, args.budget, args.steps,
+    progress = Progress.for_command(args.json)
+    result = run_training(args.board, args.emulator, args.task, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone)
+                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=args.backbone,
+                          model=args.model, progress=progress)
     emit(args, result, format_result(result))
     return 0
 

@@ -470,5 +470,9 @@ def lower(model: Model) -> list[LoweredOp]:
                              f"(supported: {', '.join(SUPPORTED)})")
         for index in op.outputs:
             layer.dtype(model.tensors[index], (np.int8, np.float32))
-        lowered.append(lowerer(layer))
+        try:
+            lowered.append(lowerer(layer))
+        except (ValueError, OverflowError, ZeroDivisionError) as exc:  # requant's range checks
+            raise layer.fail(f"its quantization scales give requantization parameters out of "
+                             f"range ({exc})") from None
     return lowered

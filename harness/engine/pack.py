@@ -69,11 +69,16 @@ class PackedModel:
 
 
 def pack_file(path: str | Path, board: Board | None = None, emulator: str = "none") -> PackedModel:
-    return pack_model(load_model(path), board, emulator)
+    model = load_model(path)
+    try:
+        return pack_model(model, board, emulator)
+    except NothingToCompare as exc:
+        raise NothingToCompare(f"{path}: {exc}") from None
 
 
 def pack_model(model: Model, board: Board | None = None, emulator: str = "none") -> PackedModel:
     """Packs `model`; with a board, also checks it fits (ModelTooLarge, naming the numbers)."""
+    check_comparable(model)
     ops = lower(model)
     _check_io(model)
     arena_tensors = _arena_sizes(model, ops)
@@ -83,6 +88,31 @@ def pack_model(model: Model, board: Board | None = None, emulator: str = "none")
     if board is not None:
         check_fits(packed, board, emulator)
     return packed
+
+
+class NothingToCompare(UnsupportedModel):
+    """A model whose run would compare nothing (no inputs, outputs or operators, an output
+    nobody writes): refused before anything runs, so no verdict can pass over nothing."""
+
+
+def check_comparable(model: Model) -> None:
+    """Every run of a packed model compares its graph outputs with the reference (docs/verdicts.md):
+    refuses models where that comparison would be empty or meaningless."""
+    for what, items in (("inputs", model.inputs), ("outputs", model.outputs), ("operators", model.operators)):
+        if not items:
+            raise NothingToCompare(f"the model has no {what}: a run would compare nothing")
+    written = {t for op in model.operators for t in op.outputs} | set(model.inputs)
+    for index in (*model.inputs, *model.outputs):
+        t = model.tensors[index]
+        role = "input" if index in model.inputs else "output"
+        if t.is_constant:
+            raise NothingToCompare(f"graph {role} {t.name} (tensor {index}) is a constant")
+        if int(np.prod(t.shape, dtype=np.int64)) == 0:
+            raise NothingToCompare(f"graph {role} {t.name} (tensor {index}) has no elements "
+                                   f"(shape {list(t.shape)})")
+        if index not in written:
+            raise NothingToCompare(f"graph output {t.name} (tensor {index}) is written by no "
+                                   f"operator: its value is undefined")
 
 
 def _check_io(model: Model) -> None:

@@ -11,6 +11,7 @@ the link into the RAM pool (MODEL_WRITE), which needs no reboot.
 """
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ..boards import Board, load_board
 from ..dut import Dut
 from ..errors import DeviceError, DeviceTimeout, HarnessError, LinkError
 from ..link import protocol
+from ..model.tflite import Model
 from ..progress import Progress
 from . import format as fmt
 from .pack import PackedModel
@@ -32,6 +34,10 @@ READ_CHUNK = 4096  # bytes per TENSOR_READ: a lost reply frame costs one small r
 READ_ATTEMPTS = 3
 RETRIES = 3
 RETRY_TIMEOUT_S = 5.0
+# INVOKE waits at least this long, and longer for big models: SECONDS_PER_MAC is a rate far
+# below any supported board or a loaded machine's QEMU (about 0.5 M multiply-accumulates/s).
+INVOKE_FLOOR_S = 60.0
+SECONDS_PER_MAC = 2e-6
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,8 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
                          timeout: float = 10.0, progress: Progress | None = None) -> Dut:
     """A Dut whose flash model slot holds `image` from boot (QEMU's generic loader).
 
-    On a real board (emulator "none") the slot cannot be written yet: pass image=None and stream
-    models into RAM instead."""
+    On a real board (emulator "none") the slot is written by the board's flasher instead
+    (write_model_slot); pass image=None there."""
     board = load_board(board) if isinstance(board, str) else board
     if image is None:
         return Dut.open(board, emulator, timeout=timeout, progress=progress)
@@ -88,6 +94,23 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
     loader = ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]
     return Dut.open(board, emulator, timeout=timeout, progress=progress,
                     qemu_args=lambda firmware: loader)
+
+
+def progress_of(dut: Dut) -> Progress:
+    """The device's progress reporter (quiet for a device made without one)."""
+    return getattr(dut, "progress", None) or Progress.quiet()
+
+
+def write_model_slot(board: Board, image: bytes, probe: str | None = None, port: str | None = None,
+                     progress: Progress | None = None) -> None:
+    """A real board's flash model slot gets `image` with the board's own flasher (checked to be
+    installed first); MODEL_LOAD(source=slot) then reads it as under QEMU."""
+    from ..targets.flash import flash_model, require_flasher  # noqa: PLC0415
+    require_flasher(board, model=True)
+    slot = board.memory.model_slot
+    with (progress or Progress.quiet()).step(f"writing the model ({len(image)} B) into {board.name}'s "
+                                             f"flash model slot at 0x{slot.origin:08x}"):
+        flash_model(board, image, probe, port)
 
 
 def call_idempotent(link, name: str, **fields) -> dict:
@@ -128,8 +151,10 @@ class Engine:
                                f"{packed.arena_size} do not fit the device's RAM pool of "
                                f"{self.pool_size} bytes; put it in the flash model slot")
         chunk = self.link.max_message - REQUEST_OVERHEAD
-        for start in range(0, len(image), chunk):
-            call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+        with progress_of(self.dut).bar(len(image), "model upload", "B") as bar:
+            for start in range(0, len(image), chunk):
+                call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+                bar.update(len(image[start:start + chunk]))
         info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
         return self._bound(packed, info)
 
@@ -144,12 +169,37 @@ class Engine:
         return DeviceModel(self, packed, info)
 
 
+def estimated_macs(model: Model) -> int:
+    """Roughly the multiply-accumulates (or element operations) of one inference."""
+    tensors = model.tensors
+    total = 0
+    for op in model.operators:
+        outputs = sum(math.prod(tensors[i].shape) for i in op.outputs)
+        inputs = sum(math.prod(tensors[i].shape) for i in op.inputs if i >= 0)
+        per_output = 1
+        weights = tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+        if weights is not None and weights.is_constant and len(weights.shape) >= 2 and weights.shape[0]:
+            channels = weights.shape[-1] if op.opcode == "DEPTHWISE_CONV_2D" else weights.shape[0]
+            per_output = math.prod(weights.shape) // max(channels, 1)
+        elif "filter_width" in op.options:
+            per_output = int(op.options["filter_width"]) * int(op.options.get("filter_height", 1))
+        total += max(outputs * per_output, inputs)
+    return total
+
+
+def invoke_timeout(packed: PackedModel, reply_timeout: float) -> float:
+    """How long INVOKE of the whole model may take: scaled with its MACs, at least
+    INVOKE_FLOOR_S, and at least the reply timeout the user gave (--timeout, --hil-timeout)."""
+    return max(INVOKE_FLOOR_S, estimated_macs(packed.model) * SECONDS_PER_MAC, reply_timeout)
+
+
 class DeviceModel:
     """The loaded model on the device: write inputs, invoke, read tensors."""
 
     def __init__(self, engine: Engine, packed: PackedModel, info: LoadInfo):
         self.engine, self.packed, self.info = engine, packed, info
         self.link = engine.link
+        self.invoke_timeout = invoke_timeout(packed, self.link.timeout)
 
     def _arena_tensor(self, index: int):
         tensor = self.packed.tensors[index]
@@ -205,8 +255,15 @@ class DeviceModel:
             self.write_tensor(index, value)
 
     def invoke(self, first: int = 0, end: int = TO_THE_END, timeout: float | None = None) -> int:
-        """Runs operators [first, end); returns the instructions (or cycles) they took."""
-        reply = self.link.call("INVOKE", first_op=first, end_op=end, timeout=timeout)
+        """Runs operators [first, end); returns the instructions (or cycles) they took.
+        Waits `timeout` seconds, by default self.invoke_timeout (see invoke_timeout)."""
+        timeout = self.invoke_timeout if timeout is None else timeout
+        try:
+            reply = self.link.call("INVOKE", first_op=first, end_op=end, timeout=timeout)
+        except DeviceTimeout as exc:
+            raise DeviceTimeout(f"{exc}: the model ({estimated_macs(self.packed.model):,} MACs) may only be "
+                                f"slow on this board; give it longer with --timeout SECONDS "
+                                f"(pytest: --hil-timeout)") from None
         units = self.engine.dut.info.timer_units_per_tick if self.engine.dut.info else 1
         return reply["ticks"] * units
 
@@ -225,8 +282,10 @@ class DeviceModel:
         """Invokes one operator at a time and reads each output right after its operator (the
         arena reuses memory, so later operators may overwrite it). Returns tensor -> value."""
         values: dict[int, np.ndarray] = {}
-        for index, op in enumerate(self.packed.ops):
-            self.invoke(index, index + 1)
-            for tensor in op.outputs:
-                values[tensor] = self.read_tensor(tensor)
+        with progress_of(self.engine.dut).bar(len(self.packed.ops), "per-layer reads", "layer") as bar:
+            for index, op in enumerate(self.packed.ops):
+                self.invoke(index, index + 1)
+                for tensor in op.outputs:
+                    values[tensor] = self.read_tensor(tensor)
+                bar.update()
         return values

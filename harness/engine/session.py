@@ -19,12 +19,11 @@ from ..dut import Dut
 from ..errors import HarnessError
 from ..progress import Progress
 from ..reference import Reference
-from .compare import LayerMismatch, Verdict, compare_tensor, first_diverging_layer, merge
+from .compare import LayerMismatch, Verdict, judge
 from .pack import PackedModel, pack_file
-from .runner import DeviceModel, Engine, open_with_slot_image
+from .runner import DeviceModel, Engine, open_with_slot_image, progress_of, write_model_slot
 
 FILL_ON_DEVICE_BYTES = 4096  # int8 inputs larger than this are generated on the device (TENSOR_FILL)
-INVOKE_TIMEOUT_S = 60.0
 
 
 def case_seed(seed: int, case: int, position: int) -> int:
@@ -39,23 +38,22 @@ class InferenceResult:
     verdict: Verdict
     instructions: list[int]  # per inference, in the board's timer units (see timer_kind)
     timer_kind: str = "instructions"
-    layer_mismatch: LayerMismatch | None = None
     inputs: list[list[np.ndarray]] = field(default_factory=list)
 
+    @property
+    def layer_mismatch(self) -> LayerMismatch | None:
+        return self.verdict.layer_mismatch
+
     def describe(self) -> str:
-        lines = [c.describe() for c in self.verdict.outputs]
+        lines = []
         if self.instructions:
             lines.append(f"{self.timer_kind} per inference: {int(np.median(self.instructions))}")
-        if self.layer_mismatch:
-            lines.append(self.layer_mismatch.describe())
-        return "\n".join(lines)
+        return "\n".join([*lines, self.verdict.describe()])
 
     def as_dict(self) -> dict[str, Any]:
         data = self.verdict.as_dict()
         data.update(inferences=len(self.instructions), timer_kind=self.timer_kind,
                     per_inference=int(np.median(self.instructions)) if self.instructions else None)
-        if self.layer_mismatch:
-            data["first_diverging_layer"] = vars(self.layer_mismatch)
         return data
 
 
@@ -68,11 +66,16 @@ class InferenceSession:
     @classmethod
     def open(cls, board: str, emulator: str, model: str | Path, port: str | None = None,
              baud: int | None = None, probe: str | None = None, timeout: float = 10.0,
-             progress: Progress | None = None) -> InferenceSession:
-        """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot,
-        or reaches the real board and streams it into RAM."""
+             progress: Progress | None = None, stream: bool = False) -> InferenceSession:
+        """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot, or
+        writes it into a real board's slot with the board's flasher (`upload.model_command`);
+        with stream=True, or on a board without one, streams it into the board's RAM."""
         board_spec = load_board(board)
         packed = pack_file(model, board_spec, emulator)
+        in_slot = emulator == "qemu" or (emulator == "none" and not stream and
+                                         board_spec.upload_model_command is not None)
+        if emulator == "none" and in_slot:
+            write_model_slot(board_spec, packed.image, probe, port, progress)
         reference = Reference(model)
         try:
             if emulator == "qemu":
@@ -82,8 +85,7 @@ class InferenceSession:
                                timeout=timeout, progress=progress)
             try:
                 engine = Engine(dut)
-                device_model = (engine.load_slot(packed) if emulator == "qemu"
-                                else engine.load_ram(packed))
+                device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)
             except BaseException:
                 dut.close()
                 raise
@@ -125,37 +127,41 @@ class InferenceSession:
 
     def run(self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1,
             seed: int = 0, per_layer: bool = False) -> InferenceResult:
-        """Runs given input sets, or `count` seeded random ones, on device and reference."""
+        """Runs given input sets, or `count` seeded random ones, on device and reference; with
+        `per_layer`, the first input set is also run operator by operator and every operator's
+        output is compared (docs/verdicts.md)."""
         cases = list(inputs) if inputs is not None else [None] * count
         device, reference, instructions, used = [], [], [], []
-        mismatch = None
-        for case, given in enumerate(cases):
-            values = self._put_inputs(case, seed, given)
-            outputs, counted = self.device_model.run(None, timeout=INVOKE_TIMEOUT_S)
-            if per_layer and mismatch is None:
-                self.device_model.set_inputs(values)  # the full run reused the inputs' memory
-                mismatch = self._per_layer(values)
-            device.append(outputs)
-            reference.append(self.reference.run(values))
-            instructions.append(counted)
-            used.append(values)
-        verdict = Verdict([merge(self.packed.tensors[t].name,
-                                 [compare_tensor(self.packed.tensors[t].name, d[i], r[i])
-                                  for d, r in zip(device, reference)])
-                           for i, t in enumerate(self.packed.outputs)])
+        layers: tuple[dict[int, np.ndarray] | None, dict[int, np.ndarray] | None] = (None, None)
+        with progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
+            for case, given in enumerate(cases):
+                values = self._put_inputs(case, seed, given)
+                outputs, counted = self.device_model.run(None)
+                if per_layer and case == 0:
+                    self.device_model.set_inputs(values)  # the full run reused the inputs' memory
+                    layers = self._per_layer(values)
+                device.append(outputs)
+                reference.append(self.reference.run(values))
+                instructions.append(counted)
+                used.append(values)
+                bar.update()
+        verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
+                        [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
+                        [dict(zip(self.packed.outputs, r, strict=True)) for r in reference], *layers)
         timer_kind = self.dut.info.timer_kind if self.dut.info else "instructions"
-        return InferenceResult(device, reference, verdict, instructions, timer_kind, mismatch, used)
+        return InferenceResult(device, reference, verdict, instructions, timer_kind, used)
 
     def run_seeded(self, count: int = 20, seed: int = 0, per_layer: bool = False) -> InferenceResult:
         return self.run(None, count, seed, per_layer)
 
-    def _per_layer(self, values: list[np.ndarray]) -> LayerMismatch | None:
-        """Every operator's output read back from the device against Reference.run_all."""
+    def _names(self) -> dict[int, str]:
+        return {t.index: t.name for t in self.packed.tensors}
+
+    def _per_layer(self, values: list[np.ndarray]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Every operator's output read back from the device, and every tensor of Reference.run_all."""
         device = self.device_model.run_per_layer()
         with Reference(self.packed.model, preserve_all=True, name=self.reference.name) as full:
-            expected = full.run_all(values)
-        names = {t.index: t.name for t in self.packed.tensors}
-        return first_diverging_layer(self.packed.ops, names, device, expected)
+            return device, full.run_all(values)
 
     def close(self) -> None:
         self.reference.close()

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 
+from ..resources import firmware_dir
 from .protocol import SPEC, SPEC_PATH
 
-HEADER_PATH = Path(__file__).resolve().parents[2] / "firmware" / "include" / "link_protocol.h"
+HEADER_PATH = firmware_dir() / "include" / "link_protocol.h"
 
 _C_TYPES = {"u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "i32": "int32_t", "u64": "uint64_t"}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.compare import first_diverging_layer
+from ..engine.compare import Verdict, judge
 from ..engine.pack import PackedModel, pack_file
 from ..engine.runner import DeviceModel, Engine
 from ..reference import Reference
@@ -24,9 +24,21 @@ from .timing import REGION_FIRST_LAYER, REGION_INFERENCE, RegionTiming
 
 @dataclass
 class ModelOutcome:
-    bit_exact: bool
-    mismatch: dict[str, Any] | None = None
+    verdict: Verdict
     layer_names: list[str] = field(default_factory=list)
+
+    @property
+    def bit_exact(self) -> bool:
+        return self.verdict.passed
+
+    @property
+    def mismatch(self) -> dict[str, Any] | None:
+        """Where the device first differs: the first diverging layer, else the first graph output."""
+        layer = self.verdict.layer_mismatch
+        if layer:
+            return {"layer": layer.op_index, "layer_name": layer.opcode, "detail": layer.describe()}
+        output = next((c for c in self.verdict.outputs if not c.passed), None)
+        return {"output": output.name, "detail": output.describe()} if output else None
 
 
 def pack(model: Path, board: Any, emulator: str) -> PackedModel:
@@ -74,24 +86,23 @@ def _read(device_model: DeviceModel, index: int) -> np.ndarray:
 
 
 def verdict(device_model: DeviceModel, seed: int, name: str) -> ModelOutcome:
-    """Bit-exactness of every layer against tflite-micro: operators run one at a time in order
-    (the same inference) and each output is read before a later operator can overwrite it, so a
-    wrong kernel is found even when a later layer (a saturating softmax) hides it in the output."""
+    """Bit-exactness of every layer and every graph output against tflite-micro, the set `hil run
+    --per-layer` compares (engine/compare.judge): operators run one at a time in order (the same
+    inference) and each output is read before a later operator can overwrite it, so a wrong kernel
+    is found even when a later layer (a saturating softmax) hides it in the output; the graph
+    outputs are read at the end."""
     packed = device_model.packed
-    outcome = ModelOutcome(bit_exact=True, layer_names=[op.opcode for op in packed.ops])
     inputs = _inputs(device_model, seed)
-    device: dict[int, np.ndarray] = {}
+    layers: dict[int, np.ndarray] = {}
     for index, op in enumerate(packed.ops):
         device_model.invoke(index, index + 1)
-        device.update({tensor: _read(device_model, tensor) for tensor in op.outputs})
+        layers.update({tensor: _read(device_model, tensor) for tensor in op.outputs})
+    outputs = {tensor: _read(device_model, tensor) for tensor in packed.outputs}
     with Reference(packed.model.raw, preserve_all=True, name=name) as reference:
         expected = reference.run_all(inputs)
-    mismatch = first_diverging_layer(packed.ops, {t.index: t.name for t in packed.tensors}, device, expected)
-    if mismatch:
-        outcome.bit_exact = False
-        outcome.mismatch = {"layer": mismatch.op_index, "layer_name": mismatch.opcode,
-                            "detail": mismatch.describe()}
-    return outcome
+    names = {t.index: t.name for t in packed.tensors}
+    return ModelOutcome(judge(packed.outputs, packed.ops, names, [outputs], [expected], layers, expected),
+                        [op.opcode for op in packed.ops])
 
 
 def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTiming]:

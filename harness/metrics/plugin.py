@@ -1,8 +1,9 @@
 """Builds the instruction-counting QEMU plugin on demand and makes its `-plugin` argument.
 
 The plugin (tools/qemu_plugin/insn_regions.c) is compiled with the host's C compiler into a
-shared object cached under the user's cache directory, keyed by a hash of its sources, so a
-changed plugin rebuilds itself and parallel runs share one build.
+shared object cached in the harness's build cache (`$HIL_BUILD_DIR`, harness/resources.py), keyed
+by the harness version and a hash of its sources, so a changed plugin rebuilds itself and
+parallel runs share one build.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from .. import __version__
 from ..errors import HarnessError
+from ..resources import build_root, qemu_plugin_dir
 
-PLUGIN_DIR = Path(__file__).resolve().parents[2] / "tools" / "qemu_plugin"
 SOURCES = ("insn_regions.c", "qemu_plugin_api.h")
 MARKS_SYMBOL = "metrics_plugin_marks"
 MARK_FUNCTION = "metrics_plugin_mark"
@@ -28,15 +30,11 @@ class PluginError(HarnessError):
     """The instruction-counting plugin could not be built or attached."""
 
 
-def _cache_dir() -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return root / "hil" / "qemu_plugin"
-
-
 def build_plugin() -> Path:
     """Returns the path of the compiled plugin, compiling it first if its sources changed."""
-    digest = hashlib.sha256(b"".join((PLUGIN_DIR / name).read_bytes() for name in SOURCES)).hexdigest()[:16]
-    target = _cache_dir() / f"insn_regions-{digest}.so"
+    source_dir = qemu_plugin_dir()
+    digest = hashlib.sha256(b"".join((source_dir / name).read_bytes() for name in SOURCES)).hexdigest()[:16]
+    target = build_root() / "qemu_plugin" / f"insn_regions-v{__version__}-{digest}.so"
     if target.is_file():
         return target
     compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
@@ -47,7 +45,7 @@ def build_plugin() -> Path:
         partial_path = Path(partial.name)
     result = subprocess.run(
         [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden",
-         "-o", str(partial_path), str(PLUGIN_DIR / "insn_regions.c")],
+         "-o", str(partial_path), str(source_dir / "insn_regions.c")],
         capture_output=True, text=True,
     )
     if result.returncode != 0:

@@ -9,6 +9,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..engine.compare import Verdict, compare_tensor
+from ..environment import environment
 from ..errors import CheckFailed
 from ..results import new_record
 from ..shared_models import portable_path
@@ -41,26 +45,47 @@ def _check_repeats(case: str, runs: list[list[RegionTiming]], emulated: bool) ->
 
 def _record(m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int,
             **fields: Any) -> dict[str, Any]:
-    info = m.dut.info
+    info, board = m.dut.info, m.dut.board
     return new_record(
-        board=m.dut.board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
+        board=board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
         case=case, metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
-        repeat=repeat, timing_note=m.plugin_note or None, **fields,
+        repeat=repeat, timing_note=m.plugin_note or None, environment=environment(board.arch == "avr"),
+        board_flash_bytes=m.dut.variant.memory.flash.size, **fields,
     )
+
+
+def verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    """What a results record says of its verdict: pass/fail and what was compared to decide it."""
+    return {"verdict": "pass" if verdict.passed else "fail", "bit_exact": verdict.passed,
+            "compared": {"elements": verdict.elements, "exact": verdict.exact}}
+
+
+def selftest_checksum(iterations: int, layers: int) -> int:
+    """The checksum METRICS_SELFTEST must return (firmware/src/metrics/metrics.c: xorshift32 over
+    part i's (i + 1) * iterations steps), computed on the host."""
+    state = 2463534242
+    for _ in range(iterations * layers * (layers + 1) // 2):
+        state ^= (state << 13) & 0xFFFFFFFF
+        state ^= state >> 17
+        state ^= (state << 5) & 0xFFFFFFFF
+    return state
 
 
 def bench_selftest(m: MeasuredDut, iterations: int = 1000, layers: int = 4, repeat: int = 2,
                    case: str = SELFTEST_CASE) -> dict[str, Any]:
-    runs, checksums = [], set()
+    """Times the self-test workload `repeat` times; every repeat's checksum is compared with the host's."""
+    runs, checksums = [], []
     m.memory(repaint_stack=True)
     for _ in range(repeat):
         checksum, timings = m.measure(lambda: m.selftest(iterations, layers))
         runs.append(timings)
-        checksums.add(checksum)
+        checksums.append(checksum)
     _check_repeats(case, runs, m.dut.variant.emulator != "none")
-    return _record(m, case, runs[0], REGION_SELFTEST, repeat, model=case,
-                   model_sha256=None, seed=None, verdict="pass", bit_exact=len(checksums) == 1,
-                   workload={"iterations": iterations, "layers": layers, "checksum": checksums.pop()})
+    expected = np.full(len(checksums), selftest_checksum(iterations, layers), np.uint32)
+    verdict = Verdict([compare_tensor("checksum", np.array(checksums, np.uint32), expected)])
+    return _record(m, case, runs[0], REGION_SELFTEST, repeat, model=case, model_sha256=None, seed=None,
+                   workload={"iterations": iterations, "layers": layers, "checksum": checksums[0]},
+                   **verdict_fields(verdict))
 
 
 def model_digest(path: Path) -> str:
@@ -79,6 +104,12 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
     _check_repeats(model.name, runs, m.dut.variant.emulator != "none")
     outcome = verdict(device_model, seed, model.name)
     return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
-                   model_sha256=model_digest(model), seed=seed, verdict="pass" if outcome.bit_exact else "fail",
-                   bit_exact=outcome.bit_exact, mismatch=outcome.mismatch, layer_names=outcome.layer_names,
-                   layer_timing=how)
+                   model_sha256=model_digest(model), seed=seed, mismatch=outcome.mismatch,
+                   layer_names=outcome.layer_names, layer_timing=how,
+                   model_flash_bytes=_slot_bytes(m, device_model), **verdict_fields(outcome.verdict))
+
+
+def _slot_bytes(m: MeasuredDut, device_model: Any) -> int | None:
+    """The model's bytes in the flash model slot: QEMU's bench loads it there; other targets
+    stream it into RAM (see commands/measure.py), so it takes no flash."""
+    return len(device_model.packed.image) if m.dut.variant.emulator == "qemu" else None

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HarnessError
+from ..input_files import check_regular_file, read_regular_file
 from ..reference import Reference
 from .tflite import Model, ModelError, Operator, QuantParams, Tensor, load_model
 from .writer import build_model
@@ -88,6 +89,10 @@ def check_quantizable(model: Model) -> None:
                              f"{model.tensors[i].dtype}: only float32 models can be quantized")
     if len(model.inputs) != 1:
         raise ModelError(f"the model has {len(model.inputs)} inputs; calibration supports one")
+    for tensor in model.tensors:
+        if tensor.is_constant and tensor.dtype.kind == "f" and not np.all(np.isfinite(tensor.data)):
+            raise ModelError(f"tensor {tensor.index} ({tensor.name}) holds NaN or infinite "
+                             f"values: its weights cannot be quantized")
     for op in model.operators:
         if op.opcode not in SUPPORTED:
             raise ModelError(f"operator {op.index} ({op.opcode}) cannot be quantized: "
@@ -331,7 +336,8 @@ def _sqnr(signal: float, noise: float) -> float:
 def run_quantize(model_path: str | Path, calib_path: str | Path,
                  out_path: str | Path) -> QuantReport:
     """The command's work: read the float model and calibration data, write the int8 model."""
-    model_bytes = _read(model_path, "model")
+    model_bytes = read_regular_file(model_path, "model", ModelError)
+    check_regular_file(calib_path, "calibration data")
     try:
         calibration = np.load(calib_path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
@@ -342,13 +348,6 @@ def run_quantize(model_path: str | Path, calib_path: str | Path,
         raise ModelError(f"{model_path}: {exc}") from None
     Path(out_path).write_bytes(int8_bytes)
     return report
-
-
-def _read(path: str | Path, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
 
 
 HELP = "quantize a float32 .tflite model to int8 with calibration data"

@@ -8,6 +8,7 @@ checked for dangling indices and buffers that do not match their tensor's shape.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,12 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from ..errors import HarnessError
+from ..input_files import read_regular_file
 
 FILE_IDENTIFIER = b"TFL3"
+# The device indexes and sizes tensors with 32-bit integers (docs/model_format.md).
+MAX_TENSOR_BYTES = (1 << 31) - 1
+INT32_RANGE = (-(1 << 31), (1 << 31) - 1)
 
 
 class ModelError(HarnessError):
@@ -162,11 +167,7 @@ def _read_source(source: str | Path | bytes | bytearray) -> tuple[bytes, str]:
         return bytes(source), "model bytes"
     if not isinstance(source, (str, Path)):
         raise ModelError(f"a model is a path or bytes, not {type(source).__name__}")
-    path = Path(source)
-    try:
-        return path.read_bytes(), str(path)
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    return read_regular_file(source, "model file", ModelError), str(source)
 
 
 def _convert(fb: Any, raw: bytes, label: str) -> Model:
@@ -218,13 +219,25 @@ def _tensor(index: int, t: Any, buffers: list, raw: bytes, label: str) -> Tensor
     except ModelError as exc:
         raise ModelError(f"{where}: {exc}") from None
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    _check_shape(shape, dtype, where)
     if not 0 <= t.buffer < max(len(buffers), 1):
         raise ModelError(f"{where} refers to buffer {t.buffer}, but there are {len(buffers)}")
     data = _buffer_data(buffers[t.buffer], raw) if buffers else None
     if data is not None:
         data = _shaped(data, dtype, shape, where)
     return Tensor(index=index, name=name, shape=shape, dtype=dtype,
-                  quant=_quant(t.quantization), data=data)
+                  quant=_quant(t.quantization, dtype, where), data=data)
+
+
+def _check_shape(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
+    """Dims are sizes, and the tensor's element count and bytes fit the device's 32 bits."""
+    for axis, dim in enumerate(shape):
+        if dim < 0:
+            raise ModelError(f"{where}: dimension {axis} of shape {list(shape)} is negative")
+    elements = math.prod(shape)  # Python ints: no silent wrap-around
+    if elements * dtype.itemsize > MAX_TENSOR_BYTES:
+        raise ModelError(f"{where}: shape {list(shape)} of {dtype} is {elements * dtype.itemsize} "
+                         f"bytes, more than the 32-bit limit of {MAX_TENSOR_BYTES}")
 
 
 def _buffer_data(buffer: Any, raw: bytes) -> np.ndarray | None:
@@ -248,13 +261,33 @@ def _shaped(data: np.ndarray, dtype: np.dtype, shape: tuple[int, ...], where: st
     return values
 
 
-def _quant(q: Any) -> QuantParams | None:
+def _quant(q: Any, dtype: np.dtype, where: str) -> QuantParams | None:
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
     scale = np.asarray(q.scale, dtype=np.float32)
     zero_point = (np.asarray(q.zeroPoint, dtype=np.int64) if q.zeroPoint is not None
                   and len(q.zeroPoint) else np.zeros(scale.shape, np.int64))
+    _check_quant(scale, zero_point, dtype, where)
     return QuantParams(scale=scale, zero_point=zero_point, axis=int(q.quantizedDimension))
+
+
+def _check_quant(scale: np.ndarray, zero_point: np.ndarray, dtype: np.dtype, where: str) -> None:
+    """Scales are finite and positive; zero points are values of the tensor's type (int32 for
+    float tensors), one per scale. Requantization divides by scales and packs zero points into
+    32-bit fields, so anything else would end in a traceback or a wrong model."""
+    bad = np.flatnonzero(~np.isfinite(scale) | (scale <= 0))
+    if bad.size:
+        raise ModelError(f"{where}: quantization scale {scale[bad[0]]} (channel {bad[0]}) is not "
+                         f"a finite positive number")
+    if zero_point.size != scale.size:
+        raise ModelError(f"{where}: {zero_point.size} quantization zero points for "
+                         f"{scale.size} scales")
+    low, high = (np.iinfo(dtype).min, np.iinfo(dtype).max) if dtype.kind in "iu" and dtype.itemsize <= 4 \
+        else INT32_RANGE
+    bad = np.flatnonzero((zero_point < low) | (zero_point > high))
+    if bad.size:
+        raise ModelError(f"{where}: quantization zero point {zero_point[bad[0]]} (channel {bad[0]}) "
+                         f"lies outside [{low}, {high}]")
 
 
 def _operator(index: int, op: Any, opcodes: list[str], tensor_count: int, label: str) -> Operator:

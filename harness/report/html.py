@@ -1,4 +1,5 @@
-"""One self-contained HTML page per run: summary table, per-layer time, memory, trend over builds."""
+"""One self-contained HTML page per run: totals, environment, summary, difference from the
+baseline per metric, trend per case over firmware builds, per-layer time, RAM and flash."""
 from __future__ import annotations
 
 import datetime
@@ -7,38 +8,127 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .svg import bar_chart, line_chart, stacked_bar
+from ..baseline import flat_metrics
+from .svg import PALETTE, bar_chart, line_chart, stacked_bar
 
 STYLE = """
-body{font-family:sans-serif;margin:24px;color:#222;max-width:1000px}
-table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+body{font-family:sans-serif;margin:16px 24px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#f0f0f0;white-space:nowrap}td{white-space:nowrap}h4{margin:4px 0}td:first-child,th:first-child{text-align:left}table.text td,table.text th{text-align:left;white-space:normal}
 .pass{color:#2a7d2a;font-weight:bold}.fail{color:#b22;font-weight:bold}section{margin-bottom:28px}
+.worse{color:#b22}.better{color:#2a7d2a}.grid{display:flex;flex-wrap:wrap;gap:8px 16px}
+.totals{font-size:1.2em}.grid svg{border:1px solid #e4e4e4}
 """
+Key = tuple[str, str, str]
+ENVIRONMENT_FIELDS = ("harness", "qemu", "toolchain", "python", "host")
 
 
-def _latest_by_variant(records: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
-    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+def _latest_by_variant(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    latest: dict[Key, dict[str, Any]] = {}
     for record in records:
         latest[(record["board"], record["emulator"], record["case"])] = record
     return latest
 
 
-def _summary_table(latest: dict[tuple[str, str, str], dict[str, Any]]) -> str:
-    rows = ["<tr><th>board</th><th>emulator</th><th>case</th><th>verdict</th><th>total</th><th>unit</th>"
-            "<th>flash B</th><th>static RAM B</th><th>stack B</th><th>arena B</th><th>firmware</th></tr>"]
+def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
+    """Cells are HTML already (callers escape)."""
+    head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"
+    return (f'<table class="{css}">' if css else "<table>") + head + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+                                      for row in rows) + "</table>"
+
+
+def _verdict(verdict: str) -> str:
+    return f'<span class="{escape(verdict)}">{escape(verdict)}</span>'
+
+
+def _flash_total(record: dict[str, Any]) -> int:
+    """Firmware flash plus the packed model in the flash model slot."""
+    return record.get("metrics", {}).get("memory", {}).get("flash_bytes", 0) + (record.get("model_flash_bytes") or 0)
+
+
+def _flash_cell(record: dict[str, Any]) -> str:
+    total, capacity = _flash_total(record), record.get("board_flash_bytes")
+    return f"{total:,}" + (f" ({total / capacity:.1%})" if capacity else "")
+
+
+def _totals(latest: dict[Key, dict[str, Any]]) -> str:
+    verdicts = [record.get("verdict") for record in latest.values()]
+    passed, failed = verdicts.count("pass"), verdicts.count("fail")
+    other = len(verdicts) - passed - failed
+    return (f'<p class="totals">{len(verdicts)} cases: <span class="pass">{passed} passed</span>, '
+            f'<span class="{"fail" if failed else ""}">{failed} failed</span>' + (f", {other} other" if other else "") + "</p>")
+
+
+def _environment(records: list[dict[str, Any]]) -> str:
+    """Every distinct environment the records were measured in (older records have only the
+    harness version)."""
+    rows, seen = [], set()
+    for record in records:
+        env = record.get("environment") or {"harness": record.get("harness_version")}
+        key = tuple(env.get(name) for name in ENVIRONMENT_FIELDS)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append([escape(f"{record['board']} ({record['emulator']})")] +
+                    [escape(str(v)) if v else "not recorded" for v in key])
+    return _table(["measured on", *ENVIRONMENT_FIELDS], rows, css="text")
+
+
+def _build_cell(build_id: str) -> str:
+    """The build's commit (its date and flags digest in the tooltip)."""
+    return f'<span title="{escape(build_id)}">{escape(build_id.split(" ")[0])}</span>'
+
+
+def _summary_table(latest: dict[Key, dict[str, Any]]) -> str:
+    rows = []
     for (board, emulator, case), record in sorted(latest.items()):
         timing = record.get("metrics", {}).get("timing", {})
         memory = record.get("metrics", {}).get("memory", {})
-        verdict = record.get("verdict", "")
-        cells = [board, emulator, case, f'<span class="{escape(verdict)}">{escape(verdict)}</span>',
-                 f"{timing.get('total') or 0:,}", timing.get("unit") or "",
-                 f"{memory.get('flash_bytes', 0):,}", f"{memory.get('ram_static_bytes', 0):,}",
-                 f"{memory.get('stack_high_water', 0):,}", f"{memory.get('arena_used', 0):,}",
-                 record.get("build_id", "")]
-        rows.append("<tr>" + "".join(f"<td>{c if c.startswith('<span') else escape(str(c))}</td>"
-                                     for c in cells) + "</tr>")
-    return "<table>" + "".join(rows) + "</table>"
+        rows.append([escape(board), escape(emulator), escape(case), _verdict(record.get("verdict", "")),
+                     f"{timing.get('total') or 0:,}", escape(timing.get("unit") or ""), _flash_cell(record),
+                     f"{memory.get('ram_static_bytes', 0):,}", f"{memory.get('stack_high_water', 0):,}",
+                     f"{memory.get('arena_used', 0):,}", _build_cell(record.get("build_id", ""))])
+    return _table(["board", "emulator", "case", "verdict", "total", "unit", "flash incl. model (share)",
+                   "static RAM", "stack", "arena", "firmware"], rows)
+
+
+def _percent(share: float) -> str:
+    """+1.03%, and enough digits that a change is never shown as +0.00%."""
+    return f"{share:+.2%}" if share == 0 or abs(share) >= 5e-5 else f"{share * 100:+.1e}%"
+
+
+def _metric_order(metric: str) -> tuple:
+    """Totals first, then layers by number, then memory."""
+    group, _, name = metric.partition(".")
+    layer = name[len("layer"):]
+    return (group == "memory", name.startswith("layer"), int(layer) if layer.isdigit() else 0, name)
+
+
+def _baseline_table(latest: dict[Key, dict[str, Any]], baselines: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """One table per case (side by side): each metric's baseline, now, difference and change;
+    cases without a baseline are named."""
+    tables, missing = [], []
+    for (board, emulator, case), record in sorted(latest.items()):
+        entry = baselines.get((board, emulator), {}).get("cases", {}).get(case)
+        if entry is None:
+            missing.append(f"{case} ({board}, {emulator})")
+            continue
+        now = flat_metrics(record.get("metrics", {}))
+        rows = []
+        for metric, old in sorted(entry.get("metrics", {}).items(), key=lambda item: _metric_order(item[0])):
+            new = now.get(metric)
+            if new is None:
+                continue
+            change = new - old
+            style = "worse" if change > 0 else "better" if change < 0 else ""
+            rows.append([escape(metric), f"{old:,}", f"{new:,}", f'<span class="{style}">{change:+,}</span>',
+                         f'<span class="{style}">{_percent(change / old)}</span>' if old else "-"])
+        tables.append(f"<div><h4>{escape(case)} — {escape(board)} ({escape(emulator)})</h4>"
+                      + _table(["metric", "baseline", "now", "difference", "change"], rows) + "</div>")
+    text = f'<div class="grid">{"".join(tables)}</div>' if tables else ""
+    if missing:
+        text += f"<p>no baseline for: {escape(', '.join(missing))}</p>"
+    return text or "<p>no baseline given (hil report --baseline FILE)</p>"
 
 
 def _case_section(record: dict[str, Any]) -> str:
@@ -61,50 +151,57 @@ def _case_section(record: dict[str, Any]) -> str:
            ("stack (high water)", memory.get("stack_high_water", 0))]
     parts.append(stacked_bar([(label, value) for label, value in ram if value], "RAM in use", "B"))
     flash = [("code", memory.get("text_bytes", 0)), ("constants", memory.get("rodata_bytes", 0)),
-             (".data image", memory.get("data_bytes", 0))]
-    parts.append(stacked_bar([(label, value) for label, value in flash if value], "Flash", "B"))
+             (".data image", memory.get("data_bytes", 0)), ("model (flash slot)", record.get("model_flash_bytes") or 0)]
+    parts.append(stacked_bar([(label, value) for label, value in flash if value], "Flash incl. model", "B",
+                             capacity=record.get("board_flash_bytes")))
     if memory.get("arena_size") or memory.get("training_bytes"):
         parts.append(f"<p>arena {memory.get('arena_used', 0):,} of {memory.get('arena_size', 0):,} B; "
                      f"training buffers {memory.get('training_bytes', 0):,} B</p>")
     return "<section>" + "".join(parts) + "</section>"
 
 
-def _trend(records: list[dict[str, Any]]) -> str:
-    """Total time of each case per firmware build, in the order builds first appear."""
+def _builds(records: list[dict[str, Any]]) -> list[str]:
+    """Firmware builds in the order they first appear."""
     builds: list[str] = []
     for record in records:
         if record.get("build_id") not in builds:
             builds.append(record.get("build_id"))
-    charts = []
-    variants = sorted({(r["board"], r["emulator"]) for r in records})
-    for board, emulator in variants:
-        series: dict[str, list[float | None]] = {}
-        unit = "units"
-        for record in records:
-            if (record["board"], record["emulator"]) != (board, emulator):
-                continue
-            timing = record.get("metrics", {}).get("timing", {})
-            unit = timing.get("unit") or unit
-            points = series.setdefault(record["case"], [None] * len(builds))
-            points[builds.index(record.get("build_id"))] = timing.get("total")
-        charts.append(line_chart(series, [b.split(" ")[0] for b in builds],
-                                 f"Total per firmware build — {board} ({emulator})", unit))
-    return "".join(charts)
+    return builds
 
 
-def render_report(records: list[dict[str, Any]], title: str) -> str:
+def _trend(records: list[dict[str, Any]]) -> str:
+    """One small chart per case (and board, emulator): its total per firmware build, each on its
+    own scale, so a case of 70 thousand instructions is as readable as one of 170 million."""
+    builds = _builds(records)
+    series: dict[Key, tuple[list[float | None], str]] = {}
+    for record in records:
+        timing = record.get("metrics", {}).get("timing", {})
+        key = (record["board"], record["emulator"], record["case"])
+        points, unit = series.setdefault(key, ([None] * len(builds), timing.get("unit") or "units"))
+        points[builds.index(record.get("build_id"))] = timing.get("total")
+    labels = [str(b).split(" ")[0] for b in builds]
+    charts = [line_chart(points, labels, f"{case} — {board} ({emulator})", unit, PALETTE[n % len(PALETTE)])
+              for n, ((board, emulator, case), (points, unit)) in enumerate(sorted(series.items()))]
+    return f'<div class="grid">{"".join(charts)}</div>'
+
+
+def render_report(records: list[dict[str, Any]], title: str,
+                  baselines: dict[tuple[str, str], dict[str, Any]] | None = None) -> str:
     latest = _latest_by_variant(records)
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    body = [f"<h1>{escape(title)}</h1>",
+    body = [f"<h1>{escape(title)}</h1>", _totals(latest),
             f"<p>{len(records)} records; generated {generated} by hil {__version__}</p>",
-            "<h2>Summary (newest record of each case)</h2>", _summary_table(latest),
-            "<h2>Trend over firmware versions</h2>", _trend(records),
+            "<h2>Environment</h2>", _environment(records),
+            "<h2>Summary (newest record of each case; memory in bytes)</h2>", _summary_table(latest),
+            "<h2>Difference from the baseline</h2>", _baseline_table(latest, baselines or {}),
+            "<h2>Trend over firmware versions (total per case, own scale)</h2>", _trend(records),
             "<h2>Cases</h2>", *(_case_section(record) for _, record in sorted(latest.items()))]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>" + "".join(body) + "</body></html>\n")
 
 
-def write_report(records: list[dict[str, Any]], out: Path, title: str = "HIL benchmark report") -> Path:
+def write_report(records: list[dict[str, Any]], out: Path, title: str = "HIL benchmark report",
+                 baselines: dict[tuple[str, str], dict[str, Any]] | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(records, title))
+    out.write_text(render_report(records, title, baselines))
     return out

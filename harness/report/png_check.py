@@ -1,4 +1,5 @@
-"""Checks a screenshot of the HTML report: is it non-blank, and did the SVG plots render?
+"""Checks a screenshot of the HTML report: is it non-blank, did the SVG plots render, is the pass
+total shown, does nothing run off the right edge, and do the charts use the page's width?
 
     python -m harness.report.png_check report.png
 
@@ -52,16 +53,41 @@ def decode_png(path: Path) -> tuple[int, int, int, bytes]:
     return width, height, pixel, bytes(rows)
 
 
+PASS_COLOUR, FAIL_COLOUR = bytes.fromhex("2a7d2a"), bytes.fromhex("bb2222")  # html.py's .pass, .fail
+BACKGROUND = b"\xff\xff\xff"
+EDGE = 3  # pixel columns at the right edge that must stay background: nothing runs off the page
+WIDE = 0.7  # a chart must reach past this share of the width: the page's width is used
+
+
+def _pixels(width: int, pixel: int, rows: bytes):
+    """(x, rgb) of every pixel."""
+    for offset in range(0, len(rows), pixel):
+        yield (offset // pixel) % width, rows[offset:offset + 3]
+
+
 def check(path: Path) -> list[str]:
-    """Problems with the screenshot; empty when it shows a page with rendered charts."""
+    """Problems with the screenshot; empty when it shows a page with rendered charts, the pass
+    total, nothing cut off at the right edge, and charts that use the page's width."""
     width, height, pixel, rows = decode_png(path)
-    colours = {rows[i:i + 3] for i in range(0, len(rows), pixel * 7)}  # a sample is enough
+    palette = {bytes.fromhex(colour[1:]) for colour in PALETTE}
+    colours, edge_content, widest_chart = set(), 0, 0
+    for x, rgb in _pixels(width, pixel, rows):
+        colours.add(rgb)
+        if x >= width - EDGE and rgb != BACKGROUND:
+            edge_content += 1
+        if rgb in palette and x > widest_chart:
+            widest_chart = x
     problems = []
     if len(colours) < 8:
         problems.append(f"{path} looks blank ({len(colours)} colours in {width}x{height})")
-    palette = {bytes.fromhex(colour[1:]) for colour in PALETTE}
     if not colours & palette:
         problems.append(f"{path} shows none of the chart colours: the SVG plots did not render")
+    elif widest_chart < WIDE * width:
+        problems.append(f"{path}: the widest chart ends at x={widest_chart} of {width}: the page's width is not used")
+    if PASS_COLOUR not in colours:
+        problems.append(f"{path} shows no pass total (no text in #{PASS_COLOUR.hex()})")
+    if edge_content:
+        problems.append(f"{path}: {edge_content} pixels of content at the right edge: something runs off the page")
     return problems
 
 
@@ -73,7 +99,7 @@ def main(argv: list[str]) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print(f"{argv[0]}: non-blank, charts rendered")
+        print(f"{argv[0]}: non-blank, charts rendered across the page, pass total shown, nothing cut off")
     return 1 if problems else 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..boards import Board, Variant
 from ..build import Firmware
 from ..errors import TargetError
+from ..shutdown import die_with_parent
 from .transport import SerialTransport
 
 QEMU_BINARY = {"arm": "qemu-system-arm", "avr": "qemu-system-avr"}
@@ -124,10 +125,11 @@ class QemuTarget:
         if not self.firmware.elf.is_file():
             raise TargetError(f"firmware {self.firmware.elf} does not exist: build it first")
         self._port = _free_tcp_port()
-        log = (self._workdir / "qemu.log").open("wb")
-        self._process = subprocess.Popen(
-            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
+        with (self._workdir / "qemu.log").open("wb") as log:  # QEMU keeps its own copy of the fd
+            self._process = subprocess.Popen(
+                self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent(),  # no orphaned QEMU, however this process ends
+            )
         return f"socket://127.0.0.1:{self._port}"
 
     def start(self) -> SerialTransport:
@@ -169,10 +171,11 @@ class QemuTarget:
         self._process.wait(timeout=5)
         port = self.transport._port  # the same object the Link reads from
         port.close()
-        log = (self._workdir / "qemu.log").open("ab")
-        self._process = subprocess.Popen(
-            self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
+        with (self._workdir / "qemu.log").open("ab") as log:  # QEMU keeps its own copy of the fd
+            self._process = subprocess.Popen(
+                self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent(),  # no orphaned QEMU, however this process ends
+            )
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while True:
             try:

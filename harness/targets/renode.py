@@ -22,6 +22,7 @@ from pathlib import Path
 from ..boards import Board, Variant
 from ..build import Firmware
 from ..errors import TargetError
+from ..shutdown import die_with_parent
 from .transport import SerialTransport
 
 RENODE_BINARY = "renode"
@@ -146,6 +147,7 @@ class RenodeTarget:
         self._process = subprocess.Popen(
             renode_command(help_text, monitor_port),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self._workdir,
+            preexec_fn=die_with_parent(),
         )
         self._monitor = RenodeMonitor(monitor_port, self._process)
         include, start = monitor_commands(script)

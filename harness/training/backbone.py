@@ -16,6 +16,7 @@ import numpy as np
 
 from ..boards import load_board
 from ..dut import Dut
+from ..engine.compare import judge
 from ..engine.pack import PackedModel, pack_model
 from ..engine.runner import Engine
 from ..errors import CheckFailed, HarnessError
@@ -53,14 +54,16 @@ def device_features(dut: Dut, packed: PackedModel, images_q: np.ndarray,
     end = _end_op(packed, index)
     device_model = Engine(dut).load_slot(packed)
     expected = backbone_features(packed.model, images_q)
+    names = {t.index: t.name for t in packed.tensors}
     features = []
     for n, image in enumerate(images_q):
         device_model.set_inputs([image[None]])
-        device_model.invoke(0, end, timeout=60)
+        device_model.invoke(0, end)  # the time limit of the whole model (runner.invoke_timeout)
         value = device_model.read_tensor(index).reshape(-1)
-        if not np.array_equal(value, expected[n]):
+        verdict = judge([index], packed.ops, names, [{index: value}], [{index: expected[n]}])
+        if not verdict.passed:
             raise CheckFailed(f"image {n}: the device backbone's features differ from the TFLM "
-                              f"reference in {int(np.count_nonzero(value != expected[n]))} of {value.size} values")
+                              f"reference: {verdict.outputs[0].describe()}")
         features.append(value)
         if (n + 1) % 20 == 0:
             say(f"backbone on the device: {n + 1}/{len(images_q)} images")

@@ -14,6 +14,7 @@ available to chain with when this was written.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,42 @@ HEAD_WEIGHT_SCALE = 0.01
 HEAD_OUTPUT_SCALE = 0.05
 
 
+# sha256 of MLPerf Tiny's vww_96_int8.tflite: accepted without the structural checks below
+KNOWN_BACKBONES = {"597a384c8c2c8a1276f04702f25013b7838f2f814f1ca7c174d295b73e3d6b7b": "MLPerf Tiny VWW int8"}
+SUPPORTED = ("the MLPerf Tiny VWW backbone (MobileNetV1, int8 input [1, 96, 96, 3], a stride-1 "
+             "depthwise and a 1x1 convolution before the AVERAGE_POOL_2D)")
+
+
 def load_backbone(path: Path | str = VWW_MODEL) -> Model:
+    """The frozen backbone, refused (HarnessError, exit 2) unless the trainer can handle it:
+    known by content (sha256), or of the VWW structure. The file name plays no part."""
     path = Path(path)
     if not path.is_file():
-        raise HarnessError(f"VWW model not found: {path}")
-    return load_model(path)
+        raise HarnessError(f"{path}: backbone model not found")
+    model = load_model(path)
+    if hashlib.sha256(model.raw).hexdigest() not in KNOWN_BACKBONES:
+        problem = structure_problem(model)
+        if problem:
+            raise HarnessError(f"{path}: not a backbone the trainer supports ({problem}); "
+                               f"supported: {SUPPORTED}")
+    return model
+
+
+def structure_problem(model: Model) -> str | None:
+    """Why `model` is not a VWW-like backbone the trainer can cut, or None."""
+    if len(model.inputs) != 1:
+        return f"{len(model.inputs)} inputs, not 1"
+    tensor = model.tensors[model.inputs[0]]
+    if tensor.dtype.name != "int8" or tuple(tensor.shape) != (1, IMAGE, IMAGE, 3):
+        return f"input {tensor.name} is {tensor.dtype} {list(tensor.shape)}"
+    try:
+        pointwise = _tail_ops(model)[0]
+        _last_depthwise(model, pointwise)
+    except HarnessError as exc:
+        return str(exc)
+    except StopIteration:
+        return "no operator produces the pool's input"
+    return None
 
 
 def _tail_ops(model: Model) -> tuple:

@@ -35,6 +35,16 @@ def test_ping_prints_the_handshake_of_the_emulated_board():
     data = json.loads(result.stdout)
     assert data["board"] == "nucleo_f746" and data["machine"] == "mps2-an500"
     assert data["protocol_version"] == 1 and data["timer_kind"] == "instructions"
+    assert result.stderr == ""  # --json: no progress lines, stdout holds the data alone
+
+
+def test_json_errors_are_one_json_object_on_stderr():
+    result = hil("run", "--board", "nosuch", "--model", "x.tflite", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    line, = result.stderr.splitlines()
+    error = json.loads(line)
+    assert error["exit_status"] == 2 and error["type"] == "BoardError"
+    assert error["error"].startswith("unknown board 'nosuch'")
 
 
 def test_real_board_missing_fails_fast_with_advice():
@@ -46,18 +56,40 @@ def test_real_board_missing_fails_fast_with_advice():
     assert time.monotonic() - start < 60
 
 
-def test_pytest_without_an_attached_board_fails_fast_without_traceback(tmp_path):
-    (tmp_path / "test_needs_board.py").write_text("def test_hello(dut):\n    assert dut.info\n")
+def _pytest(tmp_path, *options, timeout=120):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
+
+
+def test_pytest_without_an_attached_board_stops_at_the_first_device_test(tmp_path):
+    (tmp_path / "test_needs_board.py").write_text(
+        "def test_hello(dut):\n    assert dut.info\n\n"
+        "def test_echo(dut):\n    assert dut.echo(b'x')\n\n"
+        "def test_model(run_model):\n    run_model('model.tflite')\n")
     start = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--board=nucleo_f746", "--emulator=none",
-         "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 1
-    assert "no nucleo_f746 board found" in result.stdout
-    assert "Traceback" not in result.stdout
+    result = _pytest(tmp_path, "--board=nucleo_f746", "--emulator=none")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output  # as `hil`: the run could not be made
+    assert output.count("no nucleo_f746 board found") == 1, output
+    assert "During handling" not in output and "Traceback" not in output
+    assert "test_echo" not in output and "test_model" not in output  # never started
     assert time.monotonic() - start < 60
+
+
+def test_pytest_with_an_unknown_board_is_a_usage_error_said_once(tmp_path):
+    (tmp_path / "test_needs_board.py").write_text(
+        "def test_hello(dut):\n    pass\n\ndef test_again(dut):\n    pass\n")
+    result = _pytest(tmp_path, "--board=nosuch")
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output  # pytest's usage error
+    assert output.count("unknown board 'nosuch'") == 1 and "nucleo_f746" in output
+    assert "Traceback" not in output and "test_hello" not in output
+
+
+def test_pytest_hil_timeout_must_be_positive(tmp_path):
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    result = _pytest(tmp_path, "--hil-timeout=0")
+    assert result.returncode == 4 and "--hil-timeout" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_junit_xml_records_board_and_build(tmp_path):

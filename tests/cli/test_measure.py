@@ -13,6 +13,7 @@ from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
 KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
+HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
 BOARD = ["--board", "nucleo_f746", "--emulator", "qemu"]
 
 
@@ -79,11 +80,16 @@ def test_a_broken_kernel_fails_regress_on_bit_exactness_naming_the_layer(tmp_pat
     baseline = tmp_path / "b.json"
     update = hil("baseline", "update", *BOARD, "--model", str(KWS), "--baseline", str(baseline))
     assert update.returncode == 0, update.stderr
-    broken = hil("regress", *BOARD, "--baseline", str(baseline),
+    # hello_world is a case the baseline does not hold: new, and its bit-exactness is gated too
+    broken = hil("regress", *BOARD, "--baseline", str(baseline), "--model", str(KWS), "--model", str(HELLO),
                  "--firmware-flag=-DHIL_BREAK_KERNEL_FULLY_CONNECTED")
     assert broken.returncode == 1
     assert ("REGRESSION kws_ref_model.tflite: no longer bit-exact with the reference: first difference "
             "at layer 11 (FULLY_CONNECTED)") in broken.stdout
+    assert ("REGRESSION hello_world_int8.tflite: not bit-exact with the reference: first difference "
+            "at layer 0 (FULLY_CONNECTED)") in broken.stdout
+    assert "new        hello_world_int8: new case, not in the baseline" in broken.stdout
+    assert "improved" not in broken.stdout
 
 
 def _lines(path):
@@ -118,12 +124,20 @@ def test_a_killed_run_keeps_completed_cases_and_a_rerun_resumes(tmp_path):
 def test_report_renders_in_headless_chromium(tmp_path):
     results = tmp_path / "r.jsonl"
     assert hil("bench", *BOARD, "--iterations", "1000,3000", "--results", str(results)).returncode == 0
+    baseline = tmp_path / "baseline.json"
+    assert hil("baseline", "update", *BOARD, "--from-results", "--results", str(results),
+               "--baseline", str(baseline)).returncode == 0
     report = tmp_path / "report.html"
-    made = hil("report", "--results", str(results), "--out", str(report))
+    made = hil("report", "--results", str(results), "--baseline", str(baseline), "--out", str(report))
     assert made.returncode == 0, made.stderr
     html = report.read_text()
     assert "<svg" in html and "<script" not in html and "http" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
+    assert '2 cases: <span class="pass">2 passed</span>, <span class="">0 failed</span>' in html
+    assert "QEMU emulator version" in html and "arm-none-eabi-gcc" in html  # environment
+    assert html.count("<h4>selftest-i") == 2 and "instructions.selftest" in html and "+0.00%" in html
+    assert "of 1,048,576, " in html  # flash with its share of the board's capacity
+    assert html.count('<div class="grid">') == 2  # baseline tables and one small trend chart per case
     if not (shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")):
         pytest.skip("chromium is not installed (apt-get install chromium)")
     check = subprocess.run(["bash", str(REPO / "benchmarks" / "check_report.sh"), str(report),
@@ -145,8 +159,8 @@ def test_pytest_records_metric_properties_and_fails_against_a_tighter_baseline(t
     assert hil("baseline", "update", *BOARD, "--baseline", str(baseline)).returncode == 0
     test = "tests/device/test_metrics_bench.py"
     junit = tmp_path / "junit.xml"
-    passed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
-                             f"--hil-baseline={baseline}", f"--junitxml={junit}"],
+    passed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test, "-W", "error",
+                             f"--hil-baseline={baseline}", f"--junitxml={junit}"],  # no xunit2 warning
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert passed.returncode == 0, passed.stdout
     xml = junit.read_text()
@@ -161,3 +175,88 @@ def test_pytest_records_metric_properties_and_fails_against_a_tighter_baseline(t
                              f"--hil-baseline={baseline}"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert failed.returncode == 1
     assert f"selftest: instructions.layer0 baseline {old // 2}, now {old}" in failed.stdout
+
+
+def _gate_record(case, bit_exact=True, instructions=1000, metrics=True):
+    regions = [{"id": 0, "name": "inference", "layer": None, "unit": "instructions", "instructions": instructions}]
+    return {"board": "nucleo_f746", "emulator": "qemu", "build_id": "b", "case": case, "model": f"{case}.tflite",
+            "model_sha256": None, "seed": 0, "verdict": "pass" if bit_exact else "fail", "bit_exact": bit_exact,
+            "metrics": {"timing": {"unit": "instructions", "regions": regions}} if metrics else {}}
+
+
+def _write_jsonl(path, records):
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+@pytest.fixture
+def gate_files(tmp_path):
+    """A baseline of cases a and b, recorded from a results file (no device needed)."""
+    results = _write_jsonl(tmp_path / "base.jsonl", [_gate_record("a"), _gate_record("b")])
+    baseline = tmp_path / "b.json"
+    made = hil("baseline", "update", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline))
+    assert made.returncode == 0, made.stderr
+    return tmp_path, baseline
+
+
+def _regress(baseline, results, *extra):
+    return hil("regress", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline),
+               "--json", *extra)
+
+
+def test_a_new_case_is_new_not_improved_and_must_be_bit_exact(gate_files):
+    tmp, baseline = gate_files
+    good = _regress(baseline, _write_jsonl(tmp / "r1.jsonl", [_gate_record("a"), _gate_record("b"), _gate_record("c")]))
+    assert good.returncode == 0, good.stdout + good.stderr
+    report = json.loads(good.stdout)
+    assert report["new"] == ["c: new case, not in the baseline"] and report["improvements"] == []
+    broken = _write_jsonl(tmp / "r2.jsonl", [_gate_record("a"), _gate_record("b"), _gate_record("c", bit_exact=False)])
+    bad = _regress(baseline, broken)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert json.loads(bad.stdout)["failures"] == ["c.tflite: not bit-exact with the reference"]
+
+
+def test_a_baseline_case_not_measured_is_missing_and_fails_with_strict(gate_files):
+    tmp, baseline = gate_files
+    only_a = _write_jsonl(tmp / "r.jsonl", [_gate_record("a")])
+    lenient = _regress(baseline, only_a)
+    assert lenient.returncode == 0 and json.loads(lenient.stdout)["missing"] == [
+        "b: in the baseline, not measured by this run"]
+    strict = _regress(baseline, only_a, "--strict")
+    assert strict.returncode == 1
+    assert json.loads(strict.stdout)["failures"] == ["missing b: in the baseline, not measured by this run"]
+
+
+@pytest.mark.parametrize("broken, reason", [
+    (_gate_record("b", bit_exact=None), "b.tflite: the record has no bit-exactness verdict (bit_exact: null)"),
+    (_gate_record("b", metrics=False), "b.tflite: the record has no metrics"),
+])
+def test_a_record_without_verdict_or_metrics_fails_regress_and_baseline_update(gate_files, broken, reason):
+    tmp, baseline = gate_files
+    results = _write_jsonl(tmp / "r.jsonl", [_gate_record("a"), broken])
+    gated = _regress(baseline, results)
+    assert gated.returncode == 1 and json.loads(gated.stdout)["failures"] == [reason]
+    before = baseline.read_text()
+    update = hil("baseline", "update", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline))
+    assert update.returncode == 1 and reason in update.stderr and "Traceback" not in update.stderr
+    assert baseline.read_text() == before
+
+
+def test_resumed_records_and_every_record_of_the_results_file_are_gated(tmp_path):
+    results, baseline = tmp_path / "r.jsonl", tmp_path / "b.json"
+    assert hil("bench", *BOARD, "--results", str(results)).returncode == 0
+    made = hil("baseline", "update", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline))
+    assert made.returncode == 0, made.stderr
+    (record,) = [json.loads(line) for line in _lines(results)]
+    slower = json.loads(json.dumps(record))
+    for region in slower["metrics"]["timing"]["regions"]:  # this build's own record, 50 % slower
+        region["instructions"] = region["instructions"] * 3 // 2
+    other = {**record, "case": "other", "model": "other", "bit_exact": False, "verdict": "fail"}
+    _write_jsonl(results, [slower, other])  # other: a case this run does not measure
+    resumed = hil("regress", *BOARD, "--results", str(results), "--resume", "--baseline", str(baseline), "--json")
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    assert "already in" in resumed.stderr  # selftest was not measured again, and yet it is gated
+    report = json.loads(resumed.stdout)
+    assert report["cases"] == 2 and report["new"] == ["other: new case, not in the baseline"]
+    assert "other: not bit-exact with the reference" in report["failures"]
+    assert any(line.startswith("selftest: instructions.selftest baseline ") for line in report["failures"])

@@ -33,6 +33,9 @@ def test_hil_run_reports_exact_match_as_json(hil_options):
     (output,) = report["outputs"]
     assert output["exact_matches"] == output["elements"] == 5
     assert "first_diverging_layer" not in report
+    # hello_world's three FULLY_CONNECTED outputs (16, 16, 1 elements) are compared too
+    assert [layer["elements"] for layer in report["layers"]] == [16, 16, 1]
+    assert report["compared_elements"] == report["exact_elements"] == 5 + 33
 
 
 def test_hil_run_with_an_input_file(hil_options, tmp_path):
@@ -40,7 +43,8 @@ def test_hil_run_with_an_input_file(hil_options, tmp_path):
     np.save(x, np.array([[42]], np.int8))
     done = _hil(hil_options, "--input", str(x))
     assert done.returncode == 0, done.stderr
-    assert "1/1 exact" in done.stdout and "PASS" in done.stdout
+    assert "1/1 exact" in done.stdout
+    assert "PASS: compared 1 elements of 1 graph outputs, 1 exact" in done.stdout
 
 
 def test_hil_run_bad_input_is_exit_2(hil_options, tmp_path):

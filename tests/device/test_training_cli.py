@@ -14,7 +14,7 @@ def _hil(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 
 def test_a_plan_over_budget_is_refused_before_the_board_boots(hil_options):
-    result = _hil("train", "--board", hil_options.board, "--model", "toy", "--budget", "20KB", "--steps", "5")
+    result = _hil("train", "--board", hil_options.board, "--task", "toy", "--budget", "20KB", "--steps", "5")
     assert result.returncode == 2
     assert "plan needs" in result.stderr and "budget allows 20480" in result.stderr
     assert "connecting to" not in result.stderr and "Traceback" not in result.stderr
@@ -23,7 +23,7 @@ def test_a_plan_over_budget_is_refused_before_the_board_boots(hil_options):
 def test_hil_train_reports_bit_exact_training_and_memory(hil_options):
     if hil_options.emulator == "none":
         pytest.skip("emulator run")
-    result = _hil("train", "--board", hil_options.board, "--model", "toy", "--steps", "20",
+    result = _hil("train", "--board", hil_options.board, "--task", "toy", "--steps", "20",
                   "--train-samples", "40", "--test-samples", "30", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -1,7 +1,7 @@
 """Sessions sharing boards, each a separate pytest process as a colleague's would be.
 
 The shared "real" board is the firmware in QEMU reached only through its UART's socket URL
-(`--emulator none --port socket://...`): to the harness it is a board on a port, locked as one.
+(`--emulator none --hil-port socket://...`): to the harness it is a board on a port, locked as one.
 """
 from __future__ import annotations
 
@@ -29,16 +29,16 @@ def board_url():
 
 
 def test_second_session_fails_naming_the_holder_then_gets_the_board_when_the_first_is_killed(sessions, board_url):
-    first = sessions.start("-k", "hold", "--emulator=none", f"--port={board_url}")
+    first = sessions.start("-k", "hold", "--emulator=none", f"--hil-port={board_url}")
     sessions.wait_until_holding(first)
 
-    status, output = sessions.run("-k", "hold", "--emulator=none", f"--port={board_url}", "--lock-timeout=1",
+    status, output = sessions.run("-k", "hold", "--emulator=none", f"--hil-port={board_url}", "--lock-timeout=1",
                                   env={"HIL_PROBE_DIR": ""})
     assert status == 1, output
     assert re.search(rf"nucleo_f746 on {re.escape(board_url)} is busy after waiting 1 s: held by pid {first.pid} "
                      r"of \S+@\S+ since [0-9-]+ [0-9:]+ \(.*pytest.*\)", output), output
 
-    waiting = sessions.start("-k", "hold", "--emulator=none", f"--port={board_url}", "--lock-timeout=90",
+    waiting = sessions.start("-k", "hold", "--emulator=none", f"--hil-port={board_url}", "--lock-timeout=90",
                              env={"HIL_PROBE_DIR": ""})
     time.sleep(1.0)
     assert waiting.poll() is None, "the second session should wait for the board"
@@ -49,9 +49,9 @@ def test_second_session_fails_naming_the_holder_then_gets_the_board_when_the_fir
 
 
 def test_a_session_waiting_within_its_timeout_runs_after_the_holder_finishes(sessions, board_url):
-    first = sessions.start("-k", "hold", "--emulator=none", f"--port={board_url}")
+    first = sessions.start("-k", "hold", "--emulator=none", f"--hil-port={board_url}")
     sessions.wait_until_holding(first)
-    waiting = sessions.start("-k", "hold", "--emulator=none", f"--port={board_url}", "--lock-timeout=90",
+    waiting = sessions.start("-k", "hold", "--emulator=none", f"--hil-port={board_url}", "--lock-timeout=90",
                              env={"HIL_PROBE_DIR": ""})
     time.sleep(1.0)
     sessions.let_go()

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from harness.baseline import BaselineError, compare, flat_metrics, load_baseline, threshold_for, write_baseline
+from harness.baseline import (BaselineError, compare, flat_metrics, load_baseline, recordable_failure,
+                              threshold_for, write_baseline)
 
 
 def _record(total: int, layer0: int, flash: int, bit_exact: bool = True, mismatch=None) -> dict:
@@ -69,9 +70,58 @@ def test_losing_bit_exactness_fails_and_names_the_layer(baseline):
                                "first difference at layer 3 (CONV_2D)"]
 
 
-def test_a_case_missing_from_the_baseline_is_reported(baseline):
+def test_a_case_missing_from_the_baseline_is_reported_new_never_improved(baseline):
     result = compare(baseline, {"new": {**_record(1, 1, 1), "case": "new"}})
-    assert result.ok and result.improvements == ["new: new case, not in the baseline"]
+    assert result.ok and result.new == ["new: new case, not in the baseline"]
+    assert not result.improvements and result.cases == 1
+
+
+def test_a_new_case_must_still_be_bit_exact(baseline):
+    mismatch = {"layer": 2, "layer_name": "FULLY_CONNECTED", "detail": "x"}
+    result = compare(baseline, {"new": {**_record(1, 1, 1, bit_exact=False, mismatch=mismatch), "case": "new"}})
+    assert result.failures == ["kws.tflite: not bit-exact with the reference: first difference at layer 2 "
+                               "(FULLY_CONNECTED)"]
+    assert result.new == ["new: new case, not in the baseline"] and not result.improvements
+
+
+def test_a_baseline_case_not_measured_is_missing_and_fails_when_strict(baseline):
+    other = {"other": {**_record(1, 1, 1), "case": "other"}}
+    lenient = compare(baseline, other)
+    assert lenient.ok and lenient.missing == ["kws: in the baseline, not measured by this run"]
+    strict = compare(baseline, other, strict=True)
+    assert strict.failures == ["missing kws: in the baseline, not measured by this run"]
+    assert compare(baseline, {"kws": _record(10_000, 4_000, 50_000)}, strict=True).ok
+
+
+@pytest.mark.parametrize("bit_exact", [None, "yes", 1])
+def test_a_record_without_a_bit_exactness_verdict_fails(baseline, bit_exact):
+    record = {**_record(10_000, 4_000, 50_000), "bit_exact": bit_exact}
+    (failure,) = compare(baseline, {"kws": record}).failures
+    assert failure.startswith("kws.tflite: the record has no bit-exactness verdict (bit_exact: ")
+    assert recordable_failure(record) == failure
+
+
+def test_a_record_whose_verdict_compared_nothing_fails(baseline):
+    record = {**_record(10_000, 4_000, 50_000), "compared": {"elements": 0, "exact": 0}}
+    assert compare(baseline, {"kws": record}).failures == [
+        'kws.tflite: the record\'s verdict compared nothing (compared: {"elements": 0, "exact": 0})']
+    assert compare(baseline, {"kws": {**record, "compared": {"elements": 8, "exact": 8}}}).ok
+
+
+@pytest.mark.parametrize("metrics", [{}, None, {"timing": {"regions": []}, "memory": {}}])
+def test_a_record_without_metrics_fails_new_or_not(baseline, metrics):
+    for case in ("kws", "new"):
+        record = {**_record(10_000, 4_000, 50_000), "case": case, "metrics": metrics}
+        assert compare(baseline, {case: record}).failures == ["kws.tflite: the record has no metrics"]
+    assert recordable_failure(record) == "kws.tflite: the record has no metrics"
+    assert recordable_failure(_record(1, 1, 1)) is None
+
+
+def test_a_baseline_metric_the_record_lacks_fails(baseline):
+    record = _record(10_000, 4_000, 50_000)
+    record["metrics"]["memory"].pop("flash_bytes")
+    result = compare(baseline, {"kws": record})
+    assert result.failures == ["kws.tflite: memory.flash_bytes baseline 50000, not measured now"]
 
 
 def test_update_keeps_the_thresholds_of_the_previous_baseline(tmp_path):
@@ -90,3 +140,13 @@ def test_missing_and_malformed_baselines_are_clear_errors(tmp_path):
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(BaselineError, match="no `cases`"):
         load_baseline(tmp_path / "empty.json")
+
+
+def test_a_hand_edited_baseline_names_the_case_and_field(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"cases": {"kws": {"bit_exact": True, "metrics": {"memory.flash_bytes": "50 KB"}}}}))
+    with pytest.raises(BaselineError, match="case kws: metric `memory.flash_bytes` must be a number"):
+        load_baseline(path)
+    path.write_text(json.dumps({"cases": {"kws": {"bit_exact": True}}}))
+    with pytest.raises(BaselineError, match="case kws: field `metrics` is missing"):
+        load_baseline(path)

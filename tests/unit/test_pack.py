@@ -1,6 +1,7 @@
 """hil pack: format, validation, requantization, memory plan and the errors at pack time."""
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from harness.boards import load_board
 from harness.engine import format as fmt
 from harness.engine.lower import UnsupportedModel
-from harness.engine.pack import ModelTooLarge, pack_model, sram_budget
+from harness.engine.pack import ModelTooLarge, NothingToCompare, pack_model, sram_budget
 from harness.engine.plan import Lifetime, plan
 from harness.model import ModelBuilder, load_model, quant, requant
 from harness.model.tflite import ModelError
@@ -171,3 +172,61 @@ def test_cli_pack_writes_a_valid_file(tmp_path):
     done = _hil("pack", str(source), "-o", str(tmp_path / "conv.bin"), "--json")
     assert done.returncode == 0, done.stderr
     fmt.read_header((tmp_path / "conv.bin").read_bytes())
+
+
+def _softmax_model(outputs: str) -> bytes:
+    """x -> SOFTMAX -> y, plus z written by no operator and a constant c; graph outputs by name."""
+    b = ModelBuilder()
+    tensors = {"x": b.tensor("x", (1, 4), np.int8, quant(0.1, 0)),
+               "y": b.tensor("y", (1, 4), np.int8, quant(1 / 256, -128)),
+               "z": b.tensor("z", (1, 4), np.int8, quant(0.1, 0)),
+               "c": b.constant("c", np.ones((1, 4), np.int8), quant(0.1, 0)),
+               "e": b.tensor("e", (1, 0), np.int8, quant(0.1, 0))}
+    b.operator("SOFTMAX", [tensors["x"]], [tensors["y"]])
+    return b.build([tensors["x"]], [tensors[name] for name in outputs])
+
+
+def _no_operator_model() -> bytes:
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4), np.int8, quant(0.1, 0))
+    return b.build([x], [x])
+
+
+def _no_input_model() -> bytes:
+    b = ModelBuilder()
+    c = b.constant("c", np.ones((1, 4), np.int8), quant(0.1, 0))
+    y = b.tensor("y", (1, 4), np.int8, quant(1 / 256, -128))
+    b.operator("SOFTMAX", [c], [y])
+    return b.build([], [y])
+
+
+@pytest.mark.parametrize("tflite, message", [
+    (lambda: _softmax_model(""), "the model has no outputs: a run would compare nothing"),
+    (_no_input_model, "the model has no inputs"),
+    (_no_operator_model, "the model has no operators"),
+    (lambda: _softmax_model("yz"), "graph output z (tensor 2) is written by no operator"),
+    (lambda: _softmax_model("yc"), "graph output c (tensor 3) is a constant"),
+    (lambda: _softmax_model("ye"), "graph output e (tensor 4) has no elements (shape [1, 0])"),
+])
+def test_a_model_with_nothing_to_compare_is_refused(tflite, message):
+    with pytest.raises(NothingToCompare, match=re.escape(message)):
+        pack_model(load_model(tflite()))
+
+
+def test_a_graph_output_that_is_a_graph_input_packs():
+    packed = pack_model(load_model(_softmax_model("yx")))
+    assert packed.outputs == [1, 0]
+
+
+@pytest.mark.parametrize("command", ["pack", "run", "bench"])
+def test_cli_refuses_a_model_with_no_outputs_before_running_it(tmp_path, command):
+    model = tmp_path / "no_outputs.tflite"
+    model.write_bytes(_softmax_model(""))
+    args = {"pack": ["pack", str(model), "-o", str(tmp_path / "out.bin"), "--board", "nucleo_f746"],
+            "run": ["run", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)],
+            "bench": ["bench", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)]}
+    done = _hil(*args[command])
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert f"{model}: the model has no outputs" in done.stderr
+    assert not (tmp_path / "out.bin").exists()

@@ -1,5 +1,6 @@
 """The results file: append-only JSON Lines that survive a killed writer, and resume keys."""
 import json
+import os
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_a_torn_last_line_is_skipped_and_cut_before_the_next_append(tmp_path):
 
 def test_a_corrupt_line_in_the_middle_is_an_error(tmp_path):
     path = tmp_path / "r.jsonl"
-    path.write_text('{"case": "a"}\nnot json\n{"case": "b"}\n')
+    path.write_text(json.dumps(_record("a")) + "\nnot json\n" + json.dumps(_record("b")) + "\n")
     with pytest.raises(ResultsError, match="line 2"):
         list(ResultsFile(path).records())
 
@@ -47,6 +48,16 @@ def test_completed_keys_tell_a_rerun_what_to_skip(tmp_path):
     assert case_key(first) in keys
     assert case_key(_record("m", model_sha256="abc", seed=2)) not in keys  # other inputs
     assert case_key({**first, "build_id": "b2"}) not in keys  # other firmware
+
+
+def test_a_resumed_run_gets_the_newest_recorded_record_of_each_key(tmp_path):
+    results = ResultsFile(tmp_path / "r.jsonl")
+    results.append(_record("m", seed=1, verdict="fail", bit_exact=False))
+    results.append(_record("m", seed=1, verdict="pass", bit_exact=True))
+    results.append(_record("m", seed=2))
+    completed = results.completed()
+    assert completed[case_key(_record("m", seed=1))]["bit_exact"] is True  # to be judged again
+    assert len(completed) == 2
 
 
 def test_latest_keeps_the_newest_record_per_case_and_filters_by_board(tmp_path):
@@ -66,3 +77,28 @@ def test_an_unwritable_path_is_a_clear_error(tmp_path):
     (tmp_path / "dir.jsonl").mkdir()
     with pytest.raises(ResultsError, match="cannot write results file"):
         ResultsFile(tmp_path / "dir.jsonl").append(_record("a"))
+
+
+def test_a_record_without_a_key_field_names_the_line_and_field(tmp_path):
+    path = tmp_path / "r.jsonl"
+    older = {k: v for k, v in _record("a").items() if k != "emulator"}
+    path.write_text(json.dumps(_record("ok")) + "\n" + json.dumps(older) + "\n")
+    with pytest.raises(ResultsError, match=r"r.jsonl line 2: field `emulator` is missing"):
+        list(ResultsFile(path).records())
+
+
+def test_a_region_without_its_count_names_the_region(tmp_path):
+    path = tmp_path / "r.jsonl"
+    region = {"name": "layer0", "layer": 0, "unit": "cycles"}
+    path.write_text(json.dumps(_record("a", metrics={"timing": {"regions": [region]}})) + "\n")
+    with pytest.raises(ResultsError, match=r"line 1: metrics.timing.regions\[0\]: field `cycles` is missing"):
+        list(ResultsFile(path).records())
+
+
+def test_a_fifo_is_not_read(tmp_path):
+    fifo = tmp_path / "r.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(ResultsError, match="it is a FIFO"):
+        list(ResultsFile(fifo).records())
+    with pytest.raises(ResultsError, match="not a regular file"):
+        ResultsFile(fifo).append(_record("a"))

@@ -157,3 +157,15 @@ def test_vww_tail_forward_equals_tflite_micro():
     assert [layer.kind for layer in setup.layers] == ["depthwise", "dense", "avgpool", "dense"]
     for produced, op in zip(activations[1:4], (depthwise, pointwise, pool)):
         assert np.array_equal(produced, tensors[op.outputs[0]].reshape(-1))
+
+
+def test_a_parameter_check_over_no_parameters_is_refused():
+    """docs/verdicts.md: the training verdict compares every trained parameter, never none."""
+    from types import SimpleNamespace
+
+    from harness.engine.compare import NothingCompared
+    from harness.training.run import check_parameters
+
+    nothing = SimpleNamespace(layers=[])
+    with pytest.raises(NothingCompared, match="no trained parameters"):
+        check_parameters(SimpleNamespace(read_parameters=lambda: nothing), SimpleNamespace(setup=nothing))
