@@ -63,68 +63,97 @@ void *engine_tensor_data(const engine_model_t *model, const engine_tensor_t *ten
     return NULL;
 }
 
-/* offset + length inside [0, limit), without overflow. */
-static int inside(uint32_t offset, uint32_t length, uint32_t limit)
+#if ENGINE_TERSE_ERRORS_ON
+#define describe(what, index, name, field) ""
+#else
+static char error_text[64]; /* the MODEL_INVALID text; the link sends at most 64 bytes */
+
+static char *append(char *at, const char *text)
 {
-    return offset <= limit && length <= limit - offset;
+    while (*text != '\0' && at < error_text + sizeof error_text - 1) {
+        *at++ = *text++;
+    }
+    return at;
 }
 
-static uint32_t element_size(uint8_t type)
+/* "operator 3 (PAD): invalid before", "tensor 7: invalid offset". */
+static const char *describe(const char *what, uint32_t index, const char *name, const char *field)
 {
-    return type == ENGINE_TYPE_INT8 ? 1u : (type == ENGINE_TYPE_FLOAT32 || type == ENGINE_TYPE_INT32) ? 4u : 0u;
+    char digits[11];
+    char *first = digits + sizeof digits - 1u;
+    *first = '\0';
+    do { /* least significant digit last */
+        *--first = (char)('0' + index % 10u);
+        index /= 10u;
+    } while (index != 0);
+    char *at = append(append(error_text, what), first);
+    if (name != NULL) {
+        at = append(append(append(at, " ("), name), ")");
+    }
+    *append(append(at, ": invalid "), field) = '\0';
+    return error_text;
 }
+#endif
 
+/* Bound of a tensor's bytes, and of its dims' product with zeros counted as ones (a tensor with
+ * no elements still has its other dims in the kernels' loops): with every extent and the
+ * effective filter size (ops.c) below 2^30, no kernel's int32 index arithmetic overflows. */
+#define ENGINE_MAX_TENSOR_BYTES 0x3FFFFFFFu
+
+/* NULL when tensor record `t` is consistent, else the field at fault: a known type and rank, dims
+ * whose extent stays below ENGINE_MAX_TENSOR_BYTES, bytes equal to the shape's, and the bytes
+ * inside the arena (aligned for the element type) or inside the model. */
 static const char *check_tensor(const engine_model_t *model, const engine_tensor_t *t)
 {
     if (t->storage == ENGINE_STORAGE_NONE) {
         return NULL;
     }
-    if (t->rank > ENGINE_MAX_RANK || element_size(t->type) == 0) {
-        return ENGINE_TEXT("tensor with a bad rank or type");
+    uint32_t size = engine_element_size(t->type);
+    if (size == 0) {
+        return ENGINE_TEXT("type");
     }
-    uint32_t count = 1;
+    if (t->rank > ENGINE_MAX_RANK) {
+        return ENGINE_TEXT("rank");
+    }
+    uint32_t extent = 1, count = 1;
     for (uint8_t d = 0; d < t->rank; d++) {
-        if (t->dims[d] < 0 || (t->dims[d] > 0 && count > UINT32_MAX / (uint32_t)t->dims[d])) {
-            return ENGINE_TEXT("tensor with a bad shape");
+        uint32_t dim = (uint32_t)t->dims[d];
+        if (t->dims[d] < 0 || (dim > 0 && extent > (ENGINE_MAX_TENSOR_BYTES / size) / dim)) {
+            return ENGINE_TEXT("dims");
         }
-        count *= (uint32_t)t->dims[d];
+        extent *= dim > 0 ? dim : 1u;
+        count *= dim;
     }
-    if (count > UINT32_MAX / element_size(t->type) || count * element_size(t->type) != t->bytes) {
-        return ENGINE_TEXT("tensor size does not match its shape");
+    if (count * size != t->bytes) {
+        return ENGINE_TEXT("bytes");
     }
     if (t->storage == ENGINE_STORAGE_ARENA) {
-        return inside(t->offset, t->bytes, model->header.arena_size) ? NULL : ENGINE_TEXT("tensor outside the arena");
+        if (!engine_inside(t->offset, t->bytes, model->header.arena_size)) {
+            return ENGINE_TEXT("offset");
+        }
+        return t->offset % size == 0 ? NULL : ENGINE_TEXT("offset alignment");
     }
     if (t->storage == ENGINE_STORAGE_MODEL) {
-        return inside(t->offset, t->bytes, model->header.total_size) && t->offset % 4u == 0
-                   ? NULL : ENGINE_TEXT("constant outside the model");
+        if (!engine_inside(t->offset, t->bytes, model->header.total_size)) {
+            return ENGINE_TEXT("offset");
+        }
+        return t->offset % 4u == 0 ? NULL : ENGINE_TEXT("offset alignment");
     }
-    return ENGINE_TEXT("tensor with a bad storage kind");
+    return ENGINE_TEXT("storage");
 }
 
-static const char *check_op(const engine_model_t *model, const engine_op_t *op)
+/* The model's input and output tensor indices. */
+static int io_indices_valid(const engine_model_t *model)
 {
     const engine_header_t *h = &model->header;
-    uint32_t count = (uint32_t)op->num_inputs + op->num_outputs;
-    if (op->num_inputs == 0 || op->num_inputs > ENGINE_MAX_OP_INPUTS || op->num_outputs != 1) {
-        return ENGINE_TEXT("operator with a bad number of tensors");
-    }
-    if (!inside(op->tensors_offset, count * 2u, h->total_size) ||
-        !inside(op->params_offset, op->params_size, h->total_size)) {
-        return ENGINE_TEXT("operator record points outside the model");
-    }
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < (uint32_t)h->num_inputs + h->num_outputs; i++) {
         uint16_t index;
-        engine_model_read(model, op->tensors_offset + 2u * i, &index, sizeof index);
+        engine_model_read(model, h->io_offset + 2u * i, &index, sizeof index);
         if (index >= h->num_tensors) {
-            return ENGINE_TEXT("operator refers to a missing tensor");
-        }
-        engine_tensor_t t = engine_tensor(model, index);
-        if (t.storage == ENGINE_STORAGE_NONE || (i >= op->num_inputs && t.storage != ENGINE_STORAGE_ARENA)) {
-            return ENGINE_TEXT("operator tensor without storage");
+            return 0;
         }
     }
-    return NULL;
+    return 1;
 }
 
 static const char *check_header(const engine_header_t *h, uint32_t max_size)
@@ -138,9 +167,9 @@ static const char *check_header(const engine_header_t *h, uint32_t max_size)
     if (h->total_size < sizeof(engine_header_t) || h->total_size > max_size) {
         return ENGINE_TEXT("model size out of range");
     }
-    if (!inside(h->tensors_offset, (uint32_t)h->num_tensors * sizeof(engine_tensor_t), h->total_size) ||
-        !inside(h->ops_offset, (uint32_t)h->num_ops * sizeof(engine_op_t), h->total_size) ||
-        !inside(h->io_offset, 2u * ((uint32_t)h->num_inputs + h->num_outputs), h->total_size) ||
+    if (!engine_inside(h->tensors_offset, (uint32_t)h->num_tensors * sizeof(engine_tensor_t), h->total_size) ||
+        !engine_inside(h->ops_offset, (uint32_t)h->num_ops * sizeof(engine_op_t), h->total_size) ||
+        !engine_inside(h->io_offset, 2u * ((uint32_t)h->num_inputs + h->num_outputs), h->total_size) ||
         h->tensors_offset % 4u != 0 || h->ops_offset % 4u != 0) {
         return ENGINE_TEXT("model tables out of bounds");
     }
@@ -189,12 +218,18 @@ int32_t engine_load(engine_model_t *model, const uint8_t *image, uint32_t max_si
     }
     for (uint32_t i = 0; *why == NULL && i < model->header.num_tensors; i++) {
         engine_tensor_t t = engine_tensor(model, i);
-        *why = check_tensor(model, &t);
+        const char *field = check_tensor(model, &t);
+        *why = field ? describe(ENGINE_TEXT("tensor "), i, NULL, field) : NULL;
+    }
+    if (*why == NULL && !io_indices_valid(model)) {
+        *why = ENGINE_TEXT("model input/output index out of range");
     }
     for (uint32_t i = 0; *why == NULL && i < model->header.num_ops; i++) {
         engine_op_t op;
+        const char *name;
         engine_model_read(model, model->header.ops_offset + i * (uint32_t)sizeof op, &op, sizeof op);
-        *why = check_op(model, &op);
+        const char *field = engine_check_op(model, &op, &name);
+        *why = field ? describe(ENGINE_TEXT("operator "), i, name, field) : NULL;
     }
     return *why == NULL ? ENGINE_OK : ENGINE_ERR_INVALID;
 }

@@ -21,8 +21,10 @@
 /* Error texts cost RAM on AVR (string literals live in .data there; link_send_error takes a
  * data pointer): such builds set ENGINE_TERSE_ERRORS and send the error code alone. */
 #if defined(ENGINE_TERSE_ERRORS) && ENGINE_TERSE_ERRORS
+#define ENGINE_TERSE_ERRORS_ON 1
 #define ENGINE_TEXT(text) ""
 #else
+#define ENGINE_TERSE_ERRORS_ON 0
 #define ENGINE_TEXT(text) text
 #endif
 
@@ -69,11 +71,27 @@ void engine_scratch_reset(void);
 engine_tensor_t engine_tensor(const engine_model_t *model, uint32_t index);
 void *engine_tensor_data(const engine_model_t *model, const engine_tensor_t *tensor);
 
+/* offset + length inside [0, limit), without overflow. */
+static inline int engine_inside(uint32_t offset, uint32_t length, uint32_t limit)
+{
+    return offset <= limit && length <= limit - offset;
+}
+
+/* Bytes per element of an ENGINE_TYPE_*; 0 for an unknown type. */
+static inline uint32_t engine_element_size(uint8_t type)
+{
+    return type == ENGINE_TYPE_INT8 ? 1u : (type == ENGINE_TYPE_FLOAT32 || type == ENGINE_TYPE_INT32) ? 4u : 0u;
+}
+
 /* Runs operators [first, end); on a kernel error *failed_op names the operator. */
 int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end,
                       uint32_t *failed_op);
 
-/* One operator (ops.c). */
+/* One operator (ops.c): engine_check_op validates its record against the tensors it references
+ * (engine_load calls it once every tensor record is valid) and returns NULL, or the field at
+ * fault with *name the operator's name (NULL: the opcode is unknown to this build);
+ * engine_run_op runs a checked operator. */
+const char *engine_check_op(const engine_model_t *model, const engine_op_t *op, const char **name);
 int32_t engine_run_op(const engine_model_t *model, const engine_op_t *op);
 
 #endif

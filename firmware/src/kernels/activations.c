@@ -17,8 +17,10 @@
 static int32_t get_reciprocal(int32_t x, int32_t x_integer_digits, int32_t *num_bits_over_unit) {
     const int32_t headroom_plus_one = hil_clz32((uint32_t)x);
     *num_bits_over_unit = x_integer_digits - headroom_plus_one;
-    const int32_t shifted_sum_minus_one =
-        (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
+    /* x == 0 (a sum of exponentials that wrapped to 0): 0 shifted is 0, but a shift by 32 is
+     * undefined in C */
+    const uint32_t shifted = headroom_plus_one < 32 ? (uint32_t)x << headroom_plus_one : 0u;
+    const int32_t shifted_sum_minus_one = (int32_t)(shifted - ((uint32_t)1 << 31));
     return hil_fp_one_over_one_plus_x(shifted_sum_minus_one);
 }
 

@@ -120,16 +120,16 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
                             for (in_channel = 0; in_channel < filter_input_depth; ++in_channel) {
                                 const int32_t input_val = in_ptr[in_channel];
                                 const int32_t filter_val = f_ptr[in_channel];
-                                acc += filter_val * (input_val + params->input_offset);
+                                acc = hil_wrap_add(acc, filter_val * (input_val + params->input_offset));
                             }
                         }
                     }
                     if (bias != 0) {
-                        acc += bias[out_channel];
+                        acc = hil_wrap_add(acc, bias[out_channel]);
                     }
                     const int32_t q = requant_index(requant, out_channel);
                     acc = hil_mbqm(acc, requant->multiplier[q], requant->shift[q]);
-                    acc += params->output_offset;
+                    acc = hil_wrap_add(acc, params->output_offset);
                     acc = hil_clamp_i32(acc, params->act_min, params->act_max);
                     output[hil_offset4(output_dims, batch, out_y, out_x, out_channel)] = (int8_t)acc;
                 }
@@ -264,16 +264,16 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
                                         input[hil_offset4(input_dims, batch, in_y, in_x, in_channel)];
                                     const int32_t filter_val =
                                         filter[hil_offset4(filter_dims, 0, filter_y, filter_x, output_channel)];
-                                    acc += filter_val * (input_val + params->input_offset);
+                                    acc = hil_wrap_add(acc, filter_val * (input_val + params->input_offset));
                                 }
                             }
                         }
                         if (bias != 0) {
-                            acc += bias[output_channel];
+                            acc = hil_wrap_add(acc, bias[output_channel]);
                         }
                         const int32_t q = requant_index(requant, output_channel);
                         acc = hil_mbqm(acc, requant->multiplier[q], requant->shift[q]);
-                        acc += params->output_offset;
+                        acc = hil_wrap_add(acc, params->output_offset);
                         acc = hil_clamp_i32(acc, params->act_min, params->act_max);
                         output[hil_offset4(output_dims, batch, out_y, out_x, output_channel)] = (int8_t)acc;
                     }

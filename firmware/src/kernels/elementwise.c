@@ -82,7 +82,7 @@ static int8_t add_s8(const hil_add_params_t *p, int8_t x, int8_t y) {
         hil_mbqm_smaller_than_one(shifted_input2_val, p->input2_multiplier, p->input2_shift);
     const int32_t raw_sum = scaled_input1_val + scaled_input2_val;
     const int32_t raw_output =
-        hil_mbqm_smaller_than_one(raw_sum, p->output_multiplier, p->output_shift) + p->output_offset;
+        hil_wrap_add(hil_mbqm_smaller_than_one(raw_sum, p->output_multiplier, p->output_shift), p->output_offset);
     return (int8_t)hil_clamp_i32(raw_output, p->act_min, p->act_max);
 }
 
@@ -90,7 +90,7 @@ static int8_t mul_s8(const hil_mul_params_t *p, int8_t x, int8_t y) {
     const int32_t input1_val = p->input1_offset + x;
     const int32_t input2_val = p->input2_offset + y;
     const int32_t unclamped =
-        p->output_offset + hil_mbqm(input1_val * input2_val, p->output_multiplier, p->output_shift);
+        hil_wrap_add(p->output_offset, hil_mbqm(input1_val * input2_val, p->output_multiplier, p->output_shift));
     return (int8_t)hil_clamp_i32(unclamped, p->act_min, p->act_max);
 }
 

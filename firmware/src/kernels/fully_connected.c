@@ -32,14 +32,14 @@ int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_
             for (d = 0; d < accum_depth; ++d) {
                 const int32_t input_val = input[b * accum_depth + d];
                 const int32_t filter_val = filter[out_c * accum_depth + d];
-                acc += (filter_val + params->filter_offset) * (input_val + params->input_offset);
+                acc = hil_wrap_add(acc, (filter_val + params->filter_offset) * (input_val + params->input_offset));
             }
             if (bias != 0) {
-                acc += bias[out_c];
+                acc = hil_wrap_add(acc, bias[out_c]);
             }
             const int32_t q = requant->per_channel ? out_c : 0;
             acc = hil_mbqm(acc, requant->multiplier[q], requant->shift[q]);
-            acc += params->output_offset;
+            acc = hil_wrap_add(acc, params->output_offset);
 #ifdef HIL_BREAK_KERNEL_FULLY_CONNECTED /* a deliberately wrong firmware for the harness's own tests */
             acc += out_c == 0 ? 100 : 0; /* one output only: softmax would cancel a uniform shift */
 #endif

@@ -15,6 +15,9 @@
  *    (QUANTIZE from float, DEQUANTIZE to float).
  *  - offsets follow TFLM: input_offset = -input_zero_point,
  *    output_offset = +output_zero_point.
+ *  - int32 accumulations wrap (hil_wrap_add) rather than overflow: the bits
+ *    TFLM's own wrapping adds give on two's complement targets, and no
+ *    undefined behaviour whatever the weights and inputs.
  *  - No malloc, no global state; every kernel is reentrant.
  *  - Return value: HIL_KERNEL_OK (0) or a negative hil_kernel_status_t for
  *    arguments the kernel cannot handle (nothing is written then).

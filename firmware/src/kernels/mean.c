@@ -105,12 +105,12 @@ int32_t hil_mean_s8(const hil_mean_params_t *params,
         int32_t offset = base, done = 0;
         int32_t sum = 0;
         while (!done) {
-            sum += input[offset];
+            sum = hil_wrap_add(sum, input[offset]);
             offset += odometer_next(&r, red_index, 1, &done);
         }
         const int32_t shifted_sum =
             (int32_t)((int64_t)sum - (int64_t)params->input_zero_point * (int64_t)r.num_reduced);
-        int32_t out = hil_mbqm(shifted_sum, multiplier, out_shift) + params->output_zero_point;
+        int32_t out = hil_wrap_add(hil_mbqm(shifted_sum, multiplier, out_shift), params->output_zero_point);
         output[o] = (int8_t)hil_clamp_i32(out, -128, 127);
         base += odometer_next(&r, out_index, 0, &done_out);
     }

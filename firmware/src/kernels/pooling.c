@@ -54,8 +54,8 @@ int32_t hil_avgpool_s8(const hil_pool_params_t *params,
                     int32_t filter_count = 0;
                     for (fy = w.y_start; fy < w.y_end; ++fy) {
                         for (fx = w.x_start; fx < w.x_end; ++fx) {
-                            acc += input[hil_offset4(input_dims, batch, w.in_y_origin + fy,
-                                                     w.in_x_origin + fx, channel)];
+                            acc = hil_wrap_add(acc, input[hil_offset4(input_dims, batch, w.in_y_origin + fy,
+                                                                      w.in_x_origin + fx, channel)]);
                             filter_count++;
                         }
                     }
@@ -63,8 +63,8 @@ int32_t hil_avgpool_s8(const hil_pool_params_t *params,
                         return HIL_KERNEL_ERR_ARG; /* TFLM fails the same way */
                     }
                     /* Round to the closest integer value (ties away from zero). */
-                    acc = acc > 0 ? (acc + filter_count / 2) / filter_count
-                                  : (acc - filter_count / 2) / filter_count;
+                    acc = acc > 0 ? hil_wrap_add(acc, filter_count / 2) / filter_count
+                                  : hil_wrap_sub(acc, filter_count / 2) / filter_count;
                     acc = hil_clamp_i32(acc, params->act_min, params->act_max);
                     output[hil_offset4(output_dims, batch, out_y, out_x, channel)] = (int8_t)acc;
                 }

@@ -52,7 +52,7 @@ int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point,
     }
     for (i = 0; i < size; ++i) {
         const int32_t in = (int32_t)input[i] - input_zero_point;
-        const int32_t out = hil_mbqm(in, multiplier, shift) + output_zero_point;
+        const int32_t out = hil_wrap_add(hil_mbqm(in, multiplier, shift), output_zero_point);
         output[i] = (int8_t)hil_clamp_i32(out, -128, 127);
     }
     return HIL_KERNEL_OK;

@@ -148,7 +148,7 @@ static int32_t dw_one_channel(const hil_conv_params_t *p, const window_t *win, i
         const int8_t *x = win->first + (ky - win->ky_lo) * p->dilation_h * row_bytes + ic;
         const int8_t *f = filter + (ky * filter_w + win->kx_lo) * out_depth + oc;
         for (kx = win->kx_lo; kx < win->kx_hi; ++kx) {
-            acc += *f * (*x + p->input_offset);
+            acc = hil_wrap_add(acc, *f * (*x + p->input_offset));
             x += x_step;
             f += out_depth;
         }
@@ -234,7 +234,7 @@ static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo,
         const int32_t acc = dw_one_channel(params, &win, d->row_bytes, d->in_depth, out_depth, d->f_d->w,
                                            d->filter, oc / multiplier, oc);
         const int32_t q = oc * d->rq_step;
-        out[oc] = hil_dsp_requant(acc + (d->bias != 0 ? d->bias[oc] : 0), d->multipliers[q], d->shifts[q], d->o);
+        out[oc] = hil_dsp_requant(hil_wrap_add(acc, d->bias != 0 ? d->bias[oc] : 0), d->multipliers[q], d->shifts[q], d->o);
     }
 }
 

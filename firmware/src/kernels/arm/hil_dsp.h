@@ -157,7 +157,7 @@ static inline int32_t hil_dsp_narrow_ok(const hil_requant_t *requant, int32_t ch
 }
 
 HIL_DSP_INLINE int8_t hil_dsp_requant(int32_t acc, int32_t multiplier, int32_t shift, hil_dsp_out_t o) {
-    int32_t scaled = hil_dsp_scale(acc, multiplier, shift) + o.output_offset;
+    int32_t scaled = hil_wrap_add(hil_dsp_scale(acc, multiplier, shift), o.output_offset);
     scaled = scaled < o.act_min ? o.act_min : scaled;
     return (int8_t)(scaled > o.act_max ? o.act_max : scaled);
 }
@@ -177,17 +177,17 @@ HIL_DSP_INLINE void hil_dsp_requant4(const int32_t acc[4], const int32_t *multip
     /* unrolled by hand: gcc keeps the loop otherwise */
     uint32_t packed;
     if (narrow) {
-        packed = hil_dsp_sat8(hil_dsp_scale_narrow(acc[0], multiplier[0], shift[0]) + output_offset);
-        packed |= hil_dsp_sat8(hil_dsp_scale_narrow(acc[1], multiplier[step], shift[step]) + output_offset) << 8;
-        packed |= hil_dsp_sat8(hil_dsp_scale_narrow(acc[2], multiplier[2 * step], shift[2 * step]) + output_offset)
+        packed = hil_dsp_sat8(hil_wrap_add(hil_dsp_scale_narrow(acc[0], multiplier[0], shift[0]), output_offset));
+        packed |= hil_dsp_sat8(hil_wrap_add(hil_dsp_scale_narrow(acc[1], multiplier[step], shift[step]), output_offset)) << 8;
+        packed |= hil_dsp_sat8(hil_wrap_add(hil_dsp_scale_narrow(acc[2], multiplier[2 * step], shift[2 * step]), output_offset))
                   << 16;
-        packed |= hil_dsp_sat8(hil_dsp_scale_narrow(acc[3], multiplier[3 * step], shift[3 * step]) + output_offset)
+        packed |= hil_dsp_sat8(hil_wrap_add(hil_dsp_scale_narrow(acc[3], multiplier[3 * step], shift[3 * step]), output_offset))
                   << 24;
     } else {
-        packed = hil_dsp_sat8(hil_dsp_scale(acc[0], multiplier[0], shift[0]) + output_offset);
-        packed |= hil_dsp_sat8(hil_dsp_scale(acc[1], multiplier[step], shift[step]) + output_offset) << 8;
-        packed |= hil_dsp_sat8(hil_dsp_scale(acc[2], multiplier[2 * step], shift[2 * step]) + output_offset) << 16;
-        packed |= hil_dsp_sat8(hil_dsp_scale(acc[3], multiplier[3 * step], shift[3 * step]) + output_offset) << 24;
+        packed = hil_dsp_sat8(hil_wrap_add(hil_dsp_scale(acc[0], multiplier[0], shift[0]), output_offset));
+        packed |= hil_dsp_sat8(hil_wrap_add(hil_dsp_scale(acc[1], multiplier[step], shift[step]), output_offset)) << 8;
+        packed |= hil_dsp_sat8(hil_wrap_add(hil_dsp_scale(acc[2], multiplier[2 * step], shift[2 * step]), output_offset)) << 16;
+        packed |= hil_dsp_sat8(hil_wrap_add(hil_dsp_scale(acc[3], multiplier[3 * step], shift[3 * step]), output_offset)) << 24;
     }
     (void)__ssub8((int32_t)packed, (int32_t)lo4); /* GE flags: packed >= lo, per byte */
     packed = __sel(packed, lo4);

@@ -114,10 +114,10 @@ HIL_DSP_INLINE void hil_dsp_dot4_inline(const int8_t *x, const int8_t *f, int32_
     int32_t k;
     for (k = len & 3; k > 0; --k) {
         const int32_t xv = *x++ + x_off;
-        a0 += *f0++ * xv;
-        a1 += *f1++ * xv;
-        a2 += *f2++ * xv;
-        a3 += *f3++ * xv;
+        a0 = hil_wrap_add(a0, *f0++ * xv); /* wraps as SMLAD does: no signed overflow */
+        a1 = hil_wrap_add(a1, *f1++ * xv);
+        a2 = hil_wrap_add(a2, *f2++ * xv);
+        a3 = hil_wrap_add(a3, *f3++ * xv);
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -187,7 +187,7 @@ HIL_DSP_INLINE int32_t hil_dsp_dot1(const int8_t *x, const int8_t *f, int32_t le
     }
     int32_t k;
     for (k = len & 3; k > 0; --k) {
-        acc += (*f++ + f_off) * (*x++ + x_off);
+        acc = hil_wrap_add(acc, (*f++ + f_off) * (*x++ + x_off));
     }
     return acc;
 }
