@@ -95,7 +95,7 @@ class Link:
                 self.counters.bytes_received += len(data)
                 self._received += self._parser.feed(data)
             elif self._parser.pending and now - self._last_byte_at >= STALLED_FRAME_S:
-                self._parser.drop_partial()  # a frame that will not be finished
+                self._received += self._parser.drop_partial()  # a frame that will not be finished
         frame = self._received.pop(0)
         self.counters.payload_received += len(frame.payload)
         return frame

@@ -3,8 +3,8 @@
     magic (2) | length u16 | type u8 | flags u8 | seq u16 | payload | crc32 u32
 
 The CRC covers the header and payload. The parser never trusts a frame before its CRC checks:
-a bad CRC or an impossible length makes it drop one byte and search for the next magic, so
-garbage and damaged frames cost only the bytes they occupy.
+a bad CRC, an impossible length or a frame that stops arriving makes it drop one byte and
+search for the next magic, so garbage and damaged frames cost only the bytes they occupy.
 """
 from __future__ import annotations
 
@@ -59,13 +59,15 @@ class FrameParser:
                 return frames
             frames.append(frame)
 
-    def drop_partial(self) -> int:
-        """Give up on a frame that stopped arriving (the caller's inter-byte timeout)."""
-        dropped = len(self._buffer)
-        if dropped:
-            self.stats.truncated += 1
-            self._buffer.clear()
-        return dropped
+    def drop_partial(self) -> list[Frame]:
+        """Give up on a frame that stopped arriving (the caller's inter-byte timeout). Only its
+        first byte is discarded for good: a header whose payload never came may hold the start
+        of the next valid frame, so the rest is scanned again; returns the frames that finds."""
+        if not self._buffer:
+            return []
+        self.stats.truncated += 1
+        self._skip(1)
+        return self.feed(b"")
 
     def _next_frame(self) -> Frame | None:
         while True:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..link.client import Link
-from .setup import PARAMETRIC, TrainSetup, pack
+from .setup import PARAMETRIC, TrainingSetupError, TrainSetup, pack
 
 # Firmware for training runs: the engine's static pool shrinks to 64 KB (enough for the VWW
 # backbone's arena, the model itself stays in the flash slot) so the training arena can hold a
@@ -34,15 +34,24 @@ class DeviceTraining:
         self.timeout = timeout
         self.setup: TrainSetup | None = None
         self.plan: dict[str, int] = {}
+        self.image_size = 0  # bytes of the setup image the device holds
 
     def load(self, setup: TrainSetup) -> dict[str, int]:
         """Uploads and begins `setup` (its parameters as they are now); returns the device's plan.
         A plan over budget raises DeviceError TRAIN_OVER_BUDGET before anything trains."""
         image = pack(setup)
-        for offset in range(0, len(image), LOAD_CHUNK):
+        self.load_image(image)
+        self.setup = setup.copy()
+        return self.plan
+
+    def load_image(self, image: bytes) -> dict[str, int]:
+        """Uploads a setup image as it is (tests send malformed ones) and begins it. Whatever was
+        loaded before is forgotten first, so a refusal leaves no setup to read back."""
+        self.setup, self.plan, self.image_size = None, {}, 0
+        for offset in range(0, max(len(image), 1), LOAD_CHUNK):
             self.link.call("TRAIN_LOAD", offset=offset, total=len(image),
                            data=image[offset:offset + LOAD_CHUNK], timeout=self.timeout)
-        self.setup = setup.copy()
+        self.image_size = len(image)
         self.plan = self.link.call("TRAIN_BEGIN", timeout=self.timeout)
         return self.plan
 
@@ -77,6 +86,9 @@ class DeviceTraining:
         return result
 
     def _read(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0 or offset + length > self.image_size:
+            raise TrainingSetupError(f"TRAIN_READ of {length} B at offset {offset} lies outside the "
+                                     f"{self.image_size} B setup image loaded")
         data = b""
         while len(data) < length:
             size = min(LOAD_CHUNK * 4, length - len(data))

@@ -114,6 +114,7 @@ class TrainSetup:
             if i and layer.in_shape != self.layers[i - 1].out_shape:
                 raise TrainingSetupError(f"{where}: input shape {layer.in_shape} is not the "
                                          f"previous output {self.layers[i - 1].out_shape}")
+            _check_zero_points(where, layer)
             if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
                 raise TrainingSetupError(f"{where}: pooling keeps the channel count")
             if layer.kind in PARAMETRIC:
@@ -148,6 +149,16 @@ def _check_dense(where: str, layer: TrainLayer) -> None:
         raise TrainingSetupError(f"{where}: train_channels {layer.train_channels} not in 0..{cin}")
     if not np.all(np.asarray(layer.weight_scales) > 0):
         raise TrainingSetupError(f"{where}: weight scales must be positive")
+    shift = np.asarray(layer.shift, np.int64)
+    if shift.size and (shift.min() < -31 or shift.max() > 31):
+        raise TrainingSetupError(f"{where}: shift {int(shift[np.argmax(np.abs(shift))])} outside -31..31 "
+                                 "(the device refuses it)")
+
+
+def _check_zero_points(where: str, layer: TrainLayer) -> None:
+    for name in ("input_zero_point", "output_zero_point"):
+        if not -128 <= getattr(layer, name) <= 127:
+            raise TrainingSetupError(f"{where}: {name} {getattr(layer, name)} outside int8")
 
 
 def _align(n: int, to: int = 4) -> int:

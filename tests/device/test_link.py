@@ -72,6 +72,17 @@ def test_truncated_frame_is_reported_and_the_link_recovers(dut):
     assert dut.link_stats()["truncated"] >= 1
 
 
+def test_a_header_whose_payload_never_comes_does_not_swallow_the_next_frame(dut):
+    """The device waits for the bytes the header promises, the valid frame's bytes among
+    them; at the inter-byte timeout it drops the bad header and finds the frame behind it."""
+    length = min(200, dut.info.max_payload)  # a length the board accepts: it waits for the payload
+    header_only = protocol.MAGIC + protocol.HEADER.pack(length, MessageType.ECHO, 0, 0x5555)
+    seq = 0x5556
+    dut.link.send_raw(header_only + encode(Frame(MessageType.ECHO, seq, b"answer me")))
+    assert dut.link.await_reply(MessageType.ECHO, seq, timeout=5.0) == b"answer me"
+    assert dut.echo(b"after") == b"after"
+
+
 def test_unknown_request_gets_an_error_reply(dut):
     with pytest.raises(DeviceError, match="UNKNOWN_TYPE"):
         dut.link.request(0x7E)

@@ -61,7 +61,16 @@ def test_truncated_frame_followed_by_a_good_one():
 def test_drop_partial_counts_a_truncated_frame():
     parser = FrameParser()
     parser.feed(encode(Frame(1, 1, b"abcdef"))[:9])
-    assert parser.drop_partial() == 9
+    assert parser.drop_partial() == []
+    assert parser.stats.truncated == 1 and parser.pending == 0
+
+
+def test_a_header_whose_payload_never_comes_does_not_swallow_the_next_frame():
+    parser = FrameParser()
+    header_only = protocol.MAGIC + protocol.HEADER.pack(200, 1, 0, 1)
+    good = Frame(1, 2, b"answer me")
+    assert parser.feed(header_only + encode(good)) == []  # could still be the long frame
+    assert parser.drop_partial() == [good]  # the inter-byte timeout: rescanned, not discarded
     assert parser.stats.truncated == 1 and parser.pending == 0
 
 

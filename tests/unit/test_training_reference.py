@@ -55,6 +55,27 @@ def test_a_layer_chain_that_does_not_connect_is_refused():
         pack(setup)
 
 
+def test_shifts_and_zero_points_the_device_refuses_are_refused_on_the_host():
+    setup = toy_setup()
+    setup.layers[0].shift = setup.layers[0].shift.copy()
+    setup.layers[0].shift[3] = 40
+    with pytest.raises(TrainingSetupError, match=r"layer 0 \(pointwise\): shift 40 outside -31..31"):
+        pack(setup)
+    setup = toy_setup()
+    setup.layers[2].output_zero_point = 300
+    with pytest.raises(TrainingSetupError, match=r"layer 2 \(head\): output_zero_point 300 outside int8"):
+        pack(setup)
+
+
+def test_reading_parameters_outside_the_loaded_image_is_refused_on_the_host():
+    from harness.training.device import DeviceTraining
+    device = DeviceTraining(link=None)  # nothing loaded (a refused load): no request may go out
+    device.setup = toy_setup()
+    pack(device.setup)  # records the parameter offsets
+    with pytest.raises(TrainingSetupError, match=r"TRAIN_READ of 192 B at offset \d+ lies outside the 0 B setup image"):
+        device.read_parameters()
+
+
 def test_bad_samples_are_named():
     setup = toy_setup()
     with pytest.raises(TrainingSetupError, match="sample must be 144 int8 values"):

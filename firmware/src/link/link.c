@@ -110,6 +110,12 @@ static bool assemble(const link_header_t *header, const uint8_t *payload)
     return true;
 }
 
+/* A frame that stops arriving is dropped, but only its first byte is discarded for good: a
+ * header whose payload never comes may have swallowed the start of the next valid frame, so the
+ * receiver rescans the bytes after it (the next link_poll() finds that frame). Each stall is
+ * reported once; candidates found by the rescan that stall too are dropped silently. */
+static bool stall_reported;
+
 static void check_stalled_frame(void)
 {
     if (rx_fill == 0 || (uint32_t)(hal_millis() - last_byte_ms) <= LINK_INTER_BYTE_TIMEOUT_MS) {
@@ -121,9 +127,12 @@ static void check_stalled_frame(void)
         memcpy(&header, rx + MAGIC_SIZE, HEADER_SIZE);
         seq = header.seq;
     }
-    stats.truncated++;
-    rx_fill = 0;
-    link_send_error(seq, LINK_ERR_TRUNCATED, "frame stopped before its end");
+    resync(1);
+    if (!stall_reported) {
+        stall_reported = true;
+        stats.truncated++;
+        link_send_error(seq, LINK_ERR_TRUNCATED, "frame stopped before its end");
+    }
 }
 
 bool link_poll(link_message_t *out)
@@ -147,10 +156,15 @@ bool link_poll(link_message_t *out)
         }
         int byte = hal_uart_getc();
         if (byte < 0) {
+            size_t before = rx_fill;
             check_stalled_frame();
+            if (rx_fill != before && rx_fill > 0) {
+                continue; /* rescan what the dropped frame held */
+            }
             return false;
         }
         last_byte_ms = hal_millis();
+        stall_reported = false;
         rx[rx_fill++] = (uint8_t)byte;
     }
 }
@@ -175,7 +189,9 @@ void link_send(uint8_t type, uint16_t seq, const void *payload, uint32_t length)
         uint16_t chunk = length > LINK_MAX_PAYLOAD ? LINK_MAX_PAYLOAD : (uint16_t)length;
         length -= chunk;
         send_frame(type, length ? LINK_FLAG_MORE : 0, seq, bytes, chunk);
-        bytes += chunk;
+        if (chunk) {
+            bytes += chunk; /* never on NULL: an empty payload may have none */
+        }
     } while (length > 0);
 }
 

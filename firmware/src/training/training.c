@@ -60,7 +60,8 @@ typedef struct {
 static uint8_t arena[HIL_TRAINING_ARENA_BYTES] __attribute__((aligned(8)));
 
 static struct {
-    uint32_t received, total;
+    uint32_t received, total; /* of the setup image; total <= sizeof arena */
+    uint32_t params_start;    /* first byte after the layer records: parameter arrays begin here */
     bool ready;
     const setup_header_t *header;
     uint32_t num_layers, arena_bytes;
@@ -117,9 +118,76 @@ static void put_u32(message_t *m, uint32_t value)
 
 /* ------------------------------------------------------- setup and planning */
 
-static bool array_fits(uint32_t offset, uint32_t count, uint32_t size, uint32_t align)
+/* An array of `count` elements of `size` bytes at `offset` lies in the image's parameter area. */
+static bool array_fits(uint32_t offset, uint64_t count, uint32_t size, uint32_t align)
 {
-    return offset % align == 0 && offset <= state.total && count <= (state.total - offset) / size;
+    return offset % align == 0 && offset >= state.params_start && offset <= state.total &&
+           count <= (state.total - offset) / size;
+}
+
+/* The five parameter arrays of a parametric layer, in record order, and their element sizes. */
+#define LAYER_ARRAYS 5
+static const char *const array_problems[LAYER_ARRAYS] = {
+    "off_weights outside the parameter area", "off_bias outside the parameter area or unaligned",
+    "off_multiplier outside the parameter area or unaligned",
+    "off_shift outside the parameter area or unaligned",
+    "off_weight_scales outside the parameter area or unaligned"};
+static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4};
+
+static uint32_t array_offset(const layer_record_t *r, int32_t a)
+{
+    const uint32_t offsets[LAYER_ARRAYS] = {r->off_weights, r->off_bias, r->off_multiplier, r->off_shift,
+                                            r->off_weight_scales};
+    return offsets[a];
+}
+
+static uint64_t array_count(const layer_record_t *r, int32_t a)
+{
+    const uint64_t taps = r->kind == KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w
+                                                    : (uint64_t)r->out_c;
+    return a == 0 ? taps * (uint64_t)r->in_c : (uint64_t)r->out_c;
+}
+
+static const char *check_arrays(const layer_record_t *r)
+{
+    for (int32_t a = 0; a < LAYER_ARRAYS; a++) {
+        if (!array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
+            return array_problems[a];
+        }
+    }
+    const int32_t *shift = (const int32_t *)(const void *)(arena + r->off_shift);
+    for (int32_t j = 0; j < r->out_c; j++) {
+        if (shift[j] < -31 || shift[j] > 31) {
+            return "shift value outside -31..31"; /* what the requantization can shift by */
+        }
+    }
+    return NULL;
+}
+
+/* Training writes weights and biases in place: no array may overlap another (a shift table
+ * under a bias would change with every step). */
+static bool arrays_overlap(const layer_record_t *records, uint32_t count)
+{
+    for (uint32_t i = 0; i < count * LAYER_ARRAYS; i++) {
+        const layer_record_t *ri = &records[i / LAYER_ARRAYS];
+        if (ri->kind == KIND_AVGPOOL) {
+            continue;
+        }
+        const uint64_t start_i = array_offset(ri, (int32_t)(i % LAYER_ARRAYS));
+        const uint64_t end_i = start_i + array_count(ri, (int32_t)(i % LAYER_ARRAYS)) * array_sizes[i % LAYER_ARRAYS];
+        for (uint32_t k = i + 1; k < count * LAYER_ARRAYS; k++) {
+            const layer_record_t *rk = &records[k / LAYER_ARRAYS];
+            if (rk->kind == KIND_AVGPOOL) {
+                continue;
+            }
+            const uint64_t start_k = array_offset(rk, (int32_t)(k % LAYER_ARRAYS));
+            const uint64_t end_k = start_k + array_count(rk, (int32_t)(k % LAYER_ARRAYS)) * array_sizes[k % LAYER_ARRAYS];
+            if (start_i < end_k && start_k < end_i) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static const char *check_record(const layer_record_t *r, const layer_record_t *previous)
@@ -136,25 +204,29 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
         r->in_w > 4096 || r->in_c > 65536 || r->out_c > 65536) {
         return "layer dimensions out of range";
     }
+    /* Activations must fit the arena; this also keeps every size below in 32 bits. */
+    const uint64_t positions = (uint64_t)r->in_h * (uint64_t)r->in_w;
+    if (positions * (uint64_t)r->in_c > sizeof arena || positions * (uint64_t)r->out_c > sizeof arena) {
+        return "layer activations larger than the training arena";
+    }
     if (previous) {
-        const int32_t positions = previous->kind == KIND_AVGPOOL ? 1 : previous->in_h * previous->in_w;
-        if (r->in_c != previous->out_c || r->in_h * r->in_w != positions) {
+        const int32_t previous_positions = previous->kind == KIND_AVGPOOL ? 1 : previous->in_h * previous->in_w;
+        if (r->in_c != previous->out_c || r->in_h * r->in_w != previous_positions) {
             return "a layer's input is not the previous layer's output";
         }
     }
     if (r->act_min < -128 || r->act_max > 127 || r->act_min > r->act_max) {
         return "activation range outside int8";
     }
+    if (r->input_zp < -128 || r->input_zp > 127 || r->output_zp < -128 || r->output_zp > 127) {
+        return "zero point outside int8";
+    }
     if (r->kind == KIND_AVGPOOL) {
         return r->out_c == r->in_c ? NULL : "pooling must keep the channel count";
     }
-    const uint32_t out_c = (uint32_t)r->out_c, in_c = (uint32_t)r->in_c;
-    const uint32_t weight_count = r->kind == KIND_DEPTHWISE
-                                      ? (uint32_t)(r->kernel_h * r->kernel_w) * in_c : out_c * in_c;
-    if (!array_fits(r->off_weights, weight_count, 1, 1) || !array_fits(r->off_bias, out_c, 4, 4) ||
-        !array_fits(r->off_multiplier, out_c, 4, 4) || !array_fits(r->off_shift, out_c, 4, 4) ||
-        !array_fits(r->off_weight_scales, out_c, 4, 4)) {
-        return "a parameter array lies outside the image";
+    const char *bad_array = check_arrays(r);
+    if (bad_array) {
+        return bad_array;
     }
     if (r->train_channels < 0 || r->train_channels > r->in_c || (r->train_bias & ~1) != 0) {
         return "sparse-update fields out of range";
@@ -179,9 +251,11 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
 }
 
 /* Parses the image; returns an error text or NULL. */
-static const char *parse_setup(void)
+static const char *parse_setup(message_t *why)
 {
     const setup_header_t *h = (const setup_header_t *)(void *)arena;
+    state.header = NULL;
+    state.num_layers = 0;
     if (state.total < sizeof *h || h->magic != TRAIN_MAGIC || h->version != TRAIN_VERSION) {
         return "not a training setup image of version 1";
     }
@@ -189,6 +263,7 @@ static const char *parse_setup(void)
         sizeof *h + h->num_layers * sizeof(layer_record_t) > state.total) {
         return "image size or layer count inconsistent";
     }
+    state.params_start = (uint32_t)(sizeof *h + h->num_layers * sizeof(layer_record_t));
     const layer_record_t *records = (const layer_record_t *)(const void *)(arena + sizeof *h);
     if ((uint32_t)records[0].in_h != h->in_h || (uint32_t)records[0].in_w != h->in_w ||
         (uint32_t)records[0].in_c != h->in_c) {
@@ -198,13 +273,20 @@ static const char *parse_setup(void)
     for (uint32_t i = 0; i < h->num_layers; i++) {
         const char *problem = check_record(&records[i], i ? &records[i - 1] : NULL);
         if (problem) {
-            return problem;
+            put_text(why, "layer ");
+            put_u32(why, i);
+            put_text(why, ": ");
+            put_text(why, problem);
+            return why->text;
         }
         bind_layer(&state.layers[i], &records[i]);
         if (state.first_trained < 0 && records[i].kind != KIND_AVGPOOL &&
             (records[i].train_bias || records[i].train_channels > 0)) {
             state.first_trained = (int32_t)i;
         }
+    }
+    if (arrays_overlap(records, h->num_layers)) {
+        return "parameter arrays overlap";
     }
     if ((uint32_t)state.layers[h->num_layers - 1].out_size != h->num_classes) {
         return "the last layer's output size is not num_classes";
@@ -478,32 +560,68 @@ static void backward(void)
 
 /* ---------------------------------------------------------------- handlers */
 
+/* Forgets the setup image: nothing loaded, nothing to train or read. */
+static void forget_setup(void)
+{
+    state.ready = false;
+    state.received = 0;
+    state.total = 0;
+    state.header = NULL;
+    state.num_layers = 0;
+}
+
+/* Refuses a TRAIN_LOAD piece: a refused load leaves no setup behind (TRAIN_READ and TRAIN_BEGIN
+ * then see an empty image). */
+static void refuse_load(const link_message_t *request, uint16_t code, const message_t *why)
+{
+    forget_setup();
+    link_send_error(request->seq, code, why->text);
+}
+
 static void train_load(const link_message_t *request)
 {
     link_train_load_request_t args;
+    message_t m = {.length = 0};
     if (request->length < sizeof args) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_LOAD: short request");
+        put_text(&m, "TRAIN_LOAD: short request");
+        refuse_load(request, LINK_ERR_BAD_REQUEST, &m);
         return;
     }
     memcpy(&args, request->payload, sizeof args);
     const uint32_t length = request->length - (uint32_t)sizeof args;
     if (args.offset == 0) {
-        state.ready = false;
-        state.received = 0;
+        forget_setup();
         state.total = args.total;
     }
     if (args.total > sizeof arena) {
-        message_t m = {.length = 0};
-        put_text(&m, "setup image ");
+        put_text(&m, "TRAIN_LOAD total ");
         put_u32(&m, args.total);
         put_text(&m, " B > training arena ");
         put_u32(&m, (uint32_t)sizeof arena);
         put_text(&m, " B");
-        link_send_error(request->seq, LINK_ERR_TRAIN_OVER_BUDGET, m.text);
+        refuse_load(request, LINK_ERR_TRAIN_OVER_BUDGET, &m);
         return;
     }
-    if (args.total != state.total || args.offset != state.received || length > state.total - args.offset) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_LOAD: piece out of sequence");
+    if (args.total != state.total) {
+        put_text(&m, "TRAIN_LOAD total ");
+        put_u32(&m, args.total);
+        put_text(&m, " differs from first piece's ");
+        put_u32(&m, state.total);
+    } else if (args.offset != state.received) {
+        put_text(&m, "TRAIN_LOAD offset ");
+        put_u32(&m, args.offset);
+        put_text(&m, " out of sequence, expected ");
+        put_u32(&m, state.received);
+    } else if (length > state.total - args.offset) {
+        put_text(&m, "TRAIN_LOAD data: ");
+        put_u32(&m, length);
+        put_text(&m, " B at offset ");
+        put_u32(&m, args.offset);
+        put_text(&m, " run past total ");
+        put_u32(&m, state.total);
+    }
+    if (m.length) {
+        refuse_load(request, LINK_ERR_BAD_REQUEST, &m);
         return;
     }
     memcpy(arena + args.offset, request->payload + sizeof args, length);
@@ -515,7 +633,8 @@ static void train_load(const link_message_t *request)
 static void train_begin(const link_message_t *request)
 {
     state.ready = false;
-    const char *problem = state.received == state.total && state.total ? parse_setup()
+    message_t why = {.length = 0};
+    const char *problem = state.received == state.total && state.total ? parse_setup(&why)
                                                                         : "setup image incomplete";
     if (problem) {
         link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SETUP, problem);
@@ -631,8 +750,13 @@ static void train_read(const link_message_t *request)
         return;
     }
     memcpy(&args, request->payload, sizeof args);
-    if (args.offset > state.total || args.length > state.total - args.offset) {
-        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, "TRAIN_READ: range outside the setup image");
+    /* Only bytes TRAIN_LOAD wrote: received <= total <= sizeof arena. */
+    if (args.offset > state.received || args.length > state.received - args.offset) {
+        message_t m = {.length = 0};
+        put_text(&m, "TRAIN_READ offset/length outside the loaded image (");
+        put_u32(&m, state.received);
+        put_text(&m, " B)");
+        link_send_error(request->seq, LINK_ERR_BAD_REQUEST, m.text);
         return;
     }
     link_reply(request, arena + args.offset, args.length);
