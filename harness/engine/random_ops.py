@@ -98,17 +98,20 @@ def _conv(c: _Case, depthwise: bool) -> tuple[bytes, list[np.ndarray]]:
         oh, ow = (_window_geometry(c, h, kh, sh, dh, padding), _window_geometry(c, w, kw, sw, dw, padding))
         if oh > 0 and ow > 0:
             break
-    cin = int(rng.integers(1, 9))
+    # a quarter of the cases have wide channels: the DSP kernels' 4-channel blocks and their
+    # tails, and filter rows longer than the gathered window (kh * kw * cin > 256)
+    wide = rng.random() < 0.25
+    cin = int(rng.integers(1, 34 if wide else 9))
     x = c.input("input", (n, h, w, cin))
     in_scale = c.q(x)[0] if c.int8 else 1.0
     if depthwise:
-        multiplier = int(rng.integers(1, 4))
+        multiplier = 1 if rng.random() < 0.5 else int(rng.integers(2, 4))  # 1: the hot case
         cout = cin * multiplier
         weights = c.weights((1, kh, kw, cout), 3, in_scale, rng.random() < 0.8)
         options = {"depth_multiplier": multiplier}
         terms = kh * kw
     else:
-        cout = int(rng.integers(1, 9))
+        cout = int(rng.integers(1, 14 if wide else 9))
         weights = c.weights((cout, kh, kw, cin), 0, in_scale, rng.random() < 0.8)
         options = {}
         terms = kh * kw * cin
@@ -121,7 +124,9 @@ def _conv(c: _Case, depthwise: bool) -> tuple[bytes, list[np.ndarray]]:
 
 def _fully_connected(c: _Case) -> tuple[bytes, list[np.ndarray]]:
     rng = c.rng
-    batches, depth, units = int(rng.integers(1, 4)), int(rng.integers(1, 48)), int(rng.integers(1, 24))
+    long_rows = rng.random() < 0.25  # the DSP kernel's unrolled loop; fewer units to stay small
+    batches, units = int(rng.integers(1, 4)), int(rng.integers(1, 10 if long_rows else 24))
+    depth = int(rng.integers(48, 300) if long_rows else rng.integers(1, 48))
     x = c.input("input", (batches, depth))
     in_scale = c.q(x)[0] if c.int8 else 1.0
     weights = c.weights((units, depth), 0, in_scale, rng.random() < 0.8)

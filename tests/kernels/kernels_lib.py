@@ -10,6 +10,9 @@ import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 KERNEL_DIR = REPO / "firmware" / "src" / "kernels"
+# The portable kernels and the ARMv7E-M DSP ones (arm/: empty unless the core has __ARM_FEATURE_DSP).
+KERNEL_SOURCES = sorted(KERNEL_DIR.glob("*.c")) + sorted((KERNEL_DIR / "arm").glob("*.c"))
+KERNEL_HEADERS = sorted(KERNEL_DIR.glob("*.h")) + sorted((KERNEL_DIR / "arm").glob("*.h"))
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-O2", "-fPIC", "-shared"]
 
 I32 = C.c_int32
@@ -52,7 +55,7 @@ MeanParams = _int_struct("MeanParams", ["input_zero_point", "output_zero_point",
 
 def build(out_dir: pathlib.Path, cc: str = "gcc") -> pathlib.Path:
     """HIL_KERNELS_SANITIZE=1 adds ASan+UBSan (run python with LD_PRELOAD=$(gcc -print-file-name=libasan.so))."""
-    sources = sorted(str(p) for p in KERNEL_DIR.glob("*.c"))
+    sources = [str(p) for p in KERNEL_SOURCES]
     lib = out_dir / "libhilkernels.so"
     extra = []
     if os.environ.get("HIL_KERNELS_SANITIZE") == "1":

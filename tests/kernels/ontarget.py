@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kernels_lib import KERNEL_DIR
+from kernels_lib import KERNEL_DIR, KERNEL_SOURCES
 
 HERE = pathlib.Path(__file__).resolve().parent / "ontarget"
 
@@ -101,7 +101,7 @@ def build(target: str, cases: list[Case], work: pathlib.Path) -> pathlib.Path:
     main_c = work / "runner_main.c"
     main_c.write_text(render(cases))
     elf = work / f"kernels_{target}.elf"
-    sources = [str(p) for p in sorted(KERNEL_DIR.glob("*.c"))] + [str(HERE / "runner.c"), str(main_c)]
+    sources = [str(p) for p in KERNEL_SOURCES] + [str(HERE / "runner.c"), str(main_c)]
     sources += [str(p) for p in t["extra_sources"]]
     cmd = [*t["cc"], *CFLAGS, "-I", str(KERNEL_DIR), "-I", str(HERE), "-o", str(elf), *sources, *t["ldflags"]]
     r = subprocess.run(cmd, capture_output=True, text=True)

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from kernels_lib import KERNEL_DIR
+from kernels_lib import KERNEL_HEADERS, KERNEL_SOURCES
 
 WARNINGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-Wpedantic", "-Wshadow",
             "-Wdouble-promotion", "-Wfloat-conversion", "-Wconversion", "-Wsign-conversion", "-Wstrict-prototypes",
@@ -30,7 +30,7 @@ TARGETS = {
     "avr": (["avr-gcc", "-mmcu=atmega328p"], "avr-nm"),
 }
 
-SOURCES = sorted(KERNEL_DIR.glob("*.c"))
+SOURCES = KERNEL_SOURCES
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
@@ -41,7 +41,7 @@ def test_compiles_warning_free_without_libc(target, opt, tmp_path):
         pytest.skip(f"{cc[0]} not installed (scripts/setup.sh installs it)")
     defined, undefined = set(), set()
     for src in SOURCES:
-        obj = tmp_path / (src.stem + ".o")
+        obj = tmp_path / (src.parent.name + "_" + src.stem + ".o")
         r = subprocess.run([*cc, *WARNINGS, opt, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
         assert r.returncode == 0, f"{target} {opt} {src.name}:\n{r.stderr}"
         out = subprocess.run([nm, str(obj)], capture_output=True, text=True, check=True).stdout
@@ -59,7 +59,7 @@ def test_compiles_warning_free_without_libc(target, opt, tmp_path):
 def test_sources_use_fixed_width_types_only():
     """`int`, `long`, `short`, `double` and `size_t` are different sizes on AVR and Cortex-M."""
     bad = []
-    for path in [*SOURCES, *KERNEL_DIR.glob("*.h")]:
+    for path in [*SOURCES, *KERNEL_HEADERS]:
         for n, line in enumerate(path.read_text().splitlines(), 1):
             code = re.sub(r"/\*.*?\*/|//.*$", "", line).strip()
             if code.startswith("*") or code.startswith("/*"):

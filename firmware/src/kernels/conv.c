@@ -7,6 +7,7 @@
 #include "kernels.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
+#include "arm/hil_dsp.h"
 
 int32_t hil_compute_out_size(hil_padding_t padding, int32_t in_size, int32_t filter_size,
                              int32_t stride, int32_t dilation) {
@@ -88,6 +89,13 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t filters_per_group = output_depth / groups;
+#if HIL_KERNELS_DSP
+    if (groups == 1 && hil_dsp_offset_ok(params->input_offset) &&
+        hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
+        return hil_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias,
+                                 output_dims, output);
+    }
+#endif
 
     int32_t batch, out_y, out_x, out_channel, filter_y, filter_x, in_channel;
     for (batch = 0; batch < batches; ++batch) {
@@ -228,6 +236,14 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
         filter_dims->c != output_depth || filter_dims->n != 1) {
         return HIL_KERNEL_ERR_ARG;
     }
+#if HIL_KERNELS_DSP
+    /* the zero point pads gathered windows: an int8 for every valid model */
+    if (params->input_offset >= -127 && params->input_offset <= 128 &&
+        hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
+        return hil_depthwise_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias,
+                                           output_dims, output);
+    }
+#endif
 
     int32_t batch, out_y, out_x, in_channel, m, filter_y, filter_x;
     for (batch = 0; batch < batches; ++batch) {

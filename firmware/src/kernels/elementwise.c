@@ -108,6 +108,13 @@ int32_t hil_add_s8(const hil_add_params_t *params,
     if (bcast_init(&bc, input1_shape, input2_shape, output_shape) != HIL_KERNEL_OK) {
         return HIL_KERNEL_ERR_ARG;
     }
+    if (hil_shape_flat_size(input1_shape) == bc.size && hil_shape_flat_size(input2_shape) == bc.size) {
+        const hil_add_params_t p = *params; /* the stores below may alias *params */
+        for (i = 0; i < bc.size; ++i) { /* no broadcast: one flat loop */
+            output[i] = add_s8(&p, input1[i], input2[i]);
+        }
+        return HIL_KERNEL_OK;
+    }
     for (i = 0; i < bc.size; ++i) {
         output[i] = add_s8(params, input1[i1], input2[i2]);
         bcast_next(&bc, index, &i1, &i2);
@@ -127,6 +134,13 @@ int32_t hil_mul_s8(const hil_mul_params_t *params,
     }
     if (bcast_init(&bc, input1_shape, input2_shape, output_shape) != HIL_KERNEL_OK) {
         return HIL_KERNEL_ERR_ARG;
+    }
+    if (hil_shape_flat_size(input1_shape) == bc.size && hil_shape_flat_size(input2_shape) == bc.size) {
+        const hil_mul_params_t p = *params; /* the stores below may alias *params */
+        for (i = 0; i < bc.size; ++i) { /* no broadcast: one flat loop */
+            output[i] = mul_s8(&p, input1[i], input2[i]);
+        }
+        return HIL_KERNEL_OK;
     }
     for (i = 0; i < bc.size; ++i) {
         output[i] = mul_s8(params, input1[i1], input2[i2]);

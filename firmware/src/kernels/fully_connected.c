@@ -5,6 +5,7 @@
 #include "kernels.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
+#include "arm/hil_dsp.h"
 
 int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_t *requant,
                                int32_t batches, int32_t accum_depth, int32_t output_depth,
@@ -17,6 +18,13 @@ int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_
     if (batches < 0 || accum_depth < 0 || output_depth < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
+#if HIL_KERNELS_DSP && !defined(HIL_BREAK_KERNEL_FULLY_CONNECTED)
+    if (hil_dsp_offset_ok(params->input_offset) && hil_dsp_offset_ok(params->filter_offset) &&
+        hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
+        return hil_fully_connected_s8_dsp(params, requant, batches, accum_depth, output_depth,
+                                          input, filter, bias, output);
+    }
+#endif
     int32_t b, out_c, d;
     for (b = 0; b < batches; ++b) {
         for (out_c = 0; out_c < output_depth; ++out_c) {

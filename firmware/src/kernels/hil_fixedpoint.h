@@ -33,10 +33,12 @@ static inline int32_t hil_srdhm(int32_t a, int32_t b) {
     if (a == b && a == HIL_INT32_MIN) {
         return HIL_INT32_MAX;
     }
+    /* gemmlowp: (ab + nudge) / 2^31 truncating toward zero, nudge = 2^30 for ab >= 0 and
+     * 1 - 2^30 otherwise. For ab < 0 the truncation is a ceiling: ceil((ab + 1 - 2^30) / 2^31)
+     * = floor((ab + 2^30) / 2^31), the same as for ab >= 0, so one arithmetic shift does
+     * both (no branch, no 64-bit division). */
     const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    /* C division truncates toward zero, like the C++ original. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero.
