@@ -19,23 +19,6 @@
 /* Stack bytes for a gathered window (a multiple of 4): 3x3 filters up to 113 input channels. */
 #define HIL_DSP_WINDOW_BYTES 1024
 
-/* The filter taps [lo, hi) whose input coordinate origin + tap * dilation lies in [0, size). */
-static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
-                             int32_t *lo, int32_t *hi) {
-    if (dilation == 1) { /* no division */
-        const int32_t end = size - origin < taps ? size - origin : taps;
-        *lo = origin < 0 ? -origin : 0;
-        *hi = end > *lo ? end : *lo;
-        return;
-    }
-    const int32_t first = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
-    const int32_t last = size - 1 - origin;
-    int32_t end = last < 0 ? 0 : last / dilation + 1;
-    end = end < taps ? end : taps;
-    *lo = first;
-    *hi = end > first ? end : first;
-}
-
 typedef struct {
     const hil_conv_params_t *p;
     const hil_dims_t *in_d, *f_d;
@@ -176,10 +159,10 @@ int32_t hil_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *
     for (fd.batch = 0; fd.batch < input_dims->n; ++fd.batch) {
         for (out_y = 0; out_y < output_dims->h; ++out_y) {
             fd.in_y0 = out_y * params->stride_h - params->pad_h;
-            tap_range(fd.in_y0, params->dilation_h, filter_dims->h, input_dims->h, &fd.ky_lo, &fd.ky_hi);
+            hil_dsp_tap_range(fd.in_y0, params->dilation_h, filter_dims->h, input_dims->h, &fd.ky_lo, &fd.ky_hi);
             for (out_x = 0; out_x < output_dims->w; ++out_x) {
                 fd.in_x0 = out_x * params->stride_w - params->pad_w;
-                tap_range(fd.in_x0, params->dilation_w, filter_dims->w, input_dims->w, &fd.kx_lo, &fd.kx_hi);
+                hil_dsp_tap_range(fd.in_x0, params->dilation_w, filter_dims->w, input_dims->w, &fd.kx_lo, &fd.kx_hi);
                 fd.run = 0;
                 if (pointwise) {
                     fd.run = input + hil_offset4(input_dims, fd.batch, fd.in_y0, fd.in_x0, 0);

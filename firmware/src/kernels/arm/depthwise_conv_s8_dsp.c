@@ -16,22 +16,6 @@ typedef struct {
     const int8_t *first; /* input at the first in-image tap (ky_lo, kx_lo), channel 0 */
 } window_t;
 
-static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
-                      int32_t *lo, int32_t *hi) {
-    if (dilation == 1) { /* no division */
-        const int32_t end = size - origin < taps ? size - origin : taps;
-        *lo = origin < 0 ? -origin : 0;
-        *hi = end > *lo ? end : *lo;
-        return;
-    }
-    const int32_t first = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
-    const int32_t last = size - 1 - origin;
-    int32_t end = last < 0 ? 0 : last / dilation + 1;
-    end = end < taps ? end : taps;
-    *lo = first;
-    *hi = end > first ? end : first;
-}
-
 /* Channels c..c+3 (multiplier 1): acc[j] += sum over in-image taps. */
 static void dw_four_channels(const hil_conv_params_t *p, const window_t *win, int32_t row_bytes,
                              int32_t depth, int32_t filter_w, const int8_t *filter, int32_t c,
@@ -106,14 +90,8 @@ __attribute__((noinline)) static void dw_blocks4_3x3(const int8_t *x, const int8
     const int32_t *s = b->shift;
     int32_t k;
     for (k = 0; k < blocks; ++k) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        if (bias != 0) {
-            acc[0] = bias[0];
-            acc[1] = bias[1];
-            acc[2] = bias[2];
-            acc[3] = bias[3];
-            bias += 4;
-        }
+        int32_t acc[4];
+        bias = hil_dsp_bias4(acc, bias);
         dw_four_channels_3x3(x, f, row_bytes, depth, hil_dsp_pair(b->x_off), acc);
         hil_dsp_requant4(acc, m, s, step, b->narrow, b->out.output_offset, b->lo4, b->hi4, out);
         x += 4;
@@ -198,7 +176,7 @@ static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo,
     int32_t oc = 0, j;
     win.ky_lo = ky_lo;
     win.ky_hi = ky_hi;
-    tap_range(in_x0, params->dilation_w, d->f_d->w, d->in_d->w, &win.kx_lo, &win.kx_hi);
+    hil_dsp_tap_range(in_x0, params->dilation_w, d->f_d->w, d->in_d->w, &win.kx_lo, &win.kx_hi);
     win.first = d->input;
     if (win.ky_lo < win.ky_hi && win.kx_lo < win.kx_hi) {
         win.first += hil_offset4(d->in_d, batch, in_y0 + win.ky_lo * params->dilation_h,
@@ -268,7 +246,7 @@ int32_t hil_depthwise_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_r
         for (out_y = 0; out_y < output_dims->h; ++out_y) {
             const int32_t in_y0 = out_y * params->stride_h - params->pad_h;
             int32_t ky_lo, ky_hi;
-            tap_range(in_y0, params->dilation_h, filter_dims->h, input_dims->h, &ky_lo, &ky_hi);
+            hil_dsp_tap_range(in_y0, params->dilation_h, filter_dims->h, input_dims->h, &ky_lo, &ky_hi);
             int8_t *out_row = output + hil_offset4(output_dims, batch, out_y, 0, 0);
             const int32_t run = runs && ky_lo == 0 && ky_hi == 3 && x_lo < x_hi;
             for (out_x = 0; out_x < output_dims->w; ++out_x) {

@@ -220,6 +220,37 @@ int32_t hil_fully_connected_s8_dsp(const hil_fc_params_t *params, const hil_requ
                                    int32_t batches, int32_t accum_depth, int32_t output_depth,
                                    const int8_t *input, const int8_t *filter, const int32_t *bias,
                                    int8_t *output);
+/* The filter taps [lo, hi) whose input coordinate origin + tap * dilation lies in [0, size). */
+static inline void hil_dsp_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
+                                     int32_t *lo, int32_t *hi) {
+    if (dilation == 1) { /* no division */
+        const int32_t end = size - origin < taps ? size - origin : taps;
+        *lo = origin < 0 ? -origin : 0;
+        *hi = end > *lo ? end : *lo;
+        return;
+    }
+    const int32_t first = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    const int32_t last = size - 1 - origin;
+    int32_t end = last < 0 ? 0 : last / dilation + 1;
+    end = end < taps ? end : taps;
+    *lo = first;
+    *hi = end > first ? end : first;
+}
+
+/* Four accumulators started from the next four biases (or 0 without bias); the bias pointer
+ * after them. */
+HIL_DSP_INLINE const int32_t *hil_dsp_bias4(int32_t acc[4], const int32_t *bias) {
+    if (bias == 0) {
+        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+        return bias;
+    }
+    acc[0] = bias[0];
+    acc[1] = bias[1];
+    acc[2] = bias[2];
+    acc[3] = bias[3];
+    return bias + 4;
+}
+
 #endif /* HIL_KERNELS_DSP */
 
 #endif /* HIL_DSP_H */

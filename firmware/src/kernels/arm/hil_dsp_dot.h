@@ -154,14 +154,8 @@ __attribute__((noinline, unused)) static void hil_dsp_blocks4(const int8_t *x, c
     const int32_t *s = b->shift;
     int32_t k;
     for (k = 0; k < blocks; ++k) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        if (bias != 0) {
-            acc[0] = bias[0];
-            acc[1] = bias[1];
-            acc[2] = bias[2];
-            acc[3] = bias[3];
-            bias += 4;
-        }
+        int32_t acc[4];
+        bias = hil_dsp_bias4(acc, bias);
         hil_dsp_dot4_inline(x, f, row, len, b->x_off, acc);
         hil_dsp_requant4(acc, m, s, step, b->narrow, b->out.output_offset, b->lo4, b->hi4, out);
         f += 4 * row;
