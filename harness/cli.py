@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 128 + 13  # as if killed by SIGPIPE
         except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
-            log = write_crash_log(argv)
-            print(f"internal error: {type(exc).__name__}: {exc} (a bug in hil; traceback in {log})",
-                  file=sys.stderr)
+            message = f"{type(exc).__name__}: {exc} (a bug in hil; traceback in {write_crash_log(argv)})"
+            as_json = getattr(args, "json", False)
+            print(error_text(message, BUG_EXIT_STATUS, "InternalError", True) if as_json
+                  else f"internal error: {message}", file=sys.stderr)
             return BUG_EXIT_STATUS
 
 

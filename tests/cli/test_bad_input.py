@@ -291,3 +291,17 @@ def test_a_reader_that_went_away_is_not_reported_as_a_bug():
         os.close(write_end)
     assert done.returncode == 141, done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bug_under_json_is_one_json_object(tmp_path, capsys, monkeypatch, base_model):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero in a helper")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("harness.commands.inference.pack_file", broken)
+    model = tmp_path / "m.tflite"
+    model.write_bytes(base_model)
+    assert main(["pack", str(model), "-o", str(tmp_path / "o.bin"), "--json"]) == BUG_EXIT_STATUS
+    error = json.loads(one_error_line(capsys))
+    assert error["exit_status"] == BUG_EXIT_STATUS and error["type"] == "InternalError"
+    assert "ZeroDivisionError" in error["error"] and "traceback in " in error["error"]
