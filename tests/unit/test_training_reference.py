@@ -195,7 +195,8 @@ def test_a_parameter_check_over_no_parameters_is_refused():
 
     nothing = SimpleNamespace(layers=[])
     with pytest.raises(NothingCompared, match="no trained parameters"):
-        check_parameters(SimpleNamespace(read_parameters=lambda: nothing), SimpleNamespace(setup=nothing))
+        check_parameters(SimpleNamespace(read_parameters=lambda: nothing, setup=SimpleNamespace(offsets={})),
+                         SimpleNamespace(setup=nothing))
 
 
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
