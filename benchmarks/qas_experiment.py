@@ -27,14 +27,6 @@ from harness.training.setup import TrainSetup  # noqa: E402
 COLOURS = ["#1f77b4", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd"]
 
 
-def scaled(setup: TrainSetup, qas: bool, factor: float) -> TrainSetup:
-    setup = setup.copy()
-    setup.qas = qas
-    for layer in setup.layers:
-        layer.lr = float(np.float32(layer.lr * factor))
-    return setup
-
-
 def curve(setup: TrainSetup, task, steps: int, every: int) -> list[tuple[int, float, float]]:
     """(step, held-out accuracy, mean loss over the last `every` steps)."""
     reference = TrainingReference(setup)
@@ -87,7 +79,7 @@ def main() -> int:
     task.setup = plan_sparse_update(task.setup, static_bytes=0, budget=1 << 30).setup  # train all
     runs = {"QAS": (True, 1.0), "no QAS, lr x1": (False, 1.0), "no QAS, lr x1e2": (False, 1e2),
             "no QAS, lr x1e4": (False, 1e4), "no QAS, lr x1e6": (False, 1e6)}
-    curves = {name: curve(scaled(task.setup, qas, factor), task, args.steps, args.every)
+    curves = {name: curve(task.setup.with_rates(qas, factor), task, args.steps, args.every)
               for name, (qas, factor) in runs.items()}
     steps = [s for s, _, _ in next(iter(curves.values()))]
     print(f"held-out accuracy ({args.task}, {len(task.test_y)} held-out samples; chance "

@@ -53,14 +53,6 @@ class RoundingCounter:
         reference_module._weight_step = self.original
 
 
-def scaled(setup: TrainSetup, qas: bool, factor: float) -> TrainSetup:
-    setup = setup.copy()
-    setup.qas = qas
-    for layer in setup.layers:
-        layer.lr = float(np.float32(layer.lr * factor))
-    return setup
-
-
 def run(setup: TrainSetup, data: dict, steps: int, every: int) -> dict:
     reference = TrainingReference(setup)
     val, test = [], []
@@ -99,7 +91,7 @@ def main() -> int:
                                    128 * 1024).setup
         for method, grid in GRIDS.items():
             for factor in grid:
-                outcome = run(scaled(setup, method == "QAS", factor), data, args.steps, args.every)
+                outcome = run(setup.with_rates(method == "QAS", factor), data, args.steps, args.every)
                 results.setdefault(method, {}).setdefault(factor, []).append(outcome)
                 print(f"seed {seed} {method:15s} lr x{factor:<8g} val {outcome['val']:.3f} test "
                       f"{outcome['test']:.3f} updates lost to rounding {outcome['lost_fraction']:.2f}", flush=True)

@@ -151,6 +151,15 @@ class TrainSetup:
     def copy(self) -> TrainSetup:
         return copy.deepcopy(self)
 
+    def with_rates(self, qas: bool, factor: float) -> TrainSetup:
+        """A copy with QAS on or off and every learning rate scaled by `factor` (rounded to
+        float32, as the device stores it): the knobs of the QAS benchmarks."""
+        setup = self.copy()
+        setup.qas = qas
+        for layer in setup.layers:
+            layer.lr = float(np.float32(layer.lr * factor))
+        return setup
+
     def validate(self) -> None:
         if not self.layers:
             raise TrainingSetupError("training graph has no layers")

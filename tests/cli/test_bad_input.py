@@ -263,7 +263,9 @@ def test_a_baseline_that_is_a_directory_is_one_line(tmp_path, capsys):
 
 # ---- a bug in hil ---------------------------------------------------------------------------
 
-def test_a_bug_exits_3_with_one_line_naming_the_log(tmp_path, capsys, monkeypatch, base_model):
+@pytest.fixture
+def model_whose_pack_has_a_bug(tmp_path, monkeypatch, base_model) -> Path:
+    """A good model, and `hil pack` broken by an unexpected exception (crash logs in tmp_path)."""
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero in a helper")
 
@@ -271,7 +273,11 @@ def test_a_bug_exits_3_with_one_line_naming_the_log(tmp_path, capsys, monkeypatc
     monkeypatch.setattr("harness.commands.inference.pack_file", broken)
     model = tmp_path / "m.tflite"
     model.write_bytes(base_model)
-    status = main(["pack", str(model), "-o", str(tmp_path / "o.bin")])
+    return model
+
+
+def test_a_bug_exits_3_with_one_line_naming_the_log(tmp_path, capsys, model_whose_pack_has_a_bug):
+    status = main(["pack", str(model_whose_pack_has_a_bug), "-o", str(tmp_path / "o.bin")])
     assert status == BUG_EXIT_STATUS and status not in (0, 1, 2)
     line = one_error_line(capsys)
     assert "ZeroDivisionError: division by zero in a helper" in line and "bug" in line
@@ -293,15 +299,8 @@ def test_a_reader_that_went_away_is_not_reported_as_a_bug():
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_bug_under_json_is_one_json_object(tmp_path, capsys, monkeypatch, base_model):
-    def broken(*args, **kwargs):
-        raise ZeroDivisionError("division by zero in a helper")
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("harness.commands.inference.pack_file", broken)
-    model = tmp_path / "m.tflite"
-    model.write_bytes(base_model)
-    assert main(["pack", str(model), "-o", str(tmp_path / "o.bin"), "--json"]) == BUG_EXIT_STATUS
+def test_a_bug_under_json_is_one_json_object(tmp_path, capsys, model_whose_pack_has_a_bug):
+    assert main(["pack", str(model_whose_pack_has_a_bug), "-o", str(tmp_path / "o.bin"), "--json"]) == BUG_EXIT_STATUS
     error = json.loads(one_error_line(capsys))
     assert error["exit_status"] == BUG_EXIT_STATUS and error["type"] == "InternalError"
     assert "ZeroDivisionError" in error["error"] and "traceback in " in error["error"]
