@@ -173,6 +173,8 @@ class TrainSetup:
             _check_zero_points(where, layer)
             if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
                 raise TrainingSetupError(f"{where}: pooling keeps the channel count")
+            if layer.kind == "avgpool" and (layer.train_bias or layer.train_channels):
+                raise TrainingSetupError(f"{where}: pooling has no parameters to train")
             if layer.kind in PARAMETRIC:
                 _check_dense(where, layer)
             if layer.kind == "depthwise":

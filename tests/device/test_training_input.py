@@ -12,11 +12,11 @@ from harness.errors import DeviceError
 from harness.training.device import TRAINING_ARENA_BYTES
 from harness.training.reference import TrainingReference
 from harness.training.run import check_parameters, lockstep
-from harness.training.setup import HEADER_WORDS, LAYER_WORDS, MAGIC, VERSION, pack
+from harness.training.setup import HEADER_WORDS, LAYER_WORDS, MAGIC, RECORD_WEIGHTS_IN_SLOT, VERSION, pack
 from harness.training.toy import toy_data, toy_setup
 
-RECORD = {"in_h": 1, "in_w": 2, "in_c": 3, "out_c": 4, "input_zp": 5, "off_bias": 15,
-          "off_shift": 17}  # word indices in a layer record (training.c layer_record_t)
+RECORD = {"in_h": 1, "in_w": 2, "in_c": 3, "out_c": 4, "input_zp": 5, "train_channels": 13,
+          "off_bias": 15, "off_shift": 17, "flags": 22, "off_trained": 23}  # word indices in a layer record (training.c layer_record_t)
 
 
 def _patched(image: bytes, layer: int, field: str, value: int) -> bytes:
@@ -82,6 +82,13 @@ def _overlapping_arrays(image: bytes) -> bytes:
     return _patched(image, 0, "off_bias", _field(image, 0, "off_shift"))
 
 
+def _pooling_with_trained_columns(image: bytes) -> bytes:
+    """Layer 1 (the pooling) claims split weights far outside the arena (found by the fuzzer)."""
+    image = _patched(image, 1, "flags", RECORD_WEIGHTS_IN_SLOT)
+    image = _patched(image, 1, "train_channels", 1)
+    return _patched(image, 1, "off_trained", 0x27230000)
+
+
 def _shift_of_64(image: bytes) -> bytes:
     data = bytearray(image)
     struct.pack_into("<i", data, _field(image, 0, "off_shift"), 64)
@@ -95,8 +102,9 @@ def _shift_of_64(image: bytes) -> bytes:
     (lambda image: _patched(image, 0, "input_zp", -2**31), "layer 0: zero point outside int8"),
     (_shift_of_64, "layer 0: shift value outside -31..31"),
     (_overlapping_arrays, "parameter arrays overlap"),
+    (_pooling_with_trained_columns, "layer 1: pooling has no parameters to train or read"),
 ], ids=["offset_past_the_arena", "offset_into_the_records", "size_overflowing_32_bits",
-        "zero_point", "shift", "overlap"])
+        "zero_point", "shift", "overlap", "pooling_with_parameters"])
 def test_a_malformed_setup_is_refused_at_begin_naming_the_field(device_training, make_image, problem):
     image = make_image(_image())
     with pytest.raises(DeviceError, match=f"TRAIN_BAD_SETUP.*{problem}"):

@@ -167,7 +167,10 @@ static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4, 1};
 
 static bool weights_in_slot(const layer_record_t *r) { return (r->flags & RECORD_WEIGHTS_IN_SLOT) != 0; }
 
-static bool weights_split(const layer_record_t *r) { return weights_in_slot(r) && r->train_channels > 0; }
+static bool weights_split(const layer_record_t *r)
+{
+    return r->kind != KIND_AVGPOOL && weights_in_slot(r) && r->train_channels > 0;
+}
 
 static uint32_t array_offset(const layer_record_t *r, int32_t a)
 {
@@ -296,7 +299,10 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
     if (r->input_zp < -128 || r->input_zp > 127 || r->output_zp < -128 || r->output_zp > 127) {
         return "zero point outside int8";
     }
-    if (r->kind == KIND_AVGPOOL) {
+    if (r->kind == KIND_AVGPOOL) { /* no parameters: nothing to train, nothing in the slot */
+        if (r->flags != 0 || r->train_bias != 0 || r->train_channels != 0) {
+            return "pooling has no parameters to train or read";
+        }
         return r->out_c == r->in_c ? NULL : "pooling must keep the channel count";
     }
     const char *bad_array = check_arrays(r);
