@@ -1,5 +1,6 @@
 """Lowers each .tflite operator to what the device engine executes: its data tensors and a record
 of integer parameters computed exactly as TFLM's Prepare() computes them (harness/model/requant.py).
+One function per operator; the op table (harness/engine/ops.py) says which and runs them.
 
 Anything the engine cannot execute bit-exactly raises UnsupportedModel naming the layer.
 The parameter layouts mirror the structs in firmware/src/engine/model_format.h.
@@ -7,7 +8,6 @@ The parameter layouts mirror the structs in firmware/src/engine/model_format.h.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,12 +42,7 @@ class LoweredOp:
         return OPCODE_VALUES[self.opcode]
 
 
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-             "ADD", "MUL", "SOFTMAX", "LOGISTIC", "RESHAPE", "PAD", "MEAN", "CONCATENATION",
-             "QUANTIZE", "DEQUANTIZE")
-
-
-class _Layer:
+class Layer:
     """One operator being lowered, with helpers that fail naming the layer."""
 
     def __init__(self, model: Model, op: Operator):
@@ -130,7 +125,7 @@ def _padding(padding: str, size: int, filt: int, stride: int, dilation: int, out
     return max((out - 1) * stride + effective - size, 0) // 2
 
 
-def _window(layer: _Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
+def _window(layer: Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
             dw: int = 1) -> tuple[int, int, int, int]:
     """Strides and padding of a 2-D window op; checks the output shape TFLM would compute."""
     padding = str(layer.option("padding", "SAME"))
@@ -147,7 +142,7 @@ def _window(layer: _Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
             _padding(padding, x.shape[2], fw, sw, dw, ow))
 
 
-def _conv(layer: _Layer, depthwise: bool) -> LoweredOp:
+def conv(layer: Layer, depthwise: bool) -> LoweredOp:
     x, w, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     bias = layer.optional(2)
     dtype = layer.same_dtype(x, w, y)
@@ -193,7 +188,7 @@ def _conv(layer: _Layer, depthwise: bool) -> LoweredOp:
                      {"multipliers": mult, "shifts": shift}, {"multipliers": 44, "shifts": 48})
 
 
-def _weight_scales(layer: _Layer, w: Tensor, axis: int, channels: int) -> np.ndarray:
+def _weight_scales(layer: Layer, w: Tensor, axis: int, channels: int) -> np.ndarray:
     """Filter scales, one per output channel (a per-tensor scale repeated, as TFLM does)."""
     if w.quant is None:
         raise layer.fail(f"int8 weights {w.name} have no quantization parameters")
@@ -209,7 +204,7 @@ def _weight_scales(layer: _Layer, w: Tensor, axis: int, channels: int) -> np.nda
     return scales
 
 
-def _fully_connected(layer: _Layer) -> LoweredOp:
+def fully_connected(layer: Layer) -> LoweredOp:
     x, w, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     bias = layer.optional(2)
     dtype = layer.same_dtype(x, w, y)
@@ -252,7 +247,7 @@ def _fully_connected(layer: _Layer) -> LoweredOp:
                      {"multipliers": mult, "shifts": shift}, {"multipliers": 20, "shifts": 24})
 
 
-def _pool(layer: _Layer) -> LoweredOp:
+def pool(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     for t in (x, y):
@@ -272,7 +267,7 @@ def _pool(layer: _Layer) -> LoweredOp:
                      _pack("8i2f", sh, sw, fh, fw, ph, pw, lo, hi, *ACTIVATIONS[act]))
 
 
-def _broadcastable(layer: _Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
+def _broadcastable(layer: Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
     for t in (a, b, y):
         layer.rank(t, 0, MAX_RANK)
     try:
@@ -283,7 +278,7 @@ def _broadcastable(layer: _Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
         raise layer.fail(f"output shape {list(y.shape)} is not the broadcast shape {list(shape)}")
 
 
-def _binary(layer: _Layer) -> LoweredOp:
+def binary(layer: Layer) -> LoweredOp:
     a, b, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(a, b, y)
     _broadcastable(layer, a, b, y)
@@ -306,7 +301,7 @@ def _binary(layer: _Layer) -> LoweredOp:
     return LoweredOp(layer.op.opcode, dtype, data, [y.index], params)
 
 
-def _softmax(layer: _Layer) -> LoweredOp:
+def softmax(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
@@ -319,7 +314,7 @@ def _softmax(layer: _Layer) -> LoweredOp:
                      _pack("3i", p.input_multiplier, p.input_left_shift, p.diff_min))
 
 
-def _logistic(layer: _Layer) -> LoweredOp:
+def logistic(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
@@ -332,19 +327,19 @@ def _logistic(layer: _Layer) -> LoweredOp:
                            p.input_left_shift))
 
 
-def _fixed_output(layer: _Layer, y: Tensor) -> None:
+def _fixed_output(layer: Layer, y: Tensor) -> None:
     scale, zero_point = layer.qparams(y)
     if zero_point != -128 or abs(scale - 1 / 256) > 1e-9:
         raise layer.fail(f"int8 output must have scale 1/256 and zero point -128, has "
                          f"{scale} and {zero_point}")
 
 
-def _same_size(layer: _Layer, x: Tensor, y: Tensor) -> None:
+def _same_size(layer: Layer, x: Tensor, y: Tensor) -> None:
     if int(np.prod(x.shape)) != int(np.prod(y.shape)):
         raise layer.fail(f"input {list(x.shape)} and output {list(y.shape)} differ in size")
 
 
-def _reshape(layer: _Layer) -> LoweredOp:
+def reshape(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
@@ -353,7 +348,7 @@ def _reshape(layer: _Layer) -> LoweredOp:
     return LoweredOp("RESHAPE", dtype, [x.index], [y.index], b"")
 
 
-def _pad(layer: _Layer) -> LoweredOp:
+def pad(layer: Layer) -> LoweredOp:
     x, paddings, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     layer.rank(x, 1, MAX_RANK)
@@ -373,7 +368,7 @@ def _pad(layer: _Layer) -> LoweredOp:
                      _pack("12iif", *before, *after, pad_value, 0.0))
 
 
-def _mean(layer: _Layer) -> LoweredOp:
+def mean(layer: Layer) -> LoweredOp:
     x, axes_t, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     layer.rank(x, 1, MAX_RANK)
@@ -393,7 +388,7 @@ def _mean(layer: _Layer) -> LoweredOp:
                      _pack("4i7i", zi, zo, m, s, len(axes), *axes_field))
 
 
-def _concatenation(layer: _Layer) -> LoweredOp:
+def concatenation(layer: Layer) -> LoweredOp:
     inputs = [layer.tensor(i) for i in range(len(layer.op.inputs))]
     y = layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(*inputs, y)
@@ -416,7 +411,7 @@ def _concatenation(layer: _Layer) -> LoweredOp:
                      _pack("i", axis))
 
 
-def _quantize(layer: _Layer) -> LoweredOp:
+def quantize(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     layer.dtype(x)
     if y.dtype != np.int8:
@@ -430,49 +425,10 @@ def _quantize(layer: _Layer) -> LoweredOp:
     return LoweredOp("QUANTIZE", x.dtype, [x.index], [y.index], _pack("4i", zi, zo, m, s))
 
 
-def _dequantize(layer: _Layer) -> LoweredOp:
+def dequantize(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     if x.dtype != np.int8 or y.dtype != np.float32:
         raise layer.fail(f"{x.dtype} -> {y.dtype} is not supported (int8 -> float32 only)")
     _same_size(layer, x, y)
     scale, zero_point = layer.qparams(x)
     return LoweredOp("DEQUANTIZE", x.dtype, [x.index], [y.index], _pack("fi", scale, zero_point))
-
-
-_LOWERERS: dict[str, Callable[[_Layer], LoweredOp]] = {
-    "CONV_2D": lambda layer: _conv(layer, depthwise=False),
-    "DEPTHWISE_CONV_2D": lambda layer: _conv(layer, depthwise=True),
-    "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool,
-    "MAX_POOL_2D": _pool,
-    "ADD": _binary,
-    "MUL": _binary,
-    "SOFTMAX": _softmax,
-    "LOGISTIC": _logistic,
-    "RESHAPE": _reshape,
-    "PAD": _pad,
-    "MEAN": _mean,
-    "CONCATENATION": _concatenation,
-    "QUANTIZE": _quantize,
-    "DEQUANTIZE": _dequantize,
-}
-assert set(_LOWERERS) == set(SUPPORTED)
-
-
-def lower(model: Model) -> list[LoweredOp]:
-    """Every operator of `model` lowered; the first unsupported one raises UnsupportedModel."""
-    lowered = []
-    for op in model.operators:
-        layer = _Layer(model, op)
-        lowerer = _LOWERERS.get(op.opcode)
-        if lowerer is None:
-            raise layer.fail(f"operator {op.opcode} is not supported by the device engine "
-                             f"(supported: {', '.join(SUPPORTED)})")
-        for index in op.outputs:
-            layer.dtype(model.tensors[index], (np.int8, np.float32))
-        try:
-            lowered.append(lowerer(layer))
-        except (ValueError, OverflowError, ZeroDivisionError) as exc:  # requant's range checks
-            raise layer.fail(f"its quantization scales give requantization parameters out of "
-                             f"range ({exc})") from None
-    return lowered

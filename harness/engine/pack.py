@@ -18,7 +18,8 @@ from ..boards import Board
 from ..errors import HarnessError
 from ..model.tflite import Model, load_model
 from . import format as fmt
-from .lower import LoweredOp, UnsupportedModel, lower
+from .lower import LoweredOp, UnsupportedModel
+from .ops import lower
 from .plan import lifetimes, plan
 
 # RAM of the board that the engine cannot use for its arena: the firmware's own static data

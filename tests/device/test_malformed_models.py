@@ -21,14 +21,14 @@ import pytest
 from harness.boards import load_board
 from harness.dut import Dut
 from harness.engine import format as fmt
-from harness.engine.lower import SUPPORTED
+from harness.engine.ops import SUPPORTED
 from harness.engine.pack import PackedModel, pack_model
 from harness.engine.runner import Engine, batch_image, open_with_slot_image
 from harness.errors import DeviceError
 from harness.model import load_model
-from harness.model.writer import single_op_model
 from harness.pytest_plugin import open_or_fail
 from harness.reference import Reference
+from tests.support.single_op import single_op_model
 
 SEED = 7
 

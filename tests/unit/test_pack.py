@@ -17,8 +17,8 @@ from harness.engine.pack import ModelTooLarge, NothingToCompare, pack_model, sra
 from harness.engine.plan import Lifetime, plan
 from harness.model import ModelBuilder, load_model, quant, requant
 from harness.model.tflite import ModelError
-from harness.model.writer import single_op_model
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import SINGLE_OP_CASES, single_op_model
 
 REPO = Path(__file__).resolve().parents[2]
 KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
@@ -136,12 +136,9 @@ def test_weights_too_large_for_the_flash_slot():
 
 
 def test_every_single_op_model_packs():
-    for opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D",
-                   "MAX_POOL_2D", "ADD", "MUL", "SOFTMAX", "LOGISTIC", "RESHAPE", "PAD", "MEAN",
-                   "CONCATENATION", "QUANTIZE", "DEQUANTIZE"):
-        for dtype in ("int8", "float32"):
-            packed = pack_model(load_model(single_op_model(opcode, dtype)))
-            assert fmt.read_header(packed.image).num_ops == 1
+    for opcode, dtype in SINGLE_OP_CASES:
+        packed = pack_model(load_model(single_op_model(opcode, dtype)))
+        assert fmt.read_header(packed.image).num_ops == 1
 
 
 def _hil(*args: str) -> subprocess.CompletedProcess:
