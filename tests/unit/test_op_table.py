@@ -74,3 +74,11 @@ def test_builder_takes_the_tables_defaults():
 def test_the_quantizer_takes_the_ops_with_a_rule():
     assert quantizer.SUPPORTED == {op.name for op in OPS.values() if op.quantize is not None}
     assert quantizer.WEIGHT_AXIS == {"CONV_2D": 0, "FULLY_CONNECTED": 0, "DEPTHWISE_CONV_2D": 3}
+
+
+def test_an_op_without_a_fixed_model_gets_its_seeded_random_one(monkeypatch):
+    from tests.support import single_op
+
+    monkeypatch.delattr(single_op._SingleOp, "_mean")
+    want = random_ops.random_case(np.random.default_rng(5), "MEAN", "float32")[0]
+    assert single_op_model("MEAN", "float32", seed=5) == want
