@@ -72,7 +72,7 @@ def test_builder_takes_the_tables_defaults():
 
 
 def test_the_quantizer_takes_the_ops_with_a_rule():
-    assert quantizer.SUPPORTED == {op.name for op in OPS.values() if op.quantize is not None}
+    assert {op.name for op in OPS.values() if op.quantize is not None} == quantizer.SUPPORTED
     assert quantizer.WEIGHT_AXIS == {"CONV_2D": 0, "FULLY_CONNECTED": 0, "DEPTHWISE_CONV_2D": 3}
 
 
