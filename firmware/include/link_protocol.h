@@ -1,5 +1,5 @@
 /* Generated from harness/link/protocol.yaml and harness/link/messages/ (one YAML per service)
- * by `python -m harness.link.codegen`.
+ * by `python -m harness.contracts.codegen`.
  * Do not edit: change the YAML and regenerate. */
 #ifndef LINK_PROTOCOL_H
 #define LINK_PROTOCOL_H
