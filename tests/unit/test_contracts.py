@@ -94,3 +94,17 @@ def test_sizes_the_firmware_asserts():
     assert (fmt.HEADER.size, fmt.TENSOR.size, fmt.OPERATOR.size) == (48, 44, 16)
     assert fmt.op_params("CONV_2D", np.int8).size == 56 and fmt.op_params("PAD", np.float32).size == 56
     assert fmt.op_params("RESHAPE", np.int8) is None
+
+
+def test_the_training_image_is_packed_by_field_name():
+    from harness.training.setup import KINDS, LAYER_RECORD, MAGIC, SETUP_HEADER, pack, record_offset
+    from harness.training.toy import toy_setup
+
+    setup = toy_setup(seed=3)
+    image = pack(setup)
+    header = SETUP_HEADER.unpack(image)
+    assert (header["magic"], header["num_layers"], header["total"]) == (MAGIC, len(setup.layers), len(image))
+    for i, layer in enumerate(setup.layers):
+        record = LAYER_RECORD.unpack(image, record_offset(i))
+        assert record["kind"] == KINDS[layer.kind] and record["out_c"] == layer.out_channels
+        assert (record["in_h"], record["in_w"], record["in_c"]) == layer.in_shape
