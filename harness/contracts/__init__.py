@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 SPEC_DIR = Path(__file__).resolve().parent
-SPEC_NAMES = ("kernel_params", "model_format", "training_image", "constants")
+SPEC_NAMES = ("kernel_params", "model_format", "training_image", "metrics", "constants")
 
 SCALARS: dict[str, tuple[str, str, Any]] = {  # type: (struct code, C type, ctypes type)
     "u8": ("B", "uint8_t", ctypes.c_uint8),
@@ -33,8 +33,16 @@ SCALARS: dict[str, tuple[str, str, Any]] = {  # type: (struct code, C type, ctyp
     "u32": ("I", "uint32_t", ctypes.c_uint32),
     "i32": ("i", "int32_t", ctypes.c_int32),
     "f32": ("f", "float", ctypes.c_float),
+    "u64": ("Q", "uint64_t", ctypes.c_uint64),
 }
 _FIELD_KEYS = {"name", "type", "count", "doc", "default"}
+_CONSTANT_KEYS = {"value", "doc", "signed", "hex", "overridable"}
+
+
+def _check_keys(entry: dict[str, Any], allowed: set[str], where: str) -> None:
+    extra = set(entry) - allowed
+    if extra:  # a comma in an unquoted flow-style doc splits it into a key
+        raise SpecError(f"{where}: unknown keys {sorted(extra)} (quote a doc that has a comma)")
 _CHARS = re.compile(r"^char\[(\d+)\]$")
 
 
@@ -71,6 +79,7 @@ class Record:
     fields: tuple[Field, ...]
     size: int
     doc: str = ""
+    packed: bool = False  # the C struct is packed (read at any alignment); the layout is the same
 
     def leaves(self) -> list[Field]:
         """The fields the host names: embedded records are replaced by their own fields."""
@@ -205,10 +214,7 @@ def _record(name: str, entry: dict[str, Any], records: Mapping[str, Record],
             constants: Mapping[str, Constant], where: str) -> Record:
     fields, offset = [], 0
     for raw in entry["fields"]:
-        extra = set(raw) - _FIELD_KEYS
-        if extra:  # a comma in an unquoted doc splits it into a key
-            raise SpecError(f"{where}: {name}.{raw.get('name')}: unknown keys {sorted(extra)} "
-                            f"(quote a doc that has a comma)")
+        _check_keys(raw, _FIELD_KEYS, f"{where}: {name}.{raw.get('name')}")
         size, align, embedded = _field_size(raw["type"], records)
         count_name = raw.get("count", 1)
         count = constants[count_name].value if isinstance(count_name, str) else int(count_name)
@@ -220,7 +226,8 @@ def _record(name: str, entry: dict[str, Any], records: Mapping[str, Record],
                             tuple(default) if isinstance(default, list) else default, embedded,
                             count_name if isinstance(count_name, str) else ""))
         offset += size * count
-    record = Record(name, entry["c_type"], tuple(fields), offset, entry.get("doc", ""))
+    record = Record(name, entry["c_type"], tuple(fields), offset, entry.get("doc", ""),
+                    bool(entry.get("packed", False)))
     widest = max(_field_size(f.kind, records)[1] for f in fields)
     if record.size % widest:
         raise SpecError(f"{where}: {name} is {record.size} bytes, not a multiple of {widest} "
@@ -234,6 +241,12 @@ def _record(name: str, entry: dict[str, Any], records: Mapping[str, Record],
 def load_file(path: Path, shared: Mapping[str, Record] | None = None) -> Spec:
     """One contract YAML; `shared` are records of other files it may embed."""
     raw = yaml.safe_load(path.read_text())
+    for name, entry in (raw.get("constants") or {}).items():
+        _check_keys(entry, _CONSTANT_KEYS, f"{path.name}: constant {name}")
+    for name, values in (raw.get("enums") or {}).items():
+        for key, entry in values.items():
+            if isinstance(entry, dict):
+                _check_keys(entry, {"value", "doc"}, f"{path.name}: {name}_{key}")
     constants = {name: Constant(name, int(entry["value"]), entry.get("doc", ""),
                                 bool(entry.get("signed", False)), bool(entry.get("hex", False)),
                                 bool(entry.get("overridable", False)))

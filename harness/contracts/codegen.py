@@ -130,7 +130,7 @@ def _enum(prefix: str, name: str, values: dict[str, int], docs: dict[str, str]) 
 
 def _struct(spec: Spec, record: Record, records: dict[str, Record]) -> list[str]:
     lines = _block_comment(record.doc) if record.doc else []
-    lines.append("typedef struct {")
+    lines.append("typedef struct __attribute__((packed)) {" if record.packed else "typedef struct {")
     for f in record.fields:
         if f.record is not None:
             c_type = records[f.kind].c_type

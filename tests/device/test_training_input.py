@@ -32,9 +32,9 @@ def _huge_pooling_image() -> bytes:
     h, w, c = 4096, 4096, 256
     header = SETUP_HEADER.pack(magic=MAGIC, version=VERSION, num_layers=1, num_classes=c, in_h=h, in_w=w,
                                in_c=c, flags=0, budget=256 * 1024, total=record_offset(1))
-    record = LAYER_RECORD.pack(**{name: 0 for name in LAYER_RECORD.names},
-                               **{"kind": KINDS["avgpool"], "in_h": h, "in_w": w, "in_c": c, "out_c": c,
-                                  "act_min": -128, "act_max": 127})
+    record = LAYER_RECORD.pack(**({name: 0 for name in LAYER_RECORD.names}
+                                  | {"kind": KINDS["avgpool"], "in_h": h, "in_w": w, "in_c": c, "out_c": c,
+                                     "act_min": -128, "act_max": 127}))
     return header + record
 
 
