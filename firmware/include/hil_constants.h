@@ -2,6 +2,7 @@
  * by `python -m harness.contracts.codegen`.
  * Constants shared by the host and the firmware.
  * Do not edit: change the YAML and regenerate. */
+/* clang-format off: the generator's layout is the one the staleness test expects */
 #ifndef HIL_CONSTANTS_H
 #define HIL_CONSTANTS_H
 

@@ -27,7 +27,35 @@ def _banner(source: str, doc: str = "") -> list[str]:
     lines = [f"/* Generated from {source}", " * by `python -m harness.contracts.codegen`."]
     lines += [f" * {line}" for line in textwrap.wrap(doc, MAX_LINE - 6)]
     lines.append(" * Do not edit: change the YAML and regenerate. */")
-    return lines
+    return lines + ["/* clang-format off: the generator's layout is the one the staleness test expects */"]
+
+
+_TRAILING = re.compile(r"^(?P<code>\s*[^\s/*].*?) (?P<comment>/\* .* \*/)$")
+
+
+def _align_comments(lines: list[str]) -> list[str]:
+    """Trailing comments of consecutive lines start in one column (where it fits in MAX_LINE)."""
+    out, run = [], []
+
+    def flush() -> None:
+        if run:
+            column = max(len(code) for code, _ in run) + 1
+            out.extend(f"{code:<{column}}{comment}" for code, comment in run)
+            run.clear()
+
+    for line in lines:
+        match = _TRAILING.match(line)
+        if match and len(match["code"]) + 1 + len(match["comment"]) <= MAX_LINE:
+            run.append((match["code"], match["comment"]))
+            if max(len(code) for code, _ in run) + 1 + max(len(c) for _, c in run) > MAX_LINE:
+                last = run.pop()
+                flush()
+                run.append(last)
+            continue
+        flush()
+        out.append(line)
+    flush()
+    return out
 
 
 # ------------------------------------------------------------------------- the link protocol
@@ -86,7 +114,7 @@ def render_link() -> str:
                 out.append("")
                 out += _link_struct(f"link_{name.lower()}_{part}_t", msg[part])
     out += ["", "#endif /* LINK_PROTOCOL_H */", ""]
-    return "\n".join(out)
+    return "\n".join(_align_comments(out))
 
 
 # ------------------------------------------------------------------- the contract layouts
@@ -155,7 +183,8 @@ def render_spec(spec: Spec, records: dict[str, Record], source: str) -> str:
     guard = raw["guard"]
     out = [*_banner(source, raw.get("doc", "")), f"#ifndef {guard}", f"#define {guard}", "",
            "#include <stdint.h>"]
-    out += [f'#include "{include}"' for include in raw.get("includes") or ()]
+    if raw.get("includes"):
+        out += ["", *[f'#include "{include}"' for include in raw["includes"]]]
     if spec.constants or "magic" in raw:
         out.append("")
     for c in spec.constants.values():
@@ -174,7 +203,7 @@ def render_spec(spec: Spec, records: dict[str, Record], source: str) -> str:
     for record in spec.records.values():
         out.append(f'_Static_assert(sizeof({record.c_type}) == {record.size}, "{record.name} layout");')
     out += ["", f"#endif /* {guard} */", ""]
-    return "\n".join(out)
+    return "\n".join(_align_comments(out))
 
 
 def render_all(spec_dir: Path = SPEC_DIR) -> dict[str, str]:

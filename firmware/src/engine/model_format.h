@@ -2,15 +2,17 @@
  * by `python -m harness.contracts.codegen`.
  * The packed model format (docs/model_format.md). All offsets are from the model's start.
  * Do not edit: change the YAML and regenerate. */
+/* clang-format off: the generator's layout is the one the staleness test expects */
 #ifndef ENGINE_MODEL_FORMAT_H
 #define ENGINE_MODEL_FORMAT_H
 
 #include <stdint.h>
+
 #include "../kernels/kernels.h"
 
 #define ENGINE_FORMAT_VERSION 1u
 #define ENGINE_CRC_START 16u /* the CRC-32 covers every byte after the header's crc32 field */
-#define ENGINE_ALIGN 16u /* arena offsets and constant data */
+#define ENGINE_ALIGN 16u     /* arena offsets and constant data */
 #define ENGINE_MAX_RANK 6
 #define ENGINE_MAX_OP_INPUTS 8 /* CONCATENATION inputs the engine accepts */
 #define ENGINE_MAGIC "HILM"
@@ -80,7 +82,7 @@ typedef struct {
     uint8_t opcode; /* ENGINE_OP_* */
     uint8_t num_inputs;
     uint8_t num_outputs;
-    uint8_t type; /* ENGINE_TYPE_* the kernel computes in (QUANTIZE: its input's) */
+    uint8_t type;            /* ENGINE_TYPE_* the kernel computes in (QUANTIZE: its input's) */
     uint32_t tensors_offset; /* u16 indices: inputs, then outputs */
     uint32_t params_offset;
     uint32_t params_size;
@@ -89,14 +91,14 @@ typedef struct {
 typedef struct {
     hil_conv_params_t conv;
     uint32_t multipliers_offset; /* int32[channels] */
-    uint32_t shifts_offset; /* int32[channels] */
+    uint32_t shifts_offset;      /* int32[channels] */
     int32_t per_channel;
 } engine_conv_s8_t;
 
 typedef struct {
     hil_fc_params_t fc;
     uint32_t multipliers_offset; /* int32[output_depth] */
-    uint32_t shifts_offset; /* int32[output_depth] */
+    uint32_t shifts_offset;      /* int32[output_depth] */
     int32_t per_channel;
     int32_t batches;
     int32_t accum_depth;

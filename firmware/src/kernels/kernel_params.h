@@ -2,6 +2,7 @@
  * by `python -m harness.contracts.codegen`.
  * The kernels' parameter records; int8 requantization is computed on the host.
  * Do not edit: change the YAML and regenerate. */
+/* clang-format off: the generator's layout is the one the staleness test expects */
 #ifndef HIL_KERNEL_PARAMS_H
 #define HIL_KERNEL_PARAMS_H
 
@@ -13,12 +14,12 @@ typedef struct {
     int32_t stride_w;
     int32_t dilation_h;
     int32_t dilation_w;
-    int32_t pad_h; /* top padding (hil_compute_padding) */
-    int32_t pad_w; /* left padding */
+    int32_t pad_h;            /* top padding (hil_compute_padding) */
+    int32_t pad_w;            /* left padding */
     int32_t depth_multiplier; /* depthwise only */
-    int32_t input_offset; /* -input zero point */
-    int32_t output_offset; /* output zero point */
-    int32_t act_min; /* fused activation as clamp bounds */
+    int32_t input_offset;     /* -input zero point */
+    int32_t output_offset;    /* output zero point */
+    int32_t act_min;          /* fused activation as clamp bounds */
     int32_t act_max;
 } hil_conv_params_t;
 
@@ -37,7 +38,7 @@ typedef struct {
 
 /* FULLY_CONNECTED, int8 */
 typedef struct {
-    int32_t input_offset; /* -input zero point */
+    int32_t input_offset;  /* -input zero point */
     int32_t filter_offset; /* -filter zero point (0 for symmetric weights) */
     int32_t output_offset; /* output zero point */
     int32_t act_min;
@@ -96,8 +97,8 @@ typedef struct {
 typedef struct {
     int32_t input_zero_point;
     int32_t input_range_radius; /* CalculateInputRadius(4, input_left_shift, 31) */
-    int32_t input_multiplier; /* round(frexp(input_scale * 2^27) * 2^31) */
-    int32_t input_left_shift; /* frexp exponent */
+    int32_t input_multiplier;   /* round(frexp(input_scale * 2^27) * 2^31) */
+    int32_t input_left_shift;   /* frexp exponent */
 } hil_logistic_params_t;
 
 /* MEAN int8 (TFLM QuantizedMeanOrSum): QuantizeMultiplier(input_scale / output_scale) */

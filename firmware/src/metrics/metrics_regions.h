@@ -2,13 +2,14 @@
  * by `python -m harness.contracts.codegen`.
  * Region ids of the metrics service and the entries of its METRICS reply.
  * Do not edit: change the YAML and regenerate. */
+/* clang-format off: the generator's layout is the one the staleness test expects */
 #ifndef METRICS_REGIONS_H
 #define METRICS_REGIONS_H
 
 #include <stdint.h>
 
-#define METRICS_REGION_INFERENCE 0u /* one whole inference (engine) */
-#define METRICS_REGION_SELFTEST 1u /* the METRICS_SELFTEST workload, whole */
+#define METRICS_REGION_INFERENCE 0u     /* one whole inference (engine) */
+#define METRICS_REGION_SELFTEST 1u      /* the METRICS_SELFTEST workload, whole */
 #define METRICS_REGION_TRAINING_STEP 2u /* one on-device training step (training) */
 #define METRICS_REGION_FIRST_LAYER 8u /* layers of a model: METRICS_REGION_LAYER(operator index) */
 

@@ -2,6 +2,7 @@
  * by `python -m harness.contracts.codegen`.
  * The training setup image the host uploads (TRAIN_LOAD) and the device updates in place.
  * Do not edit: change the YAML and regenerate. */
+/* clang-format off: the generator's layout is the one the staleness test expects */
 #ifndef TRAINING_IMAGE_H
 #define TRAINING_IMAGE_H
 
@@ -59,20 +60,20 @@ typedef struct {
     int32_t output_zp;
     int32_t act_min;
     int32_t act_max;
-    uint32_t input_scale; /* float32 bits */
+    uint32_t input_scale;  /* float32 bits */
     uint32_t output_scale; /* float32 bits */
-    uint32_t lr; /* float32 bits */
+    uint32_t lr;           /* float32 bits */
     int32_t train_bias;
     int32_t train_channels;
-    uint32_t off_weights; /* in the image, or in the flash model slot (TRAIN_RECORD_WEIGHTS_IN_SLOT) */
+    uint32_t off_weights; /* in the image, or in the flash slot (TRAIN_RECORD_WEIGHTS_IN_SLOT) */
     uint32_t off_bias;
     uint32_t off_multiplier;
     uint32_t off_shift;
     uint32_t off_weight_scales;
-    int32_t kernel_h; /* depthwise */
-    int32_t kernel_w; /* depthwise */
-    int32_t stride; /* depthwise */
-    uint32_t flags; /* TRAIN_RECORD_* */
+    int32_t kernel_h;     /* depthwise */
+    int32_t kernel_w;     /* depthwise */
+    int32_t stride;       /* depthwise */
+    uint32_t flags;       /* TRAIN_RECORD_* */
     uint32_t off_trained; /* weights in the slot, dense, train_channels R > 0: int8 [Cout][R] */
 } layer_record_t;
 
