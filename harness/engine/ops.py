@@ -1,11 +1,12 @@
 """The op table: every operator the device engine runs, each one entry (docs/architecture.md).
 
-An entry gives, for one TFLite builtin operator: its builtin code (the device's op enum, the
-`opcode` of a packed op record), the types its kernel computes in, how it is lowered
-(harness/engine/lower.py), the options `ModelBuilder.operator` assumes when they are not given
-(harness/model/writer.py) and how `hil quantize` gives it int8 parameters
-(harness/model/quantize.py). Lowering, the writer, the quantizer and the test support (the
-random and the fixed single-op models, tests/support/) all read this table, in this order.
+An entry gives, for one TFLite builtin operator: how it is lowered (harness/engine/lower.py),
+the options `ModelBuilder.operator` assumes when they are not given (harness/model/writer.py)
+and how `hil quantize` gives it int8 parameters (harness/model/quantize.py). Its code and the
+types its kernel computes in, with a parameter record for each, are the device contract's
+(harness/contracts/model_format.yaml, `ops`); the table reads them from there. Lowering, the
+writer, the quantizer and the test support (the random and the fixed single-op models,
+tests/support/) all read this table, in this order.
 """
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model.tflite import OPCODE_VALUES, Model
+from ..model.tflite import Model
 from . import lower as lowering
+from .format import OPCODES, SPEC
 from .lower import Layer, LoweredOp, UnsupportedModel
-
-KERNEL_DTYPES = ("int8", "float32")
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,19 @@ class Quantized:
 class Op:
     name: str  # the TFLite builtin operator, e.g. "CONV_2D"
     lower: Callable[[Layer], LoweredOp]
-    # The types the kernel computes in (LoweredOp.dtype); the single-op models come in these.
-    dtypes: tuple[str, ...] = KERNEL_DTYPES
     options: Mapping[str, Any] = field(default_factory=dict)  # ModelBuilder's defaults
     quantize: Quantized | None = Quantized()  # None: `hil quantize` refuses it
 
     @property
     def code(self) -> int:
-        """The builtin code, which is also the device's ENGINE_OP_* value."""
-        return OPCODE_VALUES[self.name]
+        """The device's ENGINE_OP_* value, the TFLite builtin code (the contract's `code`)."""
+        return OPCODES[self.name]
+
+    @property
+    def dtypes(self) -> tuple[str, ...]:
+        """The types the kernel computes in (LoweredOp.dtype; the contract's `params` keys);
+        the single-op test models come in these."""
+        return tuple(SPEC.raw["ops"][self.name]["params"])
 
 
 _WINDOW = {"padding": "VALID", "stride_w": 1, "stride_h": 1}
@@ -88,11 +92,12 @@ _TABLE = (
     # QUANTIZE computes in its input's type (float32 quantizes, int8 requantizes); DEQUANTIZE
     # reads int8. A float model has neither, so the quantizer has nothing to do with them.
     Op("QUANTIZE", lowering.quantize, quantize=None),
-    Op("DEQUANTIZE", lowering.dequantize, dtypes=("int8",), quantize=None),
+    Op("DEQUANTIZE", lowering.dequantize, quantize=None),
 )
 
 OPS: Mapping[str, Op] = MappingProxyType({op.name: op for op in _TABLE})
 SUPPORTED: tuple[str, ...] = tuple(OPS)
+assert set(OPS) == set(OPCODES), "the op table and harness/contracts/model_format.yaml differ"
 
 
 def lower(model: Model) -> list[LoweredOp]:

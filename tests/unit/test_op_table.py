@@ -1,6 +1,7 @@
 """The op table (harness/engine/ops.py) is the one host-side list of operators: lowering, the
-writer, the quantizer and the test-support builders follow it, and the device's op enum and
-dispatch table (firmware/src/engine/) name the same operators with the same codes."""
+writer, the quantizer and the test-support builders follow it; its codes are TFLite's builtin
+codes, and the device's op enum (generated from harness/contracts/model_format.yaml) and dispatch
+table (firmware/src/engine/ops.c) name the same operators with the same codes."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ import pytest
 from harness.engine.ops import OPS, SUPPORTED, lower
 from harness.model import load_model
 from harness.model import quantize as quantizer
+from harness.model.tflite import OPCODE_VALUES
 from harness.model.writer import OPTIONS_TYPES, ModelBuilder, options_from_dict
 from tests.support import random_ops
 from tests.support.single_op import SINGLE_OP_CASES, single_op_model
@@ -28,8 +30,10 @@ def _device_op_enum() -> dict[str, int]:
     return found
 
 
-def test_the_device_op_enum_has_the_tables_codes():
-    assert _device_op_enum() == {op.name: op.code for op in OPS.values()}
+def test_the_tables_codes_are_the_builtin_codes_and_the_devices():
+    codes = {op.name: op.code for op in OPS.values()}
+    assert codes == {name: OPCODE_VALUES[name] for name in OPS}
+    assert _device_op_enum() == codes
 
 
 def test_the_device_dispatch_table_has_every_op():
