@@ -35,7 +35,8 @@ _TRAILING = re.compile(r"^(?P<code>\s*[^\s/*].*?) (?P<comment>/\* .* \*/)$")
 
 def _align_comments(lines: list[str]) -> list[str]:
     """Trailing comments of consecutive lines start in one column (where it fits in MAX_LINE)."""
-    out, run = [], []
+    out: list[str] = []
+    run: list[tuple[str, str]] = []
 
     def flush() -> None:
         if run:

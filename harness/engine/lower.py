@@ -118,9 +118,9 @@ def _op(opcode: str, dtype: np.dtype, inputs: list[int], outputs: list[int],
     layout = op_params(opcode, dtype)
     slots = {name: f"{name}_offset" for name in arrays or {}}
     params.update({slot: 0 for slot in slots.values()})  # patched by the packer
-    packed = b"" if layout is None else layout.pack(**params)
     if layout is None and params:
         raise TypeError(f"{opcode} ({np.dtype(dtype)}) has no parameter record")
+    packed = b"" if layout is None else layout.pack(**params)
     return LoweredOp(opcode, dtype, inputs, outputs, packed, dict(arrays or {}), slots, layout)
 
 

@@ -56,12 +56,13 @@ def test_swapping_two_fields_in_the_spec_moves_them_in_c_and_in_python(tmp_path)
     assert swapped.unpack(swapped.pack(**values)) == fmt.OPERATOR.unpack(fmt.OPERATOR.pack(**values))
 
 
-def test_the_kernel_tests_ctypes_structs_follow_the_spec():
-    conv = contracts.record("conv_params")
-    ctype = conv.ctype()
-    assert [name for name, _ in ctype._fields_] == conv.names
-    assert all(getattr(ctype, name).offset == conv.offset(name) for name in conv.names)
-    assert ctypes.sizeof(ctype) == conv.size
+@pytest.mark.parametrize("name", sorted(contracts.load("kernel_params").records))
+def test_the_kernel_tests_ctypes_structs_follow_the_spec(name):
+    record = contracts.record(name)
+    ctype = record.ctype()
+    assert [field for field, _ in ctype._fields_] == record.names
+    assert all(getattr(ctype, field).offset == record.offset(field) for field in record.names)
+    assert ctypes.sizeof(ctype) == record.size
 
 
 def test_a_record_with_padding_is_refused(tmp_path):

@@ -141,10 +141,10 @@ int32_t hil_maxpool_f32(const hil_pool_params_t *params,
 /* ------------------------------------------------ elementwise (broadcasting) */
 
 /* ADD int8 (TFLM add_common.cc: left_shift 20, multipliers from
- * 2*max(input scales), QuantizeMultiplierSmallerThanOneExp). */
-/* MUL int8: multiplier = QuantizeMultiplier(s1 * s2 / so). */
-/* Shapes broadcast numpy-style (right-aligned, dims equal or 1); output
- * shape must be the broadcast shape. */
+ * 2*max(input scales), QuantizeMultiplierSmallerThanOneExp); MUL int8:
+ * multiplier = QuantizeMultiplier(s1 * s2 / so). Shapes broadcast
+ * numpy-style (right-aligned, dims equal or 1); output shape must be the
+ * broadcast shape. */
 int32_t hil_add_s8(const hil_add_params_t *params,
                    const hil_shape_t *input1_shape, const int8_t *input1,
                    const hil_shape_t *input2_shape, const int8_t *input2,
