@@ -44,7 +44,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--model", required=True, help=".tflite model")
+    parser.add_argument("--model", required=True, action="append",
+                        help=".tflite model (repeatable with --inputs: in QEMU, models that fit the "
+                             "flash model slot together run in one boot)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
@@ -84,6 +86,9 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
+    if len(args.model) > 1:
+        return _run_several(args)
+    args.model = args.model[0]
     dataset = _dataset(args)
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
@@ -95,13 +100,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             result = inference = session.run(given, count=args.inputs, seed=args.seed,
                                              per_layer=args.per_layer)
-        load = session.device_model.info
-        report = {"model": args.model, "board": args.board, "emulator": args.emulator,
-                  "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity,
-                  **result.as_dict()}
-    header = (f"{args.model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
-              f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
+        report, header = _report(args, args.model, session, result, inference)
     emit(args, report, header + "\n" + result.describe())
     if not result.verdict.passed:
         raise CheckFailed("device outputs differ from tflite-micro")
+    return 0
+
+
+def _report(args: argparse.Namespace, model: str, session: InferenceSession, result, inference) -> tuple[dict, str]:
+    load = session.device_model.info
+    report = {"model": model, "board": args.board, "emulator": args.emulator,
+              "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity, **result.as_dict()}
+    header = (f"{model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
+              f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
+    return report, header
+
+
+def _run_several(args: argparse.Namespace) -> int:
+    """Several models, seeded inputs only; in QEMU as few boots as the flash model slot allows.
+    The JSON is a list of the one-model reports, in the order of --model."""
+    if args.input or args.dataset or args.stream or args.emulator != "qemu":
+        raise HarnessError("several --model run with seeded --inputs in QEMU only (--input, --dataset, "
+                           "--stream and real boards take one --model)")
+    reports: dict[int, tuple[dict, str]] = {}
+    for position, session in InferenceSession.open_each(args.board, args.emulator, args.model,
+                                                        args.timeout, Progress.for_command(args.json)):
+        result = session.run(None, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        report, header = _report(args, args.model[position], session, result, result)
+        reports[position] = (report, header + "\n" + result.describe())
+    ordered = [reports[position] for position in range(len(args.model))]
+    emit(args, [report for report, _ in ordered], "\n\n".join(text for _, text in ordered))
+    failed = [report["model"] for report, _ in ordered if not report["passed"]]
+    if failed:
+        raise CheckFailed(f"device outputs differ from tflite-micro for {', '.join(failed)}")
     return 0

@@ -7,7 +7,8 @@ pytest fixture share.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,19 +17,12 @@ import numpy as np
 
 from ..boards import load_board
 from ..dut import Dut
-from ..errors import HarnessError
 from ..progress import Progress
 from ..reference import Reference
 from .compare import LayerMismatch, Verdict, judge
+from .format import ALIGN
 from .pack import PackedModel, pack_file
-from .runner import DeviceModel, Engine, open_with_slot_image, progress_of, write_model_slot
-
-FILL_ON_DEVICE_BYTES = 4096  # int8 inputs larger than this are generated on the device (TENSOR_FILL)
-
-
-def case_seed(seed: int, case: int, position: int) -> int:
-    """The seed of input `position` of case `case` (never 0: xorshift's fixed point)."""
-    return ((seed * 1_000_003 + case * 7_919 + position * 104_729) & 0xFFFFFFFF) or 1
+from .runner import DeviceModel, Engine, batch_image, open_with_slot_image, progress_of, write_model_slot
 
 
 @dataclass
@@ -55,6 +49,33 @@ class InferenceResult:
         data.update(inferences=len(self.instructions), timer_kind=self.timer_kind,
                     per_inference=int(np.median(self.instructions)) if self.instructions else None)
         return data
+
+
+def slot_batches(sizes: Sequence[int], slot_size: int) -> list[list[int]]:
+    """Model positions grouped so that each group's batch image fits the slot: first fit, largest
+    first (fewest boots for the shared models); a model alone too big for the slot is refused by
+    the boot itself, with the sizes."""
+    groups: list[list[int]] = []
+    used: list[int] = []
+    for position in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        need = sizes[position] + ALIGN  # with batch_image's padding before the next model
+        fits = next((g for g, total in enumerate(used) if total + need <= slot_size), None)
+        if fits is None:
+            groups.append([position])
+            used.append(need)
+        else:
+            groups[fits].append(position)
+            used[fits] += need
+    return groups
+
+
+def _start_references(models: Sequence[str | Path]) -> list[Future[Reference]]:
+    """The tflite-micro workers start (about a second each) while QEMU boots."""
+    pool = ThreadPoolExecutor(max_workers=len(models) or 1)
+    try:
+        return [pool.submit(Reference, model) for model in models]
+    finally:
+        pool.shutdown(wait=False)
 
 
 class InferenceSession:
@@ -95,6 +116,30 @@ class InferenceSession:
         return cls(dut, device_model, reference, owns_dut=True)
 
     @classmethod
+    def open_each(cls, board: str, emulator: str, models: Sequence[str | Path], timeout: float = 10.0,
+                  progress: Progress | None = None) -> Iterator[tuple[int, InferenceSession]]:
+        """A session per model in QEMU, models that fit the flash model slot together sharing one
+        boot: each MODEL_LOAD selects the next model in the slot, no reboot. Yields (position in
+        `models`, session) boot by boot; each session is closed when the next is asked for."""
+        board_spec = load_board(board)
+        packed = [pack_file(model, board_spec, emulator) for model in models]  # all refused before a boot
+        slot_size = board_spec.variant(emulator).memory.model_slot.size
+        for group in slot_batches([len(p.image) for p in packed], slot_size):
+            image, offsets = batch_image([packed[i].image for i in group])
+            references = _start_references([models[i] for i in group])
+            try:
+                with open_with_slot_image(board_spec, emulator, image, timeout, progress) as dut:
+                    engine = Engine(dut)
+                    for position, offset, reference in zip(group, offsets, references):
+                        device_model = engine.load_slot(packed[position], offset)
+                        with cls(dut, device_model, reference.result(), owns_dut=False) as session:
+                            yield position, session
+            finally:  # a session closes its own reference; these are the ones never reached
+                for reference in references:
+                    if reference.exception() is None:
+                        reference.result().close()
+
+    @classmethod
     def on_dut(cls, dut: Dut, model: str | Path) -> InferenceSession:
         """A session on an open Dut: the model is streamed into the device's RAM pool."""
         packed = pack_file(model, dut.board, dut.variant.emulator)
@@ -107,23 +152,7 @@ class InferenceSession:
         if given is not None:
             self.device_model.set_inputs(given)
             return [np.asarray(x) for x in given]
-        values = []
-        for position, index in enumerate(self.packed.inputs):
-            tensor = self.packed.tensors[index]
-            case_rng_seed = case_seed(seed, case, position)
-            if tensor.dtype == np.int8 and tensor.nbytes > FILL_ON_DEVICE_BYTES:
-                value = self.device_model.fill_tensor(index, case_rng_seed)
-                if not np.array_equal(self.device_model.read_tensor(index), value):
-                    raise HarnessError(f"input {tensor.name}: the device's TENSOR_FILL bytes "
-                                       f"differ from the host's xorshift32")
-            else:
-                rng = np.random.default_rng(case_rng_seed)
-                value = (rng.integers(-128, 128, tensor.shape).astype(np.int8)
-                         if tensor.dtype == np.int8 else
-                         rng.standard_normal(tensor.shape).astype(np.float32))
-                self.device_model.write_tensor(index, value)
-            values.append(value)
-        return values
+        return self.device_model.put_seeded_inputs(seed, case)
 
     def run(self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1,
             seed: int = 0, per_layer: bool = False) -> InferenceResult:
@@ -131,20 +160,23 @@ class InferenceSession:
         `per_layer`, the first input set is also run operator by operator and every operator's
         output is compared (docs/verdicts.md)."""
         cases = list(inputs) if inputs is not None else [None] * count
-        device, reference, instructions, used = [], [], [], []
+        device, expected, instructions, used = [], [], [], []
         layers: tuple[dict[int, np.ndarray] | None, dict[int, np.ndarray] | None] = (None, None)
-        with progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
+        # tflite-micro runs in its worker process while the device computes the same input set
+        with ThreadPoolExecutor(max_workers=1) as host, \
+                progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
             for case, given in enumerate(cases):
                 values = self._put_inputs(case, seed, given)
+                expected.append(host.submit(self.reference.run, values))
                 outputs, counted = self.device_model.run(None)
                 if per_layer and case == 0:
-                    self.device_model.set_inputs(values)  # the full run reused the inputs' memory
+                    self._put_inputs(case, seed, given)  # the full run reused the inputs' memory
                     layers = self._per_layer(values)
                 device.append(outputs)
-                reference.append(self.reference.run(values))
                 instructions.append(counted)
                 used.append(values)
                 bar.update()
+            reference = [future.result() for future in expected]
         verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
                         [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
                         [dict(zip(self.packed.outputs, r, strict=True)) for r in reference], *layers)

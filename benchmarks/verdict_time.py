@@ -1,0 +1,155 @@
+"""Time to a verdict: `hil run --inputs 20` over the 7 shared int8 models, and where the time goes.
+
+    python benchmarks/verdict_time.py [--board nucleo_f746] [--inputs 20] [--separate] [--json]
+
+Runs `hil run` in this process (harness.cli.main) over the shared int8 models (../shared/models,
+harness/shared_models.py): one invocation with the 7 `--model`s (models that fit the flash model
+slot together share one QEMU boot), or with --separate one invocation per model (one boot each,
+as before). Prints the wall time next to the anchor of issue 14 (41-47 s on this 2-core machine,
+before: one boot per model, small int8 inputs uploaded, large ones read back) and the time of each
+phase, measured by wrapping the functions that do it (exclusive times: a phase nested in another
+is counted once):
+
+  build check  harness.build.build (PlatformIO's up-to-date check, or a build)
+  boot         the rest of Dut.open: QEMU start, READY, HELLO
+  shutdown     Dut.close (QEMU stop)
+  model load   MODEL_LOAD (the device validates the model: CRC over the image)
+  inputs       TENSOR_FILL / TENSOR_WRITE / MODEL_WRITE (uploads and on-device generation)
+  inference    INVOKE
+  read back    TENSOR_READ (outputs, the once-per-boot generator check, per-layer values)
+  reference    the main thread waiting for tflite-micro (its workers start during the boot and run
+               while the device computes: the wait is what is left of their time)
+  compare      compare.judge
+  other        everything else (packing, Python, the handshake's other requests)
+
+Wall-clock figures on a shared machine: other jobs slow QEMU down; run it twice and quote both.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import build as firmware_build  # noqa: E402
+from harness.cli import main as hil  # noqa: E402
+from harness.dut import Dut  # noqa: E402
+from harness.engine import session as engine_session  # noqa: E402
+from harness.link.client import Link  # noqa: E402
+from harness.shared_models import SHARED_MODELS  # noqa: E402
+
+MODELS = ["mlperf_tiny/kws_ref_model.tflite", "mlperf_tiny/vww_96_int8.tflite",
+          "mlperf_tiny/pretrainedResnet_quant.tflite", "mlperf_tiny/ad01_int8.tflite",
+          "tflm_examples/hello_world_int8.tflite", "tflm_examples/micro_speech_quantized.tflite",
+          "tflm_examples/person_detect.tflite"]
+ANCHOR_S = (41, 47)
+PHASE_OF_MESSAGE = {"MODEL_LOAD": "model load", "TENSOR_FILL": "inputs", "TENSOR_WRITE": "inputs",
+                    "MODEL_WRITE": "inputs", "INVOKE": "inference", "TENSOR_READ": "read back"}
+PHASES = ["build check", "boot", "shutdown", "model load", "inputs", "inference", "read back",
+          "reference", "compare", "other"]
+
+
+class PhaseTimer:
+    """Exclusive wall time per phase on the main thread: a nested phase is taken out of its parent."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._stack: list[list[Any]] = []  # [phase, start, time of nested phases]
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        entry = [name, time.perf_counter(), 0.0]
+        self._stack.append(entry)
+        try:
+            yield
+        finally:
+            self._stack.pop()
+            spent = time.perf_counter() - entry[1]
+            self.seconds[name] += spent - entry[2]
+            if self._stack:
+                self._stack[-1][2] += spent
+
+    def wrap(self, owner: Any, attribute: str, phase: str | Callable[..., str]) -> None:
+        original = getattr(owner, attribute)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            name = phase(*args, **kwargs) if callable(phase) else phase
+            with self.phase(name):
+                return original(*args, **kwargs)
+        setattr(owner, attribute, timed)
+
+
+def instrument(timer: PhaseTimer) -> None:
+    timer.wrap(firmware_build, "build", "build check")
+    timer.wrap(Dut, "open", "boot")
+    timer.wrap(Dut, "close", "shutdown")
+    timer.wrap(Link, "call", lambda link, name, *a, **k: PHASE_OF_MESSAGE.get(name, "other"))
+    timer.wrap(engine_session, "judge", "compare")
+    future_result = engine_session.Future.result
+
+    def reference_wait(future: Any, *args: Any) -> Any:
+        with timer.phase("reference"):
+            return future_result(future, *args)
+    engine_session.Future.result = reference_wait  # type: ignore[method-assign]
+
+
+def run(board: str, inputs: int, separate: bool) -> tuple[float, list[int], list[dict[str, Any]]]:
+    models = [str(SHARED_MODELS / name) for name in MODELS]
+    missing = [m for m in models if not Path(m).is_file()]
+    if missing:
+        raise SystemExit(f"shared model missing: {missing[0]} (see ../shared/models/README.md)")
+    argv = ["run", "--board", board, "--emulator", "qemu", "--inputs", str(inputs), "--json"]
+    invocations = [[*argv, "--model", m] for m in models] if separate else \
+        [[*argv, *(a for m in models for a in ("--model", m))]]
+    statuses, reports = [], []
+    start = time.perf_counter()
+    for arguments in invocations:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            statuses.append(hil(arguments))
+        data = json.loads(out.getvalue() or "[]")
+        reports += data if isinstance(data, list) else [data]
+    return time.perf_counter() - start, statuses, reports
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--board", default="nucleo_f746")
+    parser.add_argument("--inputs", type=int, default=20)
+    parser.add_argument("--separate", action="store_true", help="one `hil run` (one boot) per model")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    timer = PhaseTimer()
+    instrument(timer)
+    wall, statuses, reports = run(args.board, args.inputs, args.separate)
+    phases = {name: round(timer.seconds.get(name, 0.0), 2) for name in PHASES[:-1]}
+    phases["other"] = round(wall - sum(phases.values()), 2)
+    result = {"board": args.board, "models": len(MODELS), "inputs": args.inputs,
+              "mode": "one hil run per model" if args.separate else "one hil run, shared boots",
+              "wall_s": round(wall, 1), "anchor_s": list(ANCHOR_S), "phases_s": phases,
+              "verdicts": {Path(r["model"]).name: r["passed"] for r in reports},
+              "exit_statuses": statuses, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['models']} models x {args.inputs} inputs on {args.board} (qemu), {result['mode']}: "
+              f"{wall:.1f} s (anchor before: {ANCHOR_S[0]}-{ANCHOR_S[1]} s); load average "
+              f"{', '.join(f'{x:.1f}' for x in result['load_average'])} on {result['cpus']} CPUs")
+        for name, seconds in phases.items():
+            print(f"  {name:<12} {seconds:6.2f} s  {100 * seconds / wall:5.1f} %")
+        print("  verdicts: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}"
+                                         for name, ok in result["verdicts"].items()))
+    return 0 if all(status == 0 for status in statuses) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
