@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from ..engine.accuracy import dataset_for, float_model_for, run_dataset
 from ..engine.dataset import Dataset
 from ..model.tflite import load_model
 from ..engine.pack import pack_file
-from ..engine.session import InferenceSession
+from ..engine.session import InferenceSession, run_each
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..progress import Progress
@@ -57,6 +58,8 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
                         help="also read every layer's output back and name the first diverging layer")
+    parser.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
+                        help="several --model: QEMU boots at a time (default: 2, or 1 on one CPU)")
     parser.add_argument("--stream", action="store_true",
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
@@ -122,12 +125,13 @@ def _run_several(args: argparse.Namespace) -> int:
     if args.input or args.dataset or args.stream or args.emulator != "qemu":
         raise HarnessError("several --model run with seeded --inputs in QEMU only (--input, --dataset, "
                            "--stream and real boards take one --model)")
-    reports: dict[int, tuple[dict, str]] = {}
-    for position, session in InferenceSession.open_each(args.board, args.emulator, args.model,
-                                                        args.timeout, Progress.for_command(args.json)):
+    def run(position: int, session: InferenceSession) -> tuple[dict, str]:
         result = session.run(None, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         report, header = _report(args, args.model[position], session, result, result)
-        reports[position] = (report, header + "\n" + result.describe())
+        return report, header + "\n" + result.describe()
+
+    reports = run_each(args.board, args.emulator, args.model, run, args.timeout,
+                       Progress.for_command(args.json), parallel=args.jobs)
     ordered = [reports[position] for position in range(len(args.model))]
     emit(args, [report for report, _ in ordered], "\n\n".join(text for _, text in ordered))
     failed = [report["model"] for report, _ in ordered if not report["passed"]]

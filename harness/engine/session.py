@@ -7,16 +7,18 @@ pytest fixture share.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..boards import load_board
 from ..dut import Dut
+from ..errors import HarnessError
 from ..progress import Progress
 from ..reference import Reference
 from .compare import LayerMismatch, Verdict, judge
@@ -49,6 +51,72 @@ class InferenceResult:
         data.update(inferences=len(self.instructions), timer_kind=self.timer_kind,
                     per_inference=int(np.median(self.instructions)) if self.instructions else None)
         return data
+
+
+T = TypeVar("T")
+
+
+def run_each(board: str, emulator: str, models: Sequence[str | Path], work: Callable[[int, InferenceSession], T],
+             timeout: float = 10.0, progress: Progress | None = None, parallel: int = 2) -> dict[int, T]:
+    """`work(position, session)` for every model, as open_each groups them, with up to `parallel`
+    boots at a time: each QEMU emulates on one host thread, so the boots' emulations overlap (and
+    the second boot's build check runs while the first emulates). Returns position -> result.
+    Should one boot fail, the others' QEMUs are stopped at once and the failure is raised."""
+    plan = _BootPlan(board, emulator, models, timeout, progress)
+
+    def boot(group: list[int]) -> dict[int, T]:
+        return {position: work(position, session) for position, session in plan.sessions(group)}
+
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    futures = [pool.submit(boot, group) for group in plan.groups]
+    try:
+        results: dict[int, T] = {}
+        for future in futures:
+            results.update(future.result())
+        return results
+    except BaseException:
+        plan.stop_all()  # the other boots' requests fail at once instead of running to the end
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _BootPlan:
+    """Every model packed (all refused before a boot) and grouped into boots that fit the slot."""
+
+    def __init__(self, board: str, emulator: str, models: Sequence[str | Path], timeout: float,
+                 progress: Progress | None):
+        self.board, self.emulator, self.models = load_board(board), emulator, list(models)
+        self.timeout, self.progress = timeout, progress
+        self.packed = [pack_file(model, self.board, emulator) for model in models]
+        slot_size = self.board.variant(emulator).memory.model_slot.size
+        self.groups = slot_batches([len(p.image) for p in self.packed], slot_size)
+        self._open: list[Dut] = []
+        self._stopped = threading.Event()
+
+    def sessions(self, group: list[int]) -> Iterator[tuple[int, InferenceSession]]:
+        """One boot with the group's models in the slot; a session per model, in turn."""
+        image, offsets = batch_image([self.packed[i].image for i in group])
+        references = _start_references([self.models[i] for i in group])
+        try:
+            with open_with_slot_image(self.board, self.emulator, image, self.timeout, self.progress) as dut:
+                self._open.append(dut)
+                if self._stopped.is_set():  # stop_all ran while this boot started
+                    raise HarnessError("stopped: another boot failed")
+                engine = Engine(dut)
+                for position, offset, reference in zip(group, offsets, references):
+                    device_model = engine.load_slot(self.packed[position], offset)
+                    with InferenceSession(dut, device_model, reference.result(), owns_dut=False) as session:
+                        yield position, session
+        finally:  # a session closes its own reference; these are the ones never reached
+            for reference in references:
+                if reference.exception() is None:
+                    reference.result().close()
+
+    def stop_all(self) -> None:
+        self._stopped.set()
+        for dut in list(self._open):
+            dut.close()
 
 
 def slot_batches(sizes: Sequence[int], slot_size: int) -> list[list[int]]:
@@ -121,23 +189,9 @@ class InferenceSession:
         """A session per model in QEMU, models that fit the flash model slot together sharing one
         boot: each MODEL_LOAD selects the next model in the slot, no reboot. Yields (position in
         `models`, session) boot by boot; each session is closed when the next is asked for."""
-        board_spec = load_board(board)
-        packed = [pack_file(model, board_spec, emulator) for model in models]  # all refused before a boot
-        slot_size = board_spec.variant(emulator).memory.model_slot.size
-        for group in slot_batches([len(p.image) for p in packed], slot_size):
-            image, offsets = batch_image([packed[i].image for i in group])
-            references = _start_references([models[i] for i in group])
-            try:
-                with open_with_slot_image(board_spec, emulator, image, timeout, progress) as dut:
-                    engine = Engine(dut)
-                    for position, offset, reference in zip(group, offsets, references):
-                        device_model = engine.load_slot(packed[position], offset)
-                        with cls(dut, device_model, reference.result(), owns_dut=False) as session:
-                            yield position, session
-            finally:  # a session closes its own reference; these are the ones never reached
-                for reference in references:
-                    if reference.exception() is None:
-                        reference.result().close()
+        plan = _BootPlan(board, emulator, models, timeout, progress)
+        for group in plan.groups:
+            yield from plan.sessions(group)
 
     @classmethod
     def on_dut(cls, dut: Dut, model: str | Path) -> InferenceSession:
