@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harness.engine.seeded_inputs import case_seed, host_value
-from harness.engine.session import InferenceSession
+from harness.engine.session import InferenceSession, run_each
 from harness.shared_models import SHARED_MODELS
 
 HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
@@ -52,12 +52,13 @@ def _summary(session: InferenceSession) -> dict:
 def one_boot(hil_options) -> dict:
     if hil_options.emulator != "qemu":
         pytest.skip("several models in one boot go into the flash model slot through QEMU's loader")
-    runs, generator, boots = {}, {}, set()
-    for position, session in InferenceSession.open_each(hil_options.board, "qemu", MODELS):
-        boots.add(id(session.dut))
-        generator[MODELS[position].name] = _generator_matches(session)
-        runs[MODELS[position].name] = _summary(session)
-    return {"runs": runs, "generator": generator, "boots": len(boots)}
+    def work(position: int, session: InferenceSession) -> tuple[int, dict, dict]:
+        return id(session.dut), _generator_matches(session), _summary(session)
+
+    done = run_each(hil_options.board, "qemu", MODELS, work)  # what `hil run --model ...` runs
+    return {"runs": {MODELS[p].name: run for p, (_, _, run) in done.items()},
+            "generator": {MODELS[p].name: matches for p, (_, matches, _) in done.items()},
+            "boots": len({boot for boot, _, _ in done.values()})}
 
 
 def test_the_models_share_one_boot(one_boot):
