@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.compare import Verdict, judge
-from ..engine.pack import PackedModel, pack_file
+from ..engine.pack import PackedModel
 from ..engine.runner import DeviceModel, Engine
 from ..reference import Reference
 from .session import MeasuredDut
@@ -39,10 +39,6 @@ class ModelOutcome:
             return {"layer": layer.op_index, "layer_name": layer.opcode, "detail": layer.describe()}
         output = next((c for c in self.verdict.outputs if not c.passed), None)
         return {"output": output.name, "detail": output.describe()} if output else None
-
-
-def pack(model: Path, board: Any, emulator: str) -> PackedModel:
-    return pack_file(model, board, emulator)
 
 
 def _inputs(device_model: DeviceModel, seed: int) -> list[np.ndarray]:
