@@ -104,14 +104,14 @@ class _BootPlan:
                 if self._stopped.is_set():  # stop_all ran while this boot started
                     raise HarnessError("stopped: another boot failed")
                 engine = Engine(dut)
-                for position, offset, reference in zip(group, offsets, references):
+                for position, offset, tflm in zip(group, offsets, references):
                     device_model = engine.load_slot(self.packed[position], offset)
-                    with InferenceSession(dut, device_model, reference.result(), owns_dut=False) as session:
+                    with InferenceSession(dut, device_model, tflm.result(), owns_dut=False) as session:
                         yield position, session
         finally:  # a session closes its own reference; these are the ones never reached
-            for reference in references:
-                if reference.exception() is None:
-                    reference.result().close()
+            for tflm in references:
+                if tflm.exception() is None:
+                    tflm.result().close()
 
     def stop_all(self) -> None:
         self._stopped.set()
@@ -214,14 +214,14 @@ class InferenceSession:
         `per_layer`, the first input set is also run operator by operator and every operator's
         output is compared (docs/verdicts.md)."""
         cases = list(inputs) if inputs is not None else [None] * count
-        device, expected, instructions, used = [], [], [], []
+        device, pending, instructions, used = [], [], [], []
         layers: tuple[dict[int, np.ndarray] | None, dict[int, np.ndarray] | None] = (None, None)
         # tflite-micro runs in its worker process while the device computes the same input set
         with ThreadPoolExecutor(max_workers=1) as host, \
                 progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
             for case, given in enumerate(cases):
                 values = self._put_inputs(case, seed, given)
-                expected.append(host.submit(self.reference.run, values))
+                pending.append(host.submit(self.reference.run, values))
                 outputs, counted = self.device_model.run(None)
                 if per_layer and case == 0:
                     self._put_inputs(case, seed, given)  # the full run reused the inputs' memory
@@ -230,12 +230,12 @@ class InferenceSession:
                 instructions.append(counted)
                 used.append(values)
                 bar.update()
-            reference = [future.result() for future in expected]
+            expected = [future.result() for future in pending]  # tflite-micro's outputs
         verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
                         [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
-                        [dict(zip(self.packed.outputs, r, strict=True)) for r in reference], *layers)
+                        [dict(zip(self.packed.outputs, r, strict=True)) for r in expected], *layers)
         timer_kind = self.dut.info.timer_kind if self.dut.info else "instructions"
-        return InferenceResult(device, reference, verdict, instructions, timer_kind, used)
+        return InferenceResult(device, expected, verdict, instructions, timer_kind, used)
 
     def run_seeded(self, count: int = 20, seed: int = 0, per_layer: bool = False) -> InferenceResult:
         return self.run(None, count, seed, per_layer)
