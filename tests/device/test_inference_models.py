@@ -1,7 +1,8 @@
 """Real models on the device (QEMU stand-in for nucleo_f746) against tflite-micro, bit for bit.
 
-Each int8 model runs 20 seeded random inputs (large int8 inputs are generated on the device from
-the same seed, see harness/engine/session.py, and read back to check). person_detect must also
+Each int8 model runs 20 seeded random inputs (int8 inputs are generated on the device from the
+same seed, see harness/engine/seeded_inputs.py; the first of each boot is read back to check).
+person_detect must also
 rank TFLM's own test images the way TFLM's person_detection_test does.
 """
 from __future__ import annotations
