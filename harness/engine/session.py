@@ -165,7 +165,7 @@ class InferenceSession:
                                          board_spec.upload_model_command is not None)
         if emulator == "none" and in_slot:
             write_model_slot(board_spec, packed.image, probe, port, progress)
-        reference = Reference(model)
+        (starting,) = _start_references([model])  # tflite-micro's worker starts while the board boots
         try:
             if emulator == "qemu":
                 dut = open_with_slot_image(board_spec, emulator, packed.image, timeout, progress)
@@ -175,11 +175,13 @@ class InferenceSession:
             try:
                 engine = Engine(dut)
                 device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)
+                reference = starting.result()
             except BaseException:
                 dut.close()
                 raise
         except BaseException:
-            reference.close()
+            if starting.exception() is None:
+                starting.result().close()
             raise
         return cls(dut, device_model, reference, owns_dut=True)
 
