@@ -8,8 +8,8 @@
 on the board under test and in the tflite-micro reference: `result.device_outputs`,
 `result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
 int8, a tolerance for float32; every graph output and, with per_layer, every operator output, the
-set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each model boots
-its own emulator with the packed model in the flash model slot (the previous one is closed); on
+set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each
+model boots its own emulator with the packed model in the flash model slot (the previous one is closed); on
 a real board the model is streamed into the device's RAM over the session's `dut`. Each call
 records board, emulator, firmware build id, model sha256, elements compared and exact,
 instructions and arena as JUnit properties of the calling test (harness/pytest_junit.py).

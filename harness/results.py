@@ -140,7 +140,7 @@ class ResultsFile:
         """The newest record of each case (by file order), optionally for one board variant."""
         newest: dict[str, dict[str, Any]] = {}
         for record in self.records():
-            if board and record.get("board") != board or emulator and record.get("emulator") != emulator:
+            if (board and record.get("board") != board) or (emulator and record.get("emulator") != emulator):
                 continue
             newest[record["case"]] = record
         return newest

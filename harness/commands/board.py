@@ -8,11 +8,11 @@ import time
 from ..board_status import board_rows
 from ..boards import load_board
 from ..build import build
-from . import board_arguments, command, emit, open_dut
-from ..progress import Progress
 from ..engine.pack import pack_file
 from ..engine.runner import write_model_slot
+from ..progress import Progress
 from ..targets.flash import flash, require_flasher
+from . import board_arguments, command, emit, open_dut
 
 
 @command("boards", "list the known boards and where each can run here", lambda p: p.add_argument("--json", action="store_true"))

@@ -9,11 +9,11 @@ import numpy as np
 from ..boards import load_board
 from ..engine.accuracy import dataset_for, float_model_for, run_dataset
 from ..engine.dataset import Dataset
-from ..model.tflite import load_model
 from ..engine.pack import pack_file
 from ..engine.session import InferenceSession
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
+from ..model.tflite import load_model
 from ..progress import Progress
 from . import board_arguments, command, emit, positive_int, seed
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..baseline import baseline_path, compare, load_baseline, recordable_failure, write_baseline
 from ..boards import load_board
-from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
+from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..metrics.model_bench import load, pack, slot_loader_args
 from ..metrics.session import MeasuredDut

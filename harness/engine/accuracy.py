@@ -19,8 +19,8 @@ import numpy as np
 from ..errors import HarnessError
 from ..model.tflite import Model, load_model
 from ..reference import Reference
-from .dataset import Dataset, dequantize, load_dataset, quantize
 from .compare import Verdict
+from .dataset import Dataset, dequantize, load_dataset, quantize
 from .session import InferenceResult, InferenceSession
 
 
@@ -34,7 +34,8 @@ class Accuracy:
     classes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        text = f"{self.metric} on {self.samples} samples: device {self.device:.4f}, reference (tflite-micro) {self.reference:.4f}"
+        text = (f"{self.metric} on {self.samples} samples: device {self.device:.4f}, "
+                f"reference (tflite-micro) {self.reference:.4f}")
         return text + (f", float model {self.float_model:.4f}" if self.float_model is not None else "")
 
     def as_dict(self) -> dict[str, Any]:

@@ -239,7 +239,7 @@ def _concatenation(c: _Case) -> tuple[bytes, list[np.ndarray]]:
     axis = int(rng.integers(-len(shape), len(shape)))
     q = (c.scale(), c.zero_point()) if c.int8 else None
     parts = []
-    for i in range(int(rng.integers(1, 5))):
+    for _ in range(int(rng.integers(1, 5))):
         part = list(shape)
         part[axis] = int(rng.integers(1, 5))
         parts.append(part)

@@ -143,7 +143,7 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
     max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1)
                           * (1 << (total_signed_bits - input_integer_bits))
                           / (1 << input_left_shift))
-    return int(math.floor(max_input_rescaled))
+    return math.floor(max_input_rescaled)
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def rescale_multiplier(input_scale: float, output_scale: float) -> tuple[int, in
 _CHANNEL_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3}
 
 
-def prepare_op(model: "Model", op: "Operator") -> dict[str, Any]:
+def prepare_op(model: Model, op: Operator) -> dict[str, Any]:
     """What TFLM's Prepare precomputes for one int8 operator, keyed by TFLM's OpData names.
 
     Operators with nothing else to precompute (RESHAPE, PAD, ...) give only zero points and
@@ -261,11 +261,11 @@ def prepare_op(model: "Model", op: "Operator") -> dict[str, Any]:
     return result
 
 
-def _scalar_quant(tensor: "Tensor") -> tuple[float, int]:
+def _scalar_quant(tensor: Tensor) -> tuple[float, int]:
     return float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
 
 
-def _weighted(op: "Operator", tensors: list, x: tuple[float, int],
+def _weighted(op: Operator, tensors: list, x: tuple[float, int],
               out: tuple[float, int]) -> dict[str, Any]:
     """CONV_2D and DEPTHWISE_CONV_2D always go per channel (a single filter scale is
     broadcast); FULLY_CONNECTED goes per channel only with per-channel weights."""

@@ -106,7 +106,7 @@ def _quant(tensor) -> tuple[float, int]:
 def _act_range(op, z: int, s: float) -> tuple[int, int]:
     activation = op.options.get("fused_activation_function")
     act_min = z if activation in ("RELU", "RELU6") else -128
-    act_max = min(127, z + int(round(6.0 / s))) if activation == "RELU6" else 127
+    act_max = min(127, z + round(6.0 / s)) if activation == "RELU6" else 127
     return act_min, act_max
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from harness.shared_models import SHARED_MODELS
+
 from harness.boards import load_board
 from harness.engine.pack import ModelTooLarge, pack_file
+from harness.shared_models import SHARED_MODELS
 
 MODELS = SHARED_MODELS
 INT8_MODELS = [

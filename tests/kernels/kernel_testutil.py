@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from singleop import Activation, Padding
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
