@@ -105,6 +105,7 @@ def _run_counting_compiles(command: list[str], environ: dict[str, str],
     with (progress.bar(None, "compiled", "file") as bar,
           subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True) as process):
+        assert process.stdout is not None  # stdout=PIPE
         for line in process.stdout:
             lines.append(line)
             if line.startswith("Compiling "):

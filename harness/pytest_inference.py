@@ -73,13 +73,15 @@ def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
 
 
 @pytest.fixture
-def run_model(_inference_sessions: _Sessions, request: pytest.FixtureRequest) -> Callable[..., InferenceResult]:
+def run_model(_inference_sessions: _Sessions,
+              request: pytest.FixtureRequest) -> Callable[..., InferenceResult | DatasetResult]:
     def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
             count: int = 1, seed: int = 0, per_layer: bool = False, dataset: str | Path | None = None,
             float_model: str | Path | None = None,
             samples: int | None = None) -> InferenceResult | DatasetResult:
         session = _inference_sessions.get(model)
         add_properties(request.node, device_properties(session.dut))
+        result: InferenceResult | DatasetResult
         if dataset is not None:
             result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
             inference = result.inference

@@ -57,7 +57,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     firmware = build(board, "none", progress)
     with progress.step(f"flashing {board.name} with {board.upload_tool}"):
         flash(board, firmware, args.probe, args.port)
-    data = {"board": board.name, "flashed": str(firmware.hex)}
+    data: dict[str, object] = {"board": board.name, "flashed": str(firmware.hex)}
     if packed:
         write_model_slot(board, packed.image, args.probe, args.port, progress)
         data.update(model=args.model, model_bytes=len(packed.image), slot_addr=f"0x{board.memory.model_slot.origin:08x}")

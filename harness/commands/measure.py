@@ -121,7 +121,7 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         for case in cases:
             recorded = done.get(case.key(args.board, args.emulator, build_id, args.seed))
             if recorded is not None:
-                progress.say(f"    {case.name}: already in {results.path}, skipped")
+                progress.say(f"    {case.name}: already in {args.results}, skipped")
                 records.append(recorded)
             else:
                 record = _measure(measured, case, args, packed, offsets)

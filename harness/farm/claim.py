@@ -89,7 +89,7 @@ def port_candidates(board: Board, port: str | None, probe_serial: str | None) ->
 
 def _lock_all(candidate: Candidate) -> list[BoardLock] | None:
     """Locks every identity of the candidate, or none of them."""
-    locks = []
+    locks: list[BoardLock] = []
     for kind, name in sorted(candidate.keys):  # one order everywhere: no deadlock between sessions
         lock = BoardLock(lock_key(kind, name), what=f"{candidate.label} ({kind} {name})")
         if not lock.try_acquire():

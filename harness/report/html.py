@@ -162,9 +162,9 @@ def _case_section(record: dict[str, Any]) -> str:
     return "<section>" + "".join(parts) + "</section>"
 
 
-def _builds(records: list[dict[str, Any]]) -> list[str]:
-    """Firmware builds in the order they first appear."""
-    builds: list[str] = []
+def _builds(records: list[dict[str, Any]]) -> list[str | None]:
+    """Firmware builds in the order they first appear (None: a record without a build id)."""
+    builds: list[str | None] = []
     for record in records:
         if record.get("build_id") not in builds:
             builds.append(record.get("build_id"))
