@@ -5,8 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
-step() {
-    echo "== $*"
+step() {  # step LABEL COMMAND...: runs COMMAND, remembers a failure, goes on
+    echo "== $1"
+    shift
     "$@" || status=1
 }
 # The firmware's C sources, without generated headers (they say "Do not edit": their generator's
@@ -16,9 +17,9 @@ c_sources() {
         head -5 "$file" | grep -q "Do not edit" || echo "$file"
     done
 }
-step python3 -m ruff check .
-step python3 -m ruff format --check .
-step python3 -m mypy harness
+step "ruff check" python3 -m ruff check .
+step "ruff format --check" python3 -m ruff format --check .
+step "mypy harness" python3 -m mypy harness
 mapfile -t sources < <(c_sources)
-step clang-format --dry-run -Werror "${sources[@]}"
+step "clang-format --dry-run (${#sources[@]} firmware files)" clang-format --dry-run -Werror "${sources[@]}"
 exit $status
