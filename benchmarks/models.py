@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.shared_models import SHARED_MODELS
 from harness.boards import load_board
 from harness.engine.pack import pack_file
 from harness.engine.session import InferenceSession
 from harness.errors import HarnessError
 from harness.reference import Reference
+from harness.shared_models import SHARED_MODELS
 
 MODELS = SHARED_MODELS
 

@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.training.planner import plan_sparse_update  # noqa: E402
-from harness.training.reference import TrainingReference  # noqa: E402
-from harness.training.run import make_task  # noqa: E402
-from harness.training.setup import TrainSetup  # noqa: E402
+from harness.training.planner import plan_sparse_update
+from harness.training.reference import TrainingReference
+from harness.training.run import make_task
+from harness.training.setup import TrainSetup
 
 COLOURS = ["#1f77b4", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd"]
 
@@ -46,16 +46,19 @@ def svg(curves: dict[str, list[tuple[int, float, float]]], steps: int, title: st
         return left + plot_w * step / steps
     def y(acc: float) -> float:
         return top + plot_h * (1 - acc)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             'font-family="sans-serif" font-size="12">',
              f'<text x="{left}" y="22" font-size="14">{title}</text>',
              f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>']
     for acc in (0.0, 0.25, 0.5, 0.75, 1.0):
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(acc):.1f}" y2="{y(acc):.1f}" stroke="#eee"/>'
                      f'<text x="{left - 8}" y="{y(acc) + 4:.1f}" text-anchor="end">{acc:.2f}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 30}" text-anchor="middle">SGD steps (batch 1)</text>'
+    parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 30}" text-anchor="middle">'
+                 'SGD steps (batch 1)</text>'
                  f'<text x="{left + plot_w}" y="{top + plot_h + 16}" text-anchor="end">{steps}</text>'
                  f'<text x="{left}" y="{top + plot_h + 16}">0</text>'
-                 f'<text x="16" y="{top + plot_h / 2}" transform="rotate(-90 16 {top + plot_h / 2})" text-anchor="middle">held-out accuracy</text>')
+                 f'<text x="16" y="{top + plot_h / 2}" transform="rotate(-90 16 {top + plot_h / 2})" '
+                 'text-anchor="middle">held-out accuracy</text>')
     for i, (name, points) in enumerate(curves.items()):
         colour = COLOURS[i % len(COLOURS)]
         path = " ".join(f"{x(s):.1f},{y(a):.1f}" for s, a, _ in points)

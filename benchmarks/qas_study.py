@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import harness.training.reference as reference_module  # noqa: E402
-from harness.training.planner import plan_sparse_update  # noqa: E402
-from harness.training.reference import TrainingReference  # noqa: E402
-from harness.training.run import make_task, task_setup  # noqa: E402
-from harness.training.setup import TrainSetup  # noqa: E402
+import harness.training.reference as reference_module
+from harness.training.planner import plan_sparse_update
+from harness.training.reference import TrainingReference
+from harness.training.run import make_task, task_setup
+from harness.training.setup import TrainSetup
 
 GRIDS = {"QAS": (0.1, 0.3, 1.0, 3.0), "plain int8 SGD": (1e2, 1e3, 1e4, 1e5, 1e6)}
 STATIC_BYTES = 78560  # the training firmware's static data (TRAIN_BEGIN reports it)

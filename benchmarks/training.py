@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.commands.training import format_result, parse_bytes  # noqa: E402
-from harness.errors import HarnessError  # noqa: E402
-from harness.progress import Progress  # noqa: E402
-from harness.training.run import run_training  # noqa: E402
+from harness.commands.training import format_result, parse_bytes
+from harness.errors import HarnessError
+from harness.progress import Progress
+from harness.training.run import run_training
 
 
 def main() -> int:

@@ -19,18 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.boards import load_board  # noqa: E402
-from harness.build import build  # noqa: E402
-from harness.dut import Dut  # noqa: E402
-from harness.training.backbone import DeviceBackbone, pack_backbone, slot_loader_args  # noqa: E402
-from harness.training.device import (  # noqa: E402
+from harness.boards import load_board
+from harness.build import build
+from harness.dut import Dut
+from harness.training.backbone import DeviceBackbone, pack_backbone, slot_loader_args
+from harness.training.device import (
     ENGINE_POOL_BYTES,
     TRAINING_ARENA_BYTES,
     DeviceTraining,
 )
-from harness.training.planner import evaluate, firmware_static_bytes, plan_sparse_update  # noqa: E402
-from harness.training.reference import TrainingReference  # noqa: E402
-from harness.training.run import check_parameters, lockstep, make_task, task_setup  # noqa: E402
+from harness.training.planner import evaluate, firmware_static_bytes, plan_sparse_update
+from harness.training.reference import TrainingReference
+from harness.training.run import check_parameters, lockstep, make_task, task_setup
 
 LARGE_ARENA = 192 * 1024  # the full update's arena (a firmware variant; 320 KB SRAM in QEMU)
 

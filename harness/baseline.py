@@ -157,7 +157,7 @@ def _verdict_failure(label: str, record: dict[str, Any], entry: dict[str, Any] |
 
 def recordable_failure(record: dict[str, Any]) -> str | None:
     """Why `record` cannot go into a baseline (the reason it would fail every gate), or None."""
-    return _verdict_failure(record.get("model") or record.get("case"), record, None)
+    return _verdict_failure(str(record.get("model") or record.get("case")), record, None)
 
 
 def _metric_changes(label: str, entry: dict[str, Any], record: dict[str, Any],

@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
@@ -164,7 +164,7 @@ class _Reader:
                 raise self.fail(key, "missing")
             return default
         value = self.data[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             raise self.fail(key, f"expected {names}, got {value!r}")
         return value
@@ -175,7 +175,13 @@ class _Reader:
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
 
+    @overload
+    def sub(self, key: str) -> _Reader: ...
+    @overload
+    def sub(self, key: str, default: None) -> _Reader | None: ...
+
     def sub(self, key: str, default: Any = ...) -> _Reader | None:
+        """The mapping under `key` as a reader; without a default a missing one is an error."""
         value = self.get(key, dict, default)
         return None if value is None else _Reader(self.path, value, self._name(key))
 
@@ -220,8 +226,8 @@ def _read_board(path: Path) -> Board:
             name, "none", build.get("pio_env", str), build.get("hal", str), memory, timer, clock_hz
         )
     }
-    emulators = top.sub("emulators", None)
-    for emulator in emulators.data if emulators else ():
+    emulators = top.sub("emulators", None) or _Reader(path, {}, "emulators")
+    for emulator in emulators.data:
         if emulator not in EMULATORS[1:]:
             raise emulators.fail(emulator, f"unknown emulator; expected one of {EMULATORS[1:]}")
         emu = emulators.sub(emulator)

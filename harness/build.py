@@ -102,13 +102,14 @@ def _run_counting_compiles(command: list[str], environ: dict[str, str],
     """Runs the PlatformIO build, counting its "Compiling ..." lines on a bar (no total: an
     incremental build compiles only what changed); returns the output as subprocess.run would."""
     lines: list[str] = []
-    with progress.bar(None, "compiled", "file") as bar:
-        with subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) as process:
-            for line in process.stdout:
-                lines.append(line)
-                if line.startswith("Compiling "):
-                    bar.update()
+    with (progress.bar(None, "compiled", "file") as bar,
+          subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True) as process):
+        assert process.stdout is not None  # stdout=PIPE
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Compiling "):
+                bar.update()
     return subprocess.CompletedProcess(command, process.returncode, "".join(lines), "")
 
 
@@ -157,12 +158,11 @@ def build(board: Board, emulator: str, progress: Progress | None = None,
     project = project_dir(variant.pio_env, extra_flags)
     ini = project_ini(board, emulator, variant.pio_env, firmware_dir(), extra_flags)
     command = [sys.executable, "-m", "platformio", "run", "-d", str(project), "-e", variant.pio_env]
-    with progress.step(f"building firmware {variant.pio_env} {' '.join(extra_flags)}".rstrip()):
-        with _build_lock(project):
-            ini_path = project / "platformio.ini"
-            if not ini_path.is_file() or ini_path.read_text() != ini:
-                ini_path.write_text(ini)
-            result = _run_counting_compiles(command, pio_environ(), progress)
+    with progress.step(f"building firmware {variant.pio_env} {' '.join(extra_flags)}".rstrip()), _build_lock(project):
+        ini_path = project / "platformio.ini"
+        if not ini_path.is_file() or ini_path.read_text() != ini:
+            ini_path.write_text(ini)
+        result = _run_counting_compiles(command, pio_environ(), progress)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
         raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")

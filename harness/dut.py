@@ -202,4 +202,4 @@ def _where(variant: Variant, target: Target) -> str:
     return f"{variant.emulator} {variant.machine}"
 
 
-__all__ = ["Dut", "HelloInfo", "HarnessError"]
+__all__ = ["Dut", "HarnessError", "HelloInfo"]

@@ -12,7 +12,7 @@ from . import __version__
 TOOLCHAINS = {"qemu": ("qemu-system-arm", "qemu-system-avr"), "toolchain": ("arm-none-eabi-gcc", "avr-gcc")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_version(program: str) -> str | None:
     """The first line of `program --version`, or None when it is not installed."""
     if not shutil.which(program):

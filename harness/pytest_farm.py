@@ -76,7 +76,7 @@ class InstanceSummary:
             return
         for name, value in report.user_properties:
             if name == INSTANCE_PROPERTY:
-                self.results[value][report.outcome] += 1
+                self.results[str(value)][report.outcome] += 1
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.results:

@@ -8,8 +8,8 @@
 on the board under test and in the tflite-micro reference: `result.device_outputs`,
 `result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
 int8, a tolerance for float32; every graph output and, with per_layer, every operator output, the
-set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each model boots
-its own emulator with the packed model in the flash model slot (the previous one is closed); on
+set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each
+model boots its own emulator with the packed model in the flash model slot (the previous one is closed); on
 a real board the model is streamed into the device's RAM over the session's `dut`. Each call
 records board, emulator, firmware build id, model sha256, elements compared and exact,
 instructions and arena as JUnit properties of the calling test (harness/pytest_junit.py).
@@ -73,13 +73,15 @@ def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
 
 
 @pytest.fixture
-def run_model(_inference_sessions: _Sessions, request: pytest.FixtureRequest) -> Callable[..., InferenceResult]:
+def run_model(_inference_sessions: _Sessions,
+              request: pytest.FixtureRequest) -> Callable[..., InferenceResult | DatasetResult]:
     def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
             count: int = 1, seed: int = 0, per_layer: bool = False, dataset: str | Path | None = None,
             float_model: str | Path | None = None,
             samples: int | None = None) -> InferenceResult | DatasetResult:
         session = _inference_sessions.get(model)
         add_properties(request.node, device_properties(session.dut))
+        result: InferenceResult | DatasetResult
         if dataset is not None:
             result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
             inference = result.inference

@@ -57,8 +57,8 @@ def _devices(value: object) -> Iterator[Dut]:
     """The Dut a fixture value is or holds (a MeasuredDut or a session keeps it as `.dut`)."""
     if isinstance(value, Dut):
         yield value
-    elif isinstance(getattr(value, "dut", None), Dut):
-        yield value.dut
+    elif isinstance(held := getattr(value, "dut", None), Dut):
+        yield held
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -24,8 +24,8 @@ from .baseline import baseline_path, compare, flat_metrics, load_baseline
 from .errors import HarnessError
 from .metrics.session import MeasuredDut
 from .progress import Progress
-from .results import ResultsFile
 from .pytest_plugin import open_or_fail
+from .results import ResultsFile
 
 AUTO = "auto"
 

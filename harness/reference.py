@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -165,19 +165,22 @@ class _Worker:
 
     def __init__(self, name: str):
         self.name = name
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker; closed in close())
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self._proc = subprocess.Popen([sys.executable, "-m", "harness.reference"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=env)
+        assert self._proc.stdin is not None and self._proc.stdout is not None  # both PIPE
+        self._requests: IO[bytes] = self._proc.stdin
+        self._replies: IO[bytes] = self._proc.stdout
 
     def call(self, request: tuple) -> Any:
         start = self._stderr.seek(0, os.SEEK_END)
         try:
-            _send(self._proc.stdin, request)
-            status, payload = _receive(self._proc.stdout)
+            _send(self._requests, request)
+            status, payload = _receive(self._replies)
         except (EOFError, BrokenPipeError, OSError):
             raise HarnessError(self._death_message(request[0], start)) from None
         if status == "error":
@@ -204,22 +207,22 @@ class _Worker:
     def close(self) -> None:
         if self._proc.poll() is None:
             try:
-                self._proc.stdin.close()
+                self._requests.close()
                 self._proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 self._proc.kill()
                 self._proc.wait()
-        self._proc.stdout.close()
+        self._replies.close()
         self._stderr.close()
 
 
-def _send(stream: BinaryIO, message: Any) -> None:
+def _send(stream: IO[bytes], message: Any) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
 
-def _receive(stream: BinaryIO) -> Any:
+def _receive(stream: IO[bytes]) -> Any:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError

@@ -48,7 +48,7 @@ def _field(data: dict[str, Any], name: str, kind: type | tuple, where: str, requ
 
 
 # The fields readers rely on, and their JSON types (None is allowed for every optional one).
-REQUIRED_FIELDS = {"board": str, "emulator": str, "case": str}
+REQUIRED_FIELDS: dict[str, type] = {"board": str, "emulator": str, "case": str}
 OPTIONAL_FIELDS = {"build_id": str, "model": str, "model_sha256": str, "verdict": str, "seed": int,
                    "bit_exact": bool, "mismatch": dict, "layer_names": list, "metrics": dict}
 
@@ -140,7 +140,7 @@ class ResultsFile:
         """The newest record of each case (by file order), optionally for one board variant."""
         newest: dict[str, dict[str, Any]] = {}
         for record in self.records():
-            if board and record.get("board") != board or emulator and record.get("emulator") != emulator:
+            if (board and record.get("board") != board) or (emulator and record.get("emulator") != emulator):
                 continue
             newest[record["case"]] = record
         return newest

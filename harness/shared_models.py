@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .resources import INSTALLED_DATA, CHECKOUT_ROOT, project_dir
+from .resources import CHECKOUT_ROOT, INSTALLED_DATA, project_dir
 
 
 def shared_models_dir() -> Path:

@@ -14,6 +14,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
+
+# What signal.signal() accepts and returns: a function, SIG_DFL / SIG_IGN, or None (not set from Python).
+SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -37,12 +41,12 @@ def _raise_terminated(signum: int, _frame: FrameType | None) -> None:
     raise Terminated(signum)
 
 
-def install_stop_handlers() -> dict[int, object]:
+def install_stop_handlers() -> dict[int, SignalHandler]:
     """Makes SIGTERM/SIGHUP raise Terminated in the main thread; returns the previous handlers.
     Does nothing outside the main thread (Python delivers signals only there)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    previous = {}
+    previous: dict[int, SignalHandler] = {}
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) == signal.SIG_IGN:  # e.g. nohup: the user wants it ignored
             continue
@@ -50,7 +54,7 @@ def install_stop_handlers() -> dict[int, object]:
     return previous
 
 
-def restore_handlers(previous: dict[int, object]) -> None:
+def restore_handlers(previous: dict[int, SignalHandler]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the harness needs on a Debian/Ubuntu machine; safe to run again (it skips what
 # is there). System packages: the ARM and AVR toolchains, QEMU, socat and ser2net (the loopback
-# labgrid farm), Chromium (checks that the HTML report renders). Python: the harness itself,
+# labgrid farm), Chromium (checks that the HTML report renders), clang-format (scripts/lint.sh). Python: the harness itself,
 # editable, with its test extras, into the active Python environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-avr avr-libc qemu-system-arm qemu-system-misc socat ser2net chromium)
+APT_PACKAGES=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-avr avr-libc qemu-system-arm qemu-system-misc socat ser2net chromium clang-format)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -15,10 +15,10 @@ from ..dut import Dut
 from ..progress import Progress
 
 Command = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], object], str]] = {}
 
 
-def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None]):
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], object]):
     """Registers a subcommand: `arguments` adds its options, the function returns the exit status."""
 
     def register(function: Command) -> Command:

@@ -8,11 +8,11 @@ import time
 from ..board_status import board_rows
 from ..boards import load_board
 from ..build import build
-from . import board_arguments, command, emit, open_dut
-from ..progress import Progress
 from ..engine.pack import pack_file
 from ..engine.runner import write_model_slot
+from ..progress import Progress
 from ..targets.flash import flash, require_flasher
+from . import board_arguments, command, emit, open_dut
 
 
 @command("boards", "list the known boards and where each can run here", lambda p: p.add_argument("--json", action="store_true"))
@@ -57,7 +57,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     firmware = build(board, "none", progress)
     with progress.step(f"flashing {board.name} with {board.upload_tool}"):
         flash(board, firmware, args.probe, args.port)
-    data = {"board": board.name, "flashed": str(firmware.hex)}
+    data: dict[str, object] = {"board": board.name, "flashed": str(firmware.hex)}
     if packed:
         write_model_slot(board, packed.image, args.probe, args.port, progress)
         data.update(model=args.model, model_bytes=len(packed.image), slot_addr=f"0x{board.memory.model_slot.origin:08x}")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import load_board
-from ..engine.accuracy import dataset_for, float_model_for, run_dataset
+from ..engine.accuracy import DatasetResult, dataset_for, float_model_for, run_dataset
 from ..engine.dataset import Dataset
-from ..model.tflite import load_model
 from ..engine.pack import pack_file
-from ..engine.session import InferenceSession, run_each
+from ..engine.session import InferenceResult, InferenceSession, run_each
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
+from ..model.tflite import load_model
 from ..progress import Progress
 from . import board_arguments, command, emit, positive_int, seed
 
@@ -97,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
                                progress=Progress.for_command(args.json), stream=args.stream) as session:
+        result: DatasetResult | InferenceResult
         if dataset is not None:
             result = run_dataset(session, dataset, args.float_model)
             inference = result.inference

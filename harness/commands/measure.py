@@ -8,8 +8,8 @@ from typing import Any
 
 from ..baseline import baseline_path, compare, load_baseline, recordable_failure, write_baseline
 from ..boards import load_board
-from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
+from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..engine.pack import pack_file
 from ..metrics.model_bench import load, slot_loader_args
@@ -122,7 +122,7 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         for case in cases:
             recorded = done.get(case.key(args.board, args.emulator, build_id, args.seed))
             if recorded is not None:
-                progress.say(f"    {case.name}: already in {results.path}, skipped")
+                progress.say(f"    {case.name}: already in {args.results}, skipped")
                 records.append(recorded)
             else:
                 record = _measure(measured, case, args, packed, offsets)

@@ -19,8 +19,8 @@ import numpy as np
 from ..errors import HarnessError
 from ..model.tflite import Model, load_model
 from ..reference import Reference
-from .dataset import Dataset, dequantize, load_dataset, quantize
 from .compare import Verdict
+from .dataset import Dataset, dequantize, load_dataset, quantize
 from .session import InferenceResult, InferenceSession
 
 
@@ -34,7 +34,8 @@ class Accuracy:
     classes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        text = f"{self.metric} on {self.samples} samples: device {self.device:.4f}, reference (tflite-micro) {self.reference:.4f}"
+        text = (f"{self.metric} on {self.samples} samples: device {self.device:.4f}, "
+                f"reference (tflite-micro) {self.reference:.4f}")
         return text + (f", float model {self.float_model:.4f}" if self.float_model is not None else "")
 
     def as_dict(self) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def _real(model: Model, index: int, value: np.ndarray) -> np.ndarray:
     value = np.asarray(value).reshape(-1)
     if tensor.quant is None or value.dtype != np.int8:
         return value.astype(np.float64)
-    return dequantize(value, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])).astype(np.float64)
+    return dequantize(value, *tensor.scalar_quant()).astype(np.float64)
 
 
 def _device_inputs(session: InferenceSession, data: Dataset) -> np.ndarray:
@@ -118,7 +119,7 @@ def _device_inputs(session: InferenceSession, data: Dataset) -> np.ndarray:
     if tensor.dtype == np.int8:
         if data.x.dtype == np.int8:
             return data.x
-        return quantize(data.x, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0]))
+        return quantize(data.x, *tensor.scalar_quant())
     if data.x.dtype == np.int8:
         raise HarnessError(f"{data.source}: x is int8 (quantized) but the model's input is {tensor.dtype}")
     return data.x.astype(tensor.dtype)
@@ -129,7 +130,7 @@ def _float_inputs(session: InferenceSession, data: Dataset) -> np.ndarray:
     if data.x.dtype != np.int8:
         return data.x.astype(np.float32)
     tensor = session.packed.model.tensors[session.packed.model.inputs[0]]
-    return dequantize(data.x, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0]))
+    return dequantize(data.x, *tensor.scalar_quant())
 
 
 def float_model_for(path: str | Path, shape: tuple[int, ...]) -> Model:

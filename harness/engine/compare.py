@@ -143,8 +143,8 @@ class LayerMismatch:
                 f"({self.tensor_name}): {self.differing} of {self.elements} elements differ")
 
 
-def first_diverging_layer(ops: list, tensor_names: dict[int, str], device: dict[int, np.ndarray],
-                          reference: dict[int, np.ndarray]) -> LayerMismatch | None:
+def first_diverging_layer(ops: Sequence, tensor_names: Mapping[int, str], device: Mapping[int, np.ndarray],
+                          reference: Mapping[int, np.ndarray]) -> LayerMismatch | None:
     """Walks operators in order; the first whose output differs from the reference (exactly for
     int8, beyond the tolerance for float32)."""
     for index, op in enumerate(ops):
@@ -170,6 +170,8 @@ def judge(graph_outputs: Sequence[int], ops: Sequence, tensor_names: Mapping[int
                for t in dict.fromkeys(graph_outputs)]
     if device_layers is None:
         return Verdict(outputs)
+    if reference_layers is None:
+        raise ValueError("per-layer device values need the reference's per-layer values")
     layers = [compare_tensor(tensor_names[t], device_layers[t], reference_layers[t])
               for op in ops for t in op.outputs]
     return Verdict(outputs, layers, first_diverging_layer(ops, tensor_names, device_layers, reference_layers))

@@ -3,9 +3,9 @@
 Emulated boards need no claim: every session (every pytest-xdist worker) boots its own QEMU.
 A real board is claimed through locks on each of its identities (its serial port, and its
 probe's serial number when known), so a session that names the probe and one that names
-the port of the same board exclude each other. (`hil flash` does not claim boards yet.) Several candidates (several boards of one kind found by USB ID, `--port a,b`,
-`--lg-place p1,p2`) form a pool: each session takes the first free one, which is how
-`pytest -n N` spreads its workers over the boards there are.
+the port of the same board exclude each other. (`hil flash` does not claim boards yet.) Several
+candidates (several boards of one kind found by USB ID, `--port a,b`, `--lg-place p1,p2`) form a pool:
+each session takes the first free one, which is how `pytest -n N` spreads its workers over the boards there are.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def port_candidates(board: Board, port: str | None, probe_serial: str | None) ->
 
 def _lock_all(candidate: Candidate) -> list[BoardLock] | None:
     """Locks every identity of the candidate, or none of them."""
-    locks = []
+    locks: list[BoardLock] = []
     for kind, name in sorted(candidate.keys):  # one order everywhere: no deadlock between sessions
         lock = BoardLock(lock_key(kind, name), what=f"{candidate.label} ({kind} {name})")
         if not lock.try_acquire():

@@ -241,12 +241,14 @@ def claim_place(places: list[str], coordinator: str | None, timeout: float, say:
                   for name in places]
     candidate, locks = claim_first_free(candidates, timeout, say)
     claim = Claim(candidate.label, None, locks)
+    place = candidate.place
+    assert place is not None  # every candidate above is a place
     place_lock = locks[0]
-    session = PlaceSession(client, candidate.place, place_lock.directory / f"{place_lock.key}.labgrid-token")
+    session = PlaceSession(client, place, place_lock.directory / f"{place_lock.key}.labgrid-token")
     claim.release_hooks.append(session.release)
     try:
         session.claim(timeout, max(deadline - time.monotonic(), 0.0), say)
-        claim.port = serial_url(client.resources(candidate.place), candidate.place)
+        claim.port = serial_url(client.resources(place), place)
     except BaseException:
         claim.release()
         raise

@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(textwrap.dedent(f"""\
             loopback farm at {farm.coordinator}, places: {', '.join(farm.places)}
-            try: pytest --board={boards[0]} --emulator=none --lg-coordinator={farm.coordinator} --lg-place={next(iter(farm.places))}
+            try: pytest --board={boards[0]} --emulator=none --lg-coordinator={farm.coordinator} \\
+                 --lg-place={next(iter(farm.places))}
             Ctrl-C stops the farm"""), flush=True)
         try:
             signal.pause()

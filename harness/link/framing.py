@@ -52,7 +52,7 @@ class FrameParser:
 
     def feed(self, data: bytes) -> list[Frame]:
         self._buffer += data
-        frames = []
+        frames: list[Frame] = []
         while True:
             frame = self._next_frame()
             if frame is None:

@@ -89,7 +89,7 @@ class Layout:
 
     def pack(self, **values: Any) -> bytes:
         fixed = []
-        for name, kind in self._fixed:
+        for name, _kind in self._fixed:
             value = values[name]
             fixed.append(value.encode() if isinstance(value, str) else value)
         payload = self.struct.pack(*fixed)
@@ -104,7 +104,7 @@ class Layout:
         if len(payload) < size or (not self._tail and len(payload) != size):
             raise ValueError(f"payload of {len(payload)} bytes does not fit layout of {size}")
         result: dict[str, Any] = {}
-        for (name, kind), value in zip(self._fixed, self.struct.unpack_from(payload)):
+        for (name, _kind), value in zip(self._fixed, self.struct.unpack_from(payload)):
             result[name] = value.rstrip(b"\0").decode(errors="replace") if isinstance(value, bytes) else value
         if self._tail:
             name, kind = self._tail

@@ -96,7 +96,7 @@ def check_quantizable(model: Model) -> None:
     if len(model.inputs) != 1:
         raise ModelError(f"the model has {len(model.inputs)} inputs; calibration supports one")
     for tensor in model.tensors:
-        if tensor.is_constant and tensor.dtype.kind == "f" and not np.all(np.isfinite(tensor.data)):
+        if tensor.data is not None and tensor.dtype.kind == "f" and not np.all(np.isfinite(tensor.data)):
             raise ModelError(f"tensor {tensor.index} ({tensor.name}) holds NaN or infinite "
                              f"values: its weights cannot be quantized")
     for op in model.operators:
@@ -251,12 +251,12 @@ def _quantized_tensors(model: Model, params: dict[int, QuantParams]) -> list[Ten
 def _weight_quant(model: Model, op: Operator, input_scale: float) -> QuantParams:
     """Per-channel symmetric scales, widened where the bias would overflow int32 otherwise
     (the converter's AdjustWeightsForBiasScale: near-zero channels with a real bias)."""
-    weights = model.tensors[op.inputs[1]].data.astype(np.float64)
+    weights = model.tensors[op.inputs[1]].constant_data().astype(np.float64)
     axis = WEIGHT_AXIS[op.opcode]
     other = tuple(d for d in range(weights.ndim) if d != axis)
     scale = np.abs(weights).max(axis=other) / INT8_MAX
     if len(op.inputs) > 2 and op.inputs[2] != -1:
-        bias = np.abs(model.tensors[op.inputs[2]].data.astype(np.float64))
+        bias = np.abs(model.tensors[op.inputs[2]].constant_data().astype(np.float64))
         too_small = bias >= 0.5 * float(input_scale) * scale * INT32_MAX
         scale = np.where(too_small, 2.0 * bias / (INT32_MAX * float(input_scale)), scale)
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)  # all zero: any scale will do
@@ -264,16 +264,17 @@ def _weight_quant(model: Model, op: Operator, input_scale: float) -> QuantParams
 
 
 def _quantize_weights(t: Tensor, q: QuantParams) -> Tensor:
-    shape = [1] * t.data.ndim
+    weights = t.constant_data()
+    shape = [1] * weights.ndim
     shape[q.axis] = -1
-    values = _round(t.data.astype(np.float64) / q.scale.astype(np.float64).reshape(shape))
+    values = _round(weights.astype(np.float64) / q.scale.astype(np.float64).reshape(shape))
     data = np.clip(values, -INT8_MAX, INT8_MAX).astype(np.int8)
     return replace(t, dtype=np.dtype(np.int8), quant=q, data=data)
 
 
 def _quantize_bias(t: Tensor, input_scale: float, weights: QuantParams) -> Tensor:
     scale = (np.float64(input_scale) * weights.scale.astype(np.float64)).astype(np.float32)
-    values = _round(t.data.astype(np.float64) / scale.astype(np.float64))
+    values = _round(t.constant_data().astype(np.float64) / scale.astype(np.float64))
     data = np.clip(values, -(1 << 31), (1 << 31) - 1).astype(np.int32)
     quant = QuantParams(scale, np.zeros(scale.shape, np.int64), 0)
     return replace(t, dtype=np.dtype(np.int32), quant=quant, data=data)
@@ -288,6 +289,13 @@ def quantize_array(values: np.ndarray, q: QuantParams) -> np.ndarray:
     """Float values -> int8 with per-tensor parameters."""
     scaled = _round(np.asarray(values, np.float64) / float(q.scale[0])) + int(q.zero_point[0])
     return np.clip(scaled, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def _quant_of(t: Tensor) -> QuantParams:
+    """The parameters of a tensor of a model quantize_model made (it gives every tensor some)."""
+    if t.quant is None:
+        raise ModelError(f"tensor {t.index} ({t.name}) of the int8 model is not quantized")
+    return t.quant
 
 
 def dequantize_array(values: np.ndarray, q: QuantParams) -> np.ndarray:
@@ -308,7 +316,7 @@ def compare(float_model: Model, int8_model: Model, samples: list[np.ndarray]) ->
     signal = np.zeros(len(outputs))
     noise = np.zeros(len(outputs))
     agree = 0
-    input_quant = int8_model.tensors[int8_model.inputs[0]].quant
+    input_quant = _quant_of(int8_model.tensors[int8_model.inputs[0]])
     with Reference(float_model, preserve_all=True, name="float model") as f_ref, \
             Reference(int8_model, preserve_all=True, name="int8 model") as q_ref:
         for sample in samples:
@@ -316,7 +324,7 @@ def compare(float_model: Model, int8_model: Model, samples: list[np.ndarray]) ->
             q_values = q_ref.run_all([quantize_array(sample, input_quant)])
             for k, t in enumerate(outputs):
                 expected = f_values[t].astype(np.float64)
-                got = dequantize_array(q_values[t], int8_model.tensors[t].quant)
+                got = dequantize_array(q_values[t], _quant_of(int8_model.tensors[t]))
                 signal[k] += float(np.sum(expected ** 2))
                 noise[k] += float(np.sum((expected - got) ** 2))
             out = float_model.outputs[0]

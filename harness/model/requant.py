@@ -143,7 +143,7 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
     max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1)
                           * (1 << (total_signed_bits - input_integer_bits))
                           / (1 << input_left_shift))
-    return int(math.floor(max_input_rescaled))
+    return math.floor(max_input_rescaled)
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def rescale_multiplier(input_scale: float, output_scale: float) -> tuple[int, in
 _CHANNEL_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3}
 
 
-def prepare_op(model: "Model", op: "Operator") -> dict[str, Any]:
+def prepare_op(model: Model, op: Operator) -> dict[str, Any]:
     """What TFLM's Prepare precomputes for one int8 operator, keyed by TFLM's OpData names.
 
     Operators with nothing else to precompute (RESHAPE, PAD, ...) give only zero points and
@@ -239,33 +239,35 @@ def prepare_op(model: "Model", op: "Operator") -> dict[str, Any]:
     if tensors[op.outputs[0]].dtype != np.int8 or tensors[op.outputs[0]].quant is None:
         return {}
     out = _scalar_quant(tensors[op.outputs[0]])
-    x = _scalar_quant(tensors[op.inputs[0]]) if tensors[op.inputs[0]].quant else None
+    x_tensor = tensors[op.inputs[0]]
+    x = _scalar_quant(x_tensor) if x_tensor.quant else None
     act = op.options.get("fused_activation_function", "NONE")
     result: dict[str, Any] = {"output_zero_point": out[1],
                               "output_activation_range": activation_range(act, *out)}
+    # The operators below need a quantized input: scalar_quant() names the tensor that is not.
     if op.opcode in _CHANNEL_AXIS or op.opcode == "FULLY_CONNECTED":
-        result.update(_weighted(op, tensors, x, out))
+        result.update(_weighted(op, tensors, x_tensor.scalar_quant(), out))
     elif op.opcode == "ADD":
-        result["add"] = add_params(x[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
+        result["add"] = add_params(x_tensor.scalar_quant()[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
     elif op.opcode == "MUL":
         result["output_multiplier"], result["output_shift"] = mul_multiplier(
-            x[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
+            x_tensor.scalar_quant()[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
     elif op.opcode == "SOFTMAX":
-        result["softmax"] = softmax_params(x[0], op.options.get("beta", 1.0))
+        result["softmax"] = softmax_params(x_tensor.scalar_quant()[0], op.options.get("beta", 1.0))
     elif op.opcode == "LOGISTIC":
-        result["logistic"] = logistic_params(*x)
+        result["logistic"] = logistic_params(*x_tensor.scalar_quant())
     elif op.opcode in ("MEAN", "SUM") or (op.opcode == "QUANTIZE" and x is not None):
-        result["multiplier"], result["shift"] = rescale_multiplier(x[0], out[0])
+        result["multiplier"], result["shift"] = rescale_multiplier(x_tensor.scalar_quant()[0], out[0])
     if x is not None:
         result["input_zero_point"] = x[1]
     return result
 
 
-def _scalar_quant(tensor: "Tensor") -> tuple[float, int]:
-    return float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+def _scalar_quant(tensor: Tensor) -> tuple[float, int]:
+    return tensor.scalar_quant()
 
 
-def _weighted(op: "Operator", tensors: list, x: tuple[float, int],
+def _weighted(op: Operator, tensors: list, x: tuple[float, int],
               out: tuple[float, int]) -> dict[str, Any]:
     """CONV_2D and DEPTHWISE_CONV_2D always go per channel (a single filter scale is
     broadcast); FULLY_CONNECTED goes per channel only with per-channel weights."""

@@ -54,6 +54,18 @@ class Tensor:
     def is_constant(self) -> bool:
         return self.data is not None
 
+    def scalar_quant(self) -> tuple[float, int]:
+        """(scale, zero point) of a quantized tensor (its first channel's, when per channel)."""
+        if self.quant is None:
+            raise HarnessError(f"tensor {self.index} ({self.name}) has no quantization parameters")
+        return float(self.quant.scale[0]), int(self.quant.zero_point[0])
+
+    def constant_data(self) -> np.ndarray:
+        """The buffer of a constant tensor (weights, bias); an activation has none."""
+        if self.data is None:
+            raise HarnessError(f"tensor {self.index} ({self.name}) is not a constant")
+        return self.data
+
 
 @dataclass
 class Operator:

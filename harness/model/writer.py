@@ -6,14 +6,25 @@ access. Output is deterministic: the same model gives the same bytes.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from .tflite import (ENUM_FIELDS, FILE_IDENTIFIER, OPCODE_VALUES, TENSOR_TYPES, Model, ModelError,
-                     Operator, QuantParams, Tensor, camel_case)
+from .tflite import (
+    ENUM_FIELDS,
+    FILE_IDENTIFIER,
+    OPCODE_VALUES,
+    TENSOR_TYPES,
+    Model,
+    ModelError,
+    Operator,
+    QuantParams,
+    Tensor,
+    camel_case,
+)
 
 BUFFER_ALIGNMENT = 16
 

@@ -13,8 +13,10 @@ from .svg import PALETTE, bar_chart, line_chart, stacked_bar
 
 STYLE = """
 body{font-family:sans-serif;margin:16px 24px;color:#222}
-table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
-th{background:#f0f0f0;white-space:nowrap}td{white-space:nowrap}h4{margin:4px 0}td:first-child,th:first-child{text-align:left}table.text td,table.text th{text-align:left;white-space:normal}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#f0f0f0;white-space:nowrap}td{white-space:nowrap}h4{margin:4px 0}
+td:first-child,th:first-child{text-align:left}table.text td,table.text th{text-align:left;white-space:normal}
 .pass{color:#2a7d2a;font-weight:bold}.fail{color:#b22;font-weight:bold}section{margin-bottom:28px}
 .worse{color:#b22}.better{color:#2a7d2a}.grid{display:flex;flex-wrap:wrap;gap:8px 16px}
 .totals{font-size:1.2em}.grid svg{border:1px solid #e4e4e4}
@@ -160,9 +162,9 @@ def _case_section(record: dict[str, Any]) -> str:
     return "<section>" + "".join(parts) + "</section>"
 
 
-def _builds(records: list[dict[str, Any]]) -> list[str]:
-    """Firmware builds in the order they first appear."""
-    builds: list[str] = []
+def _builds(records: list[dict[str, Any]]) -> list[str | None]:
+    """Firmware builds in the order they first appear (None: a record without a build id)."""
+    builds: list[str | None] = []
     for record in records:
         if record.get("build_id") not in builds:
             builds.append(record.get("build_id"))
@@ -177,7 +179,7 @@ def _trend(records: list[dict[str, Any]]) -> str:
     for record in records:
         timing = record.get("metrics", {}).get("timing", {})
         key = (record["board"], record["emulator"], record["case"])
-        points, unit = series.setdefault(key, ([None] * len(builds), timing.get("unit") or "units"))
+        points, _ = series.setdefault(key, ([None] * len(builds), timing.get("unit") or "units"))
         points[builds.index(record.get("build_id"))] = timing.get("total")
     labels = [str(b).split(" ")[0] for b in builds]
     charts = [line_chart(points, labels, f"{case} — {board} ({emulator})", unit, PALETTE[n % len(PALETTE)])

@@ -77,7 +77,7 @@ def stacked_bar(parts: list[tuple[str, float]], title: str, unit: str, width: in
     if capacity:
         body.append(f'<rect x="{left}" y="{y}" width="{bar_width}" height="24" fill="#eee" stroke="#bbb"/>')
     x = float(left)
-    for index, (label, value) in enumerate(parts):
+    for index, (_label, value) in enumerate(parts):
         length = bar_width * value / scale
         body.append(f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="24" '
                     f'fill="{PALETTE[index % len(PALETTE)]}"/>')

@@ -3,10 +3,11 @@
 Renode runs the real board's image (the board file's `emulators.renode` names the platform
 description and the UART): for nucleo_f746 Renode's STM32F746, for nano33ble its nRF52840,
 neither of which QEMU models. Renode is started headless with its monitor on a TCP port
-(`--port`), and a generated .resc script (typed into the monitor as `include @file`) creates the machine, loads the ELF and exposes the UART
-as a raw TCP server socket (`emulation CreateServerSocketTerminal PORT NAME false`: false = no
-telnet negotiation bytes in the binary stream). The CPU is started through the monitor only once
-the harness is connected to that socket, so not one byte of the firmware's READY is lost.
+(`--port`), and a generated .resc script (typed into the monitor as `include @file`) creates the machine,
+loads the ELF and exposes the UART as a raw TCP server socket
+(`emulation CreateServerSocketTerminal PORT NAME false`: false = no telnet negotiation bytes in the binary
+stream). The CPU is started through the monitor only once the harness is connected to that socket, so not one
+byte of the firmware's READY is lost.
 Reset is the monitor's `machine Reset`; stop is `quit`.
 """
 from __future__ import annotations
@@ -108,7 +109,7 @@ class RenodeMonitor:
             self._sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 chunk = self._sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 chunk = b""
             if not chunk and time.monotonic() > deadline:
                 raise TargetError(f"Renode's monitor did not answer within {timeout:.0f} s: {clean_monitor_output(raw)[-200:]!r}")

@@ -89,6 +89,7 @@ class DeviceTraining:
                 continue
             layer = result.layers[index]
             if name == "weights" and layer.weights_split:  # the trained columns; the rest is in flash
+                assert layer.weights is not None  # weights_split: a layer with weights
                 k = layer.train_channels
                 data = self._read(offset, layer.out_channels * k)
                 layer.weights[:, :k] = np.frombuffer(data, np.int8).reshape(layer.out_channels, k)

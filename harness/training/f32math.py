@@ -28,7 +28,7 @@ def _trunc_to_int(x: np.float32) -> int:
 
 
 def expf(x: np.float32) -> np.float32:
-    """train_expf: range reduction by ln2 (hi/lo split), Taylor series to r^8, times 2^k."""
+    """hil_expf (src/kernels/activations.c): range reduction by ln2 (hi/lo split), Taylor series to r^8, times 2^k."""
     x = F(x)
     if x != x:
         return x + x

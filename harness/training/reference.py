@@ -38,6 +38,8 @@ def check_sample(setup: TrainSetup, sample: np.ndarray, label: int | None = None
 
 def dense_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     """FULLY_CONNECTED / 1x1 CONV_2D int8 (TFLM reference), per output channel requantization."""
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     cin = layer.in_shape[2]
     xs = x.reshape(layer.positions, cin).astype(np.int64) - layer.input_zero_point
     acc = xs @ layer.weights.astype(np.int64).T + layer.bias.astype(np.int64)
@@ -72,6 +74,8 @@ def _taps(layer: TrainLayer):
 
 def depthwise_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     """DEPTHWISE_CONV_2D int8 (TFLM reference): stride 1 or 2, SAME padding, depth multiplier 1."""
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     h, w, c = layer.in_shape
     xs = x.reshape(h, w, c).astype(np.int64) - layer.input_zero_point
     acc = np.broadcast_to(layer.bias.astype(np.int64), layer.out_shape).copy()
@@ -121,6 +125,8 @@ def _masked(layer: TrainLayer, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 def dense_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     """dL/dx[p,k] = sum over j in order of (g[p,j] * s_W[j]) * W[j,k] (weights before the update)."""
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     cout, cin = layer.weights.shape
     scaled = (grad * layer.weight_scales.astype(np.float32)).astype(np.float32)  # [P, cout]
     out = np.zeros((layer.positions, cin), np.float32)
@@ -139,6 +145,8 @@ def _weight_step(layer: TrainLayer, acc: np.ndarray, s_w: np.ndarray, qas: bool)
 
 def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
     """Sparse in-place SGD of the bias and the first train_channels input channels."""
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     cin = layer.in_shape[2]
     s_w = layer.weight_scales.astype(np.float32)
     k = layer.train_channels
@@ -156,6 +164,8 @@ def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) 
 def depthwise_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     """dL/dx[ih,iw,c] accumulates (g[oh,ow,c] * s_W[c]) * W[kh,kw,c] over the taps in the spec's
     order (weights before the update)."""
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     h, w, c = layer.in_shape
     g = grad.reshape(*layer.out_shape)
     scaled = (g * layer.weight_scales.astype(np.float32)).astype(np.float32)
@@ -169,6 +179,8 @@ def depthwise_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
 def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
     """Sparse in-place SGD of a depthwise layer: its bias and its first train_channels channels.
     A[kh][kw][c] sums over the taps inside the input, output positions row-major."""
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     h, w, c = layer.in_shape
     k = layer.train_channels
     if k:
@@ -187,6 +199,8 @@ def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bo
 
 
 def _bias_update(layer: TrainLayer, grad: np.ndarray, qas: bool) -> None:
+    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
+        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
     lr, s_x = F(layer.lr), F(layer.input_scale)
     s_w = layer.weight_scales.astype(np.float32)
     if layer.train_bias:
@@ -211,7 +225,10 @@ def train_step(setup: TrainSetup, sample: np.ndarray, label: int) -> StepResult:
     first = setup.first_trained()
     if first is not None:
         for i in range(len(setup.layers) - 1, first - 1, -1):
-            grad = _backward_layer(setup, i, activations, grad, need_input=i > first)
+            back = _backward_layer(setup, i, activations, grad, need_input=i > first)
+            if back is None:  # the first trained layer: no gradient further down
+                break
+            grad = back
     return StepResult(loss, int(np.argmax(logits)), logits)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from .planner import Plan, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
 from .setup import PARAMETRIC, TrainSetup
 from .toy import toy_data, toy_setup
+
+if TYPE_CHECKING:
+    from ..model import Model
 
 TASKS = ("vww", "toy")
 
@@ -69,8 +73,9 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
     if problems:
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
     layers = reference.setup.layers
-    compared = sum(layers[index].out_channels * layers[index].train_channels
-                   if name == "weights" and layers[index].weights_split else getattr(layers[index], name).size
+    assert device.setup is not None, "load() first"
+    compared = sum(int(layers[index].out_channels * layers[index].train_channels
+                       if name == "weights" and layers[index].weights_split else getattr(layers[index], name).size)
                    for (index, name) in device.setup.offsets if name in ("weights", "bias"))
     if compared == 0:  # docs/verdicts.md: no PASS over nothing
         raise NothingCompared("the training setup has no trained parameters: nothing was compared")
@@ -92,7 +97,7 @@ class TaskData:
     test_x: np.ndarray
     test_y: np.ndarray
     notes: list[str] = field(default_factory=list)
-    backbone: object | None = None  # the frozen backbone model when the device runs it
+    backbone: Model | None = None  # the frozen backbone model when the device runs it
     train_images: np.ndarray | None = None  # raw int8 images the device's backbone takes
     test_images: np.ndarray | None = None
     blocks: int = 1
@@ -224,6 +229,7 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
         if task.backbone is not None:
             from .backbone import DeviceBackbone
             engine = DeviceBackbone(dut, packed, device, task.blocks)
+            assert task.train_images is not None and task.test_images is not None  # a backbone task's inputs
             train_input = engine.feeder(task.train_images)
             test_input = engine.feeder(task.test_images)
         reference = TrainingReference(plan.setup)

@@ -52,9 +52,10 @@ def toy_depthwise_setup(seed: int = 0, hw: int = 4, channels: int = 16, classes:
                     weight_scales=weight_scales, multiplier=multiplier, shift=shift, lr=0.05,
                     train_bias=True, train_channels=channels // 2, name="depthwise", kernel=(3, 3))
     tail = toy_setup(seed, hw=hw, cin=channels, classes=classes, qas=qas)
-    tail.layers[0].input_scale, tail.layers[0].input_zero_point = s_mid, z_mid
-    tail.layers[0].multiplier, tail.layers[0].shift = per_channel_multipliers(
-        s_mid, tail.layers[0].weight_scales, tail.layers[0].output_scale)
+    head = tail.layers[0]
+    assert head.weight_scales is not None  # toy_setup's first layer is dense
+    head.input_scale, head.input_zero_point = s_mid, z_mid
+    head.multiplier, head.shift = per_channel_multipliers(s_mid, head.weight_scales, head.output_scale)
     return TrainSetup(layers=[dw, *tail.layers], num_classes=classes, qas=qas, budget_bytes=256 * 1024)
 
 

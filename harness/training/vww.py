@@ -99,14 +99,10 @@ def feature_tensor(model: Model, blocks: int = 1) -> int:
     return tail_ops(model, blocks)[0].inputs[0]
 
 
-def _quant(tensor) -> tuple[float, int]:
-    return float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
-
-
 def _act_range(op, z: int, s: float) -> tuple[int, int]:
     activation = op.options.get("fused_activation_function")
     act_min = z if activation in ("RELU", "RELU6") else -128
-    act_max = min(127, z + int(round(6.0 / s))) if activation == "RELU6" else 127
+    act_max = min(127, z + round(6.0 / s)) if activation == "RELU6" else 127
     return act_min, act_max
 
 
@@ -124,7 +120,7 @@ def conv_layer(model: Model, op, lr: float, slot=None) -> TrainLayer:
     With `slot` (the PackedModel in the device's flash model slot) its weights can stay there."""
     t = model.tensors
     x, w, b, y = (t[i] for i in (op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]))
-    (s_x, z_x), (s_y, z_y) = _quant(x), _quant(y)
+    (s_x, z_x), (s_y, z_y) = x.scalar_quant(), y.scalar_quant()
     _, h, wd, cin = x.shape
     scales = w.quant.scale.astype(np.float32)
     multiplier, shift = per_channel_multipliers(s_x, scales, s_y)
@@ -231,8 +227,7 @@ def face_images(seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
 
 
 def quantize_images(model: Model, images: np.ndarray) -> np.ndarray:
-    quant = model.tensors[model.inputs[0]].quant
-    scale, zero = float(quant.scale[0]), int(quant.zero_point[0])
+    scale, zero = model.tensors[model.inputs[0]].scalar_quant()
     q = np.floor(images / 255.0 / scale + 0.5) + zero
     return np.clip(q, -128, 127).astype(np.int8)
 

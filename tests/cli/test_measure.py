@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]

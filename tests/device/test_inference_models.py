@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from harness.shared_models import SHARED_MODELS
+
 from harness.boards import load_board
 from harness.engine.pack import ModelTooLarge, pack_file
 from harness.engine.session import InferenceSession, run_each
 from harness.pytest_junit import add_properties, device_properties, file_sha256, inference_properties
+from harness.shared_models import SHARED_MODELS
 
 MODELS = SHARED_MODELS
 INT8_MODELS = [

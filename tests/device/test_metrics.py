@@ -1,4 +1,5 @@
 """The metrics service on the real firmware in QEMU: exact instruction counts, timer, memory."""
+import itertools
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_plugin_counts_are_exact_and_repeatable(measured):
     assert {t.source for t in first} == {"qemu-plugin"} and {t.unit for t in first} == {"instructions"}
     layers = _layers(first)
     # Part i does (i + 1) * 500 identical loop steps: exact counts grow by the same number each time.
-    steps = [b - a for a, b in zip(layers, layers[1:])]
+    steps = [b - a for a, b in itertools.pairwise(layers)]
     assert len(set(steps)) == 1 and steps[0] > 500
     total = next(t.value for t in first if t.name == "selftest")
     assert sum(layers) < total < sum(layers) + 100 * len(layers)  # plus loop and marker overhead

@@ -20,7 +20,7 @@ STEPS = 12
 def test_losses_and_parameters_are_bit_exact_with_the_reference(train_in_lockstep):
     setup = toy_setup(seed=3)
     x, y = toy_data(setup, STEPS, seed=4)
-    device, reference = train_in_lockstep(setup, x, y, STEPS)
+    _, reference = train_in_lockstep(setup, x, y, STEPS)
     assert reference.steps == STEPS
     assert not np.array_equal(reference.setup.layers[2].weights, setup.layers[2].weights)
 
@@ -39,14 +39,14 @@ def test_vww_tail_with_sparse_depthwise_and_pointwise_updates_is_bit_exact(train
     setup.layers[0].train_bias, setup.layers[0].train_channels = True, 32  # r = 1/8
     setup.layers[1].train_bias, setup.layers[1].train_channels = True, 64  # r = 1/4
     x, y, _, _ = vww_task(8, 1, seed=2, model=model)
-    device, reference = train_in_lockstep(setup, x, y, 8)
+    _, reference = train_in_lockstep(setup, x, y, 8)
     assert not np.array_equal(reference.setup.layers[1].bias, setup.layers[1].bias)
 
 
 def test_a_depthwise_first_layer_trains_bit_exact(train_in_lockstep):
     setup = toy_depthwise_setup(seed=2)
     x, y = toy_data(setup, STEPS, seed=9)
-    device, reference = train_in_lockstep(setup, x, y, STEPS)
+    _, reference = train_in_lockstep(setup, x, y, STEPS)
     assert not np.array_equal(reference.setup.layers[0].weights, setup.layers[0].weights)
 
 

@@ -51,6 +51,5 @@ def test_uno_refuses_to_stream_a_model_its_ram_cannot_hold():
     from harness.engine.runner import Engine
 
     board = load_board("uno")
-    with Dut.open(board, "qemu") as dut:
-        with pytest.raises(HarnessError, match="put it in the flash model slot"):
-            Engine(dut).load_ram(pack_file(HELLO_WORLD, board, "qemu"))
+    with Dut.open(board, "qemu") as dut, pytest.raises(HarnessError, match="put it in the flash model slot"):
+        Engine(dut).load_ram(pack_file(HELLO_WORLD, board, "qemu"))

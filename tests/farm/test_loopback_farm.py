@@ -82,9 +82,9 @@ def test_handshake_and_echo_through_a_labgrid_place(farm):
 
 def test_inference_through_a_labgrid_place_matches_tflite_micro(farm):
     model = Path(__file__).resolve().parents[2] / "models" / "tiny_conv" / "tiny_conv_int8.tflite"
-    with Dut.open("nucleo_f746", place=PLACE, coordinator=farm.coordinator, lock_timeout=10) as dut:
-        with InferenceSession.on_dut(dut, model) as session:  # the real-board path: model into RAM
-            result = session.run_seeded(count=3, seed=1)
+    with (Dut.open("nucleo_f746", place=PLACE, coordinator=farm.coordinator, lock_timeout=10) as dut,
+          InferenceSession.on_dut(dut, model) as session):  # the real-board path: model into RAM
+        result = session.run_seeded(count=3, seed=1)
     assert result.verdict.passed, result.describe()
     assert len(result.device_outputs) == 3 and min(result.instructions) > 0
 

@@ -9,7 +9,7 @@ void metrics_region_end(uint32_t id) { (void)id; }
 void metrics_report_arena(uint32_t size_bytes, uint32_t used_bytes) { (void)size_bytes; (void)used_bytes; }
 void metrics_report_training(uint32_t buffer_bytes) { (void)buffer_bytes; }
 
-uint32_t cortexm_stack_high_water(void) { return 0; } /* training.c's TRAIN_MEMORY */
+uint32_t hal_stack_high_water(void) { return 0; } /* training.c's TRAIN_MEMORY */
 
 /* Reads every byte the firmware hands out, so an out-of-bounds source is reported. */
 volatile uint8_t fuzz_sink;

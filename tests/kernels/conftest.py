@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from kernels_lib import Kernels, build  # noqa: E402
+from kernels_lib import Kernels, build
 
 
 @pytest.fixture(scope="session")

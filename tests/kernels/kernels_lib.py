@@ -110,7 +110,7 @@ class Kernels:
         return Requant(ptr(mult, I32), ptr(shift, I32), int(per_channel)), (mult, shift)
 
     def conv2d_s8(self, p: ConvParams, mult, shift, per_channel, x, w, b, out_shape):
-        rq, keep = self._requant(mult, shift, per_channel)
+        rq, _keepalive = self._requant(mult, shift, per_channel)
         out = np.zeros(out_shape, dtype=np.int8)
         bp = ptr(b, I32) if b is not None else None
         self._check(self.lib.hil_conv2d_s8(C.byref(p), C.byref(rq), C.byref(dims(x.shape)), ptr(x, C.c_int8),
@@ -119,7 +119,7 @@ class Kernels:
         return out
 
     def depthwise_conv2d_s8(self, p: ConvParams, mult, shift, per_channel, x, w, b, out_shape):
-        rq, keep = self._requant(mult, shift, per_channel)
+        rq, _keepalive = self._requant(mult, shift, per_channel)
         out = np.zeros(out_shape, dtype=np.int8)
         bp = ptr(b, I32) if b is not None else None
         self._check(self.lib.hil_depthwise_conv2d_s8(C.byref(p), C.byref(rq), C.byref(dims(x.shape)),
@@ -136,7 +136,7 @@ class Kernels:
         return out
 
     def fully_connected_s8(self, p: FcParams, mult, shift, per_channel, x2d, w, b):
-        rq, keep = self._requant(mult, shift, per_channel)
+        rq, _keepalive = self._requant(mult, shift, per_channel)
         batches, depth = x2d.shape
         out = np.zeros((batches, w.shape[0]), dtype=np.int8)
         bp = ptr(b, I32) if b is not None else None

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from kernels_lib import KERNEL_DIR, KERNEL_SOURCES
 
 HERE = pathlib.Path(__file__).resolve().parent / "ontarget"

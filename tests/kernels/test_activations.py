@@ -8,7 +8,6 @@ numpy's float32 exp in ulps.
 from __future__ import annotations
 
 import numpy as np
-
 import tflm_quant as tq
 from kernel_testutil import assert_exact, rand_i8, rand_scale
 from kernels_lib import LogisticParams, SoftmaxParams

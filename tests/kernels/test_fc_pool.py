@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 import numpy as np
-
 import tflm_quant as tq
-from kernel_testutil import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
-                    out_size, rand_i8, rand_scale)
+from kernel_testutil import (
+    ACT_CODE,
+    ACTIVATIONS,
+    PAD_CODE,
+    assert_exact,
+    assert_same_floats,
+    compute_padding,
+    out_size,
+    rand_i8,
+    rand_scale,
+)
 from kernels_lib import FcParams, PoolParams
 from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
                                         run_tflm)
@@ -179,7 +187,7 @@ def test_requantization_rounding_boundaries(k):
             real = float(np.float32(in_scale)) * float(np.float32(w_scales[u if per_channel else 0])) / \
                 float(np.float32(out_scale))
             half = int(rng.integers(-100, 100)) + 0.5
-            bias[u] = int(round(half / real)) + int(rng.integers(-1, 2))
+            bias[u] = round(half / real) + int(rng.integers(-1, 2))
         x = np.zeros((1, 1), dtype=np.int8)
         w = np.ones((units, 1), dtype=np.int8)
         m = SingleOpModel()

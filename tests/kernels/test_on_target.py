@@ -9,13 +9,23 @@ missing (scripts/setup.sh installs gcc-avr, gcc-arm-none-eabi and QEMU).
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 import ontarget
+import pytest
 import tflm_quant as tq
 from kernel_testutil import ACTIVATIONS, compute_padding, out_size, rand_i8, rand_scale
-from kernels_lib import (AddParams, ConvF32Params, ConvParams, Dims, FcParams, LogisticParams, MeanParams,
-                         MulParams, PoolParams, SoftmaxParams, nshape)
+from kernels_lib import (
+    AddParams,
+    ConvF32Params,
+    ConvParams,
+    Dims,
+    FcParams,
+    LogisticParams,
+    MeanParams,
+    MulParams,
+    PoolParams,
+    SoftmaxParams,
+    nshape,
+)
 
 CASES_PER_KERNEL = 25
 

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from kernels_lib import KERNEL_HEADERS, KERNEL_SOURCES
 
 WARNINGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-Wpedantic", "-Wshadow",

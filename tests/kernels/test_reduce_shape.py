@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 import tflm_quant as tq
 from kernel_testutil import assert_exact, assert_same_floats, rand_i8, rand_scale
 from kernels_lib import MeanParams

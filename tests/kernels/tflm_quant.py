@@ -114,7 +114,7 @@ def mul_params(s1: float, zp1: int, s2: float, zp2: int, so: float, zpo: int) ->
 def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
     max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
                           / (1 << input_left_shift))
-    return int(math.floor(max_input_rescaled))
+    return math.floor(max_input_rescaled)
 
 
 def softmax_params(beta: float, input_scale: float) -> dict:

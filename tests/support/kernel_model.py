@@ -7,8 +7,9 @@ small: one subgraph, one operator, constant tensors get their own buffer.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import flatbuffers
 import numpy as np
@@ -35,9 +36,9 @@ class Tensor:
 
     shape: Sequence[int]
     dtype: Any
-    data: Optional[np.ndarray] = None
-    scale: Optional[Sequence[float]] = None      # quantization scales (float32)
-    zero_point: Optional[Sequence[int]] = None
+    data: np.ndarray | None = None
+    scale: Sequence[float] | None = None      # quantization scales (float32)
+    zero_point: Sequence[int] | None = None
     quantized_dimension: int = 0
     name: str = ""
 

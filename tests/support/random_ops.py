@@ -53,7 +53,7 @@ class _Case:
 
     def q(self, index: int) -> tuple[float, int]:
         t = self.b.tensors[index]
-        return float(t.quant.scale[0]), int(t.quant.zero_point[0])
+        return t.scalar_quant()
 
     def weights(self, shape, axis: int, input_scale: float, bias: bool) -> list[int]:
         """Weights (per-channel or per-tensor int8, or float32) and an optional bias."""
@@ -239,7 +239,7 @@ def _concatenation(c: _Case) -> tuple[bytes, list[np.ndarray]]:
     axis = int(rng.integers(-len(shape), len(shape)))
     q = (c.scale(), c.zero_point()) if c.int8 else None
     parts = []
-    for i in range(int(rng.integers(1, 5))):
+    for _ in range(int(rng.integers(1, 5))):
         part = list(shape)
         part[axis] = int(rng.integers(1, 5))
         parts.append(part)

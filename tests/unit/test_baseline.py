@@ -3,8 +3,15 @@ import json
 
 import pytest
 
-from harness.baseline import (BaselineError, compare, flat_metrics, load_baseline, recordable_failure,
-                              threshold_for, write_baseline)
+from harness.baseline import (
+    BaselineError,
+    compare,
+    flat_metrics,
+    load_baseline,
+    recordable_failure,
+    threshold_for,
+    write_baseline,
+)
 
 
 def _record(total: int, layer0: int, flash: int, bit_exact: bool = True, mismatch=None) -> dict:

@@ -4,9 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from harness.model import ModelBuilder, quant
+from harness.model import ModelBuilder, load_model, quant
 from harness.model import requant as rq
 from harness.reference import Reference
+from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import single_op_model
 
 # Expected pairs below are copied from TFLite's own quantization_util_test.cc.
 
@@ -236,9 +238,6 @@ def test_requantize_matches_tflm():
 # ---- prepare_op: the per-operator bundle the packer ships to the device -------------------
 
 
-from harness.model import load_model  # noqa: E402
-from harness.shared_models import SHARED_MODELS
-from tests.support.single_op import single_op_model  # noqa: E402
 
 SHARED = SHARED_MODELS
 

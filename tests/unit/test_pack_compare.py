@@ -7,8 +7,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness.engine.compare import (FLOAT_REL_L2_TOLERANCE, NothingCompared, Verdict, compare_tensor,
-                                    first_diverging_layer, judge, merge)
+from harness.engine.compare import (
+    FLOAT_REL_L2_TOLERANCE,
+    NothingCompared,
+    Verdict,
+    compare_tensor,
+    first_diverging_layer,
+    judge,
+    merge,
+)
 
 
 def test_int8_must_match_exactly():
@@ -48,7 +55,7 @@ def test_first_diverging_layer_is_named():
     device[3][:] = 5
     found = first_diverging_layer(ops, names, device, reference)
     assert (found.op_index, found.opcode, found.tensor, found.differing) == (1, "ADD", 2, 2)
-    assert "first diverging layer: 1 (ADD), tensor 2 (b): 2 of 6 elements differ" == found.describe()
+    assert found.describe() == "first diverging layer: 1 (ADD), tensor 2 (b): 2 of 6 elements differ"
 
 
 def test_a_verdict_over_nothing_cannot_exist():

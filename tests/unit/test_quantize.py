@@ -65,7 +65,7 @@ def quantized(request):
 
 
 def test_quantized_model_runs_in_tflm_with_int8_io(quantized):
-    name, _, model, _ = quantized
+    _, _, model, _ = quantized
     for i in model.inputs + model.outputs:
         assert model.tensors[i].dtype == np.int8
     x = np.zeros(model.tensors[model.inputs[0]].shape, np.int8)
@@ -89,7 +89,7 @@ SHIPPED_INT8 = {"pretrainedResnet": "pretrainedResnet_quant", "vww_96_float": "v
 def test_top1_agreement_is_as_good_as_the_converters_own_int8_model(quantized):
     """The MLPerf Tiny int8 twins came out of the TFLite converter: on the same inputs ours
     must agree with the float model at least as often, give or take one sample."""
-    name, float_model, model, report = quantized
+    name, float_model, _, report = quantized
     if name not in SHIPPED_INT8:
         pytest.skip("no converter-made int8 twin")
     shipped = load_model(SHARED / "mlperf_tiny" / f"{SHIPPED_INT8[name]}.tflite")
@@ -173,7 +173,7 @@ def test_single_float_ops_quantize(opcode):
     model = load_model(raw)
     rng = np.random.default_rng(6)
     shape = model.tensors[model.inputs[0]].shape
-    int8_bytes, report = quantize_model(raw, rng.normal(size=(16,) + shape[1:]))
+    _, report = quantize_model(raw, rng.normal(size=(16,) + shape[1:]))
     assert report.output_sqnr_db > 20, report.format()
 
 

@@ -40,9 +40,8 @@ def test_run_all_returns_every_tensor():
 
 
 def test_run_all_needs_preserve_all():
-    with Reference(single_op_model("LOGISTIC", "float32")) as ref:
-        with pytest.raises(HarnessError, match="preserve_all"):
-            ref.run_all([np.zeros((1, 32), np.float32)])
+    with Reference(single_op_model("LOGISTIC", "float32")) as ref, pytest.raises(HarnessError, match="preserve_all"):
+        ref.run_all([np.zeros((1, 32), np.float32)])
 
 
 @needs_models

@@ -14,7 +14,11 @@ from harness.boards import load_board
 from harness.dut import Dut
 from harness.errors import TargetError
 from harness.targets.renode import (
-    RenodeMonitor, clean_monitor_output, monitor_commands, renode_command, resc_script,
+    RenodeMonitor,
+    clean_monitor_output,
+    monitor_commands,
+    renode_command,
+    resc_script,
 )
 
 RENODE = shutil.which("renode")

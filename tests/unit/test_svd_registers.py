@@ -201,7 +201,7 @@ def find_svd(filename: str) -> bytes | None:
             return (Path(folder) / filename).read_bytes()
     spec = importlib.util.find_spec("pyocd")  # located, not imported: pyOCD's import is slow
     if spec and spec.submodule_search_locations:
-        archive = Path(list(spec.submodule_search_locations)[0]) / "debug" / "svd" / "svd_data.zip"
+        archive = Path(next(iter(spec.submodule_search_locations))) / "debug" / "svd" / "svd_data.zip"
         if archive.is_file():
             with zipfile.ZipFile(archive) as bundle:
                 if filename in bundle.namelist():

@@ -149,7 +149,7 @@ def float_network_loss(setup: TrainSetup, params, x: np.ndarray, label: int):
 
 
 def _params(setup: TrainSetup):
-    return [(real_weights(l), real_bias(l)) if l.kind != "avgpool" else (None, None) for l in setup.layers]
+    return [(real_weights(layer), real_bias(layer)) if layer.kind != "avgpool" else (None, None) for layer in setup.layers]
 
 
 def test_float64_backprop_agrees_with_finite_differences():
@@ -193,7 +193,7 @@ def test_every_reference_update_equals_the_float64_backprop_through_strided_dept
     acts = forward(setup, x[0])
     inputs = [layer.input_scale * (a.astype(np.float64) - layer.input_zero_point)
               for layer, a in zip(setup.layers, acts)]
-    masks = [((out > l.act_min) & (out < l.act_max)).astype(np.float64) for l, out in zip(setup.layers, acts[1:])]
+    masks = [((out > layer.act_min) & (out < layer.act_max)).astype(np.float64) for layer, out in zip(setup.layers, acts[1:])]
     last = setup.layers[-1]
     logits = last.output_scale * (acts[-1].astype(np.float64) - last.output_zero_point)
     _, grad = _softmax_grad(logits, int(y[0]))

@@ -231,7 +231,7 @@ def test_weights_in_the_model_slot_take_no_image_bytes_and_only_trained_columns_
     in_sram = vww_setup(model, blocks=2)
     in_slot = vww_setup(model, blocks=2, slot=pack_backbone(model))
     pw = in_slot.layers[3]
-    assert len(pack(in_sram)) - len(pack(in_slot)) == sum(l.weights.size for l in in_sram.layers[:4])
+    assert len(pack(in_sram)) - len(pack(in_slot)) == sum(layer.weights.size for layer in in_sram.layers[:4])
     pw.train_channels = 32  # conv2d_13 at r = 1/8: its 256 x 32 trained columns in the image
     image = pack(in_slot)
     at = in_slot.offsets[(3, "weights")]

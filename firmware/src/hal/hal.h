@@ -38,4 +38,8 @@ void hal_reset(void) __attribute__((noreturn));
 /* Stops after a fatal error: an emulator exits with `code`, a real board waits for a reset. */
 void hal_halt(int code) __attribute__((noreturn));
 
+/* Bytes of stack ever used since reset (or since the stack was last painted again): the start-up
+ * code paints the free stack, this counts the painted bytes that were overwritten. */
+uint32_t hal_stack_high_water(void);
+
 #endif

@@ -27,7 +27,7 @@ static int32_t get_reciprocal(int32_t x, int32_t x_integer_digits, int32_t *num_
 int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, int32_t depth,
                        const int8_t *input, int8_t *output) {
     int32_t i, c;
-    if (params == 0 || input == 0 || output == 0 || outer_size < 0 || depth < 0 ||
+    if (params == NULL || input == NULL || output == NULL || outer_size < 0 || depth < 0 ||
         params->input_left_shift < 0 || params->input_left_shift > 31) {
         return HIL_KERNEL_ERR_ARG;
     }
@@ -77,7 +77,7 @@ int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, i
 int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size,
                         const int8_t *input, int8_t *output) {
     int32_t i;
-    if (params == 0 || input == 0 || output == 0 || size < 0) {
+    if (params == NULL || input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     for (i = 0; i < size; ++i) {
@@ -111,6 +111,17 @@ static float pow2i(int32_t k) { /* 2^k for k in [-126, 127] */
     return b.f;
 }
 
+#if HIL_TRAINING_SELFTEST_PERTURB
+/* The training self-test's firmware (docs/training.md): a deliberately wrong r^3 coefficient, 2^-10
+ * too big (~100 ulp in exp), which the host's bit-exact comparison of training must catch. (1/721
+ * for 1/720 was tried and stays below float resolution for |r| <= 0.35: it changes no result.) */
+#define EXP_C3 ((1.0f / 6.0f) * 1.0009765625f)
+#else
+#define EXP_C3 (1.0f / 6.0f)
+#endif
+
+/* Also the exp of on-device training's softmax loss, mirrored operation for operation by
+ * harness/training/f32math.py: one definition keeps the two bit-identical. */
 float hil_expf(float x) {
     const float log2e = 1.44269504088896341f;
     const float ln2_hi = 6.93145751953125e-1f;     /* 11 significant bits: k*ln2_hi exact */
@@ -134,7 +145,7 @@ float hil_expf(float x) {
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
     p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
+    p = p * r + EXP_C3;
     p = p * r + 0.5f;
     p = p * r;                  /* r/2 + r^2/6 + ...      */
     p = p * r;                  /* r^2/2 + r^3/6 + ...    */
@@ -151,7 +162,7 @@ float hil_expf(float x) {
 int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth,
                         const float *input, float *output) {
     int32_t i, c;
-    if (input == 0 || output == 0 || outer_size < 0 || depth < 0) {
+    if (input == NULL || output == NULL || outer_size < 0 || depth < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     for (i = 0; i < outer_size; ++i) {
@@ -178,7 +189,7 @@ int32_t hil_logistic_f32(int32_t size, const float *input, float *output) {
     const float cutoff_upper = 16.619047164916992188f;
     const float cutoff_lower = -9.0f;
     int32_t i;
-    if (input == 0 || output == 0 || size < 0) {
+    if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     for (i = 0; i < size; ++i) {

@@ -8,7 +8,7 @@
     int32_t NAME(int32_t axis, int32_t num_inputs, const hil_shape_t *const *input_shapes,     \
                  const T *const *inputs, T *output) {                                           \
         int32_t i, d, k, rank, outer = 1, inner = 1, out_offset = 0;                            \
-        if (num_inputs <= 0 || input_shapes == 0 || inputs == 0 || output == 0 ||                \
+        if (num_inputs <= 0 || input_shapes == NULL || inputs == NULL || output == NULL ||                \
             !hil_shape_valid(input_shapes[0])) {                                                 \
             return HIL_KERNEL_ERR_ARG;                                                           \
         }                                                                                        \
@@ -21,7 +21,7 @@
         }                                                                                        \
         for (i = 0; i < num_inputs; ++i) {                                                       \
             if (!hil_shape_valid(input_shapes[i]) || input_shapes[i]->rank != rank ||            \
-                inputs[i] == 0) {                                                                \
+                inputs[i] == NULL) {                                                                \
                 return HIL_KERNEL_ERR_ARG;                                                       \
             }                                                                                    \
             for (d = 0; d < rank; ++d) {                                                         \

@@ -9,28 +9,12 @@
 #include "hil_internal.h"
 #include "arm/hil_dsp.h"
 
-int32_t hil_compute_out_size(hil_padding_t padding, int32_t in_size, int32_t filter_size,
-                             int32_t stride, int32_t dilation) {
-    const int32_t effective_filter_size = (filter_size - 1) * dilation + 1;
-    if (stride == 0) {
-        return 0;
-    }
-    switch (padding) {
-    case HIL_PADDING_SAME:
-        return (in_size + stride - 1) / stride;
-    case HIL_PADDING_VALID:
-        return (in_size + stride - effective_filter_size) / stride;
-    default:
-        return 0;
-    }
-}
-
 int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size,
                             int32_t filter_size, int32_t out_size, int32_t *offset) {
     const int32_t effective_filter_size = (filter_size - 1) * dilation + 1;
     int32_t total_padding = (out_size - 1) * stride + effective_filter_size - in_size;
     total_padding = total_padding > 0 ? total_padding : 0;
-    if (offset != 0) {
+    if (offset != NULL) {
         *offset = total_padding % 2;
     }
     return total_padding / 2;
@@ -43,7 +27,7 @@ static int32_t requant_index(const hil_requant_t *requant, int32_t channel) {
 static int32_t check_geometry(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
                               int32_t dilation_w, const hil_dims_t *input_dims,
                               const hil_dims_t *filter_dims, const hil_dims_t *output_dims) {
-    if (input_dims == 0 || filter_dims == 0 || output_dims == 0) {
+    if (input_dims == NULL || filter_dims == NULL || output_dims == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (stride_h <= 0 || stride_w <= 0 || dilation_h <= 0 || dilation_w <= 0) {
@@ -61,8 +45,8 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
                       const hil_dims_t *filter_dims, const int8_t *filter,
                       const int32_t *bias,
                       const hil_dims_t *output_dims, int8_t *output) {
-    if (params == 0 || requant == 0 || requant->multiplier == 0 || requant->shift == 0 ||
-        input == 0 || filter == 0 || output == 0) {
+    if (params == NULL || requant == NULL || requant->multiplier == NULL || requant->shift == NULL ||
+        input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t status = check_geometry(params->stride_h, params->stride_w, params->dilation_h,
@@ -124,7 +108,7 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
                             }
                         }
                     }
-                    if (bias != 0) {
+                    if (bias != NULL) {
                         acc = hil_wrap_add(acc, bias[out_channel]);
                     }
                     const int32_t q = requant_index(requant, out_channel);
@@ -144,7 +128,7 @@ int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
                        const hil_dims_t *filter_dims, const float *filter,
                        const float *bias,
                        const hil_dims_t *output_dims, float *output) {
-    if (params == 0 || input == 0 || filter == 0 || output == 0) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t status = check_geometry(params->stride_h, params->stride_w, params->dilation_h,
@@ -198,7 +182,7 @@ int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
                             }
                         }
                     }
-                    const float bias_value = bias != 0 ? bias[out_channel] : 0.0f;
+                    const float bias_value = bias != NULL ? bias[out_channel] : 0.0f;
                     output[hil_offset4(output_dims, batch, out_y, out_x, out_channel)] =
                         hil_act_f32(total + bias_value, params->act_min, params->act_max);
                 }
@@ -213,8 +197,8 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
                                 const hil_dims_t *filter_dims, const int8_t *filter,
                                 const int32_t *bias,
                                 const hil_dims_t *output_dims, int8_t *output) {
-    if (params == 0 || requant == 0 || requant->multiplier == 0 || requant->shift == 0 ||
-        input == 0 || filter == 0 || output == 0) {
+    if (params == NULL || requant == NULL || requant->multiplier == NULL || requant->shift == NULL ||
+        input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t status = check_geometry(params->stride_h, params->stride_w, params->dilation_h,
@@ -268,7 +252,7 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
                                 }
                             }
                         }
-                        if (bias != 0) {
+                        if (bias != NULL) {
                             acc = hil_wrap_add(acc, bias[output_channel]);
                         }
                         const int32_t q = requant_index(requant, output_channel);
@@ -289,7 +273,7 @@ int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params,
                                  const hil_dims_t *filter_dims, const float *filter,
                                  const float *bias,
                                  const hil_dims_t *output_dims, float *output) {
-    if (params == 0 || input == 0 || filter == 0 || output == 0) {
+    if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t status = check_geometry(params->stride_h, params->stride_w, params->dilation_h,
@@ -334,7 +318,7 @@ int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params,
                                 }
                             }
                         }
-                        const float bias_value = bias != 0 ? bias[oc] : 0.0f;
+                        const float bias_value = bias != NULL ? bias[oc] : 0.0f;
                         output[hil_offset4(output_dims, b, out_y, out_x, oc)] =
                             hil_act_f32(total + bias_value, params->act_min, params->act_max);
                     }

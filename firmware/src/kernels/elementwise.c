@@ -10,7 +10,7 @@
 int32_t hil_shape_flat_size(const hil_shape_t *shape) {
     int32_t i;
     int32_t size = 1;
-    if (shape == 0) {
+    if (shape == NULL) {
         return 0;
     }
     for (i = 0; i < shape->rank; ++i) {
@@ -101,7 +101,7 @@ int32_t hil_add_s8(const hil_add_params_t *params,
     bcast_t bc;
     int32_t index[HIL_MAX_RANK] = {0};
     int32_t i, i1 = 0, i2 = 0;
-    if (params == 0 || input1 == 0 || input2 == 0 || output == 0 ||
+    if (params == NULL || input1 == NULL || input2 == NULL || output == NULL ||
         params->left_shift < 0 || params->left_shift > 30) {
         return HIL_KERNEL_ERR_ARG;
     }
@@ -129,7 +129,7 @@ int32_t hil_mul_s8(const hil_mul_params_t *params,
     bcast_t bc;
     int32_t index[HIL_MAX_RANK] = {0};
     int32_t i, i1 = 0, i2 = 0;
-    if (params == 0 || input1 == 0 || input2 == 0 || output == 0) {
+    if (params == NULL || input1 == NULL || input2 == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (bcast_init(&bc, input1_shape, input2_shape, output_shape) != HIL_KERNEL_OK) {
@@ -156,7 +156,7 @@ int32_t hil_add_f32(float act_min, float act_max,
     bcast_t bc;
     int32_t index[HIL_MAX_RANK] = {0};
     int32_t i, i1 = 0, i2 = 0;
-    if (input1 == 0 || input2 == 0 || output == 0) {
+    if (input1 == NULL || input2 == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (bcast_init(&bc, input1_shape, input2_shape, output_shape) != HIL_KERNEL_OK) {
@@ -176,7 +176,7 @@ int32_t hil_mul_f32(float act_min, float act_max,
     bcast_t bc;
     int32_t index[HIL_MAX_RANK] = {0};
     int32_t i, i1 = 0, i2 = 0;
-    if (input1 == 0 || input2 == 0 || output == 0) {
+    if (input1 == NULL || input2 == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (bcast_init(&bc, input1_shape, input2_shape, output_shape) != HIL_KERNEL_OK) {

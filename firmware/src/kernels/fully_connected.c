@@ -11,8 +11,8 @@ int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_
                                int32_t batches, int32_t accum_depth, int32_t output_depth,
                                const int8_t *input, const int8_t *filter, const int32_t *bias,
                                int8_t *output) {
-    if (params == 0 || requant == 0 || requant->multiplier == 0 || requant->shift == 0 ||
-        input == 0 || filter == 0 || output == 0) {
+    if (params == NULL || requant == NULL || requant->multiplier == NULL || requant->shift == NULL ||
+        input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (batches < 0 || accum_depth < 0 || output_depth < 0) {
@@ -34,7 +34,7 @@ int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_
                 const int32_t filter_val = filter[out_c * accum_depth + d];
                 acc = hil_wrap_add(acc, (filter_val + params->filter_offset) * (input_val + params->input_offset));
             }
-            if (bias != 0) {
+            if (bias != NULL) {
                 acc = hil_wrap_add(acc, bias[out_c]);
             }
             const int32_t q = requant->per_channel ? out_c : 0;
@@ -54,7 +54,7 @@ int32_t hil_fully_connected_f32(float act_min, float act_max,
                                 int32_t batches, int32_t accum_depth, int32_t output_depth,
                                 const float *input, const float *filter, const float *bias,
                                 float *output) {
-    if (input == 0 || filter == 0 || output == 0) {
+    if (input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (batches < 0 || accum_depth < 0 || output_depth < 0) {
@@ -68,7 +68,7 @@ int32_t hil_fully_connected_f32(float act_min, float act_max,
                 const float product = input[b * accum_depth + d] * filter[out_c * accum_depth + d];
                 total += product;
             }
-            const float bias_value = bias != 0 ? bias[out_c] : 0.0f;
+            const float bias_value = bias != NULL ? bias[out_c] : 0.0f;
             output[out_c + output_depth * b] = hil_act_f32(total + bias_value, act_min, act_max);
         }
     }

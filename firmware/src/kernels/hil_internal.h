@@ -2,6 +2,7 @@
 #ifndef HIL_INTERNAL_H
 #define HIL_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels.h"
@@ -24,7 +25,7 @@ static inline float hil_act_f32(float x, float lo, float hi) {
 
 static inline int32_t hil_shape_valid(const hil_shape_t *s) {
     int32_t i;
-    if (s == 0 || s->rank < 0 || s->rank > HIL_MAX_RANK) {
+    if (s == NULL || s->rank < 0 || s->rank > HIL_MAX_RANK) {
         return 0;
     }
     for (i = 0; i < s->rank; ++i) {

@@ -25,6 +25,7 @@
 #ifndef HIL_KERNELS_H
 #define HIL_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernel_params.h" /* the parameter records: harness/contracts/kernel_params.yaml */
@@ -57,11 +58,6 @@ int32_t hil_shape_flat_size(const hil_shape_t *shape);
 
 /* ---------------------------------------------------------------- padding */
 
-typedef enum { HIL_PADDING_SAME = 1, HIL_PADDING_VALID = 2 } hil_padding_t; /* tflite Padding + 1 */
-
-/* tflite::ComputeOutSize */
-int32_t hil_compute_out_size(hil_padding_t padding, int32_t in_size, int32_t filter_size,
-                             int32_t stride, int32_t dilation);
 /* tflite::ComputePaddingWithOffset: returns the leading (top/left) padding;
  * *offset (may be NULL) receives the extra trailing padding (0 or 1). */
 int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size,

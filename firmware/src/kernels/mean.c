@@ -19,7 +19,7 @@ typedef struct {
 static int32_t reduction_init(reduction_t *r, const hil_shape_t *shape, const int32_t *axes,
                               int32_t num_axes) {
     int32_t i, stride = 1;
-    if (!hil_shape_valid(shape) || (axes == 0 && num_axes != 0) || num_axes < 0) {
+    if (!hil_shape_valid(shape) || (axes == NULL && num_axes != 0) || num_axes < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     r->rank = shape->rank;
@@ -74,7 +74,7 @@ int32_t hil_mean_s8(const hil_mean_params_t *params,
     reduction_t r;
     int32_t out_index[HIL_MAX_RANK] = {0};
     int32_t base = 0, o, done_out = 0;
-    if (params == 0 || input == 0 || output == 0) {
+    if (params == NULL || input == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (reduction_init(&r, input_shape, axes, num_axes) != HIL_KERNEL_OK) {
@@ -122,7 +122,7 @@ int32_t hil_mean_f32(const hil_shape_t *input_shape, const float *input,
     reduction_t r;
     int32_t out_index[HIL_MAX_RANK] = {0};
     int32_t base = 0, o, done_out = 0;
-    if (input == 0 || output == 0) {
+    if (input == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (reduction_init(&r, input_shape, axes, num_axes) != HIL_KERNEL_OK) {

@@ -9,8 +9,8 @@
                  const int32_t *pad_after, T pad_value, T *output) {                            \
         int32_t out_dims[HIL_MAX_RANK], index[HIL_MAX_RANK];                                    \
         int32_t d, rank, total = 1, i;                                                           \
-        if (!hil_shape_valid(input_shape) || input == 0 || output == 0 || pad_before == 0 ||     \
-            pad_after == 0) {                                                                    \
+        if (!hil_shape_valid(input_shape) || input == NULL || output == NULL || pad_before == NULL ||     \
+            pad_after == NULL) {                                                                    \
             return HIL_KERNEL_ERR_ARG;                                                           \
         }                                                                                        \
         rank = input_shape->rank;                                                                \

@@ -8,7 +8,7 @@
 
 static int32_t check_pool(const hil_pool_params_t *params, const hil_dims_t *input_dims,
                           const void *input, const hil_dims_t *output_dims, const void *output) {
-    if (params == 0 || input_dims == 0 || output_dims == 0 || input == 0 || output == 0) {
+    if (params == NULL || input_dims == NULL || output_dims == NULL || input == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (params->stride_h <= 0 || params->stride_w <= 0 || params->filter_h <= 0 ||

@@ -30,7 +30,7 @@ static int32_t round_to_i32(float x) {
 int32_t hil_quantize_f32_s8(float scale, int32_t zero_point, int32_t size,
                             const float *input, int8_t *output) {
     int32_t i;
-    if (input == 0 || output == 0 || size < 0) {
+    if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     for (i = 0; i < size; ++i) {
@@ -47,7 +47,7 @@ int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point,
                           int32_t multiplier, int32_t shift, int32_t size,
                           const int8_t *input, int8_t *output) {
     int32_t i;
-    if (input == 0 || output == 0 || size < 0) {
+    if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     for (i = 0; i < size; ++i) {
@@ -61,7 +61,7 @@ int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point,
 int32_t hil_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size,
                               const int8_t *input, float *output) {
     int32_t i;
-    if (input == 0 || output == 0 || size < 0) {
+    if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     for (i = 0; i < size; ++i) {
@@ -77,7 +77,7 @@ int32_t hil_reshape(const void *input, void *output, int32_t num_bytes) {
     const uint8_t *src = (const uint8_t *)input;
     uint8_t *dst = (uint8_t *)output;
     int32_t i;
-    if (input == 0 || output == 0 || num_bytes < 0) {
+    if (input == NULL || output == NULL || num_bytes < 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (dst == src) {

@@ -96,7 +96,6 @@ static void metrics(const link_message_t *request)
 
 #if defined(__arm__)
 extern uint32_t _sdata, _edata, _sbss, _ebss, _sstack, _estack;
-uint32_t cortexm_stack_high_water(void); /* src/hal/cortexm/startup.c */
 
 #define STACK_PAINT 0xC5C5C5C5u /* as src/hal/cortexm/startup.c paints it at reset */
 
@@ -105,7 +104,7 @@ static void fill_memory(link_memory_reply_t *reply)
     reply->data_bytes = (uint32_t)((uintptr_t)&_edata - (uintptr_t)&_sdata);
     reply->bss_bytes = (uint32_t)((uintptr_t)&_ebss - (uintptr_t)&_sbss);
     reply->stack_size = (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack);
-    reply->stack_high_water = cortexm_stack_high_water();
+    reply->stack_high_water = hal_stack_high_water();
 }
 
 /* Paints the unused stack again so the next high-water mark covers only what follows. */

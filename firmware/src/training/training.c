@@ -9,6 +9,7 @@
 #include "hil_constants.h" /* HIL_TRAINING_ARENA_BYTES, HIL_TRAINING_STACK_RESERVE */
 #include "training_image.h"
 #include "../app/app.h"
+#include "../hal/hal.h"
 #include "../kernels/hil_fixedpoint.h"
 #include "../kernels/kernels.h"
 #include "../metrics/metrics.h"
@@ -18,7 +19,6 @@
 #define BIAS_STEP_LIMIT 1073741824.0f
 
 extern uint32_t _sdata, _ebss;
-uint32_t cortexm_stack_high_water(void);
 /* The inference engine's service (src/engine/engine_commands.c), weak: builds without the engine
  * (the host fuzz target) have no backbone to bind. */
 extern int8_t *engine_service_tensor(uint32_t index, uint32_t bytes, const char **why) __attribute__((weak));
@@ -520,7 +520,7 @@ static float loss_and_gradient(uint32_t label)
     const float label_logit = g[label];
     float total = 0.0f;
     for (int32_t j = 0; j < n; j++) {
-        g[j] = train_expf(g[j] - top);
+        g[j] = hil_expf(g[j] - top);
         total = total + g[j];
     }
     const float loss = train_logf(total) - (label_logit - top);
@@ -1063,7 +1063,7 @@ static uint32_t arena_high_water(void)
 
 static void train_memory(const link_message_t *request)
 {
-    const uint32_t high_water = cortexm_stack_high_water();
+    const uint32_t high_water = hal_stack_high_water();
     const uint32_t arena_bytes = state.ready ? state.arena_bytes : 0;
     const uint32_t pool = engine_service_pool_size ? engine_service_pool_size() : 0;
     const uint32_t pool_used = engine_service_high_water ? engine_service_high_water() : 0;

@@ -11,7 +11,6 @@
 
 #include "../../app/app.h"
 #include "../hal.h"
-#include "avr.h"
 
 #define STACK_PAINT 0xC5u
 
@@ -29,13 +28,13 @@ void avr_early_init(void)
     }
 }
 
-uint16_t avr_stack_high_water(void)
+uint32_t hal_stack_high_water(void)
 {
     const uint8_t *byte = &_end;
     while (byte <= (const uint8_t *)RAMEND && *byte == STACK_PAINT) {
         byte++;
     }
-    return (uint16_t)(RAMEND + 1 - (uint16_t)byte);
+    return (uint32_t)(RAMEND + 1 - (uint16_t)byte);
 }
 
 /* An interrupt without a handler: a bug. Stop rather than restart silently from address 0. */

@@ -31,8 +31,9 @@
 static inline void cortexm_dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
 static inline void cortexm_isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
 
-/* Requests a system reset through the SCB; does not return. */
-void cortexm_system_reset(void) __attribute__((noreturn));
+/* hal.h's hal_reset (a system reset through the SCB), hal_halt and hal_stack_high_water are
+ * implemented once for every Cortex-M board in startup.c. Its hal_halt waits for a reset; a HAL
+ * that runs under QEMU defines its own, which exits by cortexm_semihosting_exit. */
 
 /* ARM semihosting SYS_EXIT_EXTENDED: makes QEMU exit with `code` (emulators only: on a real
  * board without a debugger the BKPT itself faults). */

@@ -27,7 +27,7 @@ static void paint_stack(void)
     }
 }
 
-uint32_t cortexm_stack_high_water(void)
+uint32_t hal_stack_high_water(void)
 {
     const uint32_t *word = &_sstack;
     while (word < &_estack && *word == STACK_PAINT) {
@@ -101,11 +101,20 @@ __attribute__((naked)) void HardFault_Handler(void)
         "b cortexm_fault_report \n");
 }
 
-void cortexm_system_reset(void)
+void hal_reset(void)
 {
     cortexm_dsb();
     SCB_AIRCR = SCB_AIRCR_SYSRESETREQ;
     cortexm_dsb();
+    for (;;) {
+    }
+}
+
+/* A real board (or Renode, which has no semihosting exit here) waits for a reset or a debugger.
+ * Weak: the HALs that run under QEMU replace it with an exit by semihosting. */
+__attribute__((weak)) void hal_halt(int code)
+{
+    (void)code;
     for (;;) {
     }
 }

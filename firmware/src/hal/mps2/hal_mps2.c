@@ -89,11 +89,6 @@ uint32_t hal_timer_hz(void)
     return SYSCLK_HZ;
 }
 
-void hal_reset(void)
-{
-    cortexm_system_reset();
-}
-
 void hal_halt(int code)
 {
     cortexm_semihosting_exit(code);

@@ -100,15 +100,3 @@ void hal_idle(void)
 {
     /* Keep polling: the cycle counter, our clock, stops while the core sleeps. */
 }
-
-void hal_reset(void)
-{
-    cortexm_system_reset();
-}
-
-void hal_halt(int code)
-{
-    (void)code;
-    for (;;) {
-    }
-}

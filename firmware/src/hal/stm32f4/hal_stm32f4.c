@@ -91,18 +91,10 @@ uint32_t hal_timer_hz(void)
     return TIMER_HZ;
 }
 
-void hal_reset(void)
-{
-    cortexm_system_reset();
-}
-
+#if HIL_EMULATED
+/* QEMU's netduinoplus2 exits with the code (the real board keeps startup.c's hal_halt). */
 void hal_halt(int code)
 {
-#if HIL_EMULATED
     cortexm_semihosting_exit(code);
-#else
-    (void)code;
-    for (;;) {
-    }
-#endif
 }
+#endif

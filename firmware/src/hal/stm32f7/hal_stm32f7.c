@@ -139,15 +139,3 @@ void hal_idle(void)
 {
     /* Real hardware: keep polling (the DWT cycle counter, our clock, stops during WFI). */
 }
-
-void hal_reset(void)
-{
-    cortexm_system_reset();
-}
-
-void hal_halt(int code)
-{
-    (void)code;
-    for (;;) {
-    }
-}

@@ -74,7 +74,7 @@ HIL_DSP_INLINE void accumulate(const conv_t *cv, const field_t *fd, int32_t oc, 
     const int32_t x_off = p->input_offset;
     const int32_t row = cv->filter_bytes;
     const int8_t *f_oc = cv->filter + oc * row;
-    if (fd->run != 0) {
+    if (fd->run != NULL) {
         if (count == 4) {
             hil_dsp_dot4(fd->run, f_oc, row, row, x_off, acc);
         } else {
@@ -109,7 +109,7 @@ static void conv_pixel(const conv_t *cv, const hil_dsp_block_t *blk, const field
     const int32_t rq_step = cv->rq_step;
     const hil_dsp_out_t o = cv->out;
     int32_t oc = 0, j;
-    if (fd->run != 0) { /* the common case: one call does every block of four channels */
+    if (fd->run != NULL) { /* the common case: one call does every block of four channels */
         const int32_t blocks = out_depth / 4;
         hil_dsp_blocks4(fd->run, cv->filter, cv->filter_bytes, cv->filter_bytes, blk, blocks, out);
         oc = 4 * blocks;
@@ -117,7 +117,7 @@ static void conv_pixel(const conv_t *cv, const hil_dsp_block_t *blk, const field
     for (; oc < out_depth; ++oc) {
         const int32_t count = out_depth - oc >= 4 ? 4 : 1;
         int32_t acc[4] = {0, 0, 0, 0};
-        if (bias != 0) {
+        if (bias != NULL) {
             for (j = 0; j < count; ++j) {
                 acc[j] = bias[oc + j];
             }

@@ -196,7 +196,7 @@ static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo,
         }
         for (; oc + 4 <= out_depth; oc += 4) {
             int32_t acc[4] = {0, 0, 0, 0};
-            if (d->bias != 0) {
+            if (d->bias != NULL) {
                 for (j = 0; j < 4; ++j) {
                     acc[j] = d->bias[oc + j];
                 }
@@ -212,7 +212,7 @@ static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo,
         const int32_t acc = dw_one_channel(params, &win, d->row_bytes, d->in_depth, out_depth, d->f_d->w,
                                            d->filter, oc / multiplier, oc);
         const int32_t q = oc * d->rq_step;
-        out[oc] = hil_dsp_requant(hil_wrap_add(acc, d->bias != 0 ? d->bias[oc] : 0), d->multipliers[q], d->shifts[q], d->o);
+        out[oc] = hil_dsp_requant(hil_wrap_add(acc, d->bias != NULL ? d->bias[oc] : 0), d->multipliers[q], d->shifts[q], d->o);
     }
 }
 

@@ -44,7 +44,7 @@ int32_t hil_fully_connected_s8_dsp(const hil_fc_params_t *params, const hil_requ
             for (j = 0; j < count; ++j) {
                 const int32_t c = oc + j;
                 const int32_t q = c * rq_step;
-                out[c] = hil_dsp_requant(hil_wrap_add(acc[j], bias != 0 ? bias[c] : 0), multipliers[q], shifts[q], o);
+                out[c] = hil_dsp_requant(hil_wrap_add(acc[j], bias != NULL ? bias[c] : 0), multipliers[q], shifts[q], o);
             }
         }
     }

@@ -149,7 +149,7 @@ static inline int32_t hil_dsp_narrow_ok(const hil_requant_t *requant, int32_t ch
             return 0;
         }
     }
-    for (c = 0; bias != 0 && c < channels; ++c) {
+    for (c = 0; bias != NULL && c < channels; ++c) {
         const int64_t magnitude = bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c];
         largest_bias = magnitude > largest_bias ? magnitude : largest_bias;
     }
@@ -240,7 +240,7 @@ static inline void hil_dsp_tap_range(int32_t origin, int32_t dilation, int32_t t
 /* Four accumulators started from the next four biases (or 0 without bias); the bias pointer
  * after them. */
 HIL_DSP_INLINE const int32_t *hil_dsp_bias4(int32_t acc[4], const int32_t *bias) {
-    if (bias == 0) {
+    if (bias == NULL) {
         acc[0] = acc[1] = acc[2] = acc[3] = 0;
         return bias;
     }
