@@ -51,13 +51,21 @@ HIL_DSP_INLINE int32_t hil_dsp_load4(const int8_t *p) {
     return v;
 }
 
+/* The pointer made opaque to gcc's optimiser, at no instruction: it keeps gcc's loop-idiom pass
+ * from turning some of the loops below into memset calls. Measured: VWW's first convolution
+ * (3x3x3 windows gathered per pixel) 2,775,956 -> 2,401,335 instructions as a single-op model;
+ * writing the stores in assembly instead gave 2,474,048. */
+#define HIL_DSP_OPAQUE(p) __asm__("" : "+r"(p))
+
 /* memcpy / memset for the gathered windows: newlib-nano's copy bytes one at a time. */
 HIL_DSP_INLINE void hil_dsp_copy(int8_t *dst, const int8_t *src, int32_t n) {
     for (; n >= 4; n -= 4, dst += 4, src += 4) {
         const int32_t v = hil_dsp_load4(src);
+        HIL_DSP_OPAQUE(dst);
         memcpy(dst, &v, sizeof v);
     }
     for (; n > 0; --n) {
+        HIL_DSP_OPAQUE(dst);
         *dst++ = *src++;
     }
 }
@@ -65,9 +73,11 @@ HIL_DSP_INLINE void hil_dsp_copy(int8_t *dst, const int8_t *src, int32_t n) {
 HIL_DSP_INLINE void hil_dsp_fill(int8_t *dst, int8_t value, int32_t n) {
     const uint32_t v = ((uint32_t)value & 0xFFu) * 0x01010101u;
     for (; n >= 4; n -= 4, dst += 4) {
+        HIL_DSP_OPAQUE(dst);
         memcpy(dst, &v, sizeof v);
     }
     for (; n > 0; --n) {
+        HIL_DSP_OPAQUE(dst);
         *dst++ = value;
     }
 }
