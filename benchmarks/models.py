@@ -3,7 +3,7 @@
     python benchmarks/models.py [--board nucleo_f746] [--inputs 3] [--json] [MODEL.tflite ...]
 
 Default models: every .tflite in ../shared/models that packs for the board. Columns:
-  arena      the host-planned arena of the packed model (greedy by size, 16-byte aligned)
+  arena      the host-planned arena of the packed model (harness/engine/plan.py, 16-byte aligned)
   tflm_arena Reference.arena_bytes(): what the tflite-micro interpreter allocates on this 64-bit
              host (its bookkeeping is bigger than on a 32-bit MCU: an upper bound for the device)
   flash      bytes of the packed model in the flash model slot (weights + tables + parameters)

@@ -8,7 +8,8 @@ Each build runs in a PlatformIO project generated under `harness.resources.build
 (`$HIL_BUILD_DIR`), whose platformio.ini points at the firmware sources wherever they are (a
 checkout, or site-packages), so nothing is written beside them. Its folder is named by the
 harness version, a digest of the firmware sources and a digest of the extra flags: two harness
-versions or flag sets never share a build.
+versions or flag sets never share a build. A build whose inputs and outputs are as the last
+successful one left them returns without spawning PlatformIO (build_stamp.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .boards import Board
+from .build_stamp import BuildStamp, build_inputs_digest
 from .errors import BuildError
 from .progress import Progress
 from .resources import build_key, build_root, firmware_dir
@@ -158,14 +160,21 @@ def build(board: Board, emulator: str, progress: Progress | None = None,
     project = project_dir(variant.pio_env, extra_flags)
     ini = project_ini(board, emulator, variant.pio_env, firmware_dir(), extra_flags)
     command = [sys.executable, "-m", "platformio", "run", "-d", str(project), "-e", variant.pio_env]
+    out = project / ".pio" / "build" / variant.pio_env
+    firmware = Firmware(board.name, emulator, variant.pio_env,
+                        out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")
     with progress.step(f"building firmware {variant.pio_env} {' '.join(extra_flags)}".rstrip()), _build_lock(project):
         ini_path = project / "platformio.ini"
         if not ini_path.is_file() or ini_path.read_text() != ini:
             ini_path.write_text(ini)
+        stamp = BuildStamp(out / "hil_inputs.json", (firmware.elf, firmware.bin, firmware.hex),
+                           build_inputs_digest(project, ini, board, pio_environ()))
+        if stamp.current():
+            return firmware
         result = _run_counting_compiles(command, pio_environ(), progress)
+        if result.returncode == 0:
+            stamp.write()
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
         raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")
-    out = project / ".pio" / "build" / variant.pio_env
-    return Firmware(board.name, emulator, variant.pio_env,
-                    out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")
+    return firmware

@@ -42,3 +42,14 @@ def test_a_variant_build_is_told_apart_by_its_build_id():
     assert commit.endswith(f"+f{flags_digest(flags)}") and built_at.endswith("Z")
     written = [p for p in resources.firmware_dir().rglob("*") if p.stat().st_mtime >= start]
     assert not written, f"the build wrote beside the firmware sources: {written[:3]}"
+
+
+def test_a_current_build_returns_without_spawning_platformio(monkeypatch):
+    board = load_board("nucleo_f746")
+    built = build(board, "qemu")  # real PlatformIO, once (it records the build's inputs)
+
+    def no_spawn(*args, **kwargs):
+        raise AssertionError(f"PlatformIO spawned for a current build: {args[0]}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_spawn)
+    assert build(board, "qemu") == built and built.elf.is_file()
