@@ -25,8 +25,8 @@ from .plan import lifetimes, plan
 # (link buffers, ...) and the stack. The firmware's real figure is reported by ENGINE_INFO;
 # tests/device check that the device always has at least SRAM minus this much.
 FIRMWARE_RAM_RESERVE = 48 * 1024
-# AVR (2 KB of SRAM) has a fixed pool instead: ENGINE_POOL_SIZE in firmware/src/engine/engine_commands.c.
-AVR_ENGINE_POOL_SIZE = 416
+# A board whose file gives the engine a fixed pool (the Uno's 2 KB: `firmware.engine.pool`, built
+# as ENGINE_POOL_SIZE) has that instead.
 
 _TYPE_CODES = {np.dtype(np.int8): fmt.TYPE_INT8, np.dtype(np.float32): fmt.TYPE_FLOAT32,
                np.dtype(np.int32): fmt.TYPE_INT32}
@@ -135,8 +135,8 @@ def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
 
 def sram_budget(board: Board, emulator: str = "none") -> int:
     """Bytes of SRAM the engine can count on for model (when streamed to RAM) and arena."""
-    if board.arch == "avr":
-        return AVR_ENGINE_POOL_SIZE
+    if board.firmware.engine_pool is not None:
+        return board.firmware.engine_pool
     return board.variant(emulator).memory.sram.size - FIRMWARE_RAM_RESERVE
 
 

@@ -21,11 +21,14 @@ class SerialTransport:
             self._port.open()
         except (serial.SerialException, ValueError, OSError) as exc:
             raise TargetError(f"cannot open {url}: {exc}") from None
+        self._no_delay()
+        self.bytes_written = 0
+        self.bytes_read = 0
+
+    def _no_delay(self) -> None:
         sock = getattr(self._port, "_socket", None)
         if sock is not None:  # pyserial leaves Nagle on: small frames would wait ~40 ms each
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.bytes_written = 0
-        self.bytes_read = 0
 
     def write(self, data: bytes) -> None:
         try:
@@ -46,6 +49,18 @@ class SerialTransport:
             raise TransportClosed(f"reading from {self.url} failed: {exc}") from None
         self.bytes_read += len(data)
         return data
+
+    def disconnect(self) -> None:
+        """Closes the port but keeps this object: `reconnect()` opens the same URL again (an
+        emulator restarted behind it), and whoever holds the transport carries on."""
+        self.close()
+
+    def reconnect(self) -> None:
+        try:
+            self._port.open()
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise TargetError(f"cannot reopen {self.url}: {exc}") from None
+        self._no_delay()
 
     def close(self) -> None:
         try:

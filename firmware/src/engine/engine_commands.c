@@ -19,8 +19,8 @@
 #if defined(__AVR__)
 /* 2 KB of SRAM: the arena plus one operator's constants, copied from the flash model slot
  * (hello_world int8: 32 + 16x16 weights, 16 int32 biases, requantization); the rest is the
- * stack, which an INVOKE needs 531 bytes of (measured). harness/engine/pack.py's
- * AVR_ENGINE_POOL_SIZE mirrors it; the linker checks it leaves AVR_STACK_RESERVE. */
+ * stack, which an INVOKE needs 531 bytes of (measured). The Uno's board file sets it
+ * (firmware.engine.pool, passed as -DENGINE_POOL_SIZE); the linker checks it leaves AVR_STACK_RESERVE. */
 #define ENGINE_POOL_SIZE 416u
 #elif HIL_SRAM_SIZE > 2u * ENGINE_RAM_RESERVE
 #define ENGINE_POOL_SIZE (HIL_SRAM_SIZE - ENGINE_RAM_RESERVE)
