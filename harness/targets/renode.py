@@ -169,7 +169,7 @@ class RenodeTarget(Target):
         return None if shutil.which(RENODE_BINARY) else install_hint()
 
     def where(self) -> str:
-        return f"renode {self.variant.machine}"
+        return f"renode {self.variant.extra.get('platform')}"
 
     def start(self) -> SerialTransport:
         if shutil.which(RENODE_BINARY) is None:
