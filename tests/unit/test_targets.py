@@ -73,3 +73,25 @@ def test_a_slot_image_larger_than_the_slot_is_refused(tmp_path):
     size = board.variant("qemu").memory.model_slot.size
     with pytest.raises(HarnessError, match=f"slot image of {size + 1} bytes does not fit nucleo_f746's model slot"):
         QemuTarget(board, board.variant("qemu"), _firmware(tmp_path), slot_image=bytes(size + 1))
+
+
+def test_a_socket_transport_closes_at_once_and_reconnects_to_the_same_url():
+    import socket
+    import time
+
+    from harness.targets.transport import SerialTransport
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+        transport = SerialTransport(url)
+        first, _ = server.accept()
+        start = time.monotonic()
+        transport.disconnect()
+        assert time.monotonic() - start < 0.1  # pyserial's own close sleeps 0.3 s
+        transport.reconnect()
+        second, _ = server.accept()
+        second.sendall(b"again")
+        assert transport.read(2.0) == b"again"
+        transport.close()
+        first.close()
+        second.close()
