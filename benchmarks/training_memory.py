@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.boards import load_board
 from harness.build import build
 from harness.dut import Dut
-from harness.training.backbone import DeviceBackbone, pack_backbone, slot_loader_args
+from harness.training.backbone import DeviceBackbone, pack_backbone
 from harness.training.device import (
     ENGINE_POOL_BYTES,
     TRAINING_ARENA_BYTES,
@@ -60,8 +60,7 @@ def variants(setup, static: int) -> list[tuple[str, object]]:
 
 def measure(board: str, emulator: str, setup, task, packed, arena: int, steps: int) -> dict:
     flags = firmware_flags(arena)
-    loader = slot_loader_args(board, emulator, packed)
-    with Dut.open(board, emulator, timeout=60, extra_flags=flags, qemu_args=lambda firmware: loader) as dut:
+    with Dut.open(board, emulator, timeout=60, extra_flags=flags, slot_image=packed.image) as dut:
         device = DeviceTraining(dut.link, 60)
         setup.budget_bytes = load_board(board).variant(emulator).memory.sram.size
         device.load(setup)

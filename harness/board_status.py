@@ -1,46 +1,17 @@
-"""Where each board can run on this machine right now: attached, QEMU, Renode."""
+"""Where each board can run on this machine right now: attached, QEMU, Renode (`hil boards`).
+Each target says it for itself (`Target.availability`)."""
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from .boards import Board, load_all_boards
-from .targets.flash import INSTALL_HINT
-from .targets.qemu import QEMU_BINARY
-from .targets.serial_port import find_ports
+from .targets.registry import TARGET_NAMES, target_class
 
 
-def flasher_status(board: Board) -> str:
-    tool = board.upload_tool
-    if not tool:
-        return "no flashing tool in the board file"
-    if shutil.which(tool):
-        return f"flashes with {tool}"
-    return f"flashes with {tool}, not installed ({INSTALL_HINT.get(tool, 'install it')})"
-
-
-def real_status(board: Board) -> str:
-    flasher = flasher_status(board)
-    if board.usb_vid is None:
-        return f"no USB IDs to look for: give its serial port with --port; {flasher}"
-    ports = find_ports(board)
-    usb = f"{board.usb_vid:04X}:{board.usb_pid:04X}"
-    where = f"attached at {', '.join(ports)}" if ports else f"not attached (looked for USB {usb})"
-    return f"{where}; {flasher}"
-
-
-def emulator_status(board: Board, emulator: str) -> str:
-    if emulator not in board.variants:
+def target_status(board: Board, name: str) -> str:
+    if name not in board.variants:
         return "not supported by this board"
-    variant = board.variants[emulator]
-    if emulator == "qemu":
-        binary, where = QEMU_BINARY[board.arch], f"machine {variant.machine}"
-        where += ", stand-in" if variant.stand_in else ""
-    else:
-        binary, where = "renode", f"platform {variant.extra.get('platform')}, the real board's image"
-    if shutil.which(binary) is None:
-        return f"{binary} not installed ({where})"
-    return f"available ({where})"
+    return target_class(name).availability(board)
 
 
 def _notes(board: Board) -> str | None:
@@ -56,11 +27,8 @@ def board_rows() -> list[dict[str, Any]]:
             "name": board.name, "title": board.title, "mcu": board.mcu, "core": board.core,
             "fpu": board.fpu, "flash_kb": board.memory.flash.size // 1024,
             "sram_kb": board.memory.sram.size // 1024,
-            "available": {
-                "real": real_status(board),
-                "qemu": emulator_status(board, "qemu"),
-                "renode": emulator_status(board, "renode"),
-            },
+            "available": {target_class(name).label or name: target_status(board, name)
+                          for name in TARGET_NAMES},
             "stand_in": _notes(board),
         })
     return rows

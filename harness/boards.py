@@ -5,9 +5,11 @@ the pytest rootdir, `--boards-dir`, ini `hil_boards_dir`: added with `add_boards
 in the current directory), `$HIL_BOARDS_DIR` (os.pathsep-separated), then the built-in boards
 shipped with the harness. A project board may so replace a built-in one of the same name.
 
-A board file describes the real board (MCU, core, memory, serial link, how to flash it) and the
-ways it can be emulated. `Board.variant(emulator)` resolves one of them into what a build and a
-target need: the PlatformIO environment, the HAL, the memory map and the timer.
+A board file describes the real board (MCU, core, memory, serial link, how to flash it), what
+the harness firmware has on it (`firmware:`: services, the engine's op set and pool; default:
+everything) and the ways it can be emulated. `Board.variant(emulator)` resolves one of them into
+what a build and a target need: the PlatformIO environment, the HAL, the memory map and the timer.
+The emulators are the targets of harness/targets/registry.py.
 """
 from __future__ import annotations
 
@@ -21,8 +23,11 @@ import yaml
 
 from .errors import BoardError
 from .resources import builtin_boards_dir
+from .targets.registry import REAL_BOARD, TARGET_NAMES
 
-EMULATORS = ("none", "qemu", "renode")
+EMULATORS = TARGET_NAMES  # --emulator values: "none" (a real board) and the emulated targets
+SERVICES = ("engine", "metrics", "training")  # firmware/src/<name>/ beside the always-built link
+OP_SETS = ("full", "minimal")  # the engine's operators; minimal: ENGINE_OPS_MINIMAL (engine.h)
 _SIZE = re.compile(r"^\s*(\d+)\s*([KM]?)B?\s*$", re.IGNORECASE)
 
 
@@ -89,6 +94,29 @@ class Timer:
 
 
 @dataclass(frozen=True)
+class FirmwareFeatures:
+    """What the harness firmware has on a board (the board file's `firmware:`)."""
+
+    left_out: dict[str, str] = field(default_factory=dict)  # service -> why it is not built
+    op_set: str = "full"
+    op_set_note: str | None = None  # what a reduced op set still runs (shown when tests skip)
+    engine_pool: int | None = None  # ENGINE_POOL_SIZE; None: the SRAM the firmware leaves
+    terse_errors: bool = False  # ENGINE_TERSE_ERRORS: error codes without their texts
+    fault_report: bool = True  # a hard fault is reported with its registers (SELFTEST_FAULT)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(name for name in SERVICES if name not in self.left_out)
+
+    def has(self, service: str) -> bool:
+        return service in self.services
+
+    def limited(self) -> dict[str, str]:
+        """Services built with a reduced feature set, with what remains."""
+        return {"engine": self.op_set_note or f"op set {self.op_set}"} if self.op_set != "full" else {}
+
+
+@dataclass(frozen=True)
 class Variant:
     """One way to run a board: on the real hardware or in one emulator."""
 
@@ -127,6 +155,7 @@ class Board:
     path: Path
     link_max_payload: int | None = None  # the link's buffer sizes, when the firmware's defaults
     link_max_message: int | None = None  # (LINK_MAX_PAYLOAD/MESSAGE in link.h) do not fit the RAM
+    firmware: FirmwareFeatures = field(default_factory=FirmwareFeatures)
 
     def variant(self, emulator: str) -> Variant:
         if emulator not in self.variants:
@@ -138,7 +167,7 @@ class Board:
 
     @property
     def emulators(self) -> list[str]:
-        return [name for name in self.variants if name != "none"]
+        return [name for name in self.variants if name != REAL_BOARD]
 
 
 class _Reader:
@@ -202,6 +231,27 @@ def _read_timer(reader: _Reader) -> Timer:
     return Timer(kind, reader.get("source", str), reader.get("units_per_tick", int))
 
 
+def _read_firmware(reader: _Reader | None) -> FirmwareFeatures:
+    if reader is None:
+        return FirmwareFeatures()
+    left_out = reader.sub("left_out", None)
+    reasons = {}
+    for service in left_out.data if left_out else ():
+        if service not in SERVICES:
+            raise left_out.fail(service, f"unknown service; expected one of {', '.join(SERVICES)}")
+        reasons[service] = left_out.get(service, str)
+    engine = reader.sub("engine", None) or _Reader(reader.path, {}, reader._name("engine"))
+    op_set = engine.get("op_set", str, "full")
+    if op_set not in OP_SETS:
+        raise engine.fail("op_set", f"expected one of {', '.join(OP_SETS)}, got {op_set!r}")
+    return FirmwareFeatures(
+        left_out=reasons, op_set=op_set, op_set_note=engine.get("op_set_note", str, None),
+        engine_pool=engine.size("pool") if engine.has("pool") else None,
+        terse_errors=engine.get("terse_errors", bool, False),
+        fault_report=reader.get("fault_report", bool, True),
+    )
+
+
 def _read_board(path: Path) -> Board:
     try:
         data = yaml.safe_load(path.read_text())
@@ -219,17 +269,19 @@ def _read_board(path: Path) -> Board:
     serial, build, upload = top.sub("serial"), top.sub("build"), top.sub("upload", None)
     usb = serial.sub("usb", None)
     link = top.sub("link", None)
+    firmware = _read_firmware(top.sub("firmware", None))
 
     clock_hz = top.get("clock_hz", int)
     variants = {
-        "none": Variant(
-            name, "none", build.get("pio_env", str), build.get("hal", str), memory, timer, clock_hz
+        REAL_BOARD: Variant(
+            name, REAL_BOARD, build.get("pio_env", str), build.get("hal", str), memory, timer, clock_hz
         )
     }
     emulators = top.sub("emulators", None) or _Reader(path, {}, "emulators")
     for emulator in emulators.data:
-        if emulator not in EMULATORS[1:]:
-            raise emulators.fail(emulator, f"unknown emulator; expected one of {EMULATORS[1:]}")
+        if emulator not in EMULATORS or emulator == REAL_BOARD:
+            known = tuple(name for name in EMULATORS if name != REAL_BOARD)
+            raise emulators.fail(emulator, f"unknown emulator; expected one of {known}")
         emu = emulators.sub(emulator)
         variants[emulator] = Variant(
             board=name,
@@ -266,6 +318,7 @@ def _read_board(path: Path) -> Board:
         path=path,
         link_max_payload=link.get("max_payload", int, None) if link else None,
         link_max_message=link.get("max_message", int, None) if link else None,
+        firmware=firmware,
     )
 
 

@@ -6,11 +6,10 @@ later services (inference, training, benchmarks) talk to the firmware through a 
 """
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from . import build as firmware_build
 from .boards import Board, Variant, load_board
@@ -20,22 +19,12 @@ from .link import protocol
 from .link.client import DEFAULT_TIMEOUT_S, Link
 from .link.protocol import MessageType
 from .progress import Progress
-from .targets.qemu import QemuTarget
-from .targets.renode import RenodeTarget
-from .targets.renode import install_hint as renode_install_hint
-from .targets.serial_port import SerialTarget
-from .targets.transport import SerialTransport
+from .targets.base import Capabilities, Target, TargetOptions
+from .targets.registry import REAL_BOARD, target_class
 
 BOOT_TIMEOUT_S = 10.0
 REAL_BOARD_ANSWER_S = 3.0  # how long a real board may take to answer its first HELLO
 HELLO_RETRY_S = 0.5
-
-
-class Target(Protocol):
-    def start(self) -> SerialTransport: ...
-    def stop(self) -> None: ...
-    def reset(self) -> None: ...
-    def exit_reason(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -89,25 +78,36 @@ class Dut:
         lock_timeout: float | None = None,
         place: str | None = None,
         coordinator: str | None = None,
+        slot_image: bytes | None = None,
     ) -> Dut:
+        """`slot_image`: the flash model slot's content from boot, on a target that preloads it
+        (its capability `preloads_model_slot`; the target removes its copy when closed).
+        `qemu_args(firmware)`: more emulator arguments made from the built firmware (the QEMU
+        plugin's, which name the ELF)."""
         board = load_board(board) if isinstance(board, str) else board
         progress = progress or Progress.quiet()
+        if slot_image is not None:  # refused before a board is claimed or a firmware built
+            _check_preloads(board, REAL_BOARD if place else emulator)
         # one session per real board or labgrid place (harness.farm); a place is a real board
         claim = claim_board(board, emulator, port, probe_serial, place, coordinator, lock_timeout, progress.say)
-        emulator, port = ("none", claim.port) if claim else (emulator, port)
+        emulator, port = (REAL_BOARD, claim.port) if claim else (emulator, port)
         variant = board.variant(emulator)
+        options = TargetOptions(port, baud, probe_serial, extra_flags, qemu_args, slot_image)
+        target: Target | None = None
         try:
-            target = _make_target(board, variant, port, baud, probe_serial, progress, extra_flags, qemu_args)
-            with progress.step(f"connecting to {board.name} ({_where(variant, target)})"):
+            target = _make_target(board, variant, options, progress)
+            with progress.step(f"connecting to {board.name} ({target.where()})"):
                 transport = target.start()
         except BaseException:
+            if target:
+                target.stop()  # a QEMU that did not connect, its work folder and slot image
             if claim:
                 claim.release()
             raise
         dut = cls(board, variant, target, Link(transport, board.name, timeout, on_closed=target.exit_reason))
         dut.claim, dut.progress = claim, progress
         try:
-            dut._handshake(wait_ready=emulator != "none")
+            dut._handshake(wait_ready=dut.capabilities.emulated)
         except BaseException:
             dut.close()
             raise
@@ -136,9 +136,14 @@ class Dut:
             except DeviceTimeout:
                 if time.monotonic() >= deadline:
                     raise TargetError(
-                        f"board {self.board.name} does not answer on {self.target.port}: is the "
+                        f"board {self.board.name} does not answer on {self.target.where()}: is the "
                         f"harness firmware flashed? Run: hil flash --board {self.board.name}"
                     ) from None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this device's target can do (harness/targets/base.py)."""
+        return self.target.capabilities(self.board)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -183,23 +188,15 @@ class Dut:
         }
 
 
-def _make_target(board: Board, variant: Variant, port: str | None, baud: int | None,
-                 probe_serial: str | None, progress: Progress, extra_flags: list[str] | None = None,
-                 qemu_args: Callable[[firmware_build.Firmware], list[str]] | None = None) -> Target:
-    if variant.emulator == "none":
-        return SerialTarget(board, port, baud, probe_serial)
-    if variant.emulator == "renode":
-        if shutil.which("renode") is None:
-            raise TargetError(renode_install_hint())
-        return RenodeTarget(board, variant, firmware_build.build(board, "renode", progress, extra_flags))
-    firmware = firmware_build.build(board, variant.emulator, progress, extra_flags)
-    return QemuTarget(board, variant, firmware, extra_args=qemu_args(firmware) if qemu_args else None)
+def _check_preloads(board: Board, emulator: str) -> None:
+    if not target_class(emulator).capabilities(board).preloads_model_slot:
+        raise HarnessError(f"--emulator={emulator} cannot load the flash model slot at boot (qemu "
+                           f"can); on {board.name} stream the model into RAM instead, or write the "
+                           f"slot with `hil flash --model`")
 
 
-def _where(variant: Variant, target: Target) -> str:
-    if variant.emulator == "none":
-        return getattr(target, "port", "serial")
-    return f"{variant.emulator} {variant.machine}"
+def _make_target(board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> Target:
+    return target_class(variant.emulator).create(board, variant, options, progress)
 
 
 __all__ = ["Dut", "HarnessError", "HelloInfo"]

@@ -9,7 +9,8 @@ import subprocess
 
 from . import __version__
 
-TOOLCHAINS = {"qemu": ("qemu-system-arm", "qemu-system-avr"), "toolchain": ("arm-none-eabi-gcc", "avr-gcc")}
+TOOLCHAINS = {"arm": {"qemu": "qemu-system-arm", "toolchain": "arm-none-eabi-gcc"},  # by the board's arch
+              "avr": {"qemu": "qemu-system-avr", "toolchain": "avr-gcc"}}
 
 
 @functools.cache
@@ -25,11 +26,11 @@ def tool_version(program: str) -> str | None:
     return lines[0].strip() if lines else None
 
 
-def environment(avr: bool = False) -> dict[str, str | None]:
-    """harness, qemu, toolchain, python, host; avr picks the AVR emulator and compiler."""
-    pick = 1 if avr else 0
+def environment(arch: str = "arm") -> dict[str, str | None]:
+    """harness, qemu, toolchain, python, host; `arch` (a board's) picks the emulator and compiler."""
+    tools = TOOLCHAINS[arch]
     return {"harness": __version__,
-            "qemu": tool_version(TOOLCHAINS["qemu"][pick]),
-            "toolchain": tool_version(TOOLCHAINS["toolchain"][pick]),
+            "qemu": tool_version(tools["qemu"]),
+            "toolchain": tool_version(tools["toolchain"]),
             "python": platform.python_version(),
             "host": f"{platform.node()} ({platform.system()} {platform.release()}, {platform.machine()})"}

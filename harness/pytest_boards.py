@@ -1,8 +1,8 @@
 """pytest hooks for what a board's firmware leaves out (registered in harness/pytest_plugin.py).
 
 Some boards build without a service, or with a reduced one (the Uno has no metrics or training,
-and an engine with a minimal op set that runs models from its flash slot: see `services_left_out`
-and `services_limited` in harness/build_config.py). Tests of that service are then skipped with
+and an engine with a minimal op set that runs models from its flash slot: its board file's
+`firmware:` section, docs/targets.md). Tests of that service are then skipped with
 the reason, rather than failing on UNKNOWN_TYPE or a missing operator; a board's reduced service
 has its own tests (tests/device/test_uno_inference.py). A test names the service it needs with
 `@pytest.mark.needs_service("engine")` (or a module-level `pytestmark`); test modules named

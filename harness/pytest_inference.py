@@ -8,9 +8,9 @@
 on the board under test and in the tflite-micro reference: `result.device_outputs`,
 `result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
 int8, a tolerance for float32; every graph output and, with per_layer, every operator output, the
-set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each
-model boots its own emulator with the packed model in the flash model slot (the previous one is closed); on
-a real board the model is streamed into the device's RAM over the session's `dut`. Each call
+set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each model boots
+its own emulator with the packed model in the flash model slot (the previous one is closed); on
+a target that does not preload the slot (a real board, Renode) the model is streamed into the device's RAM over the session's `dut`. Each call
 records board, emulator, firmware build id, model sha256, elements compared and exact,
 instructions and arena as JUnit properties of the calling test (harness/pytest_junit.py).
 
@@ -48,7 +48,7 @@ class _Sessions:
             return self.current[1]
         self.close()
         options = self.request.getfixturevalue("hil_options")
-        if options.emulator == "qemu":
+        if options.capabilities().preloads_model_slot:
             session = open_or_fail(lambda: InferenceSession.open(
                 options.require_board(), options.emulator, model,
                 timeout=max(options.timeout, 10.0), progress=Progress()))

@@ -6,8 +6,10 @@ Fixtures:
                is the harness's even where pytest-embedded, which has a `dut` too, is installed).
   fresh_dut    a new emulated instance for a test that stops or breaks the firmware.
   hil_options  the resolved options (board, emulator, port, ...).
-Marker:
+Markers:
   @pytest.mark.boards("nucleo_f746", ...)   run the test only on these boards.
+  @pytest.mark.requires("counts_instructions", ...)   run the test only on a target with these
+      capabilities (harness/targets/base.py; `hil_options.require(...)` inside a fixture or test).
 More fixtures come from the modules in `pytest_plugins` (run_model, measured_dut, ...).
 Defaults come from the ini file (`hil_board`, `hil_emulator`), so a project can make plain
 `pytest` run on its usual board. Options other pytest plugins also define (pytest-embedded's
@@ -20,7 +22,6 @@ properties of its own JUnit test case (harness/pytest_junit.py), and the suite p
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,8 @@ from .errors import HarnessError, NoBoardFound
 from .progress import Progress
 from .resources import set_project_dir
 from .shutdown import install_stop_handlers, restore_handlers
-from .targets.renode import install_hint as renode_install_hint
+from .targets.base import CAPABILITY_TEXT, Capabilities
+from .targets.registry import REAL_BOARD, TARGET_NAMES, capabilities, target_class
 
 T = TypeVar("T")
 _STOP_HANDLERS = pytest.StashKey[dict]()
@@ -68,6 +70,16 @@ class HilOptions:
             raise HarnessError("no board chosen: run pytest --board=NAME (see `hil boards`)")
         return self.board
 
+    def capabilities(self) -> Capabilities:
+        """What the target under test can do for the board under test."""
+        return capabilities(load_board(self.require_board()), REAL_BOARD if self.place else self.emulator)
+
+    def require(self, *names: str, why: str = "") -> None:
+        """Skips the calling test unless the target under test has every capability named."""
+        reason = missing_capabilities(self, names, why)
+        if reason:
+            pytest.skip(reason)
+
     def open_dut(self, **overrides: Any) -> Dut:
         """Dut.open with these options; `overrides` (timeout, extra_flags...) replace or add."""
         options = dict(port=self.port, baud=self.baud, probe_serial=self.probe, timeout=self.timeout,
@@ -95,9 +107,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="paths", default=[])
 
 
+def missing_capabilities(options: HilOptions, names: tuple[str, ...], why: str = "") -> str | None:
+    """The skip reason when the target under test lacks one of `names`, else None."""
+    can = options.capabilities()
+    lacking = [name for name in names if not can.has(name)]
+    if not lacking:
+        return None
+    target = f"--emulator={REAL_BOARD if options.place else options.emulator}"
+    return (f"needs a target that {' and '.join(CAPABILITY_TEXT[name] for name in lacking)}"
+            f"{f' ({why})' if why else ''}; this run: {target} on {options.board}")
+
+
 @pytest.hookimpl(trylast=True)  # last, so that harness.pytest_dut is the last plugin registered
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "boards(*names): run the test only on these boards")
+    config.addinivalue_line("markers", "requires(*capabilities): run the test only on a target with "
+                                       "these capabilities (harness/targets/base.py)")
     set_project_dir(config.rootpath)
     add_boards_dirs(project_boards_dirs(config))
     board = _options(config).board
@@ -150,6 +175,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         board = _options(item.config).board
         if board not in marker.args:
             pytest.skip(f"only for boards {', '.join(marker.args)} (this run: {board})")
+    needed = tuple(name for mark in item.iter_markers("requires") for name in mark.args)
+    if needed:
+        options = _options(item.config)
+        reason = missing_capabilities(options, needed) if options.board else "no board chosen (--board)"
+        if reason:
+            pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -157,8 +188,9 @@ def hil_options(pytestconfig: pytest.Config) -> HilOptions:
     """The resolved options. Every device fixture depends on it, so a test that needs an emulator
     this machine lacks (Renode is optional) is skipped with the reason instead of erroring."""
     options = _options(pytestconfig)
-    if options.emulator == "renode" and shutil.which("renode") is None:
-        pytest.skip(renode_install_hint())
+    missing = target_class(options.emulator).missing_optional_tool() if options.emulator in TARGET_NAMES else None
+    if missing:
+        pytest.skip(missing)
     return options
 
 
@@ -199,8 +231,7 @@ def dut(hil_dut: Dut) -> Dut:
 @pytest.fixture
 def fresh_dut(hil_options: HilOptions) -> Iterator[Dut]:
     """A new emulated instance, for tests that stop or break the firmware."""
-    if hil_options.emulator == "none" or hil_options.place:  # a place is one real board
-        pytest.skip("needs an emulator: the test stops the firmware")
+    hil_options.require("emulated", why="the test stops the firmware")
     device = open_or_fail(hil_options.open_dut)
     yield device
     device.close()

@@ -14,10 +14,6 @@
 #ifndef ENGINE_RAM_RESERVE
 #define ENGINE_RAM_RESERVE 49152u
 #endif
-/* the engine's fixed pool on AVR (2 KB of SRAM): the arena plus one operator's constants copied
- * from the flash slot (hello_world int8); the rest is the stack, which an INVOKE needs 531 bytes
- * of */
-#define AVR_ENGINE_POOL_SIZE 416u
 /* the training arena of a default build (the engine pool takes most SRAM) */
 #ifndef HIL_TRAINING_ARENA_BYTES
 #define HIL_TRAINING_ARENA_BYTES 16384u

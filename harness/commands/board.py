@@ -11,7 +11,9 @@ from ..build import build
 from ..engine.pack import pack_file
 from ..engine.runner import write_model_slot
 from ..progress import Progress
+from ..targets.base import FLASH_WITH_FLASHER
 from ..targets.flash import flash, require_flasher
+from ..targets.registry import capabilities
 from . import board_arguments, command, emit, open_dut
 
 
@@ -48,7 +50,7 @@ def _flash_arguments(parser: argparse.ArgumentParser) -> None:
 @command("flash", "build and flash the firmware (and a model into the model slot) onto a real board", _flash_arguments)
 def cmd_flash(args: argparse.Namespace) -> int:
     board = load_board(args.board)
-    if args.emulator != "none":
+    if capabilities(board, args.emulator).flash != FLASH_WITH_FLASHER:
         print(f"nothing to flash: --emulator={args.emulator} loads the firmware at boot", file=sys.stderr)
         return 0
     require_flasher(board)  # before a build that would be wasted

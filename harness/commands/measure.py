@@ -12,12 +12,13 @@ from ..engine.runner import batch_image
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..engine.pack import pack_file
-from ..metrics.model_bench import load, slot_loader_args
+from ..metrics.model_bench import load
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
 from ..results import ResultsFile, case_key
 from ..shared_models import resolve_path
+from ..targets.registry import capabilities
 from . import board_arguments, command, emit, positive_int, seed
 
 
@@ -53,10 +54,9 @@ def _sizes(text: str) -> list[int]:
 
 def _open(args: argparse.Namespace, slot_image: bytes | None = None, progress: Progress | None = None) -> MeasuredDut:
     board = load_board(args.board)
-    loader = (lambda workdir: slot_loader_args(board, args.emulator, slot_image, workdir)) if slot_image else None
     progress = progress or Progress.for_command(args.json)
     return MeasuredDut.open(board, args.emulator, progress=progress, extra_flags=args.firmware_flags or None,
-                            use_plugin=not args.no_plugin, extra_qemu_args=loader, port=args.port,
+                            use_plugin=not args.no_plugin, slot_image=slot_image, port=args.port,
                             baud=args.baud, probe_serial=args.probe, timeout=args.timeout)
 
 
@@ -66,7 +66,7 @@ def _pack_models(args: argparse.Namespace) -> tuple[dict[Path, Any], dict[Path, 
         return {}, {}, None
     board = load_board(args.board)
     packed = {model: pack_file(model, board, args.emulator) for model in args.model}
-    if args.emulator != "qemu":
+    if not capabilities(board, args.emulator).preloads_model_slot:  # streamed into RAM instead
         return packed, {}, None
     image, offsets = batch_image([p.image for p in packed.values()])
     return packed, dict(zip(packed, offsets)), image

@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..boards import load_board
 from ..errors import HarnessError
 from ..input_files import check_regular_file
 from ..progress import Progress
+from ..targets.registry import capabilities
 from ..training.run import DATA, TASKS, run_training
 from . import board_arguments, command, emit, positive_int, seed
 
@@ -69,7 +71,8 @@ def format_result(result: dict) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     model = _training_model(args)
     progress = Progress.for_command(args.json)
-    backbone = args.backbone or ("device" if args.task == "vww" and args.emulator == "qemu" else "host")
+    slot_at_boot = capabilities(load_board(args.board), args.emulator).preloads_model_slot
+    backbone = args.backbone or ("device" if args.task == "vww" and slot_at_boot else "host")
     result = run_training(args.board, args.emulator, model, args.budget, args.steps,
                           args.train_samples, args.test_samples, args.seed, not args.no_qas,
                           timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone, data=args.data,

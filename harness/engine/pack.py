@@ -25,10 +25,10 @@ from .plan import lifetimes, plan
 
 # RAM of the board that the engine cannot use for its arena: the firmware's own static data
 # (link buffers, ...) and the stack. The firmware's real figure is reported by ENGINE_INFO;
-# tests/device check that the device always has at least SRAM minus this much. AVR (2 KB of
-# SRAM) has a fixed pool instead. Both are shared with the firmware (hil_constants.h).
+# tests/device check that the device always has at least SRAM minus this much (shared with the
+# firmware: hil_constants.h). A board whose file gives the engine a fixed pool (the Uno's 2 KB:
+# `firmware.engine.pool`, built as ENGINE_POOL_SIZE) has that instead.
 FIRMWARE_RAM_RESERVE = contracts.load("constants").value("ENGINE_RAM_RESERVE")
-AVR_ENGINE_POOL_SIZE = contracts.load("constants").value("AVR_ENGINE_POOL_SIZE")
 
 _TYPE_CODES = {np.dtype(np.int8): fmt.TYPE_INT8, np.dtype(np.float32): fmt.TYPE_FLOAT32,
                np.dtype(np.int32): fmt.TYPE_INT32}
@@ -137,8 +137,8 @@ def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
 
 def sram_budget(board: Board, emulator: str = "none") -> int:
     """Bytes of SRAM the engine can count on for model (when streamed to RAM) and arena."""
-    if board.arch == "avr":
-        return AVR_ENGINE_POOL_SIZE
+    if board.firmware.engine_pool is not None:
+        return board.firmware.engine_pool
     return board.variant(emulator).memory.sram.size - FIRMWARE_RAM_RESERVE
 
 

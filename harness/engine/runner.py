@@ -12,15 +12,13 @@ the link into the RAM pool (MODEL_WRITE), which needs no reboot.
 from __future__ import annotations
 
 import math
-import tempfile
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..boards import Board, load_board
+from ..boards import Board
 from ..dut import Dut
 from ..errors import DeviceTimeout, HarnessError
 from ..link import protocol
@@ -64,23 +62,9 @@ def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
                          timeout: float = 10.0, progress: Progress | None = None) -> Dut:
     """A Dut whose flash model slot holds `image` from boot (QEMU's generic loader).
 
-    On a real board (emulator "none") the slot is written by the board's flasher instead
-    (write_model_slot); pass image=None there."""
-    board = load_board(board) if isinstance(board, str) else board
-    if image is None:
-        return Dut.open(board, emulator, timeout=timeout, progress=progress)
-    if emulator != "qemu":
-        raise HarnessError(f"loading the flash model slot at boot needs --emulator qemu; on "
-                           f"{board.name} stream the model into RAM instead")
-    slot = board.variant(emulator).memory.model_slot
-    if len(image) > slot.size:
-        raise HarnessError(f"slot image of {len(image)} bytes does not fit {board.name}'s model "
-                           f"slot of {slot.size} bytes")
-    path = Path(tempfile.mkdtemp(prefix="hil-model-")) / "model_slot.bin"
-    path.write_bytes(image)
-    loader = ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]
-    return Dut.open(board, emulator, timeout=timeout, progress=progress,
-                    qemu_args=lambda firmware: loader)
+    A target that does not preload the slot refuses an image: a real board's slot is written by
+    its flasher instead (write_model_slot); pass image=None there."""
+    return Dut.open(board, emulator, timeout=timeout, progress=progress, slot_image=image)
 
 
 def progress_of(dut: Dut) -> Progress:

@@ -21,6 +21,8 @@ from ..dut import Dut
 from ..errors import HarnessError
 from ..progress import Progress
 from ..reference import Reference
+from ..targets.base import FLASH_WITH_FLASHER
+from ..targets.registry import capabilities
 from .compare import LayerMismatch, Verdict, judge
 from .format import ALIGN
 from .pack import PackedModel, pack_file
@@ -161,17 +163,15 @@ class InferenceSession:
         with stream=True, or on a board without one, streams it into the board's RAM."""
         board_spec = load_board(board)
         packed = pack_file(model, board_spec, emulator)
-        in_slot = emulator == "qemu" or (emulator == "none" and not stream and
-                                         board_spec.upload_model_command is not None)
-        if emulator == "none" and in_slot:
+        can = capabilities(board_spec, emulator)
+        flashes_slot = can.flash == FLASH_WITH_FLASHER and not stream and board_spec.upload_model_command is not None
+        in_slot = can.preloads_model_slot or flashes_slot
+        if flashes_slot:
             write_model_slot(board_spec, packed.image, probe, port, progress)
         (starting,) = _start_references([model])  # tflite-micro's worker starts while the board boots
         try:
-            if emulator == "qemu":
-                dut = open_with_slot_image(board_spec, emulator, packed.image, timeout, progress)
-            else:
-                dut = Dut.open(board_spec, emulator, port=port, baud=baud, probe_serial=probe,
-                               timeout=timeout, progress=progress)
+            dut = Dut.open(board_spec, emulator, port=port, baud=baud, probe_serial=probe, timeout=timeout,
+                           progress=progress, slot_image=packed.image if can.preloads_model_slot else None)
             try:
                 engine = Engine(dut)
                 device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)

@@ -18,6 +18,7 @@ from serial.tools import list_ports
 
 from ..boards import Board
 from ..errors import HarnessError
+from ..targets.registry import capabilities
 from ..targets.serial_port import resolve_port
 from .lock import POLL_S, BoardBusy, BoardLock, lock_key
 
@@ -148,7 +149,7 @@ def claim_board(board: Board, emulator: str, port: str | None = None, probe_seri
         from .labgrid import claim_place  # labgrid is optional: imported only for places
 
         return claim_place(split_pool(place), coordinator, lock_timeout, say)
-    if emulator != "none":
+    if not capabilities(board, emulator).needs_claim:
         return None
     candidate, locks = claim_first_free(port_candidates(board, port, probe_serial), lock_timeout, say)
     return Claim(candidate.label, candidate.port, locks)

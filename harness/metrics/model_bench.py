@@ -9,7 +9,6 @@ overhead to every layer, and is labelled "per-op invoke").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,13 +85,3 @@ def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTim
         layers.append(RegionTiming(REGION_FIRST_LAYER + index, f"layer{index}", 1, whole.value,
                                    whole.unit, whole.source + " (per-op invoke)"))
     return layers
-
-
-def slot_loader_args(board: Any, emulator: str, image: bytes, workdir: Path) -> list[str]:
-    """QEMU arguments that put `image` into the board's flash model slot at boot."""
-    slot = board.variant(emulator).memory.model_slot
-    path = workdir / "model_slot.bin"
-    path.write_bytes(image)
-    return ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]
-
-

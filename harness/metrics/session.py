@@ -29,25 +29,23 @@ class MeasuredDut:
 
     @classmethod
     def open(cls, board: str, emulator: str = "qemu", progress: Progress | None = None,
-             extra_flags: list[str] | None = None, use_plugin: bool = True,
-             extra_qemu_args: Callable[[Path], list[str]] | None = None, **dut_options: Any) -> MeasuredDut:
-        """`extra_qemu_args(workdir)` adds QEMU arguments (e.g. a model-slot loader) beside the plugin."""
+             extra_flags: list[str] | None = None, use_plugin: bool = True, **dut_options: Any) -> MeasuredDut:
+        """`dut_options` go to Dut.open (a `slot_image`, a real board's port...)."""
         workdir = Path(tempfile.mkdtemp(prefix="hil-metrics-"))
         log_path = workdir / "regions.txt"
         seen: dict[str, Any] = {}
 
         def qemu_args(firmware: Firmware) -> list[str]:
             seen["elf"] = firmware.elf
-            extra = extra_qemu_args(workdir) if extra_qemu_args else []
             if not use_plugin:
-                return extra
+                return []
             try:
                 arguments = plugin_arguments(firmware.elf, log_path)
             except PluginError as exc:  # measure with the icount timer instead, and say so
                 seen["note"] = f"QEMU plugin unavailable ({exc}); using the icount timer"
-                return extra
+                return []
             seen["plugin"] = True
-            return arguments + extra
+            return arguments
 
         try:
             dut = Dut.open(board, emulator, progress=progress, extra_flags=extra_flags,

@@ -61,7 +61,7 @@ def _record(m: MeasuredDut, case: str, timings: list[RegionTiming], total_region
     return new_record(
         board=board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
         case=case, metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
-        repeat=repeat, timing_note=m.plugin_note or None, environment=environment(board.arch == "avr"),
+        repeat=repeat, timing_note=m.plugin_note or None, environment=environment(board.arch),
         board_flash_bytes=m.dut.variant.memory.flash.size, **fields,
     )
 
@@ -92,7 +92,7 @@ def bench_selftest(m: MeasuredDut, iterations: int = 1000, layers: int = 4, repe
         checksum, timings = m.measure(lambda: m.selftest(iterations, layers))
         runs.append(timings)
         checksums.append(checksum)
-    _check_repeats(case, runs, m.dut.variant.emulator != "none", _units_per_tick(m))
+    _check_repeats(case, runs, m.dut.capabilities.emulated, _units_per_tick(m))
     expected = np.full(len(checksums), selftest_checksum(iterations, layers), np.uint32)
     verdict = Verdict([compare_tensor("checksum", np.array(checksums, np.uint32), expected)])
     return _record(m, case, runs[0], REGION_SELFTEST, repeat, model=case, model_sha256=None, seed=None,
@@ -117,7 +117,7 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
     for _ in range(repeat):
         _, timings, how = run_model(m, device_model, seed)
         runs.append(timings)
-    _check_repeats(model.name, runs, m.dut.variant.emulator != "none", _units_per_tick(m))
+    _check_repeats(model.name, runs, m.dut.capabilities.emulated, _units_per_tick(m))
     outcome = judge_every_layer(device_model, seed, model.name)
     return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
                    model_sha256=model_digest(model), seed=seed, mismatch=outcome.mismatch,
@@ -126,6 +126,6 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
 
 
 def _slot_bytes(m: MeasuredDut, device_model: Any) -> int | None:
-    """The model's bytes in the flash model slot: QEMU's bench loads it there; other targets
-    stream it into RAM (see commands/measure.py), so it takes no flash."""
-    return len(device_model.packed.image) if m.dut.variant.emulator == "qemu" else None
+    """The model's bytes in the flash model slot: a target that preloads the slot (QEMU) has the
+    bench's models there; others stream them into RAM (see commands/measure.py): no flash."""
+    return len(device_model.packed.image) if m.dut.capabilities.preloads_model_slot else None

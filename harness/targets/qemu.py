@@ -3,7 +3,9 @@
 The UART is a TCP server socket inside QEMU that waits for us (`wait=on`), so not one byte of
 early output is lost, with `nodelay=on` so small frames are not held back. `-nographic` is
 never used: its stdio multiplexer would treat bytes 01 78 in a payload as "quit".
-QMP (a UNIX socket) resets and stops the machine cleanly.
+QMP (a UNIX socket) resets the machine. The target owns the flash model slot's image when one
+is given (`slot_image`): written into its work folder, loaded by QEMU's generic loader at boot,
+removed with the folder when the target stops.
 """
 from __future__ import annotations
 
@@ -15,14 +17,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from .. import build as firmware_build
 from ..boards import Board, Variant
 from ..build import Firmware
-from ..errors import TargetError
+from ..errors import HarnessError, TargetError
+from ..progress import Progress
 from ..shutdown import die_with_parent
+from .base import FLASH_AT_BOOT, Capabilities, Target, TargetOptions
 from .transport import SerialTransport
 
 QEMU_BINARY = {"arm": "qemu-system-arm", "avr": "qemu-system-avr"}
 CONNECT_TIMEOUT_S = 10.0
+EXIT_WAIT_S = 0.5  # after SIGTERM; QEMU quits at once, so a longer wait only hides a hang
 EXIT_STATUS_MEANING = {0: "firmware exited normally", 3: "firmware halted after a hard fault"}
 
 
@@ -75,8 +81,10 @@ def _free_tcp_port() -> int:
         return probe.getsockname()[1]
 
 
-class QemuTarget:
+class QemuTarget(Target):
     """One QEMU instance running one firmware for one board variant."""
+
+    name = "qemu"
 
     def __init__(
         self,
@@ -85,17 +93,48 @@ class QemuTarget:
         firmware: Firmware,
         extra_args: list[str] | None = None,
         icount: bool = True,
+        slot_image: bytes | None = None,
     ):
         if variant.machine is None:
             raise TargetError(f"board {board.name} names no QEMU machine in {board.path}")
+        slot = variant.memory.model_slot
+        if slot_image is not None and len(slot_image) > slot.size:
+            raise HarnessError(f"slot image of {len(slot_image)} bytes does not fit {board.name}'s model "
+                               f"slot of {slot.size} bytes")
         self.board, self.variant, self.firmware = board, variant, firmware
         self.extra_args = list(extra_args or [])
-        self.icount = icount and board.arch == "arm"  # QEMU's AVR has no instruction counting
+        self.icount = icount and self.capabilities(board).counts_instructions
         self._workdir = Path(tempfile.mkdtemp(prefix=f"hil-qemu-{board.name}-"))
+        if slot_image is not None:
+            slot_file = self._workdir / "model_slot.bin"  # removed with the folder by stop()
+            slot_file.write_bytes(slot_image)
+            self.extra_args += ["-device", f"loader,file={slot_file},addr=0x{slot.origin:x},force-raw=on"]
         self._process: subprocess.Popen | None = None
         self._port = 0
         self._qmp: Qmp | None = None
         self.transport: SerialTransport | None = None
+
+    @classmethod
+    def capabilities(cls, board: Board) -> Capabilities:
+        arm = board.arch == "arm"  # QEMU's AVR machine has neither -icount nor plugins' counts
+        return Capabilities(emulated=True, preloads_model_slot=True, counts_instructions=arm,
+                            needs_claim=False, can_reset=True, flash=FLASH_AT_BOOT)
+
+    @classmethod
+    def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> QemuTarget:
+        firmware = firmware_build.build(board, variant.emulator, progress, options.extra_flags)
+        extra = options.extra_args(firmware) if options.extra_args else None
+        return cls(board, variant, firmware, extra_args=extra, slot_image=options.slot_image)
+
+    @classmethod
+    def availability(cls, board: Board) -> str:
+        variant = board.variant(cls.name)
+        where = f"machine {variant.machine}" + (", stand-in" if variant.stand_in else "")
+        binary = QEMU_BINARY[board.arch]
+        return f"available ({where})" if shutil.which(binary) else f"{binary} not installed ({where})"
+
+    def where(self) -> str:
+        return f"qemu {self.variant.machine}"
 
     @property
     def binary(self) -> str:
@@ -169,8 +208,7 @@ class QemuTarget:
         self._qmp.execute("quit")
         self._qmp.close()
         self._process.wait(timeout=5)
-        port = self.transport._port  # the same object the Link reads from
-        port.close()
+        self.transport.disconnect()  # the same object the Link reads from: it reconnects below
         with (self._workdir / "qemu.log").open("ab") as log:  # QEMU keeps its own copy of the fd
             self._process = subprocess.Popen(
                 self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -179,9 +217,9 @@ class QemuTarget:
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while True:
             try:
-                port.open()
+                self.transport.reconnect()
                 break
-            except OSError:
+            except TargetError:
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     raise TargetError(f"QEMU for {self.board.name} did not restart{self.exit_reason()}") from None
                 time.sleep(0.02)
@@ -203,18 +241,17 @@ class QemuTarget:
         return text + (": " + " | ".join(tail) if tail else "")
 
     def stop(self) -> None:
+        """Ends QEMU at once (SIGTERM, SIGKILL if it lingers) and removes the work folder with the
+        slot image: nothing of the machine is kept, so there is nothing to wait for."""
         if self.transport:
             self.transport.close()
         if self._qmp:
-            try:
-                self._qmp.execute("quit")
-            except (OSError, TargetError):
-                pass
             self._qmp.close()
             self._qmp = None
         if self._process and self._process.poll() is None:
+            self._process.terminate()
             try:
-                self._process.wait(timeout=3)
+                self._process.wait(timeout=EXIT_WAIT_S)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()

@@ -20,10 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from .. import build as firmware_build
 from ..boards import Board, Variant
 from ..build import Firmware
 from ..errors import TargetError
+from ..progress import Progress
 from ..shutdown import die_with_parent
+from .base import FLASH_AT_BOOT, Capabilities, Target, TargetOptions
 from .transport import SerialTransport
 
 RENODE_BINARY = "renode"
@@ -123,12 +126,21 @@ class RenodeMonitor:
             raise TargetError(f"Renode refused `{command}`: {output.strip()}")
         return output
 
+    def quit(self) -> None:
+        """Tells Renode to quit; no prompt follows, so nothing is read."""
+        try:
+            self._sock.sendall(b"quit\n")
+        except OSError:
+            pass
+
     def close(self) -> None:
         self._sock.close()
 
 
-class RenodeTarget:
+class RenodeTarget(Target):
     """One Renode instance running one firmware for one board variant."""
+
+    name = "renode"
 
     def __init__(self, board: Board, variant: Variant, firmware: Firmware):
         self.board, self.variant, self.firmware = board, variant, firmware
@@ -136,6 +148,29 @@ class RenodeTarget:
         self._process: subprocess.Popen | None = None
         self._monitor: RenodeMonitor | None = None
         self.transport: SerialTransport | None = None
+
+    @classmethod
+    def capabilities(cls, board: Board) -> Capabilities:
+        return Capabilities(emulated=True, preloads_model_slot=False, counts_instructions=False,
+                            needs_claim=False, can_reset=True, flash=FLASH_AT_BOOT)
+
+    @classmethod
+    def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> RenodeTarget:
+        if shutil.which(RENODE_BINARY) is None:
+            raise TargetError(install_hint())
+        return cls(board, variant, firmware_build.build(board, variant.emulator, progress, options.extra_flags))
+
+    @classmethod
+    def availability(cls, board: Board) -> str:
+        where = f"platform {board.variant(cls.name).extra.get('platform')}, the real board's image"
+        return f"available ({where})" if shutil.which(RENODE_BINARY) else f"{RENODE_BINARY} not installed ({where})"
+
+    @classmethod
+    def missing_optional_tool(cls) -> str | None:
+        return None if shutil.which(RENODE_BINARY) else install_hint()
+
+    def where(self) -> str:
+        return f"renode {self.variant.extra.get('platform')}"
 
     def start(self) -> SerialTransport:
         if shutil.which(RENODE_BINARY) is None:
@@ -183,10 +218,7 @@ class RenodeTarget:
         if self.transport:
             self.transport.close()
         if self._monitor:
-            try:
-                self._monitor._sock.sendall(b"quit\n")  # no prompt follows a quit
-            except OSError:
-                pass
+            self._monitor.quit()
             self._monitor.close()
             self._monitor = None
         if self._process and self._process.poll() is None:

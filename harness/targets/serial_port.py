@@ -1,12 +1,15 @@
 """A real board on a serial port: found by its probe's USB IDs, or named by --port / a URL."""
 from __future__ import annotations
 
+import shutil
 import time
 
 from serial.tools import list_ports
 
-from ..boards import Board
+from ..boards import Board, Variant
 from ..errors import NoBoardFound, TargetError
+from ..progress import Progress
+from .base import FLASH_WITH_FLASHER, Capabilities, Target, TargetOptions
 from .transport import SerialTransport
 
 URL_SCHEMES = ("socket://", "rfc2217://")
@@ -50,8 +53,21 @@ def resolve_port(board: Board, port: str | None, probe_serial: str | None = None
     return ports[0]
 
 
-class SerialTarget:
+def _flasher_status(board: Board) -> str:
+    from .flash import INSTALL_HINT  # noqa: PLC0415 (flash.py imports this module)
+
+    tool = board.upload_tool
+    if not tool:
+        return "no flashing tool in the board file"
+    if shutil.which(tool):
+        return f"flashes with {tool}"
+    return f"flashes with {tool}, not installed ({INSTALL_HINT.get(tool, 'install it')})"
+
+
+class SerialTarget(Target):
     """A board that is already running the harness firmware, reached through its UART."""
+
+    name, label = "none", "real"
 
     def __init__(self, board: Board, port: str | None = None, baud: int | None = None,
                  probe_serial: str | None = None):
@@ -59,6 +75,27 @@ class SerialTarget:
         self.port = resolve_port(board, port, probe_serial)
         self.baud = baud or board.baud
         self.transport: SerialTransport | None = None
+
+    @classmethod
+    def capabilities(cls, board: Board) -> Capabilities:
+        return Capabilities(emulated=False, preloads_model_slot=False, counts_instructions=False,
+                            needs_claim=True, can_reset=False, flash=FLASH_WITH_FLASHER)
+
+    @classmethod
+    def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> SerialTarget:
+        return cls(board, options.port, options.baud, options.probe_serial)
+
+    @classmethod
+    def availability(cls, board: Board) -> str:
+        flasher = _flasher_status(board)
+        if board.usb_vid is None:
+            return f"no USB IDs to look for: give its serial port with --port; {flasher}"
+        ports = find_ports(board)
+        where = f"attached at {', '.join(ports)}" if ports else f"not attached (looked for USB {_usb_id(board)})"
+        return f"{where}; {flasher}"
+
+    def where(self) -> str:
+        return self.port
 
     def start(self) -> SerialTransport:
         # A network port may be a moment away (a server starting): retry for a few seconds.

@@ -5,13 +5,10 @@ tail, and the training service takes the engine's output tensor where the engine
 """
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from ..boards import load_board
 from ..dut import Dut
 from ..engine.pack import PackedModel, pack_model
 from ..engine.runner import Engine
@@ -23,17 +20,6 @@ from .vww import feature_tensor
 
 def pack_backbone(model: Model) -> PackedModel:
     return pack_model(model)
-
-
-def slot_loader_args(board: str, emulator: str, packed: PackedModel) -> list[str]:
-    """QEMU arguments that put the packed backbone into the flash model slot at boot."""
-    if emulator != "qemu":
-        raise HarnessError("the on-device backbone needs --emulator qemu (the model slot is filled "
-                           "by QEMU's loader)")
-    slot = load_board(board).variant(emulator).memory.model_slot
-    path = Path(tempfile.mkdtemp(prefix="hil-train-")) / "model_slot.bin"
-    path.write_bytes(packed.image)
-    return ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]
 
 
 def _end_op(packed: PackedModel, tensor: int) -> int:

@@ -213,13 +213,12 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
-    qemu_args = None
-    if task.backbone is not None:
-        from .backbone import pack_backbone, slot_loader_args
+    packed = None
+    if task.backbone is not None:  # into the flash model slot at boot (a target that preloads it)
+        from .backbone import pack_backbone
         packed = pack_backbone(task.backbone)
-        loader = slot_loader_args(board, emulator, packed)
-        qemu_args = lambda firmware: loader  # noqa: E731
-    with Dut.open(board, emulator, timeout=timeout, extra_flags=flags, qemu_args=qemu_args) as dut:
+    with Dut.open(board, emulator, timeout=timeout, extra_flags=flags,
+                  slot_image=packed.image if packed else None) as dut:
         device = DeviceTraining(dut.link, timeout)
         device_plan = device.load(plan.setup)
         if device_plan["arena_bytes"] != plan.arena["total"] or device_plan["planned_peak"] != plan.predicted_peak:

@@ -18,10 +18,9 @@ pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="shared models not av
 
 
 def _hil(hil_options, *args: str) -> subprocess.CompletedProcess:
-    if hil_options.emulator != "qemu":
-        pytest.skip("runs its own QEMU")
+    hil_options.require("emulated", why="runs `hil run` with its own emulator")
     return subprocess.run([sys.executable, "-m", "harness.cli", "run", "--board", hil_options.board,
-                           "--emulator", "qemu", "--model", str(HELLO), *args],
+                           "--emulator", hil_options.emulator, "--model", str(HELLO), *args],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
 
 

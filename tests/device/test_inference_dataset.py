@@ -27,13 +27,12 @@ pytestmark = pytest.mark.skipif(not PERSON_DETECT.exists(), reason="shared model
 
 
 def test_person_detect_accuracy_on_lfw_device_equals_reference(hil_options, tmp_path):
-    if hil_options.emulator != "qemu":
-        pytest.skip("runs its own QEMU")
+    hil_options.require("emulated", why="runs `hil run` with its own emulator")
     pytest.importorskip("skimage", reason="scikit-image (the dev extra) provides the LFW subset")
     from lfw_person import lfw_person, write_folder
     write_folder(tmp_path / "lfw", *lfw_person(count=40, seed=7))
     done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--board", hil_options.board,
-                           "--model", str(PERSON_DETECT), "--dataset", str(tmp_path / "lfw"), "--json"],
+                           "--emulator", hil_options.emulator, "--model", str(PERSON_DETECT), "--dataset", str(tmp_path / "lfw"), "--json"],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

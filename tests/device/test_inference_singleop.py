@@ -58,13 +58,12 @@ def _check(device_model, case: dict, failures: list[str]) -> None:
 
 
 def test_random_single_op_cases_in_one_boot(hil_options, cases):
-    if hil_options.emulator != "qemu":
-        pytest.skip("the batch image goes into the flash model slot through QEMU's loader")
+    hil_options.require("preloads_model_slot", why="the batch image goes into the flash model slot at boot")
     slot_cases, ram_cases = cases[:SLOT_CASES], cases[SLOT_CASES:]
     image, offsets = batch_image([c["packed"].image for c in slot_cases])
     failures: list[str] = []
     ran = collections.Counter()
-    with open_with_slot_image(hil_options.board, "qemu", image) as dut:
+    with open_with_slot_image(hil_options.board, hil_options.emulator, image) as dut:
         engine = Engine(dut)
         for case, offset in zip(slot_cases, offsets):
             _check(engine.load_slot(case["packed"], offset), case, failures)

@@ -227,7 +227,7 @@ class GoodModels:
 @pytest.fixture(scope="module")
 def device(hil_options) -> Iterator[Dut]:
     """One boot for every case: a refusal must leave the device as it was."""
-    if load_board(hil_options.require_board()).arch == "avr":
+    if load_board(hil_options.require_board()).firmware.terse_errors:
         pytest.skip("AVR builds send MODEL_INVALID without its text, and their 416-byte pool "
                     "cannot take these models: test_the_uno_refuses_a_malformed_model_in_its_slot")
     dut = open_or_fail(hil_options.open_dut)

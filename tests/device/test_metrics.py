@@ -13,8 +13,7 @@ pytestmark = pytest.mark.usefixtures("hil_options")
 
 @pytest.fixture(scope="module")
 def measured(hil_options):
-    if hil_options.emulator == "none":
-        pytest.skip("instruction counts need an emulator")
+    hil_options.require("counts_instructions")
     with MeasuredDut.open(hil_options.board, hil_options.emulator) as device:
         yield device
 
@@ -77,8 +76,7 @@ def test_ballast_variant_shows_more_ram_and_flash(measured, hil_options):
 
 
 def test_without_the_plugin_the_timer_counts_instructions(hil_options):
-    if hil_options.emulator == "none":
-        pytest.skip("needs an emulator")
+    hil_options.require("counts_instructions")
     with MeasuredDut.open(hil_options.board, hil_options.emulator, use_plugin=False) as device:
         _, timings = device.measure(lambda: device.selftest(1000, 2))
     assert {t.source for t in timings} == {"icount-timer"} and {t.unit for t in timings} == {"instructions"}

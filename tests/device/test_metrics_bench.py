@@ -1,7 +1,6 @@
 """Benchmarks as pytest tests: each records its numbers as JUnit properties and, with
 --hil-baseline, fails on a regression against the board's baseline (see harness/pytest_metrics.py)."""
 import numpy as np
-import pytest
 
 from harness.engine.pack import pack_file
 from harness.metrics.model_bench import load
@@ -10,8 +9,7 @@ from harness.model import ModelBuilder, quant
 
 
 def test_selftest_workload_benchmark(hil_options, measured_dut, hil_metrics):
-    if hil_options.emulator == "none":
-        pytest.skip("the self-test baseline is for emulators")  # real boards: cycles vary with caches
+    hil_options.require("emulated", why="the self-test baseline is for emulators")  # real boards: cycles vary with caches
     record = bench_selftest(measured_dut, iterations=1000, layers=4, repeat=2)
     assert record["verdict"] == "pass" and record["compared"] == {"elements": 2, "exact": 2}
     assert record["workload"]["checksum"] == selftest_checksum(1000, 4)  # the host's own xorshift32
@@ -30,8 +28,7 @@ def _output_is_also_the_input(path):
 
 def test_bench_and_run_compare_the_same_set(hil_options, measured_dut, run_model, tmp_path):
     """Every graph output (also one no operator writes) and every operator output, in both."""
-    if hil_options.emulator == "none":
-        pytest.skip("the measured fixture's model is streamed; this checks the emulated pair")
+    hil_options.require("emulated", why="the measured fixture's model is streamed; this checks the emulated pair")
     model = _output_is_also_the_input(tmp_path / "passthrough.tflite")
     packed = pack_file(model, measured_dut.dut.board, hil_options.emulator)
     record = bench_model(measured_dut, load(measured_dut, packed, None), model, seed=1, repeat=1)

@@ -1,5 +1,5 @@
-"""SIGTERM and SIGHUP stop `hil` and a pytest session as Ctrl-C does: QEMU and the reference
-workers go with them (a cancelled CI job or a closed terminal used to leave QEMU running)."""
+"""SIGTERM and SIGHUP stop `hil` and a pytest session as Ctrl-C does: the emulator (QEMU) and the
+reference workers go with them (a cancelled CI job or a closed terminal used to leave QEMU running)."""
 from __future__ import annotations
 
 import os
@@ -16,6 +16,7 @@ from harness.shared_models import SHARED_MODELS
 REPO = Path(__file__).resolve().parents[2]
 HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
 BOOT_WAIT_S = 300  # includes an incremental firmware build on a loaded machine
+EMULATOR_PROGRAMS = ("qemu-system", "renode")  # how an emulated target's process is told apart
 
 
 def _descendants(pid: int) -> dict[int, str]:
@@ -53,19 +54,19 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_for_qemu(process: subprocess.Popen) -> dict[int, str]:
-    """The process's descendants once a QEMU is among them (and has run for a moment)."""
+def _wait_for_emulator(process: subprocess.Popen) -> dict[int, str]:
+    """The process's descendants once an emulator is among them (and has run for a moment)."""
     deadline = time.monotonic() + BOOT_WAIT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"exited with {process.returncode} before QEMU started: {process.communicate()}")
+            pytest.fail(f"exited with {process.returncode} before the emulator started: {process.communicate()}")
         children = _descendants(process.pid)
-        if any("qemu-system" in line for line in children.values()):
+        if any(program in line for line in children.values() for program in EMULATOR_PROGRAMS):
             time.sleep(2)  # let it get going: inferences running, the reference worker started
             return _descendants(process.pid)
         time.sleep(0.2)
     process.kill()
-    pytest.fail("no QEMU started")
+    pytest.fail("no emulator started")
 
 
 def _assert_all_stopped(children: dict[int, str]) -> None:
@@ -79,20 +80,21 @@ def _assert_all_stopped(children: dict[int, str]) -> None:
 
 
 @pytest.fixture
-def qemu_board(hil_options) -> str:
-    if hil_options.emulator != "qemu":
-        pytest.skip("starts its own QEMU")
+def emulated(hil_options) -> tuple[str, str]:
+    """The board and emulator under test, for a `hil` or pytest that starts its own instance."""
+    hil_options.require("emulated", why="starts its own emulator")
     if not HELLO.exists():
         pytest.skip("shared models not available")
-    return hil_options.board
+    return hil_options.board, hil_options.emulator
 
 
-def test_sigterm_stops_hil_run_and_its_qemu_and_workers(qemu_board):
+def test_sigterm_stops_hil_run_and_its_qemu_and_workers(emulated):
+    board, emulator = emulated
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", "--board", qemu_board, "--emulator", "qemu",
+        [sys.executable, "-m", "harness.cli", "run", "--board", board, "--emulator", emulator,
          "--model", str(HELLO), "--inputs", "1000000"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    children = _wait_for_qemu(process)
+    children = _wait_for_emulator(process)
     assert any("harness.reference" in line for line in children.values()), children
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
@@ -101,15 +103,15 @@ def test_sigterm_stops_hil_run_and_its_qemu_and_workers(qemu_board):
     _assert_all_stopped(children)
 
 
-def test_sighup_to_a_pytest_session_stops_its_qemu(qemu_board, tmp_path):
+def test_sighup_to_a_pytest_session_stops_its_qemu(emulated, tmp_path):
     """SIGHUP here, SIGTERM above: both take the same path (tests/unit/test_shutdown.py)."""
     (tmp_path / "test_waits.py").write_text(
         "import time\n\ndef test_waits_on_the_board(dut):\n    time.sleep(600)\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--board={qemu_board}",
-         "--emulator=qemu", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--board={emulated[0]}",
+         f"--emulator={emulated[1]}", str(tmp_path)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    children = _wait_for_qemu(process)
+    children = _wait_for_emulator(process)
     process.send_signal(signal.SIGHUP)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out  # as for Ctrl-C

@@ -141,8 +141,7 @@ def test_bad_samples_are_refused_without_touching_trained_weights(device_trainin
 
 
 def test_a_perturbed_device_constant_is_caught(hil_options):
-    if hil_options.emulator == "none":
-        pytest.skip("builds and boots a deliberately wrong firmware variant")
+    hil_options.require("emulated", why="builds and boots a deliberately wrong firmware variant")
     dut = open_training_dut(hil_options, PERTURBED_FIRMWARE_FLAGS)
     try:
         device = DeviceTraining(dut.link)
@@ -160,8 +159,7 @@ def test_every_step_runs_the_backbone_on_the_device_and_trains_two_blocks_sparse
     """One boot: the engine runs VWW's frozen operators for every step and prediction, the
     training service trains the last two depthwise-separable blocks and the head on the engine's
     output in place; losses and parameters bit-exact, frozen weights read from flash."""
-    if hil_options.emulator != "qemu":
-        pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
+    hil_options.require("preloads_model_slot", why="the backbone goes into the flash model slot at boot")
     from harness.training.run import run_training
     result = run_training(hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2,
                           test_count=1, backbone="device")
@@ -182,8 +180,7 @@ KWS_MODEL = VWW_MODEL.parent / "kws_ref_model.tflite"
 
 @pytest.mark.skipif(not KWS_MODEL.is_file(), reason="MLPerf Tiny KWS model not in ../shared/models")
 def test_another_backbone_the_kws_ds_cnn_trains_whole_on_the_device(hil_options):
-    if hil_options.emulator != "qemu":
-        pytest.skip("the backbone goes into the flash model slot through QEMU's loader")
+    hil_options.require("preloads_model_slot", why="the backbone goes into the flash model slot at boot")
     from harness.training.run import run_training
     result = run_training(hil_options.board, "qemu", str(KWS_MODEL), 256 * 1024, steps=3, train_count=2,
                           test_count=1, backbone="device")

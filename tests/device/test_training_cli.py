@@ -5,8 +5,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 
 def _hil(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
@@ -21,9 +19,8 @@ def test_a_plan_over_budget_is_refused_before_the_board_boots(hil_options):
 
 
 def test_hil_train_reports_bit_exact_training_and_memory(hil_options):
-    if hil_options.emulator == "none":
-        pytest.skip("emulator run")
-    result = _hil("train", "--board", hil_options.board, "--task", "toy", "--steps", "20",
+    hil_options.require("emulated", why="runs `hil train` with its own emulator")
+    result = _hil("train", "--board", hil_options.board, "--emulator", hil_options.emulator, "--task", "toy", "--steps", "20",
                   "--train-samples", "40", "--test-samples", "30", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -31,9 +31,8 @@ def _check_exact(result) -> None:
 
 @pytest.mark.boards("uno")
 def test_hello_world_int8_on_the_board_under_test(run_model, hil_options):
-    if hil_options.emulator != "qemu":
-        pytest.skip("the model goes into the Uno's flash slot with QEMU's loader; a real Uno "
-                    "would need it written by avrdude with the firmware (not done yet)")
+    hil_options.require("preloads_model_slot", why="the Uno's engine runs models from its flash slot "
+                        "only; a real Uno would need it written by avrdude with the firmware (not done yet)")
     _check_exact(run_model(HELLO_WORLD, count=INPUTS, seed=11))
 
 

@@ -64,3 +64,40 @@ def test_file_that_is_not_yaml_is_reported(tmp_path):
 @pytest.mark.parametrize("text, size", [("320K", 320 * 1024), ("1M", 1 << 20), (4096, 4096), ("64KB", 65536)])
 def test_sizes(text, size):
     assert parse_size(text) == size
+
+
+def test_a_board_declares_what_its_firmware_has():
+    uno, nucleo = load_board("uno").firmware, load_board("nucleo_f746").firmware
+    assert nucleo.services == ("engine", "metrics", "training") and nucleo.op_set == "full"
+    assert nucleo.engine_pool is None and nucleo.fault_report and not nucleo.terse_errors
+    assert uno.services == ("engine",) and set(uno.left_out) == {"metrics", "training"}
+    assert uno.op_set == "minimal" and uno.engine_pool == 416 and uno.terse_errors and not uno.fault_report
+
+
+def test_the_firmware_build_follows_the_board_file():
+    from harness.build_config import firmware_config, services_left_out
+
+    config = firmware_config(load_board("uno"), "qemu", "test")
+    assert config.defines["ENGINE_POOL_SIZE"] == "416u" and config.defines["ENGINE_OPS_MINIMAL"] == 1
+    assert config.defines["HIL_HAVE_METRICS"] == 0 and config.defines["ENGINE_TERSE_ERRORS"] == 1
+    assert {"-<metrics/>", "-<training/>"} <= set(config.src_filter)
+    assert set(services_left_out(load_board("uno"))) == {"metrics", "training"}
+    full = firmware_config(load_board("netduinoplus2"), "qemu", "test")
+    assert not {"ENGINE_POOL_SIZE", "ENGINE_OPS_MINIMAL", "HIL_HAVE_METRICS"} & set(full.defines)
+    assert full.defines["HIL_EMULATED"] == 1
+    assert firmware_config(load_board("netduinoplus2"), "none", "test").defines["HIL_EMULATED"] == 0
+
+
+@pytest.mark.parametrize(
+    "firmware, field",
+    [
+        ("firmware:\n  left_out: {radio: not built}\n", "firmware.left_out.radio"),
+        ("firmware:\n  engine: {op_set: tiny}\n", "firmware.engine.op_set"),
+        ("firmware:\n  engine: {pool: lots}\n", "firmware.engine.pool"),
+        ("firmware:\n  fault_report: maybe\n", "firmware.fault_report"),
+    ],
+)
+def test_a_malformed_firmware_section_names_the_field(tmp_path, firmware, field):
+    (tmp_path / "netduinoplus2.yaml").write_text(GOOD.read_text() + firmware)
+    with pytest.raises(BoardError, match=f"field '{field}'"):
+        load_board("netduinoplus2", tmp_path)

@@ -11,12 +11,14 @@
 #include "../hal/hal.h"
 #include "engine.h"
 
-/* ENGINE_RAM_RESERVE (SRAM kept for the rest of the firmware and the stack) and the AVR pool size
- * are shared with the host: hil_constants.h, from harness/contracts/constants.yaml. The linker
- * refuses a pool that leaves the stack too little (AVR: AVR_STACK_RESERVE). */
+/* ENGINE_RAM_RESERVE (SRAM kept for the rest of the firmware and the stack) is shared with the
+ * host: hil_constants.h, from harness/contracts/constants.yaml. The linker refuses a pool that
+ * leaves the stack too little (AVR: AVR_STACK_RESERVE). */
 #ifndef ENGINE_POOL_SIZE
 #if defined(__AVR__)
-#define ENGINE_POOL_SIZE AVR_ENGINE_POOL_SIZE
+/* 2 KB of SRAM: the board file gives the pool (firmware.engine.pool, built as -DENGINE_POOL_SIZE):
+ * the arena plus one operator's constants copied from the flash model slot; the rest is the stack. */
+#error "an AVR build takes ENGINE_POOL_SIZE from its board file (firmware.engine.pool)"
 #elif HIL_SRAM_SIZE > 2u * ENGINE_RAM_RESERVE
 #define ENGINE_POOL_SIZE (HIL_SRAM_SIZE - ENGINE_RAM_RESERVE)
 #else
