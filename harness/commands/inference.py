@@ -16,6 +16,7 @@ from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..model.tflite import load_model
 from ..progress import Progress
+from ..targets.registry import capabilities
 from . import board_arguments, command, emit, positive_int, seed
 
 
@@ -123,9 +124,10 @@ def _report(args: argparse.Namespace, model: str, session: InferenceSession, res
 def _run_several(args: argparse.Namespace) -> int:
     """Several models, seeded inputs only; in QEMU as few boots as the flash model slot allows.
     The JSON is a list of the one-model reports, in the order of --model."""
-    if args.input or args.dataset or args.stream or args.emulator != "qemu":
-        raise HarnessError("several --model run with seeded --inputs in QEMU only (--input, --dataset, "
-                           "--stream and real boards take one --model)")
+    if args.input or args.dataset or args.stream or \
+            not capabilities(load_board(args.board), args.emulator).preloads_model_slot:
+        raise HarnessError("several --model run with seeded --inputs on a target that preloads the model slot "
+                           "(QEMU) only: --input, --dataset, --stream and real boards take one --model")
     def run(position: int, session: InferenceSession) -> tuple[dict, str]:
         result = session.run(None, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         report, header = _report(args, args.model[position], session, result, result)

@@ -41,7 +41,7 @@ def int8_runs(hil_options) -> dict[str, tuple]:
     """Under QEMU the seven models run as `hil run --model ...` runs them: two shared boots, two
     at a time (harness/engine/session.run_each); each run keeps the JUnit properties run_model
     would record."""
-    if hil_options.emulator != "qemu":
+    if not hil_options.capabilities().preloads_model_slot:
         return {}
 
     def work(position: int, session: InferenceSession) -> tuple:

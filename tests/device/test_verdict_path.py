@@ -50,12 +50,11 @@ def _summary(session: InferenceSession) -> dict:
 
 @pytest.fixture(scope="module")
 def one_boot(hil_options) -> dict:
-    if hil_options.emulator != "qemu":
-        pytest.skip("several models in one boot go into the flash model slot through QEMU's loader")
+    hil_options.require("preloads_model_slot", why="several models in one boot go into the flash model slot")
     def work(position: int, session: InferenceSession) -> tuple[int, dict, dict]:
         return id(session.dut), _generator_matches(session), _summary(session)
 
-    done = run_each(hil_options.board, "qemu", MODELS, work)  # what `hil run --model ...` runs
+    done = run_each(hil_options.board, hil_options.emulator, MODELS, work)  # what `hil run --model ...` runs
     return {"runs": {MODELS[p].name: run for p, (_, _, run) in done.items()},
             "generator": {MODELS[p].name: matches for p, (_, matches, _) in done.items()},
             "boots": len({boot for boot, _, _ in done.values()})}
