@@ -234,9 +234,9 @@ def _read_timer(reader: _Reader) -> Timer:
 def _read_firmware(reader: _Reader | None) -> FirmwareFeatures:
     if reader is None:
         return FirmwareFeatures()
-    left_out = reader.sub("left_out", None)
+    left_out = reader.sub("left_out", None) or _Reader(reader.path, {}, reader._name("left_out"))
     reasons = {}
-    for service in left_out.data if left_out else ():
+    for service in left_out.data:
         if service not in SERVICES:
             raise left_out.fail(service, f"unknown service; expected one of {', '.join(SERVICES)}")
         reasons[service] = left_out.get(service, str)

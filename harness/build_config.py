@@ -32,7 +32,8 @@ def services_left_out(board: Board) -> dict[str, str]:
 
 def service_defines(board: Board) -> dict[str, str | int]:
     """The engine's build switches for what the board file says its firmware has (engine.h)."""
-    features, defines = board.firmware, {}
+    features = board.firmware
+    defines: dict[str, str | int] = {}
     if not features.has("metrics"):
         defines["HIL_HAVE_METRICS"] = 0  # no metrics hooks in the engine
     if features.terse_errors:

@@ -9,6 +9,7 @@ harness/contracts/model_format.yaml gives it (the same YAML generates the firmwa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +67,18 @@ class Layer:
 
     def option(self, name: str, default: object = None) -> object:
         return self.op.options.get(name, default)
+
+    def int_option(self, name: str, default: int) -> int:
+        value = self.option(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise self.fail(f"option {name} is {value!r}, not an integer")
+        return int(value)
+
+    def float_option(self, name: str, default: float) -> float:
+        value = self.option(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise self.fail(f"option {name} is {value!r}, not a number")
+        return float(value)
 
     def activation(self) -> str:
         act = str(self.option("fused_activation_function", "NONE"))
@@ -142,7 +155,7 @@ def _window(layer: Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
     padding = str(layer.option("padding", "SAME"))
     if padding not in ("SAME", "VALID"):
         raise layer.fail(f"padding {padding} is not supported")
-    sh, sw = int(layer.option("stride_h", 1)), int(layer.option("stride_w", 1))
+    sh, sw = layer.int_option("stride_h", 1), layer.int_option("stride_w", 1)
     if min(sh, sw, dh, dw, fh, fw) < 1:
         raise layer.fail("strides, dilations and window sizes must be positive")
     oh, ow = _out_size(padding, x.shape[1], fh, sh, dh), _out_size(padding, x.shape[2], fw, sw, dw)
@@ -162,7 +175,7 @@ def conv(layer: Layer, depthwise: bool) -> LoweredOp:
             raise layer.fail(f"tensor {t.index} ({t.name}) must have rank 4, has {len(t.shape)}")
     layer.constant(w, "weights")
     act = layer.activation()
-    dh, dw = int(layer.option("dilation_h_factor", 1)), int(layer.option("dilation_w_factor", 1))
+    dh, dw = layer.int_option("dilation_h_factor", 1), layer.int_option("dilation_w_factor", 1)
     sh, sw, ph, pw = _window(layer, x, y, w.shape[1], w.shape[2], dh, dw)
     out_c = y.shape[3]
     if depthwise:
@@ -177,11 +190,11 @@ def conv(layer: Layer, depthwise: bool) -> LoweredOp:
         multiplier = 0
     inputs = [x.index, w.index]
     if bias is not None:
-        layer.constant(bias, "bias")
-        if bias.data.size != out_c:
-            raise layer.fail(f"bias has {bias.data.size} values for {out_c} output channels")
+        bias_values = layer.constant(bias, "bias")
+        if bias_values.size != out_c:
+            raise layer.fail(f"bias has {bias_values.size} values for {out_c} output channels")
         inputs.append(bias.index)
-    geometry = {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw, "pad_h": ph,
+    geometry: dict[str, Any] = {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw, "pad_h": ph,
                 "pad_w": pw, "depth_multiplier": multiplier}
     if dtype == np.float32:
         if bias is not None and bias.dtype != np.float32:
@@ -234,9 +247,9 @@ def fully_connected(layer: Layer) -> LoweredOp:
     act = layer.activation()
     inputs = [x.index, w.index]
     if bias is not None:
-        layer.constant(bias, "bias")
-        if bias.data.size != units:
-            raise layer.fail(f"bias has {bias.data.size} values for {units} units")
+        bias_values = layer.constant(bias, "bias")
+        if bias_values.size != units:
+            raise layer.fail(f"bias has {bias_values.size} values for {units} units")
         inputs.append(bias.index)
     if dtype == np.float32:
         lo_f, hi_f = ACTIVATIONS[act]
@@ -268,7 +281,7 @@ def pool(layer: Layer) -> LoweredOp:
             raise layer.fail(f"tensor {t.index} ({t.name}) must have rank 4")
     if x.shape[3] != y.shape[3]:
         raise layer.fail("input and output channels differ")
-    fh, fw = int(layer.option("filter_height", 1)), int(layer.option("filter_width", 1))
+    fh, fw = layer.int_option("filter_height", 1), layer.int_option("filter_width", 1)
     sh, sw, ph, pw = _window(layer, x, y, fh, fw)
     act = layer.activation()
     lo, hi = -128, 127
@@ -321,7 +334,7 @@ def softmax(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
-    beta = float(layer.option("beta", 1.0))
+    beta = layer.float_option("beta", 1.0)
     if dtype == np.float32:
         return _op("SOFTMAX", dtype, [x.index], [y.index], beta=beta)
     _fixed_output(layer, y)
@@ -419,7 +432,7 @@ def concatenation(layer: Layer) -> LoweredOp:
         if dtype == np.int8 and layer.qparams(t) != layer.qparams(y):
             raise layer.fail(f"input {t.name} is quantized differently from the output "
                              f"(requantizing concatenation is not supported)")
-    axis = int(layer.option("axis", 0))
+    axis = layer.int_option("axis", 0)
     rank = len(y.shape)
     if not -rank <= axis < rank:
         raise layer.fail(f"axis {axis} out of range for rank {rank}")

@@ -199,8 +199,7 @@ class _Assembler:
         image = bytearray(header + self.body)
         crc_at = fmt.HEADER.offset("crc32")
         struct.pack_into(fmt.HEADER.field_format("crc32"), image, crc_at, fmt.checksum(bytes(image)))
-        image = bytes(image)
-        return PackedModel(image, self.arena_size, tensors, self.ops, list(self.model.inputs),
+        return PackedModel(bytes(image), self.arena_size, tensors, self.ops, list(self.model.inputs),
                            list(self.model.outputs), self.model)
 
     def _write(self, offset: int, data: bytes) -> None:
@@ -212,6 +211,7 @@ class _Assembler:
         indices_at = self._place(struct.pack(f"<{len(indices)}H", *indices))
         params = bytearray(op.params)
         for name, field in op.array_slots.items():
+            assert op.layout is not None  # an op with array slots has a parameter record
             array_at = self._place(np.ascontiguousarray(op.arrays[name], "<i4").tobytes())
             struct.pack_into(op.layout.field_format(field), params, op.layout.offset(field), array_at)
         params_at = self._place(bytes(params))

@@ -9,6 +9,7 @@ overhead to every layer, and is labelled "per-op invoke").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ def judge_every_layer(device_model: DeviceModel, seed: int, name: str) -> ModelO
 def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTiming]:
     layers = []
     for index in range(len(device_model.packed.ops)):
-        _, timings = m.measure(lambda i=index: device_model.invoke(i, i + 1))
+        _, timings = m.measure(partial(device_model.invoke, index, index + 1))
         whole = next(t for t in timings if t.region_id == REGION_INFERENCE)
         layers.append(RegionTiming(REGION_FIRST_LAYER + index, f"layer{index}", 1, whole.value,
                                    whole.unit, whole.source + " (per-op invoke)"))

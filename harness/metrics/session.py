@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..boards import Board
 from ..build import Firmware
 from ..dut import Dut
 from ..errors import DeviceError, HarnessError
@@ -28,7 +29,7 @@ class MeasuredDut:
     _workdir: Path | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, board: str, emulator: str = "qemu", progress: Progress | None = None,
+    def open(cls, board: str | Board, emulator: str = "qemu", progress: Progress | None = None,
              extra_flags: list[str] | None = None, use_plugin: bool = True, **dut_options: Any) -> MeasuredDut:
         """`dut_options` go to Dut.open (a `slot_image`, a real board's port...)."""
         workdir = Path(tempfile.mkdtemp(prefix="hil-metrics-"))

@@ -142,6 +142,7 @@ class QemuTarget(Target):
 
     def command(self, port: int) -> list[str]:
         chardev = f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on"
+        assert self.variant.machine is not None  # a board's qemu variant names its machine (boards.py)
         command = [
             self.binary, "-M", self.variant.machine, "-display", "none", "-monitor", "none",
             "-chardev", chardev, "-serial", "chardev:uart0",
@@ -179,6 +180,7 @@ class QemuTarget(Target):
 
     def _connect(self, port: int) -> SerialTransport:
         """Connects as soon as QEMU listens; QEMU starts the CPU only once we are connected."""
+        assert self._process is not None  # launched
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while True:
             if self._process.poll() is not None:
@@ -205,6 +207,7 @@ class QemuTarget(Target):
     def _relaunch(self) -> None:
         """QEMU's AVR machine has no working system_reset (and no watchdog): a reset is a new
         QEMU on the same port, and the transport reconnects (its pyserial port reopens the URL)."""
+        assert self._qmp is not None and self._process is not None and self.transport is not None  # running
         self._qmp.execute("quit")
         self._qmp.close()
         self._process.wait(timeout=5)

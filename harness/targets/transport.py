@@ -21,6 +21,8 @@ class _SocketPort(protocol_socket.Serial):
     reconnects": that sleep was all of the time a QEMU Dut took to close, and an emulator's UART
     that is closed is not reconnected at once (QemuTarget's relaunch retries until it answers)."""
 
+    _socket: socket.socket | None
+
     def close(self) -> None:
         if self.is_open and self._socket:
             try:
@@ -35,6 +37,7 @@ class _SocketPort(protocol_socket.Serial):
 class SerialTransport:
     def __init__(self, url: str, baud: int = 115200):
         self.url = url
+        self._port: serial.Serial | _SocketPort
         try:
             if url.startswith(SOCKET_SCHEME):
                 self._port = _SocketPort(None, baudrate=baud, timeout=0)

@@ -227,6 +227,7 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
         train_input = test_input = None
         if task.backbone is not None:
             from .backbone import DeviceBackbone
+            assert packed is not None  # packed above for a backbone task
             engine = DeviceBackbone(dut, packed, device, task.blocks)
             assert task.train_images is not None and task.test_images is not None  # a backbone task's inputs
             train_input = engine.feeder(task.train_images)

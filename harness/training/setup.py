@@ -242,6 +242,7 @@ def pack(setup: TrainSetup) -> bytes:
             for slot, (name, array) in enumerate(zip(("weights", "bias", "multiplier", "shift",
                                                       "weight_scales"), arrays)):
                 if slot == 0 and layer.weights_in_slot:
+                    assert layer.slot_offset is not None  # weights_in_slot says it is set
                     offsets[slot] = layer.slot_offset
                     if not layer.weights_split:
                         continue
