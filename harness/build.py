@@ -169,3 +169,64 @@ def build(board: Board, emulator: str, progress: Progress | None = None,
     out = project / ".pio" / "build" / variant.pio_env
     return Firmware(board.name, emulator, variant.pio_env,
                     out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")
+
+
+# -- a firmware of the user's own (docs/byo_firmware.md) -----------------------------------------
+
+def prebuilt(elf: str | Path, board: Board, emulator: str) -> Firmware:
+    """A firmware built elsewhere (`--firmware ELF`): its .bin and .hex are expected beside it
+    (they are what a real board's flasher takes; QEMU boots the ELF itself)."""
+    path = Path(elf)
+    if not path.is_file():
+        raise BuildError(f"{elf}: no such firmware ELF file")
+    with open(path, "rb") as image:
+        if image.read(4) != b"\x7fELF":
+            raise BuildError(f"{elf}: not an ELF file (give the firmware's .elf)")
+    variant = board.variant(emulator)
+    return Firmware(board.name, emulator, variant.pio_env or "", path,
+                    path.with_suffix(".bin"), path.with_suffix(".hex"))
+
+
+def project_environment(project: Path, board: Board, emulator: str) -> str:
+    """The environment of a user's PlatformIO project that builds for `board` under `emulator`:
+    the one named as the board file's `pio_env` for that variant (nucleo_f746_qemu, ...)."""
+    ini = project / "platformio.ini"
+    if not ini.is_file():
+        raise BuildError(f"{project}: not a PlatformIO project (no platformio.ini)")
+    pio_env = board.variant(emulator).pio_env
+    if pio_env is None:
+        raise BuildError(f"board {board.name} has no firmware environment for --emulator={emulator}")
+    if f"[env:{pio_env}]" not in ini.read_text():
+        raise BuildError(f"{ini}: no [env:{pio_env}] environment, which --board {board.name} "
+                         f"--emulator {emulator} builds")
+    return pio_env
+
+
+def build_project(project: str | Path, board: Board, emulator: str, model: str | Path | None = None,
+                  progress: Progress | None = None, extra_flags: list[str] | None = None) -> Firmware:
+    """Builds a user's PlatformIO project (`--firmware-project DIR`) for `board`: its environment
+    named as the board's pio_env, with HIL_MODEL=`model` (the project's build script compiles it
+    in) and `extra_flags` as PLATFORMIO_BUILD_FLAGS. The build goes to the harness's build cache,
+    one folder per project, model and flag set, so the project's tree gets no build output."""
+    project = Path(project).resolve()
+    pio_env = project_environment(project, board, emulator)
+    progress = progress or Progress.quiet()
+    ensure_tool_scons()
+    extra_flags = list(extra_flags or [])
+    model_path = str(Path(model).resolve()) if model else ""
+    key = hashlib.sha256("\0".join([str(project), model_path, *extra_flags]).encode()).hexdigest()[:12]
+    work = build_root() / "projects" / f"{project.name}-{key}"
+    environ = {**pio_environ(), "HIL_MODEL": model_path,
+               "PLATFORMIO_BUILD_DIR": str(work / "build"), "PLATFORMIO_LIBDEPS_DIR": str(work / "libdeps"),
+               "PLATFORMIO_PLATFORMS_DIR": str(work / "platforms")}
+    if extra_flags:
+        environ["PLATFORMIO_BUILD_FLAGS"] = " ".join(extra_flags)
+    command = [sys.executable, "-m", "platformio", "run", "-d", str(project), "-e", pio_env]
+    with progress.step(f"building {project.name} ({pio_env}) {' '.join(extra_flags)}".rstrip()):
+        with _build_lock(work):
+            result = _run_counting_compiles(command, environ, progress)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
+        raise BuildError(f"build of {project} ({pio_env}) failed:\n{tail}")
+    out = work / "build" / pio_env
+    return Firmware(board.name, emulator, pio_env, out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")

@@ -16,6 +16,7 @@ from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..progress import Progress
 from . import board_arguments, command, emit, positive_int, seed
+from .user_firmware import firmware_arguments, run_user_firmware, wants_user_firmware
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +59,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action="store_true",
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
+    firmware_arguments(parser)
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -84,6 +86,8 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
+    if wants_user_firmware(args):
+        return run_user_firmware(args)
     dataset = _dataset(args)
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
