@@ -5,6 +5,7 @@ and --firmware; a model mismatch is one line and exit 2; a wrong kernel is found
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,16 @@ def test_netduinoplus2_bit_exact_with_per_layer_on_a_convolutional_model():
     report = json.loads(done.stdout)
     assert report["passed"] and report["compared_elements"] == report["exact_elements"]
     assert len(report["layers"]) == 4  # reshape, depthwise conv, fully connected, softmax
+
+
+def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
+    (tmp_path / "test_mine.py").write_text(
+        "def test_hello(run_model):\n"
+        f"    result = run_model({str(HELLO)!r}, count=2, per_layer=True)\n"
+        "    assert result.verdict.passed and len(result.verdict.layers) == 3, result.describe()\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--board", "nucleo_f746",
+                           "--emulator", "qemu", "--hil-firmware", str(hello_elf), "test_mine.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
