@@ -48,7 +48,14 @@ uint8_t hil_example_arena[{max(packed.arena_size, 16)}] __attribute__((aligned(1
 out_dir = os.path.join(env.subst("$BUILD_DIR"), "model")  # noqa: F821
 os.makedirs(out_dir, exist_ok=True)
 out = os.path.join(out_dir, "model_data.c")
-if not os.path.exists(out) or open(out).read() != source:
+def unchanged(path: str, text: str) -> bool:
+    if not os.path.exists(path):
+        return False
+    with open(path) as current:
+        return current.read() == text
+
+
+if not unchanged(out, source):
     with open(out, "w") as generated:
         generated.write(source)
 env.BuildSources(os.path.join("$BUILD_DIR", "model_obj"), out_dir)  # noqa: F821
