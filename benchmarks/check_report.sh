@@ -16,4 +16,4 @@ trap 'rm -rf "$profile"' EXIT
 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$profile" \
     --window-size=1100,2400 --screenshot="$screenshot" "file://$(realpath "$report")" >/dev/null 2>&1
 cd "$(dirname "$0")/.."
-python -m harness.report.png_check "$screenshot"
+python -m tests.support.png_check "$screenshot"

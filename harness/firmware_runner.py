@@ -23,8 +23,9 @@ from . import build as firmware_build
 from .boards import Board, load_board
 from .dut import Dut
 from .engine.compare import judge
-from .engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, call_idempotent, estimated_macs, progress_of
-from .engine.session import InferenceResult, case_seed
+from .engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, estimated_macs, progress_of
+from .engine.seeded_inputs import case_seed
+from .engine.session import InferenceResult
 from .errors import DeviceError, HarnessError, LinkError
 from .link import protocol
 from .link.protocol import FLAG_MORE, MessageType
@@ -85,7 +86,7 @@ class FirmwareModel:
     def __init__(self, dut: Dut):
         self.dut, self.link = dut, dut.link
         try:
-            info = call_idempotent(self.link, "RUNNER_INFO")
+            info = self.link.call("RUNNER_INFO")
         except DeviceError as exc:
             if exc.code_name != "UNKNOWN_TYPE":
                 raise
@@ -98,7 +99,7 @@ class FirmwareModel:
         self.invoke_timeout = INVOKE_FLOOR_S
 
     def _describe(self, kind: int, index: int, what: str) -> RunnerTensor:
-        reply = call_idempotent(self.link, "RUNNER_TENSOR", kind=kind, reserved=0, index=index)
+        reply = self.link.call("RUNNER_TENSOR", kind=kind, reserved=0, index=index)
         return RunnerTensor.from_reply(reply, f"{what} {index}")
 
     def check_model(self, model: Model, path: str | Path) -> None:
@@ -124,7 +125,7 @@ class FirmwareModel:
             raise HarnessError(f"input {position} holds {tensor.nbytes} bytes, got {len(data)}")
         chunk = self.link.max_message - WRITE_OVERHEAD
         for start in range(0, len(data), chunk):
-            call_idempotent(self.link, "RUNNER_WRITE", index=position, reserved=0, offset=start,
+            self.link.call("RUNNER_WRITE", index=position, reserved=0, offset=start,
                             data=data[start:start + chunk])
 
     def read_output(self, position: int) -> np.ndarray:
@@ -132,7 +133,7 @@ class FirmwareModel:
         data = bytearray()
         for start in range(0, tensor.nbytes, READ_CHUNK):
             length = min(READ_CHUNK, tensor.nbytes - start)
-            piece = call_idempotent(self.link, "RUNNER_READ", kind=protocol.CONSTANTS["RUNNER_OUTPUT"],
+            piece = self.link.call("RUNNER_READ", kind=protocol.CONSTANTS["RUNNER_OUTPUT"],
                                     reserved=0, index=position, offset=start, length=length)["data"]
             if len(piece) != length:
                 raise LinkError(f"RUNNER_READ of output {position}: {len(piece)} of {length} bytes")
@@ -155,7 +156,7 @@ class FirmwareModel:
 
     def regions(self) -> dict[int, tuple[int, int]]:
         """The timing regions of the last invoke: id -> (calls, ticks)."""
-        reply = call_idempotent(self.link, "RUNNER_REGIONS")
+        reply = self.link.call("RUNNER_REGIONS")
         entry = struct.Struct("<B3xIQ")
         return {entry.unpack_from(reply["entries"], i * entry.size)[0]:
                 entry.unpack_from(reply["entries"], i * entry.size)[1:] for i in range(reply["regions"])}

@@ -43,7 +43,7 @@ esac
 # The training arena of the training firmware (harness/training/device.py TRAINING_ARENA_BYTES).
 "$CLANG" -std=c11 -g -O1 -fno-omit-frame-pointer -ffp-contract=off \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I"$FW" -I"$SDK/include" -DHIL_TRAINING_ARENA_BYTES=131072 \
+    -I"$FW" -I"$REPO/firmware/include" -I"$SDK/include" -DHIL_TRAINING_ARENA_BYTES=131072 \
     -o "$BUILD/$target" "$REPO/tests/fuzz/fuzz_$target.c" "$REPO/tests/fuzz/fuzz_stubs.c" "${sources[@]}"
 
 # The seed corpus, generated from the shared models on first use (delete it to regenerate).

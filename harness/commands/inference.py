@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from ..engine.accuracy import dataset_for, float_model_for, run_dataset
 from ..engine.dataset import Dataset
 from ..model.tflite import load_model
 from ..engine.pack import pack_file
-from ..engine.session import InferenceSession
+from ..engine.session import InferenceSession, run_each
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..progress import Progress
@@ -45,7 +46,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--model", required=True, help=".tflite model")
+    parser.add_argument("--model", required=True, action="append",
+                        help=".tflite model (repeatable with --inputs: in QEMU, models that fit the "
+                             "flash model slot together run in one boot)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
@@ -56,6 +59,8 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
     parser.add_argument("--per-layer", action="store_true",
                         help="also read every layer's output back and name the first diverging layer")
+    parser.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
+                        help="several --model: QEMU boots at a time (default: 2, or 1 on one CPU)")
     parser.add_argument("--stream", action="store_true",
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
@@ -88,6 +93,9 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 def cmd_run(args: argparse.Namespace) -> int:
     if wants_user_firmware(args):
         return run_user_firmware(args)
+    if len(args.model) > 1:
+        return _run_several(args)
+    args.model = args.model[0]
     dataset = _dataset(args)
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
@@ -99,13 +107,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             result = inference = session.run(given, count=args.inputs, seed=args.seed,
                                              per_layer=args.per_layer)
-        load = session.device_model.info
-        report = {"model": args.model, "board": args.board, "emulator": args.emulator,
-                  "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity,
-                  **result.as_dict()}
-    header = (f"{args.model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
-              f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
+        report, header = _report(args, args.model, session, result, inference)
     emit(args, report, header + "\n" + result.describe())
     if not result.verdict.passed:
         raise CheckFailed("device outputs differ from tflite-micro")
+    return 0
+
+
+def _report(args: argparse.Namespace, model: str, session: InferenceSession, result, inference) -> tuple[dict, str]:
+    load = session.device_model.info
+    report = {"model": model, "board": args.board, "emulator": args.emulator,
+              "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity, **result.as_dict()}
+    header = (f"{model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
+              f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
+    return report, header
+
+
+def _run_several(args: argparse.Namespace) -> int:
+    """Several models, seeded inputs only; in QEMU as few boots as the flash model slot allows.
+    The JSON is a list of the one-model reports, in the order of --model."""
+    if args.input or args.dataset or args.stream or args.emulator != "qemu":
+        raise HarnessError("several --model run with seeded --inputs in QEMU only (--input, --dataset, "
+                           "--stream and real boards take one --model)")
+    def run(position: int, session: InferenceSession) -> tuple[dict, str]:
+        result = session.run(None, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        report, header = _report(args, args.model[position], session, result, result)
+        return report, header + "\n" + result.describe()
+
+    reports = run_each(args.board, args.emulator, args.model, run, args.timeout,
+                       Progress.for_command(args.json), parallel=args.jobs)
+    ordered = [reports[position] for position in range(len(args.model))]
+    emit(args, [report for report, _ in ordered], "\n\n".join(text for _, text in ordered))
+    failed = [report["model"] for report, _ in ordered if not report["passed"]]
+    if failed:
+        raise CheckFailed(f"device outputs differ from tflite-micro for {', '.join(failed)}")
     return 0

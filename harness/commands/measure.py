@@ -11,7 +11,8 @@ from ..boards import load_board
 from ..errors import CheckFailed, HarnessError
 from ..engine.runner import batch_image
 from ..input_files import check_regular_file
-from ..metrics.model_bench import load, pack, slot_loader_args
+from ..engine.pack import pack_file
+from ..metrics.model_bench import load, slot_loader_args
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
@@ -64,7 +65,7 @@ def _pack_models(args: argparse.Namespace) -> tuple[dict[Path, Any], dict[Path, 
     if not args.model:
         return {}, {}, None
     board = load_board(args.board)
-    packed = {model: pack(model, board, args.emulator) for model in args.model}
+    packed = {model: pack_file(model, board, args.emulator) for model in args.model}
     if args.emulator != "qemu":
         return packed, {}, None
     image, offsets = batch_image([p.image for p in packed.values()])

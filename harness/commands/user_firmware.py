@@ -28,6 +28,10 @@ def wants_user_firmware(args: argparse.Namespace) -> bool:
 
 def run_user_firmware(args: argparse.Namespace) -> int:
     """`hil run --firmware/--firmware-project`: the same verdict as for the harness's engine."""
+    models = args.model if isinstance(args.model, list) else [args.model]
+    if len(models) != 1:
+        raise HarnessError("--firmware/--firmware-project run one --model: the one compiled in")
+    args.model = models[0]
     for option, value in (("--dataset", args.dataset), ("--stream", args.stream)):
         if value:
             raise HarnessError(f"{option} does not apply to --firmware/--firmware-project yet")

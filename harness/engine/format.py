@@ -1,34 +1,44 @@
-"""The packed model format (docs/model_format.md), byte layouts shared with firmware/src/engine.
+"""The packed model format (docs/model_format.md): the layouts of harness/contracts/model_format.yaml.
 
-Every record is a run of 4-byte (or smaller, naturally aligned) little-endian fields, so the C
-side reads it with memcpy into a struct of the same layout on any target (ARM, AVR).
+The same YAML generates the firmware's firmware/src/engine/model_format.h, so the host packs
+and reads every record by field name (`OPERATOR.pack(opcode=..., ...)`) and both sides agree.
 """
 from __future__ import annotations
 
-import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+import numpy as np
+
+from .. import contracts
 from ..errors import HarnessError
 
-MAGIC = b"HILM"
-VERSION = 1
-ALIGN = 16  # arena offsets and constant data
-CRC_START = 16  # the CRC covers every byte after the header's crc32 field
+SPEC = contracts.load("model_format")
 
-HEADER = struct.Struct("<4sHHIIIHHHHIIIII")
-TENSOR = struct.Struct("<BBBB6iIIfi")
-OPERATOR = struct.Struct("<BBBBIII")
-MAX_RANK = 6
-MAX_OP_INPUTS = 8  # CONCATENATION inputs the engine accepts
-ABSENT = 0xFFFF
+MAGIC = SPEC.raw["magic"].encode()
+VERSION = SPEC.value("FORMAT_VERSION")
+ALIGN = SPEC.value("ALIGN")  # arena offsets and constant data
+CRC_START = SPEC.value("CRC_START")  # the CRC covers every byte after the header's crc32 field
+MAX_RANK = SPEC.value("MAX_RANK")
+MAX_OP_INPUTS = SPEC.value("MAX_OP_INPUTS")  # CONCATENATION inputs the engine accepts
+
+HEADER = SPEC.records["header"]
+TENSOR = SPEC.records["tensor"]
+OPERATOR = SPEC.records["op"]
 
 # Tensor element types.
-TYPE_INT8, TYPE_FLOAT32, TYPE_INT32 = 1, 2, 3
+TYPE_INT8, TYPE_FLOAT32, TYPE_INT32 = (SPEC.enums["TYPE"][k] for k in ("INT8", "FLOAT32", "INT32"))
 # Where a tensor's bytes live.
-STORAGE_NONE, STORAGE_ARENA, STORAGE_MODEL = 0, 1, 2
+STORAGE_NONE, STORAGE_ARENA, STORAGE_MODEL = (SPEC.enums["STORAGE"][k] for k in ("NONE", "ARENA", "MODEL"))
 
-assert HEADER.size == 48 and TENSOR.size == 44 and OPERATOR.size == 16
+OPCODES: dict[str, int] = {name: op["code"] for name, op in SPEC.raw["ops"].items()}
+
+
+def op_params(opcode: str, dtype: np.dtype) -> contracts.Record | None:
+    """The parameter record of operator `opcode` computing in `dtype` (None: it has none)."""
+    by_type = SPEC.raw["ops"][opcode]["params"]
+    name = by_type[np.dtype(dtype).name]  # a KeyError: lower.py produced a type the spec lacks
+    return None if name is None else contracts.record(name)
 
 
 class PackedFormatError(HarnessError):
@@ -60,12 +70,12 @@ def read_header(image: bytes, label: str = "packed model") -> Header:
     """Validates magic, version, size and CRC the way the firmware does; returns the header."""
     if len(image) < HEADER.size:
         raise PackedFormatError(f"{label}: {len(image)} bytes is too short for a packed model")
-    magic, version, header_size, *rest = HEADER.unpack_from(image)
-    if magic != MAGIC:
-        raise PackedFormatError(f"{label}: not a packed model (magic {magic!r}, want {MAGIC!r})")
-    if version != VERSION or header_size != HEADER.size:
-        raise PackedFormatError(f"{label}: format version {version}, this harness reads {VERSION}")
-    header = Header(version, *rest)
+    values = HEADER.unpack(image)
+    if values["magic"] != MAGIC:
+        raise PackedFormatError(f"{label}: not a packed model (magic {values['magic']!r}, want {MAGIC!r})")
+    if values["version"] != VERSION or values["header_size"] != HEADER.size:
+        raise PackedFormatError(f"{label}: format version {values['version']}, this harness reads {VERSION}")
+    header = Header(**{f.name: values[f.name] for f in fields(Header)})
     if header.total_size != len(image):
         raise PackedFormatError(f"{label}: header says {header.total_size} bytes, file has {len(image)}")
     if checksum(image) != header.crc32:

@@ -1,20 +1,21 @@
 """Lowers each .tflite operator to what the device engine executes: its data tensors and a record
 of integer parameters computed exactly as TFLM's Prepare() computes them (harness/model/requant.py).
+One function per operator; the op table (harness/engine/ops.py) says which and runs them.
 
 Anything the engine cannot execute bit-exactly raises UnsupportedModel naming the layer.
-The parameter layouts mirror the structs in firmware/src/engine/model_format.h.
+Each operator's parameter record is packed by field name with the layout that
+harness/contracts/model_format.yaml gives it (the same YAML generates the firmware's structs).
 """
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..contracts import Record
 from ..model import requant
-from ..model.tflite import OPCODE_VALUES, Model, ModelError, Operator, Tensor
-from .format import MAX_OP_INPUTS, MAX_RANK
+from ..model.tflite import Model, ModelError, Operator, Tensor
+from .format import MAX_OP_INPUTS, MAX_RANK, OPCODES, op_params
 
 FLT_MAX = float(np.finfo(np.float32).max)
 ACTIVATIONS = {"NONE": (-FLT_MAX, FLT_MAX), "RELU": (0.0, FLT_MAX), "RELU6": (0.0, 6.0),
@@ -33,21 +34,17 @@ class LoweredOp:
     outputs: list[int]
     params: bytes
     # int32 arrays (per-channel multipliers, shifts) the params refer to by name; the packer
-    # places them and patches their file offsets into `params` at `array_slots`.
+    # places them and patches their file offsets into the params' `array_slots` fields.
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    array_slots: dict[str, int] = field(default_factory=dict)  # name -> byte offset in params
+    array_slots: dict[str, str] = field(default_factory=dict)  # array name -> field of `layout`
+    layout: Record | None = None  # the layout of `params` (None: the operator has none)
 
     @property
     def code(self) -> int:
-        return OPCODE_VALUES[self.opcode]
+        return OPCODES[self.opcode]
 
 
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-             "ADD", "MUL", "SOFTMAX", "LOGISTIC", "RESHAPE", "PAD", "MEAN", "CONCATENATION",
-             "QUANTIZE", "DEQUANTIZE")
-
-
-class _Layer:
+class Layer:
     """One operator being lowered, with helpers that fail naming the layer."""
 
     def __init__(self, model: Model, op: Operator):
@@ -114,8 +111,17 @@ class _Layer:
         return requant.activation_range(act, scale, zero_point)
 
 
-def _pack(fmt: str, *values: object) -> bytes:
-    return struct.pack("<" + fmt, *values)
+def _op(opcode: str, dtype: np.dtype, inputs: list[int], outputs: list[int],
+        arrays: dict[str, np.ndarray] | None = None, **params: object) -> LoweredOp:
+    """The lowered operator, its parameters packed by field name into the record the contract
+    gives `opcode` computing in `dtype`; each of `arrays` goes to the field `<name>_offset`."""
+    layout = op_params(opcode, dtype)
+    slots = {name: f"{name}_offset" for name in arrays or {}}
+    params.update({slot: 0 for slot in slots.values()})  # patched by the packer
+    if layout is None and params:
+        raise TypeError(f"{opcode} ({np.dtype(dtype)}) has no parameter record")
+    packed = b"" if layout is None else layout.pack(**params)
+    return LoweredOp(opcode, dtype, inputs, outputs, packed, dict(arrays or {}), slots, layout)
 
 
 def _out_size(padding: str, size: int, filt: int, stride: int, dilation: int) -> int:
@@ -130,7 +136,7 @@ def _padding(padding: str, size: int, filt: int, stride: int, dilation: int, out
     return max((out - 1) * stride + effective - size, 0) // 2
 
 
-def _window(layer: _Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
+def _window(layer: Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
             dw: int = 1) -> tuple[int, int, int, int]:
     """Strides and padding of a 2-D window op; checks the output shape TFLM would compute."""
     padding = str(layer.option("padding", "SAME"))
@@ -147,7 +153,7 @@ def _window(layer: _Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
             _padding(padding, x.shape[2], fw, sw, dw, ow))
 
 
-def _conv(layer: _Layer, depthwise: bool) -> LoweredOp:
+def conv(layer: Layer, depthwise: bool) -> LoweredOp:
     x, w, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     bias = layer.optional(2)
     dtype = layer.same_dtype(x, w, y)
@@ -175,12 +181,13 @@ def _conv(layer: _Layer, depthwise: bool) -> LoweredOp:
         if bias.data.size != out_c:
             raise layer.fail(f"bias has {bias.data.size} values for {out_c} output channels")
         inputs.append(bias.index)
-    geometry = (sh, sw, dh, dw, ph, pw, multiplier)
+    geometry = {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw, "pad_h": ph,
+                "pad_w": pw, "depth_multiplier": multiplier}
     if dtype == np.float32:
         if bias is not None and bias.dtype != np.float32:
             raise layer.fail(f"float model with a {bias.dtype} bias")
-        return LoweredOp(layer.op.opcode, dtype, inputs, [y.index],
-                         _pack("7i2f", *geometry, *ACTIVATIONS[act]))
+        lo_f, hi_f = ACTIVATIONS[act]
+        return _op(layer.op.opcode, dtype, inputs, [y.index], **geometry, act_min=lo_f, act_max=hi_f)
     if bias is not None and bias.dtype != np.int32:
         raise layer.fail(f"int8 model with a {bias.dtype} bias; only int32 bias is supported")
     in_scale, in_zp = layer.qparams(x)
@@ -188,12 +195,12 @@ def _conv(layer: _Layer, depthwise: bool) -> LoweredOp:
     w_scales = _weight_scales(layer, w, axis=3 if depthwise else 0, channels=out_c)
     mult, shift = requant.per_channel_multipliers(in_scale, w_scales, out_scale)
     lo, hi = layer.act_range_int8(y, act)
-    params = _pack("11iIIi", *geometry, -in_zp, out_zp, lo, hi, 0, 0, 1)
-    return LoweredOp(layer.op.opcode, dtype, inputs, [y.index], params,
-                     {"multipliers": mult, "shifts": shift}, {"multipliers": 44, "shifts": 48})
+    return _op(layer.op.opcode, dtype, inputs, [y.index], {"multipliers": mult, "shifts": shift},
+               **geometry, input_offset=-in_zp, output_offset=out_zp, act_min=lo, act_max=hi,
+               per_channel=1)
 
 
-def _weight_scales(layer: _Layer, w: Tensor, axis: int, channels: int) -> np.ndarray:
+def _weight_scales(layer: Layer, w: Tensor, axis: int, channels: int) -> np.ndarray:
     """Filter scales, one per output channel (a per-tensor scale repeated, as TFLM does)."""
     if w.quant is None:
         raise layer.fail(f"int8 weights {w.name} have no quantization parameters")
@@ -209,7 +216,7 @@ def _weight_scales(layer: _Layer, w: Tensor, axis: int, channels: int) -> np.nda
     return scales
 
 
-def _fully_connected(layer: _Layer) -> LoweredOp:
+def fully_connected(layer: Layer) -> LoweredOp:
     x, w, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     bias = layer.optional(2)
     dtype = layer.same_dtype(x, w, y)
@@ -232,8 +239,9 @@ def _fully_connected(layer: _Layer) -> LoweredOp:
             raise layer.fail(f"bias has {bias.data.size} values for {units} units")
         inputs.append(bias.index)
     if dtype == np.float32:
-        return LoweredOp("FULLY_CONNECTED", dtype, inputs, [y.index],
-                         _pack("2f3i", *ACTIVATIONS[act], batches, depth, units))
+        lo_f, hi_f = ACTIVATIONS[act]
+        return _op("FULLY_CONNECTED", dtype, inputs, [y.index], act_min=lo_f, act_max=hi_f,
+                   batches=batches, accum_depth=depth, output_depth=units)
     if bias is not None and bias.dtype != np.int32:
         raise layer.fail(f"int8 model with a {bias.dtype} bias; only int32 bias is supported")
     in_scale, in_zp = layer.qparams(x)
@@ -246,13 +254,13 @@ def _fully_connected(layer: _Layer) -> LoweredOp:
     mult, shift = requant.per_channel_multipliers(in_scale, w.quant.scale, out_scale)
     lo, hi = layer.act_range_int8(y, act)
     filter_offset = -int(w.quant.zero_point[0])
-    params = _pack("5iIIi3i", -in_zp, filter_offset, out_zp, lo, hi, 0, 0, int(per_channel),
-                   batches, depth, units)
-    return LoweredOp("FULLY_CONNECTED", dtype, inputs, [y.index], params,
-                     {"multipliers": mult, "shifts": shift}, {"multipliers": 20, "shifts": 24})
+    return _op("FULLY_CONNECTED", dtype, inputs, [y.index], {"multipliers": mult, "shifts": shift},
+               input_offset=-in_zp, filter_offset=filter_offset, output_offset=out_zp, act_min=lo,
+               act_max=hi, per_channel=int(per_channel), batches=batches, accum_depth=depth,
+               output_depth=units)
 
 
-def _pool(layer: _Layer) -> LoweredOp:
+def pool(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     for t in (x, y):
@@ -268,11 +276,12 @@ def _pool(layer: _Layer) -> LoweredOp:
         if layer.qparams(x) != layer.qparams(y):
             raise layer.fail("input and output quantization differ; TFLM requires them equal")
         lo, hi = layer.act_range_int8(y, act)
-    return LoweredOp(layer.op.opcode, dtype, [x.index], [y.index],
-                     _pack("8i2f", sh, sw, fh, fw, ph, pw, lo, hi, *ACTIVATIONS[act]))
+    lo_f, hi_f = ACTIVATIONS[act]
+    return _op(layer.op.opcode, dtype, [x.index], [y.index], stride_h=sh, stride_w=sw, filter_h=fh,
+               filter_w=fw, pad_h=ph, pad_w=pw, act_min=lo, act_max=hi, act_min_f=lo_f, act_max_f=hi_f)
 
 
-def _broadcastable(layer: _Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
+def _broadcastable(layer: Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
     for t in (a, b, y):
         layer.rank(t, 0, MAX_RANK)
     try:
@@ -283,7 +292,7 @@ def _broadcastable(layer: _Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
         raise layer.fail(f"output shape {list(y.shape)} is not the broadcast shape {list(shape)}")
 
 
-def _binary(layer: _Layer) -> LoweredOp:
+def binary(layer: Layer) -> LoweredOp:
     a, b, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(a, b, y)
     _broadcastable(layer, a, b, y)
@@ -292,68 +301,70 @@ def _binary(layer: _Layer) -> LoweredOp:
     if a.is_constant or b.is_constant:
         raise layer.fail("constant operands are not supported (only activations)")
     if dtype == np.float32:
-        return LoweredOp(layer.op.opcode, dtype, data, [y.index], _pack("2f", *ACTIVATIONS[act]))
+        lo_f, hi_f = ACTIVATIONS[act]
+        return _op(layer.op.opcode, dtype, data, [y.index], act_min=lo_f, act_max=hi_f)
     (s1, z1), (s2, z2), (so, zo) = layer.qparams(a), layer.qparams(b), layer.qparams(y)
     lo, hi = layer.act_range_int8(y, act)
     if layer.op.opcode == "ADD":
         p = requant.add_params(s1, s2, so)
-        params = _pack("12i", -z1, -z2, zo, p.left_shift, p.input1_multiplier, p.input1_shift,
-                       p.input2_multiplier, p.input2_shift, p.output_multiplier, p.output_shift,
-                       lo, hi)
-    else:
-        m, s = requant.mul_multiplier(s1, s2, so)
-        params = _pack("7i", -z1, -z2, zo, m, s, lo, hi)
-    return LoweredOp(layer.op.opcode, dtype, data, [y.index], params)
+        return _op("ADD", dtype, data, [y.index], input1_offset=-z1, input2_offset=-z2,
+                   output_offset=zo, left_shift=p.left_shift, input1_multiplier=p.input1_multiplier,
+                   input1_shift=p.input1_shift, input2_multiplier=p.input2_multiplier,
+                   input2_shift=p.input2_shift, output_multiplier=p.output_multiplier,
+                   output_shift=p.output_shift, act_min=lo, act_max=hi)
+    m, s = requant.mul_multiplier(s1, s2, so)
+    return _op("MUL", dtype, data, [y.index], input1_offset=-z1, input2_offset=-z2, output_offset=zo,
+               output_multiplier=m, output_shift=s, act_min=lo, act_max=hi)
 
 
-def _softmax(layer: _Layer) -> LoweredOp:
+def softmax(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
     beta = float(layer.option("beta", 1.0))
     if dtype == np.float32:
-        return LoweredOp("SOFTMAX", dtype, [x.index], [y.index], _pack("f", beta))
+        return _op("SOFTMAX", dtype, [x.index], [y.index], beta=beta)
     _fixed_output(layer, y)
     p = requant.softmax_params(layer.qparams(x)[0], beta)
-    return LoweredOp("SOFTMAX", dtype, [x.index], [y.index],
-                     _pack("3i", p.input_multiplier, p.input_left_shift, p.diff_min))
+    return _op("SOFTMAX", dtype, [x.index], [y.index], input_multiplier=p.input_multiplier,
+               input_left_shift=p.input_left_shift, diff_min=p.diff_min)
 
 
-def _logistic(layer: _Layer) -> LoweredOp:
+def logistic(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
     if dtype == np.float32:
-        return LoweredOp("LOGISTIC", dtype, [x.index], [y.index], b"")
+        return _op("LOGISTIC", dtype, [x.index], [y.index])
     _fixed_output(layer, y)
     p = requant.logistic_params(*layer.qparams(x))
-    return LoweredOp("LOGISTIC", dtype, [x.index], [y.index],
-                     _pack("4i", p.input_zero_point, p.input_range_radius, p.input_multiplier,
-                           p.input_left_shift))
+    return _op("LOGISTIC", dtype, [x.index], [y.index], input_zero_point=p.input_zero_point,
+               input_range_radius=p.input_range_radius, input_multiplier=p.input_multiplier,
+               input_left_shift=p.input_left_shift)
 
 
-def _fixed_output(layer: _Layer, y: Tensor) -> None:
+def _fixed_output(layer: Layer, y: Tensor) -> None:
     scale, zero_point = layer.qparams(y)
     if zero_point != -128 or abs(scale - 1 / 256) > 1e-9:
         raise layer.fail(f"int8 output must have scale 1/256 and zero point -128, has "
                          f"{scale} and {zero_point}")
 
 
-def _same_size(layer: _Layer, x: Tensor, y: Tensor) -> None:
+def _same_size(layer: Layer, x: Tensor, y: Tensor) -> None:
     if int(np.prod(x.shape)) != int(np.prod(y.shape)):
         raise layer.fail(f"input {list(x.shape)} and output {list(y.shape)} differ in size")
 
 
-def _reshape(layer: _Layer) -> LoweredOp:
+def reshape(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     _same_size(layer, x, y)
     if dtype == np.int8 and layer.qparams(x) != layer.qparams(y):
         raise layer.fail("input and output quantization differ")
-    return LoweredOp("RESHAPE", dtype, [x.index], [y.index], b"")
+    return _op("RESHAPE", dtype, [x.index], [y.index])
 
 
-def _pad(layer: _Layer) -> LoweredOp:
+def pad(layer: Layer) -> LoweredOp:
     x, paddings, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     layer.rank(x, 1, MAX_RANK)
@@ -369,11 +380,11 @@ def _pad(layer: _Layer) -> LoweredOp:
         if layer.qparams(x) != layer.qparams(y):
             raise layer.fail("input and output quantization differ")
         pad_value = layer.qparams(y)[1]
-    return LoweredOp("PAD", dtype, [x.index], [y.index],
-                     _pack("12iif", *before, *after, pad_value, 0.0))
+    return _op("PAD", dtype, [x.index], [y.index], before=before, after=after, value_s8=pad_value,
+               value_f32=0.0)
 
 
-def _mean(layer: _Layer) -> LoweredOp:
+def mean(layer: Layer) -> LoweredOp:
     x, axes_t, y = layer.tensor(0), layer.tensor(1), layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(x, y)
     layer.rank(x, 1, MAX_RANK)
@@ -386,14 +397,14 @@ def _mean(layer: _Layer) -> LoweredOp:
         raise layer.fail(f"output shape {list(y.shape)} does not match reducing axes {axes}")
     axes_field = axes + [0] * (MAX_RANK - len(axes))
     if dtype == np.float32:
-        return LoweredOp("MEAN", dtype, [x.index], [y.index], _pack("7i", len(axes), *axes_field))
+        return _op("MEAN", dtype, [x.index], [y.index], num_axes=len(axes), axes=axes_field)
     (si, zi), (so, zo) = layer.qparams(x), layer.qparams(y)
     m, s = requant.rescale_multiplier(si, so)
-    return LoweredOp("MEAN", dtype, [x.index], [y.index],
-                     _pack("4i7i", zi, zo, m, s, len(axes), *axes_field))
+    return _op("MEAN", dtype, [x.index], [y.index], input_zero_point=zi, output_zero_point=zo,
+               multiplier=m, shift=s, num_axes=len(axes), axes=axes_field)
 
 
-def _concatenation(layer: _Layer) -> LoweredOp:
+def concatenation(layer: Layer) -> LoweredOp:
     inputs = [layer.tensor(i) for i in range(len(layer.op.inputs))]
     y = layer.tensor(0, outputs=True)
     dtype = layer.same_dtype(*inputs, y)
@@ -412,11 +423,10 @@ def _concatenation(layer: _Layer) -> LoweredOp:
     rank = len(y.shape)
     if not -rank <= axis < rank:
         raise layer.fail(f"axis {axis} out of range for rank {rank}")
-    return LoweredOp("CONCATENATION", dtype, [t.index for t in inputs], [y.index],
-                     _pack("i", axis))
+    return _op("CONCATENATION", dtype, [t.index for t in inputs], [y.index], axis=axis)
 
 
-def _quantize(layer: _Layer) -> LoweredOp:
+def quantize(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     layer.dtype(x)
     if y.dtype != np.int8:
@@ -424,55 +434,17 @@ def _quantize(layer: _Layer) -> LoweredOp:
     _same_size(layer, x, y)
     so, zo = layer.qparams(y)
     if x.dtype == np.float32:
-        return LoweredOp("QUANTIZE", x.dtype, [x.index], [y.index], _pack("fi", so, zo))
+        return _op("QUANTIZE", x.dtype, [x.index], [y.index], scale=so, zero_point=zo)
     si, zi = layer.qparams(x)
     m, s = requant.rescale_multiplier(si, so)
-    return LoweredOp("QUANTIZE", x.dtype, [x.index], [y.index], _pack("4i", zi, zo, m, s))
+    return _op("QUANTIZE", x.dtype, [x.index], [y.index], input_zero_point=zi, output_zero_point=zo,
+               multiplier=m, shift=s)
 
 
-def _dequantize(layer: _Layer) -> LoweredOp:
+def dequantize(layer: Layer) -> LoweredOp:
     x, y = layer.tensor(0), layer.tensor(0, outputs=True)
     if x.dtype != np.int8 or y.dtype != np.float32:
         raise layer.fail(f"{x.dtype} -> {y.dtype} is not supported (int8 -> float32 only)")
     _same_size(layer, x, y)
     scale, zero_point = layer.qparams(x)
-    return LoweredOp("DEQUANTIZE", x.dtype, [x.index], [y.index], _pack("fi", scale, zero_point))
-
-
-_LOWERERS: dict[str, Callable[[_Layer], LoweredOp]] = {
-    "CONV_2D": lambda layer: _conv(layer, depthwise=False),
-    "DEPTHWISE_CONV_2D": lambda layer: _conv(layer, depthwise=True),
-    "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool,
-    "MAX_POOL_2D": _pool,
-    "ADD": _binary,
-    "MUL": _binary,
-    "SOFTMAX": _softmax,
-    "LOGISTIC": _logistic,
-    "RESHAPE": _reshape,
-    "PAD": _pad,
-    "MEAN": _mean,
-    "CONCATENATION": _concatenation,
-    "QUANTIZE": _quantize,
-    "DEQUANTIZE": _dequantize,
-}
-assert set(_LOWERERS) == set(SUPPORTED)
-
-
-def lower(model: Model) -> list[LoweredOp]:
-    """Every operator of `model` lowered; the first unsupported one raises UnsupportedModel."""
-    lowered = []
-    for op in model.operators:
-        layer = _Layer(model, op)
-        lowerer = _LOWERERS.get(op.opcode)
-        if lowerer is None:
-            raise layer.fail(f"operator {op.opcode} is not supported by the device engine "
-                             f"(supported: {', '.join(SUPPORTED)})")
-        for index in op.outputs:
-            layer.dtype(model.tensors[index], (np.int8, np.float32))
-        try:
-            lowered.append(lowerer(layer))
-        except (ValueError, OverflowError, ZeroDivisionError) as exc:  # requant's range checks
-            raise layer.fail(f"its quantization scales give requantization parameters out of "
-                             f"range ({exc})") from None
-    return lowered
+    return _op("DEQUANTIZE", x.dtype, [x.index], [y.index], scale=scale, zero_point=zero_point)

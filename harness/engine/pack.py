@@ -14,19 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import contracts
 from ..boards import Board
 from ..errors import HarnessError
 from ..model.tflite import Model, load_model
 from . import format as fmt
-from .lower import LoweredOp, UnsupportedModel, lower
+from .lower import LoweredOp, UnsupportedModel
+from .ops import lower
 from .plan import lifetimes, plan
 
 # RAM of the board that the engine cannot use for its arena: the firmware's own static data
 # (link buffers, ...) and the stack. The firmware's real figure is reported by ENGINE_INFO;
-# tests/device check that the device always has at least SRAM minus this much.
-FIRMWARE_RAM_RESERVE = 48 * 1024
-# AVR (2 KB of SRAM) has a fixed pool instead: ENGINE_POOL_SIZE in firmware/src/engine/engine_commands.c.
-AVR_ENGINE_POOL_SIZE = 416
+# tests/device check that the device always has at least SRAM minus this much. AVR (2 KB of
+# SRAM) has a fixed pool instead. Both are shared with the firmware (hil_constants.h).
+FIRMWARE_RAM_RESERVE = contracts.load("constants").value("ENGINE_RAM_RESERVE")
+AVR_ENGINE_POOL_SIZE = contracts.load("constants").value("AVR_ENGINE_POOL_SIZE")
 
 _TYPE_CODES = {np.dtype(np.int8): fmt.TYPE_INT8, np.dtype(np.float32): fmt.TYPE_FLOAT32,
                np.dtype(np.int32): fmt.TYPE_INT32}
@@ -188,14 +190,16 @@ class _Assembler:
         for i, record in enumerate(op_records):
             self._write(ops_at + i * fmt.OPERATOR.size, record)
         total = self.base + len(self.body)
-        header = bytearray(fmt.HEADER.pack(
-            fmt.MAGIC, fmt.VERSION, fmt.HEADER.size, total, 0, self.arena_size,
-            len(self.model.tensors), len(self.ops), len(self.model.inputs),
-            len(self.model.outputs), tensors_at, ops_at, io_at, data_at,
-            int(self.model.sha256[:8], 16)))
-        image = bytes(header) + bytes(self.body)
-        crc = fmt.checksum(image)
-        image = image[:12] + struct.pack("<I", crc) + image[16:]
+        header = fmt.HEADER.pack(
+            magic=fmt.MAGIC, version=fmt.VERSION, header_size=fmt.HEADER.size, total_size=total,
+            crc32=0, arena_size=self.arena_size, num_tensors=len(self.model.tensors),
+            num_ops=len(self.ops), num_inputs=len(self.model.inputs),
+            num_outputs=len(self.model.outputs), tensors_offset=tensors_at, ops_offset=ops_at,
+            io_offset=io_at, data_offset=data_at, source_id=int(self.model.sha256[:8], 16))
+        image = bytearray(header + self.body)
+        crc_at = fmt.HEADER.offset("crc32")
+        struct.pack_into(fmt.HEADER.field_format("crc32"), image, crc_at, fmt.checksum(bytes(image)))
+        image = bytes(image)
         return PackedModel(image, self.arena_size, tensors, self.ops, list(self.model.inputs),
                            list(self.model.outputs), self.model)
 
@@ -207,13 +211,14 @@ class _Assembler:
         indices = [*op.inputs, *op.outputs]
         indices_at = self._place(struct.pack(f"<{len(indices)}H", *indices))
         params = bytearray(op.params)
-        for name, slot in op.array_slots.items():
+        for name, field in op.array_slots.items():
             array_at = self._place(np.ascontiguousarray(op.arrays[name], "<i4").tobytes())
-            params[slot:slot + 4] = struct.pack("<I", array_at)
+            struct.pack_into(op.layout.field_format(field), params, op.layout.offset(field), array_at)
         params_at = self._place(bytes(params))
         dtype = _TYPE_CODES[np.dtype(op.dtype)]
-        return fmt.OPERATOR.pack(op.code, len(op.inputs), len(op.outputs), dtype, indices_at,
-                                 params_at, len(params))
+        return fmt.OPERATOR.pack(opcode=op.code, num_inputs=len(op.inputs),
+                                 num_outputs=len(op.outputs), type=dtype, tensors_offset=indices_at,
+                                 params_offset=params_at, params_size=len(params))
 
     def _constant_bytes(self, index: int) -> bytes:
         t = self.model.tensors[index]
@@ -238,5 +243,7 @@ class _Assembler:
             raise UnsupportedModel(f"tensor {t.index} ({t.name}) has rank {len(t.shape)}; "
                                    f"the engine supports up to {fmt.MAX_RANK}")
         dims = list(t.shape[:fmt.MAX_RANK]) + [0] * (fmt.MAX_RANK - min(len(t.shape), fmt.MAX_RANK))
-        return fmt.TENSOR.pack(_TYPE_CODES.get(np.dtype(t.dtype), 0), min(len(t.shape), fmt.MAX_RANK),
-                               t.storage, 0, *dims, t.offset, t.nbytes, t.scale, t.zero_point)
+        return fmt.TENSOR.pack(type=_TYPE_CODES.get(np.dtype(t.dtype), 0),
+                               rank=min(len(t.shape), fmt.MAX_RANK), storage=t.storage, dims=dims,
+                               offset=t.offset, bytes=t.nbytes, scale=t.scale,
+                               zero_point=t.zero_point)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +22,17 @@ import numpy as np
 
 from ..boards import Board, load_board
 from ..dut import Dut
-from ..errors import DeviceError, DeviceTimeout, HarnessError, LinkError
+from ..errors import DeviceTimeout, HarnessError
 from ..link import protocol
 from ..model.tflite import Model
 from ..progress import Progress
 from . import format as fmt
 from .pack import PackedModel
+from .seeded_inputs import case_seed, generated_on_device, host_value
 
 REQUEST_OVERHEAD = 8  # the fixed fields before a MODEL_WRITE / TENSOR_WRITE's data
 TO_THE_END = 0xFFFF
 READ_CHUNK = 4096  # bytes per TENSOR_READ: a lost reply frame costs one small retry
-READ_ATTEMPTS = 3
-RETRIES = 3
-RETRY_TIMEOUT_S = 5.0
 # INVOKE waits at least this long, and longer for big models: SECONDS_PER_MAC is a rate far
 # below any supported board or a loaded machine's QEMU (about 0.5 M multiply-accumulates/s).
 INVOKE_FLOOR_S = 60.0
@@ -49,18 +48,6 @@ class LoadInfo:
     model_crc: int
     num_tensors: int
     num_ops: int
-
-
-def xorshift_bytes(seed: int, count: int) -> np.ndarray:
-    """The bytes TENSOR_FILL writes (xorshift32, the top byte of each state)."""
-    state = seed & 0xFFFFFFFF or 1
-    out = bytearray(count)
-    for i in range(count):
-        state ^= (state << 13) & 0xFFFFFFFF
-        state ^= state >> 17
-        state ^= (state << 5) & 0xFFFFFFFF
-        out[i] = state >> 24
-    return np.frombuffer(bytes(out), np.uint8)
 
 
 def batch_image(images: Sequence[bytes]) -> tuple[bytes, list[int]]:
@@ -113,21 +100,8 @@ def write_model_slot(board: Board, image: bytes, probe: str | None = None, port:
         flash_model(board, image, probe, port)
 
 
-def call_idempotent(link, name: str, **fields) -> dict:
-    """A request that may safely be repeated (everything but INVOKE). The host drops a reply
-    frame that stalls past the link's inter-byte timeout (seen on a loaded machine), which
-    shows as a timeout or a truncated-frame error: ask again, up to RETRIES times."""
-    for attempt in range(RETRIES):
-        try:
-            return link.call(name, timeout=RETRY_TIMEOUT_S if attempt < RETRIES - 1 else None,
-                             **fields)
-        except DeviceTimeout:
-            if attempt == RETRIES - 1:
-                raise
-        except DeviceError as exc:
-            if exc.code_name not in ("TRUNCATED", "BAD_CRC") or attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+# Devices whose TENSOR_FILL was checked against the host's generator (once per boot).
+_GENERATOR_CHECKED: weakref.WeakSet[Dut] = weakref.WeakSet()
 
 
 class Engine:
@@ -136,7 +110,7 @@ class Engine:
     def __init__(self, dut: Dut):
         self.dut = dut
         self.link = dut.link
-        self.pool_size = call_idempotent(self.link, "ENGINE_INFO")["pool_size"]
+        self.pool_size = self.link.call("ENGINE_INFO")["pool_size"]
 
     def load_slot(self, packed: PackedModel, offset: int = 0) -> DeviceModel:
         """Activates the model at `offset` in the flash slot (it must be `packed`)."""
@@ -153,13 +127,13 @@ class Engine:
         chunk = self.link.max_message - REQUEST_OVERHEAD
         with progress_of(self.dut).bar(len(image), "model upload", "B") as bar:
             for start in range(0, len(image), chunk):
-                call_idempotent(self.link, "MODEL_WRITE", offset=start, data=image[start:start + chunk])
+                self.link.call("MODEL_WRITE", offset=start, data=image[start:start + chunk])
                 bar.update(len(image[start:start + chunk]))
         info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
         return self._bound(packed, info)
 
     def _load(self, source: int, offset: int) -> LoadInfo:
-        reply = call_idempotent(self.link, "MODEL_LOAD", source=source, reserved=0, reserved2=0, offset=offset)
+        reply = self.link.call("MODEL_LOAD", source=source, reserved=0, reserved2=0, offset=offset)
         return LoadInfo(**{k: reply[k] for k in LoadInfo.__dataclass_fields__})
 
     def _bound(self, packed: PackedModel, info: LoadInfo) -> DeviceModel:
@@ -215,16 +189,40 @@ class DeviceModel:
                                f"got {len(data)}")
         chunk = self.link.max_message - REQUEST_OVERHEAD
         for start in range(0, len(data), chunk):
-            call_idempotent(self.link, "TENSOR_WRITE", tensor=index, reserved=0, offset=start,
+            self.link.call("TENSOR_WRITE", tensor=index, reserved=0, offset=start,
                            data=data[start:start + chunk])
 
     def fill_tensor(self, index: int, seed: int) -> np.ndarray:
         """Fills an int8 tensor on the device from `seed`; returns the same values."""
         tensor = self._arena_tensor(index)
-        if tensor.dtype != np.int8:
+        if not generated_on_device(tensor):
             raise HarnessError(f"TENSOR_FILL needs an int8 tensor, {tensor.name} is {tensor.dtype}")
-        call_idempotent(self.link, "TENSOR_FILL", tensor=index, reserved=0, seed=seed)
-        return xorshift_bytes(seed, tensor.nbytes).view(np.int8).reshape(tensor.shape)
+        self.link.call("TENSOR_FILL", tensor=index, reserved=0, seed=seed)
+        return host_value(tensor, seed)
+
+    def put_seeded_inputs(self, seed: int, case: int) -> list[np.ndarray]:
+        """Input set `case` of `seed` (harness/engine/seeded_inputs.py) onto the device: int8
+        inputs generated there, the others written. Returns the values the host computed; the
+        first generated input of each boot is read back to check the device's generator."""
+        values = []
+        for position, index in enumerate(self.packed.inputs):
+            tensor, tensor_seed = self.packed.tensors[index], case_seed(seed, case, position)
+            if generated_on_device(tensor):
+                value = self.fill_tensor(index, tensor_seed)
+                self._check_generator_once(index, value)
+            else:
+                value = host_value(tensor, tensor_seed)
+                self.write_tensor(index, value)
+            values.append(value)
+        return values
+
+    def _check_generator_once(self, index: int, expected: np.ndarray) -> None:
+        if self.engine.dut in _GENERATOR_CHECKED:
+            return
+        if not np.array_equal(self.read_tensor(index), expected):
+            raise HarnessError(f"input {self.packed.tensors[index].name}: the device's TENSOR_FILL "
+                               f"bytes differ from the host's xorshift32 (seeded_inputs.py)")
+        _GENERATOR_CHECKED.add(self.engine.dut)
 
     def read_tensor(self, index: int) -> np.ndarray:
         tensor = self._arena_tensor(index)
@@ -233,15 +231,12 @@ class DeviceModel:
         return np.frombuffer(data, tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
 
     def _read_span(self, index: int, offset: int, length: int) -> bytes:
-        """Reads are idempotent: one whose reply lost a frame (the host drops a frame that
-        stalls past the inter-byte timeout, e.g. on a loaded CI machine) is asked again."""
-        for _ in range(READ_ATTEMPTS):
-            data = call_idempotent(self.link, "TENSOR_READ", tensor=index, reserved=0, offset=offset,
-                                  length=length)["data"]
-            if len(data) == length:
-                return data
-        raise LinkError(f"TENSOR_READ of tensor {index}: replies kept arriving short "
-                        f"({len(data)} of {length} bytes)")
+        """A reply that lost a frame arrives short; the link client asks again (idempotent)."""
+        def short(reply: dict) -> str | None:
+            got = len(reply["data"])
+            return f"TENSOR_READ of tensor {index}: {got} of {length} bytes" if got != length else None
+        return self.link.call("TENSOR_READ", check=short, tensor=index, reserved=0, offset=offset,
+                              length=length)["data"]
 
     def set_inputs(self, inputs: Sequence[np.ndarray]) -> None:
         if len(inputs) != len(self.packed.inputs):

@@ -7,10 +7,12 @@ pytest fixture share.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,15 +22,9 @@ from ..errors import HarnessError
 from ..progress import Progress
 from ..reference import Reference
 from .compare import LayerMismatch, Verdict, judge
+from .format import ALIGN
 from .pack import PackedModel, pack_file
-from .runner import DeviceModel, Engine, open_with_slot_image, progress_of, write_model_slot
-
-FILL_ON_DEVICE_BYTES = 4096  # int8 inputs larger than this are generated on the device (TENSOR_FILL)
-
-
-def case_seed(seed: int, case: int, position: int) -> int:
-    """The seed of input `position` of case `case` (never 0: xorshift's fixed point)."""
-    return ((seed * 1_000_003 + case * 7_919 + position * 104_729) & 0xFFFFFFFF) or 1
+from .runner import DeviceModel, Engine, batch_image, open_with_slot_image, progress_of, write_model_slot
 
 
 @dataclass
@@ -57,6 +53,99 @@ class InferenceResult:
         return data
 
 
+T = TypeVar("T")
+
+
+def run_each(board: str, emulator: str, models: Sequence[str | Path], work: Callable[[int, InferenceSession], T],
+             timeout: float = 10.0, progress: Progress | None = None, parallel: int = 2) -> dict[int, T]:
+    """`work(position, session)` for every model, as open_each groups them, with up to `parallel`
+    boots at a time: each QEMU emulates on one host thread, so the boots' emulations overlap (and
+    the second boot's build check runs while the first emulates). Returns position -> result.
+    Should one boot fail, the others' QEMUs are stopped at once and the failure is raised."""
+    plan = _BootPlan(board, emulator, models, timeout, progress)
+
+    def boot(group: list[int]) -> dict[int, T]:
+        return {position: work(position, session) for position, session in plan.sessions(group)}
+
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    futures = [pool.submit(boot, group) for group in plan.groups]
+    try:
+        results: dict[int, T] = {}
+        for future in futures:
+            results.update(future.result())
+        return results
+    except BaseException:
+        plan.stop_all()  # the other boots' requests fail at once instead of running to the end
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _BootPlan:
+    """Every model packed (all refused before a boot) and grouped into boots that fit the slot."""
+
+    def __init__(self, board: str, emulator: str, models: Sequence[str | Path], timeout: float,
+                 progress: Progress | None):
+        self.board, self.emulator, self.models = load_board(board), emulator, list(models)
+        self.timeout, self.progress = timeout, progress
+        self.packed = [pack_file(model, self.board, emulator) for model in models]
+        slot_size = self.board.variant(emulator).memory.model_slot.size
+        self.groups = slot_batches([len(p.image) for p in self.packed], slot_size)
+        self._open: list[Dut] = []
+        self._stopped = threading.Event()
+
+    def sessions(self, group: list[int]) -> Iterator[tuple[int, InferenceSession]]:
+        """One boot with the group's models in the slot; a session per model, in turn."""
+        image, offsets = batch_image([self.packed[i].image for i in group])
+        references = _start_references([self.models[i] for i in group])
+        try:
+            with open_with_slot_image(self.board, self.emulator, image, self.timeout, self.progress) as dut:
+                self._open.append(dut)
+                if self._stopped.is_set():  # stop_all ran while this boot started
+                    raise HarnessError("stopped: another boot failed")
+                engine = Engine(dut)
+                for position, offset, tflm in zip(group, offsets, references):
+                    device_model = engine.load_slot(self.packed[position], offset)
+                    with InferenceSession(dut, device_model, tflm.result(), owns_dut=False) as session:
+                        yield position, session
+        finally:  # a session closes its own reference; these are the ones never reached
+            for tflm in references:
+                if tflm.exception() is None:
+                    tflm.result().close()
+
+    def stop_all(self) -> None:
+        self._stopped.set()
+        for dut in list(self._open):
+            dut.close()
+
+
+def slot_batches(sizes: Sequence[int], slot_size: int) -> list[list[int]]:
+    """Model positions grouped so that each group's batch image fits the slot: first fit, largest
+    first (fewest boots for the shared models); a model alone too big for the slot is refused by
+    the boot itself, with the sizes."""
+    groups: list[list[int]] = []
+    used: list[int] = []
+    for position in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        need = sizes[position] + ALIGN  # with batch_image's padding before the next model
+        fits = next((g for g, total in enumerate(used) if total + need <= slot_size), None)
+        if fits is None:
+            groups.append([position])
+            used.append(need)
+        else:
+            groups[fits].append(position)
+            used[fits] += need
+    return groups
+
+
+def _start_references(models: Sequence[str | Path]) -> list[Future[Reference]]:
+    """The tflite-micro workers start (about a second each) while QEMU boots."""
+    pool = ThreadPoolExecutor(max_workers=len(models) or 1)
+    try:
+        return [pool.submit(Reference, model) for model in models]
+    finally:
+        pool.shutdown(wait=False)
+
+
 class InferenceSession:
     def __init__(self, dut: Dut, device_model: DeviceModel, reference: Reference, owns_dut: bool):
         self.dut, self.device_model, self.reference = dut, device_model, reference
@@ -76,7 +165,7 @@ class InferenceSession:
                                          board_spec.upload_model_command is not None)
         if emulator == "none" and in_slot:
             write_model_slot(board_spec, packed.image, probe, port, progress)
-        reference = Reference(model)
+        (starting,) = _start_references([model])  # tflite-micro's worker starts while the board boots
         try:
             if emulator == "qemu":
                 dut = open_with_slot_image(board_spec, emulator, packed.image, timeout, progress)
@@ -86,13 +175,25 @@ class InferenceSession:
             try:
                 engine = Engine(dut)
                 device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)
+                reference = starting.result()
             except BaseException:
                 dut.close()
                 raise
         except BaseException:
-            reference.close()
+            if starting.exception() is None:
+                starting.result().close()
             raise
         return cls(dut, device_model, reference, owns_dut=True)
+
+    @classmethod
+    def open_each(cls, board: str, emulator: str, models: Sequence[str | Path], timeout: float = 10.0,
+                  progress: Progress | None = None) -> Iterator[tuple[int, InferenceSession]]:
+        """A session per model in QEMU, models that fit the flash model slot together sharing one
+        boot: each MODEL_LOAD selects the next model in the slot, no reboot. Yields (position in
+        `models`, session) boot by boot; each session is closed when the next is asked for."""
+        plan = _BootPlan(board, emulator, models, timeout, progress)
+        for group in plan.groups:
+            yield from plan.sessions(group)
 
     @classmethod
     def on_dut(cls, dut: Dut, model: str | Path) -> InferenceSession:
@@ -107,23 +208,7 @@ class InferenceSession:
         if given is not None:
             self.device_model.set_inputs(given)
             return [np.asarray(x) for x in given]
-        values = []
-        for position, index in enumerate(self.packed.inputs):
-            tensor = self.packed.tensors[index]
-            case_rng_seed = case_seed(seed, case, position)
-            if tensor.dtype == np.int8 and tensor.nbytes > FILL_ON_DEVICE_BYTES:
-                value = self.device_model.fill_tensor(index, case_rng_seed)
-                if not np.array_equal(self.device_model.read_tensor(index), value):
-                    raise HarnessError(f"input {tensor.name}: the device's TENSOR_FILL bytes "
-                                       f"differ from the host's xorshift32")
-            else:
-                rng = np.random.default_rng(case_rng_seed)
-                value = (rng.integers(-128, 128, tensor.shape).astype(np.int8)
-                         if tensor.dtype == np.int8 else
-                         rng.standard_normal(tensor.shape).astype(np.float32))
-                self.device_model.write_tensor(index, value)
-            values.append(value)
-        return values
+        return self.device_model.put_seeded_inputs(seed, case)
 
     def run(self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1,
             seed: int = 0, per_layer: bool = False) -> InferenceResult:
@@ -131,25 +216,28 @@ class InferenceSession:
         `per_layer`, the first input set is also run operator by operator and every operator's
         output is compared (docs/verdicts.md)."""
         cases = list(inputs) if inputs is not None else [None] * count
-        device, reference, instructions, used = [], [], [], []
+        device, pending, instructions, used = [], [], [], []
         layers: tuple[dict[int, np.ndarray] | None, dict[int, np.ndarray] | None] = (None, None)
-        with progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
+        # tflite-micro runs in its worker process while the device computes the same input set
+        with ThreadPoolExecutor(max_workers=1) as host, \
+                progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
             for case, given in enumerate(cases):
                 values = self._put_inputs(case, seed, given)
+                pending.append(host.submit(self.reference.run, values))
                 outputs, counted = self.device_model.run(None)
                 if per_layer and case == 0:
-                    self.device_model.set_inputs(values)  # the full run reused the inputs' memory
+                    self._put_inputs(case, seed, given)  # the full run reused the inputs' memory
                     layers = self._per_layer(values)
                 device.append(outputs)
-                reference.append(self.reference.run(values))
                 instructions.append(counted)
                 used.append(values)
                 bar.update()
+            expected = [future.result() for future in pending]  # tflite-micro's outputs
         verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
                         [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
-                        [dict(zip(self.packed.outputs, r, strict=True)) for r in reference], *layers)
+                        [dict(zip(self.packed.outputs, r, strict=True)) for r in expected], *layers)
         timer_kind = self.dut.info.timer_kind if self.dut.info else "instructions"
-        return InferenceResult(device, reference, verdict, instructions, timer_kind, used)
+        return InferenceResult(device, expected, verdict, instructions, timer_kind, used)
 
     def run_seeded(self, count: int = 20, seed: int = 0, per_layer: bool = False) -> InferenceResult:
         return self.run(None, count, seed, per_layer)

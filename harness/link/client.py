@@ -4,6 +4,12 @@ Every request gets its own sequence number; the reply echoes it. A request longe
 device's frame payload goes out in frames flagged MORE, each acknowledged by the device before
 the next is sent, so a UART without flow control never overruns. Unsolicited frames (READY,
 FAULT, LOG) and error replies become events or exceptions with the board named.
+
+A request marked `idempotent: true` in the message definitions (protocol.yaml, messages/*.yaml)
+is sent again, up to ATTEMPTS times in all, when its reply is lost or damaged: no reply in time,
+the device's TRUNCATED or BAD_CRC error, or a reply the caller's `check` refuses (a multi-frame
+reply that lost a frame to the host's stalled-frame drop on a loaded machine). Any other request
+is sent exactly once.
 """
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ DEFAULT_TIMEOUT_S = 5.0
 # frame is found by its CRC anyway.
 STALLED_FRAME_S = 2.0
 HOST_MAX_PAYLOAD = 4096  # bounds what a garbage length can make the parser wait for
+ATTEMPTS = 3  # sends of an idempotent request before its failure is reported
+IDEMPOTENT = frozenset(name for name, msg in protocol.SPEC["messages"].items() if msg.get("idempotent"))
+_LOST_REPLY_ERRORS = ("TRUNCATED", "BAD_CRC")  # the device saw our request damaged: send again
 
 
 class Transport(Protocol):
@@ -159,14 +168,39 @@ class Link:
         self._send_frame(Frame(message, seq, chunks[-1] if chunks else b""))
         return self._await(seq, protocol.reply_type(message), what, timeout)
 
-    def call(self, name: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
-        """A request by name, its fields packed and its reply unpacked per protocol.yaml."""
+    def call(self, name: str, timeout: float | None = None,
+             check: Callable[[dict[str, Any]], str | None] | None = None, **fields: Any) -> dict[str, Any]:
+        """A request by name, its fields packed and its reply unpacked per protocol.yaml.
+        `check(reply)` returns why a reply is unusable (None: fine); an idempotent request is
+        sent again after a lost or unusable reply (see the module's docstring)."""
         payload = protocol.REQUESTS[name].pack(**fields)
+        attempts = ATTEMPTS if name in IDEMPOTENT else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._call_once(name, payload, timeout, check)
+            except DeviceTimeout:
+                if attempt == attempts:
+                    raise
+            except DeviceError as exc:
+                if exc.code_name not in _LOST_REPLY_ERRORS or attempt == attempts:
+                    raise
+            except UnusableReply as exc:
+                if attempt == attempts:
+                    raise LinkError(f"board {self.board}: {name} replies kept arriving unusable "
+                                    f"({attempts} attempts): {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _call_once(self, name: str, payload: bytes, timeout: float | None,
+                   check: Callable[[dict[str, Any]], str | None] | None) -> dict[str, Any]:
         reply = self.request(MessageType[name], payload, timeout)
         try:
-            return protocol.REPLIES[name].unpack(reply)
+            fields = protocol.REPLIES[name].unpack(reply)
         except ValueError as exc:
             raise LinkError(f"board {self.board} sent a malformed {name} reply: {exc}") from None
+        problem = check(fields) if check else None
+        if problem:
+            raise UnusableReply(problem)
+        return fields
 
     def await_reply(self, request: int, seq: int, timeout: float | None = None) -> bytes:
         """The reply to a request sent by hand (send_raw), or the device's ERROR for it."""
@@ -177,6 +211,10 @@ class Link:
     def send_request_no_reply(self, message: int, payload: bytes = b"") -> None:
         """Sends a request whose reply is not awaited (self-tests that stop the firmware)."""
         self._send_frame(Frame(message, self._next_seq(), payload))
+
+
+class UnusableReply(LinkError):
+    """A well-formed reply that the caller's check refused (e.g. shorter than asked for)."""
 
 
 def _message_name(message: int) -> str:

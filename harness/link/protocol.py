@@ -1,6 +1,7 @@
 """The link protocol's constants and message layouts, read from `protocol.yaml`.
 
-This module is the Python half of the single protocol definition; `codegen.py` writes the C half.
+This module is the Python half of the single protocol definition; `harness/contracts/codegen.py`
+writes the C half.
 """
 from __future__ import annotations
 

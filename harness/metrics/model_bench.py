@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.compare import Verdict, judge
-from ..engine.pack import PackedModel, pack_file
+from ..engine.pack import PackedModel
 from ..engine.runner import DeviceModel, Engine
 from ..reference import Reference
 from .session import MeasuredDut
@@ -41,22 +41,9 @@ class ModelOutcome:
         return {"output": output.name, "detail": output.describe()} if output else None
 
 
-def pack(model: Path, board: Any, emulator: str) -> PackedModel:
-    return pack_file(model, board, emulator)
-
-
 def _inputs(device_model: DeviceModel, seed: int) -> list[np.ndarray]:
-    """Deterministic inputs from `seed`: int8 ones generated on the device, others written."""
-    rng, values = np.random.default_rng(seed), []
-    for number, index in enumerate(device_model.packed.inputs):
-        tensor = device_model.packed.tensors[index]
-        if tensor.dtype == np.int8:
-            values.append(device_model.fill_tensor(index, seed * 7919 + number + 1))
-        else:
-            value = rng.standard_normal(tensor.shape).astype(tensor.dtype)
-            device_model.write_tensor(index, value)
-            values.append(value)
-    return values
+    """The bench's input: input set 0 of `seed`, as `hil run --seed` makes it (seeded_inputs.py)."""
+    return device_model.put_seeded_inputs(seed, case=0)
 
 
 def load(m: MeasuredDut, packed: PackedModel, slot_offset: int | None) -> DeviceModel:
@@ -74,18 +61,7 @@ def run_model(m: MeasuredDut, device_model: DeviceModel, seed: int) -> tuple[lis
     return inputs, timings + _per_op_timings(m, device_model), "per-op invoke"
 
 
-def _read(device_model: DeviceModel, index: int) -> np.ndarray:
-    """A tensor read in chunks of one frame's payload (long multi-frame replies were seen cut short)."""
-    tensor = device_model.packed.tensors[index]
-    chunk, data = max(64, device_model.link.max_payload), bytearray()
-    while len(data) < tensor.nbytes:
-        length = min(chunk, tensor.nbytes - len(data))
-        data += device_model.link.call("TENSOR_READ", tensor=index, reserved=0, offset=len(data),
-                                       length=length)["data"]
-    return np.frombuffer(bytes(data), tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
-
-
-def verdict(device_model: DeviceModel, seed: int, name: str) -> ModelOutcome:
+def judge_every_layer(device_model: DeviceModel, seed: int, name: str) -> ModelOutcome:
     """Bit-exactness of every layer and every graph output against tflite-micro, the set `hil run
     --per-layer` compares (engine/compare.judge): operators run one at a time in order (the same
     inference) and each output is read before a later operator can overwrite it, so a wrong kernel
@@ -93,11 +69,8 @@ def verdict(device_model: DeviceModel, seed: int, name: str) -> ModelOutcome:
     outputs are read at the end."""
     packed = device_model.packed
     inputs = _inputs(device_model, seed)
-    layers: dict[int, np.ndarray] = {}
-    for index, op in enumerate(packed.ops):
-        device_model.invoke(index, index + 1)
-        layers.update({tensor: _read(device_model, tensor) for tensor in op.outputs})
-    outputs = {tensor: _read(device_model, tensor) for tensor in packed.outputs}
+    layers = device_model.run_per_layer()
+    outputs = dict(zip(packed.outputs, device_model.outputs(), strict=True))
     with Reference(packed.model.raw, preserve_all=True, name=name) as reference:
         expected = reference.run_all(inputs)
     names = {t.index: t.name for t in packed.tensors}

@@ -7,22 +7,24 @@ the timer's resolution, `units_per_tick` instructions).
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import contracts
 from ..errors import LinkError
 from ..link import protocol
 from ..link.client import Link
 
-# Mirrors firmware/src/metrics/metrics.h (a unit test checks they agree).
-REGION_INFERENCE = 0
-REGION_SELFTEST = 1
-REGION_TRAINING_STEP = 2
-REGION_FIRST_LAYER = 8
+# Region ids and the METRICS reply's entries: harness/contracts/metrics.yaml (which also
+# generates the firmware's metrics_regions.h).
+_METRICS = contracts.load("metrics")
+REGION_INFERENCE = _METRICS.value("REGION_INFERENCE")
+REGION_SELFTEST = _METRICS.value("REGION_SELFTEST")
+REGION_TRAINING_STEP = _METRICS.value("REGION_TRAINING_STEP")
+REGION_FIRST_LAYER = _METRICS.value("REGION_FIRST_LAYER")
 REGION_NAMES = {REGION_INFERENCE: "inference", REGION_SELFTEST: "selftest",
                 REGION_TRAINING_STEP: "training_step"}
-ENTRY = struct.Struct("<B3xIQ")
+ENTRY = _METRICS.records["region_entry"]
 
 
 def region_name(region_id: int) -> str:
@@ -61,9 +63,9 @@ def read_device_regions(link: Link, clear: bool = True) -> DeviceTimer:
         raise LinkError(f"METRICS reply has {len(entries)} entry bytes for {reply['regions']} regions")
     regions = {}
     for offset in range(0, len(entries), ENTRY.size):
-        region_id, calls, ticks = ENTRY.unpack_from(entries, offset)
-        if calls:
-            regions[region_id] = DeviceRegion(region_id, calls, ticks)
+        entry = ENTRY.unpack(entries, offset)
+        if entry["calls"]:
+            regions[entry["id"]] = DeviceRegion(entry["id"], entry["calls"], entry["ticks"])
     unit = "cycles" if reply["timer_kind"] == protocol.CONSTANTS["TIMER_KIND_CYCLES"] else "instructions"
     return DeviceTimer(unit, reply["timer_units_per_tick"], reply["timer_hz"], regions)
 

@@ -1,5 +1,7 @@
 """Post-training int8 quantization of float32 models, with the TFLite converter's conventions.
 
+Which operators it takes and what each needs comes from the op table (harness/engine/ops.py,
+each entry's `quantize`):
 - weights: symmetric int8 in [-127, 127], one scale per output channel (axis 0 for CONV_2D and
   FULLY_CONNECTED, axis 3 for DEPTHWISE_CONV_2D), widened for channels whose bias would not fit
   in int32 otherwise (as the converter's AdjustWeightsForBiasScale does);
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.ops import OPS
 from ..errors import HarnessError
 from ..input_files import check_regular_file, read_regular_file
 from ..reference import Reference
@@ -33,11 +36,14 @@ from .writer import build_model
 
 INT8_MIN, INT8_MAX = -128, 127
 INT32_MAX = (1 << 31) - 1
-WEIGHT_AXIS = {"CONV_2D": 0, "FULLY_CONNECTED": 0, "DEPTHWISE_CONV_2D": 3}
-FIXED_OUTPUT = {"SOFTMAX": (1.0 / 256, -128), "LOGISTIC": (1.0 / 256, -128)}
+RULES = {op.name: op.quantize for op in OPS.values() if op.quantize is not None}
+SUPPORTED = set(RULES)
+WEIGHT_AXIS = {name: rule.weight_axis for name, rule in RULES.items()
+               if rule.weight_axis is not None}
+FIXED_OUTPUT = {name: rule.fixed_output for name, rule in RULES.items()
+                if rule.fixed_output is not None}
 # Operators whose TFLM int8 kernels copy or pool values without requantizing them.
-SHARED_PARAMS = {"AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "PAD", "CONCATENATION"}
-SUPPORTED = set(WEIGHT_AXIS) | set(FIXED_OUTPUT) | SHARED_PARAMS | {"ADD", "MUL", "MEAN"}
+SHARED_PARAMS = {name for name, rule in RULES.items() if rule.shares_params}
 
 
 @dataclass
@@ -182,7 +188,7 @@ def _shared_groups(model: Model) -> list[list[int]]:
 
 def _data_inputs(op: Operator) -> int:
     """How many leading inputs carry data (the rest are shapes or paddings)."""
-    return len(op.inputs) if op.opcode == "CONCATENATION" else 1
+    return len(op.inputs) if RULES[op.opcode].all_inputs_data else 1
 
 
 def _group_params(model: Model, members: list[int], ranges: dict[int, tuple[float, float]],

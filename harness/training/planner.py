@@ -17,6 +17,7 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from .. import contracts
 from ..errors import HarnessError
 from .setup import PARAMETRIC, TrainSetup, arena_layout, pack
 
@@ -25,7 +26,7 @@ RATIOS = (0.0, 1 / 8, 1 / 4, 1 / 2, 1.0)
 # scheme of their search results; their weights are few and cost a saved input each): the device
 # and the reference can train them (tests do), the planner does not choose it.
 DEPTHWISE_RATIOS = (0.0,)
-STACK_RESERVE = 4096  # firmware HIL_TRAINING_STACK_RESERVE
+STACK_RESERVE = contracts.load("constants").value("HIL_TRAINING_STACK_RESERVE")  # shared with the firmware
 
 
 class PlanOverBudget(HarnessError):

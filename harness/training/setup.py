@@ -10,26 +10,29 @@ updates in place, so offsets inside it are also how trained parameters are read 
 from __future__ import annotations
 
 import copy
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import contracts
 from ..errors import HarnessError
 
-MAGIC = 0x4E525448  # "HTRN"
-VERSION = 1
-HEADER_WORDS = 16
-LAYER_WORDS = 24
-KIND_DENSE = 1
-KIND_AVGPOOL = 2
-KIND_DEPTHWISE = 3
-KINDS = {"dense": KIND_DENSE, "avgpool": KIND_AVGPOOL, "depthwise": KIND_DEPTHWISE}
+# The image's layouts and codes: harness/contracts/training_image.yaml (which also generates the
+# firmware's training_image.h), packed by field name.
+IMAGE = contracts.load("training_image")
+SETUP_HEADER = IMAGE.records["setup_header"]
+LAYER_RECORD = IMAGE.records["layer_record"]
+MAGIC = IMAGE.value("MAGIC")  # "HTRN"
+VERSION = IMAGE.value("VERSION")
+KINDS = {name.lower(): code for name, code in IMAGE.enums["KIND"].items()}  # dense, avgpool, depthwise
 PARAMETRIC = ("dense", "depthwise")
-FLAG_QAS = 1
-FLAG_INPUT_FROM_BACKBONE = 2  # the input is the device's backbone output: no input block in the arena
-FLAG_DEFER_UPDATES = 4  # no operator reordering: updates kept (float32 each) until backward ends
-RECORD_WEIGHTS_IN_SLOT = 1  # layer record flags: off_weights is an offset into the flash model slot
+FLAGS = IMAGE.enums["FLAG"]  # QAS, INPUT_FROM_BACKBONE, DEFER_UPDATES
+RECORD_WEIGHTS_IN_SLOT = IMAGE.enums["RECORD"]["WEIGHTS_IN_SLOT"]  # off_weights is in the flash slot
+
+
+def record_offset(layer: int) -> int:
+    """Where layer `layer`'s record starts in the image."""
+    return SETUP_HEADER.size + LAYER_RECORD.size * layer
 
 
 class TrainingSetupError(HarnessError):
@@ -226,7 +229,7 @@ def pack(setup: TrainSetup) -> bytes:
     """The device image: header, layer records, then each dense layer's arrays (4-byte aligned).
     Records `setup.offsets[(layer, array)]` for reading trained parameters back."""
     setup.validate()
-    records_end = 4 * (HEADER_WORDS + LAYER_WORDS * len(setup.layers))
+    records_end = record_offset(len(setup.layers))
     data = bytearray()
     records = []
     setup.offsets.clear()
@@ -252,24 +255,23 @@ def pack(setup: TrainSetup) -> bytes:
                 data += array.astype(array.dtype.newbyteorder("<")).tobytes()
                 data += bytes(_align(len(data)) - len(data))
         h, w, c = layer.in_shape
-        words = [KINDS[layer.kind], h, w, c, layer.out_channels, layer.input_zero_point,
-                 layer.output_zero_point, layer.act_min, layer.act_max,
-                 f32_bits(layer.input_scale), f32_bits(layer.output_scale), f32_bits(layer.lr),
-                 int(layer.train_bias), layer.train_channels, *offsets, *layer.kernel, layer.stride,
-                 RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0,
-                 trained_at]
-        records.append(struct.pack(f"<{LAYER_WORDS}i", *[_signed(v) for v in words]))
-    total = records_end + len(data)
-    first = setup.layers[0].in_shape
-    header = [MAGIC, VERSION, len(setup.layers), setup.num_classes, *first,
-              (FLAG_QAS if setup.qas else 0) | (FLAG_INPUT_FROM_BACKBONE if setup.input_from_backbone else 0)
-              | (FLAG_DEFER_UPDATES if setup.defer_updates else 0),
-              setup.budget_bytes, total, 0, 0, 0, 0, 0, 0]
-    return struct.pack(f"<{HEADER_WORDS}I", *header) + b"".join(records) + bytes(data)
-
-
-def _signed(value: int) -> int:
-    return value - (1 << 32) if value >= 1 << 31 else value
+        records.append(LAYER_RECORD.pack(
+            kind=KINDS[layer.kind], in_h=h, in_w=w, in_c=c, out_c=layer.out_channels,
+            input_zp=layer.input_zero_point, output_zp=layer.output_zero_point,
+            act_min=layer.act_min, act_max=layer.act_max, input_scale=f32_bits(layer.input_scale),
+            output_scale=f32_bits(layer.output_scale), lr=f32_bits(layer.lr),
+            train_bias=int(layer.train_bias), train_channels=layer.train_channels,
+            **dict(zip(("off_weights", "off_bias", "off_multiplier", "off_shift", "off_weight_scales"),
+                       offsets)),
+            kernel_h=layer.kernel[0], kernel_w=layer.kernel[1], stride=layer.stride,
+            flags=RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0, off_trained=trained_at))
+    in_h, in_w, in_c = setup.layers[0].in_shape
+    flags = ((FLAGS["QAS"] if setup.qas else 0) | (FLAGS["INPUT_FROM_BACKBONE"] if setup.input_from_backbone else 0)
+             | (FLAGS["DEFER_UPDATES"] if setup.defer_updates else 0))
+    header = SETUP_HEADER.pack(magic=MAGIC, version=VERSION, num_layers=len(setup.layers),
+                               num_classes=setup.num_classes, in_h=in_h, in_w=in_w, in_c=in_c,
+                               flags=flags, budget=setup.budget_bytes, total=records_end + len(data))
+    return header + b"".join(records) + bytes(data)
 
 
 def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:

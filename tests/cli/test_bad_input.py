@@ -22,7 +22,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from harness.cli import BUG_EXIT_STATUS, main
 from harness.model import load_model, write_model
-from harness.model.writer import single_op_model
+from tests.support.single_op import single_op_model
 
 REPO = Path(__file__).resolve().parents[2]
 # single_op_model("FULLY_CONNECTED") tensors: 0 input, 1 output, 2 weights (per-channel), 3 bias

@@ -8,7 +8,7 @@ from harness.engine.pack import FIRMWARE_RAM_RESERVE, pack_model
 from harness.engine.runner import Engine
 from harness.errors import DeviceError
 from harness.model import load_model
-from harness.model.writer import single_op_model
+from tests.support.single_op import single_op_model
 
 
 @pytest.fixture

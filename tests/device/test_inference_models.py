@@ -1,7 +1,8 @@
 """Real models on the device (QEMU stand-in for nucleo_f746) against tflite-micro, bit for bit.
 
-Each int8 model runs 20 seeded random inputs (large int8 inputs are generated on the device from
-the same seed, see harness/engine/session.py, and read back to check). person_detect must also
+Each int8 model runs 20 seeded random inputs (int8 inputs are generated on the device from the
+same seed, see harness/engine/seeded_inputs.py; the first of each boot is read back to check).
+person_detect must also
 rank TFLM's own test images the way TFLM's person_detection_test does.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pytest
 from harness.shared_models import SHARED_MODELS
 from harness.boards import load_board
 from harness.engine.pack import ModelTooLarge, pack_file
+from harness.engine.session import InferenceSession, run_each
+from harness.pytest_junit import add_properties, device_properties, file_sha256, inference_properties
 
 MODELS = SHARED_MODELS
 INT8_MODELS = [
@@ -32,9 +35,32 @@ PERSON, NO_PERSON = 1, 0  # person_detect's output classes (TFLM kPersonIndex, k
 pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason=f"{MODELS} is not available")
 
 
+@pytest.fixture(scope="module")
+def int8_runs(hil_options) -> dict[str, tuple]:
+    """Under QEMU the seven models run as `hil run --model ...` runs them: two shared boots, two
+    at a time (harness/engine/session.run_each); each run keeps the JUnit properties run_model
+    would record."""
+    if hil_options.emulator != "qemu":
+        return {}
+
+    def work(position: int, session: InferenceSession) -> tuple:
+        model = MODELS / INT8_MODELS[position]
+        result = session.run(None, INPUTS_PER_MODEL, seed=1)
+        return result, device_properties(session.dut) + inference_properties(
+            model, file_sha256(model), session.packed.arena_size, result)
+
+    done = run_each(hil_options.board, "qemu", [MODELS / name for name in INT8_MODELS], work,
+                    timeout=max(hil_options.timeout, 10.0))
+    return {INT8_MODELS[position]: run for position, run in done.items()}
+
+
 @pytest.mark.parametrize("name", INT8_MODELS)
-def test_int8_model_matches_tflite_micro_exactly(run_model, name):
-    result = run_model(MODELS / name, count=INPUTS_PER_MODEL, seed=1)
+def test_int8_model_matches_tflite_micro_exactly(int8_runs, request, name):
+    if name in int8_runs:
+        result, properties = int8_runs[name]
+        add_properties(request.node, properties)
+    else:  # a real board: the session's device, one streamed model at a time
+        result = request.getfixturevalue("run_model")(MODELS / name, count=INPUTS_PER_MODEL, seed=1)
     assert len(result.device_outputs) == INPUTS_PER_MODEL
     assert all(c.dtype == "int8" for c in result.verdict.outputs)
     assert result.verdict.passed, result.describe()

@@ -1,7 +1,7 @@
 """Thousands of randomized single-operator models on the device, in ONE boot, against tflite-micro.
 
 Every supported operator in int8 and float32, with random shapes, strides, padding, dilation,
-fused activations and per-tensor or per-channel weights (harness/engine/random_ops.py). Under
+fused activations and per-tensor or per-channel weights (tests/support/random_ops.py). Under
 QEMU most cases sit in the flash model slot as one batch image (loaded at boot) and are selected
 one after another with MODEL_LOAD; the rest are streamed into RAM over the link, so both ways of
 switching models without a reboot are exercised. int8 outputs must match exactly; float32 ones
@@ -14,12 +14,12 @@ import collections
 import numpy as np
 import pytest
 
-from harness.engine.batch_reference import BatchReference
 from harness.engine.compare import compare_tensor
 from harness.engine.pack import pack_model
-from harness.engine.random_ops import OPS, random_case
 from harness.engine.runner import Engine, batch_image, open_with_slot_image
 from harness.model import load_model
+from tests.support.batch_reference import BatchReference
+from tests.support.random_ops import OPS, random_case
 
 SLOT_CASES = 2000
 RAM_CASES = 150

@@ -18,33 +18,41 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from harness import contracts
 from harness.boards import load_board
 from harness.dut import Dut
 from harness.engine import format as fmt
-from harness.engine.lower import SUPPORTED
+from harness.engine.ops import SUPPORTED
 from harness.engine.pack import PackedModel, pack_model
 from harness.engine.runner import Engine, batch_image, open_with_slot_image
 from harness.errors import DeviceError
 from harness.model import load_model
-from harness.model.writer import single_op_model
 from harness.pytest_plugin import open_or_fail
 from harness.reference import Reference
+from tests.support.single_op import single_op_model
 
 SEED = 7
 
-# Byte offsets of fields in the operator records (docs/model_format.md, model_format.h).
-OP_NUM_INPUTS, OP_TYPE, OP_TENSORS, OP_PARAMS_SIZE = 1, 3, 4, 12
-TENSOR_DIMS, TENSOR_OFFSET, TENSOR_BYTES = 4, 28, 32
-FC_MULTIPLIERS, FC_SHIFTS, FC_PER_CHANNEL, FC_BATCHES, FC_ACCUM, FC_OUTPUT_DEPTH = 20, 24, 28, 32, 36, 40
-CONV_STRIDE_H, CONV_DILATION_W, CONV_PAD_H, CONV_DEPTH_MULTIPLIER = 0, 12, 16, 24
-CONV_INPUT_OFFSET, CONV_MULTIPLIERS, CONV_SHIFTS = 28, 44, 48
-POOL_FILTER_H, POOL_ACT_MAX = 8, 28
-PAD_BEFORE, PAD_AFTER = 0, 24
-ADD_LEFT_SHIFT, ADD_OUTPUT_SHIFT = 12, 36
-SOFTMAX_LEFT_SHIFT, SOFTMAX_DIFF_MIN = 4, 8
-MEAN_NUM_AXES, MEAN_AXES = 16, 20
-LOGISTIC_RADIUS, REQUANTIZE_SHIFT, AFFINE_ZERO_POINT = 4, 12, 4
-
+# Byte offsets of fields in the records, from the contract (harness/contracts/model_format.yaml).
+_OP, _TENSOR, _REC = fmt.OPERATOR.offset, fmt.TENSOR.offset, contracts.record
+OP_NUM_INPUTS, OP_TYPE, OP_TENSORS, OP_PARAMS = (_OP(f) for f in ("num_inputs", "type", "tensors_offset",
+                                                                   "params_offset"))
+OP_PARAMS_SIZE = _OP("params_size")
+TENSOR_DIMS, TENSOR_OFFSET, TENSOR_BYTES = _TENSOR("dims"), _TENSOR("offset"), _TENSOR("bytes")
+FC_MULTIPLIERS, FC_SHIFTS, FC_PER_CHANNEL, FC_BATCHES, FC_ACCUM, FC_OUTPUT_DEPTH = (
+    _REC("fc_s8").offset(f) for f in ("multipliers_offset", "shifts_offset", "per_channel", "batches",
+                                      "accum_depth", "output_depth"))
+CONV_STRIDE_H, CONV_DILATION_W, CONV_PAD_H, CONV_DEPTH_MULTIPLIER, CONV_INPUT_OFFSET, CONV_MULTIPLIERS, \
+    CONV_SHIFTS = (_REC("conv_s8").offset(f) for f in ("stride_h", "dilation_w", "pad_h", "depth_multiplier",
+                                                       "input_offset", "multipliers_offset", "shifts_offset"))
+POOL_FILTER_H, POOL_ACT_MAX = _REC("pool_params").offset("filter_h"), _REC("pool_params").offset("act_max")
+PAD_BEFORE, PAD_AFTER = _REC("pad").offset("before"), _REC("pad").offset("after")
+ADD_LEFT_SHIFT, ADD_OUTPUT_SHIFT = _REC("add_params").offset("left_shift"), _REC("add_params").offset("output_shift")
+SOFTMAX_LEFT_SHIFT = _REC("softmax_params").offset("input_left_shift")
+SOFTMAX_DIFF_MIN = _REC("softmax_params").offset("diff_min")
+MEAN_NUM_AXES, MEAN_AXES = _REC("mean_s8").offset("num_axes"), _REC("mean_s8").offset("axes")
+LOGISTIC_RADIUS = _REC("logistic_params").offset("input_range_radius")
+REQUANTIZE_SHIFT, AFFINE_ZERO_POINT = _REC("requantize").offset("shift"), _REC("affine").offset("zero_point")
 
 class Image:
     """A packed model being corrupted: reads and writes its records by index and field."""
@@ -57,7 +65,7 @@ class Image:
         return self.header.ops_offset + op * fmt.OPERATOR.size
 
     def params_at(self, op: int) -> int:
-        return struct.unpack_from("<I", self.data, self.op_at(op) + 8)[0]
+        return struct.unpack_from("<I", self.data, self.op_at(op) + OP_PARAMS)[0]
 
     def tensor_at(self, tensor: int) -> int:
         return self.header.tensors_offset + tensor * fmt.TENSOR.size
@@ -86,7 +94,7 @@ class Image:
 
     def sealed(self) -> bytes:
         """The image with its CRC-32 recomputed, so that the engine's own checks are what refuse it."""
-        struct.pack_into("<I", self.data, 12, fmt.checksum(bytes(self.data)))
+        struct.pack_into("<I", self.data, fmt.HEADER.offset("crc32"), fmt.checksum(bytes(self.data)))
         return bytes(self.data)
 
 

@@ -61,17 +61,17 @@ def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_ev
     assert layout["deferred"] >= 4 * trained and device.plan["arena_bytes"] == layout["total"]
 
 
-@pytest.mark.parametrize("word, value, problem", [
-    (21, 3, "layer 0: depthwise: multiplier 1, odd kernel <= 7, stride 1/2"),
-    (22, 2, "layer 0: unknown record flags"),
-    (22, 1, "layer 0: depthwise weights in the model slot cannot train"),
+@pytest.mark.parametrize("field, value, problem", [
+    ("stride", 3, "layer 0: depthwise: multiplier 1, odd kernel <= 7, stride 1/2"),
+    ("flags", 2, "layer 0: unknown record flags"),
+    ("flags", 1, "layer 0: depthwise weights in the model slot cannot train"),
 ])
-def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training, word, value, problem):
+def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training, field, value, problem):
     import struct
 
-    from harness.training.setup import HEADER_WORDS, pack
+    from harness.training.setup import LAYER_RECORD, pack, record_offset
     image = bytearray(pack(toy_depthwise_setup()))  # layer 0: the depthwise layer, training channels
-    struct.pack_into("<i", image, 4 * (HEADER_WORDS + word), value)
+    struct.pack_into(LAYER_RECORD.field_format(field), image, record_offset(0) + LAYER_RECORD.offset(field), value)
     with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*" + re.escape(problem)):
         device_training.load_image(bytes(image))
 

@@ -12,30 +12,29 @@ from harness.errors import DeviceError
 from harness.training.device import TRAINING_ARENA_BYTES
 from harness.training.reference import TrainingReference
 from harness.training.run import check_parameters, lockstep
-from harness.training.setup import HEADER_WORDS, LAYER_WORDS, MAGIC, RECORD_WEIGHTS_IN_SLOT, VERSION, pack
+from harness.training.setup import (KINDS, LAYER_RECORD, MAGIC, RECORD_WEIGHTS_IN_SLOT, SETUP_HEADER, VERSION, pack,
+                                    record_offset)
 from harness.training.toy import toy_data, toy_setup
 
-RECORD = {"in_h": 1, "in_w": 2, "in_c": 3, "out_c": 4, "input_zp": 5, "train_channels": 13,
-          "off_bias": 15, "off_shift": 17, "flags": 22, "off_trained": 23}  # word indices in a layer record (training.c layer_record_t)
-
-
 def _patched(image: bytes, layer: int, field: str, value: int) -> bytes:
-    words = bytearray(image)
-    struct.pack_into("<i", words, 4 * (HEADER_WORDS + LAYER_WORDS * layer + RECORD[field]), value)
-    return bytes(words)
+    """`image` with one field of layer `layer`'s record set (by name: harness/contracts/training_image.yaml)."""
+    data = bytearray(image)
+    struct.pack_into(LAYER_RECORD.field_format(field), data, record_offset(layer) + LAYER_RECORD.offset(field), value)
+    return bytes(data)
 
 
 def _field(image: bytes, layer: int, field: str) -> int:
-    return struct.unpack_from("<i", image, 4 * (HEADER_WORDS + LAYER_WORDS * layer + RECORD[field]))[0]
+    return LAYER_RECORD.unpack(image, record_offset(layer))[field]
 
 
 def _huge_pooling_image() -> bytes:
     """One global pooling layer over 4096x4096x256 inputs: 2^32 bytes, 0 in 32-bit arithmetic."""
     h, w, c = 4096, 4096, 256
-    total = 4 * (HEADER_WORDS + LAYER_WORDS)
-    header = struct.pack(f"<{HEADER_WORDS}I", MAGIC, VERSION, 1, c, h, w, c, 0, 256 * 1024, total,
-                         *[0] * 6)
-    record = struct.pack(f"<{LAYER_WORDS}i", 2, h, w, c, c, 0, 0, -128, 127, *[0] * 15)
+    header = SETUP_HEADER.pack(magic=MAGIC, version=VERSION, num_layers=1, num_classes=c, in_h=h, in_w=w,
+                               in_c=c, flags=0, budget=256 * 1024, total=record_offset(1))
+    record = LAYER_RECORD.pack(**({name: 0 for name in LAYER_RECORD.names}
+                                  | {"kind": KINDS["avgpool"], "in_h": h, "in_w": w, "in_c": c, "out_c": c,
+                                     "act_min": -128, "act_max": 127}))
     return header + record
 
 

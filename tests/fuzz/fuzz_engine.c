@@ -4,6 +4,7 @@
  * copies the model into a buffer of exactly its size and gives engine_load() an arena of exactly
  * the size the header asks for: any read or write outside either is an AddressSanitizer report.
  * A model that loads is invoked once, every operator, on zeroed inputs. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,10 @@
 #include "link/crc32.h"
 
 #define ARENA_LIMIT (64u * 1024u * 1024u) /* larger requests get no arena: engine_load refuses */
-#define CRC_FIELD 12u
-#define TOTAL_FIELD 8u
-#define ARENA_FIELD 16u
+/* Header fields by name (model_format.h, generated from harness/contracts/model_format.yaml). */
+#define CRC_FIELD offsetof(engine_header_t, crc32)
+#define TOTAL_FIELD offsetof(engine_header_t, total_size)
+#define ARENA_FIELD offsetof(engine_header_t, arena_size)
 
 static uint32_t read_le32(const uint8_t *bytes)
 {

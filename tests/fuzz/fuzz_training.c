@@ -8,6 +8,7 @@
  * then TRAIN_READ of [0, total) and TRAIN_BEGIN. Each sample is one byte (bit 7: TRAIN_PREDICT
  * instead of TRAIN_STEP; the rest: the label) and the setup's input size in bytes. At the end
  * TRAIN_MEMORY and TRAIN_READ of what was loaded. Every reply's bytes are read. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ __asm__(".data\n.balign 8\n.globl fuzz_sdata\nfuzz_sdata:\n.long 0\n"
 
 #include "training/training.c"
 
-#define TOTAL_FIELD 36u
+#define TOTAL_FIELD offsetof(setup_header_t, total) /* training_image.h */
 #define LOAD_PIECE 4096u
 #define MAX_SAMPLES 64u
 

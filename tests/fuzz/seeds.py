@@ -62,7 +62,7 @@ def engine_large_seeds(directory: Path) -> None:
 
 def engine_seeds(directory: Path) -> None:
     from harness.engine.pack import pack_model
-    from harness.engine.random_ops import OPS, random_case
+    from tests.support.random_ops import OPS, random_case
     from harness.model import load_model
 
     for name, image in _packed_models(large=False):

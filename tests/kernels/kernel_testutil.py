@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from singleop import Activation, Padding
+from tests.support.kernel_model import Activation, Padding
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
 ACT_CODE = {

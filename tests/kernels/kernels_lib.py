@@ -8,6 +8,8 @@ import subprocess
 
 import numpy as np
 
+from harness import contracts
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 KERNEL_DIR = REPO / "firmware" / "src" / "kernels"
 # The portable kernels and the ARMv7E-M DSP ones (arm/: empty unless the core has __ARM_FEATURE_DSP).
@@ -31,26 +33,17 @@ class Requant(C.Structure):
     _fields_ = [("multiplier", C.POINTER(I32)), ("shift", C.POINTER(I32)), ("per_channel", I32)]
 
 
-def _int_struct(name, fields, floats=()):
-    return type(name, (C.Structure,), {"_fields_": [(f, I32) for f in fields] + [(f, F32) for f in floats]})
-
-
-ConvParams = _int_struct("ConvParams", ["stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w",
-                                         "depth_multiplier", "input_offset", "output_offset", "act_min", "act_max"])
-ConvF32Params = _int_struct("ConvF32Params", ["stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h",
-                                               "pad_w", "depth_multiplier"], ["act_min", "act_max"])
-FcParams = _int_struct("FcParams", ["input_offset", "filter_offset", "output_offset", "act_min", "act_max"])
-PoolParams = _int_struct("PoolParams", ["stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w",
-                                         "act_min", "act_max"], ["act_min_f", "act_max_f"])
-AddParams = _int_struct("AddParams", ["input1_offset", "input2_offset", "output_offset", "left_shift",
-                                       "input1_multiplier", "input1_shift", "input2_multiplier", "input2_shift",
-                                       "output_multiplier", "output_shift", "act_min", "act_max"])
-MulParams = _int_struct("MulParams", ["input1_offset", "input2_offset", "output_offset", "output_multiplier",
-                                       "output_shift", "act_min", "act_max"])
-SoftmaxParams = _int_struct("SoftmaxParams", ["input_multiplier", "input_left_shift", "diff_min"])
-LogisticParams = _int_struct("LogisticParams", ["input_zero_point", "input_range_radius", "input_multiplier",
-                                                 "input_left_shift"])
-MeanParams = _int_struct("MeanParams", ["input_zero_point", "output_zero_point", "multiplier", "shift"])
+# The parameter records, from the same YAML that generates firmware/src/kernels/kernel_params.h.
+_PARAMS = contracts.load("kernel_params").records
+ConvParams = _PARAMS["conv_params"].ctype()
+ConvF32Params = _PARAMS["conv_f32_params"].ctype()
+FcParams = _PARAMS["fc_params"].ctype()
+PoolParams = _PARAMS["pool_params"].ctype()
+AddParams = _PARAMS["add_params"].ctype()
+MulParams = _PARAMS["mul_params"].ctype()
+SoftmaxParams = _PARAMS["softmax_params"].ctype()
+LogisticParams = _PARAMS["logistic_params"].ctype()
+MeanParams = _PARAMS["mean_params"].ctype()
 
 
 def build(out_dir: pathlib.Path, cc: str = "gcc") -> pathlib.Path:

@@ -7,7 +7,8 @@ import tflm_quant as tq
 from kernel_testutil import (ACT_CODE, ACTIVATIONS, PAD_CODE, assert_exact, assert_same_floats, compute_padding,
                     out_size, rand_i8, rand_scale)
 from kernels_lib import ConvF32Params, ConvParams
-from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
+from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
+                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 N_CASES = 600

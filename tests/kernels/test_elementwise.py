@@ -6,7 +6,8 @@ import numpy as np
 import tflm_quant as tq
 from kernel_testutil import ACT_CODE, ACTIVATIONS, assert_exact, assert_same_floats, rand_i8, rand_scale
 from kernels_lib import AddParams, MulParams
-from singleop import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
+from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
+                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 N_CASES = 500

@@ -14,8 +14,9 @@ from harness.engine.runner import (
     invoke_timeout,
 )
 from harness.model import load_model
-from harness.model.writer import ModelBuilder, quant, single_op_model
+from harness.model.writer import ModelBuilder, quant
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import single_op_model
 
 
 def _conv(height: int, channels: int) -> bytes:

@@ -237,8 +237,8 @@ def test_requantize_matches_tflm():
 
 
 from harness.model import load_model  # noqa: E402
-from harness.model.writer import single_op_model  # noqa: E402
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import single_op_model  # noqa: E402
 
 SHARED = SHARED_MODELS
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from harness.model import ModelBuilder, ModelError, load_model, quant, write_model
-from harness.model.writer import BUFFER_ALIGNMENT, SINGLE_OPS, single_op_model
+from harness.model.writer import BUFFER_ALIGNMENT
 from harness.reference import Reference
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import SINGLE_OP_CASES, single_op_model
 
 SHARED = SHARED_MODELS
 MODELS = [p for p in sorted(SHARED.glob("*/*.tflite")) if "kws_ref_model_float32" not in p.name]
@@ -57,8 +58,7 @@ def test_round_trip_keeps_content_and_results(path):
             np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("dtype", ["int8", "float32"])
-@pytest.mark.parametrize("opcode", SINGLE_OPS)
+@pytest.mark.parametrize(("opcode", "dtype"), SINGLE_OP_CASES)
 def test_single_op_models_round_trip_and_run(opcode, dtype):
     raw = single_op_model(opcode, dtype, seed=3)
     model = load_model(raw)

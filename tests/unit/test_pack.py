@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ from harness.engine.pack import ModelTooLarge, NothingToCompare, pack_model, sra
 from harness.engine.plan import Lifetime, plan
 from harness.model import ModelBuilder, load_model, quant, requant
 from harness.model.tflite import ModelError
-from harness.model.writer import single_op_model
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import SINGLE_OP_CASES, single_op_model
 
 REPO = Path(__file__).resolve().parents[2]
 KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
@@ -40,20 +39,22 @@ def test_header_records_and_crc():
     assert header.total_size == len(packed.image)
     assert (header.num_ops, header.num_inputs, header.num_outputs) == (1, 1, 1)
     assert header.arena_size == packed.arena_size == 8 * 8 * 3 + 8 * 8 * 4  # both live at once
-    op = fmt.OPERATOR.unpack_from(packed.image, header.ops_offset)
-    assert op[0] == 3 and op[1:3] == (3, 1)  # CONV_2D, x/w/bias -> y
+    op = fmt.OPERATOR.unpack(packed.image, header.ops_offset)
+    assert op["opcode"] == fmt.OPCODES["CONV_2D"] == 3
+    assert (op["num_inputs"], op["num_outputs"]) == (3, 1)  # x/w/bias -> y
 
 
 def test_requantization_is_tflm_prepare_math():
     packed = pack_model(load_model(_conv_model()))
     header = fmt.read_header(packed.image)
-    op = fmt.OPERATOR.unpack_from(packed.image, header.ops_offset)
-    params = struct.unpack_from("<11iIIi", packed.image, op[5])
-    mult = np.frombuffer(packed.image, "<i4", 4, params[11])
-    shift = np.frombuffer(packed.image, "<i4", 4, params[12])
+    op = fmt.OPERATOR.unpack(packed.image, header.ops_offset)
+    params = fmt.op_params("CONV_2D", np.int8).unpack(packed.image, op["params_offset"])
+    mult = np.frombuffer(packed.image, "<i4", 4, params["multipliers_offset"])
+    shift = np.frombuffer(packed.image, "<i4", 4, params["shifts_offset"])
     want_mult, want_shift = requant.per_channel_multipliers(0.05, [0.01, 0.02, 0.03, 0.04], 0.1)
     assert mult.tolist() == want_mult.tolist() and shift.tolist() == want_shift.tolist()
-    assert params[7:11] == (3, 2, *requant.activation_range("RELU6", 0.1, 2))
+    assert (params["input_offset"], params["output_offset"]) == (3, 2)
+    assert (params["act_min"], params["act_max"]) == requant.activation_range("RELU6", 0.1, 2)
 
 
 @pytest.mark.parametrize("flip", [20, 100, -5])
@@ -136,12 +137,9 @@ def test_weights_too_large_for_the_flash_slot():
 
 
 def test_every_single_op_model_packs():
-    for opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D",
-                   "MAX_POOL_2D", "ADD", "MUL", "SOFTMAX", "LOGISTIC", "RESHAPE", "PAD", "MEAN",
-                   "CONCATENATION", "QUANTIZE", "DEQUANTIZE"):
-        for dtype in ("int8", "float32"):
-            packed = pack_model(load_model(single_op_model(opcode, dtype)))
-            assert fmt.read_header(packed.image).num_ops == 1
+    for opcode, dtype in SINGLE_OP_CASES:
+        packed = pack_model(load_model(single_op_model(opcode, dtype)))
+        assert fmt.read_header(packed.image).num_ops == 1
 
 
 def _hil(*args: str) -> subprocess.CompletedProcess:

@@ -7,9 +7,9 @@ import pytest
 from harness.errors import HarnessError
 from harness.model import ModelBuilder, ModelError, load_model
 from harness.model.quantize import main, quantize_array, quantize_model, run_quantize
-from harness.model.writer import single_op_model
 from harness.reference import Reference
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import single_op_model
 
 SHARED = SHARED_MODELS
 needs_models = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no models in {SHARED}")

@@ -5,9 +5,9 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.model import load_model
-from harness.model.writer import single_op_model
 from harness.reference import Reference
 from harness.shared_models import SHARED_MODELS
+from tests.support.single_op import single_op_model
 
 SHARED = SHARED_MODELS
 needs_models = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no models in {SHARED}")

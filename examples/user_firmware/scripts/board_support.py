@@ -39,7 +39,7 @@ env.Append(  # noqa: F821
     # the board facts HELLO reports; the engine without the harness's metrics service
     CPPDEFINES=list(config.defines.items()) + [("HIL_HAVE_METRICS", 0)],
     # the borrowed startup code reports hard faults through the SDK's link (FAULT frames)
-    CPPPATH=[os.path.join(FIRMWARE, "src"), os.path.join(FIRMWARE, "sdk", "include")],
+    CPPPATH=[os.path.join(FIRMWARE, "src"), os.path.join(FIRMWARE, "include"), os.path.join(FIRMWARE, "sdk", "include")],
 )
 env.Replace(LDSCRIPT_PATH=os.path.join(FIRMWARE, config.ldscript))  # noqa: F821
 

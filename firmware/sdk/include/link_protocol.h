@@ -1,6 +1,7 @@
 /* Generated from harness/link/protocol.yaml and harness/link/messages/ (one YAML per service)
- * by `python -m harness.link.codegen`.
+ * by `python -m harness.contracts.codegen`.
  * Do not edit: change the YAML and regenerate. */
+/* clang-format off: the generator's layout is the one the staleness test expects */
 #ifndef LINK_PROTOCOL_H
 #define LINK_PROTOCOL_H
 
@@ -25,10 +26,10 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_ACK 0x01u /* Sent by the device for each frame of a multi-frame message except the last. */
 #define LINK_MSG_ERROR 0x02u /* The device could not handle a frame or a request. */
 #define LINK_MSG_READY 0x03u /* Sent once by the firmware when it has booted and its UART receives. */
-#define LINK_MSG_FAULT 0x04u /* Sent by the hard-fault handler before the firmware stops. */
-#define LINK_MSG_LOG 0x05u /* Unsolicited text from the firmware. */
-#define LINK_MSG_HELLO 0x10u /* Handshake. */
-#define LINK_MSG_ECHO 0x11u /* Returns its payload unchanged (link tests and throughput). */
+#define LINK_MSG_FAULT 0x04u      /* Sent by the hard-fault handler before the firmware stops. */
+#define LINK_MSG_LOG 0x05u        /* Unsolicited text from the firmware. */
+#define LINK_MSG_HELLO 0x10u      /* Handshake. */
+#define LINK_MSG_ECHO 0x11u       /* Returns its payload unchanged (link tests and throughput). */
 #define LINK_MSG_LINK_STATS 0x12u /* The device's link counters since boot. */
 #define LINK_MSG_DISCARD 0x16u /* Accepts a payload and replies with its length (host-to-device throughput). */
 #define LINK_MSG_RESET 0x13u /* The device replies, then resets itself and sends READY again. */
@@ -38,7 +39,7 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_MODEL_WRITE 0x21u /* Writes part of a packed model into the RAM model buffer (the start of the pool). */
 #define LINK_MSG_MODEL_LOAD 0x22u /* Validates (magic, version, CRC, bounds) and activates a packed model from the flash slot or RAM. */
 #define LINK_MSG_TENSOR_WRITE 0x23u /* Writes bytes into an arena tensor of the loaded model. */
-#define LINK_MSG_TENSOR_READ 0x24u /* Reads bytes of an arena tensor of the loaded model. */
+#define LINK_MSG_TENSOR_READ 0x24u  /* Reads bytes of an arena tensor of the loaded model. */
 #define LINK_MSG_TENSOR_FILL 0x25u /* Fills an int8 arena tensor with xorshift32 bytes from a seed (inputs without the UART's cost). */
 #define LINK_MSG_INVOKE 0x26u /* Runs operators first_op..end_op-1 of the loaded model (end_op 0xFFFF = to the end). */
 #define LINK_MSG_METRICS 0x40u /* Per-region timer totals since the last clear; entries follow the fixed reply fields. */
@@ -46,8 +47,8 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_METRICS_SELFTEST 0x42u /* Runs a deterministic workload of `layers` timed parts, part i doing (i+1)*iterations steps. */
 #define LINK_MSG_RUNNER_INFO 0x60u /* The compiled-in model's identity (SHA-256 of the .tflite it was built from) and tensor counts. */
 #define LINK_MSG_RUNNER_TENSOR 0x61u /* One input's or output's type, shape and quantization. */
-#define LINK_MSG_RUNNER_WRITE 0x62u /* Writes bytes into an input tensor. */
-#define LINK_MSG_RUNNER_READ 0x63u /* Reads bytes of an input or output tensor. */
+#define LINK_MSG_RUNNER_WRITE 0x62u  /* Writes bytes into an input tensor. */
+#define LINK_MSG_RUNNER_READ 0x63u   /* Reads bytes of an input or output tensor. */
 #define LINK_MSG_RUNNER_INVOKE 0x64u /* Runs the model once; with publish, every operator output the interpreter hands to the hook goes out as RUNNER_LAYER first. */
 #define LINK_MSG_RUNNER_LAYER 0x65u /* Sent by the device during a publishing RUNNER_INVOKE (with its seq), one per operator output. */
 #define LINK_MSG_RUNNER_REGIONS 0x66u /* Timing regions the firmware marked during the last RUNNER_INVOKE. */
@@ -66,21 +67,21 @@ typedef struct __attribute__((packed)) {
 #define LINK_RUNNER_INPUT 0u
 #define LINK_RUNNER_OUTPUT 1u
 
-#define LINK_ERR_BAD_CRC 1u /* a frame's CRC did not match */
-#define LINK_ERR_TRUNCATED 2u /* a frame stopped before its end */
-#define LINK_ERR_OVERSIZE 3u /* a frame or message longer than the device accepts */
+#define LINK_ERR_BAD_CRC 1u      /* a frame's CRC did not match */
+#define LINK_ERR_TRUNCATED 2u    /* a frame stopped before its end */
+#define LINK_ERR_OVERSIZE 3u     /* a frame or message longer than the device accepts */
 #define LINK_ERR_UNKNOWN_TYPE 4u /* no handler for this message type */
-#define LINK_ERR_BAD_REQUEST 5u /* a request payload of the wrong size or content */
-#define LINK_ERR_NO_MEMORY 6u /* the request needs more memory than the device has */
-#define LINK_ERR_NO_MODEL 32u /* no valid model is loaded */
+#define LINK_ERR_BAD_REQUEST 5u  /* a request payload of the wrong size or content */
+#define LINK_ERR_NO_MEMORY 6u    /* the request needs more memory than the device has */
+#define LINK_ERR_NO_MODEL 32u    /* no valid model is loaded */
 #define LINK_ERR_MODEL_INVALID 33u /* the packed model failed validation: magic, version, CRC or bounds */
-#define LINK_ERR_KERNEL_FAILED 34u /* a kernel rejected its arguments */
-#define LINK_ERR_NO_RUNNER 96u /* the firmware registered no model runner */
-#define LINK_ERR_INVOKE_FAILED 97u /* the firmware's invoke returned an error */
-#define LINK_ERR_TRAIN_NOT_READY 80u /* no training setup loaded and begun */
-#define LINK_ERR_TRAIN_BAD_SETUP 81u /* the setup image is malformed or unsupported */
+#define LINK_ERR_KERNEL_FAILED 34u     /* a kernel rejected its arguments */
+#define LINK_ERR_NO_RUNNER 96u         /* the firmware registered no model runner */
+#define LINK_ERR_INVOKE_FAILED 97u     /* the firmware's invoke returned an error */
+#define LINK_ERR_TRAIN_NOT_READY 80u   /* no training setup loaded and begun */
+#define LINK_ERR_TRAIN_BAD_SETUP 81u   /* the setup image is malformed or unsupported */
 #define LINK_ERR_TRAIN_OVER_BUDGET 82u /* the plan needs more SRAM than its budget or the arena */
-#define LINK_ERR_TRAIN_BAD_SAMPLE 83u /* a sample of the wrong size or a label out of range */
+#define LINK_ERR_TRAIN_BAD_SAMPLE 83u  /* a sample of the wrong size or a label out of range */
 
 typedef struct __attribute__((packed)) {
     uint16_t code;

@@ -158,7 +158,7 @@ static int io_indices_valid(const engine_model_t *model)
 
 static const char *check_header(const engine_header_t *h, uint32_t max_size)
 {
-    if (memcmp(h->magic, "HILM", 4) != 0) {
+    if (memcmp(h->magic, ENGINE_MAGIC, sizeof h->magic) != 0) {
         return ENGINE_TEXT("no packed model (bad magic)");
     }
     if (h->version != ENGINE_FORMAT_VERSION || h->header_size != sizeof(engine_header_t)) {

@@ -6,30 +6,23 @@
  * slot (put there by a flasher or QEMU's loader) leaves the whole pool to the arena. */
 #include <string.h>
 
+#include "hil_constants.h"
 #include "../app/app.h"
 #include "../hal/hal.h"
 #include "engine.h"
 
-/* SRAM kept for the firmware's other data and the stack; mirrors FIRMWARE_RAM_RESERVE in
- * harness/engine/pack.py. The linker refuses a pool that leaves the stack too little. */
-#ifndef ENGINE_RAM_RESERVE
-#define ENGINE_RAM_RESERVE (48u * 1024u)
-#endif
+/* ENGINE_RAM_RESERVE (SRAM kept for the rest of the firmware and the stack) and the AVR pool size
+ * are shared with the host: hil_constants.h, from harness/contracts/constants.yaml. The linker
+ * refuses a pool that leaves the stack too little (AVR: AVR_STACK_RESERVE). */
 #ifndef ENGINE_POOL_SIZE
 #if defined(__AVR__)
-/* 2 KB of SRAM: the arena plus one operator's constants, copied from the flash model slot
- * (hello_world int8: 32 + 16x16 weights, 16 int32 biases, requantization); the rest is the
- * stack, which an INVOKE needs 531 bytes of (measured). harness/engine/pack.py's
- * AVR_ENGINE_POOL_SIZE mirrors it; the linker checks it leaves AVR_STACK_RESERVE. */
-#define ENGINE_POOL_SIZE 416u
+#define ENGINE_POOL_SIZE AVR_ENGINE_POOL_SIZE
 #elif HIL_SRAM_SIZE > 2u * ENGINE_RAM_RESERVE
 #define ENGINE_POOL_SIZE (HIL_SRAM_SIZE - ENGINE_RAM_RESERVE)
 #else
 #define ENGINE_POOL_SIZE (HIL_SRAM_SIZE / 4u) /* small boards: a token pool */
 #endif
 #endif
-
-#define ENGINE_ALIGN 16u
 
 static uint8_t pool[ENGINE_POOL_SIZE] __attribute__((aligned(16)));
 static uint32_t ram_model_bytes; /* bytes of the pool that MODEL_WRITE has used */

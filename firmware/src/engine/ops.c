@@ -342,11 +342,13 @@ static const char *check_conv_shape(const engine_op_t *op, const op_tensors_t *t
     return NULL;
 }
 
-static const char *check_conv_geometry(const engine_op_t *op, const op_tensors_t *t, const void *params,
+/* The window of a convolution record, by field name (the two records' layouts are independent). */
+#define CONV_WINDOW(p) \
+    ((window_t){(p).stride_h, (p).stride_w, (p).dilation_h, (p).dilation_w, (p).pad_h, (p).pad_w})
+
+static const char *check_conv_geometry(const engine_op_t *op, const op_tensors_t *t, window_t w,
                                        int32_t depth_multiplier)
 {
-    window_t w;
-    memcpy(&w, params, sizeof w); /* both records start with the six geometry fields */
     const char *field = check_window(&w, &t->tensor[0], t->tensor[1].dims[1], t->tensor[1].dims[2], output_of(t));
     return field ? field : check_conv_shape(op, t, depth_multiplier);
 }
@@ -358,14 +360,14 @@ static const char *validate_conv(const engine_model_t *model, const engine_op_t 
     }
     if (op->type == ENGINE_TYPE_FLOAT32) {
         hil_conv_f32_params_t p;
-        return read_params(model, op, &p, sizeof p) ? check_conv_geometry(op, t, &p, p.depth_multiplier)
+        return read_params(model, op, &p, sizeof p) ? check_conv_geometry(op, t, CONV_WINDOW(p), p.depth_multiplier)
                                                     : FIELD("params_size");
     }
     engine_conv_s8_t p;
     if (!read_params(model, op, &p, sizeof p)) {
         return FIELD("params_size");
     }
-    const char *field = check_conv_geometry(op, t, &p.conv, p.conv.depth_multiplier);
+    const char *field = check_conv_geometry(op, t, CONV_WINDOW(p.conv), p.conv.depth_multiplier);
     if (field) {
         return field;
     }
@@ -488,7 +490,9 @@ static const char *validate_binary(const engine_model_t *model, const engine_op_
             !in_range(p.output_shift, -31, 0)) {
             return FIELD("shifts");
         }
-        memcpy(offsets, &p.input1_offset, sizeof offsets);
+        offsets[0] = p.input1_offset;
+        offsets[1] = p.input2_offset;
+        offsets[2] = p.output_offset;
         act[0] = p.act_min;
         act[1] = p.act_max;
     } else {
@@ -499,7 +503,9 @@ static const char *validate_binary(const engine_model_t *model, const engine_op_
         if (!shift_ok(p.output_shift)) {
             return FIELD("output_shift");
         }
-        memcpy(offsets, &p.input1_offset, sizeof offsets);
+        offsets[0] = p.input1_offset;
+        offsets[1] = p.input2_offset;
+        offsets[2] = p.output_offset;
         act[0] = p.act_min;
         act[1] = p.act_max;
     }

@@ -27,6 +27,8 @@
 
 #include <stdint.h>
 
+#include "kernel_params.h" /* the parameter records: harness/contracts/kernel_params.yaml */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -78,24 +80,6 @@ typedef struct {
 
 /* ------------------------------------------------------------- convolution */
 
-typedef struct {
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;          /* top / left padding (hil_compute_padding) */
-    int32_t depth_multiplier;      /* depthwise only */
-    int32_t input_offset;          /* -input zero point */
-    int32_t output_offset;         /* output zero point */
-    int32_t act_min, act_max;      /* fused activation as clamp bounds */
-} hil_conv_params_t;
-
-typedef struct {
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;
-    int32_t depth_multiplier;      /* depthwise only */
-    float act_min, act_max;
-} hil_conv_f32_params_t;
-
 /* CONV_2D, int8 activations/weights, int32 bias (may be NULL).
  * Grouped convolution when input.c is a multiple of filter.c (as TFLM).
  * Requant must be per channel or per tensor (the value is then reused). */
@@ -126,13 +110,6 @@ int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params,
 
 /* --------------------------------------------------------- fully connected */
 
-typedef struct {
-    int32_t input_offset;   /* -input zero point */
-    int32_t filter_offset;  /* -filter zero point (0 for symmetric weights) */
-    int32_t output_offset;  /* output zero point */
-    int32_t act_min, act_max;
-} hil_fc_params_t;
-
 /* FULLY_CONNECTED: input [batches, accum_depth], weights
  * [output_depth, accum_depth], output [batches, output_depth]. */
 int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_t *requant,
@@ -146,14 +123,6 @@ int32_t hil_fully_connected_f32(float act_min, float act_max,
                                 float *output);
 
 /* ----------------------------------------------------------------- pooling */
-
-typedef struct {
-    int32_t stride_h, stride_w;
-    int32_t filter_h, filter_w;
-    int32_t pad_h, pad_w;
-    int32_t act_min, act_max;      /* int8 kernels */
-    float act_min_f, act_max_f;    /* float kernels */
-} hil_pool_params_t;
 
 /* AVERAGE_POOL_2D / MAX_POOL_2D; input and output share quantization. */
 int32_t hil_avgpool_s8(const hil_pool_params_t *params,
@@ -172,25 +141,10 @@ int32_t hil_maxpool_f32(const hil_pool_params_t *params,
 /* ------------------------------------------------ elementwise (broadcasting) */
 
 /* ADD int8 (TFLM add_common.cc: left_shift 20, multipliers from
- * 2*max(input scales), QuantizeMultiplierSmallerThanOneExp). */
-typedef struct {
-    int32_t input1_offset, input2_offset, output_offset;
-    int32_t left_shift;
-    int32_t input1_multiplier, input1_shift;
-    int32_t input2_multiplier, input2_shift;
-    int32_t output_multiplier, output_shift;
-    int32_t act_min, act_max;
-} hil_add_params_t;
-
-/* MUL int8: multiplier = QuantizeMultiplier(s1 * s2 / so). */
-typedef struct {
-    int32_t input1_offset, input2_offset, output_offset;
-    int32_t output_multiplier, output_shift;
-    int32_t act_min, act_max;
-} hil_mul_params_t;
-
-/* Shapes broadcast numpy-style (right-aligned, dims equal or 1); output
- * shape must be the broadcast shape. */
+ * 2*max(input scales), QuantizeMultiplierSmallerThanOneExp); MUL int8:
+ * multiplier = QuantizeMultiplier(s1 * s2 / so). Shapes broadcast
+ * numpy-style (right-aligned, dims equal or 1); output shape must be the
+ * broadcast shape. */
 int32_t hil_add_s8(const hil_add_params_t *params,
                    const hil_shape_t *input1_shape, const int8_t *input1,
                    const hil_shape_t *input2_shape, const int8_t *input2,
@@ -213,12 +167,6 @@ int32_t hil_mul_f32(float act_min, float act_max,
 /* SOFTMAX int8 -> int8 (output scale 1/256, zero point -128), over the last
  * dimension. input_multiplier/left_shift from PreprocessSoftmaxScaling(beta,
  * input_scale, 5); diff_min = -CalculateInputRadius(5, left_shift, 31). */
-typedef struct {
-    int32_t input_multiplier;
-    int32_t input_left_shift;
-    int32_t diff_min;
-} hil_softmax_params_t;
-
 int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, int32_t depth,
                        const int8_t *input, int8_t *output);
 /* Float softmax uses hil_expf (portable, not libm): close to, not bit-exact
@@ -227,13 +175,6 @@ int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth,
                         const float *input, float *output);
 
 /* LOGISTIC int8 -> int8 (output scale 1/256, zero point -128). */
-typedef struct {
-    int32_t input_zero_point;
-    int32_t input_range_radius;  /* CalculateInputRadius(4, input_left_shift, 31) */
-    int32_t input_multiplier;    /* round(frexp(input_scale * 2^27) * 2^31) */
-    int32_t input_left_shift;    /* frexp exponent */
-} hil_logistic_params_t;
-
 int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size,
                         const int8_t *input, int8_t *output);
 int32_t hil_logistic_f32(int32_t size, const float *input, float *output);
@@ -249,13 +190,6 @@ float hil_expf(float x);
  * 1/num_elements exactly as TFLM. axes may be negative and repeat; keep_dims
  * does not change the data layout (the output is the input with the reduced
  * dims removed or set to 1). */
-typedef struct {
-    int32_t input_zero_point;
-    int32_t output_zero_point;
-    int32_t multiplier;
-    int32_t shift;
-} hil_mean_params_t;
-
 int32_t hil_mean_s8(const hil_mean_params_t *params,
                     const hil_shape_t *input_shape, const int8_t *input,
                     const int32_t *axes, int32_t num_axes, int8_t *output);

@@ -17,14 +17,8 @@ __attribute__((noinline, used)) void metrics_plugin_mark(uint32_t slot)
     metrics_plugin_marks[slot] = 1u;
 }
 
-/* The METRICS reply is sent straight from here: one entry per region slot, unused ones with 0 calls. */
-typedef struct __attribute__((packed)) {
-    uint8_t id;
-    uint8_t reserved[3];
-    uint32_t calls;
-    uint64_t ticks;
-} region_entry_t;
-
+/* The METRICS reply is sent straight from here: one region_entry_t (metrics_regions.h) per region
+ * slot, unused ones with 0 calls. */
 static struct __attribute__((packed)) {
     link_metrics_reply_t header;
     region_entry_t entries[METRICS_MAX_REGIONS];

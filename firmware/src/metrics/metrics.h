@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "metrics_regions.h"
+
 /* Region slots (RAM: 20 bytes each). A build may set HIL_METRICS_MAX_REGIONS; the host reads the
  * number back from the ELF (the size of metrics_plugin_marks). */
 #ifndef HIL_METRICS_MAX_REGIONS
@@ -24,11 +26,8 @@
 #endif
 #define METRICS_MAX_REGIONS ((uint32_t)(HIL_METRICS_MAX_REGIONS))
 
-/* Region ids. Layers of a model use METRICS_REGION_LAYER(operator index). */
-#define METRICS_REGION_INFERENCE 0u     /* one whole inference (engine) */
-#define METRICS_REGION_SELFTEST 1u      /* the METRICS_SELFTEST workload, whole */
-#define METRICS_REGION_TRAINING_STEP 2u /* one on-device training step (training) */
-#define METRICS_REGION_FIRST_LAYER 8u
+/* Region ids METRICS_REGION_* (shared with the host: metrics_regions.h, generated from
+ * harness/contracts/metrics.yaml). Layers of a model use METRICS_REGION_LAYER(operator index). */
 #define METRICS_REGION_LAYER(index) (METRICS_REGION_FIRST_LAYER + (uint32_t)(index))
 #define METRICS_MAX_LAYERS (METRICS_MAX_REGIONS - METRICS_REGION_FIRST_LAYER)
 

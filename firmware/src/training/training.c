@@ -6,33 +6,14 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "hil_constants.h" /* HIL_TRAINING_ARENA_BYTES, HIL_TRAINING_STACK_RESERVE */
+#include "training_image.h"
 #include "../app/app.h"
 #include "../kernels/hil_fixedpoint.h"
 #include "../kernels/kernels.h"
 #include "../metrics/metrics.h"
 #include "train_math.h"
 
-#ifndef HIL_TRAINING_ARENA_BYTES
-#define HIL_TRAINING_ARENA_BYTES (16u * 1024u) /* small default: the engine pool takes most SRAM */
-#endif
-/* Stack set aside by the budget check (the measured high-water is reported next to it). */
-#ifndef HIL_TRAINING_STACK_RESERVE
-#define HIL_TRAINING_STACK_RESERVE 4096u
-#endif
-#define TRAIN_MAX_LAYERS 8u
-#define TRAIN_MAGIC 0x4E525448u
-#define TRAIN_VERSION 1u
-#define KIND_DENSE 1
-#define KIND_AVGPOOL 2
-#define KIND_DEPTHWISE 3 /* stride 1 or 2, SAME padding, depth multiplier 1 */
-#define FLAG_QAS 1u
-/* The chain's input is the bound backbone's output in the engine's arena (TRAIN_BACKBONE): the
- * plan has no input block and samples from the link are refused. */
-#define FLAG_INPUT_FROM_BACKBONE 2u
-/* Without operator reordering (for the memory comparison): every update is kept in a float32
- * buffer per trained parameter until backward ends, then applied. The same arithmetic, the same
- * results; only the arena is larger. */
-#define FLAG_DEFER_UPDATES 4u
 #define WEIGHT_STEP_LIMIT 256.0f
 #define BIAS_STEP_LIMIT 1073741824.0f
 
@@ -46,26 +27,13 @@ extern uint32_t engine_service_high_water(void) __attribute__((weak));
 extern uint32_t engine_service_pool_size(void) __attribute__((weak));
 #define ARENA_PAINT 0x5Au
 
-typedef struct {
-    uint32_t magic, version, num_layers, num_classes, in_h, in_w, in_c, flags, budget, total;
-    uint32_t reserved[6];
-} setup_header_t;
-
-typedef struct {
-    int32_t kind, in_h, in_w, in_c, out_c, input_zp, output_zp, act_min, act_max;
-    uint32_t input_scale, output_scale, lr;
-    int32_t train_bias, train_channels;
-    uint32_t off_weights, off_bias, off_multiplier, off_shift, off_weight_scales;
-    int32_t kernel_h, kernel_w, stride; /* depthwise */
-    uint32_t flags;                      /* RECORD_WEIGHTS_IN_SLOT */
-    uint32_t off_trained;                /* weights in the slot, dense, train_channels R > 0: int8 [Cout][R] */
-} layer_record_t;
-
-/* off_weights is an offset into the flash model slot (frozen weights of the backbone the engine
- * runs): they are read from flash, never copied to SRAM. A dense layer that trains its first R
- * input channels keeps only those columns in the image (off_trained); a depthwise one may not
- * train its weights. */
-#define RECORD_WEIGHTS_IN_SLOT 1u
+/* The setup image's header and layer records (setup_header_t, layer_record_t), TRAIN_KIND_*,
+ * TRAIN_FLAG_* and TRAIN_RECORD_*: training_image.h, generated from
+ * harness/contracts/training_image.yaml. off_weights is an offset into the flash model slot
+ * (frozen weights of the backbone the engine runs) when the record has
+ * TRAIN_RECORD_WEIGHTS_IN_SLOT: they are read from flash, never copied to SRAM. A dense layer
+ * that trains its first R input channels keeps only those columns in the image (off_trained);
+ * a depthwise one may not train its weights. */
 
 typedef struct {
     const layer_record_t *record;
@@ -80,7 +48,7 @@ typedef struct {
     int32_t out_h, out_w, pad_h, pad_w;          /* depthwise: SAME output size and padding */
     int8_t *out;  /* this layer's output activation, kept for backward */
     float *grad;  /* dL/d(output), or NULL where backward does not reach */
-    float *deferred; /* FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
+    float *deferred; /* TRAIN_FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
 } layer_t;
 
 static uint8_t arena[HIL_TRAINING_ARENA_BYTES] __attribute__((aligned(8)));
@@ -165,11 +133,11 @@ static const char *const array_problems[LAYER_ARRAYS] = {
     "off_trained outside the parameter area"};
 static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4, 1};
 
-static bool weights_in_slot(const layer_record_t *r) { return (r->flags & RECORD_WEIGHTS_IN_SLOT) != 0; }
+static bool weights_in_slot(const layer_record_t *r) { return (r->flags & TRAIN_RECORD_WEIGHTS_IN_SLOT) != 0; }
 
 static bool weights_split(const layer_record_t *r)
 {
-    return r->kind != KIND_AVGPOOL && weights_in_slot(r) && r->train_channels > 0;
+    return r->kind != TRAIN_KIND_AVGPOOL && weights_in_slot(r) && r->train_channels > 0;
 }
 
 static uint32_t array_offset(const layer_record_t *r, int32_t a)
@@ -182,7 +150,7 @@ static uint32_t array_offset(const layer_record_t *r, int32_t a)
 /* Elements of array `a`; 0 for an array the record does not have in the image. */
 static uint64_t array_count(const layer_record_t *r, int32_t a)
 {
-    const uint64_t taps = r->kind == KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w
+    const uint64_t taps = r->kind == TRAIN_KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w
                                                     : (uint64_t)r->out_c;
     if (a == 5) {
         return weights_split(r) ? (uint64_t)r->out_c * (uint64_t)r->train_channels : 0u;
@@ -193,13 +161,13 @@ static uint64_t array_count(const layer_record_t *r, int32_t a)
 /* Array `a` of record r lies in the image (the slot's weights do not). */
 static bool in_image(const layer_record_t *r, int32_t a)
 {
-    return r->kind != KIND_AVGPOOL && !(a == 0 && weights_in_slot(r)) && array_count(r, a) > 0;
+    return r->kind != TRAIN_KIND_AVGPOOL && !(a == 0 && weights_in_slot(r)) && array_count(r, a) > 0;
 }
 
 static const char *check_slot_weights(const layer_record_t *r)
 {
 #ifdef HIL_MODEL_SLOT_SIZE
-    if (r->train_channels < 0 || (r->train_channels != 0 && r->kind != KIND_DENSE)) {
+    if (r->train_channels < 0 || (r->train_channels != 0 && r->kind != TRAIN_KIND_DENSE)) {
         return "depthwise weights in the model slot cannot train";
     }
     const uint64_t count = array_count(r, 0);
@@ -214,7 +182,7 @@ static const char *check_slot_weights(const layer_record_t *r)
 
 static const char *check_arrays(const layer_record_t *r)
 {
-    if ((r->flags & ~RECORD_WEIGHTS_IN_SLOT) != 0) {
+    if ((r->flags & ~TRAIN_RECORD_WEIGHTS_IN_SLOT) != 0) {
         return "unknown record flags";
     }
     if (weights_in_slot(r)) {
@@ -265,10 +233,10 @@ static bool arrays_overlap(const layer_record_t *records, uint32_t count)
 
 static const char *check_record(const layer_record_t *r, const layer_record_t *previous)
 {
-    if (r->kind != KIND_DENSE && r->kind != KIND_AVGPOOL && r->kind != KIND_DEPTHWISE) {
+    if (r->kind != TRAIN_KIND_DENSE && r->kind != TRAIN_KIND_AVGPOOL && r->kind != TRAIN_KIND_DEPTHWISE) {
         return "unsupported layer kind";
     }
-    if (r->kind == KIND_DEPTHWISE &&
+    if (r->kind == TRAIN_KIND_DEPTHWISE &&
         (r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 ||
          r->kernel_w > 7 || r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0 || r->stride < 1 || r->stride > 2)) {
         return "depthwise: multiplier 1, odd kernel <= 7, stride 1/2";
@@ -284,8 +252,8 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
     }
     if (previous) {
         const int32_t previous_positions =
-            previous->kind == KIND_AVGPOOL ? 1
-            : previous->kind == KIND_DEPTHWISE
+            previous->kind == TRAIN_KIND_AVGPOOL ? 1
+            : previous->kind == TRAIN_KIND_DEPTHWISE
                 ? ((previous->in_h + previous->stride - 1) / previous->stride) *
                       ((previous->in_w + previous->stride - 1) / previous->stride)
                 : previous->in_h * previous->in_w;
@@ -299,7 +267,7 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
     if (r->input_zp < -128 || r->input_zp > 127 || r->output_zp < -128 || r->output_zp > 127) {
         return "zero point outside int8";
     }
-    if (r->kind == KIND_AVGPOOL) { /* no parameters: nothing to train, nothing in the slot */
+    if (r->kind == TRAIN_KIND_AVGPOOL) { /* no parameters: nothing to train, nothing in the slot */
         if (r->flags != 0 || r->train_bias != 0 || r->train_channels != 0) {
             return "pooling has no parameters to train or read";
         }
@@ -325,7 +293,7 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     layer->out_h = r->in_h;
     layer->out_w = r->in_w;
     layer->pad_h = layer->pad_w = 0;
-    if (r->kind == KIND_DEPTHWISE) { /* TFLM SAME padding */
+    if (r->kind == TRAIN_KIND_DEPTHWISE) { /* TFLM SAME padding */
         layer->out_h = (r->in_h + r->stride - 1) / r->stride;
         layer->out_w = (r->in_w + r->stride - 1) / r->stride;
         const int32_t total_h = (layer->out_h - 1) * r->stride + r->kernel_h - r->in_h;
@@ -333,9 +301,9 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
         layer->pad_h = total_h > 0 ? total_h / 2 : 0;
         layer->pad_w = total_w > 0 ? total_w / 2 : 0;
     }
-    layer->out_positions = r->kind == KIND_AVGPOOL ? 1 : layer->out_h * layer->out_w;
+    layer->out_positions = r->kind == TRAIN_KIND_AVGPOOL ? 1 : layer->out_h * layer->out_w;
     layer->out_size = layer->out_positions * r->out_c;
-    const bool parametric = r->kind != KIND_AVGPOOL;
+    const bool parametric = r->kind != TRAIN_KIND_AVGPOOL;
     layer->weights = !parametric ? NULL : (int8_t *)(arena + r->off_weights);
 #ifdef HIL_MODEL_SLOT_ADDR
     if (parametric && weights_in_slot(r)) { /* read only: training writes `trained` alone */
@@ -380,7 +348,7 @@ static const char *parse_setup(message_t *why)
             return why->text;
         }
         bind_layer(&state.layers[i], &records[i]);
-        if (state.first_trained < 0 && records[i].kind != KIND_AVGPOOL &&
+        if (state.first_trained < 0 && records[i].kind != TRAIN_KIND_AVGPOOL &&
             (records[i].train_bias || records[i].train_channels > 0)) {
             state.first_trained = (int32_t)i;
         }
@@ -403,14 +371,14 @@ static const char *parse_setup(message_t *why)
 /* Trained weights of a layer (the deferred buffer holds them first, then its biases). */
 static uint32_t trained_weights(const layer_record_t *r)
 {
-    const uint32_t per_channel = r->kind == KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
-    return r->kind == KIND_AVGPOOL ? 0u : per_channel * (uint32_t)r->train_channels;
+    const uint32_t per_channel = r->kind == TRAIN_KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
+    return r->kind == TRAIN_KIND_AVGPOOL ? 0u : per_channel * (uint32_t)r->train_channels;
 }
 
 static uint32_t deferred_count(const layer_t *layer)
 {
     const layer_record_t *r = layer->record;
-    return r->kind == KIND_AVGPOOL ? 0u : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
+    return r->kind == TRAIN_KIND_AVGPOOL ? 0u : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
 }
 
 /* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
@@ -418,7 +386,7 @@ static uint32_t deferred_count(const layer_t *layer)
 static uint32_t plan_arena(bool assign)
 {
     uint32_t offset = align8(state.total);
-    const bool from_backbone = (state.header->flags & FLAG_INPUT_FROM_BACKBONE) != 0;
+    const bool from_backbone = (state.header->flags & TRAIN_FLAG_INPUT_FROM_BACKBONE) != 0;
     if (assign) {
         state.input = from_backbone ? NULL : (int8_t *)(arena + offset);
     }
@@ -445,7 +413,7 @@ static uint32_t plan_arena(bool assign)
     }
     offset += buffers * largest;
     for (uint32_t i = 0; i < state.num_layers; i++) {
-        const uint32_t count = (state.header->flags & FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
+        const uint32_t count = (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
         if (assign) {
             state.layers[i].deferred = count ? (float *)(void *)(arena + offset) : NULL;
         }
@@ -487,16 +455,16 @@ static void forward(void)
     for (uint32_t i = 0; i < state.num_layers; i++) {
         layer_t *layer = &state.layers[i];
         const layer_record_t *r = layer->record;
-        if (r->kind == KIND_DENSE && weights_split(r)) {
+        if (r->kind == TRAIN_KIND_DENSE && weights_split(r)) {
             dense_forward_split(layer, x);
-        } else if (r->kind == KIND_DENSE) {
+        } else if (r->kind == TRAIN_KIND_DENSE) {
             const hil_fc_params_t params = {.input_offset = -r->input_zp, .filter_offset = 0,
                                             .output_offset = r->output_zp,
                                             .act_min = r->act_min, .act_max = r->act_max};
             const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
             (void)hil_fully_connected_s8(&params, &requant, layer->positions, r->in_c, r->out_c, x,
                                          layer->weights, layer->bias, layer->out);
-        } else if (r->kind == KIND_DEPTHWISE) {
+        } else if (r->kind == TRAIN_KIND_DEPTHWISE) {
             const hil_conv_params_t params = {
                 .stride_h = r->stride, .stride_w = r->stride, .dilation_h = 1, .dilation_w = 1,
                 .pad_h = layer->pad_h, .pad_w = layer->pad_w, .depth_multiplier = 1,
@@ -611,7 +579,7 @@ static int8_t saturate_int8(int32_t value)
 static void bias_update(layer_t *layer, bool qas);
 static void apply_bias(layer_t *layer, int32_t j, float scaled);
 
-/* Sparse in-place SGD with quantization-aware scaling (or plain gradients without FLAG_QAS). */
+/* Sparse in-place SGD with quantization-aware scaling (or plain gradients without TRAIN_FLAG_QAS). */
 static void dense_update(layer_t *layer, const int8_t *x, bool qas)
 {
     const layer_record_t *r = layer->record;
@@ -745,19 +713,19 @@ static void apply_weight(int8_t *w, float lr, float scaled)
     *w = saturate_int8((int32_t)*w - train_round(lr * scaled, WEIGHT_STEP_LIMIT));
 }
 
-/* FLAG_DEFER_UPDATES: applies the kept updates once backward is done (the steps they would have
+/* TRAIN_FLAG_DEFER_UPDATES: applies the kept updates once backward is done (the steps they would have
  * taken at once: no later computation of the step reads these parameters). */
 static void apply_deferred(layer_t *layer)
 {
     const layer_record_t *r = layer->record;
     const int32_t cin = r->in_c;
-    for (int32_t j = 0; r->kind == KIND_DENSE && j < r->out_c; j++) {
+    for (int32_t j = 0; r->kind == TRAIN_KIND_DENSE && j < r->out_c; j++) {
         for (int32_t k = 0; k < r->train_channels; k++) {
             apply_weight(&layer->trained[j * layer->trained_stride + k], layer->lr,
                          layer->deferred[j * r->train_channels + k]);
         }
     }
-    for (int32_t c = 0; r->kind == KIND_DEPTHWISE && c < r->train_channels; c++) {
+    for (int32_t c = 0; r->kind == TRAIN_KIND_DEPTHWISE && c < r->train_channels; c++) {
         for (int32_t kh = 0; kh < r->kernel_h; kh++) {
             for (int32_t kw = 0; kw < r->kernel_w; kw++) {
                 apply_weight(&layer->weights[(kh * r->kernel_w + kw) * cin + c], layer->lr,
@@ -773,19 +741,19 @@ static void apply_deferred(layer_t *layer)
 /* Layer by layer from the output: each gradient is applied as soon as it exists. */
 static void backward(void)
 {
-    const bool qas = (state.header->flags & FLAG_QAS) != 0;
+    const bool qas = (state.header->flags & TRAIN_FLAG_QAS) != 0;
     for (int32_t i = (int32_t)state.num_layers - 1; i >= state.first_trained; i--) {
         layer_t *layer = &state.layers[i];
         float *grad_in = i > state.first_trained ? state.layers[i - 1].grad : NULL;
         const int8_t *x = i == 0 ? state.chain_input : state.layers[i - 1].out;
-        if (layer->record->kind == KIND_AVGPOOL) {
+        if (layer->record->kind == TRAIN_KIND_AVGPOOL) {
             if (grad_in) {
                 avgpool_backward(layer, grad_in);
             }
             continue;
         }
         dense_mask(layer);
-        if (layer->record->kind == KIND_DEPTHWISE) {
+        if (layer->record->kind == TRAIN_KIND_DEPTHWISE) {
             if (grad_in) {
                 depthwise_input_gradient(layer, grad_in);
             }

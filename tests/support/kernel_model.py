@@ -3,7 +3,7 @@
 Uses the flatbuffer object API shipped in the tflite-micro pip package
 (schema_py_generated: ModelT, SubGraphT, TensorT, ...). It is deliberately
 small: one subgraph, one operator, constant tensors get their own buffer.
-Once harness/model/writer.py exists the tests may switch to it.
+(The harness's own writer is harness/model/writer.py; single_op.py builds its models with it.)
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Randomized single-operator models for engine tests: shapes, strides, padding, dilation, fused
-activations, per-tensor and per-channel quantization, int8 and float32.
+activations, per-tensor and per-channel quantization, int8 and float32. One builder per op table
+entry (harness/engine/ops.py; tests/unit/test_op_table.py checks that none is missing).
 
     tflite_bytes, inputs = random_case(np.random.default_rng(7), "CONV_2D", "int8")
 """
@@ -9,11 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..model.writer import ModelBuilder, quant
+from harness.engine.ops import SUPPORTED
+from harness.model.writer import ModelBuilder, quant
 
-OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-       "ADD", "MUL", "SOFTMAX", "LOGISTIC", "RESHAPE", "PAD", "MEAN", "CONCATENATION",
-       "QUANTIZE", "DEQUANTIZE")
+OPS = SUPPORTED  # the op table's order: seeded runs depend on it
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
 
@@ -267,7 +267,7 @@ def _dequantize(c: _Case) -> tuple[bytes, list[np.ndarray]]:
     return c.build(y)
 
 
-_BUILDERS: dict[str, Callable[[_Case], tuple[bytes, list[np.ndarray]]]] = {
+BUILDERS: dict[str, Callable[[_Case], tuple[bytes, list[np.ndarray]]]] = {
     "CONV_2D": lambda c: _conv(c, False),
     "DEPTHWISE_CONV_2D": lambda c: _conv(c, True),
     "FULLY_CONNECTED": _fully_connected,
@@ -288,4 +288,4 @@ _BUILDERS: dict[str, Callable[[_Case], tuple[bytes, list[np.ndarray]]]] = {
 
 def random_case(rng: np.random.Generator, opcode: str, dtype: str = "int8") -> tuple[bytes, list[np.ndarray]]:
     """A random model of one `opcode` operator and matching random inputs."""
-    return _BUILDERS[opcode](_Case(rng, dtype == "int8"))
+    return BUILDERS[opcode](_Case(rng, dtype == "int8"))

@@ -1,7 +1,7 @@
 """Checks a screenshot of the HTML report: is it non-blank, did the SVG plots render, is the pass
 total shown, does nothing run off the right edge, and do the charts use the page's width?
 
-    python -m harness.report.png_check report.png
+    python -m tests.support.png_check report.png
 
 Pure Python (zlib) so the check needs no imaging library: decodes an 8-bit RGB(A) PNG, counts
 its colours and looks for the chart palette's colours (harness/report/svg.py).
@@ -13,7 +13,7 @@ import sys
 import zlib
 from pathlib import Path
 
-from .svg import PALETTE
+from harness.report.svg import PALETTE
 
 
 def _paeth(a: int, b: int, c: int) -> int:
@@ -93,7 +93,7 @@ def check(path: Path) -> list[str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m harness.report.png_check SCREENSHOT.png", file=sys.stderr)
+        print("usage: python -m tests.support.png_check SCREENSHOT.png", file=sys.stderr)
         return 2
     problems = check(Path(argv[0]))
     for problem in problems:

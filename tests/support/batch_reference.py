@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from ..errors import HarnessError
+from harness.errors import HarnessError
 
 ARENA_BYTES = 8 << 20  # generous: single-op models are small
 
