@@ -79,11 +79,13 @@ class Dut:
         place: str | None = None,
         coordinator: str | None = None,
         slot_image: bytes | None = None,
+        firmware: firmware_build.Firmware | None = None,
     ) -> Dut:
         """`slot_image`: the flash model slot's content from boot, on a target that preloads it
         (its capability `preloads_model_slot`; the target removes its copy when closed).
         `qemu_args(firmware)`: more emulator arguments made from the built firmware (the QEMU
-        plugin's, which name the ELF)."""
+        plugin's, which name the ELF). `firmware`: a firmware of the user's own, built elsewhere
+        (docs/byo_firmware.md), which an emulator boots instead of building the harness's."""
         board = load_board(board) if isinstance(board, str) else board
         progress = progress or Progress.quiet()
         if slot_image is not None:  # refused before a board is claimed or a firmware built
@@ -92,7 +94,7 @@ class Dut:
         claim = claim_board(board, emulator, port, probe_serial, place, coordinator, lock_timeout, progress.say)
         emulator, port = (REAL_BOARD, claim.port) if claim else (emulator, port)
         variant = board.variant(emulator)
-        options = TargetOptions(port, baud, probe_serial, extra_flags, qemu_args, slot_image)
+        options = TargetOptions(port, baud, probe_serial, extra_flags, qemu_args, slot_image, firmware)
         target: Target | None = None
         try:
             target = _make_target(board, variant, options, progress)

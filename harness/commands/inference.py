@@ -18,6 +18,7 @@ from ..model.tflite import load_model
 from ..progress import Progress
 from ..targets.registry import capabilities
 from . import board_arguments, command, emit, positive_int, seed
+from .user_firmware import firmware_arguments, run_user_firmware, wants_user_firmware
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +65,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action="store_true",
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
+    firmware_arguments(parser)
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -90,6 +92,8 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
+    if wants_user_firmware(args):
+        return run_user_firmware(args)
     if len(args.model) > 1:
         return _run_several(args)
     args.model = args.model[0]

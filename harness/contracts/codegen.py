@@ -17,7 +17,7 @@ from ..link.protocol import SPEC as LINK_SPEC
 from ..resources import firmware_dir
 from . import SCALARS, SPEC_DIR, Constant, Record, Spec, load_all
 
-LINK_HEADER = "firmware/include/link_protocol.h"
+LINK_HEADER = "firmware/sdk/include/link_protocol.h"  # the device SDK's (docs/byo_firmware.md)
 MAX_LINE = 100  # generated comments are wrapped to this width
 
 _LINK_C_TYPES = {"u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "i32": "int32_t", "u64": "uint64_t"}

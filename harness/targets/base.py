@@ -56,6 +56,7 @@ class TargetOptions:
     extra_flags: list[str] | None = None  # compiler flags of a firmware variant
     extra_args: Callable[[Firmware], list[str]] | None = None  # emulator arguments made from the firmware
     slot_image: bytes | None = None  # the flash model slot's content at boot (preloads_model_slot)
+    firmware: Firmware | None = None  # a firmware built elsewhere (the user's) instead of the harness's
 
 
 class Target(ABC):

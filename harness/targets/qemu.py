@@ -122,7 +122,7 @@ class QemuTarget(Target):
 
     @classmethod
     def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> QemuTarget:
-        firmware = firmware_build.build(board, variant.emulator, progress, options.extra_flags)
+        firmware = options.firmware or firmware_build.build(board, variant.emulator, progress, options.extra_flags)
         extra = options.extra_args(firmware) if options.extra_args else None
         return cls(board, variant, firmware, extra_args=extra, slot_image=options.slot_image)
 

@@ -158,7 +158,8 @@ class RenodeTarget(Target):
     def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> RenodeTarget:
         if shutil.which(RENODE_BINARY) is None:
             raise TargetError(install_hint())
-        return cls(board, variant, firmware_build.build(board, variant.emulator, progress, options.extra_flags))
+        return cls(board, variant,
+                   options.firmware or firmware_build.build(board, variant.emulator, progress, options.extra_flags))
 
     @classmethod
     def availability(cls, board: Board) -> str:
