@@ -14,6 +14,7 @@ from ..engine.pack import pack_file
 from ..engine.session import InferenceSession
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
+from ..mlperf.command import run_mlperf
 from ..progress import Progress
 from . import board_arguments, command, emit, positive_int, seed
 
@@ -43,7 +44,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    board_arguments(parser)
+    board_arguments(parser, board_required=False)  # --protocol mlperf-tiny --port needs no board
     parser.add_argument("--model", required=True, help=".tflite model")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
@@ -58,6 +59,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action="store_true",
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
+    parser.add_argument("--protocol", choices=("hil", "mlperf-tiny"), default="hil",
+                        help="mlperf-tiny: drive an MLPerf Tiny benchmark firmware through its text API "
+                             "(docs/mlperf_tiny.md)")
+    parser.add_argument("--firmware", help="--protocol mlperf-tiny --emulator qemu: boot this ELF as it is "
+                                           "(default: the harness firmware's MLPerf Tiny mode)")
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -84,8 +90,12 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
-    dataset = _dataset(args)
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
+    if args.protocol == "mlperf-tiny":
+        return run_mlperf(args, [given] if given else None)
+    if args.board is None or args.firmware:
+        raise HarnessError("--board is required" if args.board is None else "--firmware needs --protocol mlperf-tiny")
+    dataset = _dataset(args)
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
                                progress=Progress.for_command(args.json), stream=args.stream) as session:
