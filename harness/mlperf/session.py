@@ -78,9 +78,10 @@ def checked_model(path: str | Path) -> Model:
 
 
 class MlperfSession:
-    def __init__(self, link: MlperfLink, model: Model, reference: Reference, target: SlotQemu | None,
+    def __init__(self, link: MlperfLink, model: Model, name: str, target: SlotQemu | None,
                  transport: SerialTransport):
-        self.link, self.model, self.reference = link, model, reference
+        self.link, self.model, self._name = link, model, name
+        self._reference: Reference | None = None  # started at the first output compared
         self.packed = _ModelView(model)
         self._target, self._transport = target, transport
         self.handshake = self._handshake()
@@ -122,21 +123,23 @@ class MlperfSession:
         else:
             raise HarnessError(f"--protocol mlperf-tiny runs on a real board or QEMU, not {emulator}")
         link = MlperfLink(transport, timeout, on_closed=target.exit_reason if target else lambda: "")
-        reference = None
         try:
             if target is not None:
                 link.wait_ready(BOOT_TIMEOUT_S)
             else:
                 link.reader.discard_pending()  # a board that ran before may have printed anything
-            reference = Reference(model, name=str(model_path))
-            return cls(link, model, reference, target, transport)
+            return cls(link, model, str(model_path), target, transport)
         except BaseException:
-            if reference is not None:
-                reference.close()
             transport.close()
             if target is not None:
                 target.stop()
             raise
+
+    @property
+    def reference(self) -> Reference:
+        if self._reference is None:
+            self._reference = Reference(self.model, name=self._name)
+        return self._reference
 
     def _handshake(self) -> Handshake:
         name = parse_name(self.link.command("name"))
@@ -159,11 +162,15 @@ class MlperfSession:
         wait = max(self.link.timeout, 60.0) * max(1.0, (iterations + warmups) / 10)
         return parse_infer(self.link.command(f"infer {iterations} {warmups}", timeout=wait), iterations)
 
+    def _check_count(self, tokens: list[str]) -> None:
+        tensor = self.model.tensors[self.model.outputs[0]]
+        elements = int(np.prod(tensor.shape))
+        if len(tokens) != elements:
+            raise HarnessError(f"the firmware printed {len(tokens)} m-results values; the model's output "
+                               f"{tensor.name} has {elements} elements")
+
     def _device_output(self, tokens: list[str], reference: np.ndarray) -> np.ndarray:
         tensor = self.model.tensors[self.model.outputs[0]]
-        if len(tokens) != reference.size:
-            raise HarnessError(f"the firmware printed {len(tokens)} m-results values; the model's output "
-                               f"{tensor.name} has {reference.size} elements")
         decoded = decode(tokens, reference, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0]))
         self.compared += reference.size
         self.resolved += decoded.resolved
@@ -188,6 +195,7 @@ class MlperfSession:
             value = np.asarray(given[0], np.int8) if given is not None else self._seeded(case, seed)
             self.load(value)
             reply = self.infer(1, 0)
+            self._check_count(reply.values)
             want = self.reference.run([value.reshape(self.model.tensors[self.model.inputs[0]].shape)])[0]
             device.append([self._device_output(reply.values, want)])
             reference.append([want])
@@ -209,7 +217,8 @@ class MlperfSession:
                 "at_print_precision": self.compared - self.resolved}
 
     def close(self) -> None:
-        self.reference.close()
+        if self._reference is not None:
+            self._reference.close()
         self._transport.close()
         if self._target is not None:
             self._target.stop()
