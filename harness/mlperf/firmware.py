@@ -41,6 +41,7 @@ class SlotQemu:
 
     def __init__(self, board: Board, firmware: firmware_build.Firmware, slot_image: bytes | None):
         variant = board.variant("qemu")
+        self.firmware = firmware
         extra: list[str] = []
         if slot_image is not None:
             slot = variant.memory.model_slot

@@ -83,7 +83,7 @@ class MlperfSession:
         self.link, self.model, self._name = link, model, name
         self._reference: Reference | None = None  # started at the first output compared
         self.packed = _ModelView(model)
-        self._target, self._transport = target, transport
+        self.target, self._transport = target, transport  # target: QEMU, or None for a port
         self.handshake = self._handshake()
         self.compared = self.resolved = 0  # elements compared, and those compared exactly (printed.py)
         self._raw_int8 = True
@@ -220,8 +220,8 @@ class MlperfSession:
         if self._reference is not None:
             self._reference.close()
         self._transport.close()
-        if self._target is not None:
-            self._target.stop()
+        if self.target is not None:
+            self.target.stop()
 
     def __enter__(self) -> MlperfSession:
         return self

@@ -218,10 +218,19 @@ static int hex_digit(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+static void say_no_model(void)
+{
+    say("e-[no model: ");
+    say(model_problem);
+    say("]\r\n");
+}
+
 static void db_load(const char *count)
 {
     int32_t n = count ? parse_count(count) : -1;
-    if (n <= 0) {
+    if (model_problem) {
+        say_no_model(); /* the buffer is the pool after the model's arena */
+    } else if (n <= 0) {
         say_error("Command 'db load' requires a byte count above 0");
     } else if ((uint32_t)n > db_capacity) {
         say("e-[db load ");
@@ -245,17 +254,18 @@ static void db_hex(const char *hex)
         say_error("Insufficent number of hex digits");
         return;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (hex_digit(hex[i]) < 0) {
+            say_error("Invalid hex digit");
+            return;
+        }
+    }
     if (db_filled >= db_size) {
         say_error("db: no bytes expected (db load N first)");
         return;
     }
     for (size_t i = 0; i < n && db_filled < db_size; i += 2u) { /* digits past N are ignored */
-        int high = hex_digit(hex[i]), low = hex_digit(hex[i + 1u]);
-        if (high < 0 || low < 0) {
-            say_error("Invalid hex digit");
-            return;
-        }
-        db[db_filled++] = (uint8_t)(high * 16 + low);
+        db[db_filled++] = (uint8_t)(hex_digit(hex[i]) * 16 + hex_digit(hex[i + 1u]));
     }
     if (db_filled == db_size) {
         say("m-load-done\r\n");
@@ -303,9 +313,7 @@ static void command_infer(char *cursor)
         return;
     }
     if (model_problem) {
-        say("e-[no model: ");
-        say(model_problem);
-        say("]\r\n");
+        say_no_model();
         return;
     }
     if (!th_load_tensor()) {
@@ -353,7 +361,7 @@ static void dispatch(char *command)
         command_infer(cursor);
     } else if (strcmp(word, "results") == 0) {
         if (model_problem) {
-            say_error("no model");
+            say_no_model();
         } else {
             th_results();
         }
