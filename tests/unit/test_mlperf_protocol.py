@@ -241,3 +241,23 @@ def test_outputs_that_differ_from_tflite_micro_are_exit_1(device, model_file, ca
     status, err, out = run_against(device({}), model_file, capsys)  # every output printed as 0.000
     assert status == 1 and err == ["error: MLPerf Tiny firmware outputs differ from tflite-micro"], err
     assert "FAIL: compared" in out and "MISMATCH" in out
+
+
+def test_a_model_the_api_cannot_feed_is_refused_before_connecting(tmp_path, capsys):
+    path = tmp_path / "float.tflite"
+    path.write_bytes(single_op_model("FULLY_CONNECTED", "float32"))
+    status = main(["run", "--protocol", "mlperf-tiny", "--port", "socket://127.0.0.1:9", "--model", str(path)])
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and "is float32; the MLPerf Tiny driver checks int8 models" in line, line
+
+
+@pytest.mark.parametrize("args, problem", [
+    ([], "--board is required"),
+    (["--board", "nucleo_f746", "--firmware", "x.elf"], "--firmware needs --protocol mlperf-tiny"),
+    (["--protocol", "mlperf-tiny", "--emulator", "none"], "needs --port"),
+    (["--protocol", "mlperf-tiny", "--per-layer", "--port", "socket://127.0.0.1:9"], "--per-layer needs the harness protocol"),
+])
+def test_options_that_do_not_go_together_are_one_line(model_file, capsys, args, problem):
+    status = main(["run", "--model", str(model_file), *args])
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and problem in line, line
