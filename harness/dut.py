@@ -89,6 +89,7 @@ class Dut:
         lock_timeout: float | None = None,
         place: str | None = None,
         coordinator: str | None = None,
+        firmware: firmware_build.Firmware | None = None,
     ) -> Dut:
         board = load_board(board) if isinstance(board, str) else board
         progress = progress or Progress.quiet()
@@ -97,7 +98,8 @@ class Dut:
         emulator, port = ("none", claim.port) if claim else (emulator, port)
         variant = board.variant(emulator)
         try:
-            target = _make_target(board, variant, port, baud, probe_serial, progress, extra_flags, qemu_args)
+            target = _make_target(board, variant, port, baud, probe_serial, progress, extra_flags, qemu_args,
+                                  firmware)
             with progress.step(f"connecting to {board.name} ({_where(variant, target)})"):
                 transport = target.start()
         except BaseException:
@@ -185,14 +187,16 @@ class Dut:
 
 def _make_target(board: Board, variant: Variant, port: str | None, baud: int | None,
                  probe_serial: str | None, progress: Progress, extra_flags: list[str] | None = None,
-                 qemu_args: Callable[[firmware_build.Firmware], list[str]] | None = None) -> Target:
+                 qemu_args: Callable[[firmware_build.Firmware], list[str]] | None = None,
+                 prebuilt: firmware_build.Firmware | None = None) -> Target:
+    """`prebuilt`: a firmware of the user's own (docs/byo_firmware.md) instead of the harness's."""
     if variant.emulator == "none":
         return SerialTarget(board, port, baud, probe_serial)
     if variant.emulator == "renode":
         if shutil.which("renode") is None:
             raise TargetError(renode_install_hint())
-        return RenodeTarget(board, variant, firmware_build.build(board, "renode", progress, extra_flags))
-    firmware = firmware_build.build(board, variant.emulator, progress, extra_flags)
+        return RenodeTarget(board, variant, prebuilt or firmware_build.build(board, "renode", progress, extra_flags))
+    firmware = prebuilt or firmware_build.build(board, variant.emulator, progress, extra_flags)
     return QemuTarget(board, variant, firmware, extra_args=qemu_args(firmware) if qemu_args else None)
 
 

@@ -33,16 +33,17 @@ fi
 
 BUILD=$REPO/build/fuzz
 FW=$REPO/firmware/src
+SDK=$REPO/firmware/sdk
 mkdir -p "$BUILD/seeds" "$BUILD/corpus/$target" "$BUILD/artifacts/$target"
 case $target in
-    engine) sources=("$FW"/engine/engine.c "$FW"/engine/ops.c "$FW"/kernels/*.c "$FW"/link/crc32.c) ;;
-    link) sources=("$FW"/link/crc32.c) ;;
+    engine) sources=("$FW"/engine/engine.c "$FW"/engine/ops.c "$FW"/kernels/*.c "$SDK"/src/hil_crc32.c) ;;
+    link) sources=("$SDK"/src/hil_crc32.c) ;;
     training) sources=("$FW"/kernels/*.c "$FW"/training/train_math.c) ;;
 esac
 # The training arena of the training firmware (harness/training/device.py TRAINING_ARENA_BYTES).
 "$CLANG" -std=c11 -g -O1 -fno-omit-frame-pointer -ffp-contract=off \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I"$FW" -I"$REPO/firmware/include" -DHIL_TRAINING_ARENA_BYTES=131072 \
+    -I"$FW" -I"$SDK/include" -DHIL_TRAINING_ARENA_BYTES=131072 \
     -o "$BUILD/$target" "$REPO/tests/fuzz/fuzz_$target.c" "$REPO/tests/fuzz/fuzz_stubs.c" "${sources[@]}"
 
 # The seed corpus, generated from the shared models on first use (delete it to regenerate).

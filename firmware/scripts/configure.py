@@ -37,7 +37,7 @@ FLAGS_DIGEST = env.GetProjectOption("custom_flags_digest", "")  # noqa: F821
 def _source_digest() -> str:
     """Hash of everything that shapes the image, so an unchanged tree keeps its build id."""
     digest = hashlib.sha256()
-    for top in ("src", "include", "ld", "scripts"):
+    for top in ("src", "sdk", "ld", "scripts"):
         for folder, _, files in sorted(os.walk(os.path.join(FIRMWARE_DIR, top))):
             for name in sorted(files):
                 with open(os.path.join(folder, name), "rb") as source:
@@ -89,8 +89,11 @@ env.Append(  # noqa: F821
     ASFLAGS=config.cpu_flags,
     LINKFLAGS=config.cpu_flags + config.link_flags + ["-L" + build_dir],
     CPPDEFINES=list(config.defines.items()),
-    CPPPATH=[os.path.join(FIRMWARE_DIR, "include")],
+    CPPPATH=[os.path.join(FIRMWARE_DIR, "sdk", "include")],
 )
+# The device SDK (link, dispatch, services' registration) is built into this firmware from its
+# one copy in sdk/, the same sources a user's firmware takes as a library (docs/byo_firmware.md).
+env.BuildSources(os.path.join("$BUILD_DIR", "sdk"), os.path.join(FIRMWARE_DIR, "sdk", "src"))  # noqa: F821
 env.Replace(SRC_FILTER=config.src_filter)  # noqa: F821
 if config.ldscript:  # AVR links with avr-gcc's own script
     env.Replace(LDSCRIPT_PATH=os.path.join(FIRMWARE_DIR, config.ldscript))  # noqa: F821

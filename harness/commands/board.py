@@ -13,6 +13,7 @@ from ..progress import Progress
 from ..engine.pack import pack_file
 from ..engine.runner import write_model_slot
 from ..targets.flash import flash, require_flasher
+from .user_firmware import firmware_arguments, flash_user_firmware, wants_user_firmware
 
 
 @command("boards", "list the known boards and where each can run here", lambda p: p.add_argument("--json", action="store_true"))
@@ -43,11 +44,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _flash_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser, "none")
     parser.add_argument("--model", help="also write this .tflite, packed, into the board's flash model slot")
+    firmware_arguments(parser)
 
 
 @command("flash", "build and flash the firmware (and a model into the model slot) onto a real board", _flash_arguments)
 def cmd_flash(args: argparse.Namespace) -> int:
     board = load_board(args.board)
+    if args.emulator == "none" and wants_user_firmware(args):
+        return flash_user_firmware(args)
     if args.emulator != "none":
         print(f"nothing to flash: --emulator={args.emulator} loads the firmware at boot", file=sys.stderr)
         return 0

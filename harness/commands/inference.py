@@ -17,6 +17,7 @@ from ..input_files import check_regular_file
 from ..mlperf.command import run_mlperf
 from ..progress import Progress
 from . import board_arguments, command, emit, positive_int, seed
+from .user_firmware import firmware_arguments, run_user_firmware, wants_user_firmware
 
 
 def _pack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,11 +60,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action="store_true",
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
+    firmware_arguments(parser)
     parser.add_argument("--protocol", choices=("hil", "mlperf-tiny"), default="hil",
-                        help="mlperf-tiny: drive an MLPerf Tiny benchmark firmware through its text API "
-                             "(docs/mlperf_tiny.md)")
-    parser.add_argument("--firmware", help="--protocol mlperf-tiny --emulator qemu: boot this ELF as it is "
-                                           "(default: the harness firmware's MLPerf Tiny mode)")
+                        help="mlperf-tiny: drive an MLPerf Tiny benchmark firmware through its text API, "
+                             "on --port, or its --firmware ELF in QEMU (docs/mlperf_tiny.md)")
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -93,8 +93,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     if args.protocol == "mlperf-tiny":
         return run_mlperf(args, [given] if given else None)
-    if args.board is None or args.firmware:
-        raise HarnessError("--board is required" if args.board is None else "--firmware needs --protocol mlperf-tiny")
+    if args.board is None:
+        raise HarnessError("--board is required (but for --protocol mlperf-tiny --port)")
+    if wants_user_firmware(args):
+        return run_user_firmware(args)
     dataset = _dataset(args)
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,

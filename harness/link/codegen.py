@@ -1,6 +1,6 @@
 """Writes the firmware's C header from `protocol.yaml`.
 
-    python -m harness.link.codegen            # rewrite firmware/include/link_protocol.h
+    python -m harness.link.codegen            # rewrite firmware/sdk/include/link_protocol.h
     python -m harness.link.codegen --check    # exit 1 if the header is stale
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from ..resources import firmware_dir
 from .protocol import SPEC, SPEC_PATH
 
-HEADER_PATH = firmware_dir() / "include" / "link_protocol.h"
+HEADER_PATH = firmware_dir() / "sdk" / "include" / "link_protocol.h"
 
 _C_TYPES = {"u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "i32": "int32_t", "u64": "uint64_t"}
 

@@ -16,8 +16,9 @@ LATENCY_ITERATIONS = 10  # `infer 10 1` after the checked inputs: the latency re
 def run_mlperf(args: argparse.Namespace, given: list | None) -> int:
     if args.per_layer:
         raise HarnessError("--per-layer needs the harness protocol: the MLPerf Tiny API prints only the output")
-    if args.stream:
-        raise HarnessError("--stream does not apply to --protocol mlperf-tiny")
+    if args.stream or args.firmware_project:
+        raise HarnessError(f"{'--stream' if args.stream else '--firmware-project'} does not apply to "
+                           f"--protocol mlperf-tiny (give the firmware's --firmware ELF, or --port)")
     model = checked_model(args.model)  # bad model or data: refused before anything boots
     dataset = None
     if args.dataset:

@@ -1,5 +1,5 @@
 /* libFuzzer target `link`: a byte stream into the firmware's frame receiver and reassembly
- * (firmware/src/link/link.c, compiled in here so each input starts from a fresh receiver).
+ * (firmware/sdk/src/hil_link.c, compiled in here so each input starts from a fresh receiver).
  *
  * Input: one control byte, then the bytes on the wire. The stream arrives in bursts of
  * (control & 0x7F) + 1 bytes (0x7F: all at once); between bursts the clock moves on by 1 ms,
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "link/link.c"
+#include "../../firmware/sdk/src/hil_link.c"
 
 void fuzz_consume(const void *data, uint32_t length);
 
@@ -18,9 +18,9 @@ static const uint8_t *wire;
 static size_t wire_end, wire_pos, burst_end;
 static uint32_t now_ms;
 
-int hal_uart_getc(void) { return wire_pos < burst_end ? wire[wire_pos++] : -1; }
-void hal_uart_write(const uint8_t *data, size_t length) { fuzz_consume(data, (uint32_t)length); }
-uint32_t hal_millis(void) { return now_ms; }
+int hil_port_uart_getc(void) { return wire_pos < burst_end ? wire[wire_pos++] : -1; }
+void hil_port_uart_write(const uint8_t *data, size_t length) { fuzz_consume(data, (uint32_t)length); }
+uint32_t hil_port_millis(void) { return now_ms; }
 
 static void fresh_receiver(void)
 {

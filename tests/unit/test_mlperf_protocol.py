@@ -253,7 +253,7 @@ def test_a_model_the_api_cannot_feed_is_refused_before_connecting(tmp_path, caps
 
 @pytest.mark.parametrize("args, problem", [
     ([], "--board is required"),
-    (["--board", "nucleo_f746", "--firmware", "x.elf"], "--firmware needs --protocol mlperf-tiny"),
+    (["--protocol", "mlperf-tiny", "--firmware-project", "."], "--firmware-project does not apply"),
     (["--protocol", "mlperf-tiny", "--emulator", "none"], "needs --port"),
     (["--protocol", "mlperf-tiny", "--per-layer", "--port", "socket://127.0.0.1:9"], "--per-layer needs the harness protocol"),
 ])

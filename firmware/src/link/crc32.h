@@ -1,15 +1,2 @@
-/* CRC-32 (IEEE 802.3, reflected, as zlib.crc32), incremental. */
-#ifndef CRC32_H
-#define CRC32_H
-
-#include <stddef.h>
-#include <stdint.h>
-
-#define CRC32_INIT 0xFFFFFFFFu
-
-/* Feed bytes into a running CRC; start with CRC32_INIT and finish with crc32_final. */
-uint32_t crc32_update(uint32_t crc, const uint8_t *data, size_t length);
-
-static inline uint32_t crc32_final(uint32_t crc) { return crc ^ 0xFFFFFFFFu; }
-
-#endif
+/* The CRC-32 now lives in the device SDK (firmware/sdk); this name stays for the engine. */
+#include "hil_crc32.h"

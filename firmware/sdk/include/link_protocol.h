@@ -44,6 +44,13 @@ typedef struct __attribute__((packed)) {
 #define LINK_MSG_METRICS 0x40u /* Per-region timer totals since the last clear; entries follow the fixed reply fields. */
 #define LINK_MSG_MEMORY 0x41u /* RAM use seen by the firmware; buffers are as the engine and training reported them. */
 #define LINK_MSG_METRICS_SELFTEST 0x42u /* Runs a deterministic workload of `layers` timed parts, part i doing (i+1)*iterations steps. */
+#define LINK_MSG_RUNNER_INFO 0x60u /* The compiled-in model's identity (SHA-256 of the .tflite it was built from) and tensor counts. */
+#define LINK_MSG_RUNNER_TENSOR 0x61u /* One input's or output's type, shape and quantization. */
+#define LINK_MSG_RUNNER_WRITE 0x62u /* Writes bytes into an input tensor. */
+#define LINK_MSG_RUNNER_READ 0x63u /* Reads bytes of an input or output tensor. */
+#define LINK_MSG_RUNNER_INVOKE 0x64u /* Runs the model once; with publish, every operator output the interpreter hands to the hook goes out as RUNNER_LAYER first. */
+#define LINK_MSG_RUNNER_LAYER 0x65u /* Sent by the device during a publishing RUNNER_INVOKE (with its seq), one per operator output. */
+#define LINK_MSG_RUNNER_REGIONS 0x66u /* Timing regions the firmware marked during the last RUNNER_INVOKE. */
 #define LINK_MSG_TRAIN_LOAD 0x50u /* Writes a piece of the training setup image (harness/training/setup.py pack) at `offset`; offset 0 forgets any loaded setup. */
 #define LINK_MSG_TRAIN_BEGIN 0x51u /* Checks the loaded image, plans the arena and refuses a plan over the image's SRAM budget. */
 #define LINK_MSG_TRAIN_STEP 0x52u /* One SGD step on one sample (int8, the setup's input size) and its label; an empty sample after TRAIN_BACKBONE runs the frozen backbone on the device first. */
@@ -56,6 +63,8 @@ typedef struct __attribute__((packed)) {
 #define LINK_TIMER_KIND_INSTRUCTIONS 1u
 #define LINK_MODEL_SOURCE_SLOT 0u
 #define LINK_MODEL_SOURCE_RAM 1u
+#define LINK_RUNNER_INPUT 0u
+#define LINK_RUNNER_OUTPUT 1u
 
 #define LINK_ERR_BAD_CRC 1u /* a frame's CRC did not match */
 #define LINK_ERR_TRUNCATED 2u /* a frame stopped before its end */
@@ -66,6 +75,8 @@ typedef struct __attribute__((packed)) {
 #define LINK_ERR_NO_MODEL 32u /* no valid model is loaded */
 #define LINK_ERR_MODEL_INVALID 33u /* the packed model failed validation: magic, version, CRC or bounds */
 #define LINK_ERR_KERNEL_FAILED 34u /* a kernel rejected its arguments */
+#define LINK_ERR_NO_RUNNER 96u /* the firmware registered no model runner */
+#define LINK_ERR_INVOKE_FAILED 97u /* the firmware's invoke returned an error */
 #define LINK_ERR_TRAIN_NOT_READY 80u /* no training setup loaded and begun */
 #define LINK_ERR_TRAIN_BAD_SETUP 81u /* the setup image is malformed or unsupported */
 #define LINK_ERR_TRAIN_OVER_BUDGET 82u /* the plan needs more SRAM than its budget or the arena */
@@ -213,6 +224,76 @@ typedef struct __attribute__((packed)) {
 typedef struct __attribute__((packed)) {
     uint32_t checksum;
 } link_metrics_selftest_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t num_inputs;
+    uint8_t num_outputs;
+    uint16_t runner_version;
+    char sha256[64];
+} link_runner_info_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t kind;
+    uint8_t reserved;
+    uint16_t index;
+} link_runner_tensor_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t dtype;
+    uint8_t rank;
+    uint16_t reserved;
+    int32_t d0;
+    int32_t d1;
+    int32_t d2;
+    int32_t d3;
+    int32_t d4;
+    int32_t d5;
+    uint32_t scale_bits;
+    int32_t zero_point;
+    uint32_t bytes;
+} link_runner_tensor_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t index;
+    uint16_t reserved;
+    uint32_t offset;
+    /* then data: the rest of the payload (bytes) */
+} link_runner_write_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t kind;
+    uint8_t reserved;
+    uint16_t index;
+    uint32_t offset;
+    uint32_t length;
+} link_runner_read_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint8_t publish;
+    uint8_t reserved;
+    uint16_t reserved2;
+} link_runner_invoke_request_t;
+
+typedef struct __attribute__((packed)) {
+    uint32_t ticks;
+    int32_t status;
+    uint16_t layers;
+    uint16_t reserved;
+} link_runner_invoke_reply_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t op_index;
+    uint16_t tensor;
+    uint32_t bytes;
+    /* then data: the rest of the payload (bytes) */
+} link_runner_layer_payload_t;
+
+typedef struct __attribute__((packed)) {
+    uint16_t regions;
+    uint16_t reserved;
+    uint32_t timer_hz;
+    /* then entries: the rest of the payload (bytes) */
+} link_runner_regions_reply_t;
 
 typedef struct __attribute__((packed)) {
     uint32_t offset;

@@ -1,4 +1,4 @@
-#include "crc32.h"
+#include "hil_crc32.h"
 
 /* A 16-entry (nibble) table: 64 bytes of flash, small enough for the AVR too. */
 static const uint32_t crc32_nibble[16] = {

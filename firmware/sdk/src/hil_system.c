@@ -1,10 +1,39 @@
 /* Link-level requests: handshake, echo, counters, reset and the self-tests of error paths. */
 #include <string.h>
 
-#include "../hal/hal.h"
-#include "app.h"
+#include "hil_sdk.h"
+#include "hil_system.h"
 
-/* The board's facts arrive as -D flags from scripts/configure.py (from boards/<board>.yaml). */
+/* The board's facts arrive as -D flags: from scripts/configure.py (boards/<board>.yaml) in the
+ * harness's firmware; a firmware of its own may set them, else HELLO reports them unknown (0). */
+#ifndef HIL_BOARD_NAME
+#define HIL_BOARD_NAME "unknown"
+#endif
+#ifndef HIL_BUILD_ID
+#define HIL_BUILD_ID "unknown"
+#endif
+#ifndef HIL_CORE_CLOCK_HZ
+#define HIL_CORE_CLOCK_HZ 0u
+#endif
+#ifndef HIL_FLASH_SIZE
+#define HIL_FLASH_SIZE 0u
+#endif
+#ifndef HIL_SRAM_SIZE
+#define HIL_SRAM_SIZE 0u
+#endif
+#ifndef HIL_MODEL_SLOT_ADDR
+#define HIL_MODEL_SLOT_ADDR 0u
+#endif
+#ifndef HIL_MODEL_SLOT_SIZE
+#define HIL_MODEL_SLOT_SIZE 0u
+#endif
+#ifndef HIL_TIMER_KIND
+#define HIL_TIMER_KIND LINK_TIMER_KIND_CYCLES
+#endif
+#ifndef HIL_TIMER_UNITS_PER_TICK
+#define HIL_TIMER_UNITS_PER_TICK 1u
+#endif
+
 static void hello(const link_message_t *request)
 {
     link_hello_reply_t reply = {
@@ -51,7 +80,8 @@ static void stats(const link_message_t *request)
 static void reset(const link_message_t *request)
 {
     link_reply(request, NULL, 0);
-    hal_reset();
+    hil_port_reset();
+    hil_sdk_ready(); /* a port without a chip reset: a soft one */
 }
 
 static void hang(const link_message_t *request)
@@ -67,7 +97,7 @@ static void fault(const link_message_t *request)
     __builtin_trap();
 }
 
-const command_t system_commands[] = {
+const hil_command_t hil_system_commands[] = {
     {LINK_MSG_HELLO, hello},
     {LINK_MSG_ECHO, echo},
     {LINK_MSG_DISCARD, discard},

@@ -1,9 +1,10 @@
-#include "link.h"
+/* The link protocol's receiver and sender (hil_link.h). */
+#include "hil_link.h"
 
 #include <string.h>
 
-#include "../hal/hal.h"
-#include "crc32.h"
+#include "hil_crc32.h"
+#include "hil_port.h"
 
 #define MAGIC_SIZE 2u
 #define HEADER_SIZE sizeof(link_header_t)
@@ -118,7 +119,7 @@ static bool stall_reported;
 
 static void check_stalled_frame(void)
 {
-    if (rx_fill == 0 || (uint32_t)(hal_millis() - last_byte_ms) <= LINK_INTER_BYTE_TIMEOUT_MS) {
+    if (rx_fill == 0 || (uint32_t)(hil_port_millis() - last_byte_ms) <= LINK_INTER_BYTE_TIMEOUT_MS) {
         return;
     }
     uint16_t seq = 0;
@@ -154,7 +155,7 @@ bool link_poll(link_message_t *out)
             }
             continue;
         }
-        int byte = hal_uart_getc();
+        int byte = hil_port_uart_getc();
         if (byte < 0) {
             size_t before = rx_fill;
             check_stalled_frame();
@@ -163,36 +164,79 @@ bool link_poll(link_message_t *out)
             }
             return false;
         }
-        last_byte_ms = hal_millis();
+        last_byte_ms = hil_port_millis();
         stall_reported = false;
         rx[rx_fill++] = (uint8_t)byte;
     }
 }
 
-static void send_frame(uint8_t type, uint8_t flags, uint16_t seq, const uint8_t *payload, uint16_t length)
+/* A message's bytes: `head` then `body`, either possibly empty (and then NULL). */
+typedef struct {
+    const uint8_t *head;
+    uint32_t head_length;
+    const uint8_t *body;
+} message_parts_t;
+
+/* Bytes [offset, offset + length) of the message, in at most two pieces: written to the UART,
+ * or (write == 0) folded into `crc`, which is returned. */
+static uint32_t for_each_piece(const message_parts_t *parts, uint32_t offset, uint32_t length, uint32_t crc,
+                               int write)
+{
+    while (length > 0) {
+        const uint8_t *piece;
+        uint32_t size;
+        if (offset < parts->head_length) {
+            piece = parts->head + offset;
+            size = parts->head_length - offset;
+        } else {
+            piece = parts->body + (offset - parts->head_length);
+            size = length;
+        }
+        if (size > length) {
+            size = length;
+        }
+        if (write) {
+            hil_port_uart_write(piece, size);
+        } else {
+            crc = crc32_update(crc, piece, size);
+        }
+        offset += size;
+        length -= size;
+    }
+    return crc;
+}
+
+static void send_frame(uint8_t type, uint8_t flags, uint16_t seq, const message_parts_t *parts, uint32_t offset,
+                       uint16_t length)
 {
     static const uint8_t magic[MAGIC_SIZE] = {LINK_MAGIC0, LINK_MAGIC1};
     link_header_t header = {.length = length, .type = type, .flags = flags, .seq = seq};
     uint32_t crc = crc32_update(CRC32_INIT, (const uint8_t *)&header, HEADER_SIZE);
-    crc = crc32_final(crc32_update(crc, payload, length));
+    crc = crc32_final(for_each_piece(parts, offset, length, crc, 0));
     uint8_t trailer[LINK_CRC_SIZE] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
-    hal_uart_write(magic, MAGIC_SIZE);
-    hal_uart_write((const uint8_t *)&header, HEADER_SIZE);
-    hal_uart_write(payload, length);
-    hal_uart_write(trailer, LINK_CRC_SIZE);
+    hil_port_uart_write(magic, MAGIC_SIZE);
+    hil_port_uart_write((const uint8_t *)&header, HEADER_SIZE);
+    for_each_piece(parts, offset, length, 0, 1);
+    hil_port_uart_write(trailer, LINK_CRC_SIZE);
+}
+
+void link_send_parts(uint8_t type, uint16_t seq, const void *head, uint32_t head_length, const void *body,
+                     uint32_t body_length)
+{
+    message_parts_t parts = {.head = head, .head_length = head_length, .body = body};
+    uint32_t length = head_length + body_length;
+    uint32_t offset = 0;
+    do {
+        uint16_t chunk = length > LINK_MAX_PAYLOAD ? LINK_MAX_PAYLOAD : (uint16_t)length;
+        length -= chunk;
+        send_frame(type, length ? LINK_FLAG_MORE : 0, seq, &parts, offset, chunk);
+        offset += chunk;
+    } while (length > 0);
 }
 
 void link_send(uint8_t type, uint16_t seq, const void *payload, uint32_t length)
 {
-    const uint8_t *bytes = payload;
-    do {
-        uint16_t chunk = length > LINK_MAX_PAYLOAD ? LINK_MAX_PAYLOAD : (uint16_t)length;
-        length -= chunk;
-        send_frame(type, length ? LINK_FLAG_MORE : 0, seq, bytes, chunk);
-        if (chunk) {
-            bytes += chunk; /* never on NULL: an empty payload may have none */
-        }
-    } while (length > 0);
+    link_send_parts(type, seq, payload, length, NULL, 0);
 }
 
 void link_reply(const link_message_t *request, const void *payload, uint32_t length)

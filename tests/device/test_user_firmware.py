@@ -1,0 +1,98 @@
+"""A firmware of the user's own (examples/user_firmware: the device SDK as a library, the model
+compiled in, the harness's engine behind the model-runner adapter) checked in real QEMU exactly
+as the harness's own firmware: bit-exact with per-layer on two boards, through --firmware-project
+and --firmware; a model mismatch is one line and exit 2; a wrong kernel is found at its layer."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness.boards import load_board
+from harness.build import build_project
+from harness.firmware_runner import FirmwareSession
+from harness.link.user_messages import UserMessages
+from harness.shared_models import SHARED_MODELS
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "user_firmware"
+HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
+SPEECH = SHARED_MODELS / "tflm_examples" / "micro_speech_quantized.tflite"
+
+pytestmark = pytest.mark.skipif(not (HELLO.exists() and SPEECH.exists()), reason="shared models not available")
+
+
+@pytest.fixture(autouse=True)
+def _qemu_only(hil_options):
+    if hil_options.emulator != "qemu":
+        pytest.skip("boots its own QEMU")
+
+
+def _hil(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def hello_elf() -> Path:
+    """The example built for nucleo_f746 (QEMU) with hello_world compiled in."""
+    return build_project(EXAMPLE, load_board("nucleo_f746"), "qemu", HELLO).elf
+
+
+def test_firmware_project_is_bit_exact_with_per_layer(hello_elf):
+    # the same build as hello_elf (cached): --firmware-project builds the project for the board
+    done = _hil("run", "--firmware-project", str(EXAMPLE), "--model", str(HELLO), "--board", "nucleo_f746",
+                "--emulator", "qemu", "--inputs", "4", "--per-layer", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] and report["inferences"] == 4
+    assert report["firmware"] == str(hello_elf)
+    # hello_world's three FULLY_CONNECTED outputs (16, 16, 1 elements) came from the hook
+    assert [layer["elements"] for layer in report["layers"]] == [16, 16, 1]
+    assert report["compared_elements"] == report["exact_elements"] == 4 + 33
+    assert report["per_inference"] > 0
+
+
+def test_firmware_elf_built_from_another_model_is_refused(hello_elf):
+    done = _hil("run", "--firmware", str(hello_elf), "--model", str(SPEECH), "--board", "nucleo_f746",
+                "--emulator", "qemu")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert line == done.stderr.strip().splitlines()[-1]
+    assert "the firmware was built from another model" in line and SPEECH.name in line
+
+
+def test_firmware_elf_runs_with_user_requests_and_regions(hello_elf):
+    counters = UserMessages.load(EXAMPLE / "messages.yaml")
+    with FirmwareSession.open("nucleo_f746", "qemu", HELLO, firmware=hello_elf) as session:
+        assert counters.call(session.dut.link, "EXAMPLE_COUNTERS") == {"invokes": 0, "model_ok": 1}
+        result = session.run(count=3, seed=5)
+        assert result.verdict.passed, result.describe()
+        # one invoke per input, counted by the application's own request
+        assert counters.call(session.dut.link, "EXAMPLE_COUNTERS")["invokes"] == 3
+        # the adapter times each of the three operators as a region of the last invoke
+        regions = session.device_model.regions()
+        assert sorted(regions) == [0, 1, 2] and all(calls == 1 and ticks > 0 for calls, ticks in regions.values())
+
+
+def test_wrong_kernel_is_caught_at_its_layer():
+    with FirmwareSession.open("nucleo_f746", "qemu", HELLO, project=EXAMPLE,
+                              extra_flags=["-DEXAMPLE_PERTURB_OP=1"]) as session:
+        result = session.run(count=2, per_layer=True)
+    assert not result.verdict.passed
+    mismatch = result.layer_mismatch
+    assert (mismatch.op_index, mismatch.opcode, mismatch.tensor) == (1, "FULLY_CONNECTED", 8)
+    assert mismatch.differing == 1  # one element perturbed; the layer before it is exact
+    assert result.verdict.layers[0].passed and not result.verdict.layers[1].passed
+
+
+def test_netduinoplus2_bit_exact_with_per_layer_on_a_convolutional_model():
+    done = _hil("run", "--firmware-project", str(EXAMPLE), "--model", str(SPEECH), "--board", "netduinoplus2",
+                "--emulator", "qemu", "--inputs", "2", "--per-layer", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] and report["compared_elements"] == report["exact_elements"]
+    assert len(report["layers"]) == 4  # reshape, depthwise conv, fully connected, softmax
