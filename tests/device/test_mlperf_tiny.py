@@ -3,8 +3,9 @@
 (int8 DS-CNN) in the flash model slot, driven only through the API's text commands.
 
 One boot serves the session tests (handshake, seeded inputs against tflite-micro, latency, the
-responder's own error replies); `hil run` is run end to end twice (a data set in accuracy mode,
-and a user ELF booted as it is); a third boot shows a differing device is caught (exit 1).
+responder's own error replies); `hil run` is run end to end on a data set in accuracy mode, on a
+user ELF booted as it is, and on examples/user_firmware's MLPerf Tiny build (the SDK's responder
+on the example's model runner); one more boot shows a differing device is caught.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from harness.boards import load_board
+from harness.build import build_project
 from harness.engine.pack import pack_file
 from harness.mlperf.firmware import SlotQemu
 from harness.mlperf.protocol import MlperfLink
@@ -145,3 +147,18 @@ def test_a_device_computing_another_model_fails_the_verdict(hil_options, kws_ses
         result = session.run(count=3, seed=2)
         assert not result.verdict.passed, result.describe()
         assert "MISMATCH" in result.describe()
+
+
+def test_the_example_application_in_its_mlperf_tiny_mode(hil_options):
+    """examples/user_firmware built with EXAMPLE_MLPERF_TINY (its model compiled in, the SDK's
+    responder on its model runner), then checked as any submission's ELF would be."""
+    if hil_options.emulator != "qemu":
+        pytest.skip("boots the MLPerf Tiny build in QEMU")
+    elf = build_project(REPO / "examples" / "user_firmware", load_board(hil_options.board), "qemu", KWS,
+                        extra_flags=["-DEXAMPLE_MLPERF_TINY=1"]).elf
+    done = _hil_run("--board", hil_options.board, "--firmware", str(elf), "--inputs", "3", "--seed", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["device"]["name"] == "user-firmware-example" and report["device"]["model"] == "kws01"
+    assert report["passed"] and report["compared_elements"] == report["exact_elements"] == 3 * 12
+    assert report["precision"]["int8_exact"] == 36 and report["latency"]["per_inference_us"] > 0
