@@ -84,6 +84,8 @@ class LineReader:
         self._buffer = b""
 
     def line(self, deadline: float, waiting_for: str) -> str:
+        if time.monotonic() > deadline:  # also when lines keep coming but never the reply's end
+            raise MalformedReply(f"{waiting_for}: no m-ready within the timeout" + self._on_closed())
         while b"\n" not in self._buffer:
             if len(self._buffer) > MAX_LINE:
                 raise MalformedReply(f"{waiting_for}: the firmware sent {len(self._buffer)} bytes without a line end")

@@ -89,6 +89,16 @@ def test_a_reply_that_never_ends_times_out_naming_the_command():
         link.command("name")
 
 
+def test_a_firmware_that_talks_forever_without_m_ready_times_out():
+    class Chatty(CannedTransport):
+        def read(self, timeout: float) -> bytes:
+            return b"m-debug-still-busy\r\n"
+
+    link = MlperfLink(Chatty(lambda command: b""), timeout=0.2)
+    with pytest.raises(MalformedReply, match=r"reply to 'infer 1 0%': no m-ready within the timeout"):
+        link.command("infer 1 0")
+
+
 def test_binary_garbage_is_not_taken_for_text():
     link = MlperfLink(CannedTransport(lambda command: b"\x00\xfe\x13\r\nm-ready\r\n"))
     with pytest.raises(MalformedReply, match="not text"):
