@@ -92,7 +92,7 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 def cmd_run(args: argparse.Namespace) -> int:
     given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     if args.protocol == "mlperf-tiny":
-        return run_mlperf(args, [given] if given else None)
+        return run_mlperf(args, given)
     if args.board is None:
         raise HarnessError("--board is required (but for --protocol mlperf-tiny --port)")
     if wants_user_firmware(args):

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from ..commands import emit
 from ..engine.accuracy import dataset_for, float_model_for, run_dataset
 from ..errors import CheckFailed, HarnessError
-from ..model.tflite import load_model
+from ..model.tflite import Model, load_model
 from ..progress import Progress
 from .session import MlperfSession, checked_model, latency_line
 
 LATENCY_ITERATIONS = 10  # `infer 10 1` after the checked inputs: the latency reported
+
+
+def _check_input(model: Model, value: np.ndarray, path: str) -> None:
+    tensor = model.tensors[model.inputs[0]]
+    if value.dtype != np.int8 or value.size != int(np.prod(tensor.shape)):
+        raise HarnessError(f"{path}: the array is {value.dtype} {list(value.shape)}; the model's input "
+                           f"{tensor.name} is int8 {list(tensor.shape)}")
 
 
 def run_mlperf(args: argparse.Namespace, given: list | None) -> int:
@@ -20,6 +29,8 @@ def run_mlperf(args: argparse.Namespace, given: list | None) -> int:
         raise HarnessError(f"{'--stream' if args.stream else '--firmware-project'} does not apply to "
                            f"--protocol mlperf-tiny (give the firmware's --firmware ELF, or --port)")
     model = checked_model(args.model)  # bad model or data: refused before anything boots
+    if given:
+        _check_input(model, given[0][0], args.input)
     dataset = None
     if args.dataset:
         if args.float_model:

@@ -268,6 +268,15 @@ def test_a_model_the_api_cannot_feed_is_refused_before_connecting(tmp_path, caps
     (["--protocol", "mlperf-tiny", "--per-layer", "--port", "socket://127.0.0.1:9"], "--per-layer needs the harness protocol"),
 ])
 def test_options_that_do_not_go_together_are_one_line(model_file, capsys, args, problem):
+    """Each refused before any connection (port 9 on loopback would fail differently)."""
     status = main(["run", "--model", str(model_file), *args])
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and problem in line, line
+
+
+def test_an_input_file_of_the_wrong_type_is_refused_before_connecting(model_file, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((1, 4), np.float32))
+    status = main(["run", "--protocol", "mlperf-tiny", "--port", "socket://127.0.0.1:9", "--model", str(model_file),
+                   "--input", str(tmp_path / "x.npy")])
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and "x.npy: the array is float32 [1, 4]; the model's input" in line, line
