@@ -21,7 +21,7 @@ from ..boards import load_board
 from ..engine.compare import judge
 from ..engine.pack import pack_file
 from ..engine.session import InferenceResult, case_seed
-from ..errors import HarnessError
+from ..errors import CheckFailed, HarnessError
 from ..model.tflite import Model, load_model
 from ..progress import Progress
 from ..reference import Reference
@@ -86,6 +86,7 @@ class MlperfSession:
         self.target, self._transport = target, transport  # target: QEMU, or None for a port
         self.handshake = self._handshake()
         self.compared = self.resolved = 0  # elements compared, and those compared exactly (printed.py)
+        self._last_values: list[str] | None = None  # the last input's m-results, as printed
         self._raw_int8 = True
 
     @classmethod
@@ -198,6 +199,7 @@ class MlperfSession:
             self._check_count(reply.values)
             want = self.reference.run([value.reshape(self.model.tensors[self.model.inputs[0]].shape)])[0]
             device.append([self._device_output(reply.values, want)])
+            self._last_values = reply.values
             reference.append([want])
             elapsed.append(reply.elapsed_us)
             used.append([value])
@@ -206,8 +208,14 @@ class MlperfSession:
         return InferenceResult(device, reference, verdict, elapsed, TIMER_KIND, used)
 
     def time(self, iterations: int = 10, warmups: int = 1) -> Timing:
-        """`infer N W` on the loaded input: the latency between the two m-lap-us timestamps."""
+        """`infer N W` on the loaded input: the latency between the two m-lap-us timestamps. Its
+        m-results must be those the same input printed before (CheckFailed otherwise: a firmware
+        whose warmups change its answer differs from itself, so from tflite-micro)."""
         reply = self.infer(iterations, warmups)
+        if self._last_values is not None and reply.values != self._last_values:
+            differing = sum(a != b for a, b in zip(reply.values, self._last_values)) or len(reply.values)
+            raise CheckFailed(f"'infer {iterations} {warmups}%' printed other m-results than 'infer 1 0%' "
+                              f"on the same input ({differing} values differ)")
         return Timing(iterations, warmups, reply.elapsed_us, reply.per_inference_us)
 
     def precision(self) -> dict[str, object]:

@@ -22,6 +22,7 @@ from harness.mlperf.protocol import (MalformedReply, MlperfLink, parse_infer, pa
                                      parse_profile, parse_results)
 from harness.model import load_model
 from harness.model.writer import single_op_model
+from harness.reference import Reference
 
 
 class CannedTransport:
@@ -147,8 +148,10 @@ class ScriptedDevice:
     """A TCP server speaking the API: good replies, except to the commands that match a pattern of
     `broken` (re.match), which get its text (None: no reply at all)."""
 
-    def __init__(self, input_bytes: int, outputs: int, broken: dict[str, str | None]):
-        self.input_bytes, self.outputs, self.broken = input_bytes, outputs, broken
+    def __init__(self, input_bytes: int, outputs: int, broken: dict[str, str | None],
+                 compute: Callable[[bytes, str], list[str]] | None = None):
+        self.input_bytes, self.outputs, self.broken, self.compute = input_bytes, outputs, broken, compute
+        self.buffer = b""
         self.server = socket.create_server(("127.0.0.1", 0))
         self.server.settimeout(10)
         self.port = self.server.getsockname()[1]
@@ -163,12 +166,13 @@ class ScriptedDevice:
         if words[0] == "profile":
             return ["m-profile-[ULPMark for tinyML Firmware V0.0.1]", "m-model-[kws01]"]
         if words[:2] == ["db", "load"]:
-            self.loaded = 0
+            self.loaded, self.buffer = 0, b""
             return [f"m-[Expecting {words[2]} bytes]"]
         if words[0] == "db":
             self.loaded += len(words[1]) // 2
+            self.buffer += bytes.fromhex(words[1])
             return ["m-load-done"] if self.loaded >= self.input_bytes else []
-        values = ",".join(["0.000"] * self.outputs)
+        values = ",".join(self.compute(self.buffer, command) if self.compute else ["0.000"] * self.outputs)
         return [f"m-infer-start-{words[1]}", "m-lap-us-10", "m-lap-us-20", "m-infer-done", f"m-results-[{values}]"]
 
     def _serve(self) -> None:
@@ -210,11 +214,11 @@ def model_file(tmp_path):
 
 
 @pytest.fixture
-def device(model_file) -> Iterator[Callable[[dict], ScriptedDevice]]:
+def device(model_file) -> Iterator[Callable[..., ScriptedDevice]]:
     model = load_model(model_file)
     sizes = [int(np.prod(model.tensors[i].shape)) for i in (model.inputs[0], model.outputs[0])]
     made: list[ScriptedDevice] = []
-    yield lambda broken: made.append(ScriptedDevice(*sizes, broken)) or made[-1]
+    yield lambda broken, compute=None: made.append(ScriptedDevice(*sizes, broken, compute)) or made[-1]
     for server in made:
         server.close()
 
@@ -280,3 +284,24 @@ def test_an_input_file_of_the_wrong_type_is_refused_before_connecting(model_file
                    "--input", str(tmp_path / "x.npy")])
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and "x.npy: the array is float32 [1, 4]; the model's input" in line, line
+
+
+def test_a_scripted_device_computing_as_tflite_micro_passes(device, model_file, capsys):
+    """The fake prints what tflite-micro computes from the bytes it was sent, "%0.3f": the driver's
+    sending, decoding and verdict agree end to end (the real firmware: tests/device)."""
+    model = load_model(model_file)
+    source, out = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
+    with Reference(model) as reference:
+        def compute(data: bytes, command: str) -> list[str]:
+            x = np.frombuffer(data, np.int8).reshape(source.shape)
+            y = dequantized(reference.run([x])[0], float(out.quant.scale[0]), int(out.quant.zero_point[0]))
+            drift = 0.5 if command == "infer 10 1" and drifting else 0.0
+            return [f"{v + drift:.3f}" for v in y.reshape(-1)]
+
+        drifting = False
+        status, err, text = run_against(device({}, compute), model_file, capsys)
+        elements = 2 * int(np.prod(out.shape))  # run_against sends --inputs 2
+        assert status == 0 and f"PASS: compared {elements} elements of 1 graph outputs, {elements} exact" in text, err
+        drifting = True  # the timed run answers otherwise than the same input did before
+        status, err, _ = run_against(device({}, compute), model_file, capsys)
+        assert status == 1 and "printed other m-results than 'infer 1 0%'" in err[-1], err
