@@ -28,8 +28,14 @@ from ..reference import Reference
 from ..targets.transport import SerialTransport
 from .firmware import SlotQemu, build_responder, user_firmware
 from .printed import decode
-from .protocol import (MlperfLink, check_load_done, check_load_started, parse_infer, parse_name,
-                       parse_profile)
+from .protocol import (
+    MlperfLink,
+    check_load_done,
+    check_load_started,
+    parse_infer,
+    parse_name,
+    parse_profile,
+)
 
 CHUNK_BYTES = 31  # bytes per `db HH..%` command, as the official runner sends (65 characters)
 PIXEL_MODELS = {"vww01", "ic01"}  # their runners send pixels p = q + 128; kws01 and ad01 the int8 bytes

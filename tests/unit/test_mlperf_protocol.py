@@ -18,8 +18,14 @@ import pytest
 
 from harness.cli import main
 from harness.mlperf.printed import decode, dequantized
-from harness.mlperf.protocol import (MalformedReply, MlperfLink, parse_infer, parse_name,
-                                     parse_profile, parse_results)
+from harness.mlperf.protocol import (
+    MalformedReply,
+    MlperfLink,
+    parse_infer,
+    parse_name,
+    parse_profile,
+    parse_results,
+)
 from harness.model import load_model
 from harness.model.writer import single_op_model
 from harness.reference import Reference
