@@ -1,5 +1,6 @@
 """The harness firmware built as an MLPerf Tiny responder (firmware/src/mlperf), and QEMU booting
-an MLPerf Tiny firmware (ours or a user's ELF) with a packed model in the flash model slot."""
+an MLPerf Tiny firmware (ours, or a user's ELF: harness.build.prebuilt) with a packed model in the
+flash model slot or with the slot left erased."""
 from __future__ import annotations
 
 import tempfile
@@ -22,18 +23,6 @@ def build_responder(board: Board, emulator: str, progress: Progress | None = Non
     """Our firmware in its MLPerf Tiny mode (it announces m-model-[kws01]; its input bytes are the
     int8 tensor's, as kws01 and ad01 runners send them)."""
     return firmware_build.build(board, emulator, progress, MLPERF_FLAGS)
-
-
-def user_firmware(board: Board, emulator: str, elf: str | Path) -> firmware_build.Firmware:
-    """A firmware the harness did not build (an MLPerf Tiny submission's ELF), as QEMU boots it."""
-    path = Path(elf)
-    if not path.is_file():
-        raise HarnessError(f"{elf}: firmware ELF not found")
-    with path.open("rb") as file:
-        if file.read(4) != b"\x7fELF":
-            raise HarnessError(f"{elf}: not an ELF file")
-    variant = board.variant(emulator)
-    return firmware_build.Firmware(board.name, emulator, variant.pio_env or "", path, path, path)
 
 
 class SlotQemu:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import build as firmware_build
 from ..boards import load_board
 from ..engine.compare import judge
 from ..engine.pack import pack_file
@@ -26,7 +27,7 @@ from ..model.tflite import Model, load_model
 from ..progress import Progress
 from ..reference import Reference
 from ..targets.transport import SerialTransport
-from .firmware import SlotQemu, build_responder, user_firmware
+from .firmware import SlotQemu, build_responder
 from .printed import decode
 from .protocol import (
     MlperfLink,
@@ -83,6 +84,34 @@ def checked_model(path: str | Path) -> Model:
     return model
 
 
+def _boot_in_qemu(model_path: str | Path, board: str | None, firmware: str | Path | None,
+                  progress: Progress) -> tuple[SlotQemu, SerialTransport]:
+    """The user's ELF as it is (the slot left erased), or our responder with the model in its slot."""
+    if board is None:
+        raise HarnessError("--emulator qemu needs --board (the machine QEMU emulates)")
+    board_spec = load_board(board)
+    if firmware is not None:
+        target = SlotQemu(board_spec, firmware_build.prebuilt(firmware, board_spec, "qemu"), None)
+    else:
+        image = pack_file(model_path, board_spec, "qemu").image
+        target = SlotQemu(board_spec, build_responder(board_spec, "qemu", progress), image)
+    what = Path(firmware).name if firmware else "the MLPerf Tiny responder"
+    try:
+        with progress.step(f"booting {what} in QEMU ({board})"):
+            return target, target.start()
+    except BaseException:
+        target.stop()
+        raise
+
+
+def _open_port(port: str | None, baud: int | None, firmware: str | Path | None) -> SerialTransport:
+    if port is None:
+        raise HarnessError("--protocol mlperf-tiny on a real board needs --port (the firmware's UART)")
+    if firmware is not None:
+        raise HarnessError("--firmware boots an ELF in QEMU (--emulator qemu); flash a real board yourself")
+    return SerialTransport(port, baud or MLPERF_BAUD)
+
+
 class MlperfSession:
     def __init__(self, link: MlperfLink, model: Model, name: str, target: SlotQemu | None,
                  transport: SerialTransport):
@@ -103,30 +132,10 @@ class MlperfSession:
         user's `firmware` ELF as it is, or, without one, our firmware in its MLPerf Tiny mode
         with `model_path` packed into the flash model slot."""
         model = checked_model(model_path)
-        progress = progress or Progress.quiet()
-        target = None
         if emulator == "qemu":
-            if board is None:
-                raise HarnessError("--emulator qemu needs --board (the machine QEMU emulates)")
-            board_spec = load_board(board)
-            if firmware is not None:
-                target = SlotQemu(board_spec, user_firmware(board_spec, "qemu", firmware), None)
-            else:
-                image = pack_file(model_path, board_spec, "qemu").image
-                target = SlotQemu(board_spec, build_responder(board_spec, "qemu", progress), image)
-            try:
-                with progress.step(f"booting {Path(firmware).name if firmware else 'the MLPerf Tiny responder'} "
-                                   f"in QEMU ({board})"):
-                    transport = target.start()
-            except BaseException:
-                target.stop()
-                raise
+            target, transport = _boot_in_qemu(model_path, board, firmware, progress or Progress.quiet())
         elif emulator == "none":
-            if port is None:
-                raise HarnessError("--protocol mlperf-tiny on a real board needs --port (the firmware's UART)")
-            if firmware is not None:
-                raise HarnessError("--firmware boots an ELF in QEMU (--emulator qemu); flash a real board yourself")
-            transport = SerialTransport(port, baud or MLPERF_BAUD)
+            target, transport = None, _open_port(port, baud, firmware)
         else:
             raise HarnessError(f"--protocol mlperf-tiny runs on a real board or QEMU, not {emulator}")
         link = MlperfLink(transport, timeout, on_closed=target.exit_reason if target else lambda: "")

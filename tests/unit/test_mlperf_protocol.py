@@ -274,6 +274,9 @@ def test_a_model_the_api_cannot_feed_is_refused_before_connecting(tmp_path, caps
 @pytest.mark.parametrize("args, problem", [
     ([], "--board is required"),
     (["--protocol", "mlperf-tiny", "--firmware-project", "."], "--firmware-project does not apply"),
+    (["--protocol", "mlperf-tiny", "--board", "nucleo_f746", "--firmware", "/no/such.elf"],
+     "/no/such.elf: no such firmware ELF file"),
+    (["--protocol", "mlperf-tiny", "--emulator", "qemu"], "--emulator qemu needs --board"),
     (["--protocol", "mlperf-tiny", "--emulator", "none"], "needs --port"),
     (["--protocol", "mlperf-tiny", "--per-layer", "--port", "socket://127.0.0.1:9"], "--per-layer needs the harness protocol"),
 ])
