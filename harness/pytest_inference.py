@@ -29,6 +29,7 @@ import pytest
 
 from .engine.accuracy import DatasetResult, run_dataset
 from .engine.session import InferenceResult, InferenceSession
+from .firmware_runner import FirmwareSession
 from .progress import Progress
 from .pytest_junit import add_properties, device_properties, file_sha256, inference_properties
 from .pytest_plugin import open_or_fail
@@ -48,7 +49,14 @@ class _Sessions:
             return self.current[1]
         self.close()
         options = self.request.getfixturevalue("hil_options")
-        if options.emulator == "qemu":
+        firmware = self.request.config.getoption("hil_firmware")
+        project = self.request.config.getoption("hil_firmware_project")
+        if firmware or project:  # a firmware of the user's own (harness.firmware_runner)
+            session = open_or_fail(lambda: FirmwareSession.open(
+                options.require_board(), options.emulator, model, firmware=firmware, project=project,
+                port=options.port, baud=options.baud, probe=options.probe,
+                timeout=max(options.timeout, 10.0), progress=Progress()))
+        elif options.emulator == "qemu":
             session = open_or_fail(lambda: InferenceSession.open(
                 options.require_board(), options.emulator, model,
                 timeout=max(options.timeout, 10.0), progress=Progress()))
@@ -80,13 +88,16 @@ def run_model(_inference_sessions: _Sessions, request: pytest.FixtureRequest) ->
             samples: int | None = None) -> InferenceResult | DatasetResult:
         session = _inference_sessions.get(model)
         add_properties(request.node, device_properties(session.dut))
+        if dataset is not None and isinstance(session, FirmwareSession):
+            pytest.fail("run_model(dataset=...) does not take --hil-firmware yet", pytrace=False)
         if dataset is not None:
             result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
             inference = result.inference
         else:
             result = inference = session.run(inputs, count, seed, per_layer)
         add_properties(request.node, inference_properties(
-            model, _inference_sessions.model_sha256, session.packed.arena_size, inference))
+            model, _inference_sessions.model_sha256, getattr(getattr(session, "packed", None), "arena_size", 0),
+            inference))
         return result
 
     return run

@@ -89,6 +89,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--boards-dir", action="append", default=[], type=Path, metavar="DIR",
                     help="more board files, searched before the built-in ones (repeatable; "
                          "default: boards/ beside the rootdir, and ini option hil_boards_dir)")
+    group.addoption("--hil-firmware", metavar="ELF",
+                    help="run_model on a firmware of your own with its model compiled in (docs/byo_firmware.md)")
+    group.addoption("--hil-firmware-project", metavar="DIR",
+                    help="run_model on your PlatformIO project, built for the board with each model")
     parser.addini("hil_board", "default board for --board")
     parser.addini("hil_emulator", "default for --emulator", default="none")
     parser.addini("hil_boards_dir", "folder(s) of the project's board files, relative to the ini file",

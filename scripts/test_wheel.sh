@@ -29,6 +29,8 @@ cd "$WORK/project"
 SITE=$("$PY" -c 'import harness, pathlib; print(pathlib.Path(harness.__file__).parent)')
 case "$SITE" in "$WORK"/venv/*) ;; *) echo "harness imported from $SITE, not the wheel" >&2; exit 1;; esac
 "$WORK/venv/bin/hil" boards --json | "$PY" -c 'import json, sys; names = {b["name"] for b in json.load(sys.stdin)}; assert {"nucleo_f746", "uno"} <= names, names'
+# the device SDK ships in the wheel, as a PlatformIO library and a CMake target (docs/byo_firmware.md)
+"$PY" -c 'from harness.resources import firmware_dir; sdk = firmware_dir() / "sdk"; assert "_data" in str(sdk) and all((sdk / n).is_file() for n in ("library.json", "CMakeLists.txt", "include/hil_sdk.h", "src/hil_link.c")), sdk'
 
 echo "== wheel: user project, one process and -n 2 (${SECONDS} s)"
 "$PY" -m pytest -q -W error -p no:cacheprovider --board=nucleo_f746 --emulator=qemu --junitxml=junit.xml

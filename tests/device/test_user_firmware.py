@@ -5,13 +5,16 @@ and --firmware; a model mismatch is one line and exit 2; a wrong kernel is found
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from harness.boards import load_board
-from harness.build import build_project
+from harness.build import build, build_project
+from harness.errors import DeviceError, HarnessError
+from harness.link import protocol
 from harness.firmware_runner import FirmwareSession
 from harness.link.user_messages import UserMessages
 from harness.shared_models import SHARED_MODELS
@@ -78,6 +81,29 @@ def test_firmware_elf_runs_with_user_requests_and_regions(hello_elf):
         assert sorted(regions) == [0, 1, 2] and all(calls == 1 and ticks > 0 for calls, ticks in regions.values())
 
 
+def test_runner_requests_outside_the_tensors_are_refused(hello_elf):
+    with FirmwareSession.open("nucleo_f746", "qemu", HELLO, firmware=hello_elf) as session:
+        link, size = session.dut.link, session.device_model.inputs[0].nbytes
+        bad = [("RUNNER_WRITE", dict(index=0, reserved=0, offset=size, data=b"x")),       # past the input
+               ("RUNNER_WRITE", dict(index=1, reserved=0, offset=0, data=b"x")),          # no input 1
+               ("RUNNER_READ", dict(kind=1, reserved=0, index=0, offset=0, length=size + 1)),
+               ("RUNNER_READ", dict(kind=7, reserved=0, index=0, offset=0, length=1)),    # no such kind
+               ("RUNNER_TENSOR", dict(kind=1, reserved=0, index=3))]
+        for name, fields in bad:
+            with pytest.raises(DeviceError) as refused:
+                link.call(name, **fields)
+            assert refused.value.code_name == "BAD_REQUEST", name
+        with pytest.raises(DeviceError, match="BAD_REQUEST|shorter"):
+            link.request(protocol.MessageType.RUNNER_READ, b"\x01")  # shorter than its fields
+        assert session.run(count=1).verdict.passed  # and the firmware still answers correctly
+
+
+def test_a_firmware_without_a_model_runner_is_named():
+    harness_firmware = build(load_board("nucleo_f746"), "qemu").elf  # the harness's own: no runner
+    with pytest.raises(HarnessError, match="has no model runner"):
+        FirmwareSession.open("nucleo_f746", "qemu", HELLO, firmware=harness_firmware)
+
+
 def test_wrong_kernel_is_caught_at_its_layer():
     with FirmwareSession.open("nucleo_f746", "qemu", HELLO, project=EXAMPLE,
                               extra_flags=["-DEXAMPLE_PERTURB_OP=1"]) as session:
@@ -96,3 +122,16 @@ def test_netduinoplus2_bit_exact_with_per_layer_on_a_convolutional_model():
     report = json.loads(done.stdout)
     assert report["passed"] and report["compared_elements"] == report["exact_elements"]
     assert len(report["layers"]) == 4  # reshape, depthwise conv, fully connected, softmax
+
+
+def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
+    (tmp_path / "test_mine.py").write_text(
+        "def test_hello(run_model):\n"
+        f"    result = run_model({str(HELLO)!r}, count=2, per_layer=True)\n"
+        "    assert result.verdict.passed and len(result.verdict.layers) == 3, result.describe()\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--board", "nucleo_f746",
+                           "--emulator", "qemu", "--hil-firmware", str(hello_elf), "test_mine.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
