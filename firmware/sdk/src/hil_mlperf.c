@@ -62,6 +62,16 @@ static void say_fixed3(float value)
         say("-");
         scaled = -scaled;
     }
+    if (scaled >= 1e18) { /* beyond 64 bits of thousandths: an integer and a decimal exponent */
+        uint32_t exponent = 0;
+        for (scaled /= 1000.0; scaled >= 1e15; scaled /= 10.0) {
+            exponent++;
+        }
+        say_u64((uint64_t)(scaled + 0.5));
+        say("e");
+        say_u64(exponent);
+        return;
+    }
     uint64_t milli = (uint64_t)(scaled + 0.5);
     say_u64(milli / 1000u);
     char fraction[5] = {'.', (char)('0' + (int)(milli / 100u % 10u)), (char)('0' + (int)(milli / 10u % 10u)),
