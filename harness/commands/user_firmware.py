@@ -40,13 +40,16 @@ def run_user_firmware(args: argparse.Namespace) -> int:
                               probe=args.probe, timeout=args.timeout,
                               progress=Progress.for_command(args.json)) as session:
         result = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        regions = session.device_model.regions()  # what the firmware's hooks timed in the last invoke
         firmware = session.dut.target.firmware if hasattr(session.dut.target, "firmware") else None
         report = {"model": args.model, "board": args.board, "emulator": args.emulator,
                   "firmware": str(firmware.elf) if firmware else args.firmware,
-                  "model_sha256": session.device_model.sha256, **result.as_dict()}
+                  "model_sha256": session.device_model.sha256, **result.as_dict(),
+                  "regions": {str(rid): {"calls": calls, "ticks": ticks} for rid, (calls, ticks) in regions.items()}}
     header = (f"{args.model} on {args.board} ({args.emulator}), firmware "
               f"{args.firmware or args.firmware_project}: {len(result.instructions)} inference(s)")
-    emit(args, report, header + "\n" + result.describe())
+    timed = ", ".join(f"{rid}: {ticks}" for rid, (_, ticks) in sorted(regions.items()))
+    emit(args, report, header + "\n" + result.describe() + (f"\ntiming regions (ticks): {timed}" if timed else ""))
     if not result.verdict.passed:
         raise CheckFailed("device outputs differ from tflite-micro")
     return 0

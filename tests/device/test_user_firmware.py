@@ -56,6 +56,8 @@ def test_firmware_project_is_bit_exact_with_per_layer(hello_elf):
     assert [layer["elements"] for layer in report["layers"]] == [16, 16, 1]
     assert report["compared_elements"] == report["exact_elements"] == 4 + 33
     assert report["per_inference"] > 0
+    # the adapter's timing regions: one per operator, each called once in the last invoke
+    assert sorted(report["regions"]) == ["0", "1", "2"] and all(r["calls"] == 1 for r in report["regions"].values())
 
 
 def test_firmware_elf_built_from_another_model_is_refused(hello_elf):

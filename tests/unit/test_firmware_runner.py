@@ -74,3 +74,20 @@ def test_layer_messages_are_reassembled_across_frames():
     assert _layers(frames) == {8: (2, b"abcde")}
     with pytest.raises(LinkError, match="4 of 5 bytes"):
         _layers([Frame(MessageType.RUNNER_LAYER, 9, payload[:-1])])
+
+
+def test_per_layer_refuses_an_unpublished_or_short_operator_output():
+    from harness.errors import HarnessError
+    from harness.firmware_runner import FirmwareSession
+
+    model = load_model(HELLO)
+    session = object.__new__(FirmwareSession)
+    session.model = model
+    published = {t: (op.index, bytes(int(np.prod(model.tensors[t].shape)))) for op in model.operators for t in op.outputs}
+    assert set(session._published_values(published)) == set(published)
+    last = model.operators[-1]
+    with pytest.raises(HarnessError, match=f"no output for operator {last.index} \\(FULLY_CONNECTED"):
+        session._published_values({t: v for t, v in published.items() if t not in last.outputs})
+    short = {**published, last.outputs[0]: (last.index, b"")}
+    with pytest.raises(HarnessError, match="came as 0 bytes"):
+        session._published_values(short)
