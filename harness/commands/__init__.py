@@ -77,8 +77,9 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qemu") -> None:
-    parser.add_argument("--board", required=True, help="board name (see `hil boards`)")
+def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qemu",
+                    board_required: bool = True) -> None:
+    parser.add_argument("--board", required=board_required, help="board name (see `hil boards`)")
     parser.add_argument("--emulator", choices=EMULATORS, default=emulator_default,
                         help=f"run on an emulator, or 'none' for the real board (default {emulator_default})")
     parser.add_argument("--port", help="serial port or pyserial URL of a real board")

@@ -14,6 +14,7 @@ from ..engine.pack import pack_file
 from ..engine.session import InferenceResult, InferenceSession, run_each
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
+from ..mlperf.command import run_mlperf
 from ..model.tflite import load_model
 from ..progress import Progress
 from ..targets.registry import capabilities
@@ -46,7 +47,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    board_arguments(parser)
+    board_arguments(parser, board_required=False)  # --protocol mlperf-tiny --port needs no board
     parser.add_argument("--model", required=True, action="append",
                         help=".tflite model (repeatable with --inputs: in QEMU, models that fit the "
                              "flash model slot together run in one boot)")
@@ -66,6 +67,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="real board: stream the model into RAM instead of writing it into the "
                              "flash model slot with the board's flasher")
     firmware_arguments(parser)
+    parser.add_argument("--protocol", choices=("hil", "mlperf-tiny"), default="hil",
+                        help="mlperf-tiny: drive an MLPerf Tiny benchmark firmware through its text API, "
+                             "on --port, or its --firmware ELF in QEMU (docs/mlperf_tiny.md)")
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -92,13 +96,20 @@ def _dataset(args: argparse.Namespace) -> Dataset | None:
 
 @command("run", "run a model on the device and compare with tflite-micro", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
+    given = [_load_input(args.input)] if args.input else None  # bad input: no board started
+    if args.protocol == "mlperf-tiny":
+        if len(args.model) > 1:
+            raise HarnessError("--protocol mlperf-tiny runs one --model: the one the firmware computes")
+        args.model = args.model[0]
+        return run_mlperf(args, given)
+    if args.board is None:
+        raise HarnessError("--board is required (but for --protocol mlperf-tiny --port)")
     if wants_user_firmware(args):
         return run_user_firmware(args)
     if len(args.model) > 1:
         return _run_several(args)
     args.model = args.model[0]
     dataset = _dataset(args)
-    given = [_load_input(args.input)] if args.input else None  # bad input: no board started
     with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
                                baud=args.baud, probe=args.probe, timeout=args.timeout,
                                progress=Progress.for_command(args.json), stream=args.stream) as session:

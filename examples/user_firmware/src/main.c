@@ -6,6 +6,15 @@
 #include "engine_adapter.h"
 #include "hil_runner.h"
 #include "hil_sdk.h"
+#ifdef EXAMPLE_MLPERF_TINY
+#include "hil_mlperf.h"
+#ifndef EXAMPLE_MLPERF_MODEL
+#define EXAMPLE_MLPERF_MODEL "kws01" /* m-model-[...]: which MLPerf Tiny benchmark the model is */
+#endif
+#ifndef EXAMPLE_MLPERF_DB_BYTES
+#define EXAMPLE_MLPERF_DB_BYTES 32768u /* the largest input the runner sends (VWW: 27,648 bytes) */
+#endif
+#endif
 
 void app_main(void);
 
@@ -46,5 +55,13 @@ void app_main(void)
         hil_runner_register(&runner);
     } /* else: RUNNER_* requests answer UNKNOWN_TYPE, and the host says the firmware has no runner */
     hil_sdk_register_user(user_commands);
+#ifdef EXAMPLE_MLPERF_TINY
+    /* MLPerf Tiny mode (docs/mlperf_tiny.md): the same runner answers the MLPerf Tiny benchmark
+     * API's text protocol, as the official runner drives a submission, instead of the link. */
+    static uint8_t db[EXAMPLE_MLPERF_DB_BYTES];
+    static const hil_mlperf_config_t config = {"user-firmware-example", EXAMPLE_MLPERF_MODEL, db, sizeof db, NULL};
+    hil_mlperf_run(runner.invoke ? &runner : NULL, &config);
+#else
     hil_sdk_run();
+#endif
 }
