@@ -117,7 +117,7 @@ class Dut:
 
     def _handshake(self, wait_ready: bool) -> None:
         if wait_ready:  # an emulator starts the firmware only once we are connected
-            self.link.wait_for(MessageType.READY, BOOT_TIMEOUT_S)
+            self.link.wait_for(MessageType["READY"], BOOT_TIMEOUT_S)
             self.info = self.hello()
         else:
             self.info = self._hello_with_retries()
@@ -164,7 +164,7 @@ class Dut:
     def reset(self) -> None:
         """Resets the firmware through the link and waits until it is ready again."""
         self.link.call("RESET")
-        self.link.wait_for(MessageType.READY, BOOT_TIMEOUT_S)
+        self.link.wait_for(MessageType["READY"], BOOT_TIMEOUT_S)
         self.info = self.hello()
 
     # -- closing -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from .boards import Board, load_board
 from .dut import Dut
 from .engine.compare import judge
 from .engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, estimated_macs, progress_of
-from .engine.seeded_inputs import case_seed
+from .engine.seeded_inputs import case_seed, seeded_value
 from .engine.session import InferenceResult
 from .errors import DeviceError, HarnessError, LinkError
 from .link import protocol
@@ -34,7 +34,7 @@ from .progress import Progress
 from .reference import Reference
 
 # TfLiteType codes (hil_runner.h HIL_DTYPE_*) and numpy's types.
-DTYPES = {1: np.dtype(np.float32), 2: np.dtype(np.int32), 3: np.dtype(np.uint8),
+DTYPES: dict[int, np.dtype] = {1: np.dtype(np.float32), 2: np.dtype(np.int32), 3: np.dtype(np.uint8),
           7: np.dtype(np.int16), 9: np.dtype(np.int8)}
 READ_CHUNK = 4096
 WRITE_OVERHEAD = 8  # RUNNER_WRITE's fixed fields
@@ -60,7 +60,7 @@ class RunnerTensor:
                             f"harness does not know (TfLiteType codes {sorted(DTYPES)})")
         dims = tuple(reply[f"d{i}"] for i in range(reply["rank"]))
         scale = struct.unpack("<f", struct.pack("<I", reply["scale_bits"]))[0]
-        return cls(DTYPES[reply["dtype"]], dims, scale, reply["zero_point"], reply["bytes"])
+        return cls(DTYPES[int(reply["dtype"])], dims, scale, reply["zero_point"], reply["bytes"])
 
 
 def _differences(tensor, got: RunnerTensor) -> list[str]:
@@ -143,11 +143,11 @@ class FirmwareModel:
     def invoke(self, publish: bool = False) -> tuple[int, dict[int, tuple[int, bytes]]]:
         """Runs the model once; returns its ticks (in the board's timer units) and, when
         publishing, every published operator output: tensor -> (operator index, bytes)."""
-        self.link.events[:] = [f for f in self.link.events if f.type != MessageType.RUNNER_LAYER]
+        self.link.events[:] = [f for f in self.link.events if f.type != MessageType["RUNNER_LAYER"]]
         reply = self.link.call("RUNNER_INVOKE", publish=int(publish), reserved=0, reserved2=0,
                                timeout=self.invoke_timeout)
-        layers = _layers([f for f in self.link.events if f.type == MessageType.RUNNER_LAYER])
-        self.link.events[:] = [f for f in self.link.events if f.type != MessageType.RUNNER_LAYER]
+        layers = _layers([f for f in self.link.events if f.type == MessageType["RUNNER_LAYER"]])
+        self.link.events[:] = [f for f in self.link.events if f.type != MessageType["RUNNER_LAYER"]]
         if publish and len(layers) != reply["layers"]:
             raise LinkError(f"the firmware published {reply['layers']} operator outputs, "
                             f"{len(layers)} arrived whole")
@@ -181,15 +181,6 @@ def _layers(frames: list) -> dict[int, tuple[int, bytes]]:
     return layers
 
 
-def random_input(dtype: np.dtype, shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """The seeded input the harness's own engine gets for the same case (session.py)."""
-    rng = np.random.default_rng(seed)
-    if dtype == np.float32:
-        return rng.standard_normal(shape).astype(np.float32)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, info.max + 1, shape).astype(dtype)
-
-
 def firmware_for(board: Board, emulator: str, firmware: str | Path | None, project: str | Path | None,
                  model: str | Path, progress: Progress | None = None,
                  extra_flags: list[str] | None = None) -> firmware_build.Firmware:
@@ -198,6 +189,7 @@ def firmware_for(board: Board, emulator: str, firmware: str | Path | None, proje
         raise HarnessError("give either a firmware ELF or a firmware project")
     if firmware is not None:
         return firmware_build.prebuilt(firmware, board, emulator)
+    assert project is not None  # exactly one of the two, checked above
     return firmware_build.build_project(project, board, emulator, model, progress, extra_flags)
 
 
@@ -229,7 +221,7 @@ class FirmwareSession:
         return cls(dut, device_model, tflite, reference)
 
     def _inputs(self, case: int, seed: int) -> list[np.ndarray]:
-        return [random_input(self.model.tensors[index].dtype, self.model.tensors[index].shape,
+        return [seeded_value(self.model.tensors[index].dtype, tuple(self.model.tensors[index].shape),
                              case_seed(seed, case, position))
                 for position, index in enumerate(self.model.inputs)]
 

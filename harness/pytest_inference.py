@@ -40,15 +40,16 @@ class _Sessions:
 
     def __init__(self, request: pytest.FixtureRequest):
         self.request = request
-        self.current: tuple[str, InferenceSession] | None = None
+        self.current: tuple[str, InferenceSession | FirmwareSession] | None = None
         self.model_sha256 = ""
 
-    def get(self, model: str | Path) -> InferenceSession:
+    def get(self, model: str | Path) -> InferenceSession | FirmwareSession:
         key = str(Path(model).resolve())
         if self.current and self.current[0] == key:
             return self.current[1]
         self.close()
         options = self.request.getfixturevalue("hil_options")
+        session: InferenceSession | FirmwareSession
         firmware = self.request.config.getoption("hil_firmware")
         project = self.request.config.getoption("hil_firmware_project")
         if firmware or project:  # a firmware of the user's own (harness.firmware_runner)
@@ -89,11 +90,12 @@ def run_model(_inference_sessions: _Sessions,
             samples: int | None = None) -> InferenceResult | DatasetResult:
         session = _inference_sessions.get(model)
         add_properties(request.node, device_properties(session.dut))
-        if dataset is not None and isinstance(session, FirmwareSession):
-            pytest.fail("run_model(dataset=...) does not take --hil-firmware yet", pytrace=False)
         result: InferenceResult | DatasetResult
         if dataset is not None:
-            result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
+            if isinstance(session, FirmwareSession):
+                pytest.fail("run_model(dataset=...) does not take --hil-firmware yet", pytrace=False)
+            engine_session: InferenceSession = session
+            result = open_or_fail(lambda: run_dataset(engine_session, dataset, float_model, samples, seed))
             inference = result.inference
         else:
             result = inference = session.run(inputs, count, seed, per_layer)
@@ -108,4 +110,11 @@ def run_model(_inference_sessions: _Sessions,
 @pytest.fixture
 def inference_session(_inference_sessions: _Sessions) -> Callable[[str | Path], InferenceSession]:
     """The open session of a model (packed model, device model, reference), for lower-level tests."""
-    return _inference_sessions.get
+
+    def get(model: str | Path) -> InferenceSession:
+        session = _inference_sessions.get(model)
+        if not isinstance(session, InferenceSession):
+            pytest.fail("inference_session runs the harness's own firmware, not --hil-firmware", pytrace=False)
+        return session
+
+    return get

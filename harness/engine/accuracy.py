@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,7 +21,22 @@ from ..model.tflite import Model, load_model
 from ..reference import Reference
 from .compare import Verdict
 from .dataset import Dataset, dequantize, load_dataset, quantize
-from .session import InferenceResult, InferenceSession
+from .session import InferenceResult
+
+
+class _HasModel(Protocol):
+    @property
+    def model(self) -> Model: ...
+
+
+class DatasetSession(Protocol):
+    """What a data-set run needs of a session: the harness's engine (InferenceSession) or an
+    MLPerf Tiny firmware (harness.mlperf.session) — the model, and a run over given input sets."""
+
+    @property
+    def packed(self) -> _HasModel: ...
+
+    def run(self, inputs: Any = None, count: int = 1, seed: int = 0) -> InferenceResult: ...
 
 
 @dataclass
@@ -114,7 +129,7 @@ def _real(model: Model, index: int, value: np.ndarray) -> np.ndarray:
     return dequantize(value, *tensor.scalar_quant()).astype(np.float64)
 
 
-def _device_inputs(session: InferenceSession, data: Dataset) -> np.ndarray:
+def _device_inputs(session: DatasetSession, data: Dataset) -> np.ndarray:
     tensor = session.packed.model.tensors[session.packed.model.inputs[0]]
     if tensor.dtype == np.int8:
         if data.x.dtype == np.int8:
@@ -125,7 +140,7 @@ def _device_inputs(session: InferenceSession, data: Dataset) -> np.ndarray:
     return data.x.astype(tensor.dtype)
 
 
-def _float_inputs(session: InferenceSession, data: Dataset) -> np.ndarray:
+def _float_inputs(session: DatasetSession, data: Dataset) -> np.ndarray:
     """What the float model gets: the real values (dequantized when the data set is quantized)."""
     if data.x.dtype != np.int8:
         return data.x.astype(np.float32)
@@ -166,7 +181,7 @@ def dataset_for(model: Model | str | Path, dataset: str | Path | Dataset, sample
     return dataset
 
 
-def run_dataset(session: InferenceSession, dataset: str | Path | Dataset, float_model: str | Path | None = None,
+def run_dataset(session: DatasetSession, dataset: str | Path | Dataset, float_model: str | Path | None = None,
                 samples: int | None = None, seed: int = 0) -> DatasetResult:
     """Every sample on the device and the reference (compared element by element), then the
     metric of each side; `samples` picks a seeded random subset."""

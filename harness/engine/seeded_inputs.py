@@ -44,6 +44,13 @@ def generated_on_device(tensor: PackedTensor) -> bool:
 
 def host_value(tensor: PackedTensor, seed: int) -> np.ndarray:
     """The value of a seeded input whose case seed is `seed`, as the host computes it."""
-    if generated_on_device(tensor):
-        return xorshift_bytes(seed, tensor.nbytes).view(np.int8).reshape(tensor.shape)
-    return np.random.default_rng(seed).standard_normal(tensor.shape).astype(tensor.dtype)
+    return seeded_value(tensor.dtype, tuple(tensor.shape), seed)
+
+
+def seeded_value(dtype: np.dtype, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The seeded input of this dtype and shape: what every device under the harness is given
+    (the engine's TENSOR_FILL, a user's firmware, an MLPerf Tiny firmware) for case seed `seed`."""
+    if np.dtype(dtype) == np.int8:
+        count = int(np.prod(shape, dtype=np.int64))
+        return xorshift_bytes(seed, count).view(np.int8).reshape(shape)
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)

@@ -110,10 +110,10 @@ class Link:
         return frame
 
     def _handle_unsolicited(self, frame: Frame) -> None:
-        if frame.type == MessageType.FAULT:
+        if frame.type == MessageType["FAULT"]:
             registers = protocol.PAYLOADS["FAULT"].unpack(frame.payload)
             raise DeviceFault(describe_fault(self.board, registers), registers)
-        if frame.type == MessageType.LOG:
+        if frame.type == MessageType["LOG"]:
             self.log.append(protocol.PAYLOADS["LOG"].unpack(frame.payload)["text"])
         self.events.append(frame)
 
@@ -125,10 +125,10 @@ class Link:
             frame = self._read_frame(deadline)
             if frame is None:
                 raise DeviceTimeout(f"board {self.board} did not answer {what} within {timeout:.1f} s")
-            if frame.seq != seq or frame.type not in (wanted, MessageType.ERROR):
+            if frame.seq != seq or frame.type not in (wanted, MessageType["ERROR"]):
                 self._handle_unsolicited(frame)
                 continue
-            if frame.type == MessageType.ERROR:
+            if frame.type == MessageType["ERROR"]:
                 error = protocol.PAYLOADS["ERROR"].unpack(frame.payload)
                 code = error["code"]
                 name = protocol.ErrorCode(code).name if code in protocol.ErrorCode._value2member_map_ else "?"
@@ -164,7 +164,7 @@ class Link:
         chunks = [payload[i : i + self.max_payload] for i in range(0, len(payload), self.max_payload)]
         for chunk in chunks[:-1]:
             self._send_frame(Frame(message, seq, chunk, FLAG_MORE))
-            self._await(seq, MessageType.ACK, what, timeout)
+            self._await(seq, MessageType["ACK"], what, timeout)
         self._send_frame(Frame(message, seq, chunks[-1] if chunks else b""))
         return self._await(seq, protocol.reply_type(message), what, timeout)
 

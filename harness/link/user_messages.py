@@ -55,7 +55,8 @@ class UserMessages:
         entries = spec.get("messages") if isinstance(spec, dict) else None
         if not isinstance(entries, dict) or not entries:
             raise HarnessError(f"{where}: no `messages:` mapping")
-        messages, ids = {}, {}
+        messages: dict[str, UserMessage] = {}
+        ids: dict[int, str] = {}
         for name, entry in entries.items():
             number = entry.get("id") if isinstance(entry, dict) else None
             if not isinstance(number, int) or not USER_TYPE_FIRST <= number <= USER_TYPE_LAST:

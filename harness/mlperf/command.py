@@ -6,7 +6,8 @@ import argparse
 import numpy as np
 
 from ..commands import emit
-from ..engine.accuracy import dataset_for, float_model_for, run_dataset
+from ..engine.accuracy import DatasetResult, dataset_for, float_model_for, run_dataset
+from ..engine.session import InferenceResult
 from ..errors import CheckFailed, HarnessError
 from ..model.tflite import Model, load_model
 from ..progress import Progress
@@ -42,6 +43,7 @@ def run_mlperf(args: argparse.Namespace, given: list | None) -> int:
     with MlperfSession.open(args.model, port=args.port, baud=args.baud, board=args.board,
                             emulator=emulator, firmware=args.firmware, timeout=args.timeout,
                             progress=Progress.for_command(args.json)) as session:
+        result: DatasetResult | InferenceResult
         if dataset is not None:
             result = run_dataset(session, dataset, args.float_model)
             inference = result.inference

@@ -27,7 +27,7 @@ from harness.mlperf.protocol import (
     parse_results,
 )
 from harness.model import load_model
-from harness.model.writer import single_op_model
+from tests.support.single_op import single_op_model
 from harness.reference import Reference
 
 
