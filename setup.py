@@ -4,6 +4,7 @@ The board files, firmware sources (with its PlatformIO platform), the QEMU plugi
 model catalogue live at the top of the repository, where the README documents them; a wheel
 carries them as package data under `harness/_data/`, where `harness.resources` finds them.
 """
+
 import shutil
 from pathlib import Path
 

@@ -12,6 +12,7 @@ Columns:
   over      plan - bound
   ms        time to plan
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from harness.engine import format as fmt, plan
-from harness.engine.pack import pack_model
+from harness.engine import format as fmt
+from harness.engine import plan
 from harness.engine.lower import UnsupportedModel
+from harness.engine.pack import pack_model
 from harness.model.tflite import load_model
 from harness.shared_models import SHARED_MODELS
 
@@ -41,8 +43,15 @@ def measure(path: Path) -> dict | None:
     greedy = plan._arena_size(lives, plan._first_fit(plan._largest_first(lives)))
     bound = plan.lower_bound(lives)
     assert size == packed.arena_size
-    return {"model": path.name, "tensors": len(lives), "greedy": greedy, "plan": size, "bound": bound,
-            "over": size - bound, "ms": round(seconds * 1000, 1)}
+    return {
+        "model": path.name,
+        "tensors": len(lives),
+        "greedy": greedy,
+        "plan": size,
+        "bound": bound,
+        "over": size - bound,
+        "ms": round(seconds * 1000, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{'model':<34}{'tensors':>8}{'greedy':>9}{'plan':>9}{'bound':>9}{'over':>7}{'ms':>8}")
     for r in rows:
-        print(f"{r['model']:<34}{r['tensors']:>8}{r['greedy']:>9}{r['plan']:>9}{r['bound']:>9}{r['over']:>7}"
-              f"{r['ms']:>8}")
+        print(
+            f"{r['model']:<34}{r['tensors']:>8}{r['greedy']:>9}{r['plan']:>9}{r['bound']:>9}{r['over']:>7}{r['ms']:>8}"
+        )
     return 0
 
 

@@ -15,6 +15,7 @@ shift=0, instructions counted by a TCG plugin around one Invoke) with TFLM 90b98
 CMSIS-NN 4ab83cc3, arm-none-eabi-gcc 12.2 and TFLM's default optimisation. They are quoted,
 not re-measured here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ ANCHORS = {
     "pretrainedResnet_quant.tflite": (12_501_632, 8.69, 2.40),
     "ad01_int8.tflite": (264_192, 7.38, 2.21),
 }
-ANCHOR_SOURCE = ("issue 14's measurement: TFLM 90b983c2b, CMSIS-NN 4ab83cc3, arm-none-eabi-gcc 12.2, "
-                 "same QEMU and counting method")
+ANCHOR_SOURCE = (
+    "issue 14's measurement: TFLM 90b983c2b, CMSIS-NN 4ab83cc3, arm-none-eabi-gcc 12.2, same QEMU and counting method"
+)
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
@@ -57,11 +59,16 @@ def layer_macs(model: Model, index: int) -> int:
 
 def bench(board: str, model_path: Path) -> dict:
     """One `hil bench --json` run (a subprocess: it builds and boots the firmware itself)."""
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "bench", "--board", board,
-                             "--model", str(model_path), "--json"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "bench", "--board", board, "--model", str(model_path), "--json"],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        raise SystemExit(f"hil bench failed for {model_path.name} (exit {result.returncode}):\n"
-                         f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
+        raise SystemExit(
+            f"hil bench failed for {model_path.name} (exit {result.returncode}):\n"
+            f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}"
+        )
     return json.loads(result.stdout)[0]
 
 
@@ -78,25 +85,34 @@ def measure(board: str, model_path: Path) -> dict:
     macs = sum(m for _, m in classes.values())
     memory = report["metrics"]["memory"]
     return {
-        "model": model_path.name, "board": board, "verdict": report["verdict"],
-        "instructions": timing["total"], "macs": macs,
+        "model": model_path.name,
+        "board": board,
+        "verdict": report["verdict"],
+        "instructions": timing["total"],
+        "macs": macs,
         "per_mac": timing["total"] / macs,
         "classes": {k: {"instructions": v[0], "macs": v[1]} for k, v in sorted(classes.items())},
-        "arena_used": memory["arena_used"], "firmware_flash": memory["flash_bytes"],
-        "stack_high_water": memory["stack_high_water"], "build_id": report["build_id"],
+        "arena_used": memory["arena_used"],
+        "firmware_flash": memory["flash_bytes"],
+        "stack_high_water": memory["stack_high_water"],
+        "build_id": report["build_id"],
     }
 
 
 def print_table(rows: list[dict]) -> None:
     print(f"anchors: {ANCHOR_SOURCE}")
-    print(f"{'model':<31}{'MACs':>11}{'ours/MAC':>10}{'TFLM ref':>10}{'CMSIS-NN':>10}"
-          f"{'ours/CMSIS':>12}{'arena':>8}{'fw flash':>10}{'exact':>7}")
+    print(
+        f"{'model':<31}{'MACs':>11}{'ours/MAC':>10}{'TFLM ref':>10}{'CMSIS-NN':>10}"
+        f"{'ours/CMSIS':>12}{'arena':>8}{'fw flash':>10}{'exact':>7}"
+    )
     for r in rows:
         anchor = ANCHORS.get(r["model"])
         ref, cmsis = (f"{anchor[1]:.2f}", f"{anchor[2]:.2f}") if anchor else ("-", "-")
         ratio = f"{r['per_mac'] / anchor[2]:.3f}" if anchor else "-"
-        print(f"{r['model']:<31}{r['macs']:>11,}{r['per_mac']:>10.2f}{ref:>10}{cmsis:>10}{ratio:>12}"
-              f"{r['arena_used']:>8}{r['firmware_flash']:>10}{'yes' if r['verdict'] == 'pass' else 'NO':>7}")
+        print(
+            f"{r['model']:<31}{r['macs']:>11,}{r['per_mac']:>10.2f}{ref:>10}{cmsis:>10}{ratio:>12}"
+            f"{r['arena_used']:>8}{r['firmware_flash']:>10}{'yes' if r['verdict'] == 'pass' else 'NO':>7}"
+        )
     print()
     print(f"{'model':<31}{'op class':<20}{'instructions':>14}{'MACs':>12}{'instr/MAC':>11}")
     for r in rows:

@@ -10,6 +10,7 @@ kPersonIndex 1). The folder keeps the 25x25 images; `hil run --dataset` scales t
 96x96 input. The .npz is already 96x96 (bilinear) with pixels mapped to [-1, 1], the real range of
 person_detect's int8 input (scale 2/255, zero point -1), so the harness quantizes it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,7 @@ CLASSES = ("0_no_person", "1_person")
 def lfw_person(count: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images [N, 25, 25] and labels (1 face, 0 non-face); a seeded subset of `count`."""
     from skimage import data
+
     images = np.round(data.lfw_subset() * 255).astype(np.uint8)
     labels = np.array([1] * 100 + [0] * 100, np.int64)
     if count is not None and count < len(labels):
@@ -34,6 +36,7 @@ def lfw_person(count: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.
 
 def write_folder(out: Path, images: np.ndarray, labels: np.ndarray) -> None:
     from PIL import Image
+
     for name in CLASSES:
         (out / name).mkdir(parents=True, exist_ok=True)
     for n, (image, label) in enumerate(zip(images, labels)):
@@ -42,8 +45,10 @@ def write_folder(out: Path, images: np.ndarray, labels: np.ndarray) -> None:
 
 def write_npz(out: Path, images: np.ndarray, labels: np.ndarray) -> None:
     from PIL import Image
-    big = np.stack([np.asarray(Image.fromarray(image).resize((SIZE, SIZE), Image.Resampling.BILINEAR))
-                    for image in images])
+
+    big = np.stack(
+        [np.asarray(Image.fromarray(image).resize((SIZE, SIZE), Image.Resampling.BILINEAR)) for image in images]
+    )
     x = (big.astype(np.float32) / 127.5 - 1.0)[..., None]
     np.savez(out, x=x, y=labels)
 

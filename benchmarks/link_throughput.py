@@ -7,6 +7,7 @@ each as garbage, so LINK_STATS tells when all have arrived. Protocol: 4 KB DISCA
 (chunked and acknowledged frames, plus the reply). Host-to-device is the slow direction under
 QEMU, so it is the one that matters. Wall-clock figures: expect noise between runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,11 @@ def main() -> None:
         raw = raw_rate(dut, args.kib * 1024)
         payload, efficiency = protocol_rate(dut, args.kib * 1024)
     result = {
-        "board": args.board, "raw_bytes_per_s": round(raw), "payload_bytes_per_s": round(payload),
-        "throughput_ratio": round(payload / raw, 3), "wire_efficiency_4k": round(efficiency, 4),
+        "board": args.board,
+        "raw_bytes_per_s": round(raw),
+        "payload_bytes_per_s": round(payload),
+        "throughput_ratio": round(payload / raw, 3),
+        "wire_efficiency_4k": round(efficiency, 4),
     }
     if args.json:
         print(json.dumps(result, indent=2))

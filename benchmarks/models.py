@@ -13,6 +13,7 @@ Default models: every .tflite in ../shared/models that packs for the board. Colu
              median over --inputs seeded inputs. On a real board the unit is the board's timer
              (cycles) and the column is labelled so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     try:
-        rows = [measure(args.board, args.emulator, m, args.inputs)
-                for m in args.models or default_models(args.board, args.emulator)]
+        rows = [
+            measure(args.board, args.emulator, m, args.inputs)
+            for m in args.models or default_models(args.board, args.emulator)
+        ]
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status
@@ -82,11 +85,12 @@ def main() -> int:
         print(json.dumps(rows, indent=2))
         return 0
     kind = rows[0]["timer_kind"] if rows else "instructions"
-    print(f"{'model':<34}{'arena':>9}{'tflm_arena':>12}{'flash':>9}{'weights':>9}"
-          f"{kind + '/inference':>26}{'match':>7}")
+    print(f"{'model':<34}{'arena':>9}{'tflm_arena':>12}{'flash':>9}{'weights':>9}{kind + '/inference':>26}{'match':>7}")
     for r in rows:
-        print(f"{r['model']:<34}{r['arena']:>9}{r['tflm_arena']:>12}{r['flash']:>9}{r['weights']:>9}"
-              f"{r['per_inference']:>26}{'yes' if r['exact'] else 'NO':>7}")
+        print(
+            f"{r['model']:<34}{r['arena']:>9}{r['tflm_arena']:>12}{r['flash']:>9}{r['weights']:>9}"
+            f"{r['per_inference']:>26}{'yes' if r['exact'] else 'NO':>7}"
+        )
     return 0
 
 

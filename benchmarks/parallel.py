@@ -10,6 +10,7 @@ tests on the session's `dut`, plus two that boot a fresh instance), device-bound
 compile-bound: test files that build firmware variants serialize on the build lock instead.
 Wall-clock figures on a shared machine: expect noise, and compare runs made back to back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,25 @@ OUTCOMES = re.compile(r"(\d+) (passed|failed|error|errors|skipped)")
 
 
 def run_suite(board: str, workers: int, pytest_args: list[str]) -> dict:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", f"--board={board}",
-               "--emulator=qemu", "-n", str(workers), *pytest_args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:randomly",
+        f"--board={board}",
+        "--emulator=qemu",
+        "-n",
+        str(workers),
+        *pytest_args,
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     lines = result.stdout.splitlines()
     summary_at = next((i for i, line in enumerate(lines) if "hil board instances" in line), len(lines))
-    instances = {m.group(1): m.group(2) for line in lines[summary_at + 1:] if (m := INSTANCE_LINE.match(line))}
+    instances = {m.group(1): m.group(2) for line in lines[summary_at + 1 :] if (m := INSTANCE_LINE.match(line))}
     final = lines[-1] if lines else ""
     return {
         "workers": workers,
@@ -60,8 +72,13 @@ def main() -> int:
     build(load_board(args.board), "qemu")  # compile before timing
     serial = run_suite(args.board, 0, suite)
     parallel = run_suite(args.board, args.workers, suite)
-    result = {"board": args.board, "suite": suite, "serial": serial, "parallel": parallel,
-              "speedup": round(serial["seconds"] / parallel["seconds"], 2)}
+    result = {
+        "board": args.board,
+        "suite": suite,
+        "serial": serial,
+        "parallel": parallel,
+        "speedup": round(serial["seconds"] / parallel["seconds"], 2),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -11,6 +11,7 @@ weight updates with a nonzero gradient that int8 rounding turns into no change a
 
     python benchmarks/qas_study.py [--seeds 3] [--steps 200] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,7 @@ class RoundingCounter:
             self.nonzero += int(np.count_nonzero(nonzero))
             self.lost += int(np.count_nonzero(nonzero & (step == 0)))
             return step
+
         reference_module._weight_step = counted
         return self
 
@@ -63,15 +65,25 @@ def run(setup: TrainSetup, data: dict, steps: int, every: int) -> dict:
             if (step + 1) % every == 0:
                 val.append(reference.accuracy(data["val_x"], data["val_y"]))
                 test.append(reference.accuracy(data["test_x"], data["test_y"]))
-    return {"val": float(np.mean(val[-2:])), "test": float(np.mean(test[-2:])), "val_curve": val,
-            "test_curve": test, "lost_fraction": counter.lost / max(counter.nonzero, 1)}
+    return {
+        "val": float(np.mean(val[-2:])),
+        "test": float(np.mean(test[-2:])),
+        "val_curve": val,
+        "test_curve": test,
+        "lost_fraction": counter.lost / max(counter.nonzero, 1),
+    }
 
 
 def seed_data(seed: int, train: int, val: int, test: int) -> dict:
     task = make_task("vww", train + val, test, seed)
-    return {"train_x": task.train_x[:train], "train_y": task.train_y[:train],
-            "val_x": task.train_x[train:], "val_y": task.train_y[train:],
-            "test_x": task.test_x, "test_y": task.test_y}
+    return {
+        "train_x": task.train_x[:train],
+        "train_y": task.train_y[:train],
+        "val_x": task.train_x[train:],
+        "val_y": task.train_y[train:],
+        "test_x": task.test_x,
+        "test_y": task.test_y,
+    }
 
 
 def main() -> int:
@@ -87,27 +99,40 @@ def main() -> int:
     results: dict = {}
     for seed in range(args.seeds):
         data = seed_data(seed, args.train, args.val, args.test)
-        setup = plan_sparse_update(task_setup("vww", seed, backbone="device"), STATIC_BYTES, 256 * 1024,
-                                   128 * 1024).setup
+        setup = plan_sparse_update(
+            task_setup("vww", seed, backbone="device"), STATIC_BYTES, 256 * 1024, 128 * 1024
+        ).setup
         for method, grid in GRIDS.items():
             for factor in grid:
                 outcome = run(setup.with_rates(method == "QAS", factor), data, args.steps, args.every)
                 results.setdefault(method, {}).setdefault(factor, []).append(outcome)
-                print(f"seed {seed} {method:15s} lr x{factor:<8g} val {outcome['val']:.3f} test "
-                      f"{outcome['test']:.3f} updates lost to rounding {outcome['lost_fraction']:.2f}", flush=True)
+                print(
+                    f"seed {seed} {method:15s} lr x{factor:<8g} val {outcome['val']:.3f} test "
+                    f"{outcome['test']:.3f} updates lost to rounding {outcome['lost_fraction']:.2f}",
+                    flush=True,
+                )
     summary = {}
     for method, by_factor in results.items():
         best = max(by_factor, key=lambda f: np.mean([o["val"] for o in by_factor[f]]))
         runs = by_factor[best]
-        summary[method] = {"factor": best, "test_mean": float(np.mean([o["test"] for o in runs])),
-                           "test_per_seed": [o["test"] for o in runs],
-                           "lost_fraction": float(np.mean([o["lost_fraction"] for o in runs]))}
-        print(f"{method}: chosen lr x{best:g}, held-out (mean of the last two checkpoints, "
-              f"{len(runs)} seeds) {summary[method]['test_mean']:.3f} {summary[method]['test_per_seed']}, "
-              f"updates lost to int8 rounding {summary[method]['lost_fraction']:.2f}")
+        summary[method] = {
+            "factor": best,
+            "test_mean": float(np.mean([o["test"] for o in runs])),
+            "test_per_seed": [o["test"] for o in runs],
+            "lost_fraction": float(np.mean([o["lost_fraction"] for o in runs])),
+        }
+        print(
+            f"{method}: chosen lr x{best:g}, held-out (mean of the last two checkpoints, "
+            f"{len(runs)} seeds) {summary[method]['test_mean']:.3f} {summary[method]['test_per_seed']}, "
+            f"updates lost to int8 rounding {summary[method]['lost_fraction']:.2f}"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "runs": {m: {str(f): r for f, r in v.items()}
-                                                                      for m, v in results.items()}}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"summary": summary, "runs": {m: {str(f): r for f, r in v.items()} for m, v in results.items()}},
+                indent=2,
+            )
+        )
     return 0
 
 

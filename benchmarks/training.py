@@ -7,6 +7,7 @@ accuracy again and the device's peak SRAM next to the planner's prediction.
 
     python benchmarks/training.py [--board nucleo_f746] [--steps 200] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,17 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the full result here")
     args = parser.parse_args()
     try:
-        result = run_training(args.board, args.emulator, args.task, args.budget, args.steps,
-                              args.train_samples, args.test_samples, say=Progress().say,
-                              backbone=args.backbone)
+        result = run_training(
+            args.board,
+            args.emulator,
+            args.task,
+            args.budget,
+            args.steps,
+            args.train_samples,
+            args.test_samples,
+            say=Progress().say,
+            backbone=args.backbone,
+        )
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status

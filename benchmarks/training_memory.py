@@ -10,6 +10,7 @@ cannot fit the board's SRAM is reported from the exact arena plan instead, marke
 
     python benchmarks/training_memory.py [--board nucleo_f746] [--steps 2] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,13 @@ def measure(board: str, emulator: str, setup, task, packed, arena: int, steps: i
         lockstep(device, reference, task.train_x, task.train_y, steps, device_input=engine.feeder(task.train_images))
         compared = check_parameters(device, reference)
         memory = device.memory()
-    return {"measured": True, "peak_sram_bytes": memory["measured_peak"], "memory": memory,
-            "losses_bit_exact": steps, "parameters_bit_exact": compared}
+    return {
+        "measured": True,
+        "peak_sram_bytes": memory["measured_peak"],
+        "memory": memory,
+        "losses_bit_exact": steps,
+        "parameters_bit_exact": compared,
+    }
 
 
 def main() -> int:
@@ -92,16 +98,28 @@ def main() -> int:
         firmware = build(load_board(args.board), args.emulator, extra_flags=firmware_flags(capacity))
         static = firmware_static_bytes(firmware.elf, capacity)
         planned = evaluate(chosen, static, sram, capacity)
-        row = {"variant": name, "arena_bytes": arena, "planned_peak": planned.predicted_peak,
-               "trained_parameters": planned.trained_parameters}
+        row = {
+            "variant": name,
+            "arena_bytes": arena,
+            "planned_peak": planned.predicted_peak,
+            "trained_parameters": planned.trained_parameters,
+        }
         if arena <= capacity and planned.predicted_peak <= sram:
             row.update(measure(args.board, args.emulator, chosen, task, packed, capacity, args.steps))
         else:
-            row.update({"measured": False, "peak_sram_bytes": planned.predicted_peak,
-                        "why": f"needs {planned.predicted_peak} B, more than the board's {sram} B SRAM"})
+            row.update(
+                {
+                    "measured": False,
+                    "peak_sram_bytes": planned.predicted_peak,
+                    "why": f"needs {planned.predicted_peak} B, more than the board's {sram} B SRAM",
+                }
+            )
         rows.append(row)
-        print(f"{name:58s} {'measured' if row['measured'] else 'planned ':8s} {row['peak_sram_bytes']:>9,} B "
-              f"(arena {arena:,} B, {row['trained_parameters']:,} trained parameters)", flush=True)
+        print(
+            f"{name:58s} {'measured' if row['measured'] else 'planned ':8s} {row['peak_sram_bytes']:>9,} B "
+            f"(arena {arena:,} B, {row['trained_parameters']:,} trained parameters)",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
     return 0

@@ -5,10 +5,10 @@
 Runs `hil run` in this process (harness.cli.main) over the shared int8 models (../shared/models,
 harness/shared_models.py): one invocation with the 7 `--model`s (models that fit the flash model
 slot together share one QEMU boot; `--jobs` boots at a time, default 2), or with --separate one
-invocation per model (one boot each, as before). Prints the wall time next to the anchor of issue 14 (41-47 s on this 2-core machine,
-before: one boot per model, small int8 inputs uploaded, large ones read back) and the time of each
-phase, measured by wrapping the functions that do it (exclusive times: a phase nested in another
-is counted once):
+invocation per model (one boot each, as before). Prints the wall time next to the anchor of issue 14
+(41-47 s on this 2-core machine, before: one boot per model, small int8 inputs uploaded, large ones
+read back) and the time of each phase, measured by wrapping the functions that do it (exclusive
+times: a phase nested in another is counted once):
 
   build check  harness.build.build (PlatformIO's up-to-date check, or a build)
   boot         the rest of Dut.open: QEMU start, READY, HELLO
@@ -24,6 +24,7 @@ is counted once):
 
 Wall-clock figures on a shared machine: other jobs slow QEMU down; run it twice and quote both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,22 +42,43 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import build as firmware_build  # noqa: E402
-from harness.cli import main as hil  # noqa: E402
-from harness.dut import Dut  # noqa: E402
-from harness.engine import session as engine_session  # noqa: E402
-from harness.link.client import Link  # noqa: E402
-from harness.shared_models import SHARED_MODELS  # noqa: E402
+from harness import build as firmware_build
+from harness.cli import main as hil
+from harness.dut import Dut
+from harness.engine import session as engine_session
+from harness.link.client import Link
+from harness.shared_models import SHARED_MODELS
 
-MODELS = ["mlperf_tiny/kws_ref_model.tflite", "mlperf_tiny/vww_96_int8.tflite",
-          "mlperf_tiny/pretrainedResnet_quant.tflite", "mlperf_tiny/ad01_int8.tflite",
-          "tflm_examples/hello_world_int8.tflite", "tflm_examples/micro_speech_quantized.tflite",
-          "tflm_examples/person_detect.tflite"]
+MODELS = [
+    "mlperf_tiny/kws_ref_model.tflite",
+    "mlperf_tiny/vww_96_int8.tflite",
+    "mlperf_tiny/pretrainedResnet_quant.tflite",
+    "mlperf_tiny/ad01_int8.tflite",
+    "tflm_examples/hello_world_int8.tflite",
+    "tflm_examples/micro_speech_quantized.tflite",
+    "tflm_examples/person_detect.tflite",
+]
 ANCHOR_S = (41, 47)
-PHASE_OF_MESSAGE = {"MODEL_LOAD": "model load", "TENSOR_FILL": "inputs", "TENSOR_WRITE": "inputs",
-                    "MODEL_WRITE": "inputs", "INVOKE": "inference", "TENSOR_READ": "read back"}
-PHASES = ["build check", "boot", "shutdown", "model load", "inputs", "inference", "read back",
-          "reference", "compare", "other"]
+PHASE_OF_MESSAGE = {
+    "MODEL_LOAD": "model load",
+    "TENSOR_FILL": "inputs",
+    "TENSOR_WRITE": "inputs",
+    "MODEL_WRITE": "inputs",
+    "INVOKE": "inference",
+    "TENSOR_READ": "read back",
+}
+PHASES = [
+    "build check",
+    "boot",
+    "shutdown",
+    "model load",
+    "inputs",
+    "inference",
+    "read back",
+    "reference",
+    "compare",
+    "other",
+]
 
 
 class PhaseTimer:
@@ -90,6 +112,7 @@ class PhaseTimer:
             name = phase(*args, **kwargs) if callable(phase) else phase
             with self.phase(name):
                 return original(*args, **kwargs)
+
         setattr(owner, attribute, timed)
 
 
@@ -105,8 +128,9 @@ def instrument(timer: PhaseTimer) -> None:
 
     def marked_submit(pool: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         future = submit(pool, fn, *args, **kwargs)
-        future.tflm = fn is engine_session.Reference or getattr(fn, "__self__", None).__class__ is \
-            engine_session.Reference
+        future.tflm = (
+            fn is engine_session.Reference or getattr(fn, "__self__", None).__class__ is engine_session.Reference
+        )
         return future
 
     def reference_wait(future: Any, *args: Any) -> Any:
@@ -114,6 +138,7 @@ def instrument(timer: PhaseTimer) -> None:
             return future_result(future, *args)
         with timer.phase("reference"):
             return future_result(future, *args)
+
     engine_session.ThreadPoolExecutor.submit = marked_submit  # type: ignore[method-assign]
     engine_session.Future.result = reference_wait  # type: ignore[method-assign]
 
@@ -124,8 +149,11 @@ def run(board: str, inputs: int, separate: bool, jobs: int) -> tuple[float, list
     if missing:
         raise SystemExit(f"shared model missing: {missing[0]} (see ../shared/models/README.md)")
     argv = ["run", "--board", board, "--emulator", "qemu", "--inputs", str(inputs), "--json"]
-    invocations = [[*argv, "--model", m] for m in models] if separate else \
-        [[*argv, "--jobs", str(jobs), *(a for m in models for a in ("--model", m))]]
+    invocations = (
+        [[*argv, "--model", m] for m in models]
+        if separate
+        else [[*argv, "--jobs", str(jobs), *(a for m in models for a in ("--model", m))]]
+    )
     statuses, reports = [], []
     start = time.perf_counter()
     for arguments in invocations:
@@ -152,23 +180,38 @@ def main() -> int:
     overlapped = not args.separate and args.jobs > 1
     if not overlapped:  # one thread: the phases add up to the wall time
         phases["other"] = round(wall - sum(phases.values()), 2)
-    mode = ("one hil run per model" if args.separate else
-            f"one hil run, shared boots, {args.jobs} at a time" + (" (phases summed over both boots' "
-                                                                  "threads: they overlap)" if overlapped else ""))
-    result = {"board": args.board, "models": len(MODELS), "inputs": args.inputs, "mode": mode,
-              "wall_s": round(wall, 1), "anchor_s": list(ANCHOR_S), "phases_s": phases,
-              "verdicts": {Path(r["model"]).name: r["passed"] for r in reports},
-              "exit_statuses": statuses, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    mode = (
+        "one hil run per model"
+        if args.separate
+        else f"one hil run, shared boots, {args.jobs} at a time"
+        + (" (phases summed over both boots' threads: they overlap)" if overlapped else "")
+    )
+    result = {
+        "board": args.board,
+        "models": len(MODELS),
+        "inputs": args.inputs,
+        "mode": mode,
+        "wall_s": round(wall, 1),
+        "anchor_s": list(ANCHOR_S),
+        "phases_s": phases,
+        "verdicts": {Path(r["model"]).name: r["passed"] for r in reports},
+        "exit_statuses": statuses,
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['models']} models x {args.inputs} inputs on {args.board} (qemu), {result['mode']}: "
-              f"{wall:.1f} s (anchor before: {ANCHOR_S[0]}-{ANCHOR_S[1]} s); load average "
-              f"{', '.join(f'{x:.1f}' for x in result['load_average'])} on {result['cpus']} CPUs")
+        print(
+            f"{result['models']} models x {args.inputs} inputs on {args.board} (qemu), {result['mode']}: "
+            f"{wall:.1f} s (anchor before: {ANCHOR_S[0]}-{ANCHOR_S[1]} s); load average "
+            f"{', '.join(f'{x:.1f}' for x in result['load_average'])} on {result['cpus']} CPUs"
+        )
         for name, seconds in phases.items():
             print(f"  {name:<12} {seconds:6.2f} s" + ("" if overlapped else f"  {100 * seconds / wall:5.1f} %"))
-        print("  verdicts: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}"
-                                         for name, ok in result["verdicts"].items()))
+        print(
+            "  verdicts: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in result["verdicts"].items())
+        )
     return 0 if all(status == 0 for status in statuses) else 1
 
 

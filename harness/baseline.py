@@ -11,6 +11,7 @@ Every record given is gated (docs/verdicts.md): a case the baseline does not hol
 must still be bit-exact; a record with no metrics or no bit-exactness verdict fails; a baseline
 case with no record is "missing" (a failure when strict).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -91,8 +92,9 @@ def check_baseline(data: dict[str, Any], where: str) -> None:
         check_field(data, name, str, where, error=BaselineError)
     for metric, value in (check_field(data, "thresholds", dict, where, error=BaselineError) or {}).items():
         if not is_type(value, NUMBER) or not 0 <= value < float("inf"):
-            raise BaselineError(f"{where}: threshold `{metric}` must be a number of 0 or more, "
-                                f"not {json.dumps(value)[:40]}")
+            raise BaselineError(
+                f"{where}: threshold `{metric}` must be a number of 0 or more, not {json.dumps(value)[:40]}"
+            )
     for case, entry in data["cases"].items():
         at = f"{where}: case {case}"
         if not isinstance(entry, dict):
@@ -107,20 +109,25 @@ def check_baseline(data: dict[str, Any], where: str) -> None:
 
 
 def baseline_entry(record: dict[str, Any]) -> dict[str, Any]:
-    return {"model": record.get("model"), "model_path": record.get("model_path"),
-            "model_sha256": record.get("model_sha256"),
-            "bit_exact": record.get("bit_exact"), "build_id": record.get("build_id"),
-            "metrics": flat_metrics(record.get("metrics", {}))}
+    return {
+        "model": record.get("model"),
+        "model_path": record.get("model_path"),
+        "model_sha256": record.get("model_sha256"),
+        "bit_exact": record.get("bit_exact"),
+        "build_id": record.get("build_id"),
+        "metrics": flat_metrics(record.get("metrics", {})),
+    }
 
 
-def write_baseline(path: Path, board: str, emulator: str, records: dict[str, dict[str, Any]],
-                   previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def write_baseline(
+    path: Path, board: str, emulator: str, records: dict[str, dict[str, Any]], previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Writes the baseline from the newest record of each case, keeping existing thresholds and
     the cases of `previous` this run did not measure (a partial run never drops a case)."""
-    cases = {**(previous or {}).get("cases", {}),
-             **{case: baseline_entry(record) for case, record in records.items()}}
+    cases = {**(previous or {}).get("cases", {}), **{case: baseline_entry(record) for case, record in records.items()}}
     data = {
-        "board": board, "emulator": emulator,
+        "board": board,
+        "emulator": emulator,
         "updated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "thresholds": (previous or {}).get("thresholds", {"default": DEFAULT_THRESHOLD}),
         "cases": dict(sorted(cases.items())),
@@ -160,8 +167,9 @@ def recordable_failure(record: dict[str, Any]) -> str | None:
     return _verdict_failure(str(record.get("model") or record.get("case")), record, None)
 
 
-def _metric_changes(label: str, entry: dict[str, Any], record: dict[str, Any],
-                    limits: dict[str, float], result: Comparison) -> None:
+def _metric_changes(
+    label: str, entry: dict[str, Any], record: dict[str, Any], limits: dict[str, float], result: Comparison
+) -> None:
     new_metrics = flat_metrics(record.get("metrics") or {})
     for metric, old in sorted(entry.get("metrics", {}).items()):
         if not old:
@@ -180,8 +188,12 @@ def _metric_changes(label: str, entry: dict[str, Any], record: dict[str, Any],
             result.improvements.append(text)
 
 
-def compare(baseline: dict[str, Any], records: dict[str, dict[str, Any]],
-            thresholds: dict[str, float] | None = None, strict: bool = False) -> Comparison:
+def compare(
+    baseline: dict[str, Any],
+    records: dict[str, dict[str, Any]],
+    thresholds: dict[str, float] | None = None,
+    strict: bool = False,
+) -> Comparison:
     """Gates every record given (the newest of each case) against the baseline. Baseline cases
     without a record are listed as missing; `strict` makes each of them a failure."""
     limits = {**baseline.get("thresholds", {}), **(thresholds or {})}
@@ -196,8 +208,9 @@ def compare(baseline: dict[str, Any], records: dict[str, dict[str, Any]],
             result.new.append(f"{case}: new case, not in the baseline")
         elif flat_metrics(record.get("metrics") or {}):
             _metric_changes(label, entry, record, limits, result)
-    result.missing = [f"{case}: in the baseline, not measured by this run"
-                      for case in sorted(set(baseline["cases"]) - set(records))]
+    result.missing = [
+        f"{case}: in the baseline, not measured by this run" for case in sorted(set(baseline["cases"]) - set(records))
+    ]
     if strict:
         result.failures += [f"missing {line}" for line in result.missing]
     return result

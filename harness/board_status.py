@@ -1,5 +1,6 @@
 """Where each board can run on this machine right now: attached, QEMU, Renode (`hil boards`).
 Each target says it for itself (`Target.availability`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,12 +24,17 @@ def _notes(board: Board) -> str | None:
 def board_rows() -> list[dict[str, Any]]:
     rows = []
     for board in load_all_boards():
-        rows.append({
-            "name": board.name, "title": board.title, "mcu": board.mcu, "core": board.core,
-            "fpu": board.fpu, "flash_kb": board.memory.flash.size // 1024,
-            "sram_kb": board.memory.sram.size // 1024,
-            "available": {target_class(name).label or name: target_status(board, name)
-                          for name in TARGET_NAMES},
-            "stand_in": _notes(board),
-        })
+        rows.append(
+            {
+                "name": board.name,
+                "title": board.title,
+                "mcu": board.mcu,
+                "core": board.core,
+                "fpu": board.fpu,
+                "flash_kb": board.memory.flash.size // 1024,
+                "sram_kb": board.memory.sram.size // 1024,
+                "available": {target_class(name).label or name: target_status(board, name) for name in TARGET_NAMES},
+                "stand_in": _notes(board),
+            }
+        )
     return rows

@@ -11,6 +11,7 @@ everything) and the ways it can be emulated. `Board.variant(emulator)` resolves 
 what a build and a target need: the PlatformIO environment, the HAL, the memory map and the timer.
 The emulators are the targets of harness/targets/registry.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -160,9 +161,7 @@ class Board:
     def variant(self, emulator: str) -> Variant:
         if emulator not in self.variants:
             known = ", ".join(sorted(self.variants))
-            raise BoardError(
-                f"board {self.name} cannot run with --emulator={emulator}; it supports: {known}"
-            )
+            raise BoardError(f"board {self.name} cannot run with --emulator={emulator}; it supports: {known}")
         return self.variants[emulator]
 
     @property
@@ -245,7 +244,9 @@ def _read_firmware(reader: _Reader | None) -> FirmwareFeatures:
     if op_set not in OP_SETS:
         raise engine.fail("op_set", f"expected one of {', '.join(OP_SETS)}, got {op_set!r}")
     return FirmwareFeatures(
-        left_out=reasons, op_set=op_set, op_set_note=engine.get("op_set_note", str, None),
+        left_out=reasons,
+        op_set=op_set,
+        op_set_note=engine.get("op_set_note", str, None),
         engine_pool=engine.size("pool") if engine.has("pool") else None,
         terse_errors=engine.get("terse_errors", bool, False),
         fault_report=reader.get("fault_report", bool, True),
@@ -273,9 +274,7 @@ def _read_board(path: Path) -> Board:
 
     clock_hz = top.get("clock_hz", int)
     variants = {
-        REAL_BOARD: Variant(
-            name, REAL_BOARD, build.get("pio_env", str), build.get("hal", str), memory, timer, clock_hz
-        )
+        REAL_BOARD: Variant(name, REAL_BOARD, build.get("pio_env", str), build.get("hal", str), memory, timer, clock_hz)
     }
     emulators = top.sub("emulators", None) or _Reader(path, {}, "emulators")
     for emulator in emulators.data:

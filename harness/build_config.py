@@ -2,6 +2,7 @@
 
 Pure functions, used by the PlatformIO pre-script (firmware/scripts/configure.py) and by tests.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -117,17 +118,31 @@ def firmware_config(board: Board, emulator: str, build_id: str) -> FirmwareConfi
         defines["LINK_MAX_MESSAGE"] = f"{board.link_max_message}u"
     arch_hal = _ARCH_HAL[board.arch]
     src_filter = _PORTABLE + ([f"+<hal/{arch_hal}/>"] if arch_hal else []) + [f"+<hal/{variant.hal}/>"]
-    src_filter += [f"-<{path}>" for path in [*(f"{name}/" for name in board.firmware.left_out),
-                                              *_ARCH_REPLACED[board.arch]]]
+    src_filter += [
+        f"-<{path}>" for path in [*(f"{name}/" for name in board.firmware.left_out), *_ARCH_REPLACED[board.arch]]
+    ]
     common_flags = [
-        "-std=c11", "-Os", "-g", "-Wall", "-Wextra", "-Werror",
-        "-ffunction-sections", "-fdata-sections", "-ffp-contract=off",
+        "-std=c11",
+        "-Os",
+        "-g",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-ffunction-sections",
+        "-fdata-sections",
+        "-ffp-contract=off",
     ]
     return _ARCH_CONFIG[board.arch](board, variant, defines, memory_ld, src_filter, common_flags)
 
 
-def _avr_config(board: Board, variant: Variant, defines: dict[str, str | int], memory_ld: str,
-                src_filter: list[str], common_flags: list[str]) -> FirmwareConfig:
+def _avr_config(
+    board: Board,
+    variant: Variant,
+    defines: dict[str, str | int],
+    memory_ld: str,
+    src_filter: list[str],
+    common_flags: list[str],
+) -> FirmwareConfig:
     defines["F_CPU"] = f"{variant.clock_hz}UL"  # avr-libc's <util/delay.h> and <util/setbaud.h>
     defines.update(service_defines(board))
     data_limit = variant.memory.sram.size - AVR_STACK_RESERVE
@@ -146,15 +161,24 @@ def _avr_config(board: Board, variant: Variant, defines: dict[str, str | int], m
     )
 
 
-def _arm_config(board: Board, variant: Variant, defines: dict[str, str | int], memory_ld: str,
-                src_filter: list[str], common_flags: list[str]) -> FirmwareConfig:
+def _arm_config(
+    board: Board,
+    variant: Variant,
+    defines: dict[str, str | int],
+    memory_ld: str,
+    src_filter: list[str],
+    common_flags: list[str],
+) -> FirmwareConfig:
     defines.update(service_defines(board))
     return FirmwareConfig(
         cpu_flags=cpu_flags(board),
         common_flags=common_flags,
         link_flags=[
-            "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-            "-Wl,--gc-sections", "-Wl,--print-memory-usage",
+            "-nostartfiles",
+            "--specs=nano.specs",
+            "--specs=nosys.specs",
+            "-Wl,--gc-sections",
+            "-Wl,--print-memory-usage",
         ],
         defines=defines,
         memory_ld=memory_ld,

@@ -6,6 +6,7 @@ flags (harness.build.project_dir); a stamp beside the outputs records a digest o
 else a build reads and the outputs it left (size, modification time). When both still hold, the
 build is current and PlatformIO is not spawned.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,13 @@ def build_inputs_digest(project: Path, ini: str, board: Board, environ: dict[str
     import platformio  # noqa: PLC0415 (slow import)
 
     digest = hashlib.sha256()
-    for text in (str(project), ini, environ.get("HIL_BUILD_ID", ""), platformio.__version__,
-                 _compiler_identity(board.arch, environ.get("PATH"))):
+    for text in (
+        str(project),
+        ini,
+        environ.get("HIL_BUILD_ID", ""),
+        platformio.__version__,
+        _compiler_identity(board.arch, environ.get("PATH")),
+    ):
         digest.update(text.encode() + b"\0")
     for path in (board.path, *(Path(__file__).parent / name for name in _CONFIGURE_MODULES)):
         digest.update(Path(path).read_bytes() + b"\0")

@@ -9,6 +9,7 @@ not be made (unknown board, no board attached, a board that does not answer, bad
 traceback), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 141 a closed output
 pipe; QEMU and the reference workers are stopped first).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return args.function(args)
         except HarnessError as exc:
-            print(error_text(str(exc), exc.exit_status, type(exc).__name__, getattr(args, "json", False)),
-                  file=sys.stderr)
+            print(
+                error_text(str(exc), exc.exit_status, type(exc).__name__, getattr(args, "json", False)), file=sys.stderr
+            )
             return exc.exit_status
         except Terminated as exc:
             print(str(exc), file=sys.stderr)
@@ -67,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
             message = f"{type(exc).__name__}: {exc} (a bug in hil; traceback in {write_crash_log(argv)})"
             as_json = getattr(args, "json", False)
-            print(error_text(message, BUG_EXIT_STATUS, "InternalError", True) if as_json
-                  else f"internal error: {message}", file=sys.stderr)
+            print(
+                error_text(message, BUG_EXIT_STATUS, "InternalError", True)
+                if as_json
+                else f"internal error: {message}",
+                file=sys.stderr,
+            )
             return BUG_EXIT_STATUS
 
 

@@ -4,6 +4,7 @@
 an emulator or reach the real board, wait for the firmware and shake hands. Tests, the CLI and
 later services (inference, training, benchmarks) talk to the firmware through a Dut.
 """
+
 from __future__ import annotations
 
 import time
@@ -192,9 +193,11 @@ class Dut:
 
 def _check_preloads(board: Board, emulator: str) -> None:
     if not target_class(emulator).capabilities(board).preloads_model_slot:
-        raise HarnessError(f"--emulator={emulator} cannot load the flash model slot at boot (qemu "
-                           f"can); on {board.name} stream the model into RAM instead, or write the "
-                           f"slot with `hil flash --model`")
+        raise HarnessError(
+            f"--emulator={emulator} cannot load the flash model slot at boot (qemu "
+            f"can); on {board.name} stream the model into RAM instead, or write the "
+            f"slot with `hil flash --model`"
+        )
 
 
 def _make_target(board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> Target:

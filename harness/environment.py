@@ -1,5 +1,6 @@
 """What a measurement ran on: harness version, emulator, toolchain and host (recorded in results
 and shown in reports, so two numbers can be told apart by where they came from)."""
+
 from __future__ import annotations
 
 import functools
@@ -9,8 +10,10 @@ import subprocess
 
 from . import __version__
 
-TOOLCHAINS = {"arm": {"qemu": "qemu-system-arm", "toolchain": "arm-none-eabi-gcc"},  # by the board's arch
-              "avr": {"qemu": "qemu-system-avr", "toolchain": "avr-gcc"}}
+TOOLCHAINS = {
+    "arm": {"qemu": "qemu-system-arm", "toolchain": "arm-none-eabi-gcc"},  # by the board's arch
+    "avr": {"qemu": "qemu-system-avr", "toolchain": "avr-gcc"},
+}
 
 
 @functools.cache
@@ -29,8 +32,10 @@ def tool_version(program: str) -> str | None:
 def environment(arch: str = "arm") -> dict[str, str | None]:
     """harness, qemu, toolchain, python, host; `arch` (a board's) picks the emulator and compiler."""
     tools = TOOLCHAINS[arch]
-    return {"harness": __version__,
-            "qemu": tool_version(tools["qemu"]),
-            "toolchain": tool_version(tools["toolchain"]),
-            "python": platform.python_version(),
-            "host": f"{platform.node()} ({platform.system()} {platform.release()}, {platform.machine()})"}
+    return {
+        "harness": __version__,
+        "qemu": tool_version(tools["qemu"]),
+        "toolchain": tool_version(tools["toolchain"]),
+        "python": platform.python_version(),
+        "host": f"{platform.node()} ({platform.system()} {platform.release()}, {platform.machine()})",
+    }

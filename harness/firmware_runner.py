@@ -10,6 +10,7 @@ host writes inputs, invokes and reads outputs over the RUNNER_* requests
     with FirmwareSession.open("nucleo_f746", "qemu", "kws.tflite", firmware="app.elf") as session:
         result = session.run(count=5, per_layer=True)
 """
+
 from __future__ import annotations
 
 import struct
@@ -34,8 +35,13 @@ from .progress import Progress
 from .reference import Reference
 
 # TfLiteType codes (hil_runner.h HIL_DTYPE_*) and numpy's types.
-DTYPES: dict[int, np.dtype] = {1: np.dtype(np.float32), 2: np.dtype(np.int32), 3: np.dtype(np.uint8),
-          7: np.dtype(np.int16), 9: np.dtype(np.int8)}
+DTYPES: dict[int, np.dtype] = {
+    1: np.dtype(np.float32),
+    2: np.dtype(np.int32),
+    3: np.dtype(np.uint8),
+    7: np.dtype(np.int16),
+    9: np.dtype(np.int8),
+}
 READ_CHUNK = 4096
 WRITE_OVERHEAD = 8  # RUNNER_WRITE's fixed fields
 LAYER_HEAD = struct.Struct("<HHI")  # RUNNER_LAYER: op_index, tensor, bytes
@@ -56,8 +62,10 @@ class RunnerTensor:
     @classmethod
     def from_reply(cls, reply: dict, what: str) -> RunnerTensor:
         if reply["dtype"] not in DTYPES:
-            raise LinkError(f"{what}: the firmware reports element type {reply['dtype']}, which the "
-                            f"harness does not know (TfLiteType codes {sorted(DTYPES)})")
+            raise LinkError(
+                f"{what}: the firmware reports element type {reply['dtype']}, which the "
+                f"harness does not know (TfLiteType codes {sorted(DTYPES)})"
+            )
         dims = tuple(reply[f"d{i}"] for i in range(reply["rank"]))
         scale = struct.unpack("<f", struct.pack("<I", reply["scale_bits"]))[0]
         return cls(DTYPES[int(reply["dtype"])], dims, scale, reply["zero_point"], reply["bytes"])
@@ -90,12 +98,18 @@ class FirmwareModel:
         except DeviceError as exc:
             if exc.code_name != "UNKNOWN_TYPE":
                 raise
-            raise HarnessError(f"the firmware on {dut.board.name} has no model runner (RUNNER_INFO "
-                               f"unknown): register one with hil_runner_register() "
-                               f"(docs/byo_firmware.md)") from None
+            raise HarnessError(
+                f"the firmware on {dut.board.name} has no model runner (RUNNER_INFO "
+                f"unknown): register one with hil_runner_register() "
+                f"(docs/byo_firmware.md)"
+            ) from None
         self.sha256: str = info["sha256"]
-        self.inputs = [self._describe(protocol.CONSTANTS["RUNNER_INPUT"], i, "input") for i in range(info["num_inputs"])]
-        self.outputs = [self._describe(protocol.CONSTANTS["RUNNER_OUTPUT"], i, "output") for i in range(info["num_outputs"])]
+        self.inputs = [
+            self._describe(protocol.CONSTANTS["RUNNER_INPUT"], i, "input") for i in range(info["num_inputs"])
+        ]
+        self.outputs = [
+            self._describe(protocol.CONSTANTS["RUNNER_OUTPUT"], i, "output") for i in range(info["num_outputs"])
+        ]
         self.invoke_timeout = INVOKE_FLOOR_S
 
     def _describe(self, kind: int, index: int, what: str) -> RunnerTensor:
@@ -106,16 +120,20 @@ class FirmwareModel:
         """The firmware must have been built from `model` (same SHA-256) and describe its inputs
         and outputs as the .tflite does; else one line naming the difference."""
         if self.sha256 != model.sha256:
-            raise ModelMismatch(f"{path}: the firmware was built from another model (its SHA-256 "
-                                f"{self.sha256[:16]}..., this file's {model.sha256[:16]}...)")
+            raise ModelMismatch(
+                f"{path}: the firmware was built from another model (its SHA-256 "
+                f"{self.sha256[:16]}..., this file's {model.sha256[:16]}...)"
+            )
         for what, indices, got in (("input", model.inputs, self.inputs), ("output", model.outputs, self.outputs)):
             if len(indices) != len(got):
                 raise ModelMismatch(f"{path}: the firmware reports {len(got)} {what}(s), the model has {len(indices)}")
             for position, (index, described) in enumerate(zip(indices, got)):
                 problems = _differences(model.tensors[index], described)
                 if problems:
-                    raise ModelMismatch(f"{path}: the firmware's {what} {position} "
-                                        f"({model.tensors[index].name}) has {', '.join(problems)}")
+                    raise ModelMismatch(
+                        f"{path}: the firmware's {what} {position} "
+                        f"({model.tensors[index].name}) has {', '.join(problems)}"
+                    )
         self.invoke_timeout = max(INVOKE_FLOOR_S, estimated_macs(model) * SECONDS_PER_MAC, self.link.timeout)
 
     def write_input(self, position: int, value: np.ndarray) -> None:
@@ -125,16 +143,21 @@ class FirmwareModel:
             raise HarnessError(f"input {position} holds {tensor.nbytes} bytes, got {len(data)}")
         chunk = self.link.max_message - WRITE_OVERHEAD
         for start in range(0, len(data), chunk):
-            self.link.call("RUNNER_WRITE", index=position, reserved=0, offset=start,
-                            data=data[start:start + chunk])
+            self.link.call("RUNNER_WRITE", index=position, reserved=0, offset=start, data=data[start : start + chunk])
 
     def read_output(self, position: int) -> np.ndarray:
         tensor = self.outputs[position]
         data = bytearray()
         for start in range(0, tensor.nbytes, READ_CHUNK):
             length = min(READ_CHUNK, tensor.nbytes - start)
-            piece = self.link.call("RUNNER_READ", kind=protocol.CONSTANTS["RUNNER_OUTPUT"],
-                                    reserved=0, index=position, offset=start, length=length)["data"]
+            piece = self.link.call(
+                "RUNNER_READ",
+                kind=protocol.CONSTANTS["RUNNER_OUTPUT"],
+                reserved=0,
+                index=position,
+                offset=start,
+                length=length,
+            )["data"]
             if len(piece) != length:
                 raise LinkError(f"RUNNER_READ of output {position}: {len(piece)} of {length} bytes")
             data += piece
@@ -144,13 +167,13 @@ class FirmwareModel:
         """Runs the model once; returns its ticks (in the board's timer units) and, when
         publishing, every published operator output: tensor -> (operator index, bytes)."""
         self.link.events[:] = [f for f in self.link.events if f.type != MessageType["RUNNER_LAYER"]]
-        reply = self.link.call("RUNNER_INVOKE", publish=int(publish), reserved=0, reserved2=0,
-                               timeout=self.invoke_timeout)
+        reply = self.link.call(
+            "RUNNER_INVOKE", publish=int(publish), reserved=0, reserved2=0, timeout=self.invoke_timeout
+        )
         layers = _layers([f for f in self.link.events if f.type == MessageType["RUNNER_LAYER"]])
         self.link.events[:] = [f for f in self.link.events if f.type != MessageType["RUNNER_LAYER"]]
         if publish and len(layers) != reply["layers"]:
-            raise LinkError(f"the firmware published {reply['layers']} operator outputs, "
-                            f"{len(layers)} arrived whole")
+            raise LinkError(f"the firmware published {reply['layers']} operator outputs, {len(layers)} arrived whole")
         units = self.dut.info.timer_units_per_tick if self.dut.info else 1
         return reply["ticks"] * units, layers
 
@@ -158,8 +181,12 @@ class FirmwareModel:
         """The timing regions of the last invoke: id -> (calls, ticks)."""
         reply = self.link.call("RUNNER_REGIONS")
         entry = struct.Struct("<B3xIQ")
-        return {entry.unpack_from(reply["entries"], i * entry.size)[0]:
-                entry.unpack_from(reply["entries"], i * entry.size)[1:] for i in range(reply["regions"])}
+        return {
+            entry.unpack_from(reply["entries"], i * entry.size)[0]: entry.unpack_from(reply["entries"], i * entry.size)[
+                1:
+            ]
+            for i in range(reply["regions"])
+        }
 
 
 def _layers(frames: list) -> dict[int, tuple[int, bytes]]:
@@ -173,7 +200,7 @@ def _layers(frames: list) -> dict[int, tuple[int, bytes]]:
         if len(payload) < LAYER_HEAD.size:
             raise LinkError(f"a RUNNER_LAYER message of {len(payload)} bytes is shorter than its header")
         op_index, tensor, size = LAYER_HEAD.unpack_from(payload)
-        data = bytes(payload[LAYER_HEAD.size:])
+        data = bytes(payload[LAYER_HEAD.size :])
         if len(data) != size:
             raise LinkError(f"RUNNER_LAYER of operator {op_index}: {len(data)} of {size} bytes arrived")
         layers[tensor] = (op_index, data)
@@ -181,9 +208,15 @@ def _layers(frames: list) -> dict[int, tuple[int, bytes]]:
     return layers
 
 
-def firmware_for(board: Board, emulator: str, firmware: str | Path | None, project: str | Path | None,
-                 model: str | Path, progress: Progress | None = None,
-                 extra_flags: list[str] | None = None) -> firmware_build.Firmware:
+def firmware_for(
+    board: Board,
+    emulator: str,
+    firmware: str | Path | None,
+    project: str | Path | None,
+    model: str | Path,
+    progress: Progress | None = None,
+    extra_flags: list[str] | None = None,
+) -> firmware_build.Firmware:
     """`--firmware ELF` as it is, or `--firmware-project DIR` built for the board with `model`."""
     if (firmware is None) == (project is None):
         raise HarnessError("give either a firmware ELF or a firmware project")
@@ -200,17 +233,35 @@ class FirmwareSession:
         self.dut, self.device_model, self.model, self.reference = dut, device_model, model, reference
 
     @classmethod
-    def open(cls, board: str, emulator: str, model: str | Path, firmware: str | Path | None = None,
-             project: str | Path | None = None, port: str | None = None, baud: int | None = None,
-             probe: str | None = None, timeout: float = 10.0, progress: Progress | None = None,
-             extra_flags: list[str] | None = None) -> FirmwareSession:
+    def open(
+        cls,
+        board: str,
+        emulator: str,
+        model: str | Path,
+        firmware: str | Path | None = None,
+        project: str | Path | None = None,
+        port: str | None = None,
+        baud: int | None = None,
+        probe: str | None = None,
+        timeout: float = 10.0,
+        progress: Progress | None = None,
+        extra_flags: list[str] | None = None,
+    ) -> FirmwareSession:
         """Checks the model, builds `project` (or takes the `firmware` ELF), boots it (QEMU) or
         reaches the real board already flashed with it, and checks that it runs `model`."""
         board_spec = load_board(board)
         tflite = load_model(model)
         image = firmware_for(board_spec, emulator, firmware, project, model, progress, extra_flags)
-        dut = Dut.open(board_spec, emulator, port=port, baud=baud, probe_serial=probe,
-                       timeout=timeout, progress=progress, firmware=image)
+        dut = Dut.open(
+            board_spec,
+            emulator,
+            port=port,
+            baud=baud,
+            probe_serial=probe,
+            timeout=timeout,
+            progress=progress,
+            firmware=image,
+        )
         try:
             device_model = FirmwareModel(dut)
             device_model.check_model(tflite, model)
@@ -221,9 +272,12 @@ class FirmwareSession:
         return cls(dut, device_model, tflite, reference)
 
     def _inputs(self, case: int, seed: int) -> list[np.ndarray]:
-        return [seeded_value(self.model.tensors[index].dtype, tuple(self.model.tensors[index].shape),
-                             case_seed(seed, case, position))
-                for position, index in enumerate(self.model.inputs)]
+        return [
+            seeded_value(
+                self.model.tensors[index].dtype, tuple(self.model.tensors[index].shape), case_seed(seed, case, position)
+            )
+            for position, index in enumerate(self.model.inputs)
+        ]
 
     def _checked(self, given: Sequence[np.ndarray]) -> list[np.ndarray]:
         if len(given) != len(self.model.inputs):
@@ -232,13 +286,20 @@ class FirmwareSession:
         for position, (index, value) in enumerate(zip(self.model.inputs, given)):
             tensor, value = self.model.tensors[index], np.asarray(given[position])
             if value.dtype != tensor.dtype or value.size != int(np.prod(tensor.shape)):
-                raise HarnessError(f"input {position} ({tensor.name}) must be {tensor.dtype} of shape "
-                                   f"{list(tensor.shape)}, got {value.dtype} of shape {list(value.shape)}")
+                raise HarnessError(
+                    f"input {position} ({tensor.name}) must be {tensor.dtype} of shape "
+                    f"{list(tensor.shape)}, got {value.dtype} of shape {list(value.shape)}"
+                )
             values.append(value.reshape(tensor.shape))
         return values
 
-    def run(self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1, seed: int = 0,
-            per_layer: bool = False) -> InferenceResult:
+    def run(
+        self,
+        inputs: Sequence[Sequence[np.ndarray]] | None = None,
+        count: int = 1,
+        seed: int = 0,
+        per_layer: bool = False,
+    ) -> InferenceResult:
         """As InferenceSession.run: given input sets or `count` seeded ones; with `per_layer`, the
         first set is invoked once more, publishing every operator's output, which is compared
         with tflite-micro's (that invoke is not timed: publishing takes the UART's time)."""
@@ -260,9 +321,14 @@ class FirmwareSession:
                 used.append(values)
                 bar.update()
         names = {t.index: t.name for t in self.model.tensors}
-        verdict = judge(self.model.outputs, self.model.operators, names,
-                        [dict(zip(self.model.outputs, d, strict=True)) for d in device],
-                        [dict(zip(self.model.outputs, r, strict=True)) for r in reference], *layers)
+        verdict = judge(
+            self.model.outputs,
+            self.model.operators,
+            names,
+            [dict(zip(self.model.outputs, d, strict=True)) for d in device],
+            [dict(zip(self.model.outputs, r, strict=True)) for r in reference],
+            *layers,
+        )
         timer_kind = self.dut.info.timer_kind if self.dut.info else "cycles"
         return InferenceResult(device, reference, verdict, ticks, timer_kind, used)
 
@@ -279,15 +345,19 @@ class FirmwareSession:
                     raise HarnessError(
                         f"per-layer: the firmware published no output for operator {op.index} "
                         f"({op.opcode}, tensor {tensor_index}); its interpreter must call "
-                        f"hil_runner_publish_op() after every operator (docs/byo_firmware.md)")
+                        f"hil_runner_publish_op() after every operator (docs/byo_firmware.md)"
+                    )
                 tensor = self.model.tensors[tensor_index]
                 data = published[tensor_index][1]
                 expected = int(np.prod(tensor.shape)) * tensor.dtype.itemsize
                 if len(data) != expected:
-                    raise HarnessError(f"per-layer: operator {op.index}'s output {tensor.name} came as "
-                                       f"{len(data)} bytes, the model's tensor has {expected}")
-                values[tensor_index] = np.frombuffer(data, tensor.dtype.newbyteorder("<")).astype(
-                    tensor.dtype).reshape(tensor.shape)
+                    raise HarnessError(
+                        f"per-layer: operator {op.index}'s output {tensor.name} came as "
+                        f"{len(data)} bytes, the model's tensor has {expected}"
+                    )
+                values[tensor_index] = (
+                    np.frombuffer(data, tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
+                )
         return values
 
     def _reference_layers(self, values: list[np.ndarray]) -> dict[int, np.ndarray]:

@@ -3,6 +3,7 @@
 A path is checked to be a regular file before it is opened: opening a FIFO blocks until a writer
 appears (`hil pack` hung on one), and a directory or a device is never what the user meant.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,6 +35,11 @@ def read_regular_file(path: str | Path, what: str, error: type[HarnessError] = H
 
 
 def _kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a regular file")

@@ -6,6 +6,7 @@ Bars are drawn only when the stream is a terminal (a log file gets no carriage-r
 `Progress.quiet()` (what `--json` uses) prints nothing at all, so stdout's JSON and stderr's one
 error line are all a caller sees.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,6 +57,7 @@ class Progress:
     def say(self, message: str) -> None:
         if self.stream and self.bars:
             from tqdm import tqdm  # noqa: PLC0415
+
             tqdm.write(message, file=self.stream)  # above any bar being drawn
         elif self.stream:
             print(message, file=self.stream, flush=True)
@@ -74,8 +76,19 @@ class Progress:
             yield Bar()
             return
         from tqdm import tqdm  # noqa: PLC0415 (only on a terminal)
-        bar = Bar(tqdm(total=total, desc=f"    {what}", unit=unit, file=self.stream, leave=False,
-                       dynamic_ncols=True, unit_scale=unit == "B", mininterval=self.refresh_s))
+
+        bar = Bar(
+            tqdm(
+                total=total,
+                desc=f"    {what}",
+                unit=unit,
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+                unit_scale=unit == "B",
+                mininterval=self.refresh_s,
+            )
+        )
         try:
             yield bar
         finally:

@@ -9,6 +9,7 @@ has its own tests (tests/device/test_uno_inference.py). A test names the service
 `test_inference*` and `test_quantized_models*` need the (full) engine, `test_metrics*` and
 `test_training*` metrics and training.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,12 @@ from .boards import Board, load_board
 from .build_config import services_left_out, services_limited
 from .errors import HarnessError
 
-SERVICE_OF_MODULE = {"test_inference": "engine", "test_quantized_models": "engine",
-                     "test_metrics": "metrics", "test_training": "training"}
+SERVICE_OF_MODULE = {
+    "test_inference": "engine",
+    "test_quantized_models": "engine",
+    "test_metrics": "metrics",
+    "test_training": "training",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,19 +45,23 @@ def services_too_big(board: Board) -> dict[str, str]:
     needed = ENGINE_POOL_BYTES + TRAINING_ARENA_BYTES
     if board.memory.sram.size > needed:
         return {}
-    return {"training": f"its training firmware reserves {needed} bytes of SRAM (engine pool and "
-                        f"training arena); the board has {board.memory.sram.size}"}
+    return {
+        "training": f"its training firmware reserves {needed} bytes of SRAM (engine pool and "
+        f"training arena); the board has {board.memory.sram.size}"
+    }
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     board_name = config.getoption("board", None) or config.getini("hil_board")
     try:
         board = load_board(board_name) if board_name else None
-        left_out = {**services_too_big(board), **services_limited(board),
-                    **services_left_out(board)} if board else {}
+        left_out = {**services_too_big(board), **services_limited(board), **services_left_out(board)} if board else {}
     except HarnessError:
         return  # an unknown board is reported by the dut fixture
     for item in items:
         for service in sorted(needed_services(item) & set(left_out)):
-            item.add_marker(pytest.mark.skip(
-                reason=f"board {board_name} builds without the full {service} service: {left_out[service]}"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"board {board_name} builds without the full {service} service: {left_out[service]}"
+                )
+            )

@@ -6,6 +6,7 @@ registered after every installed plugin, so `dut` is the harness's device even b
 pytest-embedded, which has a `dut` of its own. (`hil_dut` is the same device under a name no
 other plugin has.) A conftest.py's `dut` still overrides it, as it would any plugin's.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -11,6 +11,7 @@ QEMU per worker, a real board or place is taken from the pool, first free one. E
 uses `dut` records which board instance ran it (`hil_board_instance`, a JUnit testcase
 property), and the terminal summary lists the instances with their results.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,11 +27,19 @@ INSTANCE_PROPERTY = "hil_board_instance"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop")
-    group.addoption("--lock-timeout", type=float, default=None, metavar="SECONDS",
-                    help="seconds to wait for a real board or labgrid place another session holds "
-                         "(default: $HIL_LOCK_TIMEOUT, else 0: fail at once, naming the holder)")
-    group.addoption("--lg-place", metavar="NAME[,NAME...]",
-                    help="labgrid place(s) to run on: reserved, acquired, reached by RFC 2217, released")
+    group.addoption(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds to wait for a real board or labgrid place another session holds "
+        "(default: $HIL_LOCK_TIMEOUT, else 0: fail at once, naming the holder)",
+    )
+    group.addoption(
+        "--lg-place",
+        metavar="NAME[,NAME...]",
+        help="labgrid place(s) to run on: reserved, acquired, reached by RFC 2217, released",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,9 +8,10 @@
 on the board under test and in the tflite-micro reference: `result.device_outputs`,
 `result.reference_outputs` (one list of output arrays per input set), `result.verdict` (exact for
 int8, a tolerance for float32; every graph output and, with per_layer, every operator output, the
-set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference. Under QEMU each model boots
-its own emulator with the packed model in the flash model slot (the previous one is closed); on
-a target that does not preload the slot (a real board, Renode) the model is streamed into the device's RAM over the session's `dut`. Each call
+set `hil run` and `hil bench` compare: docs/verdicts.md), `result.instructions` per inference.
+Under QEMU each model boots its own emulator with the packed model in the flash model slot (the
+previous one is closed); on a target that does not preload the slot (a real board, Renode) the
+model is streamed into the device's RAM over the session's `dut`. Each call
 records board, emulator, firmware build id, model sha256, elements compared and exact,
 instructions and arena as JUnit properties of the calling test (harness/pytest_junit.py).
 
@@ -19,6 +20,7 @@ instructions and arena as JUnit properties of the calling test (harness/pytest_j
 sample, device against tflite-micro) and `result.accuracy` (`.metric` top1 or auc, `.device`,
 `.reference`, `.float_model`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -53,17 +55,32 @@ class _Sessions:
         firmware = self.request.config.getoption("hil_firmware")
         project = self.request.config.getoption("hil_firmware_project")
         if firmware or project:  # a firmware of the user's own (harness.firmware_runner)
-            session = open_or_fail(lambda: FirmwareSession.open(
-                options.require_board(), options.emulator, model, firmware=firmware, project=project,
-                port=options.port, baud=options.baud, probe=options.probe,
-                timeout=max(options.timeout, 10.0), progress=Progress()))
-        elif options.capabilities().preloads_model_slot:
-            session = open_or_fail(lambda: InferenceSession.open(
-                options.require_board(), options.emulator, model,
-                timeout=max(options.timeout, 10.0), progress=Progress()))
-        else:
             session = open_or_fail(
-                lambda: InferenceSession.on_dut(self.request.getfixturevalue("hil_dut"), model))
+                lambda: FirmwareSession.open(
+                    options.require_board(),
+                    options.emulator,
+                    model,
+                    firmware=firmware,
+                    project=project,
+                    port=options.port,
+                    baud=options.baud,
+                    probe=options.probe,
+                    timeout=max(options.timeout, 10.0),
+                    progress=Progress(),
+                )
+            )
+        elif options.capabilities().preloads_model_slot:
+            session = open_or_fail(
+                lambda: InferenceSession.open(
+                    options.require_board(),
+                    options.emulator,
+                    model,
+                    timeout=max(options.timeout, 10.0),
+                    progress=Progress(),
+                )
+            )
+        else:
+            session = open_or_fail(lambda: InferenceSession.on_dut(self.request.getfixturevalue("hil_dut"), model))
         self.current = (key, session)
         self.model_sha256 = file_sha256(model)
         return session
@@ -82,12 +99,19 @@ def _inference_sessions(request: pytest.FixtureRequest) -> Iterator[_Sessions]:
 
 
 @pytest.fixture
-def run_model(_inference_sessions: _Sessions,
-              request: pytest.FixtureRequest) -> Callable[..., InferenceResult | DatasetResult]:
-    def run(model: str | Path, inputs: Sequence[Sequence[np.ndarray]] | None = None,
-            count: int = 1, seed: int = 0, per_layer: bool = False, dataset: str | Path | None = None,
-            float_model: str | Path | None = None,
-            samples: int | None = None) -> InferenceResult | DatasetResult:
+def run_model(
+    _inference_sessions: _Sessions, request: pytest.FixtureRequest
+) -> Callable[..., InferenceResult | DatasetResult]:
+    def run(
+        model: str | Path,
+        inputs: Sequence[Sequence[np.ndarray]] | None = None,
+        count: int = 1,
+        seed: int = 0,
+        per_layer: bool = False,
+        dataset: str | Path | None = None,
+        float_model: str | Path | None = None,
+        samples: int | None = None,
+    ) -> InferenceResult | DatasetResult:
         session = _inference_sessions.get(model)
         add_properties(request.node, device_properties(session.dut))
         result: InferenceResult | DatasetResult
@@ -99,9 +123,15 @@ def run_model(_inference_sessions: _Sessions,
             inference = result.inference
         else:
             result = inference = session.run(inputs, count, seed, per_layer)
-        add_properties(request.node, inference_properties(
-            model, _inference_sessions.model_sha256, getattr(getattr(session, "packed", None), "arena_size", 0),
-            inference))
+        add_properties(
+            request.node,
+            inference_properties(
+                model,
+                _inference_sessions.model_sha256,
+                getattr(getattr(session, "packed", None), "arena_size", 0),
+                inference,
+            ),
+        )
         return result
 
     return run

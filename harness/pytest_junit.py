@@ -9,6 +9,7 @@ pytest copies into every report (and xdist sends with them):
   hil_model, hil_model_sha256, hil_elements_compared, hil_elements_exact,
   hil_<timer kind> (median per inference), hil_arena_bytes     each run_model call
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,20 +30,25 @@ def add_properties(item: pytest.Item, properties: Iterable[tuple[str, object]]) 
 
 
 def device_properties(dut: Dut) -> list[tuple[str, object]]:
-    return [("hil_board", dut.board.name), ("hil_emulator", dut.variant.emulator),
-            ("hil_firmware_build_id", dut.info.build_id if dut.info else "")]
+    return [
+        ("hil_board", dut.board.name),
+        ("hil_emulator", dut.variant.emulator),
+        ("hil_firmware_build_id", dut.info.build_id if dut.info else ""),
+    ]
 
 
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def inference_properties(model: str | Path, model_sha256: str, arena_bytes: int,
-                         result: Any) -> list[tuple[str, object]]:
+def inference_properties(
+    model: str | Path, model_sha256: str, arena_bytes: int, result: Any
+) -> list[tuple[str, object]]:
     """What one run_model call compared (result: harness.engine.session.InferenceResult)."""
     outputs = result.verdict.outputs
     properties: list[tuple[str, object]] = [
-        ("hil_model", Path(model).name), ("hil_model_sha256", model_sha256),
+        ("hil_model", Path(model).name),
+        ("hil_model_sha256", model_sha256),
         ("hil_elements_compared", sum(c.elements for c in outputs)),
         ("hil_elements_exact", sum(c.exact_matches for c in outputs)),
         ("hil_arena_bytes", arena_bytes),

@@ -12,6 +12,7 @@ Fixtures:
                  and gated by --hil-baseline (docs/verdicts.md: a case the baseline does not
                  hold must still be bit-exact; a record with no metrics or verdict fails)
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -33,11 +34,20 @@ AUTO = "auto"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop")
     group.addoption("--hil-results", type=Path, help="append measured records to this JSON Lines file")
-    group.addoption("--hil-baseline", nargs="?", const=AUTO, default=None,
-                    help="fail measured tests that regress against this baseline "
-                         "(default file: baselines/<board>-<emulator>.json in the rootdir)")
-    group.addoption("--hil-threshold", action="append", default=[],
-                    help="allowed rise METRIC=FRACTION, e.g. instructions=0.05 (default 0.02)")
+    group.addoption(
+        "--hil-baseline",
+        nargs="?",
+        const=AUTO,
+        default=None,
+        help="fail measured tests that regress against this baseline "
+        "(default file: baselines/<board>-<emulator>.json in the rootdir)",
+    )
+    group.addoption(
+        "--hil-threshold",
+        action="append",
+        default=[],
+        help="allowed rise METRIC=FRACTION, e.g. instructions=0.05 (default 0.02)",
+    )
 
 
 def _thresholds(config: pytest.Config) -> dict[str, float]:
@@ -53,9 +63,17 @@ def _thresholds(config: pytest.Config) -> dict[str, float]:
 
 @pytest.fixture(scope="session")
 def measured_dut(hil_options: Any, record_testsuite_property: Callable[[str, object], None]) -> Iterator[MeasuredDut]:
-    device = open_or_fail(lambda: MeasuredDut.open(
-        hil_options.require_board(), hil_options.emulator, progress=Progress(), port=hil_options.port,
-        baud=hil_options.baud, probe_serial=hil_options.probe, timeout=hil_options.timeout))
+    device = open_or_fail(
+        lambda: MeasuredDut.open(
+            hil_options.require_board(),
+            hil_options.emulator,
+            progress=Progress(),
+            port=hil_options.port,
+            baud=hil_options.baud,
+            probe_serial=hil_options.probe,
+            timeout=hil_options.timeout,
+        )
+    )
     record_testsuite_property("hil_board", device.dut.board.name)
     record_testsuite_property("hil_emulator", device.dut.variant.emulator)
     record_testsuite_property("hil_firmware_build_id", device.dut.info.build_id if device.dut.info else "")
@@ -82,8 +100,11 @@ def hil_metrics(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> 
         if results_path:
             ResultsFile(results_path).append(measured)
         if baseline_option:
-            path = (baseline_path(measured["board"], measured["emulator"]) if baseline_option == AUTO
-                    else Path(baseline_option))
+            path = (
+                baseline_path(measured["board"], measured["emulator"])
+                if baseline_option == AUTO
+                else Path(baseline_option)
+            )
             try:
                 result = compare(load_baseline(path), {measured["case"]: measured}, _thresholds(pytestconfig))
             except HarnessError as exc:

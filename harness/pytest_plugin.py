@@ -20,6 +20,7 @@ The project is the pytest rootdir: its `boards/` folder (and `--boards-dir`, ini
 `baselines/`. Every test that touched a device records board, emulator and firmware build id as
 properties of its own JUnit test case (harness/pytest_junit.py), and the suite properties too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -82,33 +83,60 @@ class HilOptions:
 
     def open_dut(self, **overrides: Any) -> Dut:
         """Dut.open with these options; `overrides` (timeout, extra_flags...) replace or add."""
-        options = dict(port=self.port, baud=self.baud, probe_serial=self.probe, timeout=self.timeout,
-                       progress=Progress(), lock_timeout=self.lock_timeout, place=self.place,
-                       coordinator=self.coordinator)
+        options = dict(
+            port=self.port,
+            baud=self.baud,
+            probe_serial=self.probe,
+            timeout=self.timeout,
+            progress=Progress(),
+            lock_timeout=self.lock_timeout,
+            place=self.place,
+            coordinator=self.coordinator,
+        )
         return Dut.open(self.require_board(), self.emulator, **{**options, **overrides})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop")
     group.addoption("--board", help="board to test on (default: ini option hil_board)")
-    group.addoption("--emulator", choices=EMULATORS,
-                    help="qemu/renode, or none for a real board (default: ini option hil_emulator, else none)")
+    group.addoption(
+        "--emulator",
+        choices=EMULATORS,
+        help="qemu/renode, or none for a real board (default: ini option hil_emulator, else none)",
+    )
     group.addoption("--hil-port", help="serial port or pyserial URL of a real board (default: found by USB ID)")
     group.addoption("--hil-baud", type=positive_int, help="baud rate of a real board (default: the board file's)")
     group.addoption("--probe", help="serial number of the debug probe, when several boards are attached")
-    group.addoption("--hil-timeout", type=positive_seconds, default=5.0,
-                    help="seconds to wait for each reply (default 5); INVOKE waits at least this long")
-    group.addoption("--boards-dir", action="append", default=[], type=Path, metavar="DIR",
-                    help="more board files, searched before the built-in ones (repeatable; "
-                         "default: boards/ beside the rootdir, and ini option hil_boards_dir)")
-    group.addoption("--hil-firmware", metavar="ELF",
-                    help="run_model on a firmware of your own with its model compiled in (docs/byo_firmware.md)")
-    group.addoption("--hil-firmware-project", metavar="DIR",
-                    help="run_model on your PlatformIO project, built for the board with each model")
+    group.addoption(
+        "--hil-timeout",
+        type=positive_seconds,
+        default=5.0,
+        help="seconds to wait for each reply (default 5); INVOKE waits at least this long",
+    )
+    group.addoption(
+        "--boards-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="more board files, searched before the built-in ones (repeatable; "
+        "default: boards/ beside the rootdir, and ini option hil_boards_dir)",
+    )
+    group.addoption(
+        "--hil-firmware",
+        metavar="ELF",
+        help="run_model on a firmware of your own with its model compiled in (docs/byo_firmware.md)",
+    )
+    group.addoption(
+        "--hil-firmware-project",
+        metavar="DIR",
+        help="run_model on your PlatformIO project, built for the board with each model",
+    )
     parser.addini("hil_board", "default board for --board")
     parser.addini("hil_emulator", "default for --emulator", default="none")
-    parser.addini("hil_boards_dir", "folder(s) of the project's board files, relative to the ini file",
-                  type="paths", default=[])
+    parser.addini(
+        "hil_boards_dir", "folder(s) of the project's board files, relative to the ini file", type="paths", default=[]
+    )
 
 
 def missing_capabilities(options: HilOptions, names: tuple[str, ...], why: str = "") -> str | None:
@@ -118,15 +146,19 @@ def missing_capabilities(options: HilOptions, names: tuple[str, ...], why: str =
     if not lacking:
         return None
     target = f"--emulator={REAL_BOARD if options.place else options.emulator}"
-    return (f"needs a target that {' and '.join(CAPABILITY_TEXT[name] for name in lacking)}"
-            f"{f' ({why})' if why else ''}; this run: {target} on {options.board}")
+    return (
+        f"needs a target that {' and '.join(CAPABILITY_TEXT[name] for name in lacking)}"
+        f"{f' ({why})' if why else ''}; this run: {target} on {options.board}"
+    )
 
 
 @pytest.hookimpl(trylast=True)  # last, so that harness.pytest_dut is the last plugin registered
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "boards(*names): run the test only on these boards")
-    config.addinivalue_line("markers", "requires(*capabilities): run the test only on a target with "
-                                       "these capabilities (harness/targets/base.py)")
+    config.addinivalue_line(
+        "markers",
+        "requires(*capabilities): run the test only on a target with these capabilities (harness/targets/base.py)",
+    )
     set_project_dir(config.rootpath)
     add_boards_dirs(project_boards_dirs(config))
     board = _options(config).board
@@ -147,8 +179,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def project_boards_dirs(config: pytest.Config) -> list[Path]:
     """The project's board folders, first searched first: --boards-dir, hil_boards_dir, boards/."""
-    given = [path if path.is_absolute() else config.invocation_params.dir / path
-             for path in config.getoption("boards_dir")]
+    given = [
+        path if path.is_absolute() else config.invocation_params.dir / path for path in config.getoption("boards_dir")
+    ]
     return [*given, *config.getini("hil_boards_dir"), config.rootpath / "boards"]
 
 
@@ -168,9 +201,7 @@ def _options(config: pytest.Config) -> HilOptions:
 
 def pytest_report_header(config: pytest.Config) -> str:
     options = _options(config)
-    return f"hil: board={options.board} emulator={options.emulator}" + (
-        f" port={options.port}" if options.port else ""
-    )
+    return f"hil: board={options.board} emulator={options.emulator}" + (f" port={options.port}" if options.port else "")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -1,12 +1,13 @@
 """pytest fixtures for on-device training (registered in harness/pytest_plugin.py).
 
-  training_dut       session-scoped: the board with the training firmware build
-                     (harness.training.device.TRAINING_FIRMWARE_FLAGS).
-  device_training    a DeviceTraining on it, for one test.
-  train_in_lockstep  fixture returning run(setup, samples, labels, steps) -> (device, reference):
-                     loads the setup, trains on device and host, fails the test at the first
-                     loss that differs, and checks every weight and bias afterwards.
+training_dut       session-scoped: the board with the training firmware build
+                   (harness.training.device.TRAINING_FIRMWARE_FLAGS).
+device_training    a DeviceTraining on it, for one test.
+train_in_lockstep  fixture returning run(setup, samples, labels, steps) -> (device, reference):
+                   loads the setup, trains on device and host, fails the test at the first
+                   loss that differs, and checks every weight and bias afterwards.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -24,8 +25,11 @@ from .training.setup import TrainSetup
 
 
 def open_training_dut(hil_options: Any, extra_flags: list[str] | None = None) -> Dut:
-    return open_or_fail(lambda: hil_options.open_dut(
-        timeout=max(hil_options.timeout, 30.0), extra_flags=extra_flags or TRAINING_FIRMWARE_FLAGS))
+    return open_or_fail(
+        lambda: hil_options.open_dut(
+            timeout=max(hil_options.timeout, 30.0), extra_flags=extra_flags or TRAINING_FIRMWARE_FLAGS
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +46,9 @@ def device_training(training_dut: Dut) -> DeviceTraining:
 
 @pytest.fixture
 def train_in_lockstep(device_training: DeviceTraining) -> Callable[..., tuple[DeviceTraining, TrainingReference]]:
-    def run(setup: TrainSetup, samples: np.ndarray, labels: np.ndarray,
-            steps: int) -> tuple[DeviceTraining, TrainingReference]:
+    def run(
+        setup: TrainSetup, samples: np.ndarray, labels: np.ndarray, steps: int
+    ) -> tuple[DeviceTraining, TrainingReference]:
         device_training.load(setup)
         reference = TrainingReference(setup)
         lockstep(device_training, reference, samples, labels, steps)

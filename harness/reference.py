@@ -5,6 +5,7 @@ so it never runs inside the caller's process. `Reference` starts `python -m harn
 as a worker, talks to it over its stdin/stdout with length-prefixed pickles, and reuses it for
 every invocation of the same model. A dead worker becomes a HarnessError naming the model.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,19 +30,23 @@ DEFAULT_ARENA = 64 << 20
 MAX_ARENA = 1 << 30
 _HEADER = struct.Struct("<I")
 _ARENA_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
-_ARENA_SHORT = re.compile(
-    r"missing: \d+|Failed to allocate|Failed to resize buffer|Too many buffers")
+_ARENA_SHORT = re.compile(r"missing: \d+|Failed to allocate|Failed to resize buffer|Too many buffers")
 
 
 class Reference:
     """One model loaded in a TFLM worker process.
 
-        with Reference(model_bytes) as ref:
-            outputs = ref.run([x])
+    with Reference(model_bytes) as ref:
+        outputs = ref.run([x])
     """
 
-    def __init__(self, model_bytes: bytes | Model | str | Path, preserve_all: bool = False,
-                 name: str | None = None, arena_size: int | None = None):
+    def __init__(
+        self,
+        model_bytes: bytes | Model | str | Path,
+        preserve_all: bool = False,
+        name: str | None = None,
+        arena_size: int | None = None,
+    ):
         """`arena_size` fixes the tensor arena (default: as large as needed, growing from
         DEFAULT_ARENA); too small an arena can crash TFLM, which is reported as HarnessError."""
         self.model = model_bytes if isinstance(model_bytes, Model) else load_model(model_bytes)
@@ -100,10 +105,11 @@ class Reference:
 
     def _checked_inputs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         if len(inputs) != len(self.model.inputs):
-            raise HarnessError(f"{self.name}: model takes {len(self.model.inputs)} input(s), "
-                               f"got {len(inputs)}")
-        return [_checked_input(self.name, i, np.asarray(x), self.model.tensors[t])
-                for i, (x, t) in enumerate(zip(inputs, self.model.inputs))]
+            raise HarnessError(f"{self.name}: model takes {len(self.model.inputs)} input(s), got {len(inputs)}")
+        return [
+            _checked_input(self.name, i, np.asarray(x), self.model.tensors[t])
+            for i, (x, t) in enumerate(zip(inputs, self.model.inputs))
+        ]
 
 
 def _smallest_arena(model: bytes, name: str, recorded: int) -> int:
@@ -152,11 +158,11 @@ def _default_name(source: Any, model: Model) -> str:
 
 def _checked_input(name: str, position: int, x: np.ndarray, tensor: Any) -> np.ndarray:
     if x.dtype != tensor.dtype:
-        raise HarnessError(f"{name}: input {position} ({tensor.name}) must be {tensor.dtype}, "
-                           f"got {x.dtype}")
+        raise HarnessError(f"{name}: input {position} ({tensor.name}) must be {tensor.dtype}, got {x.dtype}")
     if x.size != int(np.prod(tensor.shape, dtype=np.int64)):
-        raise HarnessError(f"{name}: input {position} ({tensor.name}) has shape "
-                           f"{list(tensor.shape)}, got {list(x.shape)}")
+        raise HarnessError(
+            f"{name}: input {position} ({tensor.name}) has shape {list(tensor.shape)}, got {list(x.shape)}"
+        )
     return np.ascontiguousarray(x.reshape(tensor.shape))
 
 
@@ -167,11 +173,14 @@ class _Worker:
         self.name = name
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker; closed in close())
         root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-        self._proc = subprocess.Popen([sys.executable, "-m", "harness.reference"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._stderr, env=env)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.reference"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+        )
         assert self._proc.stdin is not None and self._proc.stdout is not None  # both PIPE
         self._requests: IO[bytes] = self._proc.stdin
         self._replies: IO[bytes] = self._proc.stdout
@@ -185,17 +194,16 @@ class _Worker:
             raise HarnessError(self._death_message(request[0], start)) from None
         if status == "error":
             said = self._stderr_since(start)
-            raise HarnessError(f"{self.name}: reference interpreter: {payload}"
-                               + (f" (TFLM: {said})" if said else ""))
+            raise HarnessError(f"{self.name}: reference interpreter: {payload}" + (f" (TFLM: {said})" if said else ""))
         return payload
 
     def _death_message(self, what: str, start: int) -> str:
         code = self._proc.wait(timeout=10)
-        how = (f"killed by {signal.Signals(-code).name}" if code < 0
-               else f"exited with status {code}")
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
         said = self._stderr_since(start)
-        return (f"{self.name}: reference interpreter crashed ({how}) during {what!r}"
-                + (f"; TFLM said: {said}" if said else ""))
+        return f"{self.name}: reference interpreter crashed ({how}) during {what!r}" + (
+            f"; TFLM said: {said}" if said else ""
+        )
 
     def _stderr_since(self, start: int, limit: int = 600) -> str:
         """What the worker printed to stderr since `start`, on one line."""
@@ -260,9 +268,9 @@ class _Server:
     def run_all(self, inputs: list[np.ndarray]) -> dict[int, np.ndarray]:
         self._invoke(inputs)
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
         count = schema.Model.GetRootAs(self.model, 0).Subgraphs(0).TensorsLength()
-        return {i: np.array(self.interpreter.GetTensor(i, 0)["tensor_data"])
-                for i in range(count)}
+        return {i: np.array(self.interpreter.GetTensor(i, 0)["tensor_data"]) for i in range(count)}
 
     def recorded_arena(self) -> int:
         """The arena total TFLM's recording allocator reports (a lower bound)."""
@@ -288,6 +296,7 @@ class _Server:
 
     def _output_count(self) -> int:
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
         return schema.Model.GetRootAs(self.model, 0).Subgraphs(0).OutputsLength()
 
     def _grow(self, preserve_all: bool) -> tuple[Any, int]:
@@ -303,14 +312,19 @@ class _Server:
     def _interpreter(self, arena: int, preserve_all: bool) -> Any:
         """A new interpreter; raises _ArenaTooSmall when that is why TFLM refused."""
         from tflite_micro.python.tflite_micro import runtime
-        config = (runtime.InterpreterConfig.kPreserveAllTensors if preserve_all
-                  else runtime.InterpreterConfig.kAllocationRecording)
+
+        config = (
+            runtime.InterpreterConfig.kPreserveAllTensors
+            if preserve_all
+            else runtime.InterpreterConfig.kAllocationRecording
+        )
         # Said before TFLM speaks into the capture, so a crash report can name the arena.
         sys.stderr.write(f"loading the model with a tensor arena of {arena} bytes\n")
         sys.stderr.flush()
         made: list[Any] = []
-        log = _captured_stderr(lambda: made.append(runtime.Interpreter.from_bytes(
-            self.model, arena_size=arena, intrepreter_config=config)))
+        log = _captured_stderr(
+            lambda: made.append(runtime.Interpreter.from_bytes(self.model, arena_size=arena, intrepreter_config=config))
+        )
         if made:
             return made[0]
         if _ARENA_SHORT.search(log):

@@ -13,6 +13,7 @@ project): they go to `$HIL_BUILD_DIR`, by default the user's cache directory
 The user's project (where baselines go, and what recorded model paths are relative to) is the
 pytest rootdir under pytest, else `$HIL_PROJECT_DIR`, else the current directory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 INSTALLED_DATA = PACKAGE_DIR / "_data"
 CHECKOUT_ROOT = PACKAGE_DIR.parent
 # What the wheel carries: the name under harness/_data/ and where it lives in a checkout.
-DATA_FOLDERS = {"boards": "boards", "firmware": "firmware", "qemu_plugin": "tools/qemu_plugin",
-                "models": "models"}
+DATA_FOLDERS = {"boards": "boards", "firmware": "firmware", "qemu_plugin": "tools/qemu_plugin", "models": "models"}
 
 
 def data_path(name: str) -> Path:

@@ -5,6 +5,7 @@ line written with one write() and made durable before the next case starts. Read
 last line (the one being written when the process died). A rerun with `resume` skips every case
 whose key (board, emulator, firmware build, model, case, seed) is already recorded.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -30,14 +31,31 @@ def case_key(record: dict[str, Any]) -> tuple:
     return tuple(record.get(name) for name in KEY_FIELDS)
 
 
-def new_record(*, board: str, emulator: str, build_id: str, case: str, model: str | None = None,
-               model_sha256: str | None = None, seed: int | None = None, verdict: str = "pass",
-               metrics: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def new_record(
+    *,
+    board: str,
+    emulator: str,
+    build_id: str,
+    case: str,
+    model: str | None = None,
+    model_sha256: str | None = None,
+    seed: int | None = None,
+    verdict: str = "pass",
+    metrics: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A record with the fields every consumer (resume, baselines, reports) relies on."""
     return {
-        "board": board, "emulator": emulator, "build_id": build_id, "case": case,
-        "model": model, "model_sha256": model_sha256, "seed": seed,
-        "harness_version": __version__, "verdict": verdict, "metrics": metrics or {},
+        "board": board,
+        "emulator": emulator,
+        "build_id": build_id,
+        "case": case,
+        "model": model,
+        "model_sha256": model_sha256,
+        "seed": seed,
+        "harness_version": __version__,
+        "verdict": verdict,
+        "metrics": metrics or {},
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
@@ -49,8 +67,17 @@ def _field(data: dict[str, Any], name: str, kind: type | tuple, where: str, requ
 
 # The fields readers rely on, and their JSON types (None is allowed for every optional one).
 REQUIRED_FIELDS: dict[str, type] = {"board": str, "emulator": str, "case": str}
-OPTIONAL_FIELDS = {"build_id": str, "model": str, "model_sha256": str, "verdict": str, "seed": int,
-                   "bit_exact": bool, "mismatch": dict, "layer_names": list, "metrics": dict}
+OPTIONAL_FIELDS = {
+    "build_id": str,
+    "model": str,
+    "model_sha256": str,
+    "verdict": str,
+    "seed": int,
+    "bit_exact": bool,
+    "mismatch": dict,
+    "layer_names": list,
+    "metrics": dict,
+}
 
 
 def check_record(record: dict[str, Any], where: str) -> dict[str, Any]:

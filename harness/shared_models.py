@@ -8,6 +8,7 @@ A recorded model path is relative to the user's project (harness/resources.py) a
 `./` or `../`; older files recorded paths relative to the shared models folder (no such prefix),
 which still resolve.
 """
+
 from __future__ import annotations
 
 import os

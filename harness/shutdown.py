@@ -5,6 +5,7 @@ same `finally`/`with` blocks that stop QEMU and the reference workers on Ctrl-C 
 `kill`, a CI job cancelled, or a closed terminal. `die_with_parent` is the second line: an
 emulator started with it gets SIGTERM from the kernel when its parent dies, even by SIGKILL.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -10,6 +10,7 @@ firmware reports in its handshake, among them the build id.
 The harness builds in a project it generates in its build cache (harness/build.py), which names
 the firmware folder in `custom_firmware_dir`; `pio run -d firmware` builds this folder directly.
 """
+
 import datetime
 import hashlib
 import os
@@ -54,7 +55,10 @@ def _version() -> str:
     try:
         return subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return f"v{__version__}"

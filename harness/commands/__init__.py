@@ -3,6 +3,7 @@
 This package's own module holds the registry and the helpers every command shares;
 `harness.cli` imports all modules in the package and dispatches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,20 +78,36 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def board_arguments(parser: argparse.ArgumentParser, emulator_default: str = "qemu",
-                    board_required: bool = True) -> None:
+def board_arguments(
+    parser: argparse.ArgumentParser, emulator_default: str = "qemu", board_required: bool = True
+) -> None:
     parser.add_argument("--board", required=board_required, help="board name (see `hil boards`)")
-    parser.add_argument("--emulator", choices=EMULATORS, default=emulator_default,
-                        help=f"run on an emulator, or 'none' for the real board (default {emulator_default})")
+    parser.add_argument(
+        "--emulator",
+        choices=EMULATORS,
+        default=emulator_default,
+        help=f"run on an emulator, or 'none' for the real board (default {emulator_default})",
+    )
     parser.add_argument("--port", help="serial port or pyserial URL of a real board")
     parser.add_argument("--baud", type=positive_int, help="baud rate (default: the board file's)")
     parser.add_argument("--probe", help="serial number of the board's debug probe")
-    parser.add_argument("--timeout", type=positive_seconds, default=5.0,
-                        help="seconds to wait for each reply (default 5); INVOKE waits at least this "
-                             "long, and by default longer for bigger models (at least 60 s)")
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=5.0,
+        help="seconds to wait for each reply (default 5); INVOKE waits at least this "
+        "long, and by default longer for bigger models (at least 60 s)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def open_dut(args: argparse.Namespace) -> Dut:
-    return Dut.open(args.board, args.emulator, port=args.port, baud=args.baud,
-                    probe_serial=args.probe, timeout=args.timeout, progress=Progress.for_command(args.json))
+    return Dut.open(
+        args.board,
+        args.emulator,
+        port=args.port,
+        baud=args.baud,
+        probe_serial=args.probe,
+        timeout=args.timeout,
+        progress=Progress.for_command(args.json),
+    )

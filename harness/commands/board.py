@@ -1,4 +1,5 @@
 """Board commands: hil boards, build, flash, ping."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,11 @@ from . import board_arguments, command, emit, open_dut
 from .user_firmware import firmware_arguments, flash_user_firmware, wants_user_firmware
 
 
-@command("boards", "list the known boards and where each can run here", lambda p: p.add_argument("--json", action="store_true"))
+@command(
+    "boards",
+    "list the known boards and where each can run here",
+    lambda p: p.add_argument("--json", action="store_true"),
+)
 def cmd_boards(args: argparse.Namespace) -> int:
     rows = board_rows()
     lines = []
@@ -37,8 +42,14 @@ def cmd_boards(args: argparse.Namespace) -> int:
 @command("build", "build a board's firmware", lambda p: board_arguments(p))
 def cmd_build(args: argparse.Namespace) -> int:
     firmware = build(load_board(args.board), args.emulator, Progress.for_command(args.json))
-    data = {"board": firmware.board, "emulator": firmware.emulator, "pio_env": firmware.pio_env,
-            "elf": str(firmware.elf), "bin": str(firmware.bin), "bin_bytes": firmware.size_bytes}
+    data = {
+        "board": firmware.board,
+        "emulator": firmware.emulator,
+        "pio_env": firmware.pio_env,
+        "elf": str(firmware.elf),
+        "bin": str(firmware.bin),
+        "bin_bytes": firmware.size_bytes,
+    }
     emit(args, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
     return 0
 
@@ -67,8 +78,14 @@ def cmd_flash(args: argparse.Namespace) -> int:
     data: dict[str, object] = {"board": board.name, "flashed": str(firmware.hex)}
     if packed:
         write_model_slot(board, packed.image, args.probe, args.port, progress)
-        data.update(model=args.model, model_bytes=len(packed.image), slot_addr=f"0x{board.memory.model_slot.origin:08x}")
-    emit(args, data, f"flashed {firmware.hex}" + (f"; {args.model} in the model slot at {data['slot_addr']}" if packed else ""))
+        data.update(
+            model=args.model, model_bytes=len(packed.image), slot_addr=f"0x{board.memory.model_slot.origin:08x}"
+        )
+    emit(
+        args,
+        data,
+        f"flashed {firmware.hex}" + (f"; {args.model} in the model slot at {data['slot_addr']}" if packed else ""),
+    )
     return 0
 
 
@@ -92,5 +109,3 @@ def cmd_ping(args: argparse.Namespace) -> int:
     text = "\n".join(f"{key:<22} {_human(key, value)}" for key, value in data.items() if value is not None)
     emit(args, data, text)
     return 0
-
-

@@ -1,4 +1,5 @@
 """Inference commands: hil pack, hil run."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,38 +39,65 @@ def cmd_pack(args: argparse.Namespace) -> int:
         Path(args.output).write_bytes(packed.image)
     except OSError as exc:
         raise HarnessError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
-    data = {"model": args.model, "output": args.output, "bytes": len(packed.image),
-            "weights_bytes": packed.constant_bytes, "arena_bytes": packed.arena_size,
-            "operators": len(packed.ops), "crc32": f"0x{packed.crc32:08x}",
-            "board": args.board}
+    data = {
+        "model": args.model,
+        "output": args.output,
+        "bytes": len(packed.image),
+        "weights_bytes": packed.constant_bytes,
+        "arena_bytes": packed.arena_size,
+        "operators": len(packed.ops),
+        "crc32": f"0x{packed.crc32:08x}",
+        "board": args.board,
+    }
     emit(args, data, "\n".join(f"{k:<14} {v}" for k, v in data.items() if v is not None))
     return 0
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser, board_required=False)  # --protocol mlperf-tiny --port needs no board
-    parser.add_argument("--model", required=True, action="append",
-                        help=".tflite model (repeatable with --inputs: in QEMU, models that fit the "
-                             "flash model slot together run in one boot)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        action="append",
+        help=".tflite model (repeatable with --inputs: in QEMU, models that fit the "
+        "flash model slot together run in one boot)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--inputs", type=positive_int, default=1, help="number of seeded random inputs (default 1)")
     source.add_argument("--input", help=".npy file with the model's input (one input tensor)")
-    source.add_argument("--dataset", help="labelled data: FILE.npz (x, y) or a folder with one subfolder "
-                                          "per class; reports top-1 accuracy (AUC for anomaly detectors)")
+    source.add_argument(
+        "--dataset",
+        help="labelled data: FILE.npz (x, y) or a folder with one subfolder "
+        "per class; reports top-1 accuracy (AUC for anomaly detectors)",
+    )
     parser.add_argument("--samples", type=positive_int, help="--dataset: a seeded random subset of this many samples")
     parser.add_argument("--float-model", help="--dataset: also score this float .tflite in tflite-micro")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random inputs")
-    parser.add_argument("--per-layer", action="store_true",
-                        help="also read every layer's output back and name the first diverging layer")
-    parser.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
-                        help="several --model: QEMU boots at a time (default: 2, or 1 on one CPU)")
-    parser.add_argument("--stream", action="store_true",
-                        help="real board: stream the model into RAM instead of writing it into the "
-                             "flash model slot with the board's flasher")
+    parser.add_argument(
+        "--per-layer",
+        action="store_true",
+        help="also read every layer's output back and name the first diverging layer",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=min(2, os.cpu_count() or 1),
+        help="several --model: QEMU boots at a time (default: 2, or 1 on one CPU)",
+    )
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="real board: stream the model into RAM instead of writing it into the "
+        "flash model slot with the board's flasher",
+    )
     firmware_arguments(parser)
-    parser.add_argument("--protocol", choices=("hil", "mlperf-tiny"), default="hil",
-                        help="mlperf-tiny: drive an MLPerf Tiny benchmark firmware through its text API, "
-                             "on --port, or its --firmware ELF in QEMU (docs/mlperf_tiny.md)")
+    parser.add_argument(
+        "--protocol",
+        choices=("hil", "mlperf-tiny"),
+        default="hil",
+        help="mlperf-tiny: drive an MLPerf Tiny benchmark firmware through its text API, "
+        "on --port, or its --firmware ELF in QEMU (docs/mlperf_tiny.md)",
+    )
 
 
 def _load_input(path: str) -> list[np.ndarray]:
@@ -110,16 +138,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_several(args)
     args.model = args.model[0]
     dataset = _dataset(args)
-    with InferenceSession.open(args.board, args.emulator, args.model, port=args.port,
-                               baud=args.baud, probe=args.probe, timeout=args.timeout,
-                               progress=Progress.for_command(args.json), stream=args.stream) as session:
+    with InferenceSession.open(
+        args.board,
+        args.emulator,
+        args.model,
+        port=args.port,
+        baud=args.baud,
+        probe=args.probe,
+        timeout=args.timeout,
+        progress=Progress.for_command(args.json),
+        stream=args.stream,
+    ) as session:
         result: DatasetResult | InferenceResult
         if dataset is not None:
             result = run_dataset(session, dataset, args.float_model)
             inference = result.inference
         else:
-            result = inference = session.run(given, count=args.inputs, seed=args.seed,
-                                             per_layer=args.per_layer)
+            result = inference = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         report, header = _report(args, args.model, session, result, inference)
     emit(args, report, header + "\n" + result.describe())
     if not result.verdict.passed:
@@ -129,27 +164,43 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, model: str, session: InferenceSession, result, inference) -> tuple[dict, str]:
     load = session.device_model.info
-    report = {"model": model, "board": args.board, "emulator": args.emulator,
-              "arena_bytes": load.arena_size, "arena_capacity": load.arena_capacity, **result.as_dict()}
-    header = (f"{model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
-              f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes")
+    report = {
+        "model": model,
+        "board": args.board,
+        "emulator": args.emulator,
+        "arena_bytes": load.arena_size,
+        "arena_capacity": load.arena_capacity,
+        **result.as_dict(),
+    }
+    header = (
+        f"{model} on {args.board} ({args.emulator}): {len(inference.instructions)} "
+        f"inference(s), arena {load.arena_size} of {load.arena_capacity} bytes"
+    )
     return report, header
 
 
 def _run_several(args: argparse.Namespace) -> int:
     """Several models, seeded inputs only; in QEMU as few boots as the flash model slot allows.
     The JSON is a list of the one-model reports, in the order of --model."""
-    if args.input or args.dataset or args.stream or \
-            not capabilities(load_board(args.board), args.emulator).preloads_model_slot:
-        raise HarnessError("several --model run with seeded --inputs on a target that preloads the model slot "
-                           "(QEMU) only: --input, --dataset, --stream and real boards take one --model")
+    if (
+        args.input
+        or args.dataset
+        or args.stream
+        or not capabilities(load_board(args.board), args.emulator).preloads_model_slot
+    ):
+        raise HarnessError(
+            "several --model run with seeded --inputs on a target that preloads the model slot "
+            "(QEMU) only: --input, --dataset, --stream and real boards take one --model"
+        )
+
     def run(position: int, session: InferenceSession) -> tuple[dict, str]:
         result = session.run(None, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         report, header = _report(args, args.model[position], session, result, result)
         return report, header + "\n" + result.describe()
 
-    reports = run_each(args.board, args.emulator, args.model, run, args.timeout,
-                       Progress.for_command(args.json), parallel=args.jobs)
+    reports = run_each(
+        args.board, args.emulator, args.model, run, args.timeout, Progress.for_command(args.json), parallel=args.jobs
+    )
     ordered = [reports[position] for position in range(len(args.model))]
     emit(args, [report for report, _ in ordered], "\n\n".join(text for _, text in ordered))
     failed = [report["model"] for report, _ in ordered if not report["passed"]]

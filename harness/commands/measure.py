@@ -1,4 +1,5 @@
 """Measurement commands: hil bench, hil baseline update, hil regress, hil report."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,10 @@ from typing import Any
 
 from ..baseline import baseline_path, compare, load_baseline, recordable_failure, write_baseline
 from ..boards import load_board
+from ..engine.pack import pack_file
 from ..engine.runner import batch_image
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
-from ..engine.pack import pack_file
 from ..metrics.model_bench import load
 from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
@@ -24,22 +25,44 @@ from . import board_arguments, command, emit, positive_int, seed
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--model", action="append", default=[], type=Path,
-                        help="a .tflite model to benchmark (repeatable; default: the self-test workload)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        type=Path,
+        help="a .tflite model to benchmark (repeatable; default: the self-test workload)",
+    )
     parser.add_argument("--selftest", action="store_true", help="also run the self-test workload with --model")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the generated inputs (default 0)")
-    parser.add_argument("--repeat", type=positive_int, default=2,
-                        help="runs per case; emulator counts must agree between them (default 2)")
-    parser.add_argument("--iterations", type=_sizes, default=[1000],
-                        help="self-test workload size; a comma list makes one case per size (default 1000)")
+    parser.add_argument(
+        "--repeat",
+        type=positive_int,
+        default=2,
+        help="runs per case; emulator counts must agree between them (default 2)",
+    )
+    parser.add_argument(
+        "--iterations",
+        type=_sizes,
+        default=[1000],
+        help="self-test workload size; a comma list makes one case per size (default 1000)",
+    )
     parser.add_argument("--layers", type=positive_int, default=4, help="self-test workload parts (default 4)")
     parser.add_argument("--results", type=Path, help="append a record per case to this JSON Lines file")
-    parser.add_argument("--resume", action="store_true",
-                        help="take cases already in --results from there instead of measuring them again")
-    parser.add_argument("--firmware-flag", action="append", default=[], dest="firmware_flags",
-                        help="extra compiler flag for a firmware variant, e.g. -DHIL_SLOWDOWN_LOOPS=100")
-    parser.add_argument("--no-plugin", action="store_true",
-                        help="time with the icount timer instead of the exact QEMU plugin")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="take cases already in --results from there instead of measuring them again",
+    )
+    parser.add_argument(
+        "--firmware-flag",
+        action="append",
+        default=[],
+        dest="firmware_flags",
+        help="extra compiler flag for a firmware variant, e.g. -DHIL_SLOWDOWN_LOOPS=100",
+    )
+    parser.add_argument(
+        "--no-plugin", action="store_true", help="time with the icount timer instead of the exact QEMU plugin"
+    )
 
 
 def _sizes(text: str) -> list[int]:
@@ -55,9 +78,18 @@ def _sizes(text: str) -> list[int]:
 def _open(args: argparse.Namespace, slot_image: bytes | None = None, progress: Progress | None = None) -> MeasuredDut:
     board = load_board(args.board)
     progress = progress or Progress.for_command(args.json)
-    return MeasuredDut.open(board, args.emulator, progress=progress, extra_flags=args.firmware_flags or None,
-                            use_plugin=not args.no_plugin, slot_image=slot_image, port=args.port,
-                            baud=args.baud, probe_serial=args.probe, timeout=args.timeout)
+    return MeasuredDut.open(
+        board,
+        args.emulator,
+        progress=progress,
+        extra_flags=args.firmware_flags or None,
+        use_plugin=not args.no_plugin,
+        slot_image=slot_image,
+        port=args.port,
+        baud=args.baud,
+        probe_serial=args.probe,
+        timeout=args.timeout,
+    )
 
 
 def _pack_models(args: argparse.Namespace) -> tuple[dict[Path, Any], dict[Path, int], bytes | None]:
@@ -82,21 +114,31 @@ class Case:
         """The results-file key this case will be recorded under (see harness/results.py)."""
         if self.model is None:
             return case_key({"board": board, "emulator": emulator, "build_id": build_id, "case": self.name})
-        return case_key({"board": board, "emulator": emulator, "build_id": build_id, "case": self.name,
-                         "model_sha256": model_digest(self.model), "seed": seed})
+        return case_key(
+            {
+                "board": board,
+                "emulator": emulator,
+                "build_id": build_id,
+                "case": self.name,
+                "model_sha256": model_digest(self.model),
+                "seed": seed,
+            }
+        )
 
 
 def _cases(args: argparse.Namespace) -> list[Case]:
     cases = [Case(model.stem, model=model) for model in args.model]
     if not cases or args.selftest:
         several = len(args.iterations) > 1
-        cases[:0] = [Case(f"{SELFTEST_CASE}-i{size}" if several else SELFTEST_CASE, iterations=size)
-                     for size in args.iterations]
+        cases[:0] = [
+            Case(f"{SELFTEST_CASE}-i{size}" if several else SELFTEST_CASE, iterations=size) for size in args.iterations
+        ]
     return cases
 
 
-def _measure(measured: MeasuredDut, case: Any, args: argparse.Namespace, packed: dict[Path, Any],
-             offsets: dict[Path, int]) -> dict[str, Any]:
+def _measure(
+    measured: MeasuredDut, case: Any, args: argparse.Namespace, packed: dict[Path, Any], offsets: dict[Path, int]
+) -> dict[str, Any]:
     if case.model is None:
         return bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
     device_model = load(measured, packed[case.model], offsets.get(case.model))
@@ -136,11 +178,14 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _record_text(record: dict[str, Any]) -> str:
     timing, memory = record["metrics"]["timing"], record["metrics"]["memory"]
     compared = record.get("compared")  # records of older harness versions do not say
-    verdict = record["verdict"].upper() + (f": compared {compared['elements']} elements, {compared['exact']} exact"
-                                           if compared else "")
+    verdict = record["verdict"].upper() + (
+        f": compared {compared['elements']} elements, {compared['exact']} exact" if compared else ""
+    )
     verdict += f" ({record['mismatch'].get('detail')})" if record.get("mismatch") else ""
-    lines = [f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}: {verdict}",
-             f"  total: {timing['total']} {timing['unit']} ({timing['source']})"]
+    lines = [
+        f"{record['case']} on {record['board']} ({record['emulator']}), firmware {record['build_id']}: {verdict}",
+        f"  total: {timing['total']} {timing['unit']} ({timing['source']})",
+    ]
     for region in timing["regions"]:
         if region["layer"] is not None:
             lines.append(f"    {region['name']:<10} {region[region['unit']]:>12} {region['unit']}")
@@ -159,8 +204,9 @@ def _baseline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["update", "show"], help="update: write the baseline from a run")
     _bench_arguments(parser)
     parser.add_argument("--baseline", type=Path, help="baseline file (default baselines/<board>-<emulator>.json)")
-    parser.add_argument("--from-results", action="store_true",
-                        help="take the newest records in --results instead of measuring now")
+    parser.add_argument(
+        "--from-results", action="store_true", help="take the newest records in --results instead of measuring now"
+    )
 
 
 def _baseline_file(args: argparse.Namespace) -> Path:
@@ -211,32 +257,51 @@ def _threshold(text: str) -> tuple[str, float]:
 def _regress_arguments(parser: argparse.ArgumentParser) -> None:
     _bench_arguments(parser)
     parser.add_argument("--baseline", type=Path, help="baseline file (default baselines/<board>-<emulator>.json)")
-    parser.add_argument("--from-results", action="store_true",
-                        help="compare the newest records in --results instead of measuring now")
-    parser.add_argument("--threshold", action="append", default=[], type=_threshold,
-                        help="allowed rise, e.g. instructions=0.05, memory.flash_bytes=1%%, default=0.02")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail when a baseline case was not measured (CI uses this)")
+    parser.add_argument(
+        "--from-results", action="store_true", help="compare the newest records in --results instead of measuring now"
+    )
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        type=_threshold,
+        help="allowed rise, e.g. instructions=0.05, memory.flash_bytes=1%%, default=0.02",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="fail when a baseline case was not measured (CI uses this)"
+    )
 
 
 @command("regress", "compare a run with the board's baseline; exit 1 on a regression", _regress_arguments)
 def cmd_regress(args: argparse.Namespace) -> int:
     baseline = load_baseline(_baseline_file(args))
     if not args.model and not args.from_results:  # measure what the baseline holds
-        args.model = [resolve_path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")]
+        args.model = [
+            resolve_path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")
+        ]
         args.selftest = any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
     records = _records_now_or_recorded(args)
     if args.results and not args.from_results:  # every record in the file is gated, resumed or not
         records = {**_recorded(args), **records}
     result = compare(baseline, records, dict(args.threshold), strict=args.strict)
-    data = {"ok": result.ok, "cases": result.cases, "checked": result.checked, "failures": result.failures,
-            "improvements": result.improvements, "new": result.new, "missing": result.missing}
-    text = "\n".join([*(f"REGRESSION {line}" for line in result.failures),
-                      *(f"improved   {line}" for line in result.improvements),
-                      *(f"new        {line}" for line in result.new),
-                      *(f"missing    {line}" for line in result.missing if not args.strict),
-                      f"{result.cases} cases gated, {result.checked} metrics checked, "
-                      f"{len(result.failures)} regressions"])
+    data = {
+        "ok": result.ok,
+        "cases": result.cases,
+        "checked": result.checked,
+        "failures": result.failures,
+        "improvements": result.improvements,
+        "new": result.new,
+        "missing": result.missing,
+    }
+    text = "\n".join(
+        [
+            *(f"REGRESSION {line}" for line in result.failures),
+            *(f"improved   {line}" for line in result.improvements),
+            *(f"new        {line}" for line in result.new),
+            *(f"missing    {line}" for line in result.missing if not args.strict),
+            f"{result.cases} cases gated, {result.checked} metrics checked, {len(result.failures)} regressions",
+        ]
+    )
     emit(args, data, text)
     if not result.ok:
         raise CheckFailed(f"{len(result.failures)} regressions against {_baseline_file(args)}: {result.failures[0]}")
@@ -247,9 +312,14 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, required=True, help="JSON Lines results file")
     parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
     parser.add_argument("--title", default="HIL benchmark report")
-    parser.add_argument("--baseline", type=Path, action="append", default=[],
-                        help="baseline file to show the difference from (repeatable; default: each "
-                             "board's own baseline where one exists)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        help="baseline file to show the difference from (repeatable; default: each "
+        "board's own baseline where one exists)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -262,9 +332,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise HarnessError(f"{args.results} holds no records")
     baselines = _report_baselines(args.baseline, records)
     write_report(records, args.out, args.title, baselines)
-    emit(args, {"report": str(args.out), "records": len(records),
-                "baselines": sorted(f"{board}-{emulator}" for board, emulator in baselines)},
-         f"wrote {args.out} ({len(records)} records)")
+    emit(
+        args,
+        {
+            "report": str(args.out),
+            "records": len(records),
+            "baselines": sorted(f"{board}-{emulator}" for board, emulator in baselines),
+        },
+        f"wrote {args.out} ({len(records)} records)",
+    )
     return 0
 
 

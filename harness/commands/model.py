@@ -1,4 +1,5 @@
 """Model commands: hil quantize."""
+
 from __future__ import annotations
 
 from ..model import quantize

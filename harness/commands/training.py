@@ -1,4 +1,5 @@
 """hil train: on-device training in lock step with the host reference (docs/training.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,48 +24,67 @@ def parse_bytes(text: str) -> int:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
-    parser.add_argument("--task", choices=TASKS, default="vww",
-                        help="vww (default): transfer learning on a frozen int8 backbone; toy: a small random graph")
-    parser.add_argument("--model", help="vww: the backbone .tflite, an int8 model ending in average pooling and "
-                                        "a classifier (vww_96_int8, person_detect, kws_ref_model; default: the "
-                                        "shared MLPerf Tiny vww_96_int8.tflite); a model whose tail cannot be "
-                                        "cut is refused with the reason")
+    parser.add_argument(
+        "--task",
+        choices=TASKS,
+        default="vww",
+        help="vww (default): transfer learning on a frozen int8 backbone; toy: a small random graph",
+    )
+    parser.add_argument(
+        "--model",
+        help="vww: the backbone .tflite, an int8 model ending in average pooling and "
+        "a classifier (vww_96_int8, person_detect, kws_ref_model; default: the "
+        "shared MLPerf Tiny vww_96_int8.tflite); a model whose tail cannot be "
+        "cut is refused with the reason",
+    )
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
     parser.add_argument("--steps", type=positive_int, default=50, help="SGD steps, batch 1 (default 50)")
     parser.add_argument("--train-samples", type=positive_int, default=200)
     parser.add_argument("--test-samples", type=positive_int, default=100)
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
-    parser.add_argument("--data", choices=DATA, default="stripes",
-                        help="vww: generated stripes (default) or real faces vs non-faces (scikit-image "
-                             "lfw_subset, 140 training / 60 held-out images)")
-    parser.add_argument("--backbone", choices=("host", "device"), default=None,
-                        help="vww: run the frozen backbone in every step on the device's inference engine "
-                             "(default with QEMU; only raw images cross the link) or on the host reference "
-                             "(features streamed, faster)")
+    parser.add_argument(
+        "--data",
+        choices=DATA,
+        default="stripes",
+        help="vww: generated stripes (default) or real faces vs non-faces (scikit-image "
+        "lfw_subset, 140 training / 60 held-out images)",
+    )
+    parser.add_argument(
+        "--backbone",
+        choices=("host", "device"),
+        default=None,
+        help="vww: run the frozen backbone in every step on the device's inference engine "
+        "(default with QEMU; only raw images cross the link) or on the host reference "
+        "(features streamed, faster)",
+    )
 
 
 def format_result(result: dict) -> str:
     plan, memory = result["plan"], result["device_memory"]
-    scheme = ", ".join(f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights "
-                       f"{row['channels']}/{row['in']} input channels" for row in plan["scheme"])
-    return "\n".join([
-        f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
-        f"QAS {'on' if result['qas'] else 'off'}",
-        f"sparse update: {scheme}",
-        f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
-        f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
-        f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
-        f"{memory['stack_high_water']}), budget {plan['budget']} B",
-        f"backbone on the device in every step: {'yes' if result['backbone_on_device'] else 'no'}; "
-        f"parameters changed by training: {result['parameters_changed']}",
-        f"bit-exact: {result['losses_bit_exact']} step losses, "
-        f"{result['parameters_compared_bit_exact']} parameters after training",
-        f"loss: first 10 steps {result['mean_loss_first_10']:.4f}, last 10 {result['mean_loss_last_10']:.4f}",
-        f"held-out accuracy on the device: {result['accuracy_before']:.3f} -> {result['accuracy_after']:.3f} "
-        f"(chance {result['chance']:.3f}, {result['test_samples']} samples)",
-        *(f"note: {note}" for note in result["notes"]),
-    ])
+    scheme = ", ".join(
+        f"{row['name']}: bias {'yes' if row['bias'] else 'no'}, weights {row['channels']}/{row['in']} input channels"
+        for row in plan["scheme"]
+    )
+    return "\n".join(
+        [
+            f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
+            f"QAS {'on' if result['qas'] else 'off'}",
+            f"sparse update: {scheme}",
+            f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
+            f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
+            f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
+            f"{memory['stack_high_water']}), budget {plan['budget']} B",
+            f"backbone on the device in every step: {'yes' if result['backbone_on_device'] else 'no'}; "
+            f"parameters changed by training: {result['parameters_changed']}",
+            f"bit-exact: {result['losses_bit_exact']} step losses, "
+            f"{result['parameters_compared_bit_exact']} parameters after training",
+            f"loss: first 10 steps {result['mean_loss_first_10']:.4f}, last 10 {result['mean_loss_last_10']:.4f}",
+            f"held-out accuracy on the device: {result['accuracy_before']:.3f} -> {result['accuracy_after']:.3f} "
+            f"(chance {result['chance']:.3f}, {result['test_samples']} samples)",
+            *(f"note: {note}" for note in result["notes"]),
+        ]
+    )
 
 
 @command("train", "train on the device in lock step with the host reference", _arguments)
@@ -73,10 +93,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = Progress.for_command(args.json)
     slot_at_boot = capabilities(load_board(args.board), args.emulator).preloads_model_slot
     backbone = args.backbone or ("device" if args.task == "vww" and slot_at_boot else "host")
-    result = run_training(args.board, args.emulator, model, args.budget, args.steps,
-                          args.train_samples, args.test_samples, args.seed, not args.no_qas,
-                          timeout=max(args.timeout, 30.0), say=progress.say, backbone=backbone, data=args.data,
-                          progress=progress)
+    result = run_training(
+        args.board,
+        args.emulator,
+        model,
+        args.budget,
+        args.steps,
+        args.train_samples,
+        args.test_samples,
+        args.seed,
+        not args.no_qas,
+        timeout=max(args.timeout, 30.0),
+        say=progress.say,
+        backbone=backbone,
+        data=args.data,
+        progress=progress,
+    )
     result["task"] = args.task
     emit(args, result, format_result(result))
     return 0
@@ -89,5 +121,3 @@ def _training_model(args: argparse.Namespace) -> str:
             raise HarnessError("--model applies to --task vww only (the toy task generates its own graph)")
         return "toy"
     return "vww" if args.model is None else str(check_regular_file(args.model, "backbone model"))
-
-

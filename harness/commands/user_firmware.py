@@ -1,6 +1,7 @@
 """`--firmware ELF` and `--firmware-project DIR`: the commands on a firmware of the user's own
 (docs/byo_firmware.md). The commands that take them (`hil run`, `hil flash`) add the options with
 firmware_arguments() and hand over to the functions here when one is given."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,12 +15,18 @@ from . import emit
 
 def firmware_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--firmware", metavar="ELF",
-                       help="a firmware of your own built on the device SDK, with the model compiled in "
-                            "(docs/byo_firmware.md); its .bin/.hex beside it for flashing")
-    group.add_argument("--firmware-project", metavar="DIR",
-                       help="a PlatformIO project of your own: built for the board (environment named as "
-                            "the board's pio_env) with HIL_MODEL set to --model")
+    group.add_argument(
+        "--firmware",
+        metavar="ELF",
+        help="a firmware of your own built on the device SDK, with the model compiled in "
+        "(docs/byo_firmware.md); its .bin/.hex beside it for flashing",
+    )
+    group.add_argument(
+        "--firmware-project",
+        metavar="DIR",
+        help="a PlatformIO project of your own: built for the board (environment named as "
+        "the board's pio_env) with HIL_MODEL set to --model",
+    )
 
 
 def wants_user_firmware(args: argparse.Namespace) -> bool:
@@ -38,20 +45,36 @@ def run_user_firmware(args: argparse.Namespace) -> int:
     given = None
     if args.input:
         from .inference import _load_input  # noqa: PLC0415 (the module that imports this one)
+
         given = [_load_input(args.input)]
-    with FirmwareSession.open(args.board, args.emulator, args.model, firmware=args.firmware,
-                              project=args.firmware_project, port=args.port, baud=args.baud,
-                              probe=args.probe, timeout=args.timeout,
-                              progress=Progress.for_command(args.json)) as session:
+    with FirmwareSession.open(
+        args.board,
+        args.emulator,
+        args.model,
+        firmware=args.firmware,
+        project=args.firmware_project,
+        port=args.port,
+        baud=args.baud,
+        probe=args.probe,
+        timeout=args.timeout,
+        progress=Progress.for_command(args.json),
+    ) as session:
         result = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         regions = session.device_model.regions()  # what the firmware's hooks timed in the last invoke
         firmware = session.dut.target.firmware if hasattr(session.dut.target, "firmware") else None
-        report = {"model": args.model, "board": args.board, "emulator": args.emulator,
-                  "firmware": str(firmware.elf) if firmware else args.firmware,
-                  "model_sha256": session.device_model.sha256, **result.as_dict(),
-                  "regions": {str(rid): {"calls": calls, "ticks": ticks} for rid, (calls, ticks) in regions.items()}}
-    header = (f"{args.model} on {args.board} ({args.emulator}), firmware "
-              f"{args.firmware or args.firmware_project}: {len(result.instructions)} inference(s)")
+        report = {
+            "model": args.model,
+            "board": args.board,
+            "emulator": args.emulator,
+            "firmware": str(firmware.elf) if firmware else args.firmware,
+            "model_sha256": session.device_model.sha256,
+            **result.as_dict(),
+            "regions": {str(rid): {"calls": calls, "ticks": ticks} for rid, (calls, ticks) in regions.items()},
+        }
+    header = (
+        f"{args.model} on {args.board} ({args.emulator}), firmware "
+        f"{args.firmware or args.firmware_project}: {len(result.instructions)} inference(s)"
+    )
     timed = ", ".join(f"{rid}: {ticks}" for rid, (_, ticks) in sorted(regions.items()))
     emit(args, report, header + "\n" + result.describe() + (f"\ntiming regions (ticks): {timed}" if timed else ""))
     if not result.verdict.passed:

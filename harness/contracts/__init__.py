@@ -11,6 +11,7 @@ Field types: u8 u16 u32 i32 f32, `char[N]` (NUL-padded text), or another record'
 (embedded); `count: N` (a number or a constant's name) makes an array. Fields must be naturally
 aligned with no padding, so a record has the same layout in C on every target.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -43,6 +44,8 @@ def _check_keys(entry: dict[str, Any], allowed: set[str], where: str) -> None:
     extra = set(entry) - allowed
     if extra:  # a comma in an unquoted flow-style doc splits it into a key
         raise SpecError(f"{where}: unknown keys {sorted(extra)} (quote a doc that has a comma)")
+
+
 _CHARS = re.compile(r"^char\[(\d+)\]$")
 
 
@@ -88,8 +91,9 @@ class Record:
             if f.record is None:
                 out.append(f)
                 continue
-            out += [Field(g.name, g.kind, g.count, f.offset + g.offset, g.size, g.doc, g.default)
-                    for g in f.record.leaves()]
+            out += [
+                Field(g.name, g.kind, g.count, f.offset + g.offset, g.size, g.doc, g.default) for g in f.record.leaves()
+            ]
         return out
 
     @property
@@ -210,8 +214,9 @@ def _field_size(kind: str, records: Mapping[str, Record]) -> tuple[int, int, Rec
     raise SpecError(f"unknown field type {kind!r}")
 
 
-def _record(name: str, entry: dict[str, Any], records: Mapping[str, Record],
-            constants: Mapping[str, Constant], where: str) -> Record:
+def _record(
+    name: str, entry: dict[str, Any], records: Mapping[str, Record], constants: Mapping[str, Constant], where: str
+) -> Record:
     fields, offset = [], 0
     for raw in entry["fields"]:
         _check_keys(raw, _FIELD_KEYS, f"{where}: {name}.{raw.get('name')}")
@@ -219,19 +224,33 @@ def _record(name: str, entry: dict[str, Any], records: Mapping[str, Record],
         count_name = raw.get("count", 1)
         count = constants[count_name].value if isinstance(count_name, str) else int(count_name)
         if offset % align:
-            raise SpecError(f"{where}: {name}.{raw['name']} at offset {offset} is not "
-                            f"{align}-byte aligned (the C struct would have padding)")
+            raise SpecError(
+                f"{where}: {name}.{raw['name']} at offset {offset} is not "
+                f"{align}-byte aligned (the C struct would have padding)"
+            )
         default = raw.get("default")
-        fields.append(Field(raw["name"], raw["type"], count, offset, size * count, raw.get("doc", ""),
-                            tuple(default) if isinstance(default, list) else default, embedded,
-                            count_name if isinstance(count_name, str) else ""))
+        fields.append(
+            Field(
+                raw["name"],
+                raw["type"],
+                count,
+                offset,
+                size * count,
+                raw.get("doc", ""),
+                tuple(default) if isinstance(default, list) else default,
+                embedded,
+                count_name if isinstance(count_name, str) else "",
+            )
+        )
         offset += size * count
-    record = Record(name, entry["c_type"], tuple(fields), offset, entry.get("doc", ""),
-                    bool(entry.get("packed", False)))
+    record = Record(
+        name, entry["c_type"], tuple(fields), offset, entry.get("doc", ""), bool(entry.get("packed", False))
+    )
     widest = max(_field_size(f.kind, records)[1] for f in fields)
     if record.size % widest:
-        raise SpecError(f"{where}: {name} is {record.size} bytes, not a multiple of {widest} "
-                        f"(the C struct would have tail padding)")
+        raise SpecError(
+            f"{where}: {name} is {record.size} bytes, not a multiple of {widest} (the C struct would have tail padding)"
+        )
     names = record.names
     if len(names) != len(set(names)):
         raise SpecError(f"{where}: {name} has two fields of the same name")
@@ -247,10 +266,17 @@ def load_file(path: Path, shared: Mapping[str, Record] | None = None) -> Spec:
         for key, entry in values.items():
             if isinstance(entry, dict):
                 _check_keys(entry, {"value", "doc"}, f"{path.name}: {name}_{key}")
-    constants = {name: Constant(name, int(entry["value"]), entry.get("doc", ""),
-                                bool(entry.get("signed", False)), bool(entry.get("hex", False)),
-                                bool(entry.get("overridable", False)))
-                 for name, entry in (raw.get("constants") or {}).items()}
+    constants = {
+        name: Constant(
+            name,
+            int(entry["value"]),
+            entry.get("doc", ""),
+            bool(entry.get("signed", False)),
+            bool(entry.get("hex", False)),
+            bool(entry.get("overridable", False)),
+        )
+        for name, entry in (raw.get("constants") or {}).items()
+    }
     records: dict[str, Record] = dict(shared or {})
     own: dict[str, Record] = {}
     for name, entry in (raw.get("records") or {}).items():

@@ -5,6 +5,7 @@
     python -m harness.contracts.codegen --check    # exit 1 if one is stale
     python -m harness.contracts.codegen --spec-dir DIR --out DIR   # from other YAML, elsewhere
 """
+
 from __future__ import annotations
 
 import argparse
@@ -182,8 +183,7 @@ def render_spec(spec: Spec, records: dict[str, Record], source: str) -> str:
     """The C header of one contract file (`records`: every record, for embedded types)."""
     raw, prefix = spec.raw, spec.raw.get("prefix", "")
     guard = raw["guard"]
-    out = [*_banner(source, raw.get("doc", "")), f"#ifndef {guard}", f"#define {guard}", "",
-           "#include <stdint.h>"]
+    out = [*_banner(source, raw.get("doc", "")), f"#ifndef {guard}", f"#define {guard}", "", "#include <stdint.h>"]
     if raw.get("includes"):
         out += ["", *[f'#include "{include}"' for include in raw["includes"]]]
     if spec.constants or "magic" in raw:

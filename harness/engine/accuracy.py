@@ -8,6 +8,7 @@ accuracy mode does: the anomaly score of a sample is the mean squared error betw
 its reconstruction, in real values, and the metric is the ROC AUC of those scores for labels
 0 (normal) and 1 (anomalous).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,18 +50,27 @@ class Accuracy:
     classes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        text = (f"{self.metric} on {self.samples} samples: device {self.device:.4f}, "
-                f"reference (tflite-micro) {self.reference:.4f}")
+        text = (
+            f"{self.metric} on {self.samples} samples: device {self.device:.4f}, "
+            f"reference (tflite-micro) {self.reference:.4f}"
+        )
         return text + (f", float model {self.float_model:.4f}" if self.float_model is not None else "")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "samples": self.samples, "device": self.device,
-                "reference": self.reference, "float_model": self.float_model, "classes": self.classes}
+        return {
+            "metric": self.metric,
+            "samples": self.samples,
+            "device": self.device,
+            "reference": self.reference,
+            "float_model": self.float_model,
+            "classes": self.classes,
+        }
 
 
 @dataclass
 class DatasetResult:
     """The bit-exactness of every sample (`inference`) and the accuracies."""
+
     inference: InferenceResult
     accuracy: Accuracy
 
@@ -90,8 +100,11 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def is_anomaly_detector(model: Model) -> bool:
-    return (len(model.inputs) == 1 and len(model.outputs) == 1 and
-            model.tensors[model.inputs[0]].shape == model.tensors[model.outputs[0]].shape)
+    return (
+        len(model.inputs) == 1
+        and len(model.outputs) == 1
+        and model.tensors[model.inputs[0]].shape == model.tensors[model.outputs[0]].shape
+    )
 
 
 class _Scorer:
@@ -102,23 +115,29 @@ class _Scorer:
         self.metric = "auc" if is_anomaly_detector(model) else "top1"
         if self.metric == "auc":
             if set(np.unique(labels)) != {0, 1}:
-                raise HarnessError(f"{source}: an anomaly detector's labels must be 0 (normal) and "
-                                   f"1 (anomalous), both present; found {sorted(set(labels.tolist()))}")
+                raise HarnessError(
+                    f"{source}: an anomaly detector's labels must be 0 (normal) and "
+                    f"1 (anomalous), both present; found {sorted(set(labels.tolist()))}"
+                )
         else:
             classes_out = int(np.prod(model.tensors[model.outputs[0]].shape))
             if labels.max() >= classes_out or labels.min() < 0:
-                raise HarnessError(f"{source}: labels run from {labels.min()} to {labels.max()}, the "
-                                   f"model has {classes_out} output classes")
+                raise HarnessError(
+                    f"{source}: labels run from {labels.min()} to {labels.max()}, the "
+                    f"model has {classes_out} output classes"
+                )
 
     def score(self, inputs: list[np.ndarray], outputs: list[list[np.ndarray]]) -> float:
         if self.metric == "top1":
             return top1(outputs, self.labels)
-        return roc_auc(np.array([self._reconstruction_error(x, out[0]) for x, out in zip(inputs, outputs)]),
-                       self.labels)
+        return roc_auc(
+            np.array([self._reconstruction_error(x, out[0]) for x, out in zip(inputs, outputs)]), self.labels
+        )
 
     def _reconstruction_error(self, x: np.ndarray, y: np.ndarray) -> float:
-        return float(np.mean((_real(self.model, self.model.inputs[0], x) -
-                              _real(self.model, self.model.outputs[0], y)) ** 2))
+        return float(
+            np.mean((_real(self.model, self.model.inputs[0], x) - _real(self.model, self.model.outputs[0], y)) ** 2)
+        )
 
 
 def _real(model: Model, index: int, value: np.ndarray) -> np.ndarray:
@@ -155,8 +174,9 @@ def float_model_for(path: str | Path, shape: tuple[int, ...]) -> Model:
         raise HarnessError(f"{path}: the float model has {len(model.inputs)} inputs, the data set one")
     tensor = model.tensors[model.inputs[0]]
     if tensor.dtype != np.float32 or tuple(tensor.shape) != tuple(shape):
-        raise HarnessError(f"{path}: the float model's input is {tensor.dtype} {list(tensor.shape)}, "
-                           f"want float32 {list(shape)}")
+        raise HarnessError(
+            f"{path}: the float model's input is {tensor.dtype} {list(tensor.shape)}, want float32 {list(shape)}"
+        )
     return model
 
 
@@ -166,8 +186,9 @@ def _float_model_outputs(path: str | Path, inputs: np.ndarray, shape: tuple[int,
         return [reference.run([x.reshape(shape)]) for x in inputs]
 
 
-def dataset_for(model: Model | str | Path, dataset: str | Path | Dataset, samples: int | None = None,
-                seed: int = 0) -> Dataset:
+def dataset_for(
+    model: Model | str | Path, dataset: str | Path | Dataset, samples: int | None = None, seed: int = 0
+) -> Dataset:
     """The data set loaded for `model`'s one input (a seeded subset of `samples`), its labels
     checked against the model's outputs: bad data is refused before a board boots."""
     model = model if isinstance(model, Model) else load_model(model)
@@ -181,8 +202,13 @@ def dataset_for(model: Model | str | Path, dataset: str | Path | Dataset, sample
     return dataset
 
 
-def run_dataset(session: DatasetSession, dataset: str | Path | Dataset, float_model: str | Path | None = None,
-                samples: int | None = None, seed: int = 0) -> DatasetResult:
+def run_dataset(
+    session: DatasetSession,
+    dataset: str | Path | Dataset,
+    float_model: str | Path | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+) -> DatasetResult:
     """Every sample on the device and the reference (compared element by element), then the
     metric of each side; `samples` picks a seeded random subset."""
     model = session.packed.model
@@ -192,8 +218,13 @@ def run_dataset(session: DatasetSession, dataset: str | Path | Dataset, float_mo
     device_x = _device_inputs(session, data)
     inference = session.run([[x.reshape(shape)] for x in device_x])
     inputs = list(device_x)
-    accuracy = Accuracy(scorer.metric, len(data), scorer.score(inputs, inference.device_outputs),
-                        scorer.score(inputs, inference.reference_outputs), classes=data.classes)
+    accuracy = Accuracy(
+        scorer.metric,
+        len(data),
+        scorer.score(inputs, inference.device_outputs),
+        scorer.score(inputs, inference.reference_outputs),
+        classes=data.classes,
+    )
     if float_model is not None:
         float_x = _float_inputs(session, data)
         outputs = _float_model_outputs(float_model, float_x, shape)

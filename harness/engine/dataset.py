@@ -12,6 +12,7 @@ Two forms (docs/inference.md, "Accuracy on a data set"):
   whole range: q = p - 128 (as TFLM's camera examples and MLPerf Tiny's VWW feed pixels). For a
   float model, pixels become p / 255.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm", ".gif
 @dataclass
 class Dataset:
     """Samples in the model's input shape (without the batch), their labels, class names."""
+
     source: str
     x: np.ndarray  # [N, ...] float32 real values, or int8 already quantized
     y: np.ndarray  # [N] int64
@@ -60,8 +62,10 @@ def _load_npz(path: Path, shape: tuple[int, ...]) -> Dataset:
         with np.load(path, allow_pickle=False) as data:
             missing = [key for key in ("x", "y") if key not in data.files]
             if missing:
-                raise HarnessError(f"{path}: no array {missing[0]!r} (want x: inputs, y: labels; "
-                                   f"has {', '.join(data.files) or 'nothing'})")
+                raise HarnessError(
+                    f"{path}: no array {missing[0]!r} (want x: inputs, y: labels; "
+                    f"has {', '.join(data.files) or 'nothing'})"
+                )
             x, y = data["x"], data["y"]
     except (OSError, ValueError) as exc:
         raise HarnessError(f"{path}: cannot read a .npz file ({exc})") from None
@@ -83,8 +87,9 @@ def _load_npz(path: Path, shape: tuple[int, ...]) -> Dataset:
 
 def _load_image_dir(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> Dataset:
     if len(shape) != 4 or shape[3] not in (1, 3):
-        raise HarnessError(f"{path}: a folder of images needs a model input [1, H, W, 1 or 3], "
-                           f"this one is {list(shape)}")
+        raise HarnessError(
+            f"{path}: a folder of images needs a model input [1, H, W, 1 or 3], this one is {list(shape)}"
+        )
     classes = sorted(p.name for p in path.iterdir() if p.is_dir())
     if not classes:
         raise HarnessError(f"{path}: no class folders (one subfolder per class, holding its images)")
@@ -97,13 +102,17 @@ def _load_image_dir(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> Data
             images.append(_read_image(file, shape[1], shape[2], shape[3]))
             labels.append(label)
     pixels = np.stack(images)
-    x = ((pixels.astype(np.int16) - 128).astype(np.int8) if dtype == np.int8
-         else (pixels / np.float32(255.0)).astype(np.float32))
+    x = (
+        (pixels.astype(np.int16) - 128).astype(np.int8)
+        if dtype == np.int8
+        else (pixels / np.float32(255.0)).astype(np.float32)
+    )
     return Dataset(str(path), x, np.array(labels, np.int64), classes)
 
 
 def _read_image(file: Path, height: int, width: int, channels: int) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(file) as image:
             image = image.convert("L" if channels == 1 else "RGB")

@@ -3,6 +3,7 @@
 The same YAML generates the firmware's firmware/src/engine/model_format.h, so the host packs
 and reads every record by field name (`OPERATOR.pack(opcode=..., ...)`) and both sides agree.
 """
+
 from __future__ import annotations
 
 import zlib

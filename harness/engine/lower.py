@@ -6,6 +6,7 @@ Anything the engine cannot execute bit-exactly raises UnsupportedModel naming th
 Each operator's parameter record is packed by field name with the layout that
 harness/contracts/model_format.yaml gives it (the same YAML generates the firmware's structs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,7 @@ from ..model.tflite import Model, ModelError, Operator, Tensor
 from .format import MAX_OP_INPUTS, MAX_RANK, OPCODES, op_params
 
 FLT_MAX = float(np.finfo(np.float32).max)
-ACTIVATIONS = {"NONE": (-FLT_MAX, FLT_MAX), "RELU": (0.0, FLT_MAX), "RELU6": (0.0, 6.0),
-               "RELU_N1_TO_1": (-1.0, 1.0)}
+ACTIVATIONS = {"NONE": (-FLT_MAX, FLT_MAX), "RELU": (0.0, FLT_MAX), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 
 class UnsupportedModel(ModelError):
@@ -83,30 +83,29 @@ class Layer:
     def activation(self) -> str:
         act = str(self.option("fused_activation_function", "NONE"))
         if act not in ACTIVATIONS:
-            raise self.fail(f"fused activation {act} is not supported (supported: "
-                            f"{', '.join(ACTIVATIONS)})")
+            raise self.fail(f"fused activation {act} is not supported (supported: {', '.join(ACTIVATIONS)})")
         return act
 
     def dtype(self, t: Tensor, allowed: tuple[type, ...] = (np.int8, np.float32)) -> np.dtype:
         if t.dtype not in [np.dtype(a) for a in allowed]:
-            raise self.fail(f"tensor {t.index} ({t.name}) has type {t.dtype}; supported: "
-                            f"{', '.join(str(np.dtype(a)) for a in allowed)}")
+            raise self.fail(
+                f"tensor {t.index} ({t.name}) has type {t.dtype}; supported: "
+                f"{', '.join(str(np.dtype(a)) for a in allowed)}"
+            )
         return t.dtype
 
     def same_dtype(self, *tensors: Tensor) -> np.dtype:
         dtype = self.dtype(tensors[0])
         for t in tensors[1:]:
             if t.dtype != dtype:
-                raise self.fail(f"mixes {dtype} and {t.dtype} tensors ({t.name}); hybrid "
-                                f"models are not supported")
+                raise self.fail(f"mixes {dtype} and {t.dtype} tensors ({t.name}); hybrid models are not supported")
         return dtype
 
     def qparams(self, t: Tensor) -> tuple[float, int]:
         if t.quant is None:
             raise self.fail(f"int8 tensor {t.index} ({t.name}) has no quantization parameters")
         if t.quant.per_channel:
-            raise self.fail(f"tensor {t.index} ({t.name}) is quantized per channel; only "
-                            f"weights may be")
+            raise self.fail(f"tensor {t.index} ({t.name}) is quantized per channel; only weights may be")
         return float(t.quant.scale[0]), int(t.quant.zero_point[0])
 
     def constant(self, t: Tensor, what: str) -> np.ndarray:
@@ -116,16 +115,21 @@ class Layer:
 
     def rank(self, t: Tensor, low: int, high: int) -> None:
         if not low <= len(t.shape) <= high:
-            raise self.fail(f"tensor {t.index} ({t.name}) has rank {len(t.shape)}; supported "
-                            f"{low}..{high}")
+            raise self.fail(f"tensor {t.index} ({t.name}) has rank {len(t.shape)}; supported {low}..{high}")
 
     def act_range_int8(self, t: Tensor, act: str) -> tuple[int, int]:
         scale, zero_point = self.qparams(t)
         return requant.activation_range(act, scale, zero_point)
 
 
-def _op(opcode: str, dtype: np.dtype, inputs: list[int], outputs: list[int],
-        arrays: dict[str, np.ndarray] | None = None, **params: object) -> LoweredOp:
+def _op(
+    opcode: str,
+    dtype: np.dtype,
+    inputs: list[int],
+    outputs: list[int],
+    arrays: dict[str, np.ndarray] | None = None,
+    **params: object,
+) -> LoweredOp:
     """The lowered operator, its parameters packed by field name into the record the contract
     gives `opcode` computing in `dtype`; each of `arrays` goes to the field `<name>_offset`."""
     layout = op_params(opcode, dtype)
@@ -149,8 +153,9 @@ def _padding(padding: str, size: int, filt: int, stride: int, dilation: int, out
     return max((out - 1) * stride + effective - size, 0) // 2
 
 
-def _window(layer: Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
-            dw: int = 1) -> tuple[int, int, int, int]:
+def _window(
+    layer: Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1, dw: int = 1
+) -> tuple[int, int, int, int]:
     """Strides and padding of a 2-D window op; checks the output shape TFLM would compute."""
     padding = str(layer.option("padding", "SAME"))
     if padding not in ("SAME", "VALID"):
@@ -160,10 +165,11 @@ def _window(layer: Layer, x: Tensor, y: Tensor, fh: int, fw: int, dh: int = 1,
         raise layer.fail("strides, dilations and window sizes must be positive")
     oh, ow = _out_size(padding, x.shape[1], fh, sh, dh), _out_size(padding, x.shape[2], fw, sw, dw)
     if (oh, ow) != tuple(y.shape[1:3]) or y.shape[0] != x.shape[0]:
-        raise layer.fail(f"output shape {list(y.shape)} does not match the input {list(x.shape)} "
-                         f"and window (expected height {oh}, width {ow})")
-    return (sh, sw, _padding(padding, x.shape[1], fh, sh, dh, oh),
-            _padding(padding, x.shape[2], fw, sw, dw, ow))
+        raise layer.fail(
+            f"output shape {list(y.shape)} does not match the input {list(x.shape)} "
+            f"and window (expected height {oh}, width {ow})"
+        )
+    return (sh, sw, _padding(padding, x.shape[1], fh, sh, dh, oh), _padding(padding, x.shape[2], fw, sw, dw, ow))
 
 
 def conv(layer: Layer, depthwise: bool) -> LoweredOp:
@@ -180,13 +186,11 @@ def conv(layer: Layer, depthwise: bool) -> LoweredOp:
     out_c = y.shape[3]
     if depthwise:
         if w.shape[0] != 1 or w.shape[3] != out_c or out_c % x.shape[3]:
-            raise layer.fail(f"filter {list(w.shape)} does not fit input {list(x.shape)} and "
-                             f"output {list(y.shape)}")
+            raise layer.fail(f"filter {list(w.shape)} does not fit input {list(x.shape)} and output {list(y.shape)}")
         multiplier = out_c // x.shape[3]
     else:
         if w.shape[0] != out_c or x.shape[3] % w.shape[3]:
-            raise layer.fail(f"filter {list(w.shape)} does not fit input {list(x.shape)} and "
-                             f"output {list(y.shape)}")
+            raise layer.fail(f"filter {list(w.shape)} does not fit input {list(x.shape)} and output {list(y.shape)}")
         multiplier = 0
     inputs = [x.index, w.index]
     if bias is not None:
@@ -194,8 +198,15 @@ def conv(layer: Layer, depthwise: bool) -> LoweredOp:
         if bias_values.size != out_c:
             raise layer.fail(f"bias has {bias_values.size} values for {out_c} output channels")
         inputs.append(bias.index)
-    geometry: dict[str, Any] = {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw, "pad_h": ph,
-                "pad_w": pw, "depth_multiplier": multiplier}
+    geometry: dict[str, Any] = {
+        "stride_h": sh,
+        "stride_w": sw,
+        "dilation_h": dh,
+        "dilation_w": dw,
+        "pad_h": ph,
+        "pad_w": pw,
+        "depth_multiplier": multiplier,
+    }
     if dtype == np.float32:
         if bias is not None and bias.dtype != np.float32:
             raise layer.fail(f"float model with a {bias.dtype} bias")
@@ -208,9 +219,19 @@ def conv(layer: Layer, depthwise: bool) -> LoweredOp:
     w_scales = _weight_scales(layer, w, axis=3 if depthwise else 0, channels=out_c)
     mult, shift = requant.per_channel_multipliers(in_scale, w_scales, out_scale)
     lo, hi = layer.act_range_int8(y, act)
-    return _op(layer.op.opcode, dtype, inputs, [y.index], {"multipliers": mult, "shifts": shift},
-               **geometry, input_offset=-in_zp, output_offset=out_zp, act_min=lo, act_max=hi,
-               per_channel=1)
+    return _op(
+        layer.op.opcode,
+        dtype,
+        inputs,
+        [y.index],
+        {"multipliers": mult, "shifts": shift},
+        **geometry,
+        input_offset=-in_zp,
+        output_offset=out_zp,
+        act_min=lo,
+        act_max=hi,
+        per_channel=1,
+    )
 
 
 def _weight_scales(layer: Layer, w: Tensor, axis: int, channels: int) -> np.ndarray:
@@ -218,14 +239,14 @@ def _weight_scales(layer: Layer, w: Tensor, axis: int, channels: int) -> np.ndar
     if w.quant is None:
         raise layer.fail(f"int8 weights {w.name} have no quantization parameters")
     if np.any(w.quant.zero_point != 0):
-        raise layer.fail(f"weights {w.name} have a non-zero zero point; TFLM requires "
-                         f"symmetric weights")
+        raise layer.fail(f"weights {w.name} have a non-zero zero point; TFLM requires symmetric weights")
     scales = w.quant.scale
     if scales.size == 1:
         return np.repeat(scales, channels)
     if scales.size != channels or w.quant.axis != axis:
-        raise layer.fail(f"weights {w.name} have {scales.size} scales on axis "
-                         f"{w.quant.axis}; expected {channels} on axis {axis}")
+        raise layer.fail(
+            f"weights {w.name} have {scales.size} scales on axis {w.quant.axis}; expected {channels} on axis {axis}"
+        )
     return scales
 
 
@@ -241,8 +262,9 @@ def fully_connected(layer: Layer) -> LoweredOp:
     units, depth = w.shape
     size = int(np.prod(x.shape))
     if depth == 0 or size % depth or int(np.prod(y.shape)) != size // depth * units:
-        raise layer.fail(f"input {list(x.shape)}, weights {list(w.shape)} and output "
-                         f"{list(y.shape)} do not fit together")
+        raise layer.fail(
+            f"input {list(x.shape)}, weights {list(w.shape)} and output {list(y.shape)} do not fit together"
+        )
     batches = size // depth
     act = layer.activation()
     inputs = [x.index, w.index]
@@ -253,8 +275,17 @@ def fully_connected(layer: Layer) -> LoweredOp:
         inputs.append(bias.index)
     if dtype == np.float32:
         lo_f, hi_f = ACTIVATIONS[act]
-        return _op("FULLY_CONNECTED", dtype, inputs, [y.index], act_min=lo_f, act_max=hi_f,
-                   batches=batches, accum_depth=depth, output_depth=units)
+        return _op(
+            "FULLY_CONNECTED",
+            dtype,
+            inputs,
+            [y.index],
+            act_min=lo_f,
+            act_max=hi_f,
+            batches=batches,
+            accum_depth=depth,
+            output_depth=units,
+        )
     if bias is not None and bias.dtype != np.int32:
         raise layer.fail(f"int8 model with a {bias.dtype} bias; only int32 bias is supported")
     in_scale, in_zp = layer.qparams(x)
@@ -267,10 +298,22 @@ def fully_connected(layer: Layer) -> LoweredOp:
     mult, shift = requant.per_channel_multipliers(in_scale, w.quant.scale, out_scale)
     lo, hi = layer.act_range_int8(y, act)
     filter_offset = -int(w.quant.zero_point[0])
-    return _op("FULLY_CONNECTED", dtype, inputs, [y.index], {"multipliers": mult, "shifts": shift},
-               input_offset=-in_zp, filter_offset=filter_offset, output_offset=out_zp, act_min=lo,
-               act_max=hi, per_channel=int(per_channel), batches=batches, accum_depth=depth,
-               output_depth=units)
+    return _op(
+        "FULLY_CONNECTED",
+        dtype,
+        inputs,
+        [y.index],
+        {"multipliers": mult, "shifts": shift},
+        input_offset=-in_zp,
+        filter_offset=filter_offset,
+        output_offset=out_zp,
+        act_min=lo,
+        act_max=hi,
+        per_channel=int(per_channel),
+        batches=batches,
+        accum_depth=depth,
+        output_depth=units,
+    )
 
 
 def pool(layer: Layer) -> LoweredOp:
@@ -290,8 +333,22 @@ def pool(layer: Layer) -> LoweredOp:
             raise layer.fail("input and output quantization differ; TFLM requires them equal")
         lo, hi = layer.act_range_int8(y, act)
     lo_f, hi_f = ACTIVATIONS[act]
-    return _op(layer.op.opcode, dtype, [x.index], [y.index], stride_h=sh, stride_w=sw, filter_h=fh,
-               filter_w=fw, pad_h=ph, pad_w=pw, act_min=lo, act_max=hi, act_min_f=lo_f, act_max_f=hi_f)
+    return _op(
+        layer.op.opcode,
+        dtype,
+        [x.index],
+        [y.index],
+        stride_h=sh,
+        stride_w=sw,
+        filter_h=fh,
+        filter_w=fw,
+        pad_h=ph,
+        pad_w=pw,
+        act_min=lo,
+        act_max=hi,
+        act_min_f=lo_f,
+        act_max_f=hi_f,
+    )
 
 
 def _broadcastable(layer: Layer, a: Tensor, b: Tensor, y: Tensor) -> None:
@@ -320,14 +377,38 @@ def binary(layer: Layer) -> LoweredOp:
     lo, hi = layer.act_range_int8(y, act)
     if layer.op.opcode == "ADD":
         p = requant.add_params(s1, s2, so)
-        return _op("ADD", dtype, data, [y.index], input1_offset=-z1, input2_offset=-z2,
-                   output_offset=zo, left_shift=p.left_shift, input1_multiplier=p.input1_multiplier,
-                   input1_shift=p.input1_shift, input2_multiplier=p.input2_multiplier,
-                   input2_shift=p.input2_shift, output_multiplier=p.output_multiplier,
-                   output_shift=p.output_shift, act_min=lo, act_max=hi)
+        return _op(
+            "ADD",
+            dtype,
+            data,
+            [y.index],
+            input1_offset=-z1,
+            input2_offset=-z2,
+            output_offset=zo,
+            left_shift=p.left_shift,
+            input1_multiplier=p.input1_multiplier,
+            input1_shift=p.input1_shift,
+            input2_multiplier=p.input2_multiplier,
+            input2_shift=p.input2_shift,
+            output_multiplier=p.output_multiplier,
+            output_shift=p.output_shift,
+            act_min=lo,
+            act_max=hi,
+        )
     m, s = requant.mul_multiplier(s1, s2, so)
-    return _op("MUL", dtype, data, [y.index], input1_offset=-z1, input2_offset=-z2, output_offset=zo,
-               output_multiplier=m, output_shift=s, act_min=lo, act_max=hi)
+    return _op(
+        "MUL",
+        dtype,
+        data,
+        [y.index],
+        input1_offset=-z1,
+        input2_offset=-z2,
+        output_offset=zo,
+        output_multiplier=m,
+        output_shift=s,
+        act_min=lo,
+        act_max=hi,
+    )
 
 
 def softmax(layer: Layer) -> LoweredOp:
@@ -339,8 +420,15 @@ def softmax(layer: Layer) -> LoweredOp:
         return _op("SOFTMAX", dtype, [x.index], [y.index], beta=beta)
     _fixed_output(layer, y)
     p = requant.softmax_params(layer.qparams(x)[0], beta)
-    return _op("SOFTMAX", dtype, [x.index], [y.index], input_multiplier=p.input_multiplier,
-               input_left_shift=p.input_left_shift, diff_min=p.diff_min)
+    return _op(
+        "SOFTMAX",
+        dtype,
+        [x.index],
+        [y.index],
+        input_multiplier=p.input_multiplier,
+        input_left_shift=p.input_left_shift,
+        diff_min=p.diff_min,
+    )
 
 
 def logistic(layer: Layer) -> LoweredOp:
@@ -351,16 +439,22 @@ def logistic(layer: Layer) -> LoweredOp:
         return _op("LOGISTIC", dtype, [x.index], [y.index])
     _fixed_output(layer, y)
     p = requant.logistic_params(*layer.qparams(x))
-    return _op("LOGISTIC", dtype, [x.index], [y.index], input_zero_point=p.input_zero_point,
-               input_range_radius=p.input_range_radius, input_multiplier=p.input_multiplier,
-               input_left_shift=p.input_left_shift)
+    return _op(
+        "LOGISTIC",
+        dtype,
+        [x.index],
+        [y.index],
+        input_zero_point=p.input_zero_point,
+        input_range_radius=p.input_range_radius,
+        input_multiplier=p.input_multiplier,
+        input_left_shift=p.input_left_shift,
+    )
 
 
 def _fixed_output(layer: Layer, y: Tensor) -> None:
     scale, zero_point = layer.qparams(y)
     if zero_point != -128 or abs(scale - 1 / 256) > 1e-9:
-        raise layer.fail(f"int8 output must have scale 1/256 and zero point -128, has "
-                         f"{scale} and {zero_point}")
+        raise layer.fail(f"int8 output must have scale 1/256 and zero point -128, has {scale} and {zero_point}")
 
 
 def _same_size(layer: Layer, x: Tensor, y: Tensor) -> None:
@@ -393,8 +487,7 @@ def pad(layer: Layer) -> LoweredOp:
         if layer.qparams(x) != layer.qparams(y):
             raise layer.fail("input and output quantization differ")
         pad_value = layer.qparams(y)[1]
-    return _op("PAD", dtype, [x.index], [y.index], before=before, after=after, value_s8=pad_value,
-               value_f32=0.0)
+    return _op("PAD", dtype, [x.index], [y.index], before=before, after=after, value_s8=pad_value, value_f32=0.0)
 
 
 def mean(layer: Layer) -> LoweredOp:
@@ -413,8 +506,18 @@ def mean(layer: Layer) -> LoweredOp:
         return _op("MEAN", dtype, [x.index], [y.index], num_axes=len(axes), axes=axes_field)
     (si, zi), (so, zo) = layer.qparams(x), layer.qparams(y)
     m, s = requant.rescale_multiplier(si, so)
-    return _op("MEAN", dtype, [x.index], [y.index], input_zero_point=zi, output_zero_point=zo,
-               multiplier=m, shift=s, num_axes=len(axes), axes=axes_field)
+    return _op(
+        "MEAN",
+        dtype,
+        [x.index],
+        [y.index],
+        input_zero_point=zi,
+        output_zero_point=zo,
+        multiplier=m,
+        shift=s,
+        num_axes=len(axes),
+        axes=axes_field,
+    )
 
 
 def concatenation(layer: Layer) -> LoweredOp:
@@ -430,8 +533,9 @@ def concatenation(layer: Layer) -> LoweredOp:
         if t.is_constant:
             raise layer.fail(f"constant input {t.name} is not supported")
         if dtype == np.int8 and layer.qparams(t) != layer.qparams(y):
-            raise layer.fail(f"input {t.name} is quantized differently from the output "
-                             f"(requantizing concatenation is not supported)")
+            raise layer.fail(
+                f"input {t.name} is quantized differently from the output (requantizing concatenation is not supported)"
+            )
     axis = layer.int_option("axis", 0)
     rank = len(y.shape)
     if not -rank <= axis < rank:
@@ -450,8 +554,9 @@ def quantize(layer: Layer) -> LoweredOp:
         return _op("QUANTIZE", x.dtype, [x.index], [y.index], scale=so, zero_point=zo)
     si, zi = layer.qparams(x)
     m, s = requant.rescale_multiplier(si, so)
-    return _op("QUANTIZE", x.dtype, [x.index], [y.index], input_zero_point=zi, output_zero_point=zo,
-               multiplier=m, shift=s)
+    return _op(
+        "QUANTIZE", x.dtype, [x.index], [y.index], input_zero_point=zi, output_zero_point=zo, multiplier=m, shift=s
+    )
 
 
 def dequantize(layer: Layer) -> LoweredOp:

@@ -8,6 +8,7 @@ types its kernel computes in, with a parameter record for each, are the device c
 writer, the quantizer and the test support (the random and the fixed single-op models,
 tests/support/) all read this table, in this order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -63,21 +64,26 @@ class Op:
 
 
 _WINDOW = {"padding": "VALID", "stride_w": 1, "stride_h": 1}
-_CONV = {**_WINDOW, "fused_activation_function": "NONE", "dilation_w_factor": 1,
-         "dilation_h_factor": 1}
+_CONV = {**_WINDOW, "fused_activation_function": "NONE", "dilation_w_factor": 1, "dilation_h_factor": 1}
 _POOL = {**_WINDOW, "filter_width": 1, "filter_height": 1, "fused_activation_function": "NONE"}
 _FUSED = {"fused_activation_function": "NONE"}
 _SHARED = Quantized(shares_params=True)
 _PROBABILITY = Quantized(fixed_output=(1.0 / 256, -128))
 
 _TABLE = (
-    Op("CONV_2D", partial(lowering.conv, depthwise=False), options=_CONV,
-       quantize=Quantized(weight_axis=0)),
-    Op("DEPTHWISE_CONV_2D", partial(lowering.conv, depthwise=True),
-       options={**_CONV, "depth_multiplier": 1}, quantize=Quantized(weight_axis=3)),
-    Op("FULLY_CONNECTED", lowering.fully_connected,
-       options={**_FUSED, "weights_format": "DEFAULT", "keep_num_dims": False},
-       quantize=Quantized(weight_axis=0)),
+    Op("CONV_2D", partial(lowering.conv, depthwise=False), options=_CONV, quantize=Quantized(weight_axis=0)),
+    Op(
+        "DEPTHWISE_CONV_2D",
+        partial(lowering.conv, depthwise=True),
+        options={**_CONV, "depth_multiplier": 1},
+        quantize=Quantized(weight_axis=3),
+    ),
+    Op(
+        "FULLY_CONNECTED",
+        lowering.fully_connected,
+        options={**_FUSED, "weights_format": "DEFAULT", "keep_num_dims": False},
+        quantize=Quantized(weight_axis=0),
+    ),
     Op("AVERAGE_POOL_2D", lowering.pool, options=_POOL, quantize=_SHARED),
     Op("MAX_POOL_2D", lowering.pool, options=_POOL, quantize=_SHARED),
     Op("ADD", lowering.binary, options=_FUSED),
@@ -87,8 +93,12 @@ _TABLE = (
     Op("RESHAPE", lowering.reshape, quantize=_SHARED),
     Op("PAD", lowering.pad, quantize=_SHARED),
     Op("MEAN", lowering.mean, options={"keep_dims": False}),
-    Op("CONCATENATION", lowering.concatenation, options={"axis": 0, **_FUSED},
-       quantize=Quantized(shares_params=True, all_inputs_data=True)),
+    Op(
+        "CONCATENATION",
+        lowering.concatenation,
+        options={"axis": 0, **_FUSED},
+        quantize=Quantized(shares_params=True, all_inputs_data=True),
+    ),
     # QUANTIZE computes in its input's type (float32 quantizes, int8 requantizes); DEQUANTIZE
     # reads int8. A float model has neither, so the quantizer has nothing to do with them.
     Op("QUANTIZE", lowering.quantize, quantize=None),
@@ -107,15 +117,15 @@ def lower(model: Model) -> list[LoweredOp]:
         layer = Layer(model, op)
         entry = OPS.get(op.opcode)
         if entry is None:
-            raise layer.fail(f"operator {op.opcode} is not supported by the device engine "
-                             f"(supported: {', '.join(SUPPORTED)})")
+            raise layer.fail(
+                f"operator {op.opcode} is not supported by the device engine (supported: {', '.join(SUPPORTED)})"
+            )
         for index in op.outputs:
             layer.dtype(model.tensors[index], (np.int8, np.float32))
         try:
             lowered.append(entry.lower(layer))
         except (ValueError, OverflowError, ZeroDivisionError) as exc:  # requant's range checks
-            raise layer.fail(f"its quantization scales give requantization parameters out of "
-                             f"range ({exc})") from None
+            raise layer.fail(f"its quantization scales give requantization parameters out of range ({exc})") from None
     return lowered
 
 

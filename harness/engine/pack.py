@@ -6,6 +6,7 @@
 The packer validates every operator (lower.py), precomputes the requantization parameters,
 plans the arena (plan.py) and checks that the result fits the board before anything is flashed.
 """
+
 from __future__ import annotations
 
 import struct
@@ -30,8 +31,11 @@ from .plan import lifetimes, plan
 # `firmware.engine.pool`, built as ENGINE_POOL_SIZE) has that instead.
 FIRMWARE_RAM_RESERVE = contracts.load("constants").value("ENGINE_RAM_RESERVE")
 
-_TYPE_CODES = {np.dtype(np.int8): fmt.TYPE_INT8, np.dtype(np.float32): fmt.TYPE_FLOAT32,
-               np.dtype(np.int32): fmt.TYPE_INT32}
+_TYPE_CODES = {
+    np.dtype(np.int8): fmt.TYPE_INT8,
+    np.dtype(np.float32): fmt.TYPE_FLOAT32,
+    np.dtype(np.int32): fmt.TYPE_INT32,
+}
 
 
 class ModelTooLarge(HarnessError):
@@ -84,8 +88,9 @@ def pack_model(model: Model, board: Board | None = None, emulator: str = "none")
     ops = lower(model)
     _check_io(model)
     arena_tensors = _arena_sizes(model, ops)
-    offsets, arena_size = plan(lifetimes(arena_tensors, [(op.inputs, op.outputs) for op in ops],
-                                         model.inputs, model.outputs))
+    offsets, arena_size = plan(
+        lifetimes(arena_tensors, [(op.inputs, op.outputs) for op in ops], model.inputs, model.outputs)
+    )
     packed = _Assembler(model, ops, offsets, arena_size).assemble()
     if board is not None:
         check_fits(packed, board, emulator)
@@ -110,25 +115,27 @@ def check_comparable(model: Model) -> None:
         if t.is_constant:
             raise NothingToCompare(f"graph {role} {t.name} (tensor {index}) is a constant")
         if int(np.prod(t.shape, dtype=np.int64)) == 0:
-            raise NothingToCompare(f"graph {role} {t.name} (tensor {index}) has no elements "
-                                   f"(shape {list(t.shape)})")
+            raise NothingToCompare(f"graph {role} {t.name} (tensor {index}) has no elements (shape {list(t.shape)})")
         if index not in written:
-            raise NothingToCompare(f"graph output {t.name} (tensor {index}) is written by no "
-                                   f"operator: its value is undefined")
+            raise NothingToCompare(
+                f"graph output {t.name} (tensor {index}) is written by no operator: its value is undefined"
+            )
 
 
 def _check_io(model: Model) -> None:
     for index in (*model.inputs, *model.outputs):
         t = model.tensors[index]
         if t.dtype not in (np.int8, np.float32):
-            raise UnsupportedModel(f"model input/output {t.name} has type {t.dtype}; "
-                                   f"supported: int8, float32")
+            raise UnsupportedModel(f"model input/output {t.name} has type {t.dtype}; supported: int8, float32")
 
 
 def _arena_sizes(model: Model, ops: list[LoweredOp]) -> dict[int, int]:
     used = {t for op in ops for t in (*op.inputs, *op.outputs)} | set(model.inputs) | set(model.outputs)
-    return {t: _nbytes(model.tensors[t].shape, model.tensors[t].dtype)
-            for t in sorted(used) if not model.tensors[t].is_constant}
+    return {
+        t: _nbytes(model.tensors[t].shape, model.tensors[t].dtype)
+        for t in sorted(used)
+        if not model.tensors[t].is_constant
+    }
 
 
 def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
@@ -149,12 +156,14 @@ def check_fits(packed: PackedModel, board: Board, emulator: str = "none") -> Non
         raise ModelTooLarge(
             f"the arena of {packed.arena_size} bytes does not fit board {board.name}: "
             f"{memory.sram.size} bytes of SRAM, {budget} left for the arena after "
-            f"the firmware's data and stack")
+            f"the firmware's data and stack"
+        )
     if len(packed.image) > memory.model_slot.size:
         raise ModelTooLarge(
             f"the packed model of {len(packed.image)} bytes ({packed.constant_bytes} bytes of "
             f"weights) does not fit board {board.name}'s flash model slot of "
-            f"{memory.model_slot.size} bytes")
+            f"{memory.model_slot.size} bytes"
+        )
 
 
 class _Assembler:
@@ -174,13 +183,15 @@ class _Assembler:
         return offset
 
     def assemble(self) -> PackedModel:
-        constants = sorted({t for op in self.ops for t in op.inputs
-                            if self.model.tensors[t].is_constant})
+        constants = sorted({t for op in self.ops for t in op.inputs if self.model.tensors[t].is_constant})
         tensors_at = self._place(bytes(fmt.TENSOR.size * len(self.model.tensors)))
         ops_at = self._place(bytes(fmt.OPERATOR.size * len(self.ops)))
         op_records = [self._op_record(op) for op in self.ops]
-        io_at = self._place(struct.pack(f"<{len(self.model.inputs) + len(self.model.outputs)}H",
-                                        *self.model.inputs, *self.model.outputs))
+        io_at = self._place(
+            struct.pack(
+                f"<{len(self.model.inputs) + len(self.model.outputs)}H", *self.model.inputs, *self.model.outputs
+            )
+        )
         data_at = self._place(b"", fmt.ALIGN)
         constant_at = {t: self._place(self._constant_bytes(t), fmt.ALIGN) for t in constants}
         self._place(b"", 4)
@@ -191,20 +202,38 @@ class _Assembler:
             self._write(ops_at + i * fmt.OPERATOR.size, record)
         total = self.base + len(self.body)
         header = fmt.HEADER.pack(
-            magic=fmt.MAGIC, version=fmt.VERSION, header_size=fmt.HEADER.size, total_size=total,
-            crc32=0, arena_size=self.arena_size, num_tensors=len(self.model.tensors),
-            num_ops=len(self.ops), num_inputs=len(self.model.inputs),
-            num_outputs=len(self.model.outputs), tensors_offset=tensors_at, ops_offset=ops_at,
-            io_offset=io_at, data_offset=data_at, source_id=int(self.model.sha256[:8], 16))
+            magic=fmt.MAGIC,
+            version=fmt.VERSION,
+            header_size=fmt.HEADER.size,
+            total_size=total,
+            crc32=0,
+            arena_size=self.arena_size,
+            num_tensors=len(self.model.tensors),
+            num_ops=len(self.ops),
+            num_inputs=len(self.model.inputs),
+            num_outputs=len(self.model.outputs),
+            tensors_offset=tensors_at,
+            ops_offset=ops_at,
+            io_offset=io_at,
+            data_offset=data_at,
+            source_id=int(self.model.sha256[:8], 16),
+        )
         image = bytearray(header + self.body)
         crc_at = fmt.HEADER.offset("crc32")
         struct.pack_into(fmt.HEADER.field_format("crc32"), image, crc_at, fmt.checksum(bytes(image)))
-        return PackedModel(bytes(image), self.arena_size, tensors, self.ops, list(self.model.inputs),
-                           list(self.model.outputs), self.model)
+        return PackedModel(
+            bytes(image),
+            self.arena_size,
+            tensors,
+            self.ops,
+            list(self.model.inputs),
+            list(self.model.outputs),
+            self.model,
+        )
 
     def _write(self, offset: int, data: bytes) -> None:
         start = offset - self.base
-        self.body[start:start + len(data)] = data
+        self.body[start : start + len(data)] = data
 
     def _op_record(self, op: LoweredOp) -> bytes:
         indices = [*op.inputs, *op.outputs]
@@ -216,9 +245,15 @@ class _Assembler:
             struct.pack_into(op.layout.field_format(field), params, op.layout.offset(field), array_at)
         params_at = self._place(bytes(params))
         dtype = _TYPE_CODES[np.dtype(op.dtype)]
-        return fmt.OPERATOR.pack(opcode=op.code, num_inputs=len(op.inputs),
-                                 num_outputs=len(op.outputs), type=dtype, tensors_offset=indices_at,
-                                 params_offset=params_at, params_size=len(params))
+        return fmt.OPERATOR.pack(
+            opcode=op.code,
+            num_inputs=len(op.inputs),
+            num_outputs=len(op.outputs),
+            type=dtype,
+            tensors_offset=indices_at,
+            params_offset=params_at,
+            params_size=len(params),
+        )
 
     def _constant_bytes(self, index: int) -> bytes:
         t = self.model.tensors[index]
@@ -234,16 +269,22 @@ class _Assembler:
             storage, offset, nbytes = fmt.STORAGE_NONE, 0, 0
         scale = float(t.quant.scale[0]) if t.quant is not None else 0.0
         zero_point = int(t.quant.zero_point[0]) if t.quant is not None else 0
-        return PackedTensor(t.index, t.name, t.dtype, t.shape, storage, offset, nbytes, scale,
-                            zero_point)
+        return PackedTensor(t.index, t.name, t.dtype, t.shape, storage, offset, nbytes, scale, zero_point)
 
     @staticmethod
     def _tensor_record(t: PackedTensor) -> bytes:
         if len(t.shape) > fmt.MAX_RANK and t.storage != fmt.STORAGE_NONE:
-            raise UnsupportedModel(f"tensor {t.index} ({t.name}) has rank {len(t.shape)}; "
-                                   f"the engine supports up to {fmt.MAX_RANK}")
-        dims = list(t.shape[:fmt.MAX_RANK]) + [0] * (fmt.MAX_RANK - min(len(t.shape), fmt.MAX_RANK))
-        return fmt.TENSOR.pack(type=_TYPE_CODES.get(np.dtype(t.dtype), 0),
-                               rank=min(len(t.shape), fmt.MAX_RANK), storage=t.storage, dims=dims,
-                               offset=t.offset, bytes=t.nbytes, scale=t.scale,
-                               zero_point=t.zero_point)
+            raise UnsupportedModel(
+                f"tensor {t.index} ({t.name}) has rank {len(t.shape)}; the engine supports up to {fmt.MAX_RANK}"
+            )
+        dims = list(t.shape[: fmt.MAX_RANK]) + [0] * (fmt.MAX_RANK - min(len(t.shape), fmt.MAX_RANK))
+        return fmt.TENSOR.pack(
+            type=_TYPE_CODES.get(np.dtype(t.dtype), 0),
+            rank=min(len(t.shape), fmt.MAX_RANK),
+            storage=t.storage,
+            dims=dims,
+            offset=t.offset,
+            bytes=t.nbytes,
+            scale=t.scale,
+            zero_point=t.zero_point,
+        )

@@ -11,10 +11,11 @@ that misses the bound (a chain whose largest tensor should rest on a smaller one
 small search over the order of first-fit placement looks for a plan at the bound. Deterministic:
 same lifetimes, same offsets.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .format import ALIGN
 
@@ -39,8 +40,12 @@ def _aligned(value: int) -> int:
     return (value + ALIGN - 1) // ALIGN * ALIGN
 
 
-def lifetimes(sizes: dict[int, int], op_tensors: list[tuple[list[int], list[int]]],
-              model_inputs: list[int], model_outputs: list[int]) -> list[Lifetime]:
+def lifetimes(
+    sizes: dict[int, int],
+    op_tensors: list[tuple[list[int], list[int]]],
+    model_inputs: list[int],
+    model_outputs: list[int],
+) -> list[Lifetime]:
     """Lifetimes of the tensors in `sizes` (tensor -> bytes); model inputs live from the start,
     outputs to the end."""
     end = max(len(op_tensors) - 1, 0)

@@ -9,6 +9,7 @@ A model reaches the device either in the board's flash `model_slot` (QEMU's gene
 the image there at boot; several packed models can share the slot as a batch) or streamed over
 the link into the RAM pool (MODEL_WRITE), which needs no reboot.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,9 @@ def batch_image(images: Sequence[bytes]) -> tuple[bytes, list[int]]:
     return bytes(blob), offsets
 
 
-def open_with_slot_image(board: str | Board, emulator: str, image: bytes | None,
-                         timeout: float = 10.0, progress: Progress | None = None) -> Dut:
+def open_with_slot_image(
+    board: str | Board, emulator: str, image: bytes | None, timeout: float = 10.0, progress: Progress | None = None
+) -> Dut:
     """A Dut whose flash model slot holds `image` from boot (QEMU's generic loader).
 
     A target that does not preload the slot refuses an image: a real board's slot is written by
@@ -72,15 +74,18 @@ def progress_of(dut: Dut) -> Progress:
     return getattr(dut, "progress", None) or Progress.quiet()
 
 
-def write_model_slot(board: Board, image: bytes, probe: str | None = None, port: str | None = None,
-                     progress: Progress | None = None) -> None:
+def write_model_slot(
+    board: Board, image: bytes, probe: str | None = None, port: str | None = None, progress: Progress | None = None
+) -> None:
     """A real board's flash model slot gets `image` with the board's own flasher (checked to be
     installed first); MODEL_LOAD(source=slot) then reads it as under QEMU."""
     from ..targets.flash import flash_model, require_flasher  # noqa: PLC0415
+
     require_flasher(board, model=True)
     slot = board.memory.model_slot
-    with (progress or Progress.quiet()).step(f"writing the model ({len(image)} B) into {board.name}'s "
-                                             f"flash model slot at 0x{slot.origin:08x}"):
+    with (progress or Progress.quiet()).step(
+        f"writing the model ({len(image)} B) into {board.name}'s flash model slot at 0x{slot.origin:08x}"
+    ):
         flash_model(board, image, probe, port)
 
 
@@ -105,14 +110,16 @@ class Engine:
         """Streams the model into the RAM pool over the link and activates it."""
         image = packed.image
         if len(image) + packed.arena_size > self.pool_size:
-            raise HarnessError(f"model of {len(image)} bytes plus its arena of "
-                               f"{packed.arena_size} do not fit the device's RAM pool of "
-                               f"{self.pool_size} bytes; put it in the flash model slot")
+            raise HarnessError(
+                f"model of {len(image)} bytes plus its arena of "
+                f"{packed.arena_size} do not fit the device's RAM pool of "
+                f"{self.pool_size} bytes; put it in the flash model slot"
+            )
         chunk = self.link.max_message - REQUEST_OVERHEAD
         with progress_of(self.dut).bar(len(image), "model upload", "B") as bar:
             for start in range(0, len(image), chunk):
-                self.link.call("MODEL_WRITE", offset=start, data=image[start:start + chunk])
-                bar.update(len(image[start:start + chunk]))
+                self.link.call("MODEL_WRITE", offset=start, data=image[start : start + chunk])
+                bar.update(len(image[start : start + chunk]))
         info = self._load(protocol.CONSTANTS["MODEL_SOURCE_RAM"], 0)
         return self._bound(packed, info)
 
@@ -122,8 +129,9 @@ class Engine:
 
     def _bound(self, packed: PackedModel, info: LoadInfo) -> DeviceModel:
         if info.model_crc != packed.crc32:
-            raise HarnessError(f"the device loaded a different model (CRC 0x{info.model_crc:08x}, "
-                               f"expected 0x{packed.crc32:08x})")
+            raise HarnessError(
+                f"the device loaded a different model (CRC 0x{info.model_crc:08x}, expected 0x{packed.crc32:08x})"
+            )
         return DeviceModel(self, packed, info)
 
 
@@ -169,12 +177,10 @@ class DeviceModel:
         tensor = self._arena_tensor(index)
         data = np.ascontiguousarray(value, tensor.dtype.newbyteorder("<")).tobytes()
         if len(data) != tensor.nbytes:
-            raise HarnessError(f"tensor {index} ({tensor.name}) holds {tensor.nbytes} bytes, "
-                               f"got {len(data)}")
+            raise HarnessError(f"tensor {index} ({tensor.name}) holds {tensor.nbytes} bytes, got {len(data)}")
         chunk = self.link.max_message - REQUEST_OVERHEAD
         for start in range(0, len(data), chunk):
-            self.link.call("TENSOR_WRITE", tensor=index, reserved=0, offset=start,
-                           data=data[start:start + chunk])
+            self.link.call("TENSOR_WRITE", tensor=index, reserved=0, offset=start, data=data[start : start + chunk])
 
     def fill_tensor(self, index: int, seed: int) -> np.ndarray:
         """Fills an int8 tensor on the device from `seed`; returns the same values."""
@@ -204,23 +210,30 @@ class DeviceModel:
         if self.engine.dut in _GENERATOR_CHECKED:
             return
         if not np.array_equal(self.read_tensor(index), expected):
-            raise HarnessError(f"input {self.packed.tensors[index].name}: the device's TENSOR_FILL "
-                               f"bytes differ from the host's xorshift32 (seeded_inputs.py)")
+            raise HarnessError(
+                f"input {self.packed.tensors[index].name}: the device's TENSOR_FILL "
+                f"bytes differ from the host's xorshift32 (seeded_inputs.py)"
+            )
         _GENERATOR_CHECKED.add(self.engine.dut)
 
     def read_tensor(self, index: int) -> np.ndarray:
         tensor = self._arena_tensor(index)
-        data = b"".join(self._read_span(index, start, min(READ_CHUNK, tensor.nbytes - start))
-                        for start in range(0, tensor.nbytes, READ_CHUNK))
+        data = b"".join(
+            self._read_span(index, start, min(READ_CHUNK, tensor.nbytes - start))
+            for start in range(0, tensor.nbytes, READ_CHUNK)
+        )
         return np.frombuffer(data, tensor.dtype.newbyteorder("<")).astype(tensor.dtype).reshape(tensor.shape)
 
     def _read_span(self, index: int, offset: int, length: int) -> bytes:
         """A reply that lost a frame arrives short; the link client asks again (idempotent)."""
+
         def short(reply: dict) -> str | None:
             got = len(reply["data"])
             return f"TENSOR_READ of tensor {index}: {got} of {length} bytes" if got != length else None
-        return self.link.call("TENSOR_READ", check=short, tensor=index, reserved=0, offset=offset,
-                              length=length)["data"]
+
+        return self.link.call("TENSOR_READ", check=short, tensor=index, reserved=0, offset=offset, length=length)[
+            "data"
+        ]
 
     def set_inputs(self, inputs: Sequence[np.ndarray]) -> None:
         if len(inputs) != len(self.packed.inputs):
@@ -228,9 +241,11 @@ class DeviceModel:
         for position, (index, value) in enumerate(zip(self.packed.inputs, inputs)):
             tensor, value = self.packed.tensors[index], np.asarray(value)
             if value.dtype != tensor.dtype or value.size != int(np.prod(tensor.shape)):
-                raise HarnessError(f"input {position} ({tensor.name}) must be {tensor.dtype} of "
-                                   f"shape {list(tensor.shape)}, got {value.dtype} of shape "
-                                   f"{list(value.shape)}")
+                raise HarnessError(
+                    f"input {position} ({tensor.name}) must be {tensor.dtype} of "
+                    f"shape {list(tensor.shape)}, got {value.dtype} of shape "
+                    f"{list(value.shape)}"
+                )
             self.write_tensor(index, value)
 
     def invoke(self, first: int = 0, end: int = TO_THE_END, timeout: float | None = None) -> int:
@@ -240,17 +255,20 @@ class DeviceModel:
         try:
             reply = self.link.call("INVOKE", first_op=first, end_op=end, timeout=timeout)
         except DeviceTimeout as exc:
-            raise DeviceTimeout(f"{exc}: the model ({estimated_macs(self.packed.model):,} MACs) may only be "
-                                f"slow on this board; give it longer with --timeout SECONDS "
-                                f"(pytest: --hil-timeout)") from None
+            raise DeviceTimeout(
+                f"{exc}: the model ({estimated_macs(self.packed.model):,} MACs) may only be "
+                f"slow on this board; give it longer with --timeout SECONDS "
+                f"(pytest: --hil-timeout)"
+            ) from None
         units = self.engine.dut.info.timer_units_per_tick if self.engine.dut.info else 1
         return reply["ticks"] * units
 
     def outputs(self) -> list[np.ndarray]:
         return [self.read_tensor(index) for index in self.packed.outputs]
 
-    def run(self, inputs: Sequence[np.ndarray] | None = None,
-            timeout: float | None = None) -> tuple[list[np.ndarray], int]:
+    def run(
+        self, inputs: Sequence[np.ndarray] | None = None, timeout: float | None = None
+    ) -> tuple[list[np.ndarray], int]:
         """Sets `inputs` (None: already on the device), invokes, returns (outputs, count)."""
         if inputs is not None:
             self.set_inputs(inputs)

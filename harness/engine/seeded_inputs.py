@@ -13,6 +13,7 @@ Input `position` of input set `case` under the user's `seed` starts from the 32-
 
 `hil bench` uses input set 0 of its `--seed`, so its input is `hil run --seed S`'s first one.
 """
+
 from __future__ import annotations
 
 import numpy as np

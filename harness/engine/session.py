@@ -5,6 +5,7 @@ pytest fixture share.
         result = session.run_seeded(count=20, seed=1)
         assert result.verdict.passed, result.describe()
 """
+
 from __future__ import annotations
 
 import threading
@@ -50,16 +51,26 @@ class InferenceResult:
 
     def as_dict(self) -> dict[str, Any]:
         data = self.verdict.as_dict()
-        data.update(inferences=len(self.instructions), timer_kind=self.timer_kind,
-                    per_inference=int(np.median(self.instructions)) if self.instructions else None)
+        data.update(
+            inferences=len(self.instructions),
+            timer_kind=self.timer_kind,
+            per_inference=int(np.median(self.instructions)) if self.instructions else None,
+        )
         return data
 
 
 T = TypeVar("T")
 
 
-def run_each(board: str, emulator: str, models: Sequence[str | Path], work: Callable[[int, InferenceSession], T],
-             timeout: float = 10.0, progress: Progress | None = None, parallel: int = 2) -> dict[int, T]:
+def run_each(
+    board: str,
+    emulator: str,
+    models: Sequence[str | Path],
+    work: Callable[[int, InferenceSession], T],
+    timeout: float = 10.0,
+    progress: Progress | None = None,
+    parallel: int = 2,
+) -> dict[int, T]:
     """`work(position, session)` for every model, as open_each groups them, with up to `parallel`
     boots at a time: each QEMU emulates on one host thread, so the boots' emulations overlap (and
     the second boot's build check runs while the first emulates). Returns position -> result.
@@ -86,8 +97,9 @@ def run_each(board: str, emulator: str, models: Sequence[str | Path], work: Call
 class _BootPlan:
     """Every model packed (all refused before a boot) and grouped into boots that fit the slot."""
 
-    def __init__(self, board: str, emulator: str, models: Sequence[str | Path], timeout: float,
-                 progress: Progress | None):
+    def __init__(
+        self, board: str, emulator: str, models: Sequence[str | Path], timeout: float, progress: Progress | None
+    ):
         self.board, self.emulator, self.models = load_board(board), emulator, list(models)
         self.timeout, self.progress = timeout, progress
         self.packed = [pack_file(model, self.board, emulator) for model in models]
@@ -155,9 +167,18 @@ class InferenceSession:
         self._owns_dut = owns_dut
 
     @classmethod
-    def open(cls, board: str, emulator: str, model: str | Path, port: str | None = None,
-             baud: int | None = None, probe: str | None = None, timeout: float = 10.0,
-             progress: Progress | None = None, stream: bool = False) -> InferenceSession:
+    def open(
+        cls,
+        board: str,
+        emulator: str,
+        model: str | Path,
+        port: str | None = None,
+        baud: int | None = None,
+        probe: str | None = None,
+        timeout: float = 10.0,
+        progress: Progress | None = None,
+        stream: bool = False,
+    ) -> InferenceSession:
         """Packs `model` (checking it fits), then boots QEMU with it in the flash model slot, or
         writes it into a real board's slot with the board's flasher (`upload.model_command`);
         with stream=True, or on a board without one, streams it into the board's RAM."""
@@ -170,8 +191,16 @@ class InferenceSession:
             write_model_slot(board_spec, packed.image, probe, port, progress)
         (starting,) = _start_references([model])  # tflite-micro's worker starts while the board boots
         try:
-            dut = Dut.open(board_spec, emulator, port=port, baud=baud, probe_serial=probe, timeout=timeout,
-                           progress=progress, slot_image=packed.image if can.preloads_model_slot else None)
+            dut = Dut.open(
+                board_spec,
+                emulator,
+                port=port,
+                baud=baud,
+                probe_serial=probe,
+                timeout=timeout,
+                progress=progress,
+                slot_image=packed.image if can.preloads_model_slot else None,
+            )
             try:
                 engine = Engine(dut)
                 device_model = engine.load_slot(packed) if in_slot else engine.load_ram(packed)
@@ -186,8 +215,14 @@ class InferenceSession:
         return cls(dut, device_model, reference, owns_dut=True)
 
     @classmethod
-    def open_each(cls, board: str, emulator: str, models: Sequence[str | Path], timeout: float = 10.0,
-                  progress: Progress | None = None) -> Iterator[tuple[int, InferenceSession]]:
+    def open_each(
+        cls,
+        board: str,
+        emulator: str,
+        models: Sequence[str | Path],
+        timeout: float = 10.0,
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[int, InferenceSession]]:
         """A session per model in QEMU, models that fit the flash model slot together sharing one
         boot: each MODEL_LOAD selects the next model in the slot, no reboot. Yields (position in
         `models`, session) boot by boot; each session is closed when the next is asked for."""
@@ -210,8 +245,13 @@ class InferenceSession:
             return [np.asarray(x) for x in given]
         return self.device_model.put_seeded_inputs(seed, case)
 
-    def run(self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1,
-            seed: int = 0, per_layer: bool = False) -> InferenceResult:
+    def run(
+        self,
+        inputs: Sequence[Sequence[np.ndarray]] | None = None,
+        count: int = 1,
+        seed: int = 0,
+        per_layer: bool = False,
+    ) -> InferenceResult:
         """Runs given input sets, or `count` seeded random ones, on device and reference; with
         `per_layer`, the first input set is also run operator by operator and every operator's
         output is compared (docs/verdicts.md)."""
@@ -219,8 +259,10 @@ class InferenceSession:
         device, pending, instructions, used = [], [], [], []
         layers: tuple[dict[int, np.ndarray] | None, dict[int, np.ndarray] | None] = (None, None)
         # tflite-micro runs in its worker process while the device computes the same input set
-        with ThreadPoolExecutor(max_workers=1) as host, \
-                progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar:
+        with (
+            ThreadPoolExecutor(max_workers=1) as host,
+            progress_of(self.dut).bar(len(cases), "inferences", "inference") as bar,
+        ):
             for case, given in enumerate(cases):
                 values = self._put_inputs(case, seed, given)
                 pending.append(host.submit(self.reference.run, values))
@@ -233,9 +275,14 @@ class InferenceSession:
                 used.append(values)
                 bar.update()
             expected = [future.result() for future in pending]  # tflite-micro's outputs
-        verdict = judge(self.packed.outputs, self.packed.ops, self._names(),
-                        [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
-                        [dict(zip(self.packed.outputs, r, strict=True)) for r in expected], *layers)
+        verdict = judge(
+            self.packed.outputs,
+            self.packed.ops,
+            self._names(),
+            [dict(zip(self.packed.outputs, d, strict=True)) for d in device],
+            [dict(zip(self.packed.outputs, r, strict=True)) for r in expected],
+            *layers,
+        )
         timer_kind = self.dut.info.timer_kind if self.dut.info else "instructions"
         return InferenceResult(device, expected, verdict, instructions, timer_kind, used)
 

@@ -7,6 +7,7 @@ the port of the same board exclude each other. (`hil flash` does not claim board
 candidates (several boards of one kind found by USB ID, `--port a,b`, `--lg-place p1,p2`) form a pool:
 each session takes the first free one, which is how `pytest -n N` spreads its workers over the boards there are.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,16 +75,21 @@ def port_candidates(board: Board, port: str | None, probe_serial: str | None) ->
     if port:
         return [Candidate(f"{board.name} on {p}", [("port", p), *probe_keys], port=p) for p in split_pool(port)]
     found = [
-        info for info in list_ports.comports()
-        if board.usb_vid is not None and info.vid == board.usb_vid and info.pid == board.usb_pid
+        info
+        for info in list_ports.comports()
+        if board.usb_vid is not None
+        and info.vid == board.usb_vid
+        and info.pid == board.usb_pid
         and (probe_serial is None or info.serial_number == probe_serial)
     ]
     if not found:
         resolve_port(board, None, probe_serial)  # raises the usual "no board found" message
     return [
-        Candidate(f"{board.name} on {info.device}",
-                  [("port", info.device)] + ([("probe", info.serial_number)] if info.serial_number else []),
-                  port=info.device)
+        Candidate(
+            f"{board.name} on {info.device}",
+            [("port", info.device)] + ([("probe", info.serial_number)] if info.serial_number else []),
+            port=info.device,
+        )
         for info in sorted(found, key=lambda i: i.device)
     ]
 
@@ -115,7 +121,9 @@ def _busy_text(candidates: list[Candidate]) -> str:
     return "; ".join(holders) or "held by other sessions"
 
 
-def claim_first_free(candidates: list[Candidate], timeout: float, say: Say | None = None) -> tuple[Candidate, list[BoardLock]]:
+def claim_first_free(
+    candidates: list[Candidate], timeout: float, say: Say | None = None
+) -> tuple[Candidate, list[BoardLock]]:
     """Takes the first free candidate, waiting up to `timeout` s; else BoardBusy naming the holders."""
     deadline = time.monotonic() + max(timeout, 0.0)
     told = False
@@ -125,7 +133,9 @@ def claim_first_free(candidates: list[Candidate], timeout: float, say: Say | Non
             if locks is not None:
                 return candidate, locks
         if time.monotonic() >= deadline:
-            what = f"{candidates[0].label} is" if len(candidates) == 1 else f"all {len(candidates)} boards of the pool are"
+            what = (
+                f"{candidates[0].label} is" if len(candidates) == 1 else f"all {len(candidates)} boards of the pool are"
+            )
             waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
             raise BoardBusy(
                 f"{what} busy{waited}: {_busy_text(candidates)}. "
@@ -137,9 +147,16 @@ def claim_first_free(candidates: list[Candidate], timeout: float, say: Say | Non
         time.sleep(POLL_S)
 
 
-def claim_board(board: Board, emulator: str, port: str | None = None, probe_serial: str | None = None,
-                place: str | None = None, coordinator: str | None = None, lock_timeout: float | None = None,
-                say: Say | None = None) -> Claim | None:
+def claim_board(
+    board: Board,
+    emulator: str,
+    port: str | None = None,
+    probe_serial: str | None = None,
+    place: str | None = None,
+    coordinator: str | None = None,
+    lock_timeout: float | None = None,
+    say: Say | None = None,
+) -> Claim | None:
     """Claims what the session will use; None for an emulated board (nothing shared).
 
     `lock_timeout`: seconds to wait for a busy board; None means $HIL_LOCK_TIMEOUT, else 0 (fail at once).

@@ -12,6 +12,7 @@ at once; labgrid keeps the place acquired, so the next session here clears the d
 acquisition and reservation (see PlaceSession). Each step is one `labgrid-client` run, about a
 second each: claiming a place takes a few seconds.
 """
+
 from __future__ import annotations
 
 import ast
@@ -72,14 +73,18 @@ class LabgridClient:
         command = [sys.executable, "-m", "labgrid.remote.client", "-x", self.coordinator]
         command += ["-p", place] if place else []
         try:
-            result = subprocess.run(command + list(args), capture_output=True, text=True,
-                                    timeout=timeout, stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                command + list(args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired:
-            raise LabgridError(f"labgrid-client {' '.join(args)} did not finish within {timeout:g} s "
-                               f"(coordinator {self.coordinator})") from None
+            raise LabgridError(
+                f"labgrid-client {' '.join(args)} did not finish within {timeout:g} s (coordinator {self.coordinator})"
+            ) from None
         if result.returncode != 0:
-            raise LabgridError(f"labgrid-client {' '.join(args)}{f' (place {place})' if place else ''} "
-                               f"failed at {self.coordinator}: {_last_line(result)}")
+            raise LabgridError(
+                f"labgrid-client {' '.join(args)}{f' (place {place})' if place else ''} "
+                f"failed at {self.coordinator}: {_last_line(result)}"
+            )
         return result.stdout
 
     def acquired_by(self, place: str) -> str | None:
@@ -93,8 +98,10 @@ class LabgridClient:
         shown = re.search(r"^Place '([^']+)':", text, re.MULTILINE)
         if not shown or shown.group(1) != place:  # labgrid also matches names by substring
             names = [line.split()[0] for line in self.run("places").splitlines() if line.strip()]
-            raise LabgridError(f"labgrid place {place} does not exist at {self.coordinator} "
-                               f"(places there: {', '.join(names) or 'none'})")
+            raise LabgridError(
+                f"labgrid place {place} does not exist at {self.coordinator} "
+                f"(places there: {', '.join(names) or 'none'})"
+            )
         match = re.search(r"^\s*acquired: (.+)$", text, re.MULTILINE)
         holder = match.group(1).strip() if match else "None"
         return None if holder == "None" else holder
@@ -108,7 +115,7 @@ class LabgridClient:
             if not header:
                 continue
             body = []
-            for follow in lines[index + 1:]:
+            for follow in lines[index + 1 :]:
                 if not follow.startswith("  ") or RESOURCE_HEADER.match(follow.strip()):
                     break
                 body.append(follow.strip())
@@ -189,8 +196,10 @@ class PlaceSession:
 
     def _busy(self, holder: str, timeout: float) -> str:
         waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
-        return (f"labgrid place {self.place} is busy{waited}: {holder}. "
-                "Pass --lock-timeout SECONDS to wait for it, or choose another place")
+        return (
+            f"labgrid place {self.place} is busy{waited}: {holder}. "
+            "Pass --lock-timeout SECONDS to wait for it, or choose another place"
+        )
 
     def _clear_what_a_dead_session_left(self, say: Say | None) -> str | None:
         """Returns who holds the place now (host/user), after clearing a dead session's hold."""
@@ -237,8 +246,9 @@ def claim_place(places: list[str], coordinator: str | None, timeout: float, say:
     """Locks, reserves and acquires the first free place of `places`; the Claim carries its serial URL."""
     client = LabgridClient(coordinator)
     deadline = time.monotonic() + max(timeout, 0.0)
-    candidates = [Candidate(f"labgrid place {name}", [("place", f"{client.coordinator}/{name}")], place=name)
-                  for name in places]
+    candidates = [
+        Candidate(f"labgrid place {name}", [("place", f"{client.coordinator}/{name}")], place=name) for name in places
+    ]
     candidate, locks = claim_first_free(candidates, timeout, say)
     claim = Claim(candidate.label, None, locks)
     place = candidate.place

@@ -9,6 +9,7 @@ message the next session shows while it waits or gives up.
 Lock directory: $HIL_LOCK_DIR, else ~/.cache/hil/locks. Sessions of several users share
 boards only when they share the directory (e.g. HIL_LOCK_DIR=/var/lock/hil, mode 1777).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -139,8 +140,10 @@ class BoardLock:
 
     def busy_message(self, timeout: float) -> str:
         waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
-        return (f"{self.what} is busy{waited}: held by {self.holder_text()}. "
-                f"Wait for it, pass --lock-timeout SECONDS to queue, or choose another board")
+        return (
+            f"{self.what} is busy{waited}: held by {self.holder_text()}. "
+            f"Wait for it, pass --lock-timeout SECONDS to queue, or choose another board"
+        )
 
     def _open(self) -> int:
         try:

@@ -12,6 +12,7 @@ failed or killed test leaves nothing running.
 
     python -m harness.farm.loopback nucleo_f746   # runs a one-place farm until Ctrl-C
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -71,8 +72,9 @@ class LoopbackFarm:
     # -- starting ------------------------------------------------------------------------------
 
     def start_coordinator(self) -> str:
-        log = self._spawn("coordinator", [sys.executable, "-m", "labgrid.remote.coordinator",
-                                          "--listen", "127.0.0.1:0"])
+        log = self._spawn(
+            "coordinator", [sys.executable, "-m", "labgrid.remote.coordinator", "--listen", "127.0.0.1:0"]
+        )
         text = self._wait_for(log, re.compile(r"listening on 127\.0\.0\.1:(\d+)"), "coordinator")
         self.coordinator = f"127.0.0.1:{text.group(1)}"
         return self.coordinator
@@ -85,8 +87,9 @@ class LoopbackFarm:
         uart = target.launch().removeprefix("socket://")
         link = self.workdir / f"tty-{place}"
         # socat retries until QEMU listens; the pty is raw, as a USB-serial adapter's would be
-        self._spawn(f"socat-{place}", ["socat", "-d", "pty,raw,echo=0,link=" + str(link),
-                                       f"tcp:{uart},retry=100,interval=0.05"])
+        self._spawn(
+            f"socat-{place}", ["socat", "-d", "pty,raw,echo=0,link=" + str(link), f"tcp:{uart},retry=100,interval=0.05"]
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not link.is_symlink():
             self._check_alive()
@@ -98,19 +101,36 @@ class LoopbackFarm:
 
     def start_exporter(self) -> None:
         config = self.workdir / "exporter.yaml"
-        config.write_text("".join(
-            f"{place}:\n  serial:\n    cls: RawSerialPort\n    port: {pty}\n    speed: {self.places[place].baud}\n"
-            for place, pty in self._exports.items()
-        ))
+        config.write_text(
+            "".join(
+                f"{place}:\n  serial:\n    cls: RawSerialPort\n    port: {pty}\n    speed: {self.places[place].baud}\n"
+                for place, pty in self._exports.items()
+            )
+        )
         wrapper_dir = self.workdir / "bin"
         wrapper_dir.mkdir(exist_ok=True)
         wrapper = wrapper_dir / "ser2net"
-        wrapper.write_text(SER2NET_WRAPPER.format(python=sys.executable, pdeathsig=PR_SET_PDEATHSIG,
-                                                  ser2net=find_ser2net()))
+        wrapper.write_text(
+            SER2NET_WRAPPER.format(python=sys.executable, pdeathsig=PR_SET_PDEATHSIG, ser2net=find_ser2net())
+        )
         wrapper.chmod(0o755)
         env = {**os.environ, "PATH": f"{wrapper_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-        self._spawn("exporter", [sys.executable, "-m", "labgrid.remote.exporter", "-c", self.coordinator,
-                                 "--name", self.name, "--hostname", "127.0.0.1", str(config)], env=env)
+        self._spawn(
+            "exporter",
+            [
+                sys.executable,
+                "-m",
+                "labgrid.remote.exporter",
+                "-c",
+                self.coordinator,
+                "--name",
+                self.name,
+                "--hostname",
+                "127.0.0.1",
+                str(config),
+            ],
+            env=env,
+        )
         client = LabgridClient(self.coordinator)
         for place in self.places:
             client.run("create", place=place)
@@ -132,9 +152,16 @@ class LoopbackFarm:
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Path:
         log = self.workdir / f"{name}.log"
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log.open("wb"),
-                                   stderr=subprocess.STDOUT, cwd=self.workdir, env=env,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         self._processes.append((name, process))
         return log
 
@@ -146,14 +173,18 @@ class LoopbackFarm:
                 return match
             self._check_alive()
             if time.monotonic() > deadline:
-                raise TargetError(f"the labgrid {what} did not start within {START_TIMEOUT_S:g} s: {self.log_tail(log)}")
+                raise TargetError(
+                    f"the labgrid {what} did not start within {START_TIMEOUT_S:g} s: {self.log_tail(log)}"
+                )
             time.sleep(0.05)
 
     def _check_alive(self) -> None:
         for name, process in self._processes:
             if process.poll() is not None:
-                raise TargetError(f"farm process {name} exited with status {process.returncode}: "
-                                  f"{self.log_tail(self.workdir / f'{name}.log')}")
+                raise TargetError(
+                    f"farm process {name} exited with status {process.returncode}: "
+                    f"{self.log_tail(self.workdir / f'{name}.log')}"
+                )
 
     @staticmethod
     def log_tail(log: Path, lines: int = 5) -> str:
@@ -161,8 +192,11 @@ class LoopbackFarm:
         return " | ".join(text[-lines:])
 
     def logs(self) -> str:
-        return "\n".join(f"--- {name}\n{(self.workdir / f'{name}.log').read_text(errors='replace')}"
-                         for name, _ in self._processes if (self.workdir / f"{name}.log").exists())
+        return "\n".join(
+            f"--- {name}\n{(self.workdir / f'{name}.log').read_text(errors='replace')}"
+            for name, _ in self._processes
+            if (self.workdir / f"{name}.log").exists()
+        )
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -206,11 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         except (TargetError, LabgridError) as exc:
             print(f"hil: {exc}", file=sys.stderr)
             return 2
-        print(textwrap.dedent(f"""\
-            loopback farm at {farm.coordinator}, places: {', '.join(farm.places)}
+        print(
+            textwrap.dedent(f"""\
+            loopback farm at {farm.coordinator}, places: {", ".join(farm.places)}
             try: pytest --board={boards[0]} --emulator=none --lg-coordinator={farm.coordinator} \\
                  --lg-place={next(iter(farm.places))}
-            Ctrl-C stops the farm"""), flush=True)
+            Ctrl-C stops the farm"""),
+            flush=True,
+        )
         try:
             signal.pause()
         except KeyboardInterrupt:

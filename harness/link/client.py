@@ -11,6 +11,7 @@ the device's TRUNCATED or BAD_CRC error, or a reply the caller's `check` refuses
 reply that lost a frame to the host's stalled-frame drop on a loaded machine). Any other request
 is sent exactly once.
 """
+
 from __future__ import annotations
 
 import time
@@ -168,8 +169,13 @@ class Link:
         self._send_frame(Frame(message, seq, chunks[-1] if chunks else b""))
         return self._await(seq, protocol.reply_type(message), what, timeout)
 
-    def call(self, name: str, timeout: float | None = None,
-             check: Callable[[dict[str, Any]], str | None] | None = None, **fields: Any) -> dict[str, Any]:
+    def call(
+        self,
+        name: str,
+        timeout: float | None = None,
+        check: Callable[[dict[str, Any]], str | None] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         """A request by name, its fields packed and its reply unpacked per protocol.yaml.
         `check(reply)` returns why a reply is unusable (None: fine); an idempotent request is
         sent again after a lost or unusable reply (see the module's docstring)."""
@@ -186,12 +192,14 @@ class Link:
                     raise
             except UnusableReply as exc:
                 if attempt == attempts:
-                    raise LinkError(f"board {self.board}: {name} replies kept arriving unusable "
-                                    f"({attempts} attempts): {exc}") from None
+                    raise LinkError(
+                        f"board {self.board}: {name} replies kept arriving unusable ({attempts} attempts): {exc}"
+                    ) from None
         raise AssertionError("unreachable")
 
-    def _call_once(self, name: str, payload: bytes, timeout: float | None,
-                   check: Callable[[dict[str, Any]], str | None] | None) -> dict[str, Any]:
+    def _call_once(
+        self, name: str, payload: bytes, timeout: float | None, check: Callable[[dict[str, Any]], str | None] | None
+    ) -> dict[str, Any]:
         reply = self.request(MessageType[name], payload, timeout)
         try:
             fields = protocol.REPLIES[name].unpack(reply)
@@ -225,9 +233,23 @@ def _message_name(message: int) -> str:
 
 
 _CFSR_BITS = {
-    0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 7: "MMARVALID",
-    8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR", 15: "BFARVALID",
-    16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP", 24: "UNALIGNED", 25: "DIVBYZERO",
+    0: "IACCVIOL",
+    1: "DACCVIOL",
+    3: "MUNSTKERR",
+    4: "MSTKERR",
+    7: "MMARVALID",
+    8: "IBUSERR",
+    9: "PRECISERR",
+    10: "IMPRECISERR",
+    11: "UNSTKERR",
+    12: "STKERR",
+    15: "BFARVALID",
+    16: "UNDEFINSTR",
+    17: "INVSTATE",
+    18: "INVPC",
+    19: "NOCP",
+    24: "UNALIGNED",
+    25: "DIVBYZERO",
 }
 
 

@@ -6,6 +6,7 @@ The CRC covers the header and payload. The parser never trusts a frame before it
 a bad CRC, an impossible length or a frame that stops arriving makes it drop one byte and
 search for the next magic, so garbage and damaged frames cost only the bytes they occupy.
 """
+
 from __future__ import annotations
 
 import zlib

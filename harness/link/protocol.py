@@ -3,6 +3,7 @@
 This module is the Python half of the single protocol definition; `harness/contracts/codegen.py`
 writes the C half.
 """
+
 from __future__ import annotations
 
 import enum
@@ -117,12 +118,6 @@ def _layout(fields: list[dict[str, str]] | None) -> Layout:
     return Layout(tuple((f["name"], f["type"]) for f in fields or ()))
 
 
-PAYLOADS: dict[str, Layout] = {
-    name: _layout(msg.get("payload")) for name, msg in SPEC["messages"].items()
-}
-REQUESTS: dict[str, Layout] = {
-    name: _layout(msg.get("request")) for name, msg in SPEC["messages"].items()
-}
-REPLIES: dict[str, Layout] = {
-    name: _layout(msg.get("reply")) for name, msg in SPEC["messages"].items()
-}
+PAYLOADS: dict[str, Layout] = {name: _layout(msg.get("payload")) for name, msg in SPEC["messages"].items()}
+REQUESTS: dict[str, Layout] = {name: _layout(msg.get("request")) for name, msg in SPEC["messages"].items()}
+REPLIES: dict[str, Layout] = {name: _layout(msg.get("reply")) for name, msg in SPEC["messages"].items()}

@@ -14,6 +14,7 @@ LAST of the device SDK), so they never collide with the harness's own services.
     counters = UserMessages.load("messages.yaml")
     counters.call(dut.link, "MY_COUNTERS", clear=1)   # -> {"invokes": 3}
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,14 +61,16 @@ class UserMessages:
         for name, entry in entries.items():
             number = entry.get("id") if isinstance(entry, dict) else None
             if not isinstance(number, int) or not USER_TYPE_FIRST <= number <= USER_TYPE_LAST:
-                raise HarnessError(f"{where}: message {name}: id must be 0x{USER_TYPE_FIRST:02X}-"
-                                   f"0x{USER_TYPE_LAST:02X} (the firmware's own range), got {number!r}")
+                raise HarnessError(
+                    f"{where}: message {name}: id must be 0x{USER_TYPE_FIRST:02X}-"
+                    f"0x{USER_TYPE_LAST:02X} (the firmware's own range), got {number!r}"
+                )
             if number in ids:
                 raise HarnessError(f"{where}: messages {ids[number]} and {name} share id 0x{number:02X}")
             ids[number] = name
             try:
                 messages[name] = UserMessage(name, number, _layout(entry.get("request")), _layout(entry.get("reply")))
-                messages[name].request.struct, messages[name].reply.struct  # noqa: B018 (checks the types)
+                messages[name].request.struct, messages[name].reply.struct
             except (KeyError, TypeError) as exc:
                 raise HarnessError(f"{where}: message {name}: a field has no valid name/type ({exc})") from None
         return cls(messages)

@@ -1,4 +1,5 @@
 """Memory figures: flash and static RAM from the firmware ELF, the rest from the device (MEMORY)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,5 +36,4 @@ def firmware_memory(elf: Path) -> dict[str, int]:
 def device_memory(link: Link, repaint_stack: bool = False) -> dict[str, int]:
     """Stack high-water mark and the buffers the engine and training reported (MEMORY)."""
     reply = link.call("MEMORY", repaint_stack=int(repaint_stack))
-    return {key: reply[key] for key in
-            ("stack_size", "stack_high_water", "arena_size", "arena_used", "training_bytes")}
+    return {key: reply[key] for key in ("stack_size", "stack_high_water", "arena_size", "arena_used", "training_bytes")}

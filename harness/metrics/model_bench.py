@@ -6,6 +6,7 @@ METRICS_REGION_LAYER(op) around each operator) when the firmware has them; other
 operator is invoked alone and timed as its own inference (which adds the engine's per-invoke
 overhead to every layer, and is labelled "per-op invoke").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,8 +75,10 @@ def judge_every_layer(device_model: DeviceModel, seed: int, name: str) -> ModelO
     with Reference(packed.model.raw, preserve_all=True, name=name) as reference:
         expected = reference.run_all(inputs)
     names = {t.index: t.name for t in packed.tensors}
-    return ModelOutcome(judge(packed.outputs, packed.ops, names, [outputs], [expected], layers, expected),
-                        [op.opcode for op in packed.ops])
+    return ModelOutcome(
+        judge(packed.outputs, packed.ops, names, [outputs], [expected], layers, expected),
+        [op.opcode for op in packed.ops],
+    )
 
 
 def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTiming]:
@@ -83,6 +86,14 @@ def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTim
     for index in range(len(device_model.packed.ops)):
         _, timings = m.measure(partial(device_model.invoke, index, index + 1))
         whole = next(t for t in timings if t.region_id == REGION_INFERENCE)
-        layers.append(RegionTiming(REGION_FIRST_LAYER + index, f"layer{index}", 1, whole.value,
-                                   whole.unit, whole.source + " (per-op invoke)"))
+        layers.append(
+            RegionTiming(
+                REGION_FIRST_LAYER + index,
+                f"layer{index}",
+                1,
+                whole.value,
+                whole.unit,
+                whole.source + " (per-op invoke)",
+            )
+        )
     return layers

@@ -5,6 +5,7 @@ shared object cached in the harness's build cache (`$HIL_BUILD_DIR`, harness/res
 by the harness version and a hash of its sources, so a changed plugin rebuilds itself and
 parallel runs share one build.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,9 +45,21 @@ def build_plugin() -> Path:
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".so", delete=False) as partial:
         partial_path = Path(partial.name)
     result = subprocess.run(
-        [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden",
-         "-o", str(partial_path), str(source_dir / "insn_regions.c")],
-        capture_output=True, text=True,
+        [
+            compiler,
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fvisibility=hidden",
+            "-o",
+            str(partial_path),
+            str(source_dir / "insn_regions.c"),
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         partial_path.unlink(missing_ok=True)
@@ -60,8 +73,11 @@ def _symbols(elf: Path) -> dict[str, tuple[int, int]]:
         table = ELFFile(stream).get_section_by_name(".symtab")
         if not isinstance(table, SymbolTableSection):
             raise PluginError(f"{elf} has no symbol table: cannot find the metrics markers")
-        return {sym.name: (sym["st_value"], sym["st_size"]) for sym in table.iter_symbols()
-                if sym.name in (MARKS_SYMBOL, MARK_FUNCTION)}
+        return {
+            sym.name: (sym["st_value"], sym["st_size"])
+            for sym in table.iter_symbols()
+            if sym.name in (MARKS_SYMBOL, MARK_FUNCTION)
+        }
 
 
 def region_slots(elf: Path) -> int:
@@ -82,8 +98,13 @@ def plugin_arguments(elf: Path, out: Path) -> list[str]:
     regions = marks_size // 2
     function, function_size = symbols[MARK_FUNCTION]
     start = function & ~1  # Thumb bit
-    options = [f"out={out}", f"marks={marks:#x}", f"regions={regions}",
-               f"mark_lo={start:#x}", f"mark_hi={start + function_size:#x}"]
+    options = [
+        f"out={out}",
+        f"marks={marks:#x}",
+        f"regions={regions}",
+        f"mark_lo={start:#x}",
+        f"mark_hi={start + function_size:#x}",
+    ]
     if any("," in option for option in options):
         raise PluginError(f"QEMU cannot take a plugin output path with a comma: {out}")
     return ["-plugin", ",".join([str(build_plugin()), *options])]

@@ -1,4 +1,5 @@
 """A Dut with the instruction-counting plugin attached, and measured runs on it."""
+
 from __future__ import annotations
 
 import shutil
@@ -29,8 +30,15 @@ class MeasuredDut:
     _workdir: Path | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, board: str | Board, emulator: str = "qemu", progress: Progress | None = None,
-             extra_flags: list[str] | None = None, use_plugin: bool = True, **dut_options: Any) -> MeasuredDut:
+    def open(
+        cls,
+        board: str | Board,
+        emulator: str = "qemu",
+        progress: Progress | None = None,
+        extra_flags: list[str] | None = None,
+        use_plugin: bool = True,
+        **dut_options: Any,
+    ) -> MeasuredDut:
         """`dut_options` go to Dut.open (a `slot_image`, a real board's port...)."""
         workdir = Path(tempfile.mkdtemp(prefix="hil-metrics-"))
         log_path = workdir / "regions.txt"
@@ -49,8 +57,9 @@ class MeasuredDut:
             return arguments
 
         try:
-            dut = Dut.open(board, emulator, progress=progress, extra_flags=extra_flags,
-                           qemu_args=qemu_args, **dut_options)
+            dut = Dut.open(
+                board, emulator, progress=progress, extra_flags=extra_flags, qemu_args=qemu_args, **dut_options
+            )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
@@ -62,8 +71,10 @@ class MeasuredDut:
             measured.close()
             if exc.code_name != "UNKNOWN_TYPE":
                 raise
-            raise HarnessError(f"the {dut.board.name} firmware has no metrics service (src/metrics is "
-                               f"not in its build): nothing to measure on this board") from None
+            raise HarnessError(
+                f"the {dut.board.name} firmware has no metrics service (src/metrics is "
+                f"not in its build): nothing to measure on this board"
+            ) from None
         except BaseException:
             measured.close()
             raise

@@ -5,6 +5,7 @@ Units are never mixed up: on a real Cortex-M board the device timer is the DWT c
 exactly by the plugin or, as a fallback, read from a timer driven by `-icount shift=0` (exact to
 the timer's resolution, `units_per_tick` instructions).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,7 @@ REGION_INFERENCE = _METRICS.value("REGION_INFERENCE")
 REGION_SELFTEST = _METRICS.value("REGION_SELFTEST")
 REGION_TRAINING_STEP = _METRICS.value("REGION_TRAINING_STEP")
 REGION_FIRST_LAYER = _METRICS.value("REGION_FIRST_LAYER")
-REGION_NAMES = {REGION_INFERENCE: "inference", REGION_SELFTEST: "selftest",
-                REGION_TRAINING_STEP: "training_step"}
+REGION_NAMES = {REGION_INFERENCE: "inference", REGION_SELFTEST: "selftest", REGION_TRAINING_STEP: "training_step"}
 ENTRY = _METRICS.records["region_entry"]
 
 
@@ -100,12 +100,19 @@ class RegionTiming:
     name: str
     calls: int
     value: int
-    unit: str    # "instructions" (emulators) or "cycles" (real boards)
+    unit: str  # "instructions" (emulators) or "cycles" (real boards)
     source: str  # "qemu-plugin" (exact), "icount-timer" (exact to the timer's resolution), "dwt"
 
     def as_dict(self) -> dict:
-        return {"id": self.region_id, "name": self.name, "layer": layer_index(self.region_id),
-                "calls": self.calls, self.unit: self.value, "unit": self.unit, "source": self.source}
+        return {
+            "id": self.region_id,
+            "name": self.name,
+            "layer": layer_index(self.region_id),
+            "calls": self.calls,
+            self.unit: self.value,
+            "unit": self.unit,
+            "source": self.source,
+        }
 
 
 def combine(device: DeviceTimer, plugin_counts: dict[int, list[int]] | None) -> list[RegionTiming]:
@@ -115,8 +122,9 @@ def combine(device: DeviceTimer, plugin_counts: dict[int, list[int]] | None) -> 
         region = device.regions[region_id]
         exact = (plugin_counts or {}).get(region_id)
         if exact is not None and len(exact) != region.calls:
-            raise LinkError(f"the QEMU plugin saw {len(exact)} ends of {region_name(region_id)}, "
-                              f"the firmware {region.calls}")
+            raise LinkError(
+                f"the QEMU plugin saw {len(exact)} ends of {region_name(region_id)}, the firmware {region.calls}"
+            )
         if exact is not None:
             value, unit, source = sum(exact), "instructions", "qemu-plugin"
         else:

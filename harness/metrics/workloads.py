@@ -3,6 +3,7 @@
 Each workload returns a results record (harness/results.py) whose metrics hold the timing of
 every region the firmware timed and the memory figures.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,27 +50,39 @@ def _check_repeats(case: str, runs: list[list[RegionTiming]], emulated: bool, un
     for number, run in enumerate(runs[1:], 2):
         same = [t.region_id for t in run] == [t.region_id for t in runs[0]] and all(
             t.calls == f.calls and abs(t.value - f.value) <= repeat_tolerance(f, units_per_tick)
-            for t, f in zip(run, runs[0]))
+            for t, f in zip(run, runs[0])
+        )
         if not same:
-            raise CheckFailed(f"{case}: run {number} counted other instructions than run 1 "
-                              f"(emulator counts must be deterministic)")
+            raise CheckFailed(
+                f"{case}: run {number} counted other instructions than run 1 (emulator counts must be deterministic)"
+            )
 
 
-def _record(m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int,
-            **fields: Any) -> dict[str, Any]:
+def _record(
+    m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int, **fields: Any
+) -> dict[str, Any]:
     info, board = m.dut.info, m.dut.board
     return new_record(
-        board=board.name, emulator=m.dut.variant.emulator, build_id=info.build_id if info else "",
-        case=case, metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
-        repeat=repeat, timing_note=m.plugin_note or None, environment=environment(board.arch),
-        board_flash_bytes=m.dut.variant.memory.flash.size, **fields,
+        board=board.name,
+        emulator=m.dut.variant.emulator,
+        build_id=info.build_id if info else "",
+        case=case,
+        metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
+        repeat=repeat,
+        timing_note=m.plugin_note or None,
+        environment=environment(board.arch),
+        board_flash_bytes=m.dut.variant.memory.flash.size,
+        **fields,
     )
 
 
 def verdict_fields(verdict: Verdict) -> dict[str, Any]:
     """What a results record says of its verdict: pass/fail and what was compared to decide it."""
-    return {"verdict": "pass" if verdict.passed else "fail", "bit_exact": verdict.passed,
-            "compared": {"elements": verdict.elements, "exact": verdict.exact}}
+    return {
+        "verdict": "pass" if verdict.passed else "fail",
+        "bit_exact": verdict.passed,
+        "compared": {"elements": verdict.elements, "exact": verdict.exact},
+    }
 
 
 def selftest_checksum(iterations: int, layers: int) -> int:
@@ -83,8 +96,9 @@ def selftest_checksum(iterations: int, layers: int) -> int:
     return state
 
 
-def bench_selftest(m: MeasuredDut, iterations: int = 1000, layers: int = 4, repeat: int = 2,
-                   case: str = SELFTEST_CASE) -> dict[str, Any]:
+def bench_selftest(
+    m: MeasuredDut, iterations: int = 1000, layers: int = 4, repeat: int = 2, case: str = SELFTEST_CASE
+) -> dict[str, Any]:
     """Times the self-test workload `repeat` times; every repeat's checksum is compared with the host's."""
     runs, checksums = [], []
     m.memory(repaint_stack=True)
@@ -95,9 +109,18 @@ def bench_selftest(m: MeasuredDut, iterations: int = 1000, layers: int = 4, repe
     _check_repeats(case, runs, m.dut.capabilities.emulated, _units_per_tick(m))
     expected = np.full(len(checksums), selftest_checksum(iterations, layers), np.uint32)
     verdict = Verdict([compare_tensor("checksum", np.array(checksums, np.uint32), expected)])
-    return _record(m, case, runs[0], REGION_SELFTEST, repeat, model=case, model_sha256=None, seed=None,
-                   workload={"iterations": iterations, "layers": layers, "checksum": checksums[0]},
-                   **verdict_fields(verdict))
+    return _record(
+        m,
+        case,
+        runs[0],
+        REGION_SELFTEST,
+        repeat,
+        model=case,
+        model_sha256=None,
+        seed=None,
+        workload={"iterations": iterations, "layers": layers, "checksum": checksums[0]},
+        **verdict_fields(verdict),
+    )
 
 
 def _units_per_tick(m: MeasuredDut) -> int:
@@ -119,10 +142,22 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
         runs.append(timings)
     _check_repeats(model.name, runs, m.dut.capabilities.emulated, _units_per_tick(m))
     outcome = judge_every_layer(device_model, seed, model.name)
-    return _record(m, model.stem, runs[0], REGION_INFERENCE, repeat, model=model.name, model_path=portable_path(model),
-                   model_sha256=model_digest(model), seed=seed, mismatch=outcome.mismatch,
-                   layer_names=outcome.layer_names, layer_timing=how,
-                   model_flash_bytes=_slot_bytes(m, device_model), **verdict_fields(outcome.verdict))
+    return _record(
+        m,
+        model.stem,
+        runs[0],
+        REGION_INFERENCE,
+        repeat,
+        model=model.name,
+        model_path=portable_path(model),
+        model_sha256=model_digest(model),
+        seed=seed,
+        mismatch=outcome.mismatch,
+        layer_names=outcome.layer_names,
+        layer_timing=how,
+        model_flash_bytes=_slot_bytes(m, device_model),
+        **verdict_fields(outcome.verdict),
+    )
 
 
 def _slot_bytes(m: MeasuredDut, device_model: Any) -> int | None:

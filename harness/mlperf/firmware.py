@@ -1,6 +1,7 @@
 """The harness firmware built as an MLPerf Tiny responder (firmware/src/mlperf), and QEMU booting
 an MLPerf Tiny firmware (ours, or a user's ELF: harness.build.prebuilt) with a packed model in the
 flash model slot or with the slot left erased."""
+
 from __future__ import annotations
 
 import tempfile
@@ -35,8 +36,10 @@ class SlotQemu:
         if slot_image is not None:
             slot = variant.memory.model_slot
             if len(slot_image) > slot.size:
-                raise HarnessError(f"packed model of {len(slot_image)} bytes does not fit {board.name}'s "
-                                   f"model slot of {slot.size} bytes")
+                raise HarnessError(
+                    f"packed model of {len(slot_image)} bytes does not fit {board.name}'s "
+                    f"model slot of {slot.size} bytes"
+                )
             path = Path(tempfile.mkdtemp(prefix="hil-mlperf-")) / "model_slot.bin"
             path.write_bytes(slot_image)
             extra = ["-device", f"loader,file={path},addr=0x{slot.origin:x},force-raw=on"]

@@ -15,6 +15,7 @@ Where scale is at least one printed unit, only one int8 value prints as v: the c
 exact ("resolved"). Where it is smaller, several int8 values print alike and the comparison is
 only as fine as the print; `Decoded.resolved` counts the elements where it was exact.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,7 @@ from decimal import Decimal
 
 import numpy as np
 
-FLOAT32_SLACK = 4 * 2.0 ** -24  # relative: the firmware computes (q - zp) * scale in float32
+FLOAT32_SLACK = 4 * 2.0**-24  # relative: the firmware computes (q - zp) * scale in float32
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ def decode(tokens: list[str], reference: np.ndarray, scale: float, zero_point: i
             out[i] = ref[i]
         else:
             nearest = int(all_q[np.argmin(np.abs(levels - printed))])
-            out[i] = _other_than(ref[i], nearest if nearest != ref[i] else
-                                 ref[i] + (1 if printed > levels[ref[i] + 128] else -1))
+            out[i] = _other_than(
+                ref[i], nearest if nearest != ref[i] else ref[i] + (1 if printed > levels[ref[i] + 128] else -1)
+            )
     return Decoded(out.reshape(reference.shape), resolved, False)
 
 

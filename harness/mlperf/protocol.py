@@ -11,6 +11,7 @@ Everything the firmware sends is checked here: a reply that is missing a line, h
 carries a non-number or never ends raises MalformedReply, one line naming the command and the
 problem (exit 2).
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,10 @@ class Reply:
         found = self.matching(pattern)
         if len(found) != 1:
             have = "no" if not found else f"{len(found)}"
-            raise MalformedReply(f"reply to '{self.command}%': {have} {what} line{'s' if found else ''} "
-                                 f"(got {len(self.lines)} lines: {_quote(' | '.join(self.lines))})")
+            raise MalformedReply(
+                f"reply to '{self.command}%': {have} {what} line{'s' if found else ''} "
+                f"(got {len(self.lines)} lines: {_quote(' | '.join(self.lines))})"
+            )
         return found[0]
 
     def refuse_errors(self) -> None:
@@ -92,8 +95,11 @@ class LineReader:
             left = deadline - time.monotonic()
             if left <= 0:
                 tail = self._buffer.decode("ascii", "replace")
-                raise MalformedReply(f"{waiting_for}: no reply within the timeout"
-                                     + (f" (partial line {_quote(tail)})" if tail else "") + self._on_closed())
+                raise MalformedReply(
+                    f"{waiting_for}: no reply within the timeout"
+                    + (f" (partial line {_quote(tail)})" if tail else "")
+                    + self._on_closed()
+                )
             self._buffer += self.transport.read(min(left, 0.5))
         raw, _, self._buffer = self._buffer.partition(b"\n")
         text = raw.rstrip(b"\r").decode("ascii", "replace")
@@ -134,7 +140,7 @@ class MlperfLink:
             if behind_interface:
                 if not line.startswith(DUT_PREFIX):
                     continue  # the interface board's m-ready and messages
-                line = line[len(DUT_PREFIX):].strip()
+                line = line[len(DUT_PREFIX) :].strip()
             if line == READY:
                 return lines
             if line:
@@ -142,6 +148,7 @@ class MlperfLink:
 
 
 # -- the replies of each command ---------------------------------------------------------------
+
 
 def parse_name(reply: Reply) -> str:
     reply.refuse_errors()
@@ -154,8 +161,9 @@ def parse_profile(reply: Reply) -> tuple[str, str]:
     found = {m.group(1): m.group(2) for m in reply.matching(_BRACKETED)}
     for field in ("profile", "model"):
         if field not in found:
-            raise MalformedReply(f"reply to '{reply.command}%': no m-{field}-[...] line "
-                                 f"(got {_quote(' | '.join(reply.lines))})")
+            raise MalformedReply(
+                f"reply to '{reply.command}%': no m-{field}-[...] line (got {_quote(' | '.join(reply.lines))})"
+            )
     return found["profile"], found["model"]
 
 
@@ -183,8 +191,9 @@ def parse_results(reply: Reply) -> list[str]:
         raise MalformedReply(f"reply to '{reply.command}%': m-results-[] holds no values")
     for position, token in enumerate(tokens):
         if not _NUMBER.match(token) and token.lower() not in ("nan", "-nan", "inf", "-inf"):
-            raise MalformedReply(f"reply to '{reply.command}%': m-results value {position} "
-                                 f"{_quote(token)} is not a number")
+            raise MalformedReply(
+                f"reply to '{reply.command}%': m-results value {position} {_quote(token)} is not a number"
+            )
     return tokens
 
 
@@ -204,14 +213,17 @@ def parse_infer(reply: Reply, iterations: int) -> InferReply:
     reply.refuse_errors()
     starts = [line for line in reply.lines if line.startswith("m-infer-start-")]
     if starts != [f"m-infer-start-{iterations}"]:
-        raise MalformedReply(f"reply to '{reply.command}%': want one m-infer-start-{iterations} line, "
-                             f"got {_quote(' | '.join(starts) or 'none')}")
+        raise MalformedReply(
+            f"reply to '{reply.command}%': want one m-infer-start-{iterations} line, "
+            f"got {_quote(' | '.join(starts) or 'none')}"
+        )
     if "m-infer-done" not in reply.lines:
         raise MalformedReply(f"reply to '{reply.command}%': no m-infer-done line")
     laps = [int(m.group(1)) for m in reply.matching(_LAP)]
     if len(laps) != 2:
-        raise MalformedReply(f"reply to '{reply.command}%': {len(laps)} m-lap-us-N lines, want 2 "
-                             f"(before and after the timed loop)")
+        raise MalformedReply(
+            f"reply to '{reply.command}%': {len(laps)} m-lap-us-N lines, want 2 (before and after the timed loop)"
+        )
     if laps[1] < laps[0]:
         raise MalformedReply(f"reply to '{reply.command}%': m-lap-us went back from {laps[0]} to {laps[1]}")
     return InferReply(parse_results(reply), laps[1] - laps[0], iterations)

@@ -9,6 +9,7 @@ The firmware is driven only through the benchmark API's commands, as the officia
 it: nothing in it is changed. `run` has the signature InferenceSession.run has for data sets, so
 harness.engine.accuracy.run_dataset scores an MLPerf Tiny firmware as it scores ours.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -80,13 +81,16 @@ def checked_model(path: str | Path) -> Model:
     for role, index in (("input", model.inputs[0]), ("output", model.outputs[0])):
         tensor = model.tensors[index]
         if tensor.dtype != np.int8 or tensor.quant is None:
-            raise HarnessError(f"{path}: {role} {tensor.name} is {np.dtype(tensor.dtype).name}; the MLPerf "
-                               f"Tiny driver checks int8 models (quantized input and output)")
+            raise HarnessError(
+                f"{path}: {role} {tensor.name} is {np.dtype(tensor.dtype).name}; the MLPerf "
+                f"Tiny driver checks int8 models (quantized input and output)"
+            )
     return model
 
 
-def _boot_in_qemu(model_path: str | Path, board: str | None, firmware: str | Path | None,
-                  progress: Progress) -> tuple[SlotQemu, SerialTransport]:
+def _boot_in_qemu(
+    model_path: str | Path, board: str | None, firmware: str | Path | None, progress: Progress
+) -> tuple[SlotQemu, SerialTransport]:
     """The user's ELF as it is (the slot left erased), or our responder with the model in its slot."""
     if board is None:
         raise HarnessError("--emulator qemu needs --board (the machine QEMU emulates)")
@@ -114,8 +118,7 @@ def _open_port(port: str | None, baud: int | None, firmware: str | Path | None) 
 
 
 class MlperfSession:
-    def __init__(self, link: MlperfLink, model: Model, name: str, target: SlotQemu | None,
-                 transport: SerialTransport):
+    def __init__(self, link: MlperfLink, model: Model, name: str, target: SlotQemu | None, transport: SerialTransport):
         self.link, self.model, self._name = link, model, name
         self._reference: Reference | None = None  # started at the first output compared
         self.packed = _ModelView(model)
@@ -126,9 +129,17 @@ class MlperfSession:
         self._raw_int8 = True
 
     @classmethod
-    def open(cls, model_path: str | Path, port: str | None = None, baud: int | None = None,
-             board: str | None = None, emulator: str = "none", firmware: str | Path | None = None,
-             timeout: float = 5.0, progress: Progress | None = None) -> MlperfSession:
+    def open(
+        cls,
+        model_path: str | Path,
+        port: str | None = None,
+        baud: int | None = None,
+        board: str | None = None,
+        emulator: str = "none",
+        firmware: str | Path | None = None,
+        timeout: float = 5.0,
+        progress: Progress | None = None,
+    ) -> MlperfSession:
         """A firmware on `port` (a real board, as flashed), or booted in QEMU for `board`: the
         user's `firmware` ELF as it is, or, without one, our firmware in its MLPerf Tiny mode
         with `model_path` packed into the flash model slot."""
@@ -168,10 +179,13 @@ class MlperfSession:
     def load(self, value: np.ndarray) -> None:
         """`db load N`, then the bytes in `db HH..` chunks, as the runner sends them."""
         data = np.asarray(value, np.int8).reshape(-1)
-        raw = ((data.astype(np.int16) + 128).astype(np.uint8) if self.handshake.model in PIXEL_MODELS
-               else data.view(np.uint8)).tobytes()
+        raw = (
+            (data.astype(np.int16) + 128).astype(np.uint8)
+            if self.handshake.model in PIXEL_MODELS
+            else data.view(np.uint8)
+        ).tobytes()
         check_load_started(self.link.command(f"db load {len(raw)}"), len(raw))
-        chunks = [raw[i:i + CHUNK_BYTES] for i in range(0, len(raw), CHUNK_BYTES)]
+        chunks = [raw[i : i + CHUNK_BYTES] for i in range(0, len(raw), CHUNK_BYTES)]
         for position, chunk in enumerate(chunks):
             check_load_done(self.link.command("db " + chunk.hex()), position == len(chunks) - 1)
 
@@ -183,8 +197,10 @@ class MlperfSession:
         tensor = self.model.tensors[self.model.outputs[0]]
         elements = int(np.prod(tensor.shape))
         if len(tokens) != elements:
-            raise HarnessError(f"the firmware printed {len(tokens)} m-results values; the model's output "
-                               f"{tensor.name} has {elements} elements")
+            raise HarnessError(
+                f"the firmware printed {len(tokens)} m-results values; the model's output "
+                f"{tensor.name} has {elements} elements"
+            )
 
     def _device_output(self, tokens: list[str], reference: np.ndarray) -> np.ndarray:
         tensor = self.model.tensors[self.model.outputs[0]]
@@ -202,8 +218,9 @@ class MlperfSession:
         # the inputs `hil run --seed` gives the harness's own engine (harness/engine/seeded_inputs.py)
         return seeded_value(np.dtype(np.int8), tuple(tensor.shape), case_seed(seed, case, 0))
 
-    def run(self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1,
-            seed: int = 0) -> InferenceResult:
+    def run(
+        self, inputs: Sequence[Sequence[np.ndarray]] | None = None, count: int = 1, seed: int = 0
+    ) -> InferenceResult:
         """Each input set (one tensor) loaded, `infer 1 0`, its m-results checked against
         tflite-micro at the printed precision (printed.py); the same verdict as `hil run`."""
         cases = [list(given) for given in inputs] if inputs is not None else [None] * count
@@ -231,15 +248,20 @@ class MlperfSession:
         reply = self.infer(iterations, warmups)
         if self._last_values is not None and reply.values != self._last_values:
             differing = sum(a != b for a, b in zip(reply.values, self._last_values)) or len(reply.values)
-            raise CheckFailed(f"'infer {iterations} {warmups}%' printed other m-results than 'infer 1 0%' "
-                              f"on the same input ({differing} values differ)")
+            raise CheckFailed(
+                f"'infer {iterations} {warmups}%' printed other m-results than 'infer 1 0%' "
+                f"on the same input ({differing} values differ)"
+            )
         return Timing(iterations, warmups, reply.elapsed_us, reply.per_inference_us)
 
     def precision(self) -> dict[str, object]:
         """How exact the comparison was (docs/mlperf_tiny.md): every element, or at print precision."""
-        return {"printed": "int8" if self._raw_int8 else "dequantized", "compared": self.compared,
-                "int8_exact": self.resolved,
-                "at_print_precision": self.compared - self.resolved}
+        return {
+            "printed": "int8" if self._raw_int8 else "dequantized",
+            "compared": self.compared,
+            "int8_exact": self.resolved,
+            "at_print_precision": self.compared - self.resolved,
+        }
 
     def close(self) -> None:
         if self._reference is not None:
@@ -256,6 +278,7 @@ class MlperfSession:
 
 
 def latency_line(timing: Timing) -> str:
-    return (f"latency: {timing.per_inference_us:.1f} us per inference (m-lap-us: {timing.elapsed_us} us "
-            f"for {timing.iterations} inferences after {timing.warmups} warmup)")
-
+    return (
+        f"latency: {timing.per_inference_us:.1f} us per inference (m-lap-us: {timing.elapsed_us} us "
+        f"for {timing.iterations} inferences after {timing.warmups} warmup)"
+    )

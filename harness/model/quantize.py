@@ -16,6 +16,7 @@ Ranges come from running the float model in the TFLM reference with every tensor
 The quantized model keeps the float model's tensor and operator layout, which is how the
 report lines up int8 tensors with float ones.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,8 @@ INT8_MIN, INT8_MAX = -128, 127
 INT32_MAX = (1 << 31) - 1
 RULES = {op.name: op.quantize for op in OPS.values() if op.quantize is not None}
 SUPPORTED = set(RULES)
-WEIGHT_AXIS = {name: rule.weight_axis for name, rule in RULES.items()
-               if rule.weight_axis is not None}
-FIXED_OUTPUT = {name: rule.fixed_output for name, rule in RULES.items()
-                if rule.fixed_output is not None}
+WEIGHT_AXIS = {name: rule.weight_axis for name, rule in RULES.items() if rule.weight_axis is not None}
+FIXED_OUTPUT = {name: rule.fixed_output for name, rule in RULES.items() if rule.fixed_output is not None}
 # Operators whose TFLM int8 kernels copy or pool values without requantizing them.
 SHARED_PARAMS = {name for name, rule in RULES.items() if rule.shares_params}
 
@@ -68,8 +67,7 @@ class QuantReport:
 
     def format(self) -> str:
         lines = [f"{'op':>4}  {'kind':<18} {'SQNR dB':>8}  output"]
-        lines += [f"{r.index:>4}  {r.opcode:<18} {r.sqnr_db:>8.2f}  {r.output}"
-                  for r in self.layers]
+        lines += [f"{r.index:>4}  {r.opcode:<18} {r.sqnr_db:>8.2f}  {r.output}" for r in self.layers]
         top1 = "n/a" if self.top1_agreement is None else f"{100 * self.top1_agreement:.1f}%"
         lines.append(f"top-1 agreement with the float model: {top1} over {self.samples} samples")
         return "\n".join(lines)
@@ -82,8 +80,13 @@ def quantize_model(float_model_bytes: bytes, calibration: np.ndarray) -> tuple[b
     samples = calibration_samples(model, calibration)
     ranges = collect_ranges(model, samples)
     params = activation_params(model, ranges)
-    int8_bytes = build_model(_quantized_tensors(model, params), model.operators, model.inputs,
-                             model.outputs, f"int8 by hil quantize from {model.sha256[:16]}")
+    int8_bytes = build_model(
+        _quantized_tensors(model, params),
+        model.operators,
+        model.inputs,
+        model.outputs,
+        f"int8 by hil quantize from {model.sha256[:16]}",
+    )
     return int8_bytes, compare(model, load_model(int8_bytes), samples)
 
 
@@ -91,22 +94,28 @@ def check_quantizable(model: Model) -> None:
     """ModelError unless every operator is supported and the model is plain float32."""
     for i in model.inputs + model.outputs:
         if model.tensors[i].dtype != np.float32:
-            raise ModelError(f"tensor {i} ({model.tensors[i].name}) is "
-                             f"{model.tensors[i].dtype}: only float32 models can be quantized")
+            raise ModelError(
+                f"tensor {i} ({model.tensors[i].name}) is "
+                f"{model.tensors[i].dtype}: only float32 models can be quantized"
+            )
     if len(model.inputs) != 1:
         raise ModelError(f"the model has {len(model.inputs)} inputs; calibration supports one")
     for tensor in model.tensors:
         if tensor.data is not None and tensor.dtype.kind == "f" and not np.all(np.isfinite(tensor.data)):
-            raise ModelError(f"tensor {tensor.index} ({tensor.name}) holds NaN or infinite "
-                             f"values: its weights cannot be quantized")
+            raise ModelError(
+                f"tensor {tensor.index} ({tensor.name}) holds NaN or infinite values: its weights cannot be quantized"
+            )
     for op in model.operators:
         if op.opcode not in SUPPORTED:
-            raise ModelError(f"operator {op.index} ({op.opcode}) cannot be quantized: "
-                             f"supported are {', '.join(sorted(SUPPORTED))}")
+            raise ModelError(
+                f"operator {op.index} ({op.opcode}) cannot be quantized: supported are {', '.join(sorted(SUPPORTED))}"
+            )
         if op.opcode in WEIGHT_AXIS and model.tensors[op.inputs[1]].dtype != np.float32:
-            raise ModelError(f"operator {op.index} ({op.opcode}) has "
-                             f"{model.tensors[op.inputs[1]].dtype} weights and float "
-                             f"activations: a hybrid model, which TFLM refuses to run")
+            raise ModelError(
+                f"operator {op.index} ({op.opcode}) has "
+                f"{model.tensors[op.inputs[1]].dtype} weights and float "
+                f"activations: a hybrid model, which TFLM refuses to run"
+            )
 
 
 def calibration_samples(model: Model, calibration: np.ndarray) -> list[np.ndarray]:
@@ -120,8 +129,10 @@ def calibration_samples(model: Model, calibration: np.ndarray) -> list[np.ndarra
     if data.shape == shape:
         data = data.reshape((1,) + shape[1:]) if shape and shape[0] == 1 else data[None]
     if data.shape[1:] != shape[1:] or (shape and shape[0] != 1) or len(data) == 0:
-        raise HarnessError(f"calibration data has shape {list(data.shape)}; the model's input "
-                           f"is {list(shape)}, so expected [N, {', '.join(map(str, shape[1:]))}]")
+        raise HarnessError(
+            f"calibration data has shape {list(data.shape)}; the model's input "
+            f"is {list(shape)}, so expected [N, {', '.join(map(str, shape[1:]))}]"
+        )
     return [sample.reshape(shape).astype(np.float32) for sample in data]
 
 
@@ -149,12 +160,10 @@ def asymmetric_params(low: float, high: float) -> tuple[float, int]:
     return float(np.float32(scale)), int(np.clip(_round(zero_point), INT8_MIN, INT8_MAX))
 
 
-def activation_params(model: Model, ranges: dict[int, tuple[float, float]]
-                      ) -> dict[int, QuantParams]:
+def activation_params(model: Model, ranges: dict[int, tuple[float, float]]) -> dict[int, QuantParams]:
     """int8 parameters of every float tensor that is not a weight or bias."""
     groups = _shared_groups(model)
-    fixed = {op.outputs[0]: FIXED_OUTPUT[op.opcode] for op in model.operators
-             if op.opcode in FIXED_OUTPUT}
+    fixed = {op.outputs[0]: FIXED_OUTPUT[op.opcode] for op in model.operators if op.opcode in FIXED_OUTPUT}
     params: dict[int, QuantParams] = {}
     for members in groups:
         scale, zero_point = _group_params(model, members, ranges, fixed)
@@ -178,7 +187,7 @@ def _shared_groups(model: Model) -> list[list[int]]:
             find(t.index)
     for op in model.operators:
         if op.opcode in SHARED_PARAMS:
-            for i in op.inputs[:_data_inputs(op)] + op.outputs:
+            for i in op.inputs[: _data_inputs(op)] + op.outputs:
                 parent[find(i)] = find(op.outputs[0])
     groups: dict[int, list[int]] = {}
     for i in parent:
@@ -191,12 +200,14 @@ def _data_inputs(op: Operator) -> int:
     return len(op.inputs) if RULES[op.opcode].all_inputs_data else 1
 
 
-def _group_params(model: Model, members: list[int], ranges: dict[int, tuple[float, float]],
-                  fixed: dict[int, tuple[float, int]]) -> tuple[float, int]:
+def _group_params(
+    model: Model, members: list[int], ranges: dict[int, tuple[float, float]], fixed: dict[int, tuple[float, int]]
+) -> tuple[float, int]:
     pinned = {fixed[i] for i in members if i in fixed}
     if len(pinned) > 1:
-        raise ModelError(f"tensors {sorted(members)} must share int8 parameters, but more "
-                         f"than one of them has fixed ones")
+        raise ModelError(
+            f"tensors {sorted(members)} must share int8 parameters, but more than one of them has fixed ones"
+        )
     if pinned:
         return pinned.pop()
     low = min(_range(model.tensors[i], ranges)[0] for i in members)
@@ -208,8 +219,7 @@ def _range(tensor: Tensor, ranges: dict[int, tuple[float, float]]) -> tuple[floa
     if tensor.data is not None:
         return float(tensor.data.min(initial=0.0)), float(tensor.data.max(initial=0.0))
     if tensor.index not in ranges:
-        raise ModelError(f"tensor {tensor.index} ({tensor.name}) got no value in the "
-                         f"calibration run")
+        raise ModelError(f"tensor {tensor.index} ({tensor.name}) got no value in the calibration run")
     return ranges[tensor.index]
 
 
@@ -223,16 +233,21 @@ def _weight_roles(model: Model) -> dict[int, tuple[str, Operator]]:
             if i == -1:
                 continue
             if i in roles or model.tensors[i].data is None:
-                raise ModelError(f"operator {op.index} ({op.opcode}): {role} tensor {i} must be "
-                                 f"a constant used by this operator only")
+                raise ModelError(
+                    f"operator {op.index} ({op.opcode}): {role} tensor {i} must be "
+                    f"a constant used by this operator only"
+                )
             roles[i] = (role, op)
     return roles
 
 
 def _quantized_tensors(model: Model, params: dict[int, QuantParams]) -> list[Tensor]:
     roles = _weight_roles(model)
-    weight_quant = {op.inputs[1]: _weight_quant(model, op, params[op.inputs[0]].scale[0])
-                    for role, op in roles.values() if role == "weights"}
+    weight_quant = {
+        op.inputs[1]: _weight_quant(model, op, params[op.inputs[0]].scale[0])
+        for role, op in roles.values()
+        if role == "weights"
+    }
     result = []
     for t in model.tensors:
         if t.index in roles and roles[t.index][0] == "weights":
@@ -317,20 +332,24 @@ def compare(float_model: Model, int8_model: Model, samples: list[np.ndarray]) ->
     noise = np.zeros(len(outputs))
     agree = 0
     input_quant = _quant_of(int8_model.tensors[int8_model.inputs[0]])
-    with Reference(float_model, preserve_all=True, name="float model") as f_ref, \
-            Reference(int8_model, preserve_all=True, name="int8 model") as q_ref:
+    with (
+        Reference(float_model, preserve_all=True, name="float model") as f_ref,
+        Reference(int8_model, preserve_all=True, name="int8 model") as q_ref,
+    ):
         for sample in samples:
             f_values = f_ref.run_all([sample])
             q_values = q_ref.run_all([quantize_array(sample, input_quant)])
             for k, t in enumerate(outputs):
                 expected = f_values[t].astype(np.float64)
                 got = dequantize_array(q_values[t], _quant_of(int8_model.tensors[t]))
-                signal[k] += float(np.sum(expected ** 2))
+                signal[k] += float(np.sum(expected**2))
                 noise[k] += float(np.sum((expected - got) ** 2))
             out = float_model.outputs[0]
             agree += int(np.argmax(f_values[out]) == np.argmax(q_values[out]))
-    layers = [LayerReport(op.index, op.opcode, float_model.tensors[t].name, _sqnr(s, n))
-              for op, t, s, n in zip(float_model.operators, outputs, signal, noise)]
+    layers = [
+        LayerReport(op.index, op.opcode, float_model.tensors[t].name, _sqnr(s, n))
+        for op, t, s, n in zip(float_model.operators, outputs, signal, noise)
+    ]
     classes = float_model.tensors[float_model.outputs[0]].shape[-1:] or (1,)
     top1 = agree / len(samples) if classes[0] > 1 else None
     return QuantReport(samples=len(samples), layers=layers, top1_agreement=top1)
@@ -347,8 +366,7 @@ def _sqnr(signal: float, noise: float) -> float:
 # ---- `hil quantize MODEL.tflite --calib DATA.npy -o OUT.tflite` -------------------------
 
 
-def run_quantize(model_path: str | Path, calib_path: str | Path,
-                 out_path: str | Path) -> QuantReport:
+def run_quantize(model_path: str | Path, calib_path: str | Path, out_path: str | Path) -> QuantReport:
     """The command's work: read the float model and calibration data, write the int8 model."""
     model_bytes = read_regular_file(model_path, "model", ModelError)
     check_regular_file(calib_path, "calibration data")

@@ -7,6 +7,7 @@ quantization_util.cc, tensorflow/lite/kernels/kernel_util.cc, tensorflow/lite/mi
 default (TFLITE_SINGLE_ROUNDING off): SaturatingRoundingDoublingHighMul, then
 RoundingDivideByPOT.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,8 +73,9 @@ def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndar
     return (x >> exponent) + (remainder > threshold)
 
 
-def multiply_by_quantized_multiplier(x: np.ndarray | int, multiplier: np.ndarray | int,
-                                     shift: np.ndarray | int) -> np.ndarray:
+def multiply_by_quantized_multiplier(
+    x: np.ndarray | int, multiplier: np.ndarray | int, shift: np.ndarray | int
+) -> np.ndarray:
     """MultiplyByQuantizedMultiplier(int32 x, int32 multiplier, int shift), elementwise.
 
     Arrays broadcast, so per-channel multipliers and shifts apply along the last axis.
@@ -82,8 +84,7 @@ def multiply_by_quantized_multiplier(x: np.ndarray | int, multiplier: np.ndarray
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
     scaled = np.asarray(x, np.int64) * (np.int64(1) << left)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scaled, multiplier),
-                                  right)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scaled, multiplier), right)
 
 
 def _c_div(a: np.ndarray, b: int) -> np.ndarray:
@@ -94,24 +95,22 @@ def _c_div(a: np.ndarray, b: int) -> np.ndarray:
 # ---- what TFLM's Prepare functions compute ------------------------------------------------
 
 
-def effective_scales(input_scale: float, filter_scales: np.ndarray,
-                     output_scale: float) -> np.ndarray:
+def effective_scales(input_scale: float, filter_scales: np.ndarray, output_scale: float) -> np.ndarray:
     """Per-channel conv/depthwise/FC output scales exactly as PopulateConvolutionQuantization-
     Params: float32 scales widened to double, input * filter / output."""
     filters = np.asarray(filter_scales, np.float32).astype(np.float64)
     return float(np.float32(input_scale)) * filters / float(np.float32(output_scale))
 
 
-def per_channel_multipliers(input_scale: float, filter_scales: np.ndarray,
-                            output_scale: float) -> tuple[np.ndarray, np.ndarray]:
+def per_channel_multipliers(
+    input_scale: float, filter_scales: np.ndarray, output_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(int32 multipliers, int32 shifts) for conv, depthwise conv and per-channel FC."""
-    pairs = [quantize_multiplier(s) for s in effective_scales(input_scale, filter_scales,
-                                                              output_scale)]
+    pairs = [quantize_multiplier(s) for s in effective_scales(input_scale, filter_scales, output_scale)]
     return (np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32))
 
 
-def fully_connected_multiplier(input_scale: float, filter_scale: float,
-                               output_scale: float) -> tuple[int, int]:
+def fully_connected_multiplier(input_scale: float, filter_scale: float, output_scale: float) -> tuple[int, int]:
     """Per-tensor FC (GetQuantizedConvolutionMultipler), in double from the float32 scales.
 
     The tflite-micro build we check against takes the product in double: on models built so
@@ -126,8 +125,9 @@ def quantize_value(value: float, scale: float, zero_point: int) -> int:
     return int(zero_point) + int(tflite_round(float(np.float32(value) / np.float32(scale))))
 
 
-def activation_range(activation: str, scale: float, zero_point: int,
-                     qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
+def activation_range(
+    activation: str, scale: float, zero_point: int, qmin: int = -128, qmax: int = 127
+) -> tuple[int, int]:
     """CalculateActivationRangeQuantized for a fused activation name ("RELU6", ...)."""
     bounds = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
     if activation not in bounds:
@@ -138,11 +138,13 @@ def activation_range(activation: str, scale: float, zero_point: int,
     return act_min, act_max
 
 
-def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
-                           total_signed_bits: int = 31) -> int:
-    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1)
-                          * (1 << (total_signed_bits - input_integer_bits))
-                          / (1 << input_left_shift))
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
+    max_input_rescaled = (
+        1.0
+        * ((1 << input_integer_bits) - 1)
+        * (1 << (total_signed_bits - input_integer_bits))
+        / (1 << input_left_shift)
+    )
     return math.floor(max_input_rescaled)
 
 
@@ -153,8 +155,7 @@ class SoftmaxParams:
     diff_min: int
 
 
-def preprocess_softmax_scaling(beta: float, input_scale: float,
-                               input_integer_bits: int) -> tuple[int, int]:
+def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bits: int) -> tuple[int, int]:
     """PreprocessSoftmaxScaling: (multiplier, left shift) of beta * scale in Q(bits).(31-bits),
     capped just below 2**31."""
     real = min(beta * input_scale * (1 << (31 - input_integer_bits)), (1 << 31) - 1.0)
@@ -165,7 +166,8 @@ def softmax_params(input_scale: float, beta: float = 1.0) -> SoftmaxParams:
     """int8 softmax: 5 integer bits for the scaled difference to the row maximum."""
     scaled_diff_integer_bits = 5
     multiplier, left_shift = preprocess_softmax_scaling(
-        float(np.float32(beta)), float(np.float32(input_scale)), scaled_diff_integer_bits)
+        float(np.float32(beta)), float(np.float32(input_scale)), scaled_diff_integer_bits
+    )
     diff_min = -calculate_input_radius(scaled_diff_integer_bits, left_shift)
     return SoftmaxParams(multiplier, left_shift, diff_min)
 
@@ -206,16 +208,13 @@ def add_params(input1_scale: float, input2_scale: float, output_scale: float) ->
     twice_max = 2 * max(s1, s2)
     m1 = quantize_multiplier_smaller_than_one_exp(s1 / twice_max)
     m2 = quantize_multiplier_smaller_than_one_exp(s2 / twice_max)
-    out = quantize_multiplier_smaller_than_one_exp(
-        twice_max / ((1 << left_shift) * float(np.float32(output_scale))))
+    out = quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << left_shift) * float(np.float32(output_scale))))
     return AddParams(left_shift, *m1, *m2, *out)
 
 
-def mul_multiplier(input1_scale: float, input2_scale: float,
-                   output_scale: float) -> tuple[int, int]:
+def mul_multiplier(input1_scale: float, input2_scale: float, output_scale: float) -> tuple[int, int]:
     """int8 MUL: input1 * input2 / output in double."""
-    real = (float(np.float32(input1_scale)) * float(np.float32(input2_scale))
-            / float(np.float32(output_scale)))
+    real = float(np.float32(input1_scale)) * float(np.float32(input2_scale)) / float(np.float32(output_scale))
     return quantize_multiplier(real)
 
 
@@ -242,8 +241,7 @@ def prepare_op(model: Model, op: Operator) -> dict[str, Any]:
     x_tensor = tensors[op.inputs[0]]
     x = _scalar_quant(x_tensor) if x_tensor.quant else None
     act = op.options.get("fused_activation_function", "NONE")
-    result: dict[str, Any] = {"output_zero_point": out[1],
-                              "output_activation_range": activation_range(act, *out)}
+    result: dict[str, Any] = {"output_zero_point": out[1], "output_activation_range": activation_range(act, *out)}
     # The operators below need a quantized input: scalar_quant() names the tensor that is not.
     if op.opcode in _CHANNEL_AXIS or op.opcode == "FULLY_CONNECTED":
         result.update(_weighted(op, tensors, x_tensor.scalar_quant(), out))
@@ -251,7 +249,8 @@ def prepare_op(model: Model, op: Operator) -> dict[str, Any]:
         result["add"] = add_params(x_tensor.scalar_quant()[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
     elif op.opcode == "MUL":
         result["output_multiplier"], result["output_shift"] = mul_multiplier(
-            x_tensor.scalar_quant()[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0])
+            x_tensor.scalar_quant()[0], _scalar_quant(tensors[op.inputs[1]])[0], out[0]
+        )
     elif op.opcode == "SOFTMAX":
         result["softmax"] = softmax_params(x_tensor.scalar_quant()[0], op.options.get("beta", 1.0))
     elif op.opcode == "LOGISTIC":
@@ -267,8 +266,7 @@ def _scalar_quant(tensor: Tensor) -> tuple[float, int]:
     return tensor.scalar_quant()
 
 
-def _weighted(op: Operator, tensors: list, x: tuple[float, int],
-              out: tuple[float, int]) -> dict[str, Any]:
+def _weighted(op: Operator, tensors: list, x: tuple[float, int], out: tuple[float, int]) -> dict[str, Any]:
     """CONV_2D and DEPTHWISE_CONV_2D always go per channel (a single filter scale is
     broadcast); FULLY_CONNECTED goes per channel only with per-channel weights."""
     filters = tensors[op.inputs[1]]
@@ -278,7 +276,10 @@ def _weighted(op: Operator, tensors: list, x: tuple[float, int],
         scales = np.broadcast_to(scales, (channels,)) if scales.size == 1 else scales
     elif scales.size == 1:
         multiplier, shift = fully_connected_multiplier(x[0], scales[0], out[0])
-        return {"output_multiplier": multiplier, "output_shift": shift,
-                "filter_zero_point": int(filters.quant.zero_point[0])}
+        return {
+            "output_multiplier": multiplier,
+            "output_shift": shift,
+            "filter_zero_point": int(filters.quant.zero_point[0]),
+        }
     multipliers, shifts = per_channel_multipliers(x[0], scales, out[0])
     return {"per_channel_multiplier": multipliers, "per_channel_shift": shifts}

@@ -5,6 +5,7 @@ flatbuffers runtime does not verify buffers, so every parse runs under a guard t
 a corrupt file provokes (IndexError, struct.error, ...) into a ModelError, and the result is then
 checked for dangling indices and buffers that do not match their tensor's shape.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -158,20 +159,20 @@ def load_model(source: str | Path | bytes | bytearray) -> Model:
     """Parse a .tflite model from a path or from its bytes. Only subgraph 0 is supported."""
     raw, label = _read_source(source)
     if len(raw) < 8 or raw[4:8] != FILE_IDENTIFIER:
-        raise ModelError(f"{label}: not a valid .tflite flatbuffer (no {FILE_IDENTIFIER.decode()} "
-                         f"file identifier in its first 8 bytes)")
+        raise ModelError(
+            f"{label}: not a valid .tflite flatbuffer (no {FILE_IDENTIFIER.decode()} "
+            f"file identifier in its first 8 bytes)"
+        )
     try:
         fb = schema.ModelT.InitFromPackedBuf(raw, 0)
     except Exception as exc:  # the unverified flatbuffer reader fails in many ways
-        raise ModelError(f"{label}: not a valid .tflite flatbuffer "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ModelError(f"{label}: not a valid .tflite flatbuffer ({type(exc).__name__}: {exc})") from None
     try:
         return _convert(fb, raw, label)
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(f"{label}: not a valid .tflite flatbuffer "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ModelError(f"{label}: not a valid .tflite flatbuffer ({type(exc).__name__}: {exc})") from None
 
 
 def _read_source(source: str | Path | bytes | bytearray) -> tuple[bytes, str]:
@@ -185,18 +186,23 @@ def _read_source(source: str | Path | bytes | bytearray) -> tuple[bytes, str]:
 def _convert(fb: Any, raw: bytes, label: str) -> Model:
     subgraphs = fb.subgraphs or []
     if len(subgraphs) != 1:
-        raise ModelError(f"{label}: has {len(subgraphs)} subgraphs; only single-subgraph "
-                         f"models are supported")
+        raise ModelError(f"{label}: has {len(subgraphs)} subgraphs; only single-subgraph models are supported")
     sg = subgraphs[0]
     buffers = fb.buffers or []
     tensors = [_tensor(i, t, buffers, raw, label) for i, t in enumerate(sg.tensors or [])]
     opcodes = [_opcode_name(code, label) for code in fb.operatorCodes or []]
-    operators = [_operator(i, op, opcodes, len(tensors), label)
-                 for i, op in enumerate(sg.operators or [])]
+    operators = [_operator(i, op, opcodes, len(tensors), label) for i, op in enumerate(sg.operators or [])]
     inputs = _indices(sg.inputs, len(tensors), f"{label}: subgraph input")
     outputs = _indices(sg.outputs, len(tensors), f"{label}: subgraph output")
-    return Model(tensors=tensors, operators=operators, inputs=inputs, outputs=outputs, raw=raw,
-                 sha256=hashlib.sha256(raw).hexdigest(), description=_text(fb.description))
+    return Model(
+        tensors=tensors,
+        operators=operators,
+        inputs=inputs,
+        outputs=outputs,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        description=_text(fb.description),
+    )
 
 
 def _text(value: bytes | str | None) -> str:
@@ -237,8 +243,9 @@ def _tensor(index: int, t: Any, buffers: list, raw: bytes, label: str) -> Tensor
     data = _buffer_data(buffers[t.buffer], raw) if buffers else None
     if data is not None:
         data = _shaped(data, dtype, shape, where)
-    return Tensor(index=index, name=name, shape=shape, dtype=dtype,
-                  quant=_quant(t.quantization, dtype, where), data=data)
+    return Tensor(
+        index=index, name=name, shape=shape, dtype=dtype, quant=_quant(t.quantization, dtype, where), data=data
+    )
 
 
 def _check_shape(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
@@ -248,8 +255,10 @@ def _check_shape(shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
             raise ModelError(f"{where}: dimension {axis} of shape {list(shape)} is negative")
     elements = math.prod(shape)  # Python ints: no silent wrap-around
     if elements * dtype.itemsize > MAX_TENSOR_BYTES:
-        raise ModelError(f"{where}: shape {list(shape)} of {dtype} is {elements * dtype.itemsize} "
-                         f"bytes, more than the 32-bit limit of {MAX_TENSOR_BYTES}")
+        raise ModelError(
+            f"{where}: shape {list(shape)} of {dtype} is {elements * dtype.itemsize} "
+            f"bytes, more than the 32-bit limit of {MAX_TENSOR_BYTES}"
+        )
 
 
 def _buffer_data(buffer: Any, raw: bytes) -> np.ndarray | None:
@@ -265,8 +274,7 @@ def _buffer_data(buffer: Any, raw: bytes) -> np.ndarray | None:
 def _shaped(data: np.ndarray, dtype: np.dtype, shape: tuple[int, ...], where: str) -> np.ndarray:
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if data.size != expected:
-        raise ModelError(f"{where}: buffer holds {data.size} bytes, shape {list(shape)} of "
-                         f"{dtype} needs {expected}")
+        raise ModelError(f"{where}: buffer holds {data.size} bytes, shape {list(shape)} of {dtype} needs {expected}")
     values = data.view(dtype) if data.size else np.zeros(0, dtype)
     values = values.reshape(shape)
     values.flags.writeable = False
@@ -277,8 +285,11 @@ def _quant(q: Any, dtype: np.dtype, where: str) -> QuantParams | None:
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
     scale = np.asarray(q.scale, dtype=np.float32)
-    zero_point = (np.asarray(q.zeroPoint, dtype=np.int64) if q.zeroPoint is not None
-                  and len(q.zeroPoint) else np.zeros(scale.shape, np.int64))
+    zero_point = (
+        np.asarray(q.zeroPoint, dtype=np.int64)
+        if q.zeroPoint is not None and len(q.zeroPoint)
+        else np.zeros(scale.shape, np.int64)
+    )
     _check_quant(scale, zero_point, dtype, where)
     return QuantParams(scale=scale, zero_point=zero_point, axis=int(q.quantizedDimension))
 
@@ -289,28 +300,34 @@ def _check_quant(scale: np.ndarray, zero_point: np.ndarray, dtype: np.dtype, whe
     32-bit fields, so anything else would end in a traceback or a wrong model."""
     bad = np.flatnonzero(~np.isfinite(scale) | (scale <= 0))
     if bad.size:
-        raise ModelError(f"{where}: quantization scale {scale[bad[0]]} (channel {bad[0]}) is not "
-                         f"a finite positive number")
+        raise ModelError(
+            f"{where}: quantization scale {scale[bad[0]]} (channel {bad[0]}) is not a finite positive number"
+        )
     if zero_point.size != scale.size:
-        raise ModelError(f"{where}: {zero_point.size} quantization zero points for "
-                         f"{scale.size} scales")
-    low, high = (np.iinfo(dtype).min, np.iinfo(dtype).max) if dtype.kind in "iu" and dtype.itemsize <= 4 \
-        else INT32_RANGE
+        raise ModelError(f"{where}: {zero_point.size} quantization zero points for {scale.size} scales")
+    low, high = (
+        (np.iinfo(dtype).min, np.iinfo(dtype).max) if dtype.kind in "iu" and dtype.itemsize <= 4 else INT32_RANGE
+    )
     bad = np.flatnonzero((zero_point < low) | (zero_point > high))
     if bad.size:
-        raise ModelError(f"{where}: quantization zero point {zero_point[bad[0]]} (channel {bad[0]}) "
-                         f"lies outside [{low}, {high}]")
+        raise ModelError(
+            f"{where}: quantization zero point {zero_point[bad[0]]} (channel {bad[0]}) lies outside [{low}, {high}]"
+        )
 
 
 def _operator(index: int, op: Any, opcodes: list[str], tensor_count: int, label: str) -> Operator:
     if not 0 <= op.opcodeIndex < len(opcodes):
-        raise ModelError(f"{label}: operator {index} refers to operator code {op.opcodeIndex}, "
-                         f"but there are {len(opcodes)}")
+        raise ModelError(
+            f"{label}: operator {index} refers to operator code {op.opcodeIndex}, but there are {len(opcodes)}"
+        )
     where = f"{label}: operator {index} ({opcodes[op.opcodeIndex]})"
-    return Operator(index=index, opcode=opcodes[op.opcodeIndex],
-                    inputs=_indices(op.inputs, tensor_count, f"{where} input", allow_absent=True),
-                    outputs=_indices(op.outputs, tensor_count, f"{where} output"),
-                    options=options_to_dict(op.builtinOptions))
+    return Operator(
+        index=index,
+        opcode=opcodes[op.opcodeIndex],
+        inputs=_indices(op.inputs, tensor_count, f"{where} input", allow_absent=True),
+        outputs=_indices(op.outputs, tensor_count, f"{where} output"),
+        options=options_to_dict(op.builtinOptions),
+    )
 
 
 def options_to_dict(options: Any) -> dict[str, Any]:

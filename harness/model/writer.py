@@ -4,6 +4,7 @@ Buffers are 16-byte aligned (the schema's force_align, which the Python flatbuff
 ignores) so int32 biases and float weights can be read in place on cores without unaligned
 access. Output is deterministic: the same model gives the same bytes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -84,12 +85,16 @@ def default_options(opcode: str) -> dict[str, Any]:
 
 def write_model(model: Model) -> bytes:
     """Serialize a `Model` (as loaded, or edited) back to .tflite bytes."""
-    return build_model(model.tensors, model.operators, model.inputs, model.outputs,
-                       model.description)
+    return build_model(model.tensors, model.operators, model.inputs, model.outputs, model.description)
 
 
-def build_model(tensors: Sequence[Tensor], operators: Sequence[Operator], inputs: Sequence[int],
-                outputs: Sequence[int], description: str = "") -> bytes:
+def build_model(
+    tensors: Sequence[Tensor],
+    operators: Sequence[Operator],
+    inputs: Sequence[int],
+    outputs: Sequence[int],
+    description: str = "",
+) -> bytes:
     """Serialize one subgraph. Tensor and operator `index` fields are ignored: order counts."""
     opcodes = list(dict.fromkeys(op.opcode for op in operators))
     buffers: list[schema.BufferT] = [_AlignedBufferT()]  # buffer 0: the empty buffer
@@ -120,7 +125,7 @@ class _AlignedBufferT(schema.BufferT):
             payload = np.ascontiguousarray(self.data, dtype=np.uint8).tobytes()
             builder.StartVector(1, len(payload), BUFFER_ALIGNMENT)
             builder.head -= len(payload)
-            builder.Bytes[builder.head:builder.head + len(payload)] = payload
+            builder.Bytes[builder.head : builder.head + len(payload)] = payload
             data = builder.EndVector()
         schema.BufferStart(builder)
         if data is not None:
@@ -132,8 +137,7 @@ def _nbytes(buffer: schema.BufferT) -> int:
     return 0 if buffer.data is None else len(buffer.data) + BUFFER_ALIGNMENT
 
 
-def _checked(indices: Sequence[int], count: int, what: str,
-             allow_absent: bool = False) -> list[int]:
+def _checked(indices: Sequence[int], count: int, what: str, allow_absent: bool = False) -> list[int]:
     result = [int(i) for i in indices]
     for i in result:
         if not (0 <= i < count or (allow_absent and i == -1)):
@@ -153,8 +157,9 @@ def _tensor_t(tensor: Tensor, buffers: list[schema.BufferT]) -> schema.TensorT:
     if tensor.data is not None:
         data = np.asarray(tensor.data)
         if data.dtype != dtype or data.shape != tuple(tensor.shape):
-            raise ModelError(f"tensor {tensor.name!r}: data is {data.dtype}{list(data.shape)}, "
-                             f"tensor is {dtype}{list(tensor.shape)}")
+            raise ModelError(
+                f"tensor {tensor.name!r}: data is {data.dtype}{list(data.shape)}, tensor is {dtype}{list(tensor.shape)}"
+            )
         buffer = _AlignedBufferT()
         buffer.data = np.frombuffer(data.astype(data.dtype.newbyteorder("<")).tobytes(), np.uint8)
         buffers.append(buffer)
@@ -182,8 +187,7 @@ def _opcode_t(name: str) -> schema.OperatorCodeT:
     else:
         raise ModelError(f"unknown operator {name!r}")
     # Readers of the old schema only look at the 8-bit deprecated field.
-    code.deprecatedBuiltinCode = min(code.builtinCode,
-                                     schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+    code.deprecatedBuiltinCode = min(code.builtinCode, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
     code.version = 1
     return code
 
@@ -203,8 +207,7 @@ def options_from_dict(opcode: str, options: dict[str, Any]) -> tuple[int, Any]:
     """{snake_case: value} -> (BuiltinOptions union type, schema options object)."""
     type_name = OPTIONS_TYPES.get(opcode)
     if type_name is None:
-        raise ModelError(f"{opcode}: the writer knows no builtin options for this operator, "
-                         f"got {sorted(options)}")
+        raise ModelError(f"{opcode}: the writer knows no builtin options for this operator, got {sorted(options)}")
     table = getattr(schema, type_name + "T")()
     for key, value in options.items():
         field = camel_case(key)
@@ -225,8 +228,7 @@ def _option_value(opcode: str, field: str, value: Any) -> Any:
     return value
 
 
-def quant(scale: float | Sequence[float], zero_point: int | Sequence[int] = 0,
-          axis: int = 0) -> QuantParams:
+def quant(scale: float | Sequence[float], zero_point: int | Sequence[int] = 0, axis: int = 0) -> QuantParams:
     """QuantParams from plain numbers; a scalar zero point is repeated per channel."""
     scales = np.atleast_1d(np.asarray(scale, dtype=np.float32))
     zeros = np.atleast_1d(np.asarray(zero_point, dtype=np.int64))
@@ -238,10 +240,10 @@ def quant(scale: float | Sequence[float], zero_point: int | Sequence[int] = 0,
 class ModelBuilder:
     """Assemble a single-subgraph model tensor by tensor, operator by operator.
 
-        b = ModelBuilder()
-        x = b.tensor("x", (1, 8), np.int8, quant=quant(0.1, -3))
-        ...
-        tflite_bytes = b.build(inputs=[x], outputs=[y])
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 8), np.int8, quant=quant(0.1, -3))
+    ...
+    tflite_bytes = b.build(inputs=[x], outputs=[y])
     """
 
     def __init__(self, description: str = "hil harness model"):
@@ -249,15 +251,28 @@ class ModelBuilder:
         self.tensors: list[Tensor] = []
         self.operators: list[Operator] = []
 
-    def tensor(self, name: str, shape: Sequence[int], dtype: Any,
-               quant: QuantParams | None = None, data: np.ndarray | None = None) -> int:
+    def tensor(
+        self,
+        name: str,
+        shape: Sequence[int],
+        dtype: Any,
+        quant: QuantParams | None = None,
+        data: np.ndarray | None = None,
+    ) -> int:
         """Add a tensor and return its index; `data` makes it a constant."""
         dtype = np.dtype(dtype)
         if data is not None:
             data = np.asarray(data, dtype=dtype).reshape(tuple(shape))
-        self.tensors.append(Tensor(index=len(self.tensors), name=name,
-                                   shape=tuple(int(d) for d in shape), dtype=dtype,
-                                   quant=quant, data=data))
+        self.tensors.append(
+            Tensor(
+                index=len(self.tensors),
+                name=name,
+                shape=tuple(int(d) for d in shape),
+                dtype=dtype,
+                quant=quant,
+                data=data,
+            )
+        )
         return len(self.tensors) - 1
 
     def constant(self, name: str, data: np.ndarray, quant: QuantParams | None = None) -> int:
@@ -265,13 +280,14 @@ class ModelBuilder:
         data = np.asarray(data)
         return self.tensor(name, data.shape, data.dtype, quant=quant, data=data)
 
-    def operator(self, opcode: str, inputs: Sequence[int], outputs: Sequence[int],
-                 **options: Any) -> int:
+    def operator(self, opcode: str, inputs: Sequence[int], outputs: Sequence[int], **options: Any) -> int:
         """Add an operator; options not given take `default_options(opcode)`."""
         merged = {**default_options(opcode), **options}
-        self.operators.append(Operator(index=len(self.operators), opcode=opcode,
-                                       inputs=list(inputs), outputs=list(outputs),
-                                       options=merged))
+        self.operators.append(
+            Operator(
+                index=len(self.operators), opcode=opcode, inputs=list(inputs), outputs=list(outputs), options=merged
+            )
+        )
         return len(self.operators) - 1
 
     def build(self, inputs: Sequence[int], outputs: Sequence[int]) -> bytes:

@@ -1,5 +1,6 @@
 """One self-contained HTML page per run: totals, environment, summary, difference from the
 baseline per metric, trend per case over firmware builds, per-layer time, RAM and flash."""
+
 from __future__ import annotations
 
 import datetime
@@ -35,8 +36,12 @@ def _latest_by_variant(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any
 def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
     """Cells are HTML already (callers escape)."""
     head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"
-    return (f'<table class="{css}">' if css else "<table>") + head + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
-                                      for row in rows) + "</table>"
+    return (
+        (f'<table class="{css}">' if css else "<table>")
+        + head
+        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+        + "</table>"
+    )
 
 
 def _verdict(verdict: str) -> str:
@@ -57,8 +62,12 @@ def _totals(latest: dict[Key, dict[str, Any]]) -> str:
     verdicts = [record.get("verdict") for record in latest.values()]
     passed, failed = verdicts.count("pass"), verdicts.count("fail")
     other = len(verdicts) - passed - failed
-    return (f'<p class="totals">{len(verdicts)} cases: <span class="pass">{passed} passed</span>, '
-            f'<span class="{"fail" if failed else ""}">{failed} failed</span>' + (f", {other} other" if other else "") + "</p>")
+    return (
+        f'<p class="totals">{len(verdicts)} cases: <span class="pass">{passed} passed</span>, '
+        f'<span class="{"fail" if failed else ""}">{failed} failed</span>'
+        + (f", {other} other" if other else "")
+        + "</p>"
+    )
 
 
 def _environment(records: list[dict[str, Any]]) -> str:
@@ -71,8 +80,10 @@ def _environment(records: list[dict[str, Any]]) -> str:
         if key in seen:
             continue
         seen.add(key)
-        rows.append([escape(f"{record['board']} ({record['emulator']})")] +
-                    [escape(str(v)) if v else "not recorded" for v in key])
+        rows.append(
+            [escape(f"{record['board']} ({record['emulator']})")]
+            + [escape(str(v)) if v else "not recorded" for v in key]
+        )
     return _table(["measured on", *ENVIRONMENT_FIELDS], rows, css="text")
 
 
@@ -86,12 +97,37 @@ def _summary_table(latest: dict[Key, dict[str, Any]]) -> str:
     for (board, emulator, case), record in sorted(latest.items()):
         timing = record.get("metrics", {}).get("timing", {})
         memory = record.get("metrics", {}).get("memory", {})
-        rows.append([escape(board), escape(emulator), escape(case), _verdict(record.get("verdict", "")),
-                     f"{timing.get('total') or 0:,}", escape(timing.get("unit") or ""), _flash_cell(record),
-                     f"{memory.get('ram_static_bytes', 0):,}", f"{memory.get('stack_high_water', 0):,}",
-                     f"{memory.get('arena_used', 0):,}", _build_cell(record.get("build_id", ""))])
-    return _table(["board", "emulator", "case", "verdict", "total", "unit", "flash incl. model (share)",
-                   "static RAM", "stack", "arena", "firmware"], rows)
+        rows.append(
+            [
+                escape(board),
+                escape(emulator),
+                escape(case),
+                _verdict(record.get("verdict", "")),
+                f"{timing.get('total') or 0:,}",
+                escape(timing.get("unit") or ""),
+                _flash_cell(record),
+                f"{memory.get('ram_static_bytes', 0):,}",
+                f"{memory.get('stack_high_water', 0):,}",
+                f"{memory.get('arena_used', 0):,}",
+                _build_cell(record.get("build_id", "")),
+            ]
+        )
+    return _table(
+        [
+            "board",
+            "emulator",
+            "case",
+            "verdict",
+            "total",
+            "unit",
+            "flash incl. model (share)",
+            "static RAM",
+            "stack",
+            "arena",
+            "firmware",
+        ],
+        rows,
+    )
 
 
 def _percent(share: float) -> str:
@@ -102,7 +138,7 @@ def _percent(share: float) -> str:
 def _metric_order(metric: str) -> tuple:
     """Totals first, then layers by number, then memory."""
     group, _, name = metric.partition(".")
-    layer = name[len("layer"):]
+    layer = name[len("layer") :]
     return (group == "memory", name.startswith("layer"), int(layer) if layer.isdigit() else 0, name)
 
 
@@ -123,10 +159,20 @@ def _baseline_table(latest: dict[Key, dict[str, Any]], baselines: dict[tuple[str
                 continue
             change = new - old
             style = "worse" if change > 0 else "better" if change < 0 else ""
-            rows.append([escape(metric), f"{old:,}", f"{new:,}", f'<span class="{style}">{change:+,}</span>',
-                         f'<span class="{style}">{_percent(change / old)}</span>' if old else "-"])
-        tables.append(f"<div><h4>{escape(case)} — {escape(board)} ({escape(emulator)})</h4>"
-                      + _table(["metric", "baseline", "now", "difference", "change"], rows) + "</div>")
+            rows.append(
+                [
+                    escape(metric),
+                    f"{old:,}",
+                    f"{new:,}",
+                    f'<span class="{style}">{change:+,}</span>',
+                    f'<span class="{style}">{_percent(change / old)}</span>' if old else "-",
+                ]
+            )
+        tables.append(
+            f"<div><h4>{escape(case)} — {escape(board)} ({escape(emulator)})</h4>"
+            + _table(["metric", "baseline", "now", "difference", "change"], rows)
+            + "</div>"
+        )
     text = f'<div class="grid">{"".join(tables)}</div>' if tables else ""
     if missing:
         text += f"<p>no baseline for: {escape(', '.join(missing))}</p>"
@@ -138,27 +184,48 @@ def _case_section(record: dict[str, Any]) -> str:
     memory = record.get("metrics", {}).get("memory", {})
     unit = timing.get("unit") or "units"
     names = record.get("layer_names") or []
-    layers = [(f"{r['layer']}: {names[r['layer']]}" if r["layer"] < len(names) else r["name"], r[r["unit"]])
-              for r in timing.get("regions", []) if r.get("layer") is not None]
-    parts = [f"<h3>{escape(record['case'])} — {escape(record['board'])} ({escape(record['emulator'])})</h3>",
-             f"<p>{escape(unit)} from {escape(str(timing.get('source')))}; firmware "
-             f"{escape(record.get('build_id', ''))}"
-             + (f"; model sha256 {escape(record['model_sha256'])}" if record.get("model_sha256") else "")
-             + (f"; inputs seed {record['seed']}" if record.get("seed") is not None else "") + "</p>"]
+    layers = [
+        (f"{r['layer']}: {names[r['layer']]}" if r["layer"] < len(names) else r["name"], r[r["unit"]])
+        for r in timing.get("regions", [])
+        if r.get("layer") is not None
+    ]
+    parts = [
+        f"<h3>{escape(record['case'])} — {escape(record['board'])} ({escape(record['emulator'])})</h3>",
+        f"<p>{escape(unit)} from {escape(str(timing.get('source')))}; firmware "
+        f"{escape(record.get('build_id', ''))}"
+        + (f"; model sha256 {escape(record['model_sha256'])}" if record.get("model_sha256") else "")
+        + (f"; inputs seed {record['seed']}" if record.get("seed") is not None else "")
+        + "</p>",
+    ]
     if record.get("mismatch"):
         parts.append(f'<p class="fail">not bit-exact: {escape(str(record["mismatch"]))}</p>')
     if layers:
         parts.append(bar_chart(layers, f"{unit} per layer", unit))
-    ram = [(".data", memory.get("data_bytes", 0)), (".bss", memory.get("bss_bytes", 0)),
-           ("stack (high water)", memory.get("stack_high_water", 0))]
+    ram = [
+        (".data", memory.get("data_bytes", 0)),
+        (".bss", memory.get("bss_bytes", 0)),
+        ("stack (high water)", memory.get("stack_high_water", 0)),
+    ]
     parts.append(stacked_bar([(label, value) for label, value in ram if value], "RAM in use", "B"))
-    flash = [("code", memory.get("text_bytes", 0)), ("constants", memory.get("rodata_bytes", 0)),
-             (".data image", memory.get("data_bytes", 0)), ("model (flash slot)", record.get("model_flash_bytes") or 0)]
-    parts.append(stacked_bar([(label, value) for label, value in flash if value], "Flash incl. model", "B",
-                             capacity=record.get("board_flash_bytes")))
+    flash = [
+        ("code", memory.get("text_bytes", 0)),
+        ("constants", memory.get("rodata_bytes", 0)),
+        (".data image", memory.get("data_bytes", 0)),
+        ("model (flash slot)", record.get("model_flash_bytes") or 0),
+    ]
+    parts.append(
+        stacked_bar(
+            [(label, value) for label, value in flash if value],
+            "Flash incl. model",
+            "B",
+            capacity=record.get("board_flash_bytes"),
+        )
+    )
     if memory.get("arena_size") or memory.get("training_bytes"):
-        parts.append(f"<p>arena {memory.get('arena_used', 0):,} of {memory.get('arena_size', 0):,} B; "
-                     f"training buffers {memory.get('training_bytes', 0):,} B</p>")
+        parts.append(
+            f"<p>arena {memory.get('arena_used', 0):,} of {memory.get('arena_size', 0):,} B; "
+            f"training buffers {memory.get('training_bytes', 0):,} B</p>"
+        )
     return "<section>" + "".join(parts) + "</section>"
 
 
@@ -182,28 +249,45 @@ def _trend(records: list[dict[str, Any]]) -> str:
         points, _ = series.setdefault(key, ([None] * len(builds), timing.get("unit") or "units"))
         points[builds.index(record.get("build_id"))] = timing.get("total")
     labels = [str(b).split(" ")[0] for b in builds]
-    charts = [line_chart(points, labels, f"{case} — {board} ({emulator})", unit, PALETTE[n % len(PALETTE)])
-              for n, ((board, emulator, case), (points, unit)) in enumerate(sorted(series.items()))]
+    charts = [
+        line_chart(points, labels, f"{case} — {board} ({emulator})", unit, PALETTE[n % len(PALETTE)])
+        for n, ((board, emulator, case), (points, unit)) in enumerate(sorted(series.items()))
+    ]
     return f'<div class="grid">{"".join(charts)}</div>'
 
 
-def render_report(records: list[dict[str, Any]], title: str,
-                  baselines: dict[tuple[str, str], dict[str, Any]] | None = None) -> str:
+def render_report(
+    records: list[dict[str, Any]], title: str, baselines: dict[tuple[str, str], dict[str, Any]] | None = None
+) -> str:
     latest = _latest_by_variant(records)
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    body = [f"<h1>{escape(title)}</h1>", _totals(latest),
-            f"<p>{len(records)} records; generated {generated} by hil {__version__}</p>",
-            "<h2>Environment</h2>", _environment(records),
-            "<h2>Summary (newest record of each case; memory in bytes)</h2>", _summary_table(latest),
-            "<h2>Difference from the baseline</h2>", _baseline_table(latest, baselines or {}),
-            "<h2>Trend over firmware versions (total per case, own scale)</h2>", _trend(records),
-            "<h2>Cases</h2>", *(_case_section(record) for _, record in sorted(latest.items()))]
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body>" + "".join(body) + "</body></html>\n")
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        _totals(latest),
+        f"<p>{len(records)} records; generated {generated} by hil {__version__}</p>",
+        "<h2>Environment</h2>",
+        _environment(records),
+        "<h2>Summary (newest record of each case; memory in bytes)</h2>",
+        _summary_table(latest),
+        "<h2>Difference from the baseline</h2>",
+        _baseline_table(latest, baselines or {}),
+        "<h2>Trend over firmware versions (total per case, own scale)</h2>",
+        _trend(records),
+        "<h2>Cases</h2>",
+        *(_case_section(record) for _, record in sorted(latest.items())),
+    ]
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>" + "".join(body) + "</body></html>\n"
+    )
 
 
-def write_report(records: list[dict[str, Any]], out: Path, title: str = "HIL benchmark report",
-                 baselines: dict[tuple[str, str], dict[str, Any]] | None = None) -> Path:
+def write_report(
+    records: list[dict[str, Any]],
+    out: Path,
+    title: str = "HIL benchmark report",
+    baselines: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(records, title, baselines))
     return out

@@ -6,6 +6,7 @@ firmware over the byte stream `start()` returns; everything else asks the target
 `Capabilities` instead of testing its name. A new target is one module with a `Target` subclass
 plus one registry entry (docs/targets.md).
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -1,5 +1,6 @@
 """Writes a firmware, and a packed model into the flash model slot, onto a real board with the
 flashing tool its board file names (`upload.command`, `upload.model_command`)."""
+
 from __future__ import annotations
 
 import shlex
@@ -32,23 +33,38 @@ def _command(board: Board, template: str, probe_serial: str | None, port: str | 
     if probe_serial and board.upload_probe_option:
         probe = board.upload_probe_option.format(probe_serial=probe_serial)
     slot = board.memory.model_slot
-    return shlex.split(template.format(probe=probe, port=port or "", slot_addr=f"0x{slot.origin:08x}",
-                                       slot_offset=f"0x{slot.origin - board.memory.flash.origin:x}", **files))
+    return shlex.split(
+        template.format(
+            probe=probe,
+            port=port or "",
+            slot_addr=f"0x{slot.origin:08x}",
+            slot_offset=f"0x{slot.origin - board.memory.flash.origin:x}",
+            **files,
+        )
+    )
 
 
 def flash_command(board: Board, firmware: Firmware, probe_serial: str | None, port: str | None) -> list[str]:
     if not board.upload_command:
         raise TargetError(f"board {board.name} has no upload command in {board.path}")
-    return _command(board, board.upload_command, probe_serial, port, firmware_elf=firmware.elf,
-                    firmware_bin=firmware.bin, firmware_hex=firmware.hex)
+    return _command(
+        board,
+        board.upload_command,
+        probe_serial,
+        port,
+        firmware_elf=firmware.elf,
+        firmware_bin=firmware.bin,
+        firmware_hex=firmware.hex,
+    )
 
 
-def model_flash_command(board: Board, files: dict[str, Path], probe_serial: str | None,
-                        port: str | None) -> list[str]:
+def model_flash_command(board: Board, files: dict[str, Path], probe_serial: str | None, port: str | None) -> list[str]:
     """The command that writes the slot image `files` (model_bin, model_hex) into the slot."""
     if not board.upload_model_command:
-        raise TargetError(f"board {board.name} has no upload.model_command in {board.path}: its "
-                          f"model slot cannot be written; stream the model into RAM instead")
+        raise TargetError(
+            f"board {board.name} has no upload.model_command in {board.path}: its "
+            f"model slot cannot be written; stream the model into RAM instead"
+        )
     return _command(board, board.upload_model_command, probe_serial, port, **files)
 
 
@@ -66,7 +82,7 @@ def intel_hex(data: bytes, address: int) -> str:
         if at >> 16 != upper:
             upper = at >> 16
             lines.append(record(4, 0, upper.to_bytes(2, "big")))
-        lines.append(record(0, at & 0xFFFF, data[start:start + 16]))
+        lines.append(record(0, at & 0xFFFF, data[start : start + 16]))
     lines.append(record(1, 0, b""))
     return "\n".join(lines) + "\n"
 
@@ -76,8 +92,9 @@ def write_slot_files(board: Board, image: bytes, directory: Path | None = None) 
     model_hex (Intel HEX that carries the slot address itself)."""
     slot = board.memory.model_slot
     if len(image) > slot.size:
-        raise TargetError(f"packed model of {len(image)} bytes does not fit {board.name}'s model slot "
-                          f"of {slot.size} bytes")
+        raise TargetError(
+            f"packed model of {len(image)} bytes does not fit {board.name}'s model slot of {slot.size} bytes"
+        )
     directory = directory or Path(tempfile.mkdtemp(prefix="hil-slot-"))
     files = {"model_bin": directory / "model_slot.bin", "model_hex": directory / "model_slot.hex"}
     files["model_bin"].write_bytes(image)
@@ -93,8 +110,9 @@ def require_flasher(board: Board, model: bool = False) -> None:
         raise TargetError(f"board {board.name} has no {what} in {board.path}")
     tool = shlex.split(template)[0]
     if shutil.which(tool) is None:
-        raise TargetError(f"flashing {board.name} needs {tool}, which is not installed: "
-                          f"{INSTALL_HINT.get(tool, 'install it')}")
+        raise TargetError(
+            f"flashing {board.name} needs {tool}, which is not installed: {INSTALL_HINT.get(tool, 'install it')}"
+        )
 
 
 def wait_for_port(board: Board, probe_serial: str | None, timeout: float = REENUMERATION_TIMEOUT_S) -> str | None:
@@ -114,8 +132,10 @@ def wait_for_port(board: Board, probe_serial: str | None, timeout: float = REENU
             if ports:
                 return None
             serial = f" with serial number {probe_serial}" if probe_serial else ""
-            raise TargetError(f"{board.name} did not come back on USB {board.usb_vid:04X}:{board.usb_pid:04X}"
-                              f"{serial} within {timeout:.0f} s of flashing")
+            raise TargetError(
+                f"{board.name} did not come back on USB {board.usb_vid:04X}:{board.usb_pid:04X}"
+                f"{serial} within {timeout:.0f} s of flashing"
+            )
         time.sleep(0.2)
 
 

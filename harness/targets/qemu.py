@@ -7,6 +7,7 @@ QMP (a UNIX socket) resets the machine. The target owns the flash model slot's i
 is given (`slot_image`): written into its work folder, loaded by QEMU's generic loader at boot,
 removed with the folder when the target stops.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,9 @@ class QemuTarget(Target):
             raise TargetError(f"board {board.name} names no QEMU machine in {board.path}")
         slot = variant.memory.model_slot
         if slot_image is not None and len(slot_image) > slot.size:
-            raise HarnessError(f"slot image of {len(slot_image)} bytes does not fit {board.name}'s model "
-                               f"slot of {slot.size} bytes")
+            raise HarnessError(
+                f"slot image of {len(slot_image)} bytes does not fit {board.name}'s model slot of {slot.size} bytes"
+            )
         self.board, self.variant, self.firmware = board, variant, firmware
         self.extra_args = list(extra_args or [])
         self.icount = icount and self.capabilities(board).counts_instructions
@@ -117,8 +119,14 @@ class QemuTarget(Target):
     @classmethod
     def capabilities(cls, board: Board) -> Capabilities:
         arm = board.arch == "arm"  # QEMU's AVR machine has neither -icount nor plugins' counts
-        return Capabilities(emulated=True, preloads_model_slot=True, counts_instructions=arm,
-                            needs_claim=False, can_reset=True, flash=FLASH_AT_BOOT)
+        return Capabilities(
+            emulated=True,
+            preloads_model_slot=True,
+            counts_instructions=arm,
+            needs_claim=False,
+            can_reset=True,
+            flash=FLASH_AT_BOOT,
+        )
 
     @classmethod
     def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> QemuTarget:
@@ -144,10 +152,21 @@ class QemuTarget(Target):
         chardev = f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on"
         assert self.variant.machine is not None  # a board's qemu variant names its machine (boards.py)
         command = [
-            self.binary, "-M", self.variant.machine, "-display", "none", "-monitor", "none",
-            "-chardev", chardev, "-serial", "chardev:uart0",
-            "-qmp", f"unix:{self._workdir / 'qmp.sock'},server=on,wait=off",
-            "-bios" if self.board.arch == "avr" else "-kernel", str(self.firmware.elf),  # AVR boots its flash image
+            self.binary,
+            "-M",
+            self.variant.machine,
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-chardev",
+            chardev,
+            "-serial",
+            "chardev:uart0",
+            "-qmp",
+            f"unix:{self._workdir / 'qmp.sock'},server=on,wait=off",
+            "-bios" if self.board.arch == "avr" else "-kernel",
+            str(self.firmware.elf),  # AVR boots its flash image
         ]
         if self.board.arch == "arm":
             command += ["-semihosting-config", "enable=on,target=native"]
@@ -167,7 +186,10 @@ class QemuTarget(Target):
         self._port = _free_tcp_port()
         with (self._workdir / "qemu.log").open("wb") as log:  # QEMU keeps its own copy of the fd
             self._process = subprocess.Popen(
-                self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.command(self._port),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent(),  # no orphaned QEMU, however this process ends
             )
         return f"socket://127.0.0.1:{self._port}"
@@ -190,8 +212,7 @@ class QemuTarget(Target):
             except TargetError:
                 if time.monotonic() > deadline:
                     raise TargetError(
-                        f"QEMU for {self.board.name} did not open its UART socket within "
-                        f"{CONNECT_TIMEOUT_S:.0f} s"
+                        f"QEMU for {self.board.name} did not open its UART socket within {CONNECT_TIMEOUT_S:.0f} s"
                     ) from None
                 time.sleep(0.02)
 
@@ -214,7 +235,10 @@ class QemuTarget(Target):
         self.transport.disconnect()  # the same object the Link reads from: it reconnects below
         with (self._workdir / "qemu.log").open("ab") as log:  # QEMU keeps its own copy of the fd
             self._process = subprocess.Popen(
-                self.command(self._port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.command(self._port),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent(),  # no orphaned QEMU, however this process ends
             )
         deadline = time.monotonic() + CONNECT_TIMEOUT_S

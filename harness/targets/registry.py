@@ -3,6 +3,7 @@
 Classes are imported when first asked for: the board loader needs only the names, and the
 target modules import the board loader.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """A real board on a serial port: found by its probe's USB IDs, or named by --port / a URL."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,7 +28,8 @@ def find_ports(board: Board, probe_serial: str | None = None) -> list[str]:
     return sorted(
         port.device
         for port in list_ports.comports()
-        if port.vid == board.usb_vid and port.pid == board.usb_pid
+        if port.vid == board.usb_vid
+        and port.pid == board.usb_pid
         and (probe_serial is None or port.serial_number == probe_serial)
     )
 
@@ -69,8 +71,7 @@ class SerialTarget(Target):
 
     name, label = "none", "real"
 
-    def __init__(self, board: Board, port: str | None = None, baud: int | None = None,
-                 probe_serial: str | None = None):
+    def __init__(self, board: Board, port: str | None = None, baud: int | None = None, probe_serial: str | None = None):
         self.board = board
         self.port = resolve_port(board, port, probe_serial)
         self.baud = baud or board.baud
@@ -78,8 +79,14 @@ class SerialTarget(Target):
 
     @classmethod
     def capabilities(cls, board: Board) -> Capabilities:
-        return Capabilities(emulated=False, preloads_model_slot=False, counts_instructions=False,
-                            needs_claim=True, can_reset=False, flash=FLASH_WITH_FLASHER)
+        return Capabilities(
+            emulated=False,
+            preloads_model_slot=False,
+            counts_instructions=False,
+            needs_claim=True,
+            can_reset=False,
+            flash=FLASH_WITH_FLASHER,
+        )
 
     @classmethod
     def create(cls, board: Board, variant: Variant, options: TargetOptions, progress: Progress) -> SerialTarget:

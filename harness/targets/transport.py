@@ -4,6 +4,7 @@ One class serves every target: a local port (`/dev/ttyACM0`), and pyserial URLs 
 `socket://127.0.0.1:4000` (QEMU's UART, a ser2net export) or `rfc2217://host:port`
 (a board attached to another machine).
 """
+
 from __future__ import annotations
 
 import socket

@@ -3,6 +3,7 @@ service of the same firmware) runs the packed model, from the flash model slot, 
 tail, and the training service takes the engine's output tensor where the engine wrote it
 (TRAIN_BACKBONE): a step's only upload is the raw image, no feature crosses the link.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,6 +47,8 @@ class DeviceBackbone:
 
     def feeder(self, images: np.ndarray) -> Callable[[int], None]:
         """For lockstep/device_accuracy: writes image n into the engine, the step takes None."""
+
         def feed(n: int) -> None:
             self.feed(images[n])
+
         return feed

@@ -1,4 +1,5 @@
 """The host side of the firmware's training service (harness/link/messages/training.yaml)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from .setup import PARAMETRIC, TrainingSetupError, TrainSetup, pack
 # setup image with a frozen 256x256 pointwise layer (the default build keeps 16 KB for training).
 TRAINING_ARENA_BYTES = 128 * 1024
 ENGINE_POOL_BYTES = 64 * 1024
-TRAINING_FIRMWARE_FLAGS = [f"-DENGINE_POOL_SIZE={ENGINE_POOL_BYTES}",
-                           f"-DHIL_TRAINING_ARENA_BYTES={TRAINING_ARENA_BYTES}"]
+TRAINING_FIRMWARE_FLAGS = [
+    f"-DENGINE_POOL_SIZE={ENGINE_POOL_BYTES}",
+    f"-DHIL_TRAINING_ARENA_BYTES={TRAINING_ARENA_BYTES}",
+]
 PERTURBED_FIRMWARE_FLAGS = [*TRAINING_FIRMWARE_FLAGS, "-DHIL_TRAINING_SELFTEST_PERTURB=1"]
 LOAD_CHUNK = 4096  # bytes of setup image per TRAIN_LOAD (the device accepts 8 KiB requests)
 
@@ -50,8 +53,13 @@ class DeviceTraining:
         loaded before is forgotten first, so a refusal leaves no setup to read back."""
         self.setup, self.plan, self.image_size = None, {}, 0
         for offset in range(0, max(len(image), 1), LOAD_CHUNK):
-            self.link.call("TRAIN_LOAD", offset=offset, total=len(image),
-                           data=image[offset:offset + LOAD_CHUNK], timeout=self.timeout)
+            self.link.call(
+                "TRAIN_LOAD",
+                offset=offset,
+                total=len(image),
+                data=image[offset : offset + LOAD_CHUNK],
+                timeout=self.timeout,
+            )
         self.image_size = len(image)
         self.plan = self.link.call("TRAIN_BEGIN", timeout=self.timeout)
         return self.plan
@@ -60,8 +68,7 @@ class DeviceTraining:
         """Makes the engine's loaded model the input of every step and prediction whose sample is
         None: the device runs operators [0, end_op) and trains on tensor `tensor` where the
         engine wrote it. Returns the input size the device checked."""
-        return self.link.call("TRAIN_BACKBONE", tensor=tensor, end_op=end_op,
-                              timeout=self.timeout)["input_bytes"]
+        return self.link.call("TRAIN_BACKBONE", tensor=tensor, end_op=end_op, timeout=self.timeout)["input_bytes"]
 
     def step(self, sample: np.ndarray | None, label: int) -> DeviceStep:
         """One step on `sample`, or (None, after bind_backbone) on the engine's output."""
@@ -96,19 +103,22 @@ class DeviceTraining:
                 continue
             array = getattr(layer, name)
             data = self._read(offset, array.nbytes)
-            setattr(layer, name, np.frombuffer(data, array.dtype.newbyteorder("<"))
-                    .astype(array.dtype).reshape(array.shape).copy())
+            setattr(
+                layer,
+                name,
+                np.frombuffer(data, array.dtype.newbyteorder("<")).astype(array.dtype).reshape(array.shape).copy(),
+            )
         return result
 
     def _read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset + length > self.image_size:
-            raise TrainingSetupError(f"TRAIN_READ of {length} B at offset {offset} lies outside the "
-                                     f"{self.image_size} B setup image loaded")
+            raise TrainingSetupError(
+                f"TRAIN_READ of {length} B at offset {offset} lies outside the {self.image_size} B setup image loaded"
+            )
         data = b""
         while len(data) < length:
             size = min(LOAD_CHUNK * 4, length - len(data))
-            data += self.link.call("TRAIN_READ", offset=offset + len(data), length=size,
-                                   timeout=self.timeout)["data"]
+            data += self.link.call("TRAIN_READ", offset=offset + len(data), length=size, timeout=self.timeout)["data"]
         return data
 
 
@@ -129,6 +139,3 @@ def parameter_mismatches(device: TrainSetup, host: TrainSetup) -> list[str]:
             if diff:
                 problems.append(f"layer {i} ({d.name or d.kind}) {name}: {diff} elements differ")
     return problems
-
-
-

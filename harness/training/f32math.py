@@ -4,6 +4,7 @@ Every operation is one IEEE float32 operation on numpy float32 scalars or arrays
 code performs it (docs/training_spec.md section "Float32 helpers"); nothing goes through libm or
 float64, so host and device agree bit for bit.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,7 @@ F = np.float32
 _LOG2E = F(1.44269504088896341)
 _LN2_HI = F(6.93145751953125e-1)
 _LN2_LO = F(1.42860682030941723212e-6)
-_EXP_COEFFS = [F(1) / F(40320), F(1) / F(5040), F(1) / F(720), F(1) / F(120), F(1) / F(24),
-               F(1) / F(6), F(0.5)]
+_EXP_COEFFS = [F(1) / F(40320), F(1) / F(5040), F(1) / F(720), F(1) / F(120), F(1) / F(24), F(1) / F(6), F(0.5)]
 _LOG_COEFFS = [F(1) / F(9), F(1) / F(7), F(1) / F(5), F(1) / F(3)]
 _SQRT2 = F(1.41421356)
 

@@ -8,6 +8,7 @@ prediction equals the device's own budget check. The paper ranks schemes by meas
 contribution; lacking that, this planner maximises the number of trained parameters and, among
 equals, prefers less memory.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -55,21 +56,31 @@ class Plan:
 
     @property
     def trained_parameters(self) -> int:
-        return sum(row["bias"] * row["out"] + row["channels"] * row["weights_per_channel"]
-                   for row in self.scheme)
+        return sum(row["bias"] * row["out"] + row["channels"] * row["weights_per_channel"] for row in self.scheme)
 
     def summary(self) -> dict:
-        return {"scheme": self.scheme, "arena_bytes": self.arena["total"], "arena": self.arena,
-                "static_bytes": self.static_bytes, "stack_reserve": self.stack_reserve,
-                "predicted_peak": self.predicted_peak, "budget": self.budget,
-                "paper_training_bytes": self.paper_bytes,
-                "trained_parameters": self.trained_parameters}
+        return {
+            "scheme": self.scheme,
+            "arena_bytes": self.arena["total"],
+            "arena": self.arena,
+            "static_bytes": self.static_bytes,
+            "stack_reserve": self.stack_reserve,
+            "predicted_peak": self.predicted_peak,
+            "budget": self.budget,
+            "paper_training_bytes": self.paper_bytes,
+            "trained_parameters": self.trained_parameters,
+        }
 
     def refusal(self) -> str:
-        return (f"plan needs {self.predicted_peak} bytes of SRAM (static {self.static_bytes} + arena "
-                f"{self.arena['total']} + stack {self.stack_reserve}), budget allows {self.budget}"
-                + (f"; arena capacity {self.arena_capacity}" if self.arena_capacity is not None
-                   and self.arena["total"] > self.arena_capacity else ""))
+        return (
+            f"plan needs {self.predicted_peak} bytes of SRAM (static {self.static_bytes} + arena "
+            f"{self.arena['total']} + stack {self.stack_reserve}), budget allows {self.budget}"
+            + (
+                f"; arena capacity {self.arena_capacity}"
+                if self.arena_capacity is not None and self.arena["total"] > self.arena_capacity
+                else ""
+            )
+        )
 
 
 def firmware_static_bytes(elf: Path, arena_capacity: int) -> int:
@@ -101,29 +112,59 @@ def paper_training_bytes(setup: TrainSetup) -> int:
     return total
 
 
-def evaluate(setup: TrainSetup, static_bytes: int, budget: int, arena_capacity: int | None = None,
-             stack_reserve: int = STACK_RESERVE) -> Plan:
+def evaluate(
+    setup: TrainSetup,
+    static_bytes: int,
+    budget: int,
+    arena_capacity: int | None = None,
+    stack_reserve: int = STACK_RESERVE,
+) -> Plan:
     """The plan for `setup` as configured (its train_bias/train_channels)."""
     setup = setup.copy()
     setup.budget_bytes = budget
-    scheme = [{"layer": i, "name": layer.name or layer.kind, "bias": int(layer.train_bias),
-               "channels": layer.train_channels, "in": layer.in_shape[2], "out": layer.out_channels,
-               "weights_per_channel": (layer.kernel[0] * layer.kernel[1] if layer.kind == "depthwise"
-                                       else layer.out_channels)}
-              for i, layer in enumerate(setup.layers) if layer.kind in PARAMETRIC]
-    return Plan(setup, scheme, arena_layout(setup, len(pack(setup))), static_bytes, stack_reserve,
-                budget, arena_capacity, paper_training_bytes(setup))
+    scheme = [
+        {
+            "layer": i,
+            "name": layer.name or layer.kind,
+            "bias": int(layer.train_bias),
+            "channels": layer.train_channels,
+            "in": layer.in_shape[2],
+            "out": layer.out_channels,
+            "weights_per_channel": (
+                layer.kernel[0] * layer.kernel[1] if layer.kind == "depthwise" else layer.out_channels
+            ),
+        }
+        for i, layer in enumerate(setup.layers)
+        if layer.kind in PARAMETRIC
+    ]
+    return Plan(
+        setup,
+        scheme,
+        arena_layout(setup, len(pack(setup))),
+        static_bytes,
+        stack_reserve,
+        budget,
+        arena_capacity,
+        paper_training_bytes(setup),
+    )
 
 
-def plan_sparse_update(setup: TrainSetup, static_bytes: int, budget: int,
-                       arena_capacity: int | None = None, stack_reserve: int = STACK_RESERVE) -> Plan:
+def plan_sparse_update(
+    setup: TrainSetup,
+    static_bytes: int,
+    budget: int,
+    arena_capacity: int | None = None,
+    stack_reserve: int = STACK_RESERVE,
+) -> Plan:
     """The best scheme that fits; PlanOverBudget naming predicted and allowed memory otherwise.
     The last dense layer (the new head) always trains fully."""
     dense = [i for i, layer in enumerate(setup.layers) if layer.kind in PARAMETRIC]
     head, others = dense[-1], dense[:-1]
     candidates = []
-    options = [list(itertools.product((False, True), DEPTHWISE_RATIOS if setup.layers[i].kind == "depthwise"
-                                      else RATIOS)) for i in others]
+    options = [
+        list(itertools.product((False, True), DEPTHWISE_RATIOS if setup.layers[i].kind == "depthwise" else RATIOS))
+        for i in others
+    ]
     for choice in itertools.product(*options):
         trial = setup.copy()
         trial.layers[head].train_bias = True

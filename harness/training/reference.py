@@ -4,6 +4,7 @@
 `step(sample, label)` returns the float32 loss. Loops that sum run sequentially in the spec's order
 (numpy's sum/dot would reorder the additions), vectorised only across independent elements.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ class StepResult:
 def check_sample(setup: TrainSetup, sample: np.ndarray, label: int | None = None) -> np.ndarray:
     sample = np.asarray(sample)
     if sample.dtype != np.int8 or sample.size != setup.input_size:
-        raise TrainingSetupError(f"sample must be {setup.input_size} int8 values "
-                                 f"(shape {setup.input_shape}), got {sample.size} {sample.dtype}")
+        raise TrainingSetupError(
+            f"sample must be {setup.input_size} int8 values "
+            f"(shape {setup.input_shape}), got {sample.size} {sample.dtype}"
+        )
     if label is not None and not 0 <= int(label) < setup.num_classes:
         raise TrainingSetupError(f"label {label} out of range 0..{setup.num_classes - 1}")
     return sample.reshape(-1)
@@ -38,8 +41,13 @@ def check_sample(setup: TrainSetup, sample: np.ndarray, label: int | None = None
 
 def dense_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     """FULLY_CONNECTED / 1x1 CONV_2D int8 (TFLM reference), per output channel requantization."""
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     cin = layer.in_shape[2]
     xs = x.reshape(layer.positions, cin).astype(np.int64) - layer.input_zero_point
     acc = xs @ layer.weights.astype(np.int64).T + layer.bias.astype(np.int64)
@@ -74,8 +82,13 @@ def _taps(layer: TrainLayer):
 
 def depthwise_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     """DEPTHWISE_CONV_2D int8 (TFLM reference): stride 1 or 2, SAME padding, depth multiplier 1."""
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     h, w, c = layer.in_shape
     xs = x.reshape(h, w, c).astype(np.int64) - layer.input_zero_point
     acc = np.broadcast_to(layer.bias.astype(np.int64), layer.out_shape).copy()
@@ -125,14 +138,19 @@ def _masked(layer: TrainLayer, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 def dense_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     """dL/dx[p,k] = sum over j in order of (g[p,j] * s_W[j]) * W[j,k] (weights before the update)."""
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     cout, cin = layer.weights.shape
     scaled = (grad * layer.weight_scales.astype(np.float32)).astype(np.float32)  # [P, cout]
     out = np.zeros((layer.positions, cin), np.float32)
     weights = layer.weights.astype(np.float32)
     for j in range(cout):
-        out = (out + scaled[:, j:j + 1] * weights[j][None, :]).astype(np.float32)
+        out = (out + scaled[:, j : j + 1] * weights[j][None, :]).astype(np.float32)
     return out.reshape(-1)
 
 
@@ -145,8 +163,13 @@ def _weight_step(layer: TrainLayer, acc: np.ndarray, s_w: np.ndarray, qas: bool)
 
 def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
     """Sparse in-place SGD of the bias and the first train_channels input channels."""
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     cin = layer.in_shape[2]
     s_w = layer.weight_scales.astype(np.float32)
     k = layer.train_channels
@@ -164,8 +187,13 @@ def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) 
 def depthwise_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     """dL/dx[ih,iw,c] accumulates (g[oh,ow,c] * s_W[c]) * W[kh,kw,c] over the taps in the spec's
     order (weights before the update)."""
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     h, w, c = layer.in_shape
     g = grad.reshape(*layer.out_shape)
     scaled = (g * layer.weight_scales.astype(np.float32)).astype(np.float32)
@@ -179,8 +207,13 @@ def depthwise_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
 def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
     """Sparse in-place SGD of a depthwise layer: its bias and its first train_channels channels.
     A[kh][kw][c] sums over the taps inside the input, output positions row-major."""
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     h, w, c = layer.in_shape
     k = layer.train_channels
     if k:
@@ -199,8 +232,13 @@ def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bo
 
 
 def _bias_update(layer: TrainLayer, grad: np.ndarray, qas: bool) -> None:
-    assert layer.weights is not None and layer.bias is not None and layer.weight_scales is not None \
-        and layer.multiplier is not None and layer.shift is not None, "only an avgpool layer has no parameters"
+    assert (
+        layer.weights is not None
+        and layer.bias is not None
+        and layer.weight_scales is not None
+        and layer.multiplier is not None
+        and layer.shift is not None
+    ), "only an avgpool layer has no parameters"
     lr, s_x = F(layer.lr), F(layer.input_scale)
     s_w = layer.weight_scales.astype(np.float32)
     if layer.train_bias:
@@ -232,8 +270,9 @@ def train_step(setup: TrainSetup, sample: np.ndarray, label: int) -> StepResult:
     return StepResult(loss, int(np.argmax(logits)), logits)
 
 
-def _backward_layer(setup: TrainSetup, i: int, activations: list[np.ndarray], grad: np.ndarray,
-                    need_input: bool) -> np.ndarray | None:
+def _backward_layer(
+    setup: TrainSetup, i: int, activations: list[np.ndarray], grad: np.ndarray, need_input: bool
+) -> np.ndarray | None:
     layer = setup.layers[i]
     if layer.kind == "avgpool":
         n = F(layer.positions)

@@ -1,5 +1,6 @@
 """A training run on the device in lock step with the host reference (used by `hil train`, the
 pytest helper and benchmarks/training.py)."""
+
 from __future__ import annotations
 
 import time
@@ -35,9 +36,16 @@ TASKS = ("vww", "toy")
 DeviceInput = Callable[[int], "np.ndarray | None"]
 
 
-def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
-             labels: np.ndarray, steps: int, say: Callable[[str], None] | None = None,
-             device_input: DeviceInput | None = None, progress: Progress | None = None) -> list[float]:
+def lockstep(
+    device: DeviceTraining,
+    reference: TrainingReference,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    steps: int,
+    say: Callable[[str], None] | None = None,
+    device_input: DeviceInput | None = None,
+    progress: Progress | None = None,
+) -> list[float]:
     """Runs `steps` steps on both sides (cycling over the samples); the device's loss must equal
     the reference's bit for bit after every step. Returns the losses. `device_input(n)` prepares
     what the device's step on sample n takes (default: the sample itself; None: the bound
@@ -46,19 +54,28 @@ def lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.n
         return _lockstep(device, reference, samples, labels, steps, say, device_input, bar)
 
 
-def _lockstep(device: DeviceTraining, reference: TrainingReference, samples: np.ndarray,
-              labels: np.ndarray, steps: int, say: Callable[[str], None] | None,
-              device_input: DeviceInput | None, bar: Bar) -> list[float]:
+def _lockstep(
+    device: DeviceTraining,
+    reference: TrainingReference,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    steps: int,
+    say: Callable[[str], None] | None,
+    device_input: DeviceInput | None,
+    bar: Bar,
+) -> list[float]:
     losses = []
     for step in range(steps):
         n = step % len(labels)
         on_device = device.step(samples[n] if device_input is None else device_input(n), int(labels[n]))
         on_host = reference.step(samples[n], int(labels[n]))
         if on_device.loss.tobytes() != on_host.loss.tobytes() or on_device.predicted != on_host.predicted:
-            raise CheckFailed(f"step {step + 1}: device loss {on_device.loss!r} "
-                              f"(0x{on_device.loss.view(np.uint32):08x}), predicted {on_device.predicted}; "
-                              f"reference loss {on_host.loss!r} (0x{on_host.loss.view(np.uint32):08x}), "
-                              f"predicted {on_host.predicted}")
+            raise CheckFailed(
+                f"step {step + 1}: device loss {on_device.loss!r} "
+                f"(0x{on_device.loss.view(np.uint32):08x}), predicted {on_device.predicted}; "
+                f"reference loss {on_host.loss!r} (0x{on_host.loss.view(np.uint32):08x}), "
+                f"predicted {on_host.predicted}"
+            )
         losses.append(float(on_host.loss))
         if say and (step + 1) % 25 == 0:
             say(f"step {step + 1}/{steps}: loss {float(on_host.loss):.4f}")
@@ -74,18 +91,27 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
         raise CheckFailed("device parameters differ from the reference: " + "; ".join(problems))
     layers = reference.setup.layers
     assert device.setup is not None, "load() first"
-    compared = sum(int(layers[index].out_channels * layers[index].train_channels
-                       if name == "weights" and layers[index].weights_split else getattr(layers[index], name).size)
-                   for (index, name) in device.setup.offsets if name in ("weights", "bias"))
+    compared = sum(
+        int(
+            layers[index].out_channels * layers[index].train_channels
+            if name == "weights" and layers[index].weights_split
+            else getattr(layers[index], name).size
+        )
+        for (index, name) in device.setup.offsets
+        if name in ("weights", "bias")
+    )
     if compared == 0:  # docs/verdicts.md: no PASS over nothing
         raise NothingCompared("the training setup has no trained parameters: nothing was compared")
     return compared
 
 
-def device_accuracy(device: DeviceTraining, samples: np.ndarray, labels: np.ndarray,
-                    device_input: DeviceInput | None = None) -> float:
-    hits = sum(device.predict(samples[n] if device_input is None else device_input(n))[0] == int(labels[n])
-               for n in range(len(labels)))
+def device_accuracy(
+    device: DeviceTraining, samples: np.ndarray, labels: np.ndarray, device_input: DeviceInput | None = None
+) -> float:
+    hits = sum(
+        device.predict(samples[n] if device_input is None else device_input(n))[0] == int(labels[n])
+        for n in range(len(labels))
+    )
     return hits / max(len(labels), 1)
 
 
@@ -103,18 +129,21 @@ class TaskData:
     blocks: int = 1
 
 
-HOST_BACKBONE_NOTE = ("frozen backbone (everything before the trained tail) run on the host by the "
-                      "TFLM reference interpreter; its int8 features are streamed to the device")
-DEVICE_BACKBONE_NOTE = ("frozen backbone (everything before the trained tail) run on the device by "
-                        "the inference engine (model in the flash slot) in every step and prediction; "
-                        "the training service reads its output in place: only raw images cross the link")
+HOST_BACKBONE_NOTE = (
+    "frozen backbone (everything before the trained tail) run on the host by the "
+    "TFLM reference interpreter; its int8 features are streamed to the device"
+)
+DEVICE_BACKBONE_NOTE = (
+    "frozen backbone (everything before the trained tail) run on the device by "
+    "the inference engine (model in the flash slot) in every step and prediction; "
+    "the training service reads its output in place: only raw images cross the link"
+)
 
 
 VWW_BLOCKS = 2  # the trained tail: the last two depthwise-separable blocks (four convolutions)
 
 
-def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS,
-               backbone: str = "host") -> TrainSetup:
+def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS, backbone: str = "host") -> TrainSetup:
     """The trainable setup alone (no data), for planning before anything expensive runs. With the
     backbone on the device, frozen weights of the tail are read from its flash model slot."""
     if model == "toy":
@@ -122,6 +151,7 @@ def task_setup(model: str, seed: int, qas: bool = True, blocks: int = VWW_BLOCKS
     if is_backbone(model):
         from .backbone import pack_backbone
         from .vww import load_backbone, vww_setup
+
         frozen = load_backbone(backbone_path(model))
         slot = pack_backbone(frozen) if backbone == "device" else None
         setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks, slot=slot)
@@ -138,21 +168,36 @@ def is_backbone(model: str) -> bool:
 
 def backbone_path(model: str):
     from .vww import VWW_MODEL
+
     return VWW_MODEL if model == "vww" else model
 
 
 DATA = ("stripes", "faces")
 
 
-def make_task(model: str, train_count: int, test_count: int, seed: int, qas: bool = True,
-              backbone: str = "host", blocks: int = VWW_BLOCKS, data: str = "stripes") -> TaskData:
+def make_task(
+    model: str,
+    train_count: int,
+    test_count: int,
+    seed: int,
+    qas: bool = True,
+    backbone: str = "host",
+    blocks: int = VWW_BLOCKS,
+    data: str = "stripes",
+) -> TaskData:
     """The data set and trainable setup. The reference always trains on the host TFLM backbone's
     features; with backbone="device" the device gets the quantized images instead."""
     if model == "toy":
         setup = toy_setup(seed, qas=qas)
         x, y = toy_data(setup, train_count + test_count, seed + 1)
-        return TaskData(setup, x[:train_count], y[:train_count], x[train_count:], y[train_count:],
-                        ["toy graph with random parameters and synthetic features"])
+        return TaskData(
+            setup,
+            x[:train_count],
+            y[:train_count],
+            x[train_count:],
+            y[train_count:],
+            ["toy graph with random parameters and synthetic features"],
+        )
     if is_backbone(model):
         from .vww import (
             backbone_features,
@@ -163,6 +208,7 @@ def make_task(model: str, train_count: int, test_count: int, seed: int, qas: boo
             stripe_images,
             vww_setup,
         )
+
         frozen = load_backbone(backbone_path(model))
         setup = vww_setup(frozen, seed=seed, qas=qas, blocks=blocks)
         shape = input_shape(frozen)
@@ -172,11 +218,20 @@ def make_task(model: str, train_count: int, test_count: int, seed: int, qas: boo
             train_images, train_y = stripe_images(train_count, seed * 2 + 1, shape)
             test_images, test_y = stripe_images(test_count, seed * 2 + 2, shape)
         train_q, test_q = quantize_images(frozen, train_images), quantize_images(frozen, test_images)
-        task = TaskData(setup, backbone_features(frozen, train_q, blocks), train_y,
-                        backbone_features(frozen, test_q, blocks), test_y, blocks=blocks)
-        task.notes.append(f"data: scikit-image lfw_subset, person vs no person, 25x25 grayscale scaled to {shape}, "
-                          f"{len(train_y)} training / {len(test_y)} held-out images" if data == "faces" else
-                          "data: generated stripes, horizontal vs vertical")
+        task = TaskData(
+            setup,
+            backbone_features(frozen, train_q, blocks),
+            train_y,
+            backbone_features(frozen, test_q, blocks),
+            test_y,
+            blocks=blocks,
+        )
+        task.notes.append(
+            f"data: scikit-image lfw_subset, person vs no person, 25x25 grayscale scaled to {shape}, "
+            f"{len(train_y)} training / {len(test_y)} held-out images"
+            if data == "faces"
+            else "data: generated stripes, horizontal vs vertical"
+        )
         if backbone == "device":
             task.backbone, task.train_images, task.test_images = frozen, train_q, test_q
             task.notes.append(DEVICE_BACKBONE_NOTE)
@@ -186,8 +241,9 @@ def make_task(model: str, train_count: int, test_count: int, seed: int, qas: boo
     raise HarnessError(f"unknown training model {model!r} (toy, vww or a backbone .tflite path)")
 
 
-def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
-                   extra_flags: list[str] | None = None) -> tuple[Plan, list[str]]:
+def plan_for_board(
+    setup: TrainSetup, board: str, emulator: str, budget: int, extra_flags: list[str] | None = None
+) -> tuple[Plan, list[str]]:
     """Builds the training firmware and plans against its static data; refuses before booting."""
     flags = list(extra_flags or TRAINING_FIRMWARE_FLAGS)
     firmware = build(load_board(board), emulator, extra_flags=flags)
@@ -195,19 +251,31 @@ def plan_for_board(setup: TrainSetup, board: str, emulator: str, budget: int,
     return plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES), flags
 
 
-def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
-                 train_count: int = 200, test_count: int = 100, seed: int = 0, qas: bool = True,
-                 extra_flags: list[str] | None = None, timeout: float = 30.0,
-                 say: Callable[[str], None] = lambda text: None, backbone: str = "host",
-                 blocks: int = VWW_BLOCKS, data: str = "stripes", progress: Progress | None = None) -> dict:
+def run_training(
+    board: str,
+    emulator: str,
+    model: str,
+    budget: int,
+    steps: int,
+    train_count: int = 200,
+    test_count: int = 100,
+    seed: int = 0,
+    qas: bool = True,
+    extra_flags: list[str] | None = None,
+    timeout: float = 30.0,
+    say: Callable[[str], None] = lambda text: None,
+    backbone: str = "host",
+    blocks: int = VWW_BLOCKS,
+    data: str = "stripes",
+    progress: Progress | None = None,
+) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
     backbone="device" (VWW only) runs the frozen backbone on the board's inference engine in
     every step and prediction."""
     if backbone == "device" and not is_backbone(model):
         raise HarnessError("--backbone device applies to a backbone model (vww or a .tflite), not toy")
-    plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget,
-                                 extra_flags)
+    plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget, extra_flags)
     if data != "stripes" and not is_backbone(model):
         raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
@@ -216,17 +284,21 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
     packed = None
     if task.backbone is not None:  # into the flash model slot at boot (a target that preloads it)
         from .backbone import pack_backbone
+
         packed = pack_backbone(task.backbone)
-    with Dut.open(board, emulator, timeout=timeout, extra_flags=flags,
-                  slot_image=packed.image if packed else None) as dut:
+    with Dut.open(
+        board, emulator, timeout=timeout, extra_flags=flags, slot_image=packed.image if packed else None
+    ) as dut:
         device = DeviceTraining(dut.link, timeout)
         device_plan = device.load(plan.setup)
         if device_plan["arena_bytes"] != plan.arena["total"] or device_plan["planned_peak"] != plan.predicted_peak:
-            raise CheckFailed(f"device plans {device_plan}, host predicted arena {plan.arena['total']} "
-                              f"peak {plan.predicted_peak}")
+            raise CheckFailed(
+                f"device plans {device_plan}, host predicted arena {plan.arena['total']} peak {plan.predicted_peak}"
+            )
         train_input = test_input = None
         if task.backbone is not None:
             from .backbone import DeviceBackbone
+
             assert packed is not None  # packed above for a backbone task
             engine = DeviceBackbone(dut, packed, device, task.blocks)
             assert task.train_images is not None and task.test_images is not None  # a backbone task's inputs
@@ -242,27 +314,48 @@ def run_training(board: str, emulator: str, model: str, budget: int, steps: int,
         host_after = reference.accuracy(task.test_x, task.test_y)
         memory = device.memory()
     on_device = task.backbone is not None and memory["backbone_steps"] == steps
-    return {"board": board, "emulator": emulator, "model": model, "data": data, "steps": steps, "qas": qas,
-            "train_samples": len(task.train_y), "test_samples": len(task.test_y),
-            "accuracy_before": before, "accuracy_after": after, "reference_accuracy_after": host_after,
-            "chance": 1 / task.setup.num_classes, "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None,
-            "mean_loss_first_10": float(np.mean(losses[:10])) if losses else None,
-            "mean_loss_last_10": float(np.mean(losses[-10:])) if losses else None,
-            "losses": losses,
-            "losses_bit_exact": steps, "parameters_compared_bit_exact": compared,
-            "parameters_bit_exact": compared, "parameters_changed": changed,
-            "trained_layers": [row["name"] for row in plan.scheme if row["bias"] or row["channels"]],
-            "peak_sram_bytes": memory["measured_peak"], "budget_bytes": budget,
-            "backbone_on_device": on_device,
-            "plan": plan.summary(), "device_plan": device_plan, "device_memory": memory,
-            "backbone": backbone, "seconds": round(time.perf_counter() - started, 1),
-            "notes": task.notes}
+    return {
+        "board": board,
+        "emulator": emulator,
+        "model": model,
+        "data": data,
+        "steps": steps,
+        "qas": qas,
+        "train_samples": len(task.train_y),
+        "test_samples": len(task.test_y),
+        "accuracy_before": before,
+        "accuracy_after": after,
+        "reference_accuracy_after": host_after,
+        "chance": 1 / task.setup.num_classes,
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "mean_loss_first_10": float(np.mean(losses[:10])) if losses else None,
+        "mean_loss_last_10": float(np.mean(losses[-10:])) if losses else None,
+        "losses": losses,
+        "losses_bit_exact": steps,
+        "parameters_compared_bit_exact": compared,
+        "parameters_bit_exact": compared,
+        "parameters_changed": changed,
+        "trained_layers": [row["name"] for row in plan.scheme if row["bias"] or row["channels"]],
+        "peak_sram_bytes": memory["measured_peak"],
+        "budget_bytes": budget,
+        "backbone_on_device": on_device,
+        "plan": plan.summary(),
+        "device_plan": device_plan,
+        "device_memory": memory,
+        "backbone": backbone,
+        "seconds": round(time.perf_counter() - started, 1),
+        "notes": task.notes,
+    }
 
 
 def changed_parameters(before: TrainSetup, after: TrainSetup) -> dict[str, int]:
     """Per trained layer, how many weights and biases training actually moved (dead channels
     never do)."""
-    return {layer.name or layer.kind: int(np.count_nonzero(layer.weights != old.weights)
-                                          + np.count_nonzero(layer.bias != old.bias))
-            for layer, old in zip(after.layers, before.layers) if layer.kind in PARAMETRIC and old.trains}
+    return {
+        layer.name or layer.kind: int(
+            np.count_nonzero(layer.weights != old.weights) + np.count_nonzero(layer.bias != old.bias)
+        )
+        for layer, old in zip(after.layers, before.layers)
+        if layer.kind in PARAMETRIC and old.trains
+    }

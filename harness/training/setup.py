@@ -7,6 +7,7 @@ carries int8 weights [out, in] with per-output-channel scales, int32 biases, TFL
 `train_channels` input channels. The packed image is what the device keeps in its arena and
 updates in place, so offsets inside it are also how trained parameters are read back.
 """
+
 from __future__ import annotations
 
 import copy
@@ -73,8 +74,11 @@ class TrainLayer:
     @property
     def weights_in_slot(self) -> bool:
         """Weights read from flash: frozen ones, and a dense layer's untrained input channels."""
-        return self.kind in PARAMETRIC and self.slot_offset is not None and (
-            self.train_channels == 0 or self.kind == "dense")
+        return (
+            self.kind in PARAMETRIC
+            and self.slot_offset is not None
+            and (self.train_channels == 0 or self.kind == "dense")
+        )
 
     @property
     def weights_split(self) -> bool:
@@ -84,15 +88,17 @@ class TrainLayer:
     def image_weights(self) -> np.ndarray:
         """The weights as the image holds them."""
         weights = np.asarray(self.weights, np.int8)
-        return np.ascontiguousarray(weights[:, :self.train_channels]) if self.weights_split else weights
+        return np.ascontiguousarray(weights[:, : self.train_channels]) if self.weights_split else weights
 
     @property
     def padding(self) -> tuple[int, int]:
         """TFLM's SAME padding before the first row/column (depthwise; 0 otherwise)."""
         h, w, _ = self.in_shape
         oh, ow, _ = self.out_shape
-        return (max((oh - 1) * self.stride + self.kernel[0] - h, 0) // 2,
-                max((ow - 1) * self.stride + self.kernel[1] - w, 0) // 2)
+        return (
+            max((oh - 1) * self.stride + self.kernel[0] - h, 0) // 2,
+            max((ow - 1) * self.stride + self.kernel[1] - w, 0) // 2,
+        )
 
     @property
     def out_positions(self) -> int:
@@ -171,8 +177,9 @@ class TrainSetup:
             if layer.kind not in KINDS:
                 raise TrainingSetupError(f"{where}: unsupported kind {layer.kind!r}")
             if i and layer.in_shape != self.layers[i - 1].out_shape:
-                raise TrainingSetupError(f"{where}: input shape {layer.in_shape} is not the "
-                                         f"previous output {self.layers[i - 1].out_shape}")
+                raise TrainingSetupError(
+                    f"{where}: input shape {layer.in_shape} is not the previous output {self.layers[i - 1].out_shape}"
+                )
             _check_zero_points(where, layer)
             if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
                 raise TrainingSetupError(f"{where}: pooling keeps the channel count")
@@ -183,24 +190,29 @@ class TrainSetup:
             if layer.kind == "depthwise":
                 _check_depthwise(where, i, layer)
         if self.layers[-1].out_size != self.num_classes:
-            raise TrainingSetupError(f"the last layer has {self.layers[-1].out_size} outputs, "
-                                     f"not num_classes={self.num_classes}")
+            raise TrainingSetupError(
+                f"the last layer has {self.layers[-1].out_size} outputs, not num_classes={self.num_classes}"
+            )
 
 
 def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
     kh, kw = layer.kernel
     if layer.stride not in (1, 2):
         raise TrainingSetupError(f"{where}: depthwise stride {layer.stride} is not 1 or 2")
-    if layer.out_channels != layer.in_shape[2] or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 \
-            or not 1 <= kw <= 7:
+    if layer.out_channels != layer.in_shape[2] or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 or not 1 <= kw <= 7:
         raise TrainingSetupError(f"{where}: depthwise needs depth multiplier 1 and odd kernels up to 7")
 
 
 def _check_dense(where: str, layer: TrainLayer) -> None:
     cout, cin = layer.out_channels, layer.in_shape[2]
     weight_shape = (*layer.kernel, cin) if layer.kind == "depthwise" else (cout, cin)
-    expected = {"weights": weight_shape, "bias": (cout,), "weight_scales": (cout,),
-                "multiplier": (cout,), "shift": (cout,)}
+    expected = {
+        "weights": weight_shape,
+        "bias": (cout,),
+        "weight_scales": (cout,),
+        "multiplier": (cout,),
+        "shift": (cout,),
+    }
     for name, shape in expected.items():
         value = getattr(layer, name)
         if value is None or tuple(value.shape) != shape:
@@ -211,8 +223,9 @@ def _check_dense(where: str, layer: TrainLayer) -> None:
         raise TrainingSetupError(f"{where}: weight scales must be positive")
     shift = np.asarray(layer.shift, np.int64)
     if shift.size and (shift.min() < -31 or shift.max() > 31):
-        raise TrainingSetupError(f"{where}: shift {int(shift[np.argmax(np.abs(shift))])} outside -31..31 "
-                                 "(the device refuses it)")
+        raise TrainingSetupError(
+            f"{where}: shift {int(shift[np.argmax(np.abs(shift))])} outside -31..31 (the device refuses it)"
+        )
 
 
 def _check_zero_points(where: str, layer: TrainLayer) -> None:
@@ -236,11 +249,16 @@ def pack(setup: TrainSetup) -> bytes:
     for i, layer in enumerate(setup.layers):
         offsets, trained_at = [0] * 5, 0
         if layer.kind in PARAMETRIC:
-            arrays = [layer.image_weights(), np.asarray(layer.bias, np.int32),
-                      np.asarray(layer.multiplier, np.int32), np.asarray(layer.shift, np.int32),
-                      np.asarray(layer.weight_scales, np.float32)]
-            for slot, (name, array) in enumerate(zip(("weights", "bias", "multiplier", "shift",
-                                                      "weight_scales"), arrays)):
+            arrays = [
+                layer.image_weights(),
+                np.asarray(layer.bias, np.int32),
+                np.asarray(layer.multiplier, np.int32),
+                np.asarray(layer.shift, np.int32),
+                np.asarray(layer.weight_scales, np.float32),
+            ]
+            for slot, (name, array) in enumerate(
+                zip(("weights", "bias", "multiplier", "shift", "weight_scales"), arrays)
+            ):
                 if slot == 0 and layer.weights_in_slot:
                     assert layer.slot_offset is not None  # weights_in_slot says it is set
                     offsets[slot] = layer.slot_offset
@@ -256,22 +274,48 @@ def pack(setup: TrainSetup) -> bytes:
                 data += array.astype(array.dtype.newbyteorder("<")).tobytes()
                 data += bytes(_align(len(data)) - len(data))
         h, w, c = layer.in_shape
-        records.append(LAYER_RECORD.pack(
-            kind=KINDS[layer.kind], in_h=h, in_w=w, in_c=c, out_c=layer.out_channels,
-            input_zp=layer.input_zero_point, output_zp=layer.output_zero_point,
-            act_min=layer.act_min, act_max=layer.act_max, input_scale=f32_bits(layer.input_scale),
-            output_scale=f32_bits(layer.output_scale), lr=f32_bits(layer.lr),
-            train_bias=int(layer.train_bias), train_channels=layer.train_channels,
-            **dict(zip(("off_weights", "off_bias", "off_multiplier", "off_shift", "off_weight_scales"),
-                       offsets)),
-            kernel_h=layer.kernel[0], kernel_w=layer.kernel[1], stride=layer.stride,
-            flags=RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0, off_trained=trained_at))
+        records.append(
+            LAYER_RECORD.pack(
+                kind=KINDS[layer.kind],
+                in_h=h,
+                in_w=w,
+                in_c=c,
+                out_c=layer.out_channels,
+                input_zp=layer.input_zero_point,
+                output_zp=layer.output_zero_point,
+                act_min=layer.act_min,
+                act_max=layer.act_max,
+                input_scale=f32_bits(layer.input_scale),
+                output_scale=f32_bits(layer.output_scale),
+                lr=f32_bits(layer.lr),
+                train_bias=int(layer.train_bias),
+                train_channels=layer.train_channels,
+                **dict(zip(("off_weights", "off_bias", "off_multiplier", "off_shift", "off_weight_scales"), offsets)),
+                kernel_h=layer.kernel[0],
+                kernel_w=layer.kernel[1],
+                stride=layer.stride,
+                flags=RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0,
+                off_trained=trained_at,
+            )
+        )
     in_h, in_w, in_c = setup.layers[0].in_shape
-    flags = ((FLAGS["QAS"] if setup.qas else 0) | (FLAGS["INPUT_FROM_BACKBONE"] if setup.input_from_backbone else 0)
-             | (FLAGS["DEFER_UPDATES"] if setup.defer_updates else 0))
-    header = SETUP_HEADER.pack(magic=MAGIC, version=VERSION, num_layers=len(setup.layers),
-                               num_classes=setup.num_classes, in_h=in_h, in_w=in_w, in_c=in_c,
-                               flags=flags, budget=setup.budget_bytes, total=records_end + len(data))
+    flags = (
+        (FLAGS["QAS"] if setup.qas else 0)
+        | (FLAGS["INPUT_FROM_BACKBONE"] if setup.input_from_backbone else 0)
+        | (FLAGS["DEFER_UPDATES"] if setup.defer_updates else 0)
+    )
+    header = SETUP_HEADER.pack(
+        magic=MAGIC,
+        version=VERSION,
+        num_layers=len(setup.layers),
+        num_classes=setup.num_classes,
+        in_h=in_h,
+        in_w=in_w,
+        in_c=in_c,
+        flags=flags,
+        budget=setup.budget_bytes,
+        total=records_end + len(data),
+    )
     return header + b"".join(records) + bytes(data)
 
 
@@ -279,16 +323,17 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     """The device's arena plan (training.c plan_arena), byte for byte: the setup image, every
     activation (int8, all kept for backward), and two float32 gradient buffers of the largest
     layer output the backward pass reaches, used alternately. Each block is rounded up to 8 bytes."""
-    layout = {"setup": _align(blob_bytes, 8),
-              "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
+    layout = {"setup": _align(blob_bytes, 8), "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
     layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
     first = setup.first_trained()
     reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last
     # By liveness: layer i's output gradient and its input gradient are all backward holds at
     # once, so two buffers of the largest size alternate (one when only the last layer is reached).
     layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
-    layout["deferred"] = sum(_align(4 * layer.trained_parameters, 8) for layer in setup.layers) \
-        if setup.defer_updates else 0
-    layout["total"] = (layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
-                       + layout["deferred"])
+    layout["deferred"] = (
+        sum(_align(4 * layer.trained_parameters, 8) for layer in setup.layers) if setup.defer_updates else 0
+    )
+    layout["total"] = (
+        layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"] + layout["deferred"]
+    )
     return layout

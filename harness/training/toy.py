@@ -1,5 +1,6 @@
 """A small deterministic training graph for tests: pointwise (1x1 conv, ReLU) -> global average
 pool -> fully connected head, with random int8 parameters and separable random data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,49 +9,90 @@ from ..model.requant import per_channel_multipliers
 from .setup import TrainLayer, TrainSetup
 
 
-def dense_layer(rng: np.random.Generator, in_shape: tuple[int, int, int], cout: int,
-                input_scale: float, input_zero_point: int, output_scale: float,
-                output_zero_point: int, relu: bool, name: str) -> TrainLayer:
+def dense_layer(
+    rng: np.random.Generator,
+    in_shape: tuple[int, int, int],
+    cout: int,
+    input_scale: float,
+    input_zero_point: int,
+    output_scale: float,
+    output_zero_point: int,
+    relu: bool,
+    name: str,
+) -> TrainLayer:
     cin = in_shape[2]
-    weight_scales = (rng.uniform(0.5, 1.5, cout) / (cin ** 0.5) / 64).astype(np.float32)
+    weight_scales = (rng.uniform(0.5, 1.5, cout) / (cin**0.5) / 64).astype(np.float32)
     multiplier, shift = per_channel_multipliers(input_scale, weight_scales, output_scale)
     return TrainLayer(
-        kind="dense", in_shape=in_shape, out_channels=cout, input_scale=input_scale,
-        input_zero_point=input_zero_point, output_scale=output_scale,
-        output_zero_point=output_zero_point, act_min=output_zero_point if relu else -128,
-        act_max=127, weights=rng.integers(-90, 91, (cout, cin)).astype(np.int8),
-        bias=rng.integers(-200, 201, cout).astype(np.int32), weight_scales=weight_scales,
-        multiplier=multiplier, shift=shift, name=name)
+        kind="dense",
+        in_shape=in_shape,
+        out_channels=cout,
+        input_scale=input_scale,
+        input_zero_point=input_zero_point,
+        output_scale=output_scale,
+        output_zero_point=output_zero_point,
+        act_min=output_zero_point if relu else -128,
+        act_max=127,
+        weights=rng.integers(-90, 91, (cout, cin)).astype(np.int8),
+        bias=rng.integers(-200, 201, cout).astype(np.int32),
+        weight_scales=weight_scales,
+        multiplier=multiplier,
+        shift=shift,
+        name=name,
+    )
 
 
-def toy_setup(seed: int = 0, hw: int = 3, cin: int = 16, hidden: int = 12, classes: int = 3,
-              qas: bool = True) -> TrainSetup:
+def toy_setup(
+    seed: int = 0, hw: int = 3, cin: int = 16, hidden: int = 12, classes: int = 3, qas: bool = True
+) -> TrainSetup:
     rng = np.random.default_rng(seed)
     s_in, z_in, s_hidden, z_hidden = 0.05, -3, 0.04, -128
     pw = dense_layer(rng, (hw, hw, cin), hidden, s_in, z_in, s_hidden, z_hidden, True, "pointwise")
-    pool = TrainLayer(kind="avgpool", in_shape=(hw, hw, hidden), out_channels=hidden,
-                      input_scale=s_hidden, input_zero_point=z_hidden, output_scale=s_hidden,
-                      output_zero_point=z_hidden, name="pool")
+    pool = TrainLayer(
+        kind="avgpool",
+        in_shape=(hw, hw, hidden),
+        out_channels=hidden,
+        input_scale=s_hidden,
+        input_zero_point=z_hidden,
+        output_scale=s_hidden,
+        output_zero_point=z_hidden,
+        name="pool",
+    )
     head = dense_layer(rng, (1, 1, hidden), classes, s_hidden, z_hidden, 0.1, 0, False, "head")
     pw.lr, pw.train_bias, pw.train_channels = 0.05, True, cin // 2
     head.lr, head.train_bias, head.train_channels = 0.1, True, hidden
     return TrainSetup(layers=[pw, pool, head], num_classes=classes, qas=qas, budget_bytes=256 * 1024)
 
 
-def toy_depthwise_setup(seed: int = 0, hw: int = 4, channels: int = 16, classes: int = 3,
-                        qas: bool = True) -> TrainSetup:
+def toy_depthwise_setup(
+    seed: int = 0, hw: int = 4, channels: int = 16, classes: int = 3, qas: bool = True
+) -> TrainSetup:
     """A 3x3 depthwise layer (ReLU) in front of the toy graph: depthwise -> pointwise -> pool -> head."""
     rng = np.random.default_rng(seed + 100)
     s_in, z_in, s_mid, z_mid = 0.05, -3, 0.05, -3
     weight_scales = (rng.uniform(0.5, 1.5, channels) / 3 / 64).astype(np.float32)
     multiplier, shift = per_channel_multipliers(s_in, weight_scales, s_mid)
-    dw = TrainLayer(kind="depthwise", in_shape=(hw, hw, channels), out_channels=channels,
-                    input_scale=s_in, input_zero_point=z_in, output_scale=s_mid,
-                    output_zero_point=z_mid, act_min=z_mid, act_max=127,
-                    weights=rng.integers(-90, 91, (3, 3, channels)).astype(np.int8),
-                    bias=rng.integers(-200, 201, channels).astype(np.int32),
-                    weight_scales=weight_scales, multiplier=multiplier, shift=shift, lr=0.05,
-                    train_bias=True, train_channels=channels // 2, name="depthwise", kernel=(3, 3))
+    dw = TrainLayer(
+        kind="depthwise",
+        in_shape=(hw, hw, channels),
+        out_channels=channels,
+        input_scale=s_in,
+        input_zero_point=z_in,
+        output_scale=s_mid,
+        output_zero_point=z_mid,
+        act_min=z_mid,
+        act_max=127,
+        weights=rng.integers(-90, 91, (3, 3, channels)).astype(np.int8),
+        bias=rng.integers(-200, 201, channels).astype(np.int32),
+        weight_scales=weight_scales,
+        multiplier=multiplier,
+        shift=shift,
+        lr=0.05,
+        train_bias=True,
+        train_channels=channels // 2,
+        name="depthwise",
+        kernel=(3, 3),
+    )
     tail = toy_setup(seed, hw=hw, cin=channels, classes=classes, qas=qas)
     head = tail.layers[0]
     assert head.weight_scales is not None  # toy_setup's first layer is dense
@@ -67,5 +109,5 @@ def toy_data(setup: TrainSetup, count: int, seed: int = 1) -> tuple[np.ndarray, 
     samples = rng.integers(-40, 40, (count, h, w, c))
     block = max(c // setup.num_classes, 1)
     for n, label in enumerate(labels):
-        samples[n, :, :, label * block:(label + 1) * block] += 60
+        samples[n, :, :, label * block : (label + 1) * block] += 60
     return np.clip(samples, -128, 127).astype(np.int8).reshape(count, -1), labels.astype(np.int64)

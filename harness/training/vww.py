@@ -10,6 +10,7 @@ another seed.
 The frozen part runs either on the host (the TFLM reference interpreter, `backbone_features`:
 what the host reference trains on) or on the device's inference engine (harness/training/backbone.py).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,9 @@ def load_backbone(path: Path | str = VWW_MODEL) -> Model:
         raise HarnessError(f"model not found: {path}")
     model = load_model(path)
     if model.tensors[model.inputs[0]].dtype != np.int8:
-        raise HarnessError(f"{path.name}: training needs an int8 model (its input is "
-                           f"{model.tensors[model.inputs[0]].dtype})")
+        raise HarnessError(
+            f"{path.name}: training needs an int8 model (its input is {model.tensors[model.inputs[0]].dtype})"
+        )
     try:
         tail_ops(model, 0)
     except (HarnessError, StopIteration) as exc:
@@ -65,18 +67,28 @@ def _producer(model: Model, op) -> object:
 def _check_pointwise(model: Model, op) -> None:
     weights = model.tensors[op.inputs[1]]
     o = op.options
-    if op.opcode != POINTWISE_OP or weights.shape[1:3] != (1, 1) or o.get("stride_h", 1) != 1 \
-            or o.get("stride_w", 1) != 1:
+    if (
+        op.opcode != POINTWISE_OP
+        or weights.shape[1:3] != (1, 1)
+        or o.get("stride_h", 1) != 1
+        or o.get("stride_w", 1) != 1
+    ):
         raise HarnessError(f"backbone operator {model.operators.index(op)} is not a stride-1 1x1 convolution")
 
 
 def _check_depthwise(model: Model, op) -> None:
     o = op.options
-    if op.opcode != "DEPTHWISE_CONV_2D" or o.get("stride_h") != o.get("stride_w") \
-            or o.get("stride_h") not in (1, 2) or o.get("padding") != "SAME" \
-            or o.get("depth_multiplier", 1) != 1:
-        raise HarnessError(f"backbone operator {model.operators.index(op)} is not a stride-1/2 SAME "
-                           "depthwise convolution with multiplier 1")
+    if (
+        op.opcode != "DEPTHWISE_CONV_2D"
+        or o.get("stride_h") != o.get("stride_w")
+        or o.get("stride_h") not in (1, 2)
+        or o.get("padding") != "SAME"
+        or o.get("depth_multiplier", 1) != 1
+    ):
+        raise HarnessError(
+            f"backbone operator {model.operators.index(op)} is not a stride-1/2 SAME "
+            "depthwise convolution with multiplier 1"
+        )
 
 
 def tail_ops(model: Model, blocks: int = 1) -> list:
@@ -125,42 +137,79 @@ def conv_layer(model: Model, op, lr: float, slot=None) -> TrainLayer:
     scales = w.quant.scale.astype(np.float32)
     multiplier, shift = per_channel_multipliers(s_x, scales, s_y)
     act_min, act_max = _act_range(op, z_y, s_y)
-    common = dict(in_shape=(h, wd, cin), input_scale=s_x, input_zero_point=z_x, output_scale=s_y,
-                  output_zero_point=z_y, act_min=act_min, act_max=act_max,
-                  bias=b.data.astype(np.int32).copy(), weight_scales=scales, multiplier=multiplier,
-                  shift=shift, lr=lr, name=_op_name(model, op),
-                  slot_offset=None if slot is None else _slot_offset(slot, op.inputs[1]))
+    common = dict(
+        in_shape=(h, wd, cin),
+        input_scale=s_x,
+        input_zero_point=z_x,
+        output_scale=s_y,
+        output_zero_point=z_y,
+        act_min=act_min,
+        act_max=act_max,
+        bias=b.data.astype(np.int32).copy(),
+        weight_scales=scales,
+        multiplier=multiplier,
+        shift=shift,
+        lr=lr,
+        name=_op_name(model, op),
+        slot_offset=None if slot is None else _slot_offset(slot, op.inputs[1]),
+    )
     if op.opcode == "DEPTHWISE_CONV_2D":
-        return TrainLayer(kind="depthwise", out_channels=cin, kernel=(w.shape[1], w.shape[2]),
-                          stride=int(op.options.get("stride_h", 1)),
-                          weights=w.data.reshape(w.shape[1], w.shape[2], cin).astype(np.int8).copy(), **common)
+        return TrainLayer(
+            kind="depthwise",
+            out_channels=cin,
+            kernel=(w.shape[1], w.shape[2]),
+            stride=int(op.options.get("stride_h", 1)),
+            weights=w.data.reshape(w.shape[1], w.shape[2], cin).astype(np.int8).copy(),
+            **common,
+        )
     cout = w.shape[0]
-    return TrainLayer(kind="dense", out_channels=cout,
-                      weights=w.data.reshape(cout, cin).astype(np.int8).copy(), **common)
+    return TrainLayer(
+        kind="dense", out_channels=cout, weights=w.data.reshape(cout, cin).astype(np.int8).copy(), **common
+    )
 
 
 def _slot_offset(packed, tensor: int) -> int:
     from ..engine import format as fmt
+
     record = packed.tensors[tensor]
     if record.storage != fmt.STORAGE_MODEL:
         raise HarnessError(f"packed backbone keeps tensor {tensor} ({record.name}) outside the model image")
     return record.offset
 
 
-def vww_setup(model: Model, classes: int = 2, seed: int = 0, head_lr: float = 0.05,
-              pointwise_lr: float = 0.5, qas: bool = True, budget_bytes: int = 256 * 1024,
-              blocks: int = 1, depthwise_lr: float = 0.5, slot=None) -> TrainSetup:
+def vww_setup(
+    model: Model,
+    classes: int = 2,
+    seed: int = 0,
+    head_lr: float = 0.05,
+    pointwise_lr: float = 0.5,
+    qas: bool = True,
+    budget_bytes: int = 256 * 1024,
+    blocks: int = 1,
+    depthwise_lr: float = 0.5,
+    slot=None,
+) -> TrainSetup:
     """Trainable tail: the last `blocks` depthwise-separable blocks (blocks=0: the last pointwise
     layer alone), the pool, and a new random head. What of it trains is the planner's choice
     (only the head is set to train here). With `slot` (the packed backbone in the device's flash
     slot) frozen weights are read from flash."""
-    layers = [conv_layer(model, op, depthwise_lr if op.opcode == "DEPTHWISE_CONV_2D" else pointwise_lr, slot)
-              for op in tail_ops(model, blocks)]
+    layers = [
+        conv_layer(model, op, depthwise_lr if op.opcode == "DEPTHWISE_CONV_2D" else pointwise_lr, slot)
+        for op in tail_ops(model, blocks)
+    ]
     last = layers[-1]
     cout, s_y, z_y = last.out_channels, last.output_scale, last.output_zero_point
     h, wd, _ = last.out_shape
-    pooled = TrainLayer(kind="avgpool", in_shape=(h, wd, cout), out_channels=cout, input_scale=s_y,
-                        input_zero_point=z_y, output_scale=s_y, output_zero_point=z_y, name="avgpool")
+    pooled = TrainLayer(
+        kind="avgpool",
+        in_shape=(h, wd, cout),
+        out_channels=cout,
+        input_scale=s_y,
+        input_zero_point=z_y,
+        output_scale=s_y,
+        output_zero_point=z_y,
+        name="avgpool",
+    )
     head = new_head(cout, classes, s_y, z_y, seed, head_lr)
     return TrainSetup(layers=[*layers, pooled, head], num_classes=classes, qas=qas, budget_bytes=budget_bytes)
 
@@ -169,16 +218,29 @@ def new_head(cin: int, classes: int, s_x: float, z_x: int, seed: int, lr: float)
     rng = np.random.default_rng(seed)
     scales = np.full(classes, HEAD_WEIGHT_SCALE, np.float32)
     multiplier, shift = per_channel_multipliers(s_x, scales, HEAD_OUTPUT_SCALE)
-    return TrainLayer(kind="dense", in_shape=(1, 1, cin), out_channels=classes, input_scale=s_x,
-                      input_zero_point=z_x, output_scale=HEAD_OUTPUT_SCALE, output_zero_point=0,
-                      weights=rng.integers(-8, 9, (classes, cin)).astype(np.int8),
-                      bias=np.zeros(classes, np.int32), weight_scales=scales,
-                      multiplier=multiplier, shift=shift, lr=lr, train_bias=True,
-                      train_channels=cin, name="new_head")
+    return TrainLayer(
+        kind="dense",
+        in_shape=(1, 1, cin),
+        out_channels=classes,
+        input_scale=s_x,
+        input_zero_point=z_x,
+        output_scale=HEAD_OUTPUT_SCALE,
+        output_zero_point=0,
+        weights=rng.integers(-8, 9, (classes, cin)).astype(np.int8),
+        bias=np.zeros(classes, np.int32),
+        weight_scales=scales,
+        multiplier=multiplier,
+        shift=shift,
+        lr=lr,
+        train_bias=True,
+        train_channels=cin,
+        name="new_head",
+    )
 
 
-def stripe_images(count: int, seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def stripe_images(
+    count: int, seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
+) -> tuple[np.ndarray, np.ndarray]:
     """uint8-range float images [count, h, w, c] and labels (0 horizontal, 1 vertical); the
     period is 1/12 to 1/4 of the image side the stripes vary along (8-24 px at 96)."""
     rng = np.random.default_rng(seed)
@@ -205,8 +267,9 @@ def input_shape(model: Model) -> tuple[int, int, int]:
 FACES_HELD_OUT = 60  # of scikit-image's 200 lfw_subset images (100 faces, 100 non-faces)
 
 
-def face_images(seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def face_images(
+    seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """scikit-image's `data.lfw_subset()` (installs offline: the 200 images ship with the
     package), person (1) vs no person (0): the first 100 are faces, the rest not. The 25x25
     grayscale images are scaled to 96x96 RGB (bilinear, uint8 range); a seeded, stratified split
@@ -221,7 +284,7 @@ def face_images(seed: int, shape: tuple[int, int, int] = (IMAGE, IMAGE, 3)
     scaled = np.stack([resize(face, shape[:2], order=1, anti_aliasing=False) for face in faces])
     images = np.repeat(scaled[..., None] * 255.0, shape[2], axis=-1)
     rng = np.random.default_rng(seed)
-    held_out = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:FACES_HELD_OUT // 2] for c in (0, 1)])
+    held_out = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[: FACES_HELD_OUT // 2] for c in (0, 1)])
     train = rng.permutation(np.setdiff1d(np.arange(len(faces)), held_out))
     return images[train], labels[train], images[held_out], labels[held_out]
 
@@ -242,11 +305,16 @@ def backbone_features(model: Model, images_q: np.ndarray, blocks: int = 1) -> np
     return np.stack(features).astype(np.int8)
 
 
-def vww_task(train_count: int, test_count: int, seed: int = 0, model: Model | None = None,
-             blocks: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def vww_task(
+    train_count: int, test_count: int, seed: int = 0, model: Model | None = None, blocks: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train features, train labels, held-out features, held-out labels)."""
     model = model or load_backbone()
     train_images, train_labels = stripe_images(train_count, seed * 2 + 1)
     test_images, test_labels = stripe_images(test_count, seed * 2 + 2)
-    return (backbone_features(model, quantize_images(model, train_images), blocks), train_labels,
-            backbone_features(model, quantize_images(model, test_images), blocks), test_labels)
+    return (
+        backbone_features(model, quantize_images(model, train_images), blocks),
+        train_labels,
+        backbone_features(model, quantize_images(model, test_images), blocks),
+        test_labels,
+    )

@@ -5,6 +5,7 @@
 
 Everything in the table is read with harness.model.load_model: nothing is typed by hand.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,36 +29,42 @@ def weight_granularity(model: Model) -> str:
         if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             quant = model.tensors[op.inputs[1]].quant
             if quant is not None and model.tensors[op.inputs[1]].dtype.name == "int8":
-                kinds.setdefault(op.opcode, set()).add(
-                    "per-channel" if quant.per_channel else "per-tensor")
+                kinds.setdefault(op.opcode, set()).add("per-channel" if quant.per_channel else "per-tensor")
     return ", ".join(f"{k} {'/'.join(sorted(v))}" for k, v in kinds.items()) or "-"
 
 
 def describe(model: Model) -> tuple[str, str, str, str]:
     """(kind, inputs, outputs, operators) of a model, as table cells."""
-    def tensors(indices: list[int]) -> str:
-        return ", ".join(f"{model.tensors[i].dtype} {list(model.tensors[i].shape)}"
-                         for i in indices)
 
-    weights = {model.tensors[op.inputs[1]].dtype.name for op in model.operators
-               if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")}
+    def tensors(indices: list[int]) -> str:
+        return ", ".join(f"{model.tensors[i].dtype} {list(model.tensors[i].shape)}" for i in indices)
+
+    weights = {
+        model.tensors[op.inputs[1]].dtype.name
+        for op in model.operators
+        if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    }
     activations = {model.tensors[i].dtype.name for i in model.inputs}
     kind = "int8" if activations == {"int8"} else "float32"
     if kind == "float32" and "int8" in weights:
         kind = "hybrid (int8 weights, float32 activations)"
-    ops = ", ".join(f"{name} x{n}" if n > 1 else name
-                    for name, n in Counter(op.opcode for op in model.operators).items())
+    ops = ", ".join(
+        f"{name} x{n}" if n > 1 else name for name, n in Counter(op.opcode for op in model.operators).items()
+    )
     return kind, tensors(model.inputs), tensors(model.outputs), ops
 
 
 def table() -> str:
-    rows = ["| file | kind | input | output | operators (in order of first use) | int8 weights |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| file | kind | input | output | operators (in order of first use) | int8 weights |",
+        "|---|---|---|---|---|---|",
+    ]
     for path in sorted(SHARED.glob("*/*.tflite")):
         model = load_model(path)
         kind, inputs, outputs, ops = describe(model)
-        rows.append(f"| {path.relative_to(SHARED)} | {kind} | {inputs} | {outputs} | {ops} | "
-                    f"{weight_granularity(model)} |")
+        rows.append(
+            f"| {path.relative_to(SHARED)} | {kind} | {inputs} | {outputs} | {ops} | {weight_granularity(model)} |"
+        )
     return "\n".join(rows)
 
 

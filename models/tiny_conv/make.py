@@ -8,6 +8,7 @@ seeded random calibration images, so the int8 parameters are what calibration gi
 made up. Layers: CONV_2D 3x3/2 RELU, DEPTHWISE_CONV_2D 3x3 RELU6, CONV_2D 1x1 RELU,
 MAX_POOL_2D 2x2, AVERAGE_POOL_2D 3x3, RESHAPE, FULLY_CONNECTED, SOFTMAX.
 """
+
 from __future__ import annotations
 
 import sys
@@ -41,27 +42,40 @@ def float_model(rng: np.random.Generator) -> bytes:
 
     x = act("input", INPUT_SHAPE)
     c1 = act("conv1", (1, 12, 12, 8))
-    b.operator("CONV_2D", [x, b.constant("conv1/w", he(rng, (8, 3, 3, 1), 9)), bias("conv1/b", 8)],
-               [c1], padding="SAME", stride_w=2, stride_h=2, fused_activation_function="RELU")
+    b.operator(
+        "CONV_2D",
+        [x, b.constant("conv1/w", he(rng, (8, 3, 3, 1), 9)), bias("conv1/b", 8)],
+        [c1],
+        padding="SAME",
+        stride_w=2,
+        stride_h=2,
+        fused_activation_function="RELU",
+    )
     d1 = act("dw1", (1, 12, 12, 8))
-    b.operator("DEPTHWISE_CONV_2D",
-               [c1, b.constant("dw1/w", he(rng, (1, 3, 3, 8), 9)), bias("dw1/b", 8)], [d1],
-               padding="SAME", fused_activation_function="RELU6")
+    b.operator(
+        "DEPTHWISE_CONV_2D",
+        [c1, b.constant("dw1/w", he(rng, (1, 3, 3, 8), 9)), bias("dw1/b", 8)],
+        [d1],
+        padding="SAME",
+        fused_activation_function="RELU6",
+    )
     c2 = act("conv2", (1, 12, 12, 16))
-    b.operator("CONV_2D", [d1, b.constant("conv2/w", he(rng, (16, 1, 1, 8), 8)),
-                           bias("conv2/b", 16)], [c2], fused_activation_function="RELU")
+    b.operator(
+        "CONV_2D",
+        [d1, b.constant("conv2/w", he(rng, (16, 1, 1, 8), 8)), bias("conv2/b", 16)],
+        [c2],
+        fused_activation_function="RELU",
+    )
     p1 = act("maxpool", (1, 6, 6, 16))
-    b.operator("MAX_POOL_2D", [c2], [p1], filter_width=2, filter_height=2, stride_w=2,
-               stride_h=2)
+    b.operator("MAX_POOL_2D", [c2], [p1], filter_width=2, filter_height=2, stride_w=2, stride_h=2)
     p2 = act("avgpool", (1, 2, 2, 16))
-    b.operator("AVERAGE_POOL_2D", [p1], [p2], filter_width=3, filter_height=3, stride_w=3,
-               stride_h=3)
+    b.operator("AVERAGE_POOL_2D", [p1], [p2], filter_width=3, filter_height=3, stride_w=3, stride_h=3)
     flat = act("flatten", (1, 64))
-    b.operator("RESHAPE", [p2, b.constant("flatten/shape", np.array([1, 64], np.int32))],
-               [flat], new_shape=[1, 64])
+    b.operator("RESHAPE", [p2, b.constant("flatten/shape", np.array([1, 64], np.int32))], [flat], new_shape=[1, 64])
     logits = act("logits", (1, CLASSES))
-    b.operator("FULLY_CONNECTED", [flat, b.constant("fc/w", he(rng, (CLASSES, 64), 64)),
-                                   bias("fc/b", CLASSES)], [logits])
+    b.operator(
+        "FULLY_CONNECTED", [flat, b.constant("fc/w", he(rng, (CLASSES, 64), 64)), bias("fc/b", CLASSES)], [logits]
+    )
     probs = act("probabilities", (1, CLASSES))
     b.operator("SOFTMAX", [logits], [probs])
     return b.build([x], [probs])
@@ -84,8 +98,7 @@ def build() -> dict[str, bytes]:
 def main(argv: list[str]) -> int:
     files = build()
     if "--check" in argv:
-        stale = [n for n, data in files.items()
-                 if not (HERE / n).is_file() or (HERE / n).read_bytes() != data]
+        stale = [n for n, data in files.items() if not (HERE / n).is_file() or (HERE / n).read_bytes() != data]
         for name in stale:
             print(f"{HERE / name} is not what make.py makes: run python {__file__}")
         return 1 if stale else 0

@@ -4,6 +4,7 @@ Malformed models are crafted from a valid single-operator model by editing its f
 (the schema's object API writes whatever values it is given, unlike harness.model.writer).
 `hil pack` and `hil run` run in-process: a bad model is refused before any QEMU starts.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,18 +44,21 @@ def scale(tensor: int, value: float, channel: int = 0) -> Callable[[list], None]
         scales = np.array(tensors[tensor].quantization.scale, np.float32)
         scales[channel] = value
         tensors[tensor].quantization.scale = scales
+
     return edit
 
 
 def zero_point(tensor: int, value: int) -> Callable[[list], None]:
     def edit(tensors: list) -> None:
         tensors[tensor].quantization.zeroPoint = np.full(len(tensors[tensor].quantization.scale), value, np.int64)
+
     return edit
 
 
 def shape(tensor: int, dims: list[int]) -> Callable[[list], None]:
     def edit(tensors: list) -> None:
         tensors[tensor].shape = np.asarray(dims, np.int32)
+
     return edit
 
 
@@ -63,13 +67,22 @@ MALFORMED = {  # name: (edit, what the one line must say)
     "inf scale": (scale(OUTPUT, float("inf")), r"tensor 1 \(output\): quantization scale inf"),
     "zero scale": (scale(WEIGHTS, 0.0, channel=3), r"tensor 2 \(weights\): quantization scale 0.0 \(channel 3\)"),
     "negative scale": (scale(INPUT, -0.05), r"tensor 0 \(input\): quantization scale -0.05"),
-    "zero point above int8": (zero_point(INPUT, 200), r"tensor 0 \(input\): quantization zero point 200 .*\[-128, 127\]"),
+    "zero point above int8": (
+        zero_point(INPUT, 200),
+        r"tensor 0 \(input\): quantization zero point 200 .*\[-128, 127\]",
+    ),
     "zero point below int8": (zero_point(OUTPUT, -129), r"tensor 1 \(output\): quantization zero point -129"),
     "zero point over int32": (zero_point(BIAS, 1 << 33), r"tensor 3 \(bias\): quantization zero point 8589934592"),
     "negative dim": (shape(INPUT, [1, -16]), r"tensor 0 \(input\): dimension 1 of shape \[1, -16\] is negative"),
     "element count over 32 bits": (shape(OUTPUT, [65536, 65536, 2]), r"tensor 1 \(output\): shape .* 32-bit limit"),
-    "product wraps to a small number": (shape(INPUT, [65536, 65536, 65536, 65536, 1]), r"tensor 0 \(input\): shape .* 32-bit limit"),
-    "byte size over 32 bits": (shape(BIAS, [1 << 30]), r"tensor 3 \(bias\): shape \[1073741824\] of int32 is 4294967296 bytes"),
+    "product wraps to a small number": (
+        shape(INPUT, [65536, 65536, 65536, 65536, 1]),
+        r"tensor 0 \(input\): shape .* 32-bit limit",
+    ),
+    "byte size over 32 bits": (
+        shape(BIAS, [1 << 30]),
+        r"tensor 3 \(bias\): shape \[1073741824\] of int32 is 4294967296 bytes",
+    ),
 }
 
 
@@ -92,8 +105,11 @@ def test_malformed_model_is_one_line_and_exit_2(name, command, base_model, tmp_p
     edit, message = MALFORMED[name]
     model = tmp_path / "bad.tflite"
     model.write_bytes(edited(base_model, edit))
-    argv = (["pack", str(model), "-o", str(tmp_path / "out.bin")] if command == "pack" else
-            ["run", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)])
+    argv = (
+        ["pack", str(model), "-o", str(tmp_path / "out.bin")]
+        if command == "pack"
+        else ["run", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)]
+    )
     assert main(argv) == 2
     line = one_error_line(capsys)
     assert str(model) in line
@@ -121,8 +137,13 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path):
     """Opening a FIFO blocks until a writer comes: `hil pack` used to hang on one."""
     fifo = tmp_path / "model.tflite"
     os.mkfifo(fifo)
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "pack", str(fifo), "-o", str(tmp_path / "o.bin")],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "pack", str(fifo), "-o", str(tmp_path / "o.bin")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert f"{fifo}: cannot read model file (it is a FIFO" in done.stderr
 
@@ -139,14 +160,41 @@ def test_a_fifo_as_run_input_is_refused(tmp_path, capsys, base_model):
     model.write_bytes(base_model)
     fifo = tmp_path / "x.npy"
     os.mkfifo(fifo)
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--board", "nucleo_f746", "--model",
-                           str(model), "--input", str(fifo)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--board",
+            "nucleo_f746",
+            "--model",
+            str(model),
+            "--input",
+            str(fifo),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "it is a FIFO" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("option, value", [("--seed", "-1"), ("--seed", str(1 << 32)), ("--seed", "x"),
-                                           ("--timeout", "0"), ("--timeout", "-5"), ("--timeout", "nan"),
-                                           ("--timeout", "inf"), ("--inputs", "0"), ("--baud", "-1")])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--seed", "-1"),
+        ("--seed", str(1 << 32)),
+        ("--seed", "x"),
+        ("--timeout", "0"),
+        ("--timeout", "-5"),
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--inputs", "0"),
+        ("--baud", "-1"),
+    ],
+)
 def test_out_of_range_options_are_usage_errors(option, value, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--board", "nucleo_f746", "--model", str(tmp_path / "none.tflite"), option, value])
@@ -182,12 +230,26 @@ def test_nan_weights_are_refused_by_quantize(tmp_path, capsys):
 
 # ---- results and baseline files, edited by hand or from an older harness ------------------
 
+
 def _record(**changes) -> dict:
-    record = {"board": "nucleo_f746", "emulator": "qemu", "build_id": "b", "case": "kws", "model": "kws.tflite",
-              "seed": 0, "verdict": "pass", "bit_exact": True,
-              "metrics": {"timing": {"unit": "instructions", "total": 10, "regions": [
-                  {"name": "inference", "layer": None, "unit": "instructions", "instructions": 10}]},
-                  "memory": {"flash_bytes": 100}}}
+    record = {
+        "board": "nucleo_f746",
+        "emulator": "qemu",
+        "build_id": "b",
+        "case": "kws",
+        "model": "kws.tflite",
+        "seed": 0,
+        "verdict": "pass",
+        "bit_exact": True,
+        "metrics": {
+            "timing": {
+                "unit": "instructions",
+                "total": 10,
+                "regions": [{"name": "inference", "layer": None, "unit": "instructions", "instructions": 10}],
+            },
+            "memory": {"flash_bytes": 100},
+        },
+    }
     record.update(changes)
     return {k: v for k, v in record.items() if v is not ...}
 
@@ -196,11 +258,18 @@ BAD_RECORDS = {  # name: (record, the field the message names)
     "no case": (_record(case=...), "field `case` is missing"),
     "board a number": (_record(board=7), "field `board` must be a string"),
     "metrics a list": (_record(metrics=[1, 2]), "field `metrics` must be an object"),
-    "region without unit": (_record(metrics={"timing": {"regions": [{"name": "inference", "instructions": 3}]}}),
-                            "metrics.timing.regions[0]: field `unit` is missing"),
-    "region count a string": (_record(metrics={"timing": {"regions": [{"name": "x", "unit": "cycles", "cycles": "9"}]}}),
-                              "regions[0]: field `cycles` must be a number"),
-    "memory a string": (_record(metrics={"memory": {"flash_bytes": "big"}}), "memory: field `flash_bytes` must be a number"),
+    "region without unit": (
+        _record(metrics={"timing": {"regions": [{"name": "inference", "instructions": 3}]}}),
+        "metrics.timing.regions[0]: field `unit` is missing",
+    ),
+    "region count a string": (
+        _record(metrics={"timing": {"regions": [{"name": "x", "unit": "cycles", "cycles": "9"}]}}),
+        "regions[0]: field `cycles` must be a number",
+    ),
+    "memory a string": (
+        _record(metrics={"memory": {"flash_bytes": "big"}}),
+        "memory: field `flash_bytes` must be a number",
+    ),
     "seed a float": (_record(seed=1.5), "field `seed` must be an integer"),
 }
 
@@ -218,11 +287,30 @@ def test_malformed_results_files_are_one_line(name, command, tmp_path, capsys):
     results = _results_file(tmp_path, record)
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"cases": {"kws": {"metrics": {"instructions.inference": 10}}}}))
-    argv = {"report": ["report", "--results", str(results), "--out", str(tmp_path / "r.html")],
-            "baseline": ["baseline", "update", "--board", "nucleo_f746", "--from-results", "--results",
-                         str(results), "--baseline", str(tmp_path / "new.json")],
-            "regress": ["regress", "--board", "nucleo_f746", "--from-results", "--results", str(results),
-                        "--baseline", str(baseline)]}[command]
+    argv = {
+        "report": ["report", "--results", str(results), "--out", str(tmp_path / "r.html")],
+        "baseline": [
+            "baseline",
+            "update",
+            "--board",
+            "nucleo_f746",
+            "--from-results",
+            "--results",
+            str(results),
+            "--baseline",
+            str(tmp_path / "new.json"),
+        ],
+        "regress": [
+            "regress",
+            "--board",
+            "nucleo_f746",
+            "--from-results",
+            "--results",
+            str(results),
+            "--baseline",
+            str(baseline),
+        ],
+    }[command]
     assert main(argv) == 2
     line = one_error_line(capsys)
     assert f"{results} line 2: " in line and message in line, line
@@ -231,12 +319,23 @@ def test_malformed_results_files_are_one_line(name, command, tmp_path, capsys):
 BAD_BASELINES = {  # name: (baseline, what the message names)
     "case not an object": ({"cases": {"kws": [1]}}, "case kws must be an object"),
     "case without metrics": ({"cases": {"kws": {"bit_exact": True}}}, "case kws: field `metrics` is missing"),
-    "metric a string": ({"cases": {"kws": {"metrics": {"instructions.inference": "10"}}}},
-                        "case kws: metric `instructions.inference` must be a number"),
-    "bit_exact a string": ({"cases": {"kws": {"bit_exact": "yes", "metrics": {}}}}, "field `bit_exact` must be true or false"),
+    "metric a string": (
+        {"cases": {"kws": {"metrics": {"instructions.inference": "10"}}}},
+        "case kws: metric `instructions.inference` must be a number",
+    ),
+    "bit_exact a string": (
+        {"cases": {"kws": {"bit_exact": "yes", "metrics": {}}}},
+        "field `bit_exact` must be true or false",
+    ),
     "threshold a string": ({"thresholds": {"default": "2%"}, "cases": {}}, "threshold `default` must be a number"),
-    "negative threshold": ({"thresholds": {"memory": -1}, "cases": {}}, "threshold `memory` must be a number of 0 or more"),
-    "model_path a number": ({"cases": {"kws": {"model_path": 3, "metrics": {}}}}, "field `model_path` must be a string"),
+    "negative threshold": (
+        {"thresholds": {"memory": -1}, "cases": {}},
+        "threshold `memory` must be a number of 0 or more",
+    ),
+    "model_path a number": (
+        {"cases": {"kws": {"model_path": 3, "metrics": {}}}},
+        "field `model_path` must be a string",
+    ),
 }
 
 
@@ -247,9 +346,20 @@ def test_malformed_baselines_are_one_line(name, command, tmp_path, capsys):
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps(data))
     results = _results_file(tmp_path, _record())
-    argv = (["baseline", "show", "--board", "nucleo_f746", "--baseline", str(baseline)] if command == "show" else
-            ["regress", "--board", "nucleo_f746", "--from-results", "--results", str(results),
-             "--baseline", str(baseline)])
+    argv = (
+        ["baseline", "show", "--board", "nucleo_f746", "--baseline", str(baseline)]
+        if command == "show"
+        else [
+            "regress",
+            "--board",
+            "nucleo_f746",
+            "--from-results",
+            "--results",
+            str(results),
+            "--baseline",
+            str(baseline),
+        ]
+    )
     assert main(argv) == 2
     line = one_error_line(capsys)
     assert f"baseline {baseline}" in line and message in line, line
@@ -263,9 +373,11 @@ def test_a_baseline_that_is_a_directory_is_one_line(tmp_path, capsys):
 
 # ---- a bug in hil ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def model_whose_pack_has_a_bug(tmp_path, monkeypatch, base_model) -> Path:
     """A good model, and `hil pack` broken by an unexpected exception (crash logs in tmp_path)."""
+
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero in a helper")
 
@@ -291,8 +403,14 @@ def test_a_reader_that_went_away_is_not_reported_as_a_bug():
     read_end, write_end = os.pipe()
     os.close(read_end)  # like `hil boards | head -0`
     try:
-        done = subprocess.run([sys.executable, "-m", "harness.cli", "boards"], cwd=REPO, stdout=write_end,
-                              stderr=subprocess.PIPE, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "boards"],
+            cwd=REPO,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.close(write_end)
     assert done.returncode == 141, done.stderr

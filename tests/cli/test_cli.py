@@ -1,4 +1,5 @@
 """The `hil` command and the pytest plugin as a user meets them, in subprocesses."""
+
 import json
 import shutil
 import subprocess
@@ -12,8 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def hil(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_unknown_board_lists_known_boards_and_exits_2():
@@ -41,7 +43,7 @@ def test_ping_prints_the_handshake_of_the_emulated_board():
 def test_json_errors_are_one_json_object_on_stderr():
     result = hil("run", "--board", "nosuch", "--model", "x.tflite", "--json")
     assert result.returncode == 2 and result.stdout == ""
-    line, = result.stderr.splitlines()
+    (line,) = result.stderr.splitlines()
     error = json.loads(line)
     assert error["exit_status"] == 2 and error["type"] == "BoardError"
     assert error["error"].startswith("unknown board 'nosuch'")
@@ -57,15 +59,21 @@ def test_real_board_missing_fails_fast_with_advice():
 
 
 def _pytest(tmp_path, *options, timeout=120):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, str(tmp_path)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_pytest_without_an_attached_board_stops_at_the_first_device_test(tmp_path):
     (tmp_path / "test_needs_board.py").write_text(
         "def test_hello(dut):\n    assert dut.info\n\n"
         "def test_echo(dut):\n    assert dut.echo(b'x')\n\n"
-        "def test_model(run_model):\n    run_model('model.tflite')\n")
+        "def test_model(run_model):\n    run_model('model.tflite')\n"
+    )
     start = time.monotonic()
     result = _pytest(tmp_path, "--board=nucleo_f746", "--emulator=none")
     output = result.stdout + result.stderr
@@ -77,8 +85,7 @@ def test_pytest_without_an_attached_board_stops_at_the_first_device_test(tmp_pat
 
 
 def test_pytest_with_an_unknown_board_is_a_usage_error_said_once(tmp_path):
-    (tmp_path / "test_needs_board.py").write_text(
-        "def test_hello(dut):\n    pass\n\ndef test_again(dut):\n    pass\n")
+    (tmp_path / "test_needs_board.py").write_text("def test_hello(dut):\n    pass\n\ndef test_again(dut):\n    pass\n")
     result = _pytest(tmp_path, "--board=nosuch")
     output = result.stdout + result.stderr
     assert result.returncode == 4, output  # pytest's usage error
@@ -96,9 +103,22 @@ def test_junit_xml_records_board_and_build(tmp_path):
     (tmp_path / "test_board.py").write_text("def test_hello(dut):\n    assert dut.info.board\n")
     xml = tmp_path / "junit.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--board=netduinoplus2", "--emulator=qemu",
-         "-p", "no:cacheprovider", f"--junitxml={xml}", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "--board=netduinoplus2",
+            "--emulator=qemu",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={xml}",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     text = xml.read_text()
@@ -113,7 +133,10 @@ def test_boards_marker_skips_other_boards(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "--board=nucleo_f746", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0 and "only for boards uno" in result.stdout
 
@@ -123,9 +146,22 @@ def test_renode_runs_without_renode_are_skips_with_the_reason(tmp_path):
         pytest.skip("Renode is installed here: the Renode tests run instead")
     (tmp_path / "test_board.py").write_text("def test_hello(dut):\n    assert dut.info\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "--board=nucleo_f746", "--emulator=renode",
-         "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "--board=nucleo_f746",
+            "--emulator=renode",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout
     assert "1 skipped" in result.stdout and "Renode is not installed" in result.stdout

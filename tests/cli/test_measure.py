@@ -1,4 +1,5 @@
 """hil bench / baseline / regress / report as a user runs them, in subprocesses on QEMU."""
+
 import json
 import os
 import shutil
@@ -19,8 +20,9 @@ BOARD = ["--board", "nucleo_f746", "--emulator", "qemu"]
 
 
 def hil(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _counts(record):
@@ -60,8 +62,15 @@ def test_slower_and_bigger_firmware_fails_regress_naming_metric_baseline_and_val
     assert same.returncode == 0, same.stdout + same.stderr
     base = json.loads(baseline.read_text())["cases"]["selftest"]["metrics"]
 
-    worse = hil("regress", *BOARD, "--baseline", str(baseline), "--json",
-                "--firmware-flag=-DHIL_SLOWDOWN_LOOPS=300", "--firmware-flag=-DHIL_BALLAST_FLASH_BYTES=2048")
+    worse = hil(
+        "regress",
+        *BOARD,
+        "--baseline",
+        str(baseline),
+        "--json",
+        "--firmware-flag=-DHIL_SLOWDOWN_LOOPS=300",
+        "--firmware-flag=-DHIL_BALLAST_FLASH_BYTES=2048",
+    )
     assert worse.returncode == 1, worse.stderr
     failures = json.loads(worse.stdout)["failures"]
     slower = next(line for line in failures if "instructions.selftest " in line)
@@ -70,9 +79,18 @@ def test_slower_and_bigger_firmware_fails_regress_naming_metric_baseline_and_val
     assert f"baseline {base['memory.flash_bytes']}, now " in bigger
     assert "regressions against" in worse.stderr and "Traceback" not in worse.stderr
 
-    lenient = hil("regress", *BOARD, "--baseline", str(baseline), "--threshold", "instructions=10",
-                  "--threshold", "memory=10", "--firmware-flag=-DHIL_SLOWDOWN_LOOPS=300",
-                  "--firmware-flag=-DHIL_BALLAST_FLASH_BYTES=2048")
+    lenient = hil(
+        "regress",
+        *BOARD,
+        "--baseline",
+        str(baseline),
+        "--threshold",
+        "instructions=10",
+        "--threshold",
+        "memory=10",
+        "--firmware-flag=-DHIL_SLOWDOWN_LOOPS=300",
+        "--firmware-flag=-DHIL_BALLAST_FLASH_BYTES=2048",
+    )
     assert lenient.returncode == 0, lenient.stdout
 
 
@@ -82,13 +100,26 @@ def test_a_broken_kernel_fails_regress_on_bit_exactness_naming_the_layer(tmp_pat
     update = hil("baseline", "update", *BOARD, "--model", str(KWS), "--baseline", str(baseline))
     assert update.returncode == 0, update.stderr
     # hello_world is a case the baseline does not hold: new, and its bit-exactness is gated too
-    broken = hil("regress", *BOARD, "--baseline", str(baseline), "--model", str(KWS), "--model", str(HELLO),
-                 "--firmware-flag=-DHIL_BREAK_KERNEL_FULLY_CONNECTED")
+    broken = hil(
+        "regress",
+        *BOARD,
+        "--baseline",
+        str(baseline),
+        "--model",
+        str(KWS),
+        "--model",
+        str(HELLO),
+        "--firmware-flag=-DHIL_BREAK_KERNEL_FULLY_CONNECTED",
+    )
     assert broken.returncode == 1
-    assert ("REGRESSION kws_ref_model.tflite: no longer bit-exact with the reference: first difference "
-            "at layer 11 (FULLY_CONNECTED)") in broken.stdout
-    assert ("REGRESSION hello_world_int8.tflite: not bit-exact with the reference: first difference "
-            "at layer 0 (FULLY_CONNECTED)") in broken.stdout
+    assert (
+        "REGRESSION kws_ref_model.tflite: no longer bit-exact with the reference: first difference "
+        "at layer 11 (FULLY_CONNECTED)"
+    ) in broken.stdout
+    assert (
+        "REGRESSION hello_world_int8.tflite: not bit-exact with the reference: first difference "
+        "at layer 0 (FULLY_CONNECTED)"
+    ) in broken.stdout
     assert "new        hello_world_int8: new case, not in the baseline" in broken.stdout
     assert not [line for line in broken.stdout.splitlines() if line.startswith("improved") and "hello_world" in line]
 
@@ -100,10 +131,21 @@ def _lines(path):
 def test_a_killed_run_keeps_completed_cases_and_a_rerun_resumes(tmp_path):
     results = tmp_path / "r.jsonl"
     sizes = ",".join(str(100000 + i) for i in range(6))
-    command = [sys.executable, "-m", "harness.cli", "bench", *BOARD, "--iterations", sizes,
-               "--results", str(results), "--resume"]
-    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)  # its own group: QEMU dies with it
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "bench",
+        *BOARD,
+        "--iterations",
+        sizes,
+        "--results",
+        str(results),
+        "--resume",
+    ]
+    run = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )  # its own group: QEMU dies with it
     try:
         deadline = time.monotonic() + 300
         while len(_lines(results)) < 2 and run.poll() is None and time.monotonic() < deadline:
@@ -126,14 +168,21 @@ def test_report_renders_in_headless_chromium(tmp_path):
     results = tmp_path / "r.jsonl"
     assert hil("bench", *BOARD, "--iterations", "1000,3000", "--results", str(results)).returncode == 0
     baseline = tmp_path / "baseline.json"
-    assert hil("baseline", "update", *BOARD, "--from-results", "--results", str(results),
-               "--baseline", str(baseline)).returncode == 0
+    assert (
+        hil(
+            "baseline", "update", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline)
+        ).returncode
+        == 0
+    )
     report = tmp_path / "report.html"
     made = hil("report", "--results", str(results), "--baseline", str(baseline), "--out", str(report))
     assert made.returncode == 0, made.stderr
     html = report.read_text()
-    assert "<svg" in html and "<script" not in html and "http" not in html.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert (
+        "<svg" in html
+        and "<script" not in html
+        and "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
     assert '2 cases: <span class="pass">2 passed</span>, <span class="">0 failed</span>' in html
     assert "QEMU emulator version" in html and "arm-none-eabi-gcc" in html  # environment
     assert html.count("<h4>selftest-i") == 2 and "instructions.selftest" in html and "+0.00%" in html
@@ -141,8 +190,12 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert html.count('<div class="grid">') == 2  # baseline tables and one small trend chart per case
     if not (shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")):
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    check = subprocess.run(["bash", str(REPO / "benchmarks" / "check_report.sh"), str(report),
-                            str(tmp_path / "report.png")], capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "check_report.sh"), str(report), str(tmp_path / "report.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -161,9 +214,26 @@ def test_pytest_records_metric_properties_and_fails_against_a_tighter_baseline(t
     test = "tests/device/test_metrics_bench.py"
     junit = tmp_path / "junit.xml"
     alone = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # not an xdist worker
-    passed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test, "-W", "error",
-                             f"--hil-baseline={baseline}", f"--junitxml={junit}"],  # no xunit2 warning
-                            cwd=REPO, capture_output=True, text=True, timeout=600, env=alone)
+    passed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            test,
+            "-W",
+            "error",
+            f"--hil-baseline={baseline}",
+            f"--junitxml={junit}",
+        ],  # no xunit2 warning
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=alone,
+    )
     assert passed.returncode == 0, passed.stdout
     xml = junit.read_text()
     assert 'name="hil.instructions.selftest"' in xml and 'name="hil.memory.flash_bytes"' in xml
@@ -173,17 +243,31 @@ def test_pytest_records_metric_properties_and_fails_against_a_tighter_baseline(t
     old = data["cases"]["selftest"]["metrics"]["instructions.layer0"]
     data["cases"]["selftest"]["metrics"]["instructions.layer0"] = old // 2  # the firmware "got slower"
     baseline.write_text(json.dumps(data))
-    failed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
-                             f"--hil-baseline={baseline}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    failed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test, f"--hil-baseline={baseline}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert failed.returncode == 1
     assert f"selftest: instructions.layer0 baseline {old // 2}, now {old}" in failed.stdout
 
 
 def _gate_record(case, bit_exact=True, instructions=1000, metrics=True):
     regions = [{"id": 0, "name": "inference", "layer": None, "unit": "instructions", "instructions": instructions}]
-    return {"board": "nucleo_f746", "emulator": "qemu", "build_id": "b", "case": case, "model": f"{case}.tflite",
-            "model_sha256": None, "seed": 0, "verdict": "pass" if bit_exact else "fail", "bit_exact": bit_exact,
-            "metrics": {"timing": {"unit": "instructions", "regions": regions}} if metrics else {}}
+    return {
+        "board": "nucleo_f746",
+        "emulator": "qemu",
+        "build_id": "b",
+        "case": case,
+        "model": f"{case}.tflite",
+        "model_sha256": None,
+        "seed": 0,
+        "verdict": "pass" if bit_exact else "fail",
+        "bit_exact": bit_exact,
+        "metrics": {"timing": {"unit": "instructions", "regions": regions}} if metrics else {},
+    }
 
 
 def _write_jsonl(path, records):
@@ -202,8 +286,9 @@ def gate_files(tmp_path):
 
 
 def _regress(baseline, results, *extra):
-    return hil("regress", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline),
-               "--json", *extra)
+    return hil(
+        "regress", *BOARD, "--from-results", "--results", str(results), "--baseline", str(baseline), "--json", *extra
+    )
 
 
 def test_a_new_case_is_new_not_improved_and_must_be_bit_exact(gate_files):
@@ -223,16 +308,20 @@ def test_a_baseline_case_not_measured_is_missing_and_fails_with_strict(gate_file
     only_a = _write_jsonl(tmp / "r.jsonl", [_gate_record("a")])
     lenient = _regress(baseline, only_a)
     assert lenient.returncode == 0 and json.loads(lenient.stdout)["missing"] == [
-        "b: in the baseline, not measured by this run"]
+        "b: in the baseline, not measured by this run"
+    ]
     strict = _regress(baseline, only_a, "--strict")
     assert strict.returncode == 1
     assert json.loads(strict.stdout)["failures"] == ["missing b: in the baseline, not measured by this run"]
 
 
-@pytest.mark.parametrize("broken, reason", [
-    (_gate_record("b", bit_exact=None), "b.tflite: the record has no bit-exactness verdict (bit_exact: null)"),
-    (_gate_record("b", metrics=False), "b.tflite: the record has no metrics"),
-])
+@pytest.mark.parametrize(
+    "broken, reason",
+    [
+        (_gate_record("b", bit_exact=None), "b.tflite: the record has no bit-exactness verdict (bit_exact: null)"),
+        (_gate_record("b", metrics=False), "b.tflite: the record has no metrics"),
+    ],
+)
 def test_a_record_without_verdict_or_metrics_fails_regress_and_baseline_update(gate_files, broken, reason):
     tmp, baseline = gate_files
     results = _write_jsonl(tmp / "r.jsonl", [_gate_record("a"), broken])

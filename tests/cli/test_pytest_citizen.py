@@ -7,6 +7,7 @@
 - JUnit properties on each test case, also under `pytest -n 2`, with no warning (-W error) under
   pytest's default junit_family.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,18 +23,24 @@ import pytest
 from harness.shared_models import SHARED_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN_OPTIONS_OF_PYTEST_EMBEDDED = '''
+PLUGIN_OPTIONS_OF_PYTEST_EMBEDDED = """
 def pytest_addoption(parser):
     group = parser.getgroup("embedded-serial")
     group.addoption("--port", help="serial port")
     group.addoption("--baud", help="baud rate")
-'''
+"""
 
 
 def pytest_run(*args: str, cwd: Path, timeout: float = 120, **env_vars: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(cwd)]), **env_vars}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_pytest_starts_beside_a_plugin_with_pytest_embeddeds_options(tmp_path):
@@ -43,20 +50,22 @@ def test_pytest_starts_beside_a_plugin_with_pytest_embeddeds_options(tmp_path):
     assert "--hil-port" in result.stdout and "--hil-baud" in result.stdout and "--board" in result.stdout
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pytest_embedded") is None,
-                    reason="pytest-embedded is not installed here (scripts/test_wheel.sh installs it)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("pytest_embedded") is None,
+    reason="pytest-embedded is not installed here (scripts/test_wheel.sh installs it)",
+)
 def test_pytest_starts_beside_pytest_embedded(tmp_path):
     result = pytest_run("--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "--hil-port" in result.stdout and "--embedded-services" in result.stdout
 
 
-BOARD_TEST = '''
+BOARD_TEST = """
 from harness.boards import load_board
 
 def test_board_file(hil_options):
     print("BOARD FILE", load_board(hil_options.board).path)
-'''
+"""
 
 
 @pytest.mark.parametrize("how", ["rootdir", "option", "ini"])
@@ -80,13 +89,27 @@ def test_junit_properties_per_test_case_under_xdist_without_warnings(tmp_path):
     project = REPO / "examples" / "user_project"
     junit = tmp_path / "junit.xml"
     # pytest-benchmark (a dev extra) warns that xdist disables it: not the harness's warning
-    result = pytest_run("-q", "-W", "error", "-p", "no:benchmark", "-n", "2", "--board=nucleo_f746",
-                        "--emulator=qemu", f"--junitxml={junit}", cwd=project, timeout=600,
-                        HIL_SHARED_MODELS=str(SHARED_MODELS))
+    result = pytest_run(
+        "-q",
+        "-W",
+        "error",
+        "-p",
+        "no:benchmark",
+        "-n",
+        "2",
+        "--board=nucleo_f746",
+        "--emulator=qemu",
+        f"--junitxml={junit}",
+        cwd=project,
+        timeout=600,
+        HIL_SHARED_MODELS=str(SHARED_MODELS),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     model = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
-    cases = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
-             for case in ET.parse(junit).getroot().iter("testcase")}
+    cases = {
+        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in ET.parse(junit).getroot().iter("testcase")
+    }
     assert len(cases) == 2
     for props in cases.values():
         assert props["hil_board"] == "nucleo_f746" and props["hil_emulator"] == "qemu"
@@ -97,20 +120,20 @@ def test_junit_properties_per_test_case_under_xdist_without_warnings(tmp_path):
     assert int(inference["hil_instructions"]) > 0 and int(inference["hil_arena_bytes"]) > 0
 
 
-A_DUT_OF_ANOTHER_PLUGIN = '''
+A_DUT_OF_ANOTHER_PLUGIN = """
 import sys
 import pytest
 
 def pytest_configure(config):  # its `dut` registered after the harness's plugin modules
     config.pluginmanager.register(sys.modules[__name__ + "_fixtures"], "other-dut")
-'''
-ITS_DUT = '''
+"""
+ITS_DUT = """
 import pytest
 
 @pytest.fixture
 def dut():
     return "another plugin's dut"
-'''
+"""
 
 
 def test_dut_is_the_harness_s_when_a_board_is_named_beside_another_plugin_s_dut(tmp_path):

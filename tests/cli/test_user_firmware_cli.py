@@ -1,7 +1,9 @@
 """Bad --firmware / --firmware-project arguments: one line and exit 2, before any build or boot."""
+
 from __future__ import annotations
 
 import pytest
+
 from harness.cli import main
 from harness.shared_models import SHARED_MODELS
 
@@ -42,6 +44,17 @@ def test_project_without_the_boards_environment(tmp_path, capsys):
 
 def test_firmware_and_project_are_exclusive(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
-        main(["run", "--board", "nucleo_f746", "--model", str(HELLO), "--firmware", "a.elf",
-              "--firmware-project", str(tmp_path)])
+        main(
+            [
+                "run",
+                "--board",
+                "nucleo_f746",
+                "--model",
+                str(HELLO),
+                "--firmware",
+                "a.elf",
+                "--firmware-project",
+                str(tmp_path),
+            ]
+        )
     assert stop.value.code == 2

@@ -1,4 +1,5 @@
 """Every board with a QEMU variant boots its firmware and shakes hands, whatever --board says."""
+
 import pytest
 
 from harness.boards import load_all_boards

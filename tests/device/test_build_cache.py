@@ -1,6 +1,7 @@
 """Firmware builds in the per-user cache: a project's own board builds and boots, a variant build
 (extra flags) names its flags' digest in the build id the firmware reports, and nothing is
 written beside the firmware sources."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 def test_a_project_board_builds_and_boots_from_the_project(tmp_path):
     path = project_board(tmp_path / "boards", "myf746")
     path.write_text(path.read_text().replace("size: 320K", "size: 256K"))  # its own SRAM size
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "ping", "--board", "myf746",
-                             "--emulator", "qemu", "--json"], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "ping", "--board", "myf746", "--emulator", "qemu", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)  # the firmware's handshake: configured from the project's file
     assert (info["board"], info["sram_size"]) == ("myf746", 256 * 1024)

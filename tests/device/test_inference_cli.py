@@ -1,4 +1,5 @@
 """hil run end to end: device against tflite-micro, JSON report, exit statuses."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,25 @@ pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="shared models not av
 
 def _hil(hil_options, *args: str) -> subprocess.CompletedProcess:
     hil_options.require("emulated", why="runs `hil run` with its own emulator")
-    return subprocess.run([sys.executable, "-m", "harness.cli", "run", "--board", hil_options.board,
-                           "--emulator", hil_options.emulator, "--model", str(HELLO), *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--board",
+            hil_options.board,
+            "--emulator",
+            hil_options.emulator,
+            "--model",
+            str(HELLO),
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_hil_run_reports_exact_match_as_json(hil_options):

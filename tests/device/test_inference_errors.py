@@ -1,4 +1,5 @@
 """The firmware engine's own checks: what it refuses to load or run, and its RAM pool."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,14 @@ def test_requests_before_a_model_is_loaded_are_refused(fresh_dut):
         fresh_dut.link.call("TENSOR_READ", tensor=0, reserved=0, offset=0, length=1)
 
 
-@pytest.mark.parametrize("where, why", [(30, "model tables out of bounds"),  # a header count
-                                        (200, "CRC-32 mismatch"), (-3, "CRC-32 mismatch")])
+@pytest.mark.parametrize(
+    "where, why",
+    [
+        (30, "model tables out of bounds"),  # a header count
+        (200, "CRC-32 mismatch"),
+        (-3, "CRC-32 mismatch"),
+    ],
+)
 def test_corrupted_model_in_ram_fails_validation(engine, fresh_dut, where, why):
     image = bytearray(pack_model(load_model(single_op_model("CONV_2D"))).image)
     image[where] ^= 0x10
@@ -48,8 +55,7 @@ def test_out_of_range_tensor_access_is_refused(engine, fresh_dut):
     model = engine.load_ram(packed)
     x = packed.inputs[0]
     with pytest.raises(DeviceError, match="range outside the tensor"):
-        fresh_dut.link.call("TENSOR_READ", tensor=x, reserved=0, offset=0,
-                            length=packed.tensors[x].nbytes + 1)
+        fresh_dut.link.call("TENSOR_READ", tensor=x, reserved=0, offset=0, length=packed.tensors[x].nbytes + 1)
     with pytest.raises(DeviceError, match="no such tensor"):
         fresh_dut.link.call("TENSOR_READ", tensor=999, reserved=0, offset=0, length=1)
     model.set_inputs([np.zeros((1, 4, 4, 3), np.int8)] * 2)

@@ -5,6 +5,7 @@ same seed, see harness/engine/seeded_inputs.py; the first of each boot is read b
 person_detect must also
 rank TFLM's own test images the way TFLM's person_detection_test does.
 """
+
 from __future__ import annotations
 
 import struct
@@ -48,10 +49,12 @@ def int8_runs(hil_options) -> dict[str, tuple]:
         model = MODELS / INT8_MODELS[position]
         result = session.run(None, INPUTS_PER_MODEL, seed=1)
         return result, device_properties(session.dut) + inference_properties(
-            model, file_sha256(model), session.packed.arena_size, result)
+            model, file_sha256(model), session.packed.arena_size, result
+        )
 
-    done = run_each(hil_options.board, "qemu", [MODELS / name for name in INT8_MODELS], work,
-                    timeout=max(hil_options.timeout, 10.0))
+    done = run_each(
+        hil_options.board, "qemu", [MODELS / name for name in INT8_MODELS], work, timeout=max(hil_options.timeout, 10.0)
+    )
     return {INT8_MODELS[position]: run for position, run in done.items()}
 
 

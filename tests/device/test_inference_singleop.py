@@ -7,6 +7,7 @@ one after another with MODEL_LOAD; the rest are streamed into RAM over the link,
 switching models without a reboot are exercised. int8 outputs must match exactly; float32 ones
 within the documented tolerance (harness/engine/compare.py).
 """
+
 from __future__ import annotations
 
 import collections
@@ -33,8 +34,7 @@ def _cases(rng: np.random.Generator, count: int, start: int) -> list[dict]:
         dtype = "float32" if (i // len(OPS)) % 4 == 3 else "int8"
         tflite, inputs = random_case(rng, opcode, dtype)
         packed = pack_model(load_model(tflite))
-        cases.append({"id": i, "opcode": opcode, "dtype": dtype, "tflite": tflite,
-                      "inputs": inputs, "packed": packed})
+        cases.append({"id": i, "opcode": opcode, "dtype": dtype, "tflite": tflite, "inputs": inputs, "packed": packed})
     return cases
 
 
@@ -53,8 +53,7 @@ def _check(device_model, case: dict, failures: list[str]) -> None:
     got = device_model.run(case["inputs"])[0][0]
     comparison = compare_tensor("output", got, case["want"])
     if not comparison.passed:
-        failures.append(f"case {case['id']} {case['opcode']} {case['dtype']}: "
-                        f"{comparison.describe()}")
+        failures.append(f"case {case['id']} {case['opcode']} {case['dtype']}: {comparison.describe()}")
 
 
 def test_random_single_op_cases_in_one_boot(hil_options, cases):

@@ -1,5 +1,6 @@
 """INVOKE's time limit on the device: a model that outlasts it is named as maybe only slow,
 with the option that gives it longer (the limit itself: tests/unit/test_invoke_timeout.py)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The link, end to end with the real firmware: handshake, chunking, damage and recovery."""
+
 import time
 
 import pytest

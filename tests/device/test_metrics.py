@@ -1,4 +1,5 @@
 """The metrics service on the real firmware in QEMU: exact instruction counts, timer, memory."""
+
 import itertools
 
 import pytest

@@ -1,5 +1,6 @@
 """Benchmarks as pytest tests: each records its numbers as JUnit properties and, with
 --hil-baseline, fails on a regression against the board's baseline (see harness/pytest_metrics.py)."""
+
 import numpy as np
 
 from harness.engine.pack import pack_file
@@ -9,7 +10,9 @@ from harness.model import ModelBuilder, quant
 
 
 def test_selftest_workload_benchmark(hil_options, measured_dut, hil_metrics):
-    hil_options.require("emulated", why="the self-test baseline is for emulators")  # real boards: cycles vary with caches
+    hil_options.require(
+        "emulated", why="the self-test baseline is for emulators"
+    )  # real boards: cycles vary with caches
     record = bench_selftest(measured_dut, iterations=1000, layers=4, repeat=2)
     assert record["verdict"] == "pass" and record["compared"] == {"elements": 2, "exact": 2}
     assert record["workload"]["checksum"] == selftest_checksum(1000, 4)  # the host's own xorshift32

@@ -7,6 +7,7 @@ responder's own error replies); `hil run` is run end to end on a data set in acc
 user ELF booted as it is, and on examples/user_firmware's MLPerf Tiny build (the SDK's responder
 on the example's model runner); one more boot shows a differing device is caught.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ def kws_session(hil_options):
 
 
 def test_the_handshake_names_the_firmware_and_its_benchmark(kws_session):
-    assert kws_session.handshake.as_dict() == {"name": "hil-harness", "model": "kws01",
-                                              "profile": "ULPMark for tinyML Firmware V0.0.1"}
+    assert kws_session.handshake.as_dict() == {
+        "name": "hil-harness",
+        "model": "kws01",
+        "profile": "ULPMark for tinyML Firmware V0.0.1",
+    }
 
 
 def test_outputs_match_tflite_micro_exactly_through_the_printed_values(kws_session):
@@ -64,15 +68,18 @@ def test_latency_comes_from_the_m_lap_us_timestamps(kws_session):
     assert 0.9 < timing.per_inference_us / single < 1.1, (timing, single)
 
 
-@pytest.mark.parametrize("command, error", [
-    ("db load 0", "e-[Command 'db load' requires a byte count above 0]"),
-    ("db load 99999999", "exceeds the buffer of"),
-    ("db 0g", "e-[Invalid hex digit]"),
-    ("db abc", "e-[Insufficent number of hex digits]"),
-    ("infer 0", "e-[Inference iterations must be >0]"),
-    ("frobnicate", "e-[Unknown command: frobnicate]"),
-    ("x" * 100, "e-[command longer than 80 characters]"),
-])
+@pytest.mark.parametrize(
+    "command, error",
+    [
+        ("db load 0", "e-[Command 'db load' requires a byte count above 0]"),
+        ("db load 99999999", "exceeds the buffer of"),
+        ("db 0g", "e-[Invalid hex digit]"),
+        ("db abc", "e-[Insufficent number of hex digits]"),
+        ("infer 0", "e-[Inference iterations must be >0]"),
+        ("frobnicate", "e-[Unknown command: frobnicate]"),
+        ("x" * 100, "e-[command longer than 80 characters]"),
+    ],
+)
 def test_the_responder_refuses_bad_commands_with_an_error_line_then_m_ready(kws_session, command, error):
     reply = kws_session.link.command(command)
     assert len(reply.errors()) == 1 and error in reply.errors()[0], reply.lines
@@ -88,17 +95,33 @@ def test_infer_with_a_short_buffer_is_refused_not_run_on_stale_bytes(kws_session
 
 
 def _hil_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "run", "--protocol", "mlperf-tiny",
-                           "--emulator", "qemu", "--model", str(KWS), *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--protocol",
+            "mlperf-tiny",
+            "--emulator",
+            "qemu",
+            "--model",
+            str(KWS),
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_hil_run_accuracy_mode_over_a_data_set(hil_options, tmp_path):
     if hil_options.emulator != "qemu":
         pytest.skip("boots the MLPerf Tiny build in QEMU")
     rng = np.random.default_rng(11)  # labels are arbitrary: the accuracies are reported, not asserted
-    np.savez(tmp_path / "kws.npz", x=rng.integers(-128, 128, (6, 49, 10, 1)).astype(np.int8),
-             y=rng.integers(0, 12, 6))
+    np.savez(tmp_path / "kws.npz", x=rng.integers(-128, 128, (6, 49, 10, 1)).astype(np.int8), y=rng.integers(0, 12, 6))
     done = _hil_run("--board", hil_options.board, "--dataset", str(tmp_path / "kws.npz"), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -154,8 +177,13 @@ def test_the_example_application_in_its_mlperf_tiny_mode(hil_options):
     responder on its model runner), then checked as any submission's ELF would be."""
     if hil_options.emulator != "qemu":
         pytest.skip("boots the MLPerf Tiny build in QEMU")
-    elf = build_project(REPO / "examples" / "user_firmware", load_board(hil_options.board), "qemu", KWS,
-                        extra_flags=["-DEXAMPLE_MLPERF_TINY=1"]).elf
+    elf = build_project(
+        REPO / "examples" / "user_firmware",
+        load_board(hil_options.board),
+        "qemu",
+        KWS,
+        extra_flags=["-DEXAMPLE_MLPERF_TINY=1"],
+    ).elf
     done = _hil_run("--board", hil_options.board, "--firmware", str(elf), "--inputs", "3", "--seed", "5", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

@@ -2,6 +2,7 @@
 Intel HEX file, the one avrdude writes (`upload.model_command`), carries the slot address itself;
 here QEMU's generic loader places it by those addresses, and the firmware runs the model from
 there bit-exact with tflite-micro."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 QEMU's UART socket stands in for the remote end (ser2net, an RFC 2217 server): the harness is
 told only the URL and treats it as a real board (`--emulator none --port socket://...`).
 """
+
 from harness.boards import load_board
 from harness.build import build
 from harness.dut import Dut

@@ -1,5 +1,6 @@
 """SIGTERM and SIGHUP stop `hil` and a pytest session as Ctrl-C does: the emulator (QEMU) and the
 reference workers go with them (a cancelled CI job or a closed terminal used to leave QEMU running)."""
+
 from __future__ import annotations
 
 import os
@@ -91,9 +92,25 @@ def emulated(hil_options) -> tuple[str, str]:
 def test_sigterm_stops_hil_run_and_its_qemu_and_workers(emulated):
     board, emulator = emulated
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", "--board", board, "--emulator", emulator,
-         "--model", str(HELLO), "--inputs", "1000000"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--board",
+            board,
+            "--emulator",
+            emulator,
+            "--model",
+            str(HELLO),
+            "--inputs",
+            "1000000",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     children = _wait_for_emulator(process)
     assert any("harness.reference" in line for line in children.values()), children
     process.send_signal(signal.SIGTERM)
@@ -105,12 +122,24 @@ def test_sigterm_stops_hil_run_and_its_qemu_and_workers(emulated):
 
 def test_sighup_to_a_pytest_session_stops_its_qemu(emulated, tmp_path):
     """SIGHUP here, SIGTERM above: both take the same path (tests/unit/test_shutdown.py)."""
-    (tmp_path / "test_waits.py").write_text(
-        "import time\n\ndef test_waits_on_the_board(dut):\n    time.sleep(600)\n")
+    (tmp_path / "test_waits.py").write_text("import time\n\ndef test_waits_on_the_board(dut):\n    time.sleep(600)\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--board={emulated[0]}",
-         f"--emulator={emulated[1]}", str(tmp_path)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--board={emulated[0]}",
+            f"--emulator={emulated[1]}",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     children = _wait_for_emulator(process)
     process.send_signal(signal.SIGHUP)
     out, _ = process.communicate(timeout=60)

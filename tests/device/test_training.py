@@ -1,4 +1,5 @@
 """On-device training in QEMU, in lock step with the host reference (docs/training_spec.md)."""
+
 from __future__ import annotations
 
 import re
@@ -34,6 +35,7 @@ def test_training_without_qas_is_bit_exact_too(train_in_lockstep):
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_vww_tail_with_sparse_depthwise_and_pointwise_updates_is_bit_exact(train_in_lockstep):
     from harness.training.vww import load_backbone, vww_setup, vww_task
+
     model = load_backbone()
     setup = vww_setup(model)  # depthwise_conv2d_12, conv2d_13, pool, new head
     setup.layers[0].train_bias, setup.layers[0].train_channels = True, 32  # r = 1/8
@@ -52,6 +54,7 @@ def test_a_depthwise_first_layer_trains_bit_exact(train_in_lockstep):
 
 def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_every_update(train_in_lockstep):
     from harness.training.setup import arena_layout
+
     setup = toy_depthwise_setup(seed=4)
     setup.defer_updates = True
     x, y = toy_data(setup, 6, seed=5)
@@ -61,15 +64,19 @@ def test_without_operator_reordering_results_are_the_same_and_the_arena_holds_ev
     assert layout["deferred"] >= 4 * trained and device.plan["arena_bytes"] == layout["total"]
 
 
-@pytest.mark.parametrize("field, value, problem", [
-    ("stride", 3, "layer 0: depthwise: multiplier 1, odd kernel <= 7, stride 1/2"),
-    ("flags", 2, "layer 0: unknown record flags"),
-    ("flags", 1, "layer 0: depthwise weights in the model slot cannot train"),
-])
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("stride", 3, "layer 0: depthwise: multiplier 1, odd kernel <= 7, stride 1/2"),
+        ("flags", 2, "layer 0: unknown record flags"),
+        ("flags", 1, "layer 0: depthwise weights in the model slot cannot train"),
+    ],
+)
 def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training, field, value, problem):
     import struct
 
     from harness.training.setup import LAYER_RECORD, pack, record_offset
+
     image = bytearray(pack(toy_depthwise_setup()))  # layer 0: the depthwise layer, training channels
     struct.pack_into(LAYER_RECORD.field_format(field), image, record_offset(0) + LAYER_RECORD.offset(field), value)
     with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*" + re.escape(problem)):
@@ -78,6 +85,7 @@ def test_bad_stride_and_slot_fields_are_refused_naming_the_layer(device_training
 
 def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
     from harness.training.planner import evaluate
+
     setup = toy_setup()
     plan = device_training.load(setup)
     memory = device_training.memory()
@@ -92,8 +100,13 @@ def test_memory_is_measured_and_the_arena_matches_the_plan(device_training):
     device_training.step(x[0], int(y[0]))
     memory = device_training.memory()
     assert device_training.image_size < memory["arena_high_water"] <= plan["arena_bytes"]
-    assert memory["measured_peak"] == (memory["static_bytes"] - memory["engine_pool_bytes"] + memory["engine_high_water"]
-                                       + memory["arena_high_water"] + memory["stack_high_water"])
+    assert memory["measured_peak"] == (
+        memory["static_bytes"]
+        - memory["engine_pool_bytes"]
+        + memory["engine_high_water"]
+        + memory["arena_high_water"]
+        + memory["stack_high_water"]
+    )
 
 
 def test_an_empty_sample_without_a_bound_backbone_and_a_bind_without_a_model_are_refused(device_training):
@@ -107,6 +120,7 @@ def test_an_empty_sample_without_a_bound_backbone_and_a_bind_without_a_model_are
 
 def test_a_setup_fed_by_the_backbone_plans_no_input_block_and_refuses_link_samples(device_training):
     from harness.training.planner import evaluate
+
     setup = toy_setup()
     setup.input_from_backbone = True
     plan = device_training.load(setup)
@@ -161,12 +175,19 @@ def test_every_step_runs_the_backbone_on_the_device_and_trains_two_blocks_sparse
     output in place; losses and parameters bit-exact, frozen weights read from flash."""
     hil_options.require("preloads_model_slot", why="the backbone goes into the flash model slot at boot")
     from harness.training.run import run_training
-    result = run_training(hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2,
-                          test_count=1, backbone="device")
+
+    result = run_training(
+        hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2, test_count=1, backbone="device"
+    )
     assert result["backbone_on_device"] and result["device_memory"]["backbone_steps"] == 3
     assert result["losses_bit_exact"] == 3
-    assert result["trained_layers"] == ["depthwise_conv2d_11", "conv2d_12", "depthwise_conv2d_12",
-                                        "conv2d_13", "new_head"]
+    assert result["trained_layers"] == [
+        "depthwise_conv2d_11",
+        "conv2d_12",
+        "depthwise_conv2d_12",
+        "conv2d_13",
+        "new_head",
+    ]
     scheme = {row["name"]: row for row in result["plan"]["scheme"]}
     assert scheme["conv2d_12"]["channels"] < scheme["conv2d_12"]["in"]  # sparse: not a full update
     assert all(result["parameters_changed"][name] > 0 for name in result["trained_layers"])
@@ -182,7 +203,9 @@ KWS_MODEL = VWW_MODEL.parent / "kws_ref_model.tflite"
 def test_another_backbone_the_kws_ds_cnn_trains_whole_on_the_device(hil_options):
     hil_options.require("preloads_model_slot", why="the backbone goes into the flash model slot at boot")
     from harness.training.run import run_training
-    result = run_training(hil_options.board, "qemu", str(KWS_MODEL), 256 * 1024, steps=3, train_count=2,
-                          test_count=1, backbone="device")
+
+    result = run_training(
+        hil_options.board, "qemu", str(KWS_MODEL), 256 * 1024, steps=3, train_count=2, test_count=1, backbone="device"
+    )
     assert result["backbone_on_device"] and result["losses_bit_exact"] == 3
     assert result["trained_layers"] == ["depthwise_conv2d_2", "conv2d_3", "depthwise_conv2d_3", "conv2d_4", "new_head"]

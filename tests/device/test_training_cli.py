@@ -1,4 +1,5 @@
 """`hil train` from the command line (QEMU)."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,7 @@ import sys
 
 
 def _hil(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_a_plan_over_budget_is_refused_before_the_board_boots(hil_options):
@@ -20,8 +20,22 @@ def test_a_plan_over_budget_is_refused_before_the_board_boots(hil_options):
 
 def test_hil_train_reports_bit_exact_training_and_memory(hil_options):
     hil_options.require("emulated", why="runs `hil train` with its own emulator")
-    result = _hil("train", "--board", hil_options.board, "--emulator", hil_options.emulator, "--task", "toy", "--steps", "20",
-                  "--train-samples", "40", "--test-samples", "30", "--json")
+    result = _hil(
+        "train",
+        "--board",
+        hil_options.board,
+        "--emulator",
+        hil_options.emulator,
+        "--task",
+        "toy",
+        "--steps",
+        "20",
+        "--train-samples",
+        "40",
+        "--test-samples",
+        "30",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["losses_bit_exact"] == 20

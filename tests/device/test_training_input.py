@@ -1,6 +1,7 @@
 """The training service trusts no setup image (real firmware in QEMU): malformed TRAIN_LOAD
 pieces and images are refused naming the field, a refused load leaves nothing to read back, and
 a good setup still trains bit-exactly afterwards."""
+
 from __future__ import annotations
 
 import struct
@@ -12,9 +13,18 @@ from harness.errors import DeviceError
 from harness.training.device import TRAINING_ARENA_BYTES
 from harness.training.reference import TrainingReference
 from harness.training.run import check_parameters, lockstep
-from harness.training.setup import (KINDS, LAYER_RECORD, MAGIC, RECORD_WEIGHTS_IN_SLOT, SETUP_HEADER, VERSION, pack,
-                                    record_offset)
+from harness.training.setup import (
+    KINDS,
+    LAYER_RECORD,
+    MAGIC,
+    RECORD_WEIGHTS_IN_SLOT,
+    SETUP_HEADER,
+    VERSION,
+    pack,
+    record_offset,
+)
 from harness.training.toy import toy_data, toy_setup
+
 
 def _patched(image: bytes, layer: int, field: str, value: int) -> bytes:
     """`image` with one field of layer `layer`'s record set (by name: harness/contracts/training_image.yaml)."""
@@ -30,11 +40,24 @@ def _field(image: bytes, layer: int, field: str) -> int:
 def _huge_pooling_image() -> bytes:
     """One global pooling layer over 4096x4096x256 inputs: 2^32 bytes, 0 in 32-bit arithmetic."""
     h, w, c = 4096, 4096, 256
-    header = SETUP_HEADER.pack(magic=MAGIC, version=VERSION, num_layers=1, num_classes=c, in_h=h, in_w=w,
-                               in_c=c, flags=0, budget=256 * 1024, total=record_offset(1))
-    record = LAYER_RECORD.pack(**({name: 0 for name in LAYER_RECORD.names}
-                                  | {"kind": KINDS["avgpool"], "in_h": h, "in_w": w, "in_c": c, "out_c": c,
-                                     "act_min": -128, "act_max": 127}))
+    header = SETUP_HEADER.pack(
+        magic=MAGIC,
+        version=VERSION,
+        num_layers=1,
+        num_classes=c,
+        in_h=h,
+        in_w=w,
+        in_c=c,
+        flags=0,
+        budget=256 * 1024,
+        total=record_offset(1),
+    )
+    record = LAYER_RECORD.pack(
+        **(
+            {name: 0 for name in LAYER_RECORD.names}
+            | {"kind": KINDS["avgpool"], "in_h": h, "in_w": w, "in_c": c, "out_c": c, "act_min": -128, "act_max": 127}
+        )
+    )
     return header + record
 
 
@@ -62,11 +85,14 @@ def test_a_load_over_the_arena_is_refused_and_leaves_nothing_to_read(device_trai
         device_training.link.call("TRAIN_BEGIN")
 
 
-@pytest.mark.parametrize("pieces, problem", [
-    ([(0, 100, 200)], "TRAIN_LOAD data: 200 B at offset 0 run past total 100"),
-    ([(0, 8192, 4096), (8000, 8192, 192)], "TRAIN_LOAD offset 8000 out of sequence, expected 4096"),
-    ([(0, 8192, 4096), (4096, 9000, 4096)], "TRAIN_LOAD total 9000 differs from first piece's 8192"),
-])
+@pytest.mark.parametrize(
+    "pieces, problem",
+    [
+        ([(0, 100, 200)], "TRAIN_LOAD data: 200 B at offset 0 run past total 100"),
+        ([(0, 8192, 4096), (8000, 8192, 192)], "TRAIN_LOAD offset 8000 out of sequence, expected 4096"),
+        ([(0, 8192, 4096), (4096, 9000, 4096)], "TRAIN_LOAD total 9000 differs from first piece's 8192"),
+    ],
+)
 def test_a_bad_piece_is_refused_naming_the_field_and_forgets_the_earlier_ones(device_training, pieces, problem):
     *good, (offset, total, size) = pieces
     for piece in good:
@@ -94,16 +120,27 @@ def _shift_of_64(image: bytes) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("make_image, problem", [
-    (lambda image: _patched(image, 0, "off_bias", 0x7FFFFFFC), "layer 0: off_bias outside the parameter area"),
-    (lambda image: _patched(image, 2, "off_bias", 64), "layer 2: off_bias outside the parameter area"),
-    (lambda image: _huge_pooling_image(), "layer 0: layer activations larger than the training arena"),
-    (lambda image: _patched(image, 0, "input_zp", -2**31), "layer 0: zero point outside int8"),
-    (_shift_of_64, "layer 0: shift value outside -31..31"),
-    (_overlapping_arrays, "parameter arrays overlap"),
-    (_pooling_with_trained_columns, "layer 1: pooling has no parameters to train or read"),
-], ids=["offset_past_the_arena", "offset_into_the_records", "size_overflowing_32_bits",
-        "zero_point", "shift", "overlap", "pooling_with_parameters"])
+@pytest.mark.parametrize(
+    "make_image, problem",
+    [
+        (lambda image: _patched(image, 0, "off_bias", 0x7FFFFFFC), "layer 0: off_bias outside the parameter area"),
+        (lambda image: _patched(image, 2, "off_bias", 64), "layer 2: off_bias outside the parameter area"),
+        (lambda image: _huge_pooling_image(), "layer 0: layer activations larger than the training arena"),
+        (lambda image: _patched(image, 0, "input_zp", -(2**31)), "layer 0: zero point outside int8"),
+        (_shift_of_64, "layer 0: shift value outside -31..31"),
+        (_overlapping_arrays, "parameter arrays overlap"),
+        (_pooling_with_trained_columns, "layer 1: pooling has no parameters to train or read"),
+    ],
+    ids=[
+        "offset_past_the_arena",
+        "offset_into_the_records",
+        "size_overflowing_32_bits",
+        "zero_point",
+        "shift",
+        "overlap",
+        "pooling_with_parameters",
+    ],
+)
 def test_a_malformed_setup_is_refused_at_begin_naming_the_field(device_training, make_image, problem):
     image = make_image(_image())
     with pytest.raises(DeviceError, match=f"TRAIN_BAD_SETUP.*{problem}"):

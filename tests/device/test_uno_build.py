@@ -1,5 +1,6 @@
 """The Uno's build holds the ATmega328P's limits: 28 KB of flash for the firmware (32 KB less the
 model slot and the bootloader) and 2 KB of SRAM less the stack reserve."""
+
 import subprocess
 
 import pytest
@@ -14,7 +15,11 @@ pytestmark = pytest.mark.boards("uno")
 
 def _section_sizes(elf) -> dict[str, int]:
     out = subprocess.run(["avr-size", "-A", str(elf)], capture_output=True, text=True, check=True).stdout
-    return {parts[0]: int(parts[1]) for parts in (line.split() for line in out.splitlines()) if len(parts) >= 3 and parts[1].isdigit()}
+    return {
+        parts[0]: int(parts[1])
+        for parts in (line.split() for line in out.splitlines())
+        if len(parts) >= 3 and parts[1].isdigit()
+    }
 
 
 def test_image_fits_the_chip_with_room_for_the_stack():

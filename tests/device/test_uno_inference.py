@@ -5,6 +5,7 @@ The Uno's engine is built with ENGINE_OPS_MINIMAL (flash) and reads the packed m
 flash model slot with LPM, copying each layer's constants into a small RAM scratch (2 KB of SRAM
 cannot hold the 1,152-byte packed model): QEMU's loader puts the model in the slot at boot.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,11 @@ def _check_exact(result) -> None:
 
 @pytest.mark.boards("uno")
 def test_hello_world_int8_on_the_board_under_test(run_model, hil_options):
-    hil_options.require("preloads_model_slot", why="the Uno's engine runs models from its flash slot "
-                        "only; a real Uno would need it written by avrdude with the firmware (not done yet)")
+    hil_options.require(
+        "preloads_model_slot",
+        why="the Uno's engine runs models from its flash slot "
+        "only; a real Uno would need it written by avrdude with the firmware (not done yet)",
+    )
     _check_exact(run_model(HELLO_WORLD, count=INPUTS, seed=11))
 
 

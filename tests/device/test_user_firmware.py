@@ -2,6 +2,7 @@
 compiled in, the harness's engine behind the model-runner adapter) checked in real QEMU exactly
 as the harness's own firmware: bit-exact with per-layer on two boards, through --firmware-project
 and --firmware; a model mismatch is one line and exit 2; a wrong kernel is found at its layer."""
+
 from __future__ import annotations
 
 import json
@@ -11,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from harness.boards import load_board
 from harness.build import build, build_project
 from harness.errors import DeviceError, HarnessError
-from harness.link import protocol
 from harness.firmware_runner import FirmwareSession
+from harness.link import protocol
 from harness.link.user_messages import UserMessages
 from harness.shared_models import SHARED_MODELS
 
@@ -34,8 +36,9 @@ def _qemu_only(hil_options):
 
 
 def _hil(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,21 @@ def hello_elf() -> Path:
 
 def test_firmware_project_is_bit_exact_with_per_layer(hello_elf):
     # the same build as hello_elf (cached): --firmware-project builds the project for the board
-    done = _hil("run", "--firmware-project", str(EXAMPLE), "--model", str(HELLO), "--board", "nucleo_f746",
-                "--emulator", "qemu", "--inputs", "4", "--per-layer", "--json")
+    done = _hil(
+        "run",
+        "--firmware-project",
+        str(EXAMPLE),
+        "--model",
+        str(HELLO),
+        "--board",
+        "nucleo_f746",
+        "--emulator",
+        "qemu",
+        "--inputs",
+        "4",
+        "--per-layer",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["passed"] and report["inferences"] == 4
@@ -61,8 +77,9 @@ def test_firmware_project_is_bit_exact_with_per_layer(hello_elf):
 
 
 def test_firmware_elf_built_from_another_model_is_refused(hello_elf):
-    done = _hil("run", "--firmware", str(hello_elf), "--model", str(SPEECH), "--board", "nucleo_f746",
-                "--emulator", "qemu")
+    done = _hil(
+        "run", "--firmware", str(hello_elf), "--model", str(SPEECH), "--board", "nucleo_f746", "--emulator", "qemu"
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -86,11 +103,13 @@ def test_firmware_elf_runs_with_user_requests_and_regions(hello_elf):
 def test_runner_requests_outside_the_tensors_are_refused(hello_elf):
     with FirmwareSession.open("nucleo_f746", "qemu", HELLO, firmware=hello_elf) as session:
         link, size = session.dut.link, session.device_model.inputs[0].nbytes
-        bad = [("RUNNER_WRITE", dict(index=0, reserved=0, offset=size, data=b"x")),       # past the input
-               ("RUNNER_WRITE", dict(index=1, reserved=0, offset=0, data=b"x")),          # no input 1
-               ("RUNNER_READ", dict(kind=1, reserved=0, index=0, offset=0, length=size + 1)),
-               ("RUNNER_READ", dict(kind=7, reserved=0, index=0, offset=0, length=1)),    # no such kind
-               ("RUNNER_TENSOR", dict(kind=1, reserved=0, index=3))]
+        bad = [
+            ("RUNNER_WRITE", dict(index=0, reserved=0, offset=size, data=b"x")),  # past the input
+            ("RUNNER_WRITE", dict(index=1, reserved=0, offset=0, data=b"x")),  # no input 1
+            ("RUNNER_READ", dict(kind=1, reserved=0, index=0, offset=0, length=size + 1)),
+            ("RUNNER_READ", dict(kind=7, reserved=0, index=0, offset=0, length=1)),  # no such kind
+            ("RUNNER_TENSOR", dict(kind=1, reserved=0, index=3)),
+        ]
         for name, fields in bad:
             with pytest.raises(DeviceError) as refused:
                 link.call(name, **fields)
@@ -107,8 +126,9 @@ def test_a_firmware_without_a_model_runner_is_named():
 
 
 def test_wrong_kernel_is_caught_at_its_layer():
-    with FirmwareSession.open("nucleo_f746", "qemu", HELLO, project=EXAMPLE,
-                              extra_flags=["-DEXAMPLE_PERTURB_OP=1"]) as session:
+    with FirmwareSession.open(
+        "nucleo_f746", "qemu", HELLO, project=EXAMPLE, extra_flags=["-DEXAMPLE_PERTURB_OP=1"]
+    ) as session:
         result = session.run(count=2, per_layer=True)
     assert not result.verdict.passed
     mismatch = result.layer_mismatch
@@ -118,8 +138,21 @@ def test_wrong_kernel_is_caught_at_its_layer():
 
 
 def test_netduinoplus2_bit_exact_with_per_layer_on_a_convolutional_model():
-    done = _hil("run", "--firmware-project", str(EXAMPLE), "--model", str(SPEECH), "--board", "netduinoplus2",
-                "--emulator", "qemu", "--inputs", "2", "--per-layer", "--json")
+    done = _hil(
+        "run",
+        "--firmware-project",
+        str(EXAMPLE),
+        "--model",
+        str(SPEECH),
+        "--board",
+        "netduinoplus2",
+        "--emulator",
+        "qemu",
+        "--inputs",
+        "2",
+        "--per-layer",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["passed"] and report["compared_elements"] == report["exact_elements"]
@@ -130,10 +163,29 @@ def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
     (tmp_path / "test_mine.py").write_text(
         "def test_hello(run_model):\n"
         f"    result = run_model({str(HELLO)!r}, count=2, per_layer=True)\n"
-        "    assert result.verdict.passed and len(result.verdict.layers) == 3, result.describe()\n")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--board", "nucleo_f746",
-                           "--emulator", "qemu", "--hil-firmware", str(hello_elf), "test_mine.py"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+        "    assert result.verdict.passed and len(result.verdict.layers) == 3, result.describe()\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--board",
+            "nucleo_f746",
+            "--emulator",
+            "qemu",
+            "--hil-firmware",
+            str(hello_elf),
+            "test_mine.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout

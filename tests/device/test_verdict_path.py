@@ -5,6 +5,7 @@ One boot holds four shared models in the flash model slot: the device's generato
 with the host's on every model's int8 input (one of them larger than a TENSOR_READ chunk), and
 the seeded runs' verdicts and device outputs are compared with those of one boot per model.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,20 +45,28 @@ def _generator_matches(session: InferenceSession) -> dict[int, bool]:
 
 def _summary(session: InferenceSession) -> dict:
     result = session.run(None, count=COUNT, seed=SEED)
-    return {"passed": result.verdict.passed, "elements": result.verdict.elements,
-            "exact": result.verdict.exact, "outputs": result.device_outputs, "inputs": result.inputs}
+    return {
+        "passed": result.verdict.passed,
+        "elements": result.verdict.elements,
+        "exact": result.verdict.exact,
+        "outputs": result.device_outputs,
+        "inputs": result.inputs,
+    }
 
 
 @pytest.fixture(scope="module")
 def one_boot(hil_options) -> dict:
     hil_options.require("preloads_model_slot", why="several models in one boot go into the flash model slot")
+
     def work(position: int, session: InferenceSession) -> tuple[int, dict, dict]:
         return id(session.dut), _generator_matches(session), _summary(session)
 
     done = run_each(hil_options.board, hil_options.emulator, MODELS, work)  # what `hil run --model ...` runs
-    return {"runs": {MODELS[p].name: run for p, (_, _, run) in done.items()},
-            "generator": {MODELS[p].name: matches for p, (_, matches, _) in done.items()},
-            "boots": len({boot for boot, _, _ in done.values()})}
+    return {
+        "runs": {MODELS[p].name: run for p, (_, _, run) in done.items()},
+        "generator": {MODELS[p].name: matches for p, (_, matches, _) in done.items()},
+        "boots": len({boot for boot, _, _ in done.values()}),
+    }
 
 
 def test_the_models_share_one_boot(one_boot):
@@ -81,7 +90,10 @@ def test_one_boot_per_model_gives_the_same_verdicts(hil_options, one_boot):
         with InferenceSession.open(hil_options.board, "qemu", model) as session:
             alone = _summary(session)
         shared = one_boot["runs"][model.name]
-        assert (alone["passed"], alone["elements"], alone["exact"]) == \
-            (shared["passed"], shared["elements"], shared["exact"]), model.name
+        assert (alone["passed"], alone["elements"], alone["exact"]) == (
+            shared["passed"],
+            shared["elements"],
+            shared["exact"],
+        ), model.name
         for a, b in zip(alone["inputs"] + alone["outputs"], shared["inputs"] + shared["outputs"], strict=True):
             assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), model.name

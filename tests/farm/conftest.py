@@ -1,4 +1,5 @@
 """Helpers for tests that run whole pytest sessions as subprocesses, as other users would."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,15 @@ class Sessions:
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         command = [sys.executable, "-m", "pytest", str(PROBE), "-q", "-s", "--board=nucleo_f746", *args]
-        process = subprocess.Popen(command, cwd=REPO, env={**self.env, **(env or {})}, text=True,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**self.env, **(env or {})},
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self._started.append(process)
         return process
 

@@ -4,6 +4,7 @@ test_hold_the_board  takes the board through the `dut` fixture and, when $HIL_PR
                      says so (a `ready-<pid>` file) and keeps it until a `release` file appears.
 test_echo            a few short tests, for pytest -n 2 to spread over its workers.
 """
+
 import os
 import time
 from pathlib import Path

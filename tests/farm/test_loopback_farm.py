@@ -5,6 +5,7 @@ as it would a board in a lab, then releases it.
 What runs through the place: the handshake (HELLO: board, build, memory map), echo round trips,
 and an int8 model streamed into the board's RAM and run against tflite-micro, bit for bit.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,7 +28,8 @@ from harness.farm.loopback import LoopbackFarm
 PLACE = "hil-f746"
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("labgrid") is None or shutil.which("socat") is None
+    importlib.util.find_spec("labgrid") is None
+    or shutil.which("socat") is None
     or not (shutil.which("ser2net") or os.path.exists("/usr/sbin/ser2net")),
     reason="the loopback farm needs labgrid, socat and ser2net (bash scripts/setup.sh installs them)",
 )
@@ -82,15 +84,18 @@ def test_handshake_and_echo_through_a_labgrid_place(farm):
 
 def test_inference_through_a_labgrid_place_matches_tflite_micro(farm):
     model = Path(__file__).resolve().parents[2] / "models" / "tiny_conv" / "tiny_conv_int8.tflite"
-    with (Dut.open("nucleo_f746", place=PLACE, coordinator=farm.coordinator, lock_timeout=10) as dut,
-          InferenceSession.on_dut(dut, model) as session):  # the real-board path: model into RAM
+    with (
+        Dut.open("nucleo_f746", place=PLACE, coordinator=farm.coordinator, lock_timeout=10) as dut,
+        InferenceSession.on_dut(dut, model) as session,
+    ):  # the real-board path: model into RAM
         result = session.run_seeded(count=3, seed=1)
     assert result.verdict.passed, result.describe()
     assert len(result.device_outputs) == 3 and min(result.instructions) > 0
 
 
 def test_second_session_on_the_place_is_told_who_holds_it_and_gets_it_once_the_holder_is_killed(
-        farm, sessions, monkeypatch):
+    farm, sessions, monkeypatch
+):
     place_args = ["-k", "hold", f"--lg-place={PLACE}", f"--lg-coordinator={farm.coordinator}"]
     first = sessions.start(*place_args)
     assert sessions.wait_until_holding(first) == f"labgrid place {PLACE}"
@@ -99,14 +104,18 @@ def test_second_session_on_the_place_is_told_who_holds_it_and_gets_it_once_the_h
     with monkeypatch.context() as env:
         # on this machine: the local lock names the holding process
         env.setenv("HIL_LOCK_DIR", sessions.env["HIL_LOCK_DIR"])
-        with pytest.raises(BoardBusy, match=rf"labgrid place {PLACE} is busy after waiting 1 s: held by pid {first.pid} of "):
+        with pytest.raises(
+            BoardBusy, match=rf"labgrid place {PLACE} is busy after waiting 1 s: held by pid {first.pid} of "
+        ):
             claim_place([PLACE], farm.coordinator, timeout=1)
         # from another machine (its own lock directory, another user): labgrid names the holder
         env.setenv("HIL_LOCK_DIR", str(sessions.workdir / "elsewhere"))
         env.setenv("USER", "colleague")
         with pytest.raises(BoardBusy, match=rf"labgrid place {PLACE} is busy: acquired by {re.escape(owner)}\."):
             claim_place([PLACE], farm.coordinator, timeout=0)
-        with pytest.raises(BoardBusy, match=rf"labgrid place {PLACE} is busy after waiting 1 s: acquired by {re.escape(owner)}\."):
+        with pytest.raises(
+            BoardBusy, match=rf"labgrid place {PLACE} is busy after waiting 1 s: acquired by {re.escape(owner)}\."
+        ):
             claim_place([PLACE], farm.coordinator, timeout=1)
 
     waiting = sessions.start(*place_args, "--lock-timeout=90", env={"HIL_PROBE_DIR": ""})
@@ -120,11 +129,17 @@ def test_second_session_on_the_place_is_told_who_holds_it_and_gets_it_once_the_h
 
 
 def test_unknown_place_is_one_clear_error(farm):
-    with pytest.raises(LabgridError, match=rf"labgrid place f746 does not exist at {farm.coordinator} "
-                                           rf"\(places there: {PLACE}\)"):
+    with pytest.raises(
+        LabgridError,
+        match=rf"labgrid place f746 does not exist at {farm.coordinator} "
+        rf"\(places there: {PLACE}\)",
+    ):
         Dut.open("nucleo_f746", place="f746", coordinator=farm.coordinator)
 
 
 def test_no_coordinator_is_one_clear_error():
-    with pytest.raises(LabgridError, match="labgrid-client show \\(place hil-f746\\) failed at 127.0.0.1:9: .*Could not connect to coordinator"):
+    with pytest.raises(
+        LabgridError,
+        match="labgrid-client show \\(place hil-f746\\) failed at 127.0.0.1:9: .*Could not connect to coordinator",
+    ):
         Dut.open("nucleo_f746", place=PLACE, coordinator="127.0.0.1:9")

@@ -9,6 +9,7 @@ link: request frames as the host sends them (single, chunked, damaged, cut short
 payload never comes), each after fuzz_link.c's control byte. training: the toy setups'
 images followed by step samples, as fuzz_training.c reads them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,8 +63,8 @@ def engine_large_seeds(directory: Path) -> None:
 
 def engine_seeds(directory: Path) -> None:
     from harness.engine.pack import pack_model
-    from tests.support.random_ops import OPS, random_case
     from harness.model import load_model
+    from tests.support.random_ops import OPS, random_case
 
     for name, image in _packed_models(large=False):
         _write(directory, image, name)
@@ -83,15 +84,19 @@ def link_seeds(directory: Path) -> None:
     from harness.link.protocol import FLAG_MORE, HEADER, MAGIC, MessageType
 
     echo = encode(Frame(MessageType.ECHO, 1, b"hello"))
-    chunked = b"".join(encode(Frame(MessageType.ECHO, 2, bytes(range(i, i + 200)), FLAG_MORE))
-                       for i in range(3)) + encode(Frame(MessageType.ECHO, 2, b"end"))
+    chunked = b"".join(
+        encode(Frame(MessageType.ECHO, 2, bytes(range(i, i + 200)), FLAG_MORE)) for i in range(3)
+    ) + encode(Frame(MessageType.ECHO, 2, b"end"))
     damaged = bytearray(echo)
     damaged[9] ^= 1
     header_only = MAGIC + HEADER.pack(200, MessageType.ECHO, 0, 3)
     streams = {
-        "echo": echo, "chunked": chunked, "damaged": bytes(damaged) + echo,
+        "echo": echo,
+        "chunked": chunked,
+        "damaged": bytes(damaged) + echo,
         "truncated": encode(Frame(MessageType.ECHO, 4, b"x" * 300))[:40] + echo,
-        "header_only": header_only + echo, "garbage": b"\x00\xff\xa5line noise\xa5" + echo,
+        "header_only": header_only + echo,
+        "garbage": b"\x00\xff\xa5line noise\xa5" + echo,
         "empty": encode(Frame(MessageType.HELLO, 5)),
     }
     for name, stream in streams.items():
@@ -103,17 +108,21 @@ def training_seeds(directory: Path) -> None:
     from harness.training.setup import pack
     from harness.training.toy import toy_data, toy_depthwise_setup, toy_setup
 
-    setups = {"toy": toy_setup(seed=3), "toy_noqas": toy_setup(seed=5, qas=False),
-              "toy_depthwise": toy_depthwise_setup(seed=2)}
+    setups = {
+        "toy": toy_setup(seed=3),
+        "toy_noqas": toy_setup(seed=5, qas=False),
+        "toy_depthwise": toy_depthwise_setup(seed=2),
+    }
     for name, setup in setups.items():
         x, y = toy_data(setup, MAX_SAMPLES, seed=4)
-        samples = b"".join(bytes([int(label) | (0x80 if i % 4 == 3 else 0)]) + sample.astype(np.int8).tobytes()
-                           for i, (sample, label) in enumerate(zip(x, y)))
+        samples = b"".join(
+            bytes([int(label) | (0x80 if i % 4 == 3 else 0)]) + sample.astype(np.int8).tobytes()
+            for i, (sample, label) in enumerate(zip(x, y))
+        )
         _write(directory, pack(setup) + samples, name)
 
 
-TARGETS = {"engine": engine_seeds, "engine_large": engine_large_seeds, "link": link_seeds,
-           "training": training_seeds}
+TARGETS = {"engine": engine_seeds, "engine_large": engine_large_seeds, "link": link_seeds, "training": training_seeds}
 
 
 def main(argv: list[str]) -> int:

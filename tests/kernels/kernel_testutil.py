@@ -1,4 +1,5 @@
 """Shared random-case helpers for the kernel tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,7 @@ def assert_exact(got: np.ndarray, want: np.ndarray, what: str):
     if not np.array_equal(got, want):
         diff = np.argwhere(got != want)
         i = tuple(diff[0])
-        raise AssertionError(f"{what}: {len(diff)} of {got.size} differ; first at {i}: "
-                             f"got {got[i]} want {want[i]}")
+        raise AssertionError(f"{what}: {len(diff)} of {got.size} differ; first at {i}: got {got[i]} want {want[i]}")
 
 
 def assert_same_floats(got: np.ndarray, want: np.ndarray, what: str):
@@ -50,5 +50,4 @@ def assert_same_floats(got: np.ndarray, want: np.ndarray, what: str):
     if not np.array_equal(got.view(np.int32), want.view(np.int32)):
         diff = np.argwhere(got.view(np.int32) != want.view(np.int32))
         i = tuple(diff[0])
-        raise AssertionError(f"{what}: {len(diff)} of {got.size} differ; first at {i}: "
-                             f"got {got[i]!r} want {want[i]!r}")
+        raise AssertionError(f"{what}: {len(diff)} of {got.size} differ; first at {i}: got {got[i]!r} want {want[i]!r}")

@@ -1,4 +1,5 @@
 """Build firmware/src/kernels/*.c for the host and bind it with ctypes."""
+
 from __future__ import annotations
 
 import ctypes as C
@@ -113,26 +114,56 @@ class Kernels:
         rq, _keepalive = self._requant(mult, shift, per_channel)
         out = np.zeros(out_shape, dtype=np.int8)
         bp = ptr(b, I32) if b is not None else None
-        self._check(self.lib.hil_conv2d_s8(C.byref(p), C.byref(rq), C.byref(dims(x.shape)), ptr(x, C.c_int8),
-                                           C.byref(dims(w.shape)), ptr(w, C.c_int8), bp,
-                                           C.byref(dims(out_shape)), ptr(out, C.c_int8)))
+        self._check(
+            self.lib.hil_conv2d_s8(
+                C.byref(p),
+                C.byref(rq),
+                C.byref(dims(x.shape)),
+                ptr(x, C.c_int8),
+                C.byref(dims(w.shape)),
+                ptr(w, C.c_int8),
+                bp,
+                C.byref(dims(out_shape)),
+                ptr(out, C.c_int8),
+            )
+        )
         return out
 
     def depthwise_conv2d_s8(self, p: ConvParams, mult, shift, per_channel, x, w, b, out_shape):
         rq, _keepalive = self._requant(mult, shift, per_channel)
         out = np.zeros(out_shape, dtype=np.int8)
         bp = ptr(b, I32) if b is not None else None
-        self._check(self.lib.hil_depthwise_conv2d_s8(C.byref(p), C.byref(rq), C.byref(dims(x.shape)),
-                                                     ptr(x, C.c_int8), C.byref(dims(w.shape)), ptr(w, C.c_int8),
-                                                     bp, C.byref(dims(out_shape)), ptr(out, C.c_int8)))
+        self._check(
+            self.lib.hil_depthwise_conv2d_s8(
+                C.byref(p),
+                C.byref(rq),
+                C.byref(dims(x.shape)),
+                ptr(x, C.c_int8),
+                C.byref(dims(w.shape)),
+                ptr(w, C.c_int8),
+                bp,
+                C.byref(dims(out_shape)),
+                ptr(out, C.c_int8),
+            )
+        )
         return out
 
     def conv2d_f32(self, p: ConvF32Params, x, w, b, out_shape, depthwise=False):
         out = np.zeros(out_shape, dtype=np.float32)
         bp = ptr(b, F32) if b is not None else None
         fn = self.lib.hil_depthwise_conv2d_f32 if depthwise else self.lib.hil_conv2d_f32
-        self._check(fn(C.byref(p), C.byref(dims(x.shape)), ptr(x, F32), C.byref(dims(w.shape)), ptr(w, F32), bp,
-                       C.byref(dims(out_shape)), ptr(out, F32)))
+        self._check(
+            fn(
+                C.byref(p),
+                C.byref(dims(x.shape)),
+                ptr(x, F32),
+                C.byref(dims(w.shape)),
+                ptr(w, F32),
+                bp,
+                C.byref(dims(out_shape)),
+                ptr(out, F32),
+            )
+        )
         return out
 
     def fully_connected_s8(self, p: FcParams, mult, shift, per_channel, x2d, w, b):
@@ -140,16 +171,37 @@ class Kernels:
         batches, depth = x2d.shape
         out = np.zeros((batches, w.shape[0]), dtype=np.int8)
         bp = ptr(b, I32) if b is not None else None
-        self._check(self.lib.hil_fully_connected_s8(C.byref(p), C.byref(rq), batches, depth, w.shape[0],
-                                                    ptr(x2d, C.c_int8), ptr(w, C.c_int8), bp, ptr(out, C.c_int8)))
+        self._check(
+            self.lib.hil_fully_connected_s8(
+                C.byref(p),
+                C.byref(rq),
+                batches,
+                depth,
+                w.shape[0],
+                ptr(x2d, C.c_int8),
+                ptr(w, C.c_int8),
+                bp,
+                ptr(out, C.c_int8),
+            )
+        )
         return out
 
     def fully_connected_f32(self, lo, hi, x2d, w, b):
         batches, depth = x2d.shape
         out = np.zeros((batches, w.shape[0]), dtype=np.float32)
-        self._check(self.lib.hil_fully_connected_f32(lo, hi, batches, depth, w.shape[0], x2d.ctypes.data,
-                                                     w.ctypes.data, b.ctypes.data if b is not None else None,
-                                                     out.ctypes.data))
+        self._check(
+            self.lib.hil_fully_connected_f32(
+                lo,
+                hi,
+                batches,
+                depth,
+                w.shape[0],
+                x2d.ctypes.data,
+                w.ctypes.data,
+                b.ctypes.data if b is not None else None,
+                out.ctypes.data,
+            )
+        )
         return out
 
     def pool(self, kind: str, p: PoolParams, x, out_shape):
@@ -163,24 +215,33 @@ class Kernels:
     def binary_s8(self, kind: str, p, a, b, out_shape):
         out = np.zeros(out_shape, dtype=np.int8)
         fn = getattr(self.lib, f"hil_{kind}_s8")
-        self._check(fn(C.byref(p), C.byref(nshape(a.shape)), ptr(a, C.c_int8), C.byref(nshape(b.shape)),
-                       ptr(b, C.c_int8), C.byref(nshape(out_shape)), ptr(out, C.c_int8)))
+        self._check(
+            fn(
+                C.byref(p),
+                C.byref(nshape(a.shape)),
+                ptr(a, C.c_int8),
+                C.byref(nshape(b.shape)),
+                ptr(b, C.c_int8),
+                C.byref(nshape(out_shape)),
+                ptr(out, C.c_int8),
+            )
+        )
         return out
 
     def binary_f32(self, kind: str, lo, hi, a, b, out_shape):
         out = np.zeros(out_shape, dtype=np.float32)
         fn = getattr(self.lib, f"hil_{kind}_f32")
         sa, sb, so = nshape(a.shape), nshape(b.shape), nshape(out_shape)
-        self._check(fn(lo, hi, C.addressof(sa), a.ctypes.data, C.addressof(sb), b.ctypes.data,
-                       C.addressof(so), out.ctypes.data))
+        self._check(
+            fn(lo, hi, C.addressof(sa), a.ctypes.data, C.addressof(sb), b.ctypes.data, C.addressof(so), out.ctypes.data)
+        )
         return out
 
     def softmax_s8(self, p: SoftmaxParams, x):
         x = np.ascontiguousarray(x)
         out = np.zeros_like(x)
         depth = x.shape[-1]
-        self._check(self.lib.hil_softmax_s8(C.byref(p), x.size // depth, depth, ptr(x, C.c_int8),
-                                            ptr(out, C.c_int8)))
+        self._check(self.lib.hil_softmax_s8(C.byref(p), x.size // depth, depth, ptr(x, C.c_int8), ptr(out, C.c_int8)))
         return out
 
     def softmax_f32(self, beta, x):
@@ -202,15 +263,24 @@ class Kernels:
     def mean_s8(self, p: MeanParams, x, axes, out_shape):
         axes_a = np.ascontiguousarray(axes, dtype=np.int32)
         out = np.zeros(out_shape, dtype=np.int8)
-        self._check(self.lib.hil_mean_s8(C.byref(p), C.byref(nshape(x.shape)), ptr(x, C.c_int8),
-                                         ptr(axes_a, I32), len(axes_a), ptr(out, C.c_int8)))
+        self._check(
+            self.lib.hil_mean_s8(
+                C.byref(p),
+                C.byref(nshape(x.shape)),
+                ptr(x, C.c_int8),
+                ptr(axes_a, I32),
+                len(axes_a),
+                ptr(out, C.c_int8),
+            )
+        )
         return out
 
     def mean_f32(self, x, axes, out_shape):
         axes_a = np.ascontiguousarray(axes, dtype=np.int32)
         out = np.zeros(out_shape, dtype=np.float32)
-        self._check(self.lib.hil_mean_f32(C.byref(nshape(x.shape)), ptr(x, F32), ptr(axes_a, I32), len(axes_a),
-                                          ptr(out, F32)))
+        self._check(
+            self.lib.hil_mean_f32(C.byref(nshape(x.shape)), ptr(x, F32), ptr(axes_a, I32), len(axes_a), ptr(out, F32))
+        )
         return out
 
     def pad(self, x, before, after, value):
@@ -220,8 +290,7 @@ class Kernels:
         out = np.zeros(out_shape, dtype=x.dtype)
         sh = nshape(x.shape)
         fn = self.lib.hil_pad_s8 if x.dtype == np.int8 else self.lib.hil_pad_f32
-        self._check(fn(C.addressof(sh), x.ctypes.data, before.ctypes.data, after.ctypes.data, value,
-                       out.ctypes.data))
+        self._check(fn(C.addressof(sh), x.ctypes.data, before.ctypes.data, after.ctypes.data, value, out.ctypes.data))
         return out
 
     def concatenation(self, axis, xs):
@@ -242,8 +311,9 @@ class Kernels:
 
     def requantize_s8(self, in_zp, out_zp, mult, shift, x):
         out = np.zeros(x.shape, dtype=np.int8)
-        self._check(self.lib.hil_requantize_s8(in_zp, out_zp, mult, shift, x.size, ptr(x, C.c_int8),
-                                               ptr(out, C.c_int8)))
+        self._check(
+            self.lib.hil_requantize_s8(in_zp, out_zp, mult, shift, x.size, ptr(x, C.c_int8), ptr(out, C.c_int8))
+        )
         return out
 
     def dequantize_s8_f32(self, scale, zp, x):

@@ -8,6 +8,7 @@ output. ontarget.py writes runner_main.c, cross-compiles it with the kernels
 and runner.c, runs it in QEMU and returns each case's (return code, output
 bytes).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -25,16 +26,32 @@ from kernels_lib import KERNEL_DIR, KERNEL_SOURCES
 HERE = pathlib.Path(__file__).resolve().parent / "ontarget"
 
 TARGETS = {
-    "avr": dict(cc=["avr-gcc", "-mmcu=atmega2560", "-Os"], qemu="qemu-system-avr",
-                qemu_args=["-M", "mega2560", "-nographic", "-serial", "stdio", "-monitor", "none"],
-                image_flag="-bios", extra_sources=[], ldflags=[]),
-    "cortex-m7": dict(cc=["arm-none-eabi-gcc", "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16",
-                          "-mfloat-abi=hard", "-O2"],
-                      qemu="qemu-system-arm",
-                      qemu_args=["-M", "mps2-an500", "-nographic", "-monitor", "none", "-serial", "none",
-                                 "-semihosting-config", "enable=on,target=native"],
-                      image_flag="-kernel", extra_sources=[HERE / "startup_cortexm.c"],
-                      ldflags=["-nostdlib", "-nostartfiles", "-T", str(HERE / "cortexm.ld"), "-lgcc"]),
+    "avr": dict(
+        cc=["avr-gcc", "-mmcu=atmega2560", "-Os"],
+        qemu="qemu-system-avr",
+        qemu_args=["-M", "mega2560", "-nographic", "-serial", "stdio", "-monitor", "none"],
+        image_flag="-bios",
+        extra_sources=[],
+        ldflags=[],
+    ),
+    "cortex-m7": dict(
+        cc=["arm-none-eabi-gcc", "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "-O2"],
+        qemu="qemu-system-arm",
+        qemu_args=[
+            "-M",
+            "mps2-an500",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+        ],
+        image_flag="-kernel",
+        extra_sources=[HERE / "startup_cortexm.c"],
+        ldflags=["-nostdlib", "-nostartfiles", "-T", str(HERE / "cortexm.ld"), "-lgcc"],
+    ),
 }
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
@@ -110,8 +127,7 @@ def build(target: str, cases: list[Case], work: pathlib.Path) -> pathlib.Path:
         # memcpy_P and the start-up copy of .data read flash with 16-bit addresses in this setup:
         # the whole image must stay below 64 KB.
         sizes = subprocess.run(["avr-size", "-A", str(elf)], capture_output=True, text=True, check=True).stdout
-        flash = sum(int(line.split()[1]) for line in sizes.splitlines()
-                    if line.startswith((".text", ".data")))
+        flash = sum(int(line.split()[1]) for line in sizes.splitlines() if line.startswith((".text", ".data")))
         if flash >= 60 * 1024:
             raise RuntimeError(f"AVR image too large ({flash} bytes): use fewer cases per image")
     return elf
@@ -120,8 +136,12 @@ def build(target: str, cases: list[Case], work: pathlib.Path) -> pathlib.Path:
 def run(target: str, elf: pathlib.Path, n_cases: int, timeout: float = 120.0) -> dict[int, tuple[int, bytes]]:
     """Run the image in QEMU until END (or timeout); returns {case: (rc, output bytes)}."""
     t = TARGETS[target]
-    proc = subprocess.Popen([t["qemu"], *t["qemu_args"], t["image_flag"], str(elf)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [t["qemu"], *t["qemu_args"], t["image_flag"], str(elf)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     buf = b""
     deadline = time.monotonic() + timeout
     try:

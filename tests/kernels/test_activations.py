@@ -5,15 +5,16 @@ instead of the libm expf TFLM calls, so they are compared with a tolerance
 (documented in docs/kernels.md); hil_expf itself is checked against
 numpy's float32 exp in ulps.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import tflm_quant as tq
 from kernel_testutil import assert_exact, rand_i8, rand_scale
 from kernels_lib import LogisticParams, SoftmaxParams
-from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
-                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tests.support.kernel_model import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 
 N_CASES = 500
 
@@ -111,8 +112,9 @@ def test_logistic_f32_randomized_close(k):
 
 
 def test_hil_expf_within_2ulp_of_numpy(k):
-    xs = np.concatenate([np.linspace(-103, 88.7, 20001, dtype=np.float32),
-                         np.float32([0.0, -0.0, 1e-30, -1e-30, 88.72, -87.3, -100.0])])
+    xs = np.concatenate(
+        [np.linspace(-103, 88.7, 20001, dtype=np.float32), np.float32([0.0, -0.0, 1e-30, -1e-30, 88.72, -87.3, -100.0])]
+    )
     got = np.array([k.lib.hil_expf(float(v)) for v in xs], dtype=np.float32)
     want = np.exp(xs.astype(np.float64)).astype(np.float32)
     ulp = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))

@@ -1,4 +1,5 @@
 """CONV_2D and DEPTHWISE_CONV_2D against the tflite-micro interpreter."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,9 @@ from kernel_testutil import (
     rand_scale,
 )
 from kernels_lib import ConvF32Params, ConvParams
-from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
-                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tests.support.kernel_model import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 
 N_CASES = 600
 
@@ -45,8 +46,24 @@ def random_geometry(rng, depthwise: bool):
         groups = int(rng.integers(2, 4))
         cin = fcin * groups
         cout = groups * int(rng.integers(1, 4))
-    return dict(batch=batch, h=h, w=w, cin=cin, fcin=fcin, cout=cout, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw,
-                padding=padding, oh=oh, ow=ow, depth_multiplier=mult)
+    return dict(
+        batch=batch,
+        h=h,
+        w=w,
+        cin=cin,
+        fcin=fcin,
+        cout=cout,
+        kh=kh,
+        kw=kw,
+        sh=sh,
+        sw=sw,
+        dh=dh,
+        dw=dw,
+        padding=padding,
+        oh=oh,
+        ow=ow,
+        depth_multiplier=mult,
+    )
 
 
 def build_conv_model(g, depthwise, act, x_q, w_data, b_data, q, dtype):
@@ -55,13 +72,29 @@ def build_conv_model(g, depthwise, act, x_q, w_data, b_data, q, dtype):
     out_shape = (g["batch"], g["oh"], g["ow"], g["cout"])
     if dtype == np.int8:
         x = m.add(Tensor(in_shape, np.int8, scale=[q["in_scale"]], zero_point=[q["in_zp"]]))
-        wt = m.add(Tensor(w_data.shape, np.int8, data=w_data, scale=q["w_scales"],
-                          zero_point=[0] * len(q["w_scales"]), quantized_dimension=3 if depthwise else 0))
+        wt = m.add(
+            Tensor(
+                w_data.shape,
+                np.int8,
+                data=w_data,
+                scale=q["w_scales"],
+                zero_point=[0] * len(q["w_scales"]),
+                quantized_dimension=3 if depthwise else 0,
+            )
+        )
         inputs = [x, wt]
         if b_data is not None:
             b_scales = [float(np.float32(q["in_scale"]) * np.float32(s)) for s in q["w_scales"]]
-            bt = m.add(Tensor(b_data.shape, np.int32, data=b_data, scale=b_scales, zero_point=[0] * len(b_scales),
-                              quantized_dimension=0))
+            bt = m.add(
+                Tensor(
+                    b_data.shape,
+                    np.int32,
+                    data=b_data,
+                    scale=b_scales,
+                    zero_point=[0] * len(b_scales),
+                    quantized_dimension=0,
+                )
+            )
             inputs.append(bt)
         else:
             inputs.append(-1)
@@ -125,9 +158,19 @@ def run_case(k, seed: int, depthwise: bool, extreme: bool = False):
     lo, hi = tq.activation_range_int8(act, out_scale, out_zp)
     pad_h = compute_padding(g["sh"], g["dh"], g["h"], g["kh"], g["oh"])
     pad_w = compute_padding(g["sw"], g["dw"], g["w"], g["kw"], g["ow"])
-    p = ConvParams(stride_h=g["sh"], stride_w=g["sw"], dilation_h=g["dh"], dilation_w=g["dw"], pad_h=pad_h,
-                   pad_w=pad_w, depth_multiplier=g["depth_multiplier"], input_offset=-in_zp, output_offset=out_zp,
-                   act_min=lo, act_max=hi)
+    p = ConvParams(
+        stride_h=g["sh"],
+        stride_w=g["sw"],
+        dilation_h=g["dh"],
+        dilation_w=g["dw"],
+        pad_h=pad_h,
+        pad_w=pad_w,
+        depth_multiplier=g["depth_multiplier"],
+        input_offset=-in_zp,
+        output_offset=out_zp,
+        act_min=lo,
+        act_max=hi,
+    )
     out_shape = (g["batch"], g["oh"], g["ow"], g["cout"])
     fn = k.depthwise_conv2d_s8 if depthwise else k.conv2d_s8
     got = fn(p, mult, shift, per_channel, x, w, b, out_shape)
@@ -151,8 +194,17 @@ def run_case_f32(k, seed: int, depthwise: bool):
     lo, hi = tq.activation_range_f32(act)
     pad_h = compute_padding(g["sh"], g["dh"], g["h"], g["kh"], g["oh"])
     pad_w = compute_padding(g["sw"], g["dw"], g["w"], g["kw"], g["ow"])
-    p = ConvF32Params(stride_h=g["sh"], stride_w=g["sw"], dilation_h=g["dh"], dilation_w=g["dw"], pad_h=pad_h,
-                      pad_w=pad_w, depth_multiplier=g["depth_multiplier"], act_min=lo, act_max=hi)
+    p = ConvF32Params(
+        stride_h=g["sh"],
+        stride_w=g["sw"],
+        dilation_h=g["dh"],
+        dilation_w=g["dw"],
+        pad_h=pad_h,
+        pad_w=pad_w,
+        depth_multiplier=g["depth_multiplier"],
+        act_min=lo,
+        act_max=hi,
+    )
     got = k.conv2d_f32(p, x, w, b, (g["batch"], g["oh"], g["ow"], g["cout"]), depthwise=depthwise)
     assert_same_floats(got, want, f"seed {seed} {g} act={act}")
 
@@ -189,6 +241,7 @@ def test_depthwise_conv2d_f32_randomized(k):
 
 def test_padding_helpers_match_tflm_formulas(k):
     import ctypes as C
+
     for padding in ("SAME", "VALID"):
         for in_size in range(1, 10):
             for f in range(1, 5):

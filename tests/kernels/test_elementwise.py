@@ -1,13 +1,14 @@
 """ADD and MUL (with broadcasting) against tflite-micro."""
+
 from __future__ import annotations
 
 import numpy as np
 import tflm_quant as tq
 from kernel_testutil import ACT_CODE, ACTIVATIONS, assert_exact, assert_same_floats, rand_i8, rand_scale
 from kernels_lib import AddParams, MulParams
-from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
-                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tests.support.kernel_model import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 
 N_CASES = 500
 
@@ -22,9 +23,9 @@ def random_broadcast_shapes(rng, max_rank: int):
     b = [d if rng.random() < 0.6 else 1 for d in out]
     # drop leading dims now and then (rank broadcasting)
     if rng.random() < 0.3:
-        a = a[int(rng.integers(0, rank)):]
+        a = a[int(rng.integers(0, rank)) :]
     if rng.random() < 0.3:
-        b = b[int(rng.integers(0, rank)):]
+        b = b[int(rng.integers(0, rank)) :]
     if not a:
         a = [1]
     if not b:

@@ -1,4 +1,5 @@
 """FULLY_CONNECTED, AVERAGE_POOL_2D and MAX_POOL_2D against tflite-micro."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,9 @@ from kernel_testutil import (
     rand_scale,
 )
 from kernels_lib import FcParams, PoolParams
-from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
-                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tests.support.kernel_model import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 
 N_CASES = 500
 
@@ -72,8 +73,9 @@ def fc_case(k, seed: int, dtype, extreme: bool = False):
     m.inputs, m.outputs = [xt], [yt]
     opt = schema.FullyConnectedOptionsT()
     opt.fusedActivationFunction = ACT_CODE[act]
-    want = run_tflm(m.build(Op(BuiltinOperator.FULLY_CONNECTED, inputs, [yt],
-                               BuiltinOptions.FullyConnectedOptions, opt)), [x])[0]
+    want = run_tflm(
+        m.build(Op(BuiltinOperator.FULLY_CONNECTED, inputs, [yt], BuiltinOptions.FullyConnectedOptions, opt)), [x]
+    )[0]
     x2d = np.ascontiguousarray(x.reshape(batches, depth))
     what = f"seed {seed} b={batches} d={depth} u={units} act={act}"
     if dtype == np.int8:
@@ -133,8 +135,14 @@ def pool_case(k, seed: int, kind: str, dtype):
     opt.fusedActivationFunction = ACT_CODE[act]
     code = BuiltinOperator.AVERAGE_POOL_2D if kind == "avg" else BuiltinOperator.MAX_POOL_2D
     want = run_tflm(m.build(Op(code, [xt], [yt], BuiltinOptions.Pool2DOptions, opt)), [x])[0]
-    p = PoolParams(stride_h=sh, stride_w=sw, filter_h=fh, filter_w=fw,
-                   pad_h=compute_padding(sh, 1, h, fh, oh), pad_w=compute_padding(sw, 1, w, fw, ow))
+    p = PoolParams(
+        stride_h=sh,
+        stride_w=sw,
+        filter_h=fh,
+        filter_w=fw,
+        pad_h=compute_padding(sh, 1, h, fh, oh),
+        pad_w=compute_padding(sw, 1, w, fw, ow),
+    )
     what = f"seed {seed} {kind} in={in_shape} f=({fh},{fw}) s=({sh},{sw}) {padding} act={act}"
     if dtype == np.int8:
         p.act_min, p.act_max = tq.activation_range_int8(act, scale, zp)
@@ -184,8 +192,11 @@ def test_requantization_rounding_boundaries(k):
         mult, shift = tq.conv_per_channel_multipliers(in_scale, w_scales, out_scale)
         bias = np.empty(units, dtype=np.int32)
         for u in range(units):
-            real = float(np.float32(in_scale)) * float(np.float32(w_scales[u if per_channel else 0])) / \
-                float(np.float32(out_scale))
+            real = (
+                float(np.float32(in_scale))
+                * float(np.float32(w_scales[u if per_channel else 0]))
+                / float(np.float32(out_scale))
+            )
             half = int(rng.integers(-100, 100)) + 0.5
             bias[u] = round(half / real) + int(rng.integers(-1, 2))
         x = np.zeros((1, 1), dtype=np.int8)
@@ -197,8 +208,18 @@ def test_requantization_rounding_boundaries(k):
         bt = m.add(Tensor(bias.shape, np.int32, data=bias, scale=bs, zero_point=[0] * len(bs)))
         yt = m.add(Tensor((1, units), np.int8, scale=[out_scale], zero_point=[out_zp]))
         m.inputs, m.outputs = [xt], [yt]
-        want = run_tflm(m.build(Op(BuiltinOperator.FULLY_CONNECTED, [xt, wt, bt], [yt],
-                                   BuiltinOptions.FullyConnectedOptions, schema.FullyConnectedOptionsT())), [x])[0]
+        want = run_tflm(
+            m.build(
+                Op(
+                    BuiltinOperator.FULLY_CONNECTED,
+                    [xt, wt, bt],
+                    [yt],
+                    BuiltinOptions.FullyConnectedOptions,
+                    schema.FullyConnectedOptionsT(),
+                )
+            ),
+            [x],
+        )[0]
         p = FcParams(input_offset=0, filter_offset=0, output_offset=out_zp, act_min=-128, act_max=127)
         got = k.fully_connected_s8(p, mult, shift, per_channel, x, w, bias)
         assert_exact(got, want, f"trial {trial} per_channel={per_channel}")

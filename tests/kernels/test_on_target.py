@@ -6,6 +6,7 @@ Their outputs must equal the host build's, which the other tests hold equal
 to the tflite-micro interpreter. Skipped when a cross compiler or QEMU is
 missing (scripts/setup.sh installs gcc-avr, gcc-arm-none-eabi and QEMU).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,23 @@ def conv_geometry(rng, depthwise, wide=False, deep=False):
     cin = int(rng.integers(114, 131)) if deep else int(rng.integers(1, 41 if wide else 5))
     mult = (1 if wide and rng.random() < 0.7 else int(rng.integers(1, 3))) if depthwise else 1
     cout = cin * mult if depthwise else int(rng.integers(1, 11 if wide else 5))
-    return dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, cin=cin, cout=cout, mult=mult,
-                pad_h=compute_padding(sh, dh, h, kh, oh), pad_w=compute_padding(sw, dw, w, kw, ow))
+    return dict(
+        h=h,
+        w=w,
+        kh=kh,
+        kw=kw,
+        sh=sh,
+        sw=sw,
+        dh=dh,
+        dw=dw,
+        oh=oh,
+        ow=ow,
+        cin=cin,
+        cout=cout,
+        mult=mult,
+        pad_h=compute_padding(sh, dh, h, kh, oh),
+        pad_w=compute_padding(sw, dw, w, kw, ow),
+    )
 
 
 def extreme_bias_and_scale(rng, n):
@@ -133,7 +149,8 @@ def case_fc(k, rng, dtype, long_rows=False, extreme=False, odd=False):
             b, out_s = extreme_bias_and_scale(rng, units)
         per_channel = bool(rng.random() < 0.5)
         mult, shift = tq.conv_per_channel_multipliers(
-            in_s, [rand_scale(rng, 1e-4, 0.05) for _ in range(units if per_channel else 1)], out_s)
+            in_s, [rand_scale(rng, 1e-4, 0.05) for _ in range(units if per_channel else 1)], out_s
+        )
         zi, zo, zw = int(rng.integers(-128, 128)), int(rng.integers(-128, 128)), int(rng.integers(-5, 5))
         lo, hi = tq.activation_range_int8(ACTIVATIONS[int(rng.integers(0, 4))], out_s, zo)
         x_off = -zi
@@ -276,8 +293,11 @@ def case_mean(k, rng, dtype):
     c.buf("ax", np.array(axes, dtype=np.int32), "int32_t")
     if dtype == np.int8:
         x = rand_i8(rng, shape)
-        p = MeanParams(**tq.mean_params(rand_scale(rng), int(rng.integers(-128, 128)), rand_scale(rng),
-                                        int(rng.integers(-128, 128))))
+        p = MeanParams(
+            **tq.mean_params(
+                rand_scale(rng), int(rng.integers(-128, 128)), rand_scale(rng), int(rng.integers(-128, 128))
+            )
+        )
         want = k.mean_s8(p, x, axes, out_shape)
         c.buf("p", p, "hil_mean_params_t")
         c.buf("x", x, "int8_t")

@@ -8,6 +8,7 @@ kernel symbols: no malloc, no libm (the float softmax/logistic use hil_expf).
 memset/memcpy/memmove are allowed: gcc may emit calls to them for struct
 and array initialisation even in freestanding code.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,28 @@ import subprocess
 import pytest
 from kernels_lib import KERNEL_HEADERS, KERNEL_SOURCES
 
-WARNINGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-Wpedantic", "-Wshadow",
-            "-Wdouble-promotion", "-Wfloat-conversion", "-Wconversion", "-Wsign-conversion", "-Wstrict-prototypes",
-            "-Wmissing-prototypes"]
+WARNINGS = [
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffp-contract=off",
+    "-Wpedantic",
+    "-Wshadow",
+    "-Wdouble-promotion",
+    "-Wfloat-conversion",
+    "-Wconversion",
+    "-Wsign-conversion",
+    "-Wstrict-prototypes",
+    "-Wmissing-prototypes",
+]
 
 TARGETS = {
     "host": (["gcc"], "nm"),
-    "cortex-m7": (["arm-none-eabi-gcc", "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"],
-                  "arm-none-eabi-nm"),
+    "cortex-m7": (
+        ["arm-none-eabi-gcc", "-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"],
+        "arm-none-eabi-nm",
+    ),
     "cortex-m0": (["arm-none-eabi-gcc", "-mthumb", "-mcpu=cortex-m0", "-mfloat-abi=soft"], "arm-none-eabi-nm"),
     "avr": (["avr-gcc", "-mmcu=atmega328p"], "avr-nm"),
 }

@@ -1,13 +1,14 @@
 """MEAN, PAD/PADV2, CONCATENATION, QUANTIZE, DEQUANTIZE and RESHAPE against tflite-micro."""
+
 from __future__ import annotations
 
 import numpy as np
 import tflm_quant as tq
 from kernel_testutil import assert_exact, assert_same_floats, rand_i8, rand_scale
 from kernels_lib import MeanParams
-from tests.support.kernel_model import (BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor,
-                                        run_tflm)
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tests.support.kernel_model import BuiltinOperator, BuiltinOptions, Op, SingleOpModel, Tensor, run_tflm
 
 N_CASES = 500
 
@@ -145,8 +146,9 @@ def concat_case(k, seed: int, dtype):
     m.inputs, m.outputs = ts, [yt]
     opt = schema.ConcatenationOptionsT()
     opt.axis = call_axis
-    want = run_tflm(m.build(Op(BuiltinOperator.CONCATENATION, ts, [yt], BuiltinOptions.ConcatenationOptions, opt)),
-                    xs)[0]
+    want = run_tflm(m.build(Op(BuiltinOperator.CONCATENATION, ts, [yt], BuiltinOptions.ConcatenationOptions, opt)), xs)[
+        0
+    ]
     got = k.concatenation(call_axis, xs)
     what = f"seed {seed} shapes={shapes} axis={call_axis}"
     if dtype == np.int8:
@@ -167,8 +169,9 @@ def test_concatenation_f32_randomized(k):
 
 def quantize_model(shape, in_q, out_q):
     m = SingleOpModel()
-    x = m.add(Tensor(shape, np.float32) if in_q is None else Tensor(shape, np.int8, scale=[in_q[0]],
-                                                                       zero_point=[in_q[1]]))
+    x = m.add(
+        Tensor(shape, np.float32) if in_q is None else Tensor(shape, np.int8, scale=[in_q[0]], zero_point=[in_q[1]])
+    )
     y = m.add(Tensor(shape, np.int8, scale=[out_q[0]], zero_point=[out_q[1]]))
     m.inputs, m.outputs = [x], [y]
     return m.build(Op(BuiltinOperator.QUANTIZE, [x], [y]))
@@ -233,8 +236,9 @@ def test_reshape_randomized(k):
         m.inputs, m.outputs = [xt], [yt]
         opt = schema.ReshapeOptionsT()
         opt.newShape = list(new_shape)
-        want = run_tflm(m.build(Op(BuiltinOperator.RESHAPE, [xt, st], [yt], BuiltinOptions.ReshapeOptions, opt)),
-                        [x])[0]
+        want = run_tflm(m.build(Op(BuiltinOperator.RESHAPE, [xt, st], [yt], BuiltinOptions.ReshapeOptions, opt)), [x])[
+            0
+        ]
         got = k.reshape(x, new_shape)
         assert got.shape == want.shape
         assert np.array_equal(got.view(np.uint8), np.asarray(want).view(np.uint8)), f"seed {seed}"

@@ -6,6 +6,7 @@ kernels exactly the parameters TFLM uses (the firmware gets them from the
 host's harness/model/requant.py). Scales are float32 values widened to
 double, like static_cast<double>(tensor->params.scale).
 """
+
 from __future__ import annotations
 
 import math
@@ -99,21 +100,33 @@ def add_params(s1: float, zp1: int, s2: float, zp2: int, so: float, zpo: int) ->
     m1, sh1 = quantize_multiplier_smaller_than_one_exp(f32(s1) / twice_max)
     m2, sh2 = quantize_multiplier_smaller_than_one_exp(f32(s2) / twice_max)
     mo, sho = quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << left_shift) * f32(so)))
-    return dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=zpo, left_shift=left_shift,
-                input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
-                output_multiplier=mo, output_shift=sho)
+    return dict(
+        input1_offset=-zp1,
+        input2_offset=-zp2,
+        output_offset=zpo,
+        left_shift=left_shift,
+        input1_multiplier=m1,
+        input1_shift=sh1,
+        input2_multiplier=m2,
+        input2_shift=sh2,
+        output_multiplier=mo,
+        output_shift=sho,
+    )
 
 
 def mul_params(s1: float, zp1: int, s2: float, zp2: int, so: float, zpo: int) -> dict:
     """micro/kernels/mul_common.cc (int8)."""
     m, sh = quantize_multiplier(f32(s1) * f32(s2) / f32(so))
-    return dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=zpo,
-                output_multiplier=m, output_shift=sh)
+    return dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=zpo, output_multiplier=m, output_shift=sh)
 
 
 def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
-    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
-                          / (1 << input_left_shift))
+    max_input_rescaled = (
+        1.0
+        * ((1 << input_integer_bits) - 1)
+        * (1 << (total_signed_bits - input_integer_bits))
+        / (1 << input_left_shift)
+    )
     return math.floor(max_input_rescaled)
 
 
@@ -131,9 +144,12 @@ def logistic_params(input_scale: float, input_zp: int) -> dict:
     real = f32(input_scale) * float(1 << (31 - 4))
     q, left_shift = math.frexp(real)
     m = int(tflite_round(q * (1 << 31)))
-    return dict(input_zero_point=input_zp,
-                input_range_radius=calculate_input_radius(4, left_shift, 31),
-                input_multiplier=m, input_left_shift=left_shift)
+    return dict(
+        input_zero_point=input_zp,
+        input_range_radius=calculate_input_radius(4, left_shift, 31),
+        input_multiplier=m,
+        input_left_shift=left_shift,
+    )
 
 
 def mean_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> dict:

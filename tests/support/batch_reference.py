@@ -4,6 +4,7 @@
 single-op cases instead run in one worker process, here a one-process pool, so a crash of the
 C++ interpreter still cannot take the caller down.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -38,18 +39,15 @@ class BatchReference:
     """with BatchReference() as ref: outputs = ref.run_many([(tflite_bytes, [x], 1), ...])"""
 
     def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=1,
-                                         mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
-    def run_many(self, cases: Sequence[Case],
-                 chunk: int = 200) -> list[list[np.ndarray]]:
+    def run_many(self, cases: Sequence[Case], chunk: int = 200) -> list[list[np.ndarray]]:
         results: list[list[np.ndarray]] = []
         for start in range(0, len(cases), chunk):
             try:
-                results += self._pool.submit(_run_cases, list(cases[start:start + chunk])).result()
+                results += self._pool.submit(_run_cases, list(cases[start : start + chunk])).result()
             except BrokenProcessPool:
-                raise HarnessError(f"the reference interpreter crashed in cases {start}.."
-                                   f"{start + chunk - 1}") from None
+                raise HarnessError(f"the reference interpreter crashed in cases {start}..{start + chunk - 1}") from None
         return results
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ Uses the flatbuffer object API shipped in the tflite-micro pip package
 small: one subgraph, one operator, constant tensors get their own buffer.
 (The harness's own writer is harness/model/writer.py; single_op.py builds its models with it.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ class Tensor:
     shape: Sequence[int]
     dtype: Any
     data: np.ndarray | None = None
-    scale: Sequence[float] | None = None      # quantization scales (float32)
+    scale: Sequence[float] | None = None  # quantization scales (float32)
     zero_point: Sequence[int] | None = None
     quantized_dimension: int = 0
     name: str = ""
@@ -49,7 +50,7 @@ class Tensor:
 @dataclass
 class Op:
     builtin: int
-    inputs: list[int]            # tensor indices (-1: optional input absent)
+    inputs: list[int]  # tensor indices (-1: optional input absent)
     outputs: list[int]
     options_type: int = BuiltinOptions.NONE
     options: Any = None
@@ -120,8 +121,9 @@ class SingleOpModel:
         return bytes(builder.Output())
 
 
-def run_tflm(model_bytes: bytes, inputs: Sequence[np.ndarray], arena_size: int = 4 * 1024 * 1024,
-             num_outputs: int = 1) -> list[np.ndarray]:
+def run_tflm(
+    model_bytes: bytes, inputs: Sequence[np.ndarray], arena_size: int = 4 * 1024 * 1024, num_outputs: int = 1
+) -> list[np.ndarray]:
     """Run a model on the tflite-micro Python interpreter; returns the outputs."""
     from tflite_micro.python.tflite_micro import runtime
 

@@ -6,6 +6,7 @@ total shown, does nothing run off the right edge, and do the charts use the page
 Pure Python (zlib) so the check needs no imaging library: decodes an 8-bit RGB(A) PNG, counts
 its colours and looks for the chart palette's colours (harness/report/svg.py).
 """
+
 from __future__ import annotations
 
 import struct
@@ -29,8 +30,8 @@ def decode_png(path: Path) -> tuple[int, int, int, bytes]:
         raise ValueError(f"{path} is not a PNG")
     offset, idat, width = 8, b"", 0
     while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        chunk = data[offset + 8:offset + 8 + length]
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        chunk = data[offset + 8 : offset + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", chunk[:10])
             if depth != 8 or colour not in (2, 6):
@@ -43,7 +44,7 @@ def decode_png(path: Path) -> tuple[int, int, int, bytes]:
     rows, previous = bytearray(), bytearray(stride)
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for x in range(stride):
             a = line[x - pixel] if x >= pixel else 0
             b, c = previous[x], previous[x - pixel] if x >= pixel else 0
@@ -62,7 +63,7 @@ WIDE = 0.7  # a chart must reach past this share of the width: the page's width 
 def _pixels(width: int, pixel: int, rows: bytes):
     """(x, rgb) of every pixel."""
     for offset in range(0, len(rows), pixel):
-        yield (offset // pixel) % width, rows[offset:offset + 3]
+        yield (offset // pixel) % width, rows[offset : offset + 3]
 
 
 def check(path: Path) -> list[str]:

@@ -4,6 +4,7 @@ entry (harness/engine/ops.py; tests/unit/test_op_table.py checks that none is mi
 
     tflite_bytes, inputs = random_case(np.random.default_rng(7), "CONV_2D", "int8")
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -116,9 +117,18 @@ def _conv(c: _Case, depthwise: bool) -> tuple[bytes, list[np.ndarray]]:
         options = {}
         terms = kh * kw * cin
     y = c.output((n, oh, ow, cout), c.accumulator_scale(in_scale, terms) if c.int8 else None)
-    c.b.operator("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, *weights], [y],
-                 padding=padding, stride_h=sh, stride_w=sw, dilation_h_factor=dh,
-                 dilation_w_factor=dw, fused_activation_function=c.pick(ACTIVATIONS), **options)
+    c.b.operator(
+        "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D",
+        [x, *weights],
+        [y],
+        padding=padding,
+        stride_h=sh,
+        stride_w=sw,
+        dilation_h_factor=dh,
+        dilation_w_factor=dw,
+        fused_activation_function=c.pick(ACTIVATIONS),
+        **options,
+    )
     return c.build(y)
 
 
@@ -148,8 +158,17 @@ def _pool(c: _Case, opcode: str) -> tuple[bytes, list[np.ndarray]]:
     n, ch = int(rng.integers(1, 3)), int(rng.integers(1, 9))
     x = c.input("input", (n, h, w, ch))
     y = c.output((n, oh, ow, ch), c.q(x) if c.int8 else None)
-    c.b.operator(opcode, [x], [y], padding=padding, stride_h=sh, stride_w=sw, filter_height=fh,
-                 filter_width=fw, fused_activation_function=c.pick(ACTIVATIONS))
+    c.b.operator(
+        opcode,
+        [x],
+        [y],
+        padding=padding,
+        stride_h=sh,
+        stride_w=sw,
+        filter_height=fh,
+        filter_width=fw,
+        fused_activation_function=c.pick(ACTIVATIONS),
+    )
     return c.build(y)
 
 
@@ -159,9 +178,9 @@ def _broadcast_shapes(rng: np.random.Generator, max_rank: int):
     a = [d if rng.random() < 0.6 else 1 for d in out]
     b = [d if rng.random() < 0.6 else 1 for d in out]
     if rng.random() < 0.3:
-        a = a[int(rng.integers(0, rank)):] or [1]
+        a = a[int(rng.integers(0, rank)) :] or [1]
     if rng.random() < 0.3:
-        b = b[int(rng.integers(0, rank)):] or [1]
+        b = b[int(rng.integers(0, rank)) :] or [1]
     return a, b, list(np.broadcast_shapes(tuple(a), tuple(b)))
 
 

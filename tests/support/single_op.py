@@ -6,6 +6,7 @@ Small, plausible models for unit tests of the writer, packer, quantizer and refe
 randomized ones (many shapes per operator) are in random_ops.py. An operator without a fixed
 model here gets its seeded random one, so a new op needs only its random builder.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,8 +31,7 @@ def single_op_model(opcode: str, dtype: str = "int8", seed: int = 0) -> bytes:
     DEQUANTIZE (int8 only) turns int8 into float32.
     """
     if opcode not in OPS:
-        raise ModelError(f"no single-operator model for {opcode}; operators: "
-                         f"{', '.join(SINGLE_OPS)}")
+        raise ModelError(f"no single-operator model for {opcode}; operators: {', '.join(SINGLE_OPS)}")
     if dtype not in OPS[opcode].dtypes:
         raise ModelError(f"no {dtype} model of {opcode}; dtypes: {', '.join(OPS[opcode].dtypes)}")
     if not hasattr(_SingleOp, "_" + opcode.lower()):
@@ -51,11 +51,11 @@ class _SingleOp:
         inputs, output = getattr(self, "_" + opcode.lower())()
         return self.b.build(inputs, [output])
 
-    def act(self, name: str, shape: Sequence[int], scale: float = 0.05, zero_point: int = -3,
-            int8: bool | None = None) -> int:
+    def act(
+        self, name: str, shape: Sequence[int], scale: float = 0.05, zero_point: int = -3, int8: bool | None = None
+    ) -> int:
         int8 = self.int8 if int8 is None else int8
-        return self.b.tensor(name, shape, np.int8 if int8 else np.float32,
-                             quant(scale, zero_point) if int8 else None)
+        return self.b.tensor(name, shape, np.int8 if int8 else np.float32, quant(scale, zero_point) if int8 else None)
 
     def weights(self, shape: Sequence[int], axis: int, input_scale: float = 0.05) -> list[int]:
         channels = shape[axis]
@@ -70,21 +70,35 @@ class _SingleOp:
         wq = np.clip(np.round(w / scales.reshape(view)), -127, 127).astype(np.int8)
         bias_scales = (input_scale * scales).astype(np.float32)
         bq = np.round(bias / bias_scales).astype(np.int32)
-        return [self.b.constant("weights", wq, quant(scales, 0, axis)),
-                self.b.constant("bias", bq, quant(bias_scales, 0))]
+        return [
+            self.b.constant("weights", wq, quant(scales, 0, axis)),
+            self.b.constant("bias", bq, quant(bias_scales, 0)),
+        ]
 
     def _conv_2d(self) -> tuple[list[int], int]:
         x = self.act("input", (1, 8, 8, 3))
         y = self.act("output", (1, 4, 4, 4), 0.1, 2)
-        self.b.operator("CONV_2D", [x, *self.weights((4, 3, 3, 3), 0)], [y], padding="SAME",
-                        stride_w=2, stride_h=2, fused_activation_function="RELU")
+        self.b.operator(
+            "CONV_2D",
+            [x, *self.weights((4, 3, 3, 3), 0)],
+            [y],
+            padding="SAME",
+            stride_w=2,
+            stride_h=2,
+            fused_activation_function="RELU",
+        )
         return [x], y
 
     def _depthwise_conv_2d(self) -> tuple[list[int], int]:
         x = self.act("input", (1, 8, 8, 4))
         y = self.act("output", (1, 6, 6, 8), 0.1, 2)
-        self.b.operator("DEPTHWISE_CONV_2D", [x, *self.weights((1, 3, 3, 8), 3)], [y],
-                        depth_multiplier=2, fused_activation_function="RELU6")
+        self.b.operator(
+            "DEPTHWISE_CONV_2D",
+            [x, *self.weights((1, 3, 3, 8), 3)],
+            [y],
+            depth_multiplier=2,
+            fused_activation_function="RELU6",
+        )
         return [x], y
 
     def _fully_connected(self) -> tuple[list[int], int]:
@@ -96,8 +110,7 @@ class _SingleOp:
     def _pool(self, opcode: str) -> tuple[list[int], int]:
         x = self.act("input", (1, 8, 8, 4))
         y = self.act("output", (1, 4, 4, 4))  # same parameters as the input: TFLM requires it
-        self.b.operator(opcode, [x], [y], filter_width=2, filter_height=2, stride_w=2,
-                        stride_h=2)
+        self.b.operator(opcode, [x], [y], filter_width=2, filter_height=2, stride_w=2, stride_h=2)
         return [x], y
 
     def _average_pool_2d(self) -> tuple[list[int], int]:
@@ -140,8 +153,7 @@ class _SingleOp:
 
     def _pad(self) -> tuple[list[int], int]:
         x = self.act("input", (1, 4, 4, 2))
-        paddings = self.b.constant("paddings", np.array([[0, 0], [1, 1], [2, 0], [0, 0]],
-                                                        np.int32))
+        paddings = self.b.constant("paddings", np.array([[0, 0], [1, 1], [2, 0], [0, 0]], np.int32))
         y = self.act("output", (1, 6, 6, 2))
         self.b.operator("PAD", [x, paddings], [y])
         return [x], y

@@ -1,4 +1,5 @@
 """Regression gates: bit-exactness, thresholds per metric, improvements, baseline files."""
+
 import json
 
 import pytest
@@ -19,10 +20,19 @@ def _record(total: int, layer0: int, flash: int, bit_exact: bool = True, mismatc
         {"id": 0, "name": "inference", "layer": None, "unit": "instructions", "instructions": total},
         {"id": 8, "name": "layer0", "layer": 0, "unit": "instructions", "instructions": layer0},
     ]
-    return {"case": "kws", "model": "kws.tflite", "board": "nucleo_f746", "emulator": "qemu",
-            "build_id": "b", "bit_exact": bit_exact, "mismatch": mismatch,
-            "metrics": {"timing": {"unit": "instructions", "regions": regions},
-                        "memory": {"flash_bytes": flash, "ram_static_bytes": 1000, "arena_used": 0}}}
+    return {
+        "case": "kws",
+        "model": "kws.tflite",
+        "board": "nucleo_f746",
+        "emulator": "qemu",
+        "build_id": "b",
+        "bit_exact": bit_exact,
+        "mismatch": mismatch,
+        "metrics": {
+            "timing": {"unit": "instructions", "regions": regions},
+            "memory": {"flash_bytes": flash, "ram_static_bytes": 1000, "arena_used": 0},
+        },
+    }
 
 
 @pytest.fixture
@@ -34,8 +44,12 @@ def baseline(tmp_path):
 
 def test_flat_metrics_names_units_regions_and_memory():
     flat = flat_metrics(_record(10, 4, 50)["metrics"])
-    assert flat == {"instructions.inference": 10, "instructions.layer0": 4,
-                    "memory.flash_bytes": 50, "memory.ram_static_bytes": 1000}
+    assert flat == {
+        "instructions.inference": 10,
+        "instructions.layer0": 4,
+        "memory.flash_bytes": 50,
+        "memory.ram_static_bytes": 1000,
+    }
 
 
 def test_the_same_run_passes(baseline):
@@ -46,8 +60,7 @@ def test_the_same_run_passes(baseline):
 def test_a_rise_above_the_threshold_names_model_metric_baseline_and_new_value(baseline):
     result = compare(baseline, {"kws": _record(10_300, 4_000, 50_000)})
     assert not result.ok
-    assert result.failures == ["kws.tflite: instructions.inference baseline 10000, now 10300 "
-                               "(+3.00%, threshold 2.0%)"]
+    assert result.failures == ["kws.tflite: instructions.inference baseline 10000, now 10300 (+3.00%, threshold 2.0%)"]
 
 
 def test_a_rise_within_the_threshold_passes(baseline):
@@ -66,15 +79,17 @@ def test_thresholds_per_metric_and_group_override_the_default(baseline):
 def test_improvements_are_reported_not_failed(baseline):
     result = compare(baseline, {"kws": _record(9_000, 4_000, 50_000)})
     assert result.ok
-    assert result.improvements == ["kws.tflite: instructions.inference baseline 10000, now 9000 "
-                                   "(-10.00%, threshold 2.0%)"]
+    assert result.improvements == [
+        "kws.tflite: instructions.inference baseline 10000, now 9000 (-10.00%, threshold 2.0%)"
+    ]
 
 
 def test_losing_bit_exactness_fails_and_names_the_layer(baseline):
     mismatch = {"layer": 3, "layer_name": "CONV_2D", "detail": "output 17 differs"}
     result = compare(baseline, {"kws": _record(10_000, 4_000, 50_000, bit_exact=False, mismatch=mismatch)})
-    assert result.failures == ["kws.tflite: no longer bit-exact with the reference: "
-                               "first difference at layer 3 (CONV_2D)"]
+    assert result.failures == [
+        "kws.tflite: no longer bit-exact with the reference: first difference at layer 3 (CONV_2D)"
+    ]
 
 
 def test_a_case_missing_from_the_baseline_is_reported_new_never_improved(baseline):
@@ -86,8 +101,9 @@ def test_a_case_missing_from_the_baseline_is_reported_new_never_improved(baselin
 def test_a_new_case_must_still_be_bit_exact(baseline):
     mismatch = {"layer": 2, "layer_name": "FULLY_CONNECTED", "detail": "x"}
     result = compare(baseline, {"new": {**_record(1, 1, 1, bit_exact=False, mismatch=mismatch), "case": "new"}})
-    assert result.failures == ["kws.tflite: not bit-exact with the reference: first difference at layer 2 "
-                               "(FULLY_CONNECTED)"]
+    assert result.failures == [
+        "kws.tflite: not bit-exact with the reference: first difference at layer 2 (FULLY_CONNECTED)"
+    ]
     assert result.new == ["new: new case, not in the baseline"] and not result.improvements
 
 
@@ -111,7 +127,8 @@ def test_a_record_without_a_bit_exactness_verdict_fails(baseline, bit_exact):
 def test_a_record_whose_verdict_compared_nothing_fails(baseline):
     record = {**_record(10_000, 4_000, 50_000), "compared": {"elements": 0, "exact": 0}}
     assert compare(baseline, {"kws": record}).failures == [
-        'kws.tflite: the record\'s verdict compared nothing (compared: {"elements": 0, "exact": 0})']
+        'kws.tflite: the record\'s verdict compared nothing (compared: {"elements": 0, "exact": 0})'
+    ]
     assert compare(baseline, {"kws": {**record, "compared": {"elements": 8, "exact": 8}}}).ok
 
 

@@ -1,4 +1,5 @@
 """Board files: loading, validation and the messages a user sees for bad input."""
+
 from pathlib import Path
 
 import pytest

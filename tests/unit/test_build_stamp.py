@@ -1,6 +1,7 @@
 """harness.build skips PlatformIO when nothing a build reads has changed (build_stamp.py): an
 unchanged tree spawns nothing, a changed source, flag, board file or missing output rebuilds,
 and a failed build is never taken as current."""
+
 from __future__ import annotations
 
 import shutil

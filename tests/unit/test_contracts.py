@@ -1,5 +1,6 @@
 """Every host-device layout is defined once (harness/contracts/*.yaml, harness/link/protocol.yaml):
 the generated C headers are current, and the host's layouts follow the same YAML."""
+
 import ctypes
 import re
 import shutil
@@ -50,8 +51,9 @@ def test_swapping_two_fields_in_the_spec_moves_them_in_c_and_in_python(tmp_path)
     swapped = contracts.load_all(spec_dir)["model_format"].records["op"]
     assert swapped.offset("params_offset") == fmt.OPERATOR.offset("tensors_offset") == 4
     assert swapped.offset("tensors_offset") == fmt.OPERATOR.offset("params_offset") == 8
-    values = dict(opcode=3, num_inputs=2, num_outputs=1, type=1, tensors_offset=0x111,
-                  params_offset=0x222, params_size=56)
+    values = dict(
+        opcode=3, num_inputs=2, num_outputs=1, type=1, tensors_offset=0x111, params_offset=0x222, params_size=56
+    )
     assert swapped.pack(**values) != fmt.OPERATOR.pack(**values)
     assert swapped.unpack(swapped.pack(**values)) == fmt.OPERATOR.unpack(fmt.OPERATOR.pack(**values))
 
@@ -66,15 +68,23 @@ def test_the_kernel_tests_ctypes_structs_follow_the_spec(name):
 
 
 def test_a_record_with_padding_is_refused(tmp_path):
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"records": {"bad": {"c_type": "bad_t", "fields": [
-        {"name": "a", "type": "u8"}, {"name": "b", "type": "u32"}]}}}))
+    (tmp_path / "bad.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "records": {
+                    "bad": {"c_type": "bad_t", "fields": [{"name": "a", "type": "u8"}, {"name": "b", "type": "u32"}]}
+                }
+            }
+        )
+    )
     with pytest.raises(contracts.SpecError, match="bad.b at offset 1 is not 4-byte aligned"):
         contracts.load_file(tmp_path / "bad.yaml")
 
 
 def test_a_doc_split_by_an_unquoted_comma_is_refused(tmp_path):
-    (tmp_path / "bad.yaml").write_text("records:\n  bad:\n    c_type: bad_t\n    fields:\n"
-                                       "      - {name: a, type: u32, doc: one, two}\n")
+    (tmp_path / "bad.yaml").write_text(
+        "records:\n  bad:\n    c_type: bad_t\n    fields:\n      - {name: a, type: u32, doc: one, two}\n"
+    )
     with pytest.raises(contracts.SpecError, match="quote a doc"):
         contracts.load_file(tmp_path / "bad.yaml")
 
@@ -83,8 +93,16 @@ def test_pack_needs_every_field_by_name():
     with pytest.raises(KeyError, match="params_size is missing"):
         fmt.OPERATOR.pack(opcode=3, num_inputs=2, num_outputs=1, type=1, tensors_offset=0, params_offset=0)
     with pytest.raises(KeyError, match="no field params_bytes"):
-        fmt.OPERATOR.pack(opcode=3, num_inputs=2, num_outputs=1, type=1, tensors_offset=0, params_offset=0,
-                          params_size=0, params_bytes=0)
+        fmt.OPERATOR.pack(
+            opcode=3,
+            num_inputs=2,
+            num_outputs=1,
+            type=1,
+            tensors_offset=0,
+            params_offset=0,
+            params_size=0,
+            params_bytes=0,
+        )
 
 
 def test_operator_codes_are_tflites():

@@ -1,4 +1,5 @@
 """Labelled data sets and the accuracy metrics (harness/engine/dataset.py, accuracy.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,12 +25,15 @@ def test_quantize_uses_scale_and_zero_point_and_saturates():
     assert np.allclose(dequantize(q[:4], 2 / 255, -1), [-127 * 2 / 255, 0.0, 2 / 255, 64 * 2 / 255])
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"x": np.zeros((2, 4, 4, 1))}, "no array 'y'"),
-    ({"x": np.zeros((2, 5, 4, 1)), "y": [0, 1]}, r"x has shape \[2, 5, 4, 1\], want \[N, 4, 4, 1\]"),
-    ({"x": np.zeros((2, 4, 4, 1)), "y": [0, 1, 1]}, "y must be 2 integer labels"),
-    ({"x": np.zeros((2, 4, 4, 1), np.int32), "y": [0, 1]}, "x is int32"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"x": np.zeros((2, 4, 4, 1))}, "no array 'y'"),
+        ({"x": np.zeros((2, 5, 4, 1)), "y": [0, 1]}, r"x has shape \[2, 5, 4, 1\], want \[N, 4, 4, 1\]"),
+        ({"x": np.zeros((2, 4, 4, 1)), "y": [0, 1, 1]}, "y must be 2 integer labels"),
+        ({"x": np.zeros((2, 4, 4, 1), np.int32), "y": [0, 1]}, "x is int32"),
+    ],
+)
 def test_bad_npz_files_are_named_in_one_line(tmp_path, arrays, message):
     np.savez(tmp_path / "d.npz", **arrays)
     with pytest.raises(HarnessError, match=message):
@@ -72,6 +76,7 @@ def test_top1_and_auc():
 def test_labels_are_checked_against_the_model_before_any_board_boots(tmp_path):
     from harness.engine.accuracy import dataset_for
     from harness.shared_models import SHARED_MODELS
+
     model = SHARED_MODELS / "tflm_examples" / "person_detect.tflite"
     if not model.is_file():
         pytest.skip("shared models not available")

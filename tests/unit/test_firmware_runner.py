@@ -1,5 +1,6 @@
 """The host's checks of a user firmware's model description (harness.firmware_runner), without a
 device: the RUNNER_TENSOR reply decoded, and every way it may differ from the .tflite named."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from harness.firmware_runner import FirmwareModel, ModelMismatch, RunnerTensor, _layers
+
 from harness.errors import LinkError
+from harness.firmware_runner import FirmwareModel, ModelMismatch, RunnerTensor, _layers
 from harness.link.framing import Frame
 from harness.link.protocol import FLAG_MORE, MessageType
 from harness.model.tflite import load_model
@@ -21,8 +23,13 @@ pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="shared models not av
 
 def _described(model, index: int) -> RunnerTensor:
     tensor = model.tensors[index]
-    return RunnerTensor(tensor.dtype, tuple(tensor.shape), float(tensor.quant.scale[0]),
-                        int(tensor.quant.zero_point[0]), int(np.prod(tensor.shape)) * tensor.dtype.itemsize)
+    return RunnerTensor(
+        tensor.dtype,
+        tuple(tensor.shape),
+        float(tensor.quant.scale[0]),
+        int(tensor.quant.zero_point[0]),
+        int(np.prod(tensor.shape)) * tensor.dtype.itemsize,
+    )
 
 
 def _firmware(model, **input_changes) -> FirmwareModel:
@@ -39,13 +46,16 @@ def test_a_faithful_description_passes():
     _firmware(model).check_model(model, HELLO)
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"shape": (1, 2)}, "shape [1, 2] (model: [1, 1])"),
-    ({"dtype": np.dtype(np.uint8)}, "type uint8 (model: int8)"),
-    ({"zero_point": 3}, "zero point 3"),
-    ({"scale": 1.0}, "scale 1"),
-    ({"nbytes": 4}, "4 bytes (model: 1)"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"shape": (1, 2)}, "shape [1, 2] (model: [1, 1])"),
+        ({"dtype": np.dtype(np.uint8)}, "type uint8 (model: int8)"),
+        ({"zero_point": 3}, "zero point 3"),
+        ({"scale": 1.0}, "scale 1"),
+        ({"nbytes": 4}, "4 bytes (model: 1)"),
+    ],
+)
 def test_each_difference_is_named(changes, problem):
     model = load_model(HELLO)
     with pytest.raises(ModelMismatch, match=r"input 0 .*" + re.escape(problem)):
@@ -61,8 +71,19 @@ def test_another_models_sha256_is_refused():
 
 
 def test_tensor_reply_decodes_the_float_scale_bits():
-    reply = {"dtype": 9, "rank": 2, "d0": 1, "d1": 10, "d2": 0, "d3": 0, "d4": 0, "d5": 0,
-             "scale_bits": struct.unpack("<I", struct.pack("<f", 0.25))[0], "zero_point": -5, "bytes": 10}
+    reply = {
+        "dtype": 9,
+        "rank": 2,
+        "d0": 1,
+        "d1": 10,
+        "d2": 0,
+        "d3": 0,
+        "d4": 0,
+        "d5": 0,
+        "scale_bits": struct.unpack("<I", struct.pack("<f", 0.25))[0],
+        "zero_point": -5,
+        "bytes": 10,
+    }
     assert RunnerTensor.from_reply(reply, "output 0") == RunnerTensor(np.dtype(np.int8), (1, 10), 0.25, -5, 10)
     with pytest.raises(LinkError, match="element type 42"):
         RunnerTensor.from_reply({**reply, "dtype": 42}, "output 0")
@@ -70,7 +91,10 @@ def test_tensor_reply_decodes_the_float_scale_bits():
 
 def test_layer_messages_are_reassembled_across_frames():
     payload = struct.pack("<HHI", 2, 8, 5) + b"abcde"
-    frames = [Frame(MessageType.RUNNER_LAYER, 9, payload[:6], FLAG_MORE), Frame(MessageType.RUNNER_LAYER, 9, payload[6:])]
+    frames = [
+        Frame(MessageType.RUNNER_LAYER, 9, payload[:6], FLAG_MORE),
+        Frame(MessageType.RUNNER_LAYER, 9, payload[6:]),
+    ]
     assert _layers(frames) == {8: (2, b"abcde")}
     with pytest.raises(LinkError, match="4 of 5 bytes"):
         _layers([Frame(MessageType.RUNNER_LAYER, 9, payload[:-1])])
@@ -83,7 +107,9 @@ def test_per_layer_refuses_an_unpublished_or_short_operator_output():
     model = load_model(HELLO)
     session = object.__new__(FirmwareSession)
     session.model = model
-    published = {t: (op.index, bytes(int(np.prod(model.tensors[t].shape)))) for op in model.operators for t in op.outputs}
+    published = {
+        t: (op.index, bytes(int(np.prod(model.tensors[t].shape)))) for op in model.operators for t in op.outputs
+    }
     assert set(session._published_values(published)) == set(published)
     last = model.operators[-1]
     with pytest.raises(HarnessError, match=f"no output for operator {last.index} \\(FULLY_CONNECTED"):

@@ -1,6 +1,7 @@
 """The exact commands that write a packed model into a real board's flash model slot (no board
 can be attached here, so the command lines are what is tested; the firmware side is
 tests/device/test_model_slot_files.py)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -38,10 +39,13 @@ def test_intel_hex_carries_the_slot_address_across_64k_pages():
     assert memory == {0x0800FFF0 + i: b for i, b in enumerate(IMAGE)}
 
 
-@pytest.mark.parametrize("probe, expected", [
-    (None, ["st-flash", "--reset", "write", "{model_bin}", "0x08040000"]),
-    ("0669FF37", ["st-flash", "--serial", "0669FF37", "--reset", "write", "{model_bin}", "0x08040000"]),
-])
+@pytest.mark.parametrize(
+    "probe, expected",
+    [
+        (None, ["st-flash", "--reset", "write", "{model_bin}", "0x08040000"]),
+        ("0669FF37", ["st-flash", "--serial", "0669FF37", "--reset", "write", "{model_bin}", "0x08040000"]),
+    ],
+)
 def test_nucleo_f746_writes_the_slot_with_st_flash_at_its_address(tmp_path, probe, expected):
     board = load_board("nucleo_f746")
     files = write_slot_files(board, IMAGE, tmp_path)
@@ -59,8 +63,20 @@ def test_uno_writes_the_slot_as_intel_hex_with_avrdude_without_erasing(tmp_path)
     board = load_board("uno")
     files = write_slot_files(board, IMAGE[:1000], tmp_path)
     command = model_flash_command(board, files, None, "/dev/ttyACM0")
-    assert command == ["avrdude", "-p", "atmega328p", "-c", "arduino", "-P", "/dev/ttyACM0", "-b", "115200",
-                       "-D", "-U", f"flash:w:{files['model_hex']}:i"]
+    assert command == [
+        "avrdude",
+        "-p",
+        "atmega328p",
+        "-c",
+        "arduino",
+        "-P",
+        "/dev/ttyACM0",
+        "-b",
+        "115200",
+        "-D",
+        "-U",
+        f"flash:w:{files['model_hex']}:i",
+    ]
     assert _parse_hex(files["model_hex"].read_text()) == {0x6E00 + i: b for i, b in enumerate(IMAGE[:1000])}
 
 
@@ -80,8 +96,11 @@ def test_flash_model_runs_the_command_and_finds_the_port_again(monkeypatch):
     board = load_board("nucleo_f746")
     ran = []
     monkeypatch.setattr(flash_module.shutil, "which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(flash_module.subprocess, "run",
-                        lambda command, **kw: ran.append(command) or subprocess.CompletedProcess(command, 0, "", ""))
+    monkeypatch.setattr(
+        flash_module.subprocess,
+        "run",
+        lambda command, **kw: ran.append(command) or subprocess.CompletedProcess(command, 0, "", ""),
+    )
     monkeypatch.setattr(flash_module, "wait_for_port", lambda board, probe: "/dev/ttyACM3")
     assert flash_module.flash_model(board, IMAGE, "ABC") == "/dev/ttyACM3"
     (command,) = ran
@@ -99,10 +118,17 @@ def test_a_missing_flasher_is_named_before_anything_is_built(monkeypatch):
 @pytest.mark.skipif(not (SHARED_MODELS / "mlperf_tiny/vww_96_int8.tflite").is_file(), reason="shared models")
 def test_hil_flash_with_a_model_refuses_without_the_flasher_before_building(tmp_path):
     env = {"PATH": str(tmp_path), "PYTHONPATH": ":".join(sys.path)}  # no st-flash on this PATH
-    for argv in (["flash", "--board", "nucleo_f746", "--model"], ["run", "--board", "nucleo_f746", "--emulator", "none", "--model"]):
-        done = subprocess.run([sys.executable, "-m", "harness.cli", *argv,
-                               str(SHARED_MODELS / "mlperf_tiny/vww_96_int8.tflite")],
-                              capture_output=True, text=True, timeout=120, env=env)
+    for argv in (
+        ["flash", "--board", "nucleo_f746", "--model"],
+        ["run", "--board", "nucleo_f746", "--emulator", "none", "--model"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "harness.cli", *argv, str(SHARED_MODELS / "mlperf_tiny/vww_96_int8.tflite")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         assert done.returncode == 2, done.stderr
         assert "needs st-flash, which is not installed" in done.stderr
         assert "building" not in done.stderr and "Traceback" not in done.stderr

@@ -1,4 +1,5 @@
 """The host's frame parser: round trips, and recovery from every kind of damage."""
+
 import zlib
 
 import pytest

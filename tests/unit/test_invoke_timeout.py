@@ -1,5 +1,6 @@
 """How long the host waits for INVOKE: scaled with the model's MACs, never under the floor,
 and never under the reply timeout the user gave (hil --timeout, pytest --hil-timeout)."""
+
 from types import SimpleNamespace
 
 import numpy as np

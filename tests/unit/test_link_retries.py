@@ -2,6 +2,7 @@
 
 A fake transport plays the device: it answers each request frame, and can lose chosen replies.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,12 @@ class FakeDevice:
     """Answers requests; `lose` holds, per message name, how many of its first replies vanish,
     `errors` how many are answered with TRUNCATED instead, `short` how many come back short."""
 
-    def __init__(self, lose: dict[str, int] | None = None, errors: dict[str, int] | None = None,
-                 short: dict[str, int] | None = None):
+    def __init__(
+        self,
+        lose: dict[str, int] | None = None,
+        errors: dict[str, int] | None = None,
+        short: dict[str, int] | None = None,
+    ):
         self.lose, self.errors, self.short = dict(lose or {}), dict(errors or {}), dict(short or {})
         self.received: list[str] = []
         self._parser, self._out = FrameParser(), bytearray()
@@ -68,13 +73,15 @@ def _link(device: FakeDevice) -> Link:
 
 
 def _read(link: Link, length: int = 8) -> dict:
-    short = (lambda reply: "short" if len(reply["data"]) != length else None)
+    def short(reply):
+        return "short" if len(reply["data"]) != length else None
+
     return link.call("TENSOR_READ", check=short, tensor=0, reserved=0, offset=0, length=length)
 
 
 def test_the_flag_comes_from_the_message_definitions():
     flagged = {name for name, msg in protocol.SPEC["messages"].items() if msg.get("idempotent")}
-    assert IDEMPOTENT == flagged
+    assert flagged == IDEMPOTENT
     assert {"TENSOR_READ", "TENSOR_FILL", "TENSOR_WRITE", "MODEL_LOAD"} <= IDEMPOTENT
     assert "INVOKE" not in IDEMPOTENT and "RESET" not in IDEMPOTENT
 

@@ -1,4 +1,5 @@
 """Board locks across processes: one holder, the holder named, freed when the holder dies."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ def lock_dir(tmp_path, monkeypatch):
 
 def start_holder(key: str, seconds: float = 60.0, wait: float = 0.0) -> subprocess.Popen:
     """Another session: a process that takes the lock and keeps it for `seconds`."""
-    process = subprocess.Popen([sys.executable, "-c", HOLDER, key, str(seconds), str(wait)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, key, str(seconds), str(wait)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline().strip() == "held"
     return process
 
@@ -110,14 +112,18 @@ def test_killing_the_holder_frees_the_board():
 def test_a_pool_hands_out_the_first_free_board_and_names_every_holder_when_all_are_busy():
     first = start_holder(lock_key("port", "/dev/ttyACM0"))
     try:
-        pool = [Candidate("f746 on /dev/ttyACM0", [("port", "/dev/ttyACM0")], port="/dev/ttyACM0"),
-                Candidate("f746 on /dev/ttyACM1", [("port", "/dev/ttyACM1")], port="/dev/ttyACM1")]
+        pool = [
+            Candidate("f746 on /dev/ttyACM0", [("port", "/dev/ttyACM0")], port="/dev/ttyACM0"),
+            Candidate("f746 on /dev/ttyACM1", [("port", "/dev/ttyACM1")], port="/dev/ttyACM1"),
+        ]
         chosen, locks = claim_first_free(pool, timeout=0)
         assert chosen.port == "/dev/ttyACM1"
         second = start_holder(lock_key("port", "/dev/ttyACM2"))
         try:
             pool[1:] = [Candidate("f746 on /dev/ttyACM2", [("port", "/dev/ttyACM2")], port="/dev/ttyACM2")]
-            with pytest.raises(BoardBusy, match=rf"all 2 boards of the pool are busy: .*pid {first.pid} .*pid {second.pid} "):
+            with pytest.raises(
+                BoardBusy, match=rf"all 2 boards of the pool are busy: .*pid {first.pid} .*pid {second.pid} "
+            ):
                 claim_first_free(pool, timeout=0)
         finally:
             stop(second)

@@ -6,6 +6,7 @@ scripted device on a loopback TCP socket (a pyserial URL, as a ser2net-exported 
 so each malformed reply is shown to end the command with one line and exit 2, never a traceback
 or a hang. What the real firmware does is tests/device/test_mlperf_tiny.py's.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,8 @@ from harness.mlperf.protocol import (
     parse_results,
 )
 from harness.model import load_model
-from tests.support.single_op import single_op_model
 from harness.reference import Reference
+from tests.support.single_op import single_op_model
 
 
 class CannedTransport:
@@ -50,8 +51,9 @@ def reply_to(lines: list[str]) -> Callable[[str], bytes]:
 
 
 def test_name_and_profile_are_read_as_the_runner_reads_them():
-    link = MlperfLink(CannedTransport(reply_to(["m-name-dut-[acme kws]", "m-profile-[ULPMark V0.0.1]",
-                                                "m-model-[kws01]"])))
+    link = MlperfLink(
+        CannedTransport(reply_to(["m-name-dut-[acme kws]", "m-profile-[ULPMark V0.0.1]", "m-model-[kws01]"]))
+    )
     assert parse_name(link.command("name")) == "acme kws"
     assert parse_profile(link.command("profile")) == ("ULPMark V0.0.1", "kws01")
 
@@ -64,25 +66,37 @@ def test_an_interface_boards_passthrough_wrapping_is_removed():
 
 
 def test_an_infer_reply_gives_results_and_the_time_between_the_laps():
-    lines = ["m-warmup-start-1", "m-warmup-done", "m-infer-start-10", "m-lap-us-1000", "m-lap-us-51000",
-             "m-infer-done", "m-results-[0.000,0.996,0.004]"]
+    lines = [
+        "m-warmup-start-1",
+        "m-warmup-done",
+        "m-infer-start-10",
+        "m-lap-us-1000",
+        "m-lap-us-51000",
+        "m-infer-done",
+        "m-results-[0.000,0.996,0.004]",
+    ]
     reply = MlperfLink(CannedTransport(reply_to(lines))).command("infer 10 1")
     parsed = parse_infer(reply, 10)
     assert parsed.values == ["0.000", "0.996", "0.004"]
     assert parsed.elapsed_us == 50000 and parsed.per_inference_us == 5000
 
 
-@pytest.mark.parametrize("lines, problem", [
-    (["m-infer-start-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0]"], "1 m-lap-us-N lines, want 2"),
-    (["m-infer-start-1", "m-lap-us-9", "m-lap-us-5", "m-infer-done", "m-results-[1.0]"], "went back"),
-    (["m-infer-start-2", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0]"], "m-infer-start-1"),
-    (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-results-[1.0]"], "no m-infer-done"),
-    (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0"], "no m-results"),
-    (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0]", "m-results-[1.0]"],
-     "2 m-results"),
-    (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[0.5,x1]"], "'x1' is not a number"),
-    (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[]"], "holds no values"),
-])
+@pytest.mark.parametrize(
+    "lines, problem",
+    [
+        (["m-infer-start-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0]"], "1 m-lap-us-N lines, want 2"),
+        (["m-infer-start-1", "m-lap-us-9", "m-lap-us-5", "m-infer-done", "m-results-[1.0]"], "went back"),
+        (["m-infer-start-2", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0]"], "m-infer-start-1"),
+        (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-results-[1.0]"], "no m-infer-done"),
+        (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0"], "no m-results"),
+        (
+            ["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[1.0]", "m-results-[1.0]"],
+            "2 m-results",
+        ),
+        (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[0.5,x1]"], "'x1' is not a number"),
+        (["m-infer-start-1", "m-lap-us-1", "m-lap-us-5", "m-infer-done", "m-results-[]"], "holds no values"),
+    ],
+)
 def test_a_malformed_infer_reply_is_named(lines, problem):
     reply = MlperfLink(CannedTransport(reply_to(lines))).command("infer 1 0")
     with pytest.raises(MalformedReply, match=re.escape(problem)):
@@ -91,8 +105,11 @@ def test_a_malformed_infer_reply_is_named(lines, problem):
 
 def test_a_reply_that_never_ends_times_out_naming_the_command():
     link = MlperfLink(CannedTransport(lambda command: b"m-name-dut-[x]\r\nhalf a li"), timeout=0.2)
-    with pytest.raises(MalformedReply, match=r"reply to 'name%': no reply within the timeout "
-                                             r"\(partial line 'half a li'\)"):
+    with pytest.raises(
+        MalformedReply,
+        match=r"reply to 'name%': no reply within the timeout "
+        r"\(partial line 'half a li'\)",
+    ):
         link.command("name")
 
 
@@ -118,6 +135,7 @@ def test_nan_and_inf_are_numbers_the_verdict_judges():
 
 
 # -- the printed values against the reference's int8 --------------------------------------------
+
 
 def test_printed_values_stand_for_the_int8_values_exactly_when_the_scale_allows():
     scale, zp = 1 / 256, -128  # a softmax output: one int8 step is 0.0039, above "%0.3f"'s 0.001
@@ -150,12 +168,18 @@ def test_printed_int8_values_are_compared_exactly():
 
 # -- hil run --protocol mlperf-tiny against a scripted device on a TCP socket ---------------------
 
+
 class ScriptedDevice:
     """A TCP server speaking the API: good replies, except to the commands that match a pattern of
     `broken` (re.match), which get its text (None: no reply at all)."""
 
-    def __init__(self, input_bytes: int, outputs: int, broken: dict[str, str | None],
-                 compute: Callable[[bytes, str], list[str]] | None = None):
+    def __init__(
+        self,
+        input_bytes: int,
+        outputs: int,
+        broken: dict[str, str | None],
+        compute: Callable[[bytes, str], list[str]] | None = None,
+    ):
         self.input_bytes, self.outputs, self.broken, self.compute = input_bytes, outputs, broken, compute
         self.buffer = b""
         self.server = socket.create_server(("127.0.0.1", 0))
@@ -230,27 +254,49 @@ def device(model_file) -> Iterator[Callable[..., ScriptedDevice]]:
 
 
 def run_against(device: ScriptedDevice, model_file, capsys) -> tuple[int, list[str], str]:
-    status = main(["run", "--protocol", "mlperf-tiny", "--port", f"socket://127.0.0.1:{device.port}",
-                   "--model", str(model_file), "--timeout", "0.5", "--inputs", "2"])
+    status = main(
+        [
+            "run",
+            "--protocol",
+            "mlperf-tiny",
+            "--port",
+            f"socket://127.0.0.1:{device.port}",
+            "--model",
+            str(model_file),
+            "--timeout",
+            "0.5",
+            "--inputs",
+            "2",
+        ]
+    )
     captured = capsys.readouterr()
     return status, captured.err.strip().splitlines(), captured.out
 
 
-@pytest.mark.parametrize("broken, problem", [
-    ({"name": "\x00\x13\xff garbage\r\n"}, "reply to 'name%': the firmware sent a line that is not text"),
-    ({"name": None}, "reply to 'name%': no reply within the timeout"),
-    ({"profile": "m-profile-[x]\r\n"}, "reply to 'profile%': no m-model-[...] line"),
-    ({"db load": "e-[Command 'db load' must be >0 bytes]\r\n"}, "the firmware answered 'db load"),
-    ({"db load": "m-[Expecting 3 bytes]\r\n"}, "the firmware expects 3 bytes"),
-    ({"db [0-9a-f]": None}, "no reply within the timeout"),
-    ({"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-lap-us-2\r\nm-infer-done\r\nm-results-[0.1,0.2\r\n"},
-     "no m-results-[...] line"),
-    ({"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-lap-us-2\r\nm-infer-done\r\nm-results-[0.1,0.2]\r\n"},
-     "printed 2 m-results values; the model's output"),
-    ({"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-lap-us-2\r\nm-infer-done\r\nm-results-[0.1,zz]\r\n"},
-     "m-results value 1 'zz' is not a number"),
-    ({"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-infer-done\r\nm-results-[0.1]\r\n"}, "m-lap-us-N lines, want 2"),
-])
+@pytest.mark.parametrize(
+    "broken, problem",
+    [
+        ({"name": "\x00\x13\xff garbage\r\n"}, "reply to 'name%': the firmware sent a line that is not text"),
+        ({"name": None}, "reply to 'name%': no reply within the timeout"),
+        ({"profile": "m-profile-[x]\r\n"}, "reply to 'profile%': no m-model-[...] line"),
+        ({"db load": "e-[Command 'db load' must be >0 bytes]\r\n"}, "the firmware answered 'db load"),
+        ({"db load": "m-[Expecting 3 bytes]\r\n"}, "the firmware expects 3 bytes"),
+        ({"db [0-9a-f]": None}, "no reply within the timeout"),
+        (
+            {"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-lap-us-2\r\nm-infer-done\r\nm-results-[0.1,0.2\r\n"},
+            "no m-results-[...] line",
+        ),
+        (
+            {"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-lap-us-2\r\nm-infer-done\r\nm-results-[0.1,0.2]\r\n"},
+            "printed 2 m-results values; the model's output",
+        ),
+        (
+            {"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-lap-us-2\r\nm-infer-done\r\nm-results-[0.1,zz]\r\n"},
+            "m-results value 1 'zz' is not a number",
+        ),
+        ({"infer": "m-infer-start-1\r\nm-lap-us-1\r\nm-infer-done\r\nm-results-[0.1]\r\n"}, "m-lap-us-N lines, want 2"),
+    ],
+)
 def test_a_malformed_reply_ends_the_run_in_one_line_with_exit_2(device, model_file, capsys, broken, problem):
     status, err, _ = run_against(device(broken), model_file, capsys)
     assert status == 2, err
@@ -271,15 +317,23 @@ def test_a_model_the_api_cannot_feed_is_refused_before_connecting(tmp_path, caps
     assert status == 2 and "is float32; the MLPerf Tiny driver checks int8 models" in line, line
 
 
-@pytest.mark.parametrize("args, problem", [
-    ([], "--board is required"),
-    (["--protocol", "mlperf-tiny", "--firmware-project", "."], "--firmware-project does not apply"),
-    (["--protocol", "mlperf-tiny", "--board", "nucleo_f746", "--firmware", "/no/such.elf"],
-     "/no/such.elf: no such firmware ELF file"),
-    (["--protocol", "mlperf-tiny", "--emulator", "qemu"], "--emulator qemu needs --board"),
-    (["--protocol", "mlperf-tiny", "--emulator", "none"], "needs --port"),
-    (["--protocol", "mlperf-tiny", "--per-layer", "--port", "socket://127.0.0.1:9"], "--per-layer needs the harness protocol"),
-])
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        ([], "--board is required"),
+        (["--protocol", "mlperf-tiny", "--firmware-project", "."], "--firmware-project does not apply"),
+        (
+            ["--protocol", "mlperf-tiny", "--board", "nucleo_f746", "--firmware", "/no/such.elf"],
+            "/no/such.elf: no such firmware ELF file",
+        ),
+        (["--protocol", "mlperf-tiny", "--emulator", "qemu"], "--emulator qemu needs --board"),
+        (["--protocol", "mlperf-tiny", "--emulator", "none"], "needs --port"),
+        (
+            ["--protocol", "mlperf-tiny", "--per-layer", "--port", "socket://127.0.0.1:9"],
+            "--per-layer needs the harness protocol",
+        ),
+    ],
+)
 def test_options_that_do_not_go_together_are_one_line(model_file, capsys, args, problem):
     """Each refused before any connection (port 9 on loopback would fail differently)."""
     status = main(["run", "--model", str(model_file), *args])
@@ -289,8 +343,19 @@ def test_options_that_do_not_go_together_are_one_line(model_file, capsys, args, 
 
 def test_an_input_file_of_the_wrong_type_is_refused_before_connecting(model_file, tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros((1, 4), np.float32))
-    status = main(["run", "--protocol", "mlperf-tiny", "--port", "socket://127.0.0.1:9", "--model", str(model_file),
-                   "--input", str(tmp_path / "x.npy")])
+    status = main(
+        [
+            "run",
+            "--protocol",
+            "mlperf-tiny",
+            "--port",
+            "socket://127.0.0.1:9",
+            "--model",
+            str(model_file),
+            "--input",
+            str(tmp_path / "x.npy"),
+        ]
+    )
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and "x.npy: the array is float32 [1, 4]; the model's input" in line, line
 
@@ -301,6 +366,7 @@ def test_a_scripted_device_computing_as_tflite_micro_passes(device, model_file, 
     model = load_model(model_file)
     source, out = model.tensors[model.inputs[0]], model.tensors[model.outputs[0]]
     with Reference(model) as reference:
+
         def compute(data: bytes, command: str) -> list[str]:
             x = np.frombuffer(data, np.int8).reshape(source.shape)
             y = dequantized(reference.run([x])[0], float(out.quant.scale[0]), int(out.quant.zero_point[0]))

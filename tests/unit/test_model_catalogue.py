@@ -1,4 +1,5 @@
 """models/: the project's own models match their generators; the README catalogue is current."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,7 @@ SHARED = SHARED_MODELS
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def test_tiny_conv_files_are_what_make_py_makes():
@@ -27,8 +27,15 @@ def test_tiny_conv_files_are_what_make_py_makes():
 def test_tiny_conv_int8_runs_and_agrees_with_its_float_twin():
     int8 = load_model(ROOT / "models/tiny_conv/tiny_conv_int8.tflite")
     float32 = load_model(ROOT / "models/tiny_conv/tiny_conv_float.tflite")
-    assert int8.opcodes == ["CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-                            "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
+    assert int8.opcodes == [
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "MAX_POOL_2D",
+        "AVERAGE_POOL_2D",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+    ]
     assert int8.opcodes == float32.opcodes
     x_in = int8.tensors[int8.inputs[0]]
     assert x_in.dtype == np.int8 and int8.tensors[int8.outputs[0]].dtype == np.int8

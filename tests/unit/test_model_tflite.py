@@ -111,6 +111,7 @@ def test_two_subgraphs_are_refused():
     fb = schema.ModelT.InitFromPackedBuf(raw, 0)
     fb.subgraphs.append(fb.subgraphs[0])
     import flatbuffers
+
     builder = flatbuffers.Builder(0)
     builder.Finish(fb.Pack(builder), file_identifier=b"TFL3")
     with pytest.raises(ModelError, match="2 subgraphs"):

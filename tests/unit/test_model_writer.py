@@ -28,8 +28,7 @@ def assert_same_content(a, b):
             np.testing.assert_array_equal(x.quant.zero_point, y.quant.zero_point)
             assert x.quant.axis == y.quant.axis
     for x, y in zip(a.operators, b.operators):
-        assert (x.opcode, x.inputs, x.outputs, x.options) == (y.opcode, y.inputs, y.outputs,
-                                                              y.options)
+        assert (x.opcode, x.inputs, x.outputs, x.options) == (y.opcode, y.inputs, y.outputs, y.options)
 
 
 def random_inputs(model, seed=0):
@@ -100,13 +99,27 @@ def test_builder_options_and_quantization_survive():
     b = ModelBuilder("options")
     x = b.tensor("x", (1, 6, 6, 2), np.int8, quant(0.5, -1))
     y = b.tensor("y", (1, 3, 3, 2), np.int8, quant(0.5, -1))
-    b.operator("MAX_POOL_2D", [x], [y], padding="SAME", filter_width=3, filter_height=3,
-               stride_w=2, stride_h=2, fused_activation_function="RELU6")
+    b.operator(
+        "MAX_POOL_2D",
+        [x],
+        [y],
+        padding="SAME",
+        filter_width=3,
+        filter_height=3,
+        stride_w=2,
+        stride_h=2,
+        fused_activation_function="RELU6",
+    )
     model = load_model(b.build([x], [y]))
     assert model.description == "options"
     assert model.operators[0].options == {
-        "padding": "SAME", "stride_w": 2, "stride_h": 2, "filter_width": 3, "filter_height": 3,
-        "fused_activation_function": "RELU6"}
+        "padding": "SAME",
+        "stride_w": 2,
+        "stride_h": 2,
+        "filter_width": 3,
+        "filter_height": 3,
+        "fused_activation_function": "RELU6",
+    }
     assert model.tensors[x].quant.scale.tolist() == [0.5]
     assert model.tensors[x].quant.zero_point.tolist() == [-1]
 
@@ -120,10 +133,13 @@ def test_per_channel_quantization_round_trips():
     assert q.axis == 3 and q.scale.tolist() == scales.tolist() and q.zero_point.tolist() == [0] * 3
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"padding": "DIAGONAL"}, "not a Padding"),
-    ({"stride": 2}, "unknown option 'stride'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"padding": "DIAGONAL"}, "not a Padding"),
+        ({"stride": 2}, "unknown option 'stride'"),
+    ],
+)
 def test_bad_options_are_model_errors(options, message):
     b = ModelBuilder()
     x = b.tensor("x", (1, 4, 4, 1), np.float32)

@@ -2,6 +2,7 @@
 writer, the quantizer and the test-support builders follow it; its codes are TFLite's builtin
 codes, and the device's op enum (generated from harness/contracts/model_format.yaml) and dispatch
 table (firmware/src/engine/ops.c) name the same operators with the same codes."""
+
 from __future__ import annotations
 
 import re
@@ -38,16 +39,15 @@ def test_the_tables_codes_are_the_builtin_codes_and_the_devices():
 
 def test_the_device_dispatch_table_has_every_op():
     source = (FIRMWARE / "engine" / "ops.c").read_text()
-    kinds = source[source.index("kinds[] = {"):]
-    kinds = kinds[:kinds.index("};")]
+    kinds = source[source.index("kinds[] = {") :]
+    kinds = kinds[: kinds.index("};")]
     assert set(re.findall(r"\{ENGINE_OP_(\w+),", kinds)) == set(SUPPORTED)
 
 
 @pytest.mark.parametrize(("opcode", "dtype"), SINGLE_OP_CASES)
 def test_each_ops_model_lowers_in_the_tables_dtype(opcode, dtype):
     [lowered] = lower(load_model(single_op_model(opcode, dtype)))
-    assert (lowered.opcode, lowered.dtype, lowered.code) == (opcode, np.dtype(dtype),
-                                                              OPS[opcode].code)
+    assert (lowered.opcode, lowered.dtype, lowered.code) == (opcode, np.dtype(dtype), OPS[opcode].code)
 
 
 def test_every_op_has_a_random_builder_and_the_same_order():

@@ -1,4 +1,5 @@
 """hil pack: format, validation, requantization, memory plan and the errors at pack time."""
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,9 @@ def _assert_no_live_overlap(lives: list[Lifetime], offsets: dict[int, int], size
         assert offsets[a.tensor] % fmt.ALIGN == 0 and offsets[a.tensor] + a.size <= size
         for b in lives:
             if a.tensor < b.tensor and a.overlaps(b):
-                apart = (offsets[a.tensor] + a.size <= offsets[b.tensor]
-                         or offsets[b.tensor] + b.size <= offsets[a.tensor])
+                apart = (
+                    offsets[a.tensor] + a.size <= offsets[b.tensor] or offsets[b.tensor] + b.size <= offsets[a.tensor]
+                )
                 assert apart, (a, b, offsets)
 
 
@@ -109,8 +111,12 @@ def test_shared_model_arena_is_the_largest_live_set(path):
     except UnsupportedModel:
         pytest.skip("the engine does not run this model")
     arena = {t.index: t for t in packed.tensors if t.storage == fmt.STORAGE_ARENA}
-    lives = lifetimes({i: t.nbytes for i, t in arena.items()}, [(op.inputs, op.outputs) for op in packed.ops],
-                      model.inputs, model.outputs)
+    lives = lifetimes(
+        {i: t.nbytes for i, t in arena.items()},
+        [(op.inputs, op.outputs) for op in packed.ops],
+        model.inputs,
+        model.outputs,
+    )
     _assert_no_live_overlap(lives, {i: t.offset for i, t in arena.items()}, packed.arena_size)
     assert packed.arena_size == lower_bound(lives)
 
@@ -154,8 +160,11 @@ def test_corrupt_tflite_is_a_model_error():
 def test_arena_too_large_for_the_board_names_the_numbers():
     board = load_board("nucleo_f746")
     tflite = _conv_model(height=200, channels=4)  # 160 KB input + 160 KB output
-    with pytest.raises(ModelTooLarge, match=rf"arena of \d+ bytes does not fit board nucleo_f746: "
-                                            rf"327680 bytes of SRAM, {sram_budget(board)} left"):
+    with pytest.raises(
+        ModelTooLarge,
+        match=rf"arena of \d+ bytes does not fit board nucleo_f746: "
+        rf"327680 bytes of SRAM, {sram_budget(board)} left",
+    ):
         pack_model(load_model(tflite), board)
 
 
@@ -176,8 +185,9 @@ def test_every_single_op_model_packs():
 
 
 def _hil(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_pack_errors_exit_2_without_traceback(tmp_path):
@@ -190,8 +200,11 @@ def test_cli_pack_errors_exit_2_without_traceback(tmp_path):
     unsupported.write_bytes(b.build([x], [y]))
     big = tmp_path / "big.tflite"
     big.write_bytes(_conv_model(height=200, channels=4))
-    for path, message in ((bad, "not a valid .tflite"), (unsupported, "layer 0 (TANH)"),
-                          (big, "does not fit board nucleo_f746")):
+    for path, message in (
+        (bad, "not a valid .tflite"),
+        (unsupported, "layer 0 (TANH)"),
+        (big, "does not fit board nucleo_f746"),
+    ):
         done = _hil("pack", str(path), "-o", str(tmp_path / "out.bin"), "--board", "nucleo_f746")
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and "Traceback" not in done.stderr
@@ -208,11 +221,13 @@ def test_cli_pack_writes_a_valid_file(tmp_path):
 def _softmax_model(outputs: str) -> bytes:
     """x -> SOFTMAX -> y, plus z written by no operator and a constant c; graph outputs by name."""
     b = ModelBuilder()
-    tensors = {"x": b.tensor("x", (1, 4), np.int8, quant(0.1, 0)),
-               "y": b.tensor("y", (1, 4), np.int8, quant(1 / 256, -128)),
-               "z": b.tensor("z", (1, 4), np.int8, quant(0.1, 0)),
-               "c": b.constant("c", np.ones((1, 4), np.int8), quant(0.1, 0)),
-               "e": b.tensor("e", (1, 0), np.int8, quant(0.1, 0))}
+    tensors = {
+        "x": b.tensor("x", (1, 4), np.int8, quant(0.1, 0)),
+        "y": b.tensor("y", (1, 4), np.int8, quant(1 / 256, -128)),
+        "z": b.tensor("z", (1, 4), np.int8, quant(0.1, 0)),
+        "c": b.constant("c", np.ones((1, 4), np.int8), quant(0.1, 0)),
+        "e": b.tensor("e", (1, 0), np.int8, quant(0.1, 0)),
+    }
     b.operator("SOFTMAX", [tensors["x"]], [tensors["y"]])
     return b.build([tensors["x"]], [tensors[name] for name in outputs])
 
@@ -231,14 +246,17 @@ def _no_input_model() -> bytes:
     return b.build([], [y])
 
 
-@pytest.mark.parametrize("tflite, message", [
-    (lambda: _softmax_model(""), "the model has no outputs: a run would compare nothing"),
-    (_no_input_model, "the model has no inputs"),
-    (_no_operator_model, "the model has no operators"),
-    (lambda: _softmax_model("yz"), "graph output z (tensor 2) is written by no operator"),
-    (lambda: _softmax_model("yc"), "graph output c (tensor 3) is a constant"),
-    (lambda: _softmax_model("ye"), "graph output e (tensor 4) has no elements (shape [1, 0])"),
-])
+@pytest.mark.parametrize(
+    "tflite, message",
+    [
+        (lambda: _softmax_model(""), "the model has no outputs: a run would compare nothing"),
+        (_no_input_model, "the model has no inputs"),
+        (_no_operator_model, "the model has no operators"),
+        (lambda: _softmax_model("yz"), "graph output z (tensor 2) is written by no operator"),
+        (lambda: _softmax_model("yc"), "graph output c (tensor 3) is a constant"),
+        (lambda: _softmax_model("ye"), "graph output e (tensor 4) has no elements (shape [1, 0])"),
+    ],
+)
 def test_a_model_with_nothing_to_compare_is_refused(tflite, message):
     with pytest.raises(NothingToCompare, match=re.escape(message)):
         pack_model(load_model(tflite()))
@@ -253,9 +271,11 @@ def test_a_graph_output_that_is_a_graph_input_packs():
 def test_cli_refuses_a_model_with_no_outputs_before_running_it(tmp_path, command):
     model = tmp_path / "no_outputs.tflite"
     model.write_bytes(_softmax_model(""))
-    args = {"pack": ["pack", str(model), "-o", str(tmp_path / "out.bin"), "--board", "nucleo_f746"],
-            "run": ["run", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)],
-            "bench": ["bench", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)]}
+    args = {
+        "pack": ["pack", str(model), "-o", str(tmp_path / "out.bin"), "--board", "nucleo_f746"],
+        "run": ["run", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)],
+        "bench": ["bench", "--board", "nucleo_f746", "--emulator", "qemu", "--model", str(model)],
+    }
     done = _hil(*args[command])
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr

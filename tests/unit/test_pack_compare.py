@@ -1,5 +1,6 @@
 """Verdicts of hil run and hil bench: exact int8, float tolerance, first diverging layer, what
 was compared (docs/verdicts.md)."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -45,8 +46,11 @@ def test_merge_keeps_totals_and_worst_case():
 
 
 def test_first_diverging_layer_is_named():
-    ops = [SimpleNamespace(opcode="CONV_2D", outputs=[1]), SimpleNamespace(opcode="ADD", outputs=[2]),
-           SimpleNamespace(opcode="SOFTMAX", outputs=[3])]
+    ops = [
+        SimpleNamespace(opcode="CONV_2D", outputs=[1]),
+        SimpleNamespace(opcode="ADD", outputs=[2]),
+        SimpleNamespace(opcode="SOFTMAX", outputs=[3]),
+    ]
     names = {1: "a", 2: "b", 3: "c"}
     reference = {t: np.zeros(6, np.int8) for t in names}
     device = {t: v.copy() for t, v in reference.items()}

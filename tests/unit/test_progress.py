@@ -1,4 +1,5 @@
 """Progress: bars only on a terminal, nothing at all when quiet (--json)."""
+
 from __future__ import annotations
 
 import io

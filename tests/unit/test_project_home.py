@@ -1,4 +1,5 @@
 """The user's project is the home: its boards, its baselines, paths relative to it."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ def project_board(folder: Path, name: str, title: str = "a project's board") -> 
     text = (resources.builtin_boards_dir() / "nucleo_f746.yaml").read_text()
     text = text.replace("name: nucleo_f746", f"name: {name}").replace("NUCLEO-F746ZG (Nucleo-144)", title)
     text = text.replace("pio_env: nucleo_f746_qemu", f"pio_env: {name}_qemu").replace(
-        "pio_env: nucleo_f746", f"pio_env: {name}")
+        "pio_env: nucleo_f746", f"pio_env: {name}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
     path.write_text(text)
@@ -60,8 +62,7 @@ def test_baselines_default_to_the_project(tmp_path, monkeypatch):
 
 def _record(case: str, instructions: int) -> dict:
     metrics = {"timing": {"regions": [{"unit": "instructions", "name": "total", "instructions": instructions}]}}
-    return new_record(board="nucleo_f746", emulator="qemu", build_id="b", case=case, metrics=metrics,
-                      bit_exact=True)
+    return new_record(board="nucleo_f746", emulator="qemu", build_id="b", case=case, metrics=metrics, bit_exact=True)
 
 
 def test_baseline_update_merges_into_the_existing_file(tmp_path):
@@ -81,8 +82,20 @@ def test_hil_baseline_update_writes_into_the_current_project_and_merges(tmp_path
     results = tmp_path / "runs.jsonl"
     for case in ("first", "second"):
         ResultsFile(results).append(_record(case, 10))
-    command = [sys.executable, "-m", "harness.cli", "baseline", "update", "--board", "nucleo_f746",
-               "--emulator", "qemu", "--from-results", "--results", str(results)]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "baseline",
+        "update",
+        "--board",
+        "nucleo_f746",
+        "--emulator",
+        "qemu",
+        "--from-results",
+        "--results",
+        str(results),
+    ]
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     assert subprocess.run(command, cwd=tmp_path, env=env, capture_output=True).returncode == 0
     results.write_text("")

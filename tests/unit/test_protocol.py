@@ -1,4 +1,5 @@
 """The protocol is defined once (its C header's staleness test: test_contracts.py)."""
+
 import pytest
 
 from harness.link import protocol

@@ -1,4 +1,5 @@
 """harness.model.quantize: float32 -> int8 with the converter's conventions, run in TFLM."""
+
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ def bmp_gray(path: Path) -> np.ndarray:
     """An 8-bit palette BMP (the TFLM person images) as a [0, 1] float image."""
     raw = path.read_bytes()
     offset = int.from_bytes(raw[10:14], "little")
-    width, height = (int.from_bytes(raw[k:k + 4], "little", signed=True) for k in (18, 22))
+    width, height = (int.from_bytes(raw[k : k + 4], "little", signed=True) for k in (18, 22))
     pixels = np.frombuffer(raw, np.uint8, width * abs(height), offset).reshape(abs(height), width)
     return (pixels[::-1] if height > 0 else pixels).astype(np.float32) / 255
 
@@ -50,8 +51,12 @@ def calibration(name: str) -> np.ndarray:
     return image_set(96, 16)
 
 
-FLOAT_MODELS = {"hello_world_float": "tflm_examples", "ad01_fp32": "mlperf_tiny",
-                "pretrainedResnet": "mlperf_tiny", "vww_96_float": "mlperf_tiny"}
+FLOAT_MODELS = {
+    "hello_world_float": "tflm_examples",
+    "ad01_fp32": "mlperf_tiny",
+    "pretrainedResnet": "mlperf_tiny",
+    "vww_96_float": "mlperf_tiny",
+}
 
 
 @pytest.fixture(scope="module", params=sorted(FLOAT_MODELS))
@@ -101,8 +106,7 @@ def test_top1_agreement_is_as_good_as_the_converters_own_int8_model(quantized):
             got = q_ref.run([quantize_array(x[None], q)])[0]
             agree += int(np.argmax(got) == np.argmax(expected))
     samples = len(calibration(name))
-    print(f"\n{name}: top-1 agreement ours {report.top1_agreement:.3f}, "
-          f"converter's {agree / samples:.3f}")
+    print(f"\n{name}: top-1 agreement ours {report.top1_agreement:.3f}, converter's {agree / samples:.3f}")
     assert report.top1_agreement >= (agree - 1) / samples
 
 
@@ -116,8 +120,7 @@ def test_weights_biases_and_activations_follow_the_converter(quantized):
             assert w.quant.scale.size == w.shape[axis[op.opcode]]
             assert np.all(w.quant.zero_point == 0) and w.data.min() >= -127
             assert b.dtype == np.int32 and np.all(b.quant.zero_point == 0)
-            np.testing.assert_allclose(b.quant.scale, x.quant.scale[0] * w.quant.scale,
-                                       rtol=1e-6)
+            np.testing.assert_allclose(b.quant.scale, x.quant.scale[0] * w.quant.scale, rtol=1e-6)
             float_w = float_model.tensors[op.inputs[1]].data
             other = tuple(d for d in range(float_w.ndim) if d != axis[op.opcode])
             full = np.abs(w.data).max(axis=other) == 127  # full range per channel, except
@@ -146,8 +149,7 @@ def test_concatenation_inputs_share_the_output_parameters():
     int8_bytes, report = quantize_model(_conv_then_concat(), calib)
     q = load_model(int8_bytes)
     concat = q.operators[-1]
-    params = {(q.tensors[i].quant.scale[0], q.tensors[i].quant.zero_point[0])
-              for i in concat.inputs + concat.outputs}
+    params = {(q.tensors[i].quant.scale[0], q.tensors[i].quant.zero_point[0]) for i in concat.inputs + concat.outputs}
     assert len(params) == 1
     assert report.output_sqnr_db > 20
 
@@ -165,9 +167,21 @@ def _conv_then_concat() -> bytes:
     return b.build([x], [y])
 
 
-@pytest.mark.parametrize("opcode", ["MEAN", "PAD", "LOGISTIC", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-                                    "RESHAPE", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED",
-                                    "SOFTMAX", "CONV_2D"])
+@pytest.mark.parametrize(
+    "opcode",
+    [
+        "MEAN",
+        "PAD",
+        "LOGISTIC",
+        "MAX_POOL_2D",
+        "AVERAGE_POOL_2D",
+        "RESHAPE",
+        "DEPTHWISE_CONV_2D",
+        "FULLY_CONNECTED",
+        "SOFTMAX",
+        "CONV_2D",
+    ],
+)
 def test_single_float_ops_quantize(opcode):
     raw = single_op_model(opcode, "float32")
     model = load_model(raw)
@@ -244,7 +258,6 @@ def test_command_writes_the_model_and_reports(tmp_path, capsys):
 def test_command_reports_bad_input_with_status_2(tmp_path, capsys):
     model = tmp_path / "fc.tflite"
     model.write_bytes(single_op_model("FULLY_CONNECTED", "float32"))
-    status = main([str(model), "--calib", str(tmp_path / "missing.npy"), "-o",
-                   str(tmp_path / "out.tflite")])
+    status = main([str(model), "--calib", str(tmp_path / "missing.npy"), "-o", str(tmp_path / "out.tflite")])
     assert status == 2
     assert "cannot read calibration data" in capsys.readouterr().err

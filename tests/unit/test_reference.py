@@ -62,8 +62,11 @@ def test_arena_bytes_is_the_smallest_arena_that_works(name):
 
 def test_a_crashing_interpreter_is_a_harness_error_naming_the_model():
     raw = single_op_model("CONV_2D", "int8")
-    with pytest.raises(HarnessError, match=r"tiny\.tflite: reference interpreter crashed "
-                                           r"\(killed by SIGSEGV\)"):
+    with pytest.raises(
+        HarnessError,
+        match=r"tiny\.tflite: reference interpreter crashed "
+        r"\(killed by SIGSEGV\)",
+    ):
         Reference(raw, name="tiny.tflite", arena_size=100)  # TFLM segfaults on this
 
 
@@ -95,5 +98,6 @@ def test_closed_reference_refuses_work():
 
 def test_garbage_model_is_a_model_error_before_any_worker():
     from harness.model import ModelError
+
     with pytest.raises(ModelError):
         Reference(b"garbage garbage garbage")

@@ -1,5 +1,6 @@
 """Renode target: the generated script and commands as text, the monitor client against a
 scripted socket, and (only where `renode` is installed) the firmware booted in Renode."""
+
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,8 @@ from harness.targets.renode import (
 
 RENODE = shutil.which("renode")
 needs_renode = pytest.mark.skipif(
-    RENODE is None, reason="Renode is not installed here (no `renode` on PATH; see docs/renode.md)")
+    RENODE is None, reason="Renode is not installed here (no `renode` on PATH; see docs/renode.md)"
+)
 
 
 def test_f746_script_builds_the_machine_and_exposes_usart3_as_a_raw_socket():
@@ -54,10 +56,13 @@ def test_variant_without_platform_is_refused_naming_the_board_file():
         resc_script(board, variant, Path("/x.elf"), 1)
 
 
-@pytest.mark.parametrize("help_text, option", [
-    ("  --disable-gui   Disable the GUI", "--disable-gui"),   # Renode >= 1.14
-    ("  --disable-xwt   Disable XWT GUI", "--disable-xwt"),   # older
-])
+@pytest.mark.parametrize(
+    "help_text, option",
+    [
+        ("  --disable-gui   Disable the GUI", "--disable-gui"),  # Renode >= 1.14
+        ("  --disable-xwt   Disable XWT GUI", "--disable-xwt"),  # older
+    ],
+)
 def test_headless_option_follows_this_renodes_help(help_text, option):
     assert renode_command(help_text, 4444) == ["renode", option, "--plain", "--port", "4444"]
 
@@ -99,7 +104,9 @@ def _scripted_monitor(replies: dict[bytes, bytes]) -> tuple[int, list[bytes]]:
 
 
 def test_monitor_sends_commands_and_reads_to_the_prompt():
-    port, received = _scripted_monitor({b"machine Reset": b"", b"bogus": b"There was an error executing command 'bogus'"})
+    port, received = _scripted_monitor(
+        {b"machine Reset": b"", b"bogus": b"There was an error executing command 'bogus'"}
+    )
     idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         monitor = RenodeMonitor(port, idle, timeout=5)

@@ -1,4 +1,5 @@
 """The report's SVG charts: no clipped labels or values, every trend readable on its own scale."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,14 @@ def test_bar_labels_and_values_fit_inside_the_chart():
     items = [(f"{n}: DEPTHWISE_CONV_2D", 21_380_550 // (n + 1)) for n in range(13)]
     svg = bar_chart(items, "instructions per layer", "instructions")
     width = _view_width(svg)
-    labels = list(re.finditer(r'<text x="([\d.]+)" y="[\d.]+" [^>]*text-anchor="end"><title>([^<]*)</title>([^<]*)</text>', svg))
-    values = list(re.finditer(r'<text x="([\d.]+)" y="[\d.]+" font-family="sans-serif" font-size="12">([\d,]+ instructions)</text>', svg))
+    labels = list(
+        re.finditer(r'<text x="([\d.]+)" y="[\d.]+" [^>]*text-anchor="end"><title>([^<]*)</title>([^<]*)</text>', svg)
+    )
+    values = list(
+        re.finditer(
+            r'<text x="([\d.]+)" y="[\d.]+" font-family="sans-serif" font-size="12">([\d,]+ instructions)</text>', svg
+        )
+    )
     assert len(labels) == len(values) == 13
     for match in labels:
         assert float(match.group(1)) - text_width(match.group(3)) >= 0, match.group(3)  # label starts inside
@@ -33,18 +40,33 @@ def test_a_small_change_is_visible_on_a_series_own_scale():
 
 
 def _record(case: str, build: str, total: int, verdict: str = "pass") -> dict:
-    return {"board": "b", "emulator": "qemu", "case": case, "build_id": build, "verdict": verdict,
-            "board_flash_bytes": 1000, "model_flash_bytes": 300,
-            "metrics": {"timing": {"unit": "instructions", "total": total,
-                                   "regions": [{"name": case, "unit": "instructions", "instructions": total}]},
-                        "memory": {"flash_bytes": 200, "text_bytes": 200}}}
+    return {
+        "board": "b",
+        "emulator": "qemu",
+        "case": case,
+        "build_id": build,
+        "verdict": verdict,
+        "board_flash_bytes": 1000,
+        "model_flash_bytes": 300,
+        "metrics": {
+            "timing": {
+                "unit": "instructions",
+                "total": total,
+                "regions": [{"name": case, "unit": "instructions", "instructions": total}],
+            },
+            "memory": {"flash_bytes": 200, "text_bytes": 200},
+        },
+    }
 
 
 def test_report_shows_totals_baseline_difference_flash_share_and_one_trend_per_case():
-    records = [_record("big", "b1", 170_000_000), _record("small", "b1", 70_000),
-               _record("big", "b2", 171_000_000), _record("small", "b2", 69_000, "fail")]
-    baseline = {"board": "b", "emulator": "qemu",
-                "cases": {"big": {"metrics": {"instructions.big": 170_000_000}}}}
+    records = [
+        _record("big", "b1", 170_000_000),
+        _record("small", "b1", 70_000),
+        _record("big", "b2", 171_000_000),
+        _record("small", "b2", 69_000, "fail"),
+    ]
+    baseline = {"board": "b", "emulator": "qemu", "cases": {"big": {"metrics": {"instructions.big": 170_000_000}}}}
     html = render_report(records, "t", {("b", "qemu"): baseline})
     assert '2 cases: <span class="pass">1 passed</span>, <span class="fail">1 failed</span>' in html
     assert '<span class="worse">+1,000,000</span>' in html and "+0.59%" in html

@@ -1,4 +1,5 @@
 """Where the harness finds its own files and where it builds (harness/resources.py, harness/build.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path

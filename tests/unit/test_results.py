@@ -1,4 +1,5 @@
 """The results file: append-only JSON Lines that survive a killed writer, and resume keys."""
+
 import json
 import os
 

@@ -1,5 +1,6 @@
 """The device SDK through its CMake target, built for the host: the system requests, a request
 of the firmware's own in the user range, and the range check of hil_sdk_register_user()."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,21 +8,26 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from harness.link import protocol
 from harness.link.framing import Frame, FrameParser, encode
 from harness.link.protocol import MessageType
 
 SOURCE = Path(__file__).resolve().parents[1] / "sdk"
 
-pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
-                                reason="needs cmake and a host C compiler")
+pytestmark = pytest.mark.skipif(
+    shutil.which("cmake") is None or shutil.which("cc") is None, reason="needs cmake and a host C compiler"
+)
 
 
 @pytest.fixture(scope="module")
 def host_app(tmp_path_factory) -> Path:
     build = tmp_path_factory.mktemp("sdk_host")
-    subprocess.run(["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_C_FLAGS=-Wall -Wextra -Werror"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_C_FLAGS=-Wall -Wextra -Werror"],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
     return build / "host_app"
 

@@ -1,6 +1,7 @@
 """The device SDK's MLPerf Tiny responder (hil_mlperf.c) built for the host and read with the
 host driver's parser (harness/mlperf/protocol.py): a whole session in one run, the printing of
 values, and its refusals. The responder on the device: tests/device/test_mlperf_tiny.py."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,15 +14,19 @@ from harness.mlperf.protocol import MlperfLink, parse_infer, parse_name, parse_p
 
 SOURCE = Path(__file__).resolve().parents[1] / "sdk_mlperf"
 
-pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
-                                reason="needs cmake and a host C compiler")
+pytestmark = pytest.mark.skipif(
+    shutil.which("cmake") is None or shutil.which("cc") is None, reason="needs cmake and a host C compiler"
+)
 
 
 @pytest.fixture(scope="module")
 def responder(tmp_path_factory) -> Path:
     build = tmp_path_factory.mktemp("sdk_mlperf_host")
-    subprocess.run(["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_C_FLAGS=-Wall -Wextra -Werror"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_C_FLAGS=-Wall -Wextra -Werror"],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
     return build / "mlperf_host"
 
@@ -41,8 +46,9 @@ class Replay:
 
 
 def session(app: Path, commands: list[str]) -> MlperfLink:
-    done = subprocess.run([str(app)], input="".join(f"{c}%" for c in commands).encode(),
-                          capture_output=True, timeout=30, check=True)
+    done = subprocess.run(
+        [str(app)], input="".join(f"{c}%" for c in commands).encode(), capture_output=True, timeout=30, check=True
+    )
     link = MlperfLink(Replay(done.stdout), timeout=1)
     assert link.wait_ready(1) == ["m-init-done"]
     return link
@@ -64,12 +70,15 @@ def test_a_session_reads_as_the_runner_reads_it(responder):
     assert link.command("results").lines == [f"m-results-[{','.join(infer.values)}]"]
 
 
-@pytest.mark.parametrize("command, error", [
-    ("db load 9", "e-[db load 9 exceeds the buffer of 8 bytes]"),
-    ("db 12", "e-[db: no bytes expected (db load N first)]"),
-    ("infer 1 0", "e-[Input db has 0 bytes, the input tensor 3]"),
-    ("infer x", "e-[Inference iterations must be >0]"),
-    ("", "e-[Unknown command: ]"),
-])
+@pytest.mark.parametrize(
+    "command, error",
+    [
+        ("db load 9", "e-[db load 9 exceeds the buffer of 8 bytes]"),
+        ("db 12", "e-[db: no bytes expected (db load N first)]"),
+        ("infer 1 0", "e-[Input db has 0 bytes, the input tensor 3]"),
+        ("infer x", "e-[Inference iterations must be >0]"),
+        ("", "e-[Unknown command: ]"),
+    ],
+)
 def test_refusals_are_one_error_line_then_m_ready(responder, command, error):
     assert session(responder, [command]).command(command).lines == [error]

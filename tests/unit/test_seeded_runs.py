@@ -1,4 +1,5 @@
 """Host-side rules of the verdict path: the seed formula, slot batches, the repeat check's resolution."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,7 +59,6 @@ def test_several_models_take_seeded_inputs_only(capsys, tmp_path):
     hello = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
     x = tmp_path / "x.npy"
     np.save(x, np.zeros((1, 1), np.int8))
-    status = hil(["run", "--board", "nucleo_f746", "--model", str(hello), "--model", str(hello),
-                  "--input", str(x)])
+    status = hil(["run", "--board", "nucleo_f746", "--model", str(hello), "--model", str(hello), "--input", str(x)])
     assert status == 2
     assert "several --model" in capsys.readouterr().err

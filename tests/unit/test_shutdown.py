@@ -1,4 +1,5 @@
 """SIGTERM and SIGHUP become Terminated (a KeyboardInterrupt), so Ctrl-C's clean-up runs."""
+
 import os
 import signal
 

@@ -14,6 +14,7 @@ SVD fails the check instead of skipping it.
 Some vendor files split a multi-bit field into one field per bit (ST's RCC_CFGR: SW is `SW0`,
 `SW1`): the checker joins such runs back into the field they describe.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -39,22 +40,39 @@ HAL_SVD = {
 # ARMv7-M architecture (ARM DDI 0403E) addresses of the system registers. Not vendor data:
 # the same on every Cortex-M3/M4/M7, so no SVD carries them.
 ARMV7M_CORE_REGISTERS = {
-    "SYST_CSR": 0xE000E010, "SYST_RVR": 0xE000E014, "SYST_CVR": 0xE000E018,
-    "SCB_ICSR": 0xE000ED04, "SCB_VTOR": 0xE000ED08, "SCB_AIRCR": 0xE000ED0C, "SCB_CCR": 0xE000ED14,
-    "SCB_CFSR": 0xE000ED28, "SCB_HFSR": 0xE000ED2C, "SCB_MMFAR": 0xE000ED34, "SCB_BFAR": 0xE000ED38,
-    "SCB_CCSIDR": 0xE000ED80, "SCB_CSSELR": 0xE000ED84, "SCB_CPACR": 0xE000ED88,
-    "DEMCR": 0xE000EDFC, "SCB_ICIALLU": 0xE000EF50, "SCB_DCISW": 0xE000EF60,
-    "DWT_CTRL": 0xE0001000, "DWT_CYCCNT": 0xE0001004, "DWT_LAR": 0xE0001FB0,
+    "SYST_CSR": 0xE000E010,
+    "SYST_RVR": 0xE000E014,
+    "SYST_CVR": 0xE000E018,
+    "SCB_ICSR": 0xE000ED04,
+    "SCB_VTOR": 0xE000ED08,
+    "SCB_AIRCR": 0xE000ED0C,
+    "SCB_CCR": 0xE000ED14,
+    "SCB_CFSR": 0xE000ED28,
+    "SCB_HFSR": 0xE000ED2C,
+    "SCB_MMFAR": 0xE000ED34,
+    "SCB_BFAR": 0xE000ED38,
+    "SCB_CCSIDR": 0xE000ED80,
+    "SCB_CSSELR": 0xE000ED84,
+    "SCB_CPACR": 0xE000ED88,
+    "DEMCR": 0xE000EDFC,
+    "SCB_ICIALLU": 0xE000EF50,
+    "SCB_DCISW": 0xE000EF60,
+    "DWT_CTRL": 0xE0001000,
+    "DWT_CYCCNT": 0xE0001004,
+    "DWT_LAR": 0xE0001FB0,
 }
 ARMV7M_NVIC_ARRAYS = {"NVIC_ISER": 0xE000E100, "NVIC_ICPR": 0xE000E280}  # 32-bit words, one per 32 IRQs
 # Bits and fields of those registers (ARMv7-M; the cache ones are Cortex-M7's, ARMv7-M B3.2).
 ARMV7M_CORE_BITS = {
     "SCB_ICSR_PENDSTCLR": 1 << 25,
     "SCB_AIRCR_SYSRESETREQ": 0x05FA << 16 | 1 << 2,  # VECTKEY written with SYSRESETREQ
-    "SCB_CCR_DC": 1 << 16, "SCB_CCR_IC": 1 << 17,
+    "SCB_CCR_DC": 1 << 16,
+    "SCB_CCR_IC": 1 << 17,
     "DEMCR_TRCENA": 1 << 24,
-    "SCB_CCSIDR_NUMSETS_Pos": 13, "SCB_CCSIDR_NUMSETS_Msk": 0x7FFF << 13,
-    "SCB_CCSIDR_ASSOCIATIVITY_Pos": 3, "SCB_CCSIDR_ASSOCIATIVITY_Msk": 0x3FF << 3,
+    "SCB_CCSIDR_NUMSETS_Pos": 13,
+    "SCB_CCSIDR_NUMSETS_Msk": 0x7FFF << 13,
+    "SCB_CCSIDR_ASSOCIATIVITY_Pos": 3,
+    "SCB_CCSIDR_ASSOCIATIVITY_Msk": 0x3FF << 3,
     "SCB_CCSIDR_LINESIZE_Msk": 0x7,
     "SCB_DCISW_WAY_Pos": 30,
 }
@@ -79,6 +97,7 @@ def read_macros(path: Path) -> dict[str, str]:
 
 def evaluate(body: str, macros: dict[str, str]) -> int:
     """Value of a macro body: integer arithmetic over other macros; REG32(address) is the address."""
+
     def substitute(match: re.Match) -> str:
         name = match.group(0)
         if name == "REG32":
@@ -95,6 +114,7 @@ def evaluate(body: str, macros: dict[str, str]) -> int:
 
 
 # -- SVD ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class SvdField:
@@ -134,8 +154,11 @@ def _fields(register: ET.Element) -> dict[str, SvdField]:
         else:
             offset = _int(element.findtext("lsb"))
             width = _int(element.findtext("msb")) - offset + 1
-        enums = {value.findtext("name"): _int(value.findtext("value"))
-                 for value in element.iter("enumeratedValue") if value.findtext("value")}
+        enums = {
+            value.findtext("name"): _int(value.findtext("value"))
+            for value in element.iter("enumeratedValue")
+            if value.findtext("value")
+        }
         fields[element.findtext("name")] = SvdField(offset, width, enums)
     return {**join_split_fields(fields), **fields}
 
@@ -211,6 +234,7 @@ def find_svd(filename: str) -> bytes | None:
 
 # -- checks -----------------------------------------------------------------------------------------
 
+
 def _longest(prefix_of: str, names: list[str]) -> str | None:
     """The longest name that is `prefix_of` itself or a prefix of it followed by '_'."""
     matches = [n for n in names if prefix_of == n or prefix_of.startswith(n + "_")]
@@ -238,7 +262,7 @@ def check_against_svd(macros: dict[str, str], svd: dict[str, SvdPeripheral]) -> 
             problems.append(f"{name}: not named <PERIPHERAL>_... after a peripheral with a _BASE")
             continue
         peripheral = svd[periph_name]
-        rest = name[len(periph_name) + 1:]
+        rest = name[len(periph_name) + 1 :]
         reg_name = _longest(rest, list(peripheral.registers))
         if reg_name is None:
             problems.append(f"{name}: {periph_name} has no register {rest.split('_')[0]}... in the SVD")
@@ -248,7 +272,7 @@ def check_against_svd(macros: dict[str, str], svd: dict[str, SvdPeripheral]) -> 
             if "REG32" not in body or value != peripheral.base + register.offset:
                 problems.append(f"{name} = {value:#x}, SVD address {peripheral.base + register.offset:#x}")
             continue
-        problems += _check_field(name, rest[len(reg_name) + 1:], value, register)
+        problems += _check_field(name, rest[len(reg_name) + 1 :], value, register)
     return problems, checked
 
 
@@ -268,7 +292,7 @@ def _check_field(name: str, rest: str, value: int, register: SvdRegister) -> lis
         if svd_field.width != 1:
             return [f"{name}: field {field_name} is {svd_field.width} bits: use _Pos/_Msk or a value name"]
         return [] if value == svd_field.mask else [f"{name} = {value:#x}, SVD bit {svd_field.mask:#x}"]
-    value_name = rest[len(field_name) + 1:]
+    value_name = rest[len(field_name) + 1 :]
     if value_name in svd_field.enums:
         expected = svd_field.enums[value_name] << svd_field.offset
         return [] if value == expected else [f"{name} = {value:#x}, SVD value {expected:#x}"]
@@ -286,8 +310,10 @@ def test_hal_registers_match_the_vendor_svd(hal):
     filename, why = HAL_SVD[hal]
     text = find_svd(filename)
     if text is None:
-        missing = (f"{filename} ({why}) is not in $HIL_SVD_DIR, {SHARED_SVD_DIR} or pyOCD's "
-                   "bundled SVDs; put it in one of them to run this check")
+        missing = (
+            f"{filename} ({why}) is not in $HIL_SVD_DIR, {SHARED_SVD_DIR} or pyOCD's "
+            "bundled SVDs; put it in one of them to run this check"
+        )
         (pytest.fail if os.environ.get("CI") else pytest.skip)(missing)
     macros = read_macros(HAL_DIR / hal / "regs.h")
     problems, checked = check_against_svd(macros, load_svd(text))
@@ -346,7 +372,9 @@ def test_nvic_register_arrays_match_the_armv7m_architecture():
 
 def test_the_checker_catches_a_wrong_bit():
     """The check itself: a field one bit off, a wrong base and an unknown register are reported."""
-    svd = {"UART0": SvdPeripheral(0x40002000, {"ENABLE": SvdRegister(0x500, {"ENABLE": SvdField(0, 4, {"Enabled": 4})})})}
+    svd = {
+        "UART0": SvdPeripheral(0x40002000, {"ENABLE": SvdRegister(0x500, {"ENABLE": SvdField(0, 4, {"Enabled": 4})})})
+    }
     macros = {
         "UART0_BASE": "0x40002000u",
         "UART0_ENABLE": "REG32(UART0_BASE + 0x504u)",
@@ -360,15 +388,22 @@ def test_the_checker_catches_a_wrong_bit():
 
 def test_the_checker_joins_fields_split_per_bit():
     """ST's style (SW0, SW1): the joined field is checked for position, width and value range."""
-    bits = "".join(f"<field><name>{name}</name><bitOffset>{offset}</bitOffset><bitWidth>1</bitWidth></field>"
-                   for name, offset in (("SWS1", 3), ("SWS0", 2), ("SW1", 1), ("SW0", 0)))
-    svd = load_svd(f"""<device><peripherals><peripheral><name>RCC</name><baseAddress>0x40023800</baseAddress>
+    bits = "".join(
+        f"<field><name>{name}</name><bitOffset>{offset}</bitOffset><bitWidth>1</bitWidth></field>"
+        for name, offset in (("SWS1", 3), ("SWS0", 2), ("SW1", 1), ("SW0", 0))
+    )
+    svd = load_svd(
+        f"""<device><peripherals><peripheral><name>RCC</name><baseAddress>0x40023800</baseAddress>
         <registers><register><name>CFGR</name><addressOffset>0x08</addressOffset><fields>{bits}</fields>
-        </register></registers></peripheral></peripherals></device>""".encode())
+        </register></registers></peripheral></peripherals></device>""".encode()
+    )
     good = {
-        "RCC_BASE": "0x40023800u", "RCC_CFGR": "REG32(RCC_BASE + 0x08u)",
-        "RCC_CFGR_SW_Pos": "0u", "RCC_CFGR_SW_PLL": "(0x2u << RCC_CFGR_SW_Pos)",
-        "RCC_CFGR_SWS_Pos": "2u", "RCC_CFGR_SWS_Msk": "(0x3u << RCC_CFGR_SWS_Pos)",
+        "RCC_BASE": "0x40023800u",
+        "RCC_CFGR": "REG32(RCC_BASE + 0x08u)",
+        "RCC_CFGR_SW_Pos": "0u",
+        "RCC_CFGR_SW_PLL": "(0x2u << RCC_CFGR_SW_Pos)",
+        "RCC_CFGR_SWS_Pos": "2u",
+        "RCC_CFGR_SWS_Msk": "(0x3u << RCC_CFGR_SWS_Pos)",
     }
     assert check_against_svd(good, svd)[0] == []
     wrong = {**good, "RCC_CFGR_SWS_Pos": "3u", "RCC_CFGR_SWS_Msk": "(0x7u << 2u)", "RCC_CFGR_SW_PLL": "(0x4u)"}

@@ -1,5 +1,6 @@
 """Targets by capability: the registry, what each target declares, and the QEMU target owning
 its flash model slot image (no QEMU started here: tests/device boot the real thing)."""
+
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from harness.targets.registry import TARGETS, capabilities, target_class
 
 
 def test_the_registry_names_every_emulator_choice_and_each_is_a_target():
-    assert EMULATORS == tuple(TARGETS) and "none" in TARGETS
+    assert tuple(TARGETS) == EMULATORS and "none" in TARGETS
     for name in TARGETS:
         cls = target_class(name)
         assert issubclass(cls, Target) and cls.name == name
@@ -40,8 +41,10 @@ def test_capabilities_are_declared_per_target_and_board():
 def test_a_skip_reason_names_the_missing_capability_and_the_run():
     options = HilOptions(board="nucleo_f746", emulator="none", port=None, baud=None, probe=None, timeout=5.0)
     reason = missing_capabilities(options, ("emulated", "preloads_model_slot"), "why not")
-    assert reason == (f"needs a target that {CAPABILITY_TEXT['emulated']} and "
-                      f"{CAPABILITY_TEXT['preloads_model_slot']} (why not); this run: --emulator=none on nucleo_f746")
+    assert reason == (
+        f"needs a target that {CAPABILITY_TEXT['emulated']} and "
+        f"{CAPABILITY_TEXT['preloads_model_slot']} (why not); this run: --emulator=none on nucleo_f746"
+    )
     qemu = HilOptions(board="nucleo_f746", emulator="qemu", port=None, baud=None, probe=None, timeout=5.0)
     assert missing_capabilities(qemu, ("counts_instructions", "can_reset")) is None
 

@@ -1,4 +1,5 @@
 """`hil train --model PATH`: which backbones the trainer accepts, by content and structure."""
+
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,9 @@ from harness.training.vww import VWW_MODEL, load_backbone, tail_ops
 
 VWW_FLOAT = SHARED_MODELS / "mlperf_tiny" / "vww_96_float.tflite"
 AD01 = SHARED_MODELS / "mlperf_tiny" / "ad01_int8.tflite"
-needs_models = pytest.mark.skipif(not (VWW_MODEL.is_file() and VWW_FLOAT.is_file() and AD01.is_file()),
-                                  reason="shared models not available")
+needs_models = pytest.mark.skipif(
+    not (VWW_MODEL.is_file() and VWW_FLOAT.is_file() and AD01.is_file()), reason="shared models not available"
+)
 
 
 def hil(*args: str) -> subprocess.CompletedProcess:

@@ -12,6 +12,7 @@ accumulates in float32, so its pre-rounding step lr*t differs from float64 by ~1
 step must equal round(lr*t64) exactly unless lr*t64 lies within 1e-3 (absolute, + 1e-4 relative)
 of a rounding boundary (x.5), where it may differ by one.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,28 +23,55 @@ from harness.training.setup import TrainLayer, TrainSetup
 from harness.training.toy import dense_layer, toy_data
 
 
-def _depthwise(rng: np.random.Generator, in_shape, stride: int, s_x: float, z_x: int, s_y: float,
-               z_y: int) -> TrainLayer:
+def _depthwise(
+    rng: np.random.Generator, in_shape, stride: int, s_x: float, z_x: int, s_y: float, z_y: int
+) -> TrainLayer:
     c = in_shape[2]
     scales = (rng.uniform(0.5, 1.5, c) / 3 / 64).astype(np.float32)
     multiplier, shift = per_channel_multipliers(s_x, scales, s_y)
-    return TrainLayer(kind="depthwise", in_shape=in_shape, out_channels=c, input_scale=s_x,
-                      input_zero_point=z_x, output_scale=s_y, output_zero_point=z_y, act_min=z_y,
-                      act_max=127, weights=rng.integers(-90, 91, (3, 3, c)).astype(np.int8),
-                      bias=rng.integers(-200, 201, c).astype(np.int32), weight_scales=scales,
-                      multiplier=multiplier, shift=shift, kernel=(3, 3), stride=stride, name=f"dw{stride}")
+    return TrainLayer(
+        kind="depthwise",
+        in_shape=in_shape,
+        out_channels=c,
+        input_scale=s_x,
+        input_zero_point=z_x,
+        output_scale=s_y,
+        output_zero_point=z_y,
+        act_min=z_y,
+        act_max=127,
+        weights=rng.integers(-90, 91, (3, 3, c)).astype(np.int8),
+        bias=rng.integers(-200, 201, c).astype(np.int32),
+        weight_scales=scales,
+        multiplier=multiplier,
+        shift=shift,
+        kernel=(3, 3),
+        stride=stride,
+        name=f"dw{stride}",
+    )
 
 
 def oracle_setup(seed: int = 0) -> TrainSetup:
     """dense -> depthwise stride 2 -> dense -> depthwise stride 1 -> pool -> head, all training."""
     rng = np.random.default_rng(seed)
     s, z = 0.05, -3
-    layers = [dense_layer(rng, (6, 6, 8), 12, s, z, s, z, True, "pw1"),
-              _depthwise(rng, (6, 6, 12), 2, s, z, s, z),
-              dense_layer(rng, (3, 3, 12), 16, s, z, s, z, True, "pw2"),
-              _depthwise(rng, (3, 3, 16), 1, s, z, s, z)]
-    layers.append(TrainLayer(kind="avgpool", in_shape=(3, 3, 16), out_channels=16, input_scale=s,
-                             input_zero_point=z, output_scale=s, output_zero_point=z, name="pool"))
+    layers = [
+        dense_layer(rng, (6, 6, 8), 12, s, z, s, z, True, "pw1"),
+        _depthwise(rng, (6, 6, 12), 2, s, z, s, z),
+        dense_layer(rng, (3, 3, 12), 16, s, z, s, z, True, "pw2"),
+        _depthwise(rng, (3, 3, 16), 1, s, z, s, z),
+    ]
+    layers.append(
+        TrainLayer(
+            kind="avgpool",
+            in_shape=(3, 3, 16),
+            out_channels=16,
+            input_scale=s,
+            input_zero_point=z,
+            output_scale=s,
+            output_zero_point=z,
+            name="pool",
+        )
+    )
     layers.append(dense_layer(rng, (1, 1, 16), 3, s, z, 0.1, 0, False, "head"))
     for layer, lr in zip(layers, (0.5, 0.5, 0.5, 0.5, 0.0, 0.2)):
         if layer.kind != "avgpool":
@@ -52,6 +80,7 @@ def oracle_setup(seed: int = 0) -> TrainSetup:
 
 
 # ------------------------------------------------------------------ float64 calculus
+
 
 def _pad(layer: TrainLayer) -> tuple[int, int]:
     return layer.padding
@@ -73,12 +102,12 @@ def _dw_patches(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     oh, ow, _ = layer.out_shape
     (ph, pw), s = _pad(layer), layer.stride
     padded = np.zeros((h + 2 * 3, w + 2 * 3, c))
-    padded[3:3 + h, 3:3 + w] = x
+    padded[3 : 3 + h, 3 : 3 + w] = x
     out = np.zeros((oh, ow, 3, 3, c))
     for i in range(oh):
         for j in range(ow):
             r, q = 3 + i * s - ph, 3 + j * s - pw
-            out[i, j] = padded[r:r + 3, q:q + 3]
+            out[i, j] = padded[r : r + 3, q : q + 3]
     return out
 
 
@@ -91,8 +120,13 @@ def float_forward(layer: TrainLayer, x: np.ndarray, w: np.ndarray, b: np.ndarray
     return (_dw_patches(layer, x.reshape(layer.in_shape)) * w).sum(axis=(2, 3)).reshape(-1, layer.in_shape[2]) + b
 
 
-def backprop(setup: TrainSetup, inputs: list[np.ndarray], masks: list[np.ndarray], grad: np.ndarray,
-             params: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+def backprop(
+    setup: TrainSetup,
+    inputs: list[np.ndarray],
+    masks: list[np.ndarray],
+    grad: np.ndarray,
+    params: list[tuple[np.ndarray, np.ndarray]],
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
     """dL/dW_real, dL/db_real of every layer from dL/d(output of the last layer), in float64.
     inputs[i]: the real input of layer i; masks[i]: 1 where layer i's output is not clipped."""
     grads: list = [None] * len(setup.layers)
@@ -117,8 +151,8 @@ def backprop(setup: TrainSetup, inputs: list[np.ndarray], masks: list[np.ndarray
         for oi in range(layer.out_shape[0]):
             for oj in range(layer.out_shape[1]):
                 r, q = 3 + oi * s - ph, 3 + oj * s - pw
-                gin[r:r + 3, q:q + 3] += go[oi, oj] * w
-        g = gin[3:3 + layer.in_shape[0], 3:3 + layer.in_shape[1]]
+                gin[r : r + 3, q : q + 3] += go[oi, oj] * w
+        g = gin[3 : 3 + layer.in_shape[0], 3 : 3 + layer.in_shape[1]]
     return grads
 
 
@@ -149,7 +183,9 @@ def float_network_loss(setup: TrainSetup, params, x: np.ndarray, label: int):
 
 
 def _params(setup: TrainSetup):
-    return [(real_weights(layer), real_bias(layer)) if layer.kind != "avgpool" else (None, None) for layer in setup.layers]
+    return [
+        (real_weights(layer), real_bias(layer)) if layer.kind != "avgpool" else (None, None) for layer in setup.layers
+    ]
 
 
 def test_float64_backprop_agrees_with_finite_differences():
@@ -172,8 +208,10 @@ def test_float64_backprop_agrees_with_finite_differences():
                 minus = [tuple(p.copy() if p is not None else None for p in pair) for pair in params]
                 plus[i][which].flat[flat] += h
                 minus[i][which].flat[flat] -= h
-                numeric = (float_network_loss(setup, plus, x_real, int(y[0]))[0]
-                           - float_network_loss(setup, minus, x_real, int(y[0]))[0]) / (2 * h)
+                numeric = (
+                    float_network_loss(setup, plus, x_real, int(y[0]))[0]
+                    - float_network_loss(setup, minus, x_real, int(y[0]))[0]
+                ) / (2 * h)
                 exact = analytic[i][which].flat[flat]
                 assert abs(numeric - exact) <= 1e-5 * max(1.0, abs(exact)), (layer.name, which, flat)
                 checked += 1
@@ -191,9 +229,12 @@ def test_every_reference_update_equals_the_float64_backprop_through_strided_dept
     setup = oracle_setup(4)
     x, y = toy_data(setup, 1, seed=5)
     acts = forward(setup, x[0])
-    inputs = [layer.input_scale * (a.astype(np.float64) - layer.input_zero_point)
-              for layer, a in zip(setup.layers, acts)]
-    masks = [((out > layer.act_min) & (out < layer.act_max)).astype(np.float64) for layer, out in zip(setup.layers, acts[1:])]
+    inputs = [
+        layer.input_scale * (a.astype(np.float64) - layer.input_zero_point) for layer, a in zip(setup.layers, acts)
+    ]
+    masks = [
+        ((out > layer.act_min) & (out < layer.act_max)).astype(np.float64) for layer, out in zip(setup.layers, acts[1:])
+    ]
     last = setup.layers[-1]
     logits = last.output_scale * (acts[-1].astype(np.float64) - last.output_zero_point)
     _, grad = _softmax_grad(logits, int(y[0]))
@@ -207,8 +248,10 @@ def test_every_reference_update_equals_the_float64_backprop_through_strided_dept
         s_w = layer.weight_scales.astype(np.float64)
         weight_t = analytic[i][0] / (s_w[:, None] if layer.kind == "dense" else s_w[None, None, :])
         bias_t = analytic[i][1] / (layer.input_scale * s_w)
-        for name, t, limit, bounds in (("weights", weight_t, 256, (-128, 127)),
-                                       ("bias", bias_t, 2 ** 30, (-2 ** 31, 2 ** 31 - 1))):
+        for name, t, limit, bounds in (
+            ("weights", weight_t, 256, (-128, 127)),
+            ("bias", bias_t, 2**30, (-(2**31), 2**31 - 1)),
+        ):
             step, loose = _expected_step(np.clip(layer.lr * t, -limit, limit))
             before = getattr(layer, name).astype(np.int64)
             want = np.clip(before - step, *bounds)

@@ -1,4 +1,5 @@
 """Host side of on-device training: float32 helpers, setup image, reference step, planner."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_pack_records_offsets_and_the_arena_plan_counts_every_block():
     setup = toy_setup()
     image = pack(setup)
     weights_at = setup.offsets[(0, "weights")]
-    assert image[weights_at:weights_at + setup.layers[0].weights.size] == setup.layers[0].weights.tobytes()
+    assert image[weights_at : weights_at + setup.layers[0].weights.size] == setup.layers[0].weights.tobytes()
     layout = arena_layout(setup, len(image))
     assert layout["total"] == layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
     assert layout["setup"] >= len(image) and layout["setup"] % 8 == 0
@@ -69,6 +70,7 @@ def test_shifts_and_zero_points_the_device_refuses_are_refused_on_the_host():
 
 def test_reading_parameters_outside_the_loaded_image_is_refused_on_the_host():
     from harness.training.device import DeviceTraining
+
     device = DeviceTraining(link=None)  # nothing loaded (a refused load): no request may go out
     device.setup = toy_setup()
     pack(device.setup)  # records the parameter offsets
@@ -171,6 +173,7 @@ def test_vww_tail_forward_equals_tflite_micro():
         stripe_images,
         vww_setup,
     )
+
     model = load_backbone()
     setup = vww_setup(model)
     image = quantize_images(model, stripe_images(1, 5)[0])
@@ -195,8 +198,10 @@ def test_a_parameter_check_over_no_parameters_is_refused():
 
     nothing = SimpleNamespace(layers=[])
     with pytest.raises(NothingCompared, match="no trained parameters"):
-        check_parameters(SimpleNamespace(read_parameters=lambda: nothing, setup=SimpleNamespace(offsets={})),
-                         SimpleNamespace(setup=nothing))
+        check_parameters(
+            SimpleNamespace(read_parameters=lambda: nothing, setup=SimpleNamespace(offsets={})),
+            SimpleNamespace(setup=nothing),
+        )
 
 
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
@@ -210,10 +215,15 @@ def test_two_block_vww_tail_with_a_strided_depthwise_equals_tflite_micro():
         tail_ops,
         vww_setup,
     )
+
     model = load_backbone()
     setup = vww_setup(model, blocks=2)
-    assert [layer.name for layer in setup.layers[:4]] == ["depthwise_conv2d_11", "conv2d_12",
-                                                          "depthwise_conv2d_12", "conv2d_13"]
+    assert [layer.name for layer in setup.layers[:4]] == [
+        "depthwise_conv2d_11",
+        "conv2d_12",
+        "depthwise_conv2d_12",
+        "conv2d_13",
+    ]
     assert setup.layers[0].stride == 2 and setup.layers[0].out_shape == (3, 3, 128)
     image = quantize_images(model, stripe_images(1, 6)[0])
     with Reference(model, preserve_all=True) as ref:
@@ -227,6 +237,7 @@ def test_two_block_vww_tail_with_a_strided_depthwise_equals_tflite_micro():
 def test_weights_in_the_model_slot_take_no_image_bytes_and_only_trained_columns_are_copied():
     from harness.training.backbone import pack_backbone
     from harness.training.vww import load_backbone, vww_setup
+
     model = load_backbone()
     in_sram = vww_setup(model, blocks=2)
     in_slot = vww_setup(model, blocks=2, slot=pack_backbone(model))
@@ -235,7 +246,7 @@ def test_weights_in_the_model_slot_take_no_image_bytes_and_only_trained_columns_
     pw.train_channels = 32  # conv2d_13 at r = 1/8: its 256 x 32 trained columns in the image
     image = pack(in_slot)
     at = in_slot.offsets[(3, "weights")]
-    assert image[at:at + 256 * 32] == np.ascontiguousarray(pw.weights[:, :32]).tobytes()
+    assert image[at : at + 256 * 32] == np.ascontiguousarray(pw.weights[:, :32]).tobytes()
     depthwise = in_slot.layers[2]
     depthwise.train_channels = 8  # depthwise weights that train are copied whole
     assert not depthwise.weights_in_slot
@@ -244,6 +255,7 @@ def test_weights_in_the_model_slot_take_no_image_bytes_and_only_trained_columns_
 @pytest.mark.skipif(not VWW_MODEL.is_file(), reason="MLPerf Tiny VWW model not in ../shared/models")
 def test_the_planner_fits_two_sparse_blocks_in_141_kb_with_weights_in_flash():
     from harness.training.run import task_setup
+
     setup = task_setup("vww", 0, backbone="device")
     plan = plan_sparse_update(setup, static_bytes=78528, budget=141 * 1024, arena_capacity=131072)
     rows = {row["name"]: row for row in plan.scheme}
@@ -251,14 +263,18 @@ def test_the_planner_fits_two_sparse_blocks_in_141_kb_with_weights_in_flash():
     assert 0 < rows["conv2d_13"]["channels"] < 256 and plan.predicted_peak <= 141 * 1024
 
 
-@pytest.mark.parametrize("name, problem", [
-    ("vww_96_float.tflite", "training needs an int8 model"),
-    ("ad01_int8.tflite", "no trainable tail: backbone has no AVERAGE_POOL_2D"),
-    ("pretrainedResnet_quant.tflite", "no trainable tail: backbone operator 11 is not a stride-1 1x1"),
-])
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("vww_96_float.tflite", "training needs an int8 model"),
+        ("ad01_int8.tflite", "no trainable tail: backbone has no AVERAGE_POOL_2D"),
+        ("pretrainedResnet_quant.tflite", "no trainable tail: backbone operator 11 is not a stride-1 1x1"),
+    ],
+)
 def test_backbones_the_tail_cannot_be_cut_from_are_refused_with_the_reason(name, problem):
     from harness.errors import HarnessError
     from harness.training.vww import load_backbone
+
     path = VWW_MODEL.parent / name
     if not path.is_file():
         pytest.skip(f"{name} not in ../shared/models")

@@ -1,9 +1,11 @@
 """The host's registry of a firmware's own requests (harness.link.user_messages)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
 from harness.errors import HarnessError
 from harness.link.user_messages import UserMessages
 
@@ -28,11 +30,14 @@ def test_example_messages_pack_and_unpack_by_name():
     assert link.sent == [(0x70, b"")]
 
 
-@pytest.mark.parametrize("entry, problem", [
-    ({"id": 0x26}, "id must be 0x70-0x7F"),          # the engine's INVOKE: not the user's range
-    ({"id": 0x80}, "id must be 0x70-0x7F"),          # a reply type
-    ({"id": 0x70, "reply": [{"name": "x", "type": "u24"}]}, "no valid name/type"),
-])
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ({"id": 0x26}, "id must be 0x70-0x7F"),  # the engine's INVOKE: not the user's range
+        ({"id": 0x80}, "id must be 0x70-0x7F"),  # a reply type
+        ({"id": 0x70, "reply": [{"name": "x", "type": "u24"}]}, "no valid name/type"),
+    ],
+)
 def test_bad_message_files_are_one_line_errors(entry, problem):
     with pytest.raises(HarnessError, match=problem):
         UserMessages.from_spec({"messages": {"MINE": entry}}, "mine.yaml")

@@ -7,6 +7,7 @@ builds the harness's inference engine (firmware/src/engine, firmware/src/kernels
 "third-party" runtime the adapter in src/engine_adapter.c drives, the way a TFLM application
 builds tflite-micro. Neither is part of the device SDK, which comes in through lib_deps.
 """
+
 import os
 import sys
 
@@ -39,17 +40,23 @@ env.Append(  # noqa: F821
     # the board facts HELLO reports; the engine without the harness's metrics service
     CPPDEFINES=list(config.defines.items()) + [("HIL_HAVE_METRICS", 0)],
     # the borrowed startup code reports hard faults through the SDK's link (FAULT frames)
-    CPPPATH=[os.path.join(FIRMWARE, "src"), os.path.join(FIRMWARE, "include"), os.path.join(FIRMWARE, "sdk", "include")],
+    CPPPATH=[
+        os.path.join(FIRMWARE, "src"),
+        os.path.join(FIRMWARE, "include"),
+        os.path.join(FIRMWARE, "sdk", "include"),
+    ],
 )
 env.Replace(LDSCRIPT_PATH=os.path.join(FIRMWARE, config.ldscript))  # noqa: F821
 
 # Board support: Cortex-M startup (calls app_main() in src/main.c) and the board's UART/timer.
 env.BuildSources(  # noqa: F821
-    os.path.join("$BUILD_DIR", "board_support"), os.path.join(FIRMWARE, "src", "hal"),
+    os.path.join("$BUILD_DIR", "board_support"),
+    os.path.join(FIRMWARE, "src", "hal"),
     src_filter=["-<*>", "+<cortexm/>", f"+<{variant.hal}/>", "+<millis.c>"],
 )
 # The inference engine and its kernels, as a runtime library (its link service is not used).
 env.BuildSources(  # noqa: F821
-    os.path.join("$BUILD_DIR", "engine"), os.path.join(FIRMWARE, "src"),
+    os.path.join("$BUILD_DIR", "engine"),
+    os.path.join(FIRMWARE, "src"),
     src_filter=["-<*>", "+<engine/engine.c>", "+<engine/ops.c>", "+<kernels/>"],
 )

@@ -1,4 +1,5 @@
 """Makes `import harness` find the harness next to this example (a checkout), else the installed one."""
+
 import os
 import sys
 

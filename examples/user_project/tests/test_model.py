@@ -3,6 +3,7 @@
 The model is one of the third-party models in the shared models folder, found through
 $HIL_SHARED_MODELS (scripts/test_wheel.sh sets it).
 """
+
 import os
 from pathlib import Path
 

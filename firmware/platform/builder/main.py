@@ -4,6 +4,7 @@ The per-board settings (CPU flags, linker script, HAL sources) are added by the
 project's `pre:` extra script; this file only knows the two toolchains and how
 to turn an ELF into the images a flasher wants.
 """
+
 from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment
 
 env = DefaultEnvironment()
@@ -33,15 +34,11 @@ env.Replace(
 env.Append(
     BUILDERS=dict(
         ElfToBin=Builder(
-            action=env.VerboseAction(
-                "$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"
-            ),
+            action=env.VerboseAction("$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"),
             suffix=".bin",
         ),
         ElfToHex=Builder(
-            action=env.VerboseAction(
-                "$OBJCOPY -O ihex -R .eeprom $SOURCES $TARGET", "Building $TARGET"
-            ),
+            action=env.VerboseAction("$OBJCOPY -O ihex -R .eeprom $SOURCES $TARGET", "Building $TARGET"),
             suffix=".hex",
         ),
     )

@@ -10,6 +10,9 @@
 /* Feed bytes into a running CRC; start with CRC32_INIT and finish with crc32_final. */
 uint32_t crc32_update(uint32_t crc, const uint8_t *data, size_t length);
 
-static inline uint32_t crc32_final(uint32_t crc) { return crc ^ 0xFFFFFFFFu; }
+static inline uint32_t crc32_final(uint32_t crc)
+{
+    return crc ^ 0xFFFFFFFFu;
+}
 
 #endif

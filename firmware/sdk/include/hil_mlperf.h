@@ -23,7 +23,7 @@ typedef struct {
                                   runner sends uint8 pixels, which become q = p - 128 */
     uint8_t *db;               /* the `db` buffer: at least the input tensor's bytes */
     uint32_t db_capacity;
-    const char *problem;       /* non-NULL: why there is no model (said on db, infer, results) */
+    const char *problem; /* non-NULL: why there is no model (said on db, infer, results) */
 } hil_mlperf_config_t;
 
 /* Keeps `runner` (NULL: no model) and `config` (both must outlive the firmware), prints

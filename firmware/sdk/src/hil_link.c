@@ -24,7 +24,10 @@ static struct {
 
 static link_stats_t stats;
 
-const link_stats_t *link_stats(void) { return &stats; }
+const link_stats_t *link_stats(void)
+{
+    return &stats;
+}
 
 /* Drops at least `from` bytes, then everything up to the next possible magic. */
 static void resync(size_t from)
@@ -40,8 +43,7 @@ static void resync(size_t from)
 
 static uint32_t read_le32(const uint8_t *bytes)
 {
-    return (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 |
-           (uint32_t)bytes[3] << 24;
+    return (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 | (uint32_t)bytes[3] << 24;
 }
 
 /* True when rx starts with a complete frame whose CRC checks; `header` is then filled in. */
@@ -206,14 +208,15 @@ static uint32_t for_each_piece(const message_parts_t *parts, uint32_t offset, ui
     return crc;
 }
 
-static void send_frame(uint8_t type, uint8_t flags, uint16_t seq, const message_parts_t *parts, uint32_t offset,
-                       uint16_t length)
+static void send_frame(uint8_t type, uint8_t flags, uint16_t seq, const message_parts_t *parts,
+                       uint32_t offset, uint16_t length)
 {
     static const uint8_t magic[MAGIC_SIZE] = {LINK_MAGIC0, LINK_MAGIC1};
     link_header_t header = {.length = length, .type = type, .flags = flags, .seq = seq};
     uint32_t crc = crc32_update(CRC32_INIT, (const uint8_t *)&header, HEADER_SIZE);
     crc = crc32_final(for_each_piece(parts, offset, length, crc, 0));
-    uint8_t trailer[LINK_CRC_SIZE] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
+    uint8_t trailer[LINK_CRC_SIZE] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                                      (uint8_t)(crc >> 24)};
     hil_port_uart_write(magic, MAGIC_SIZE);
     hil_port_uart_write((const uint8_t *)&header, HEADER_SIZE);
     for_each_piece(parts, offset, length, 0, 1);

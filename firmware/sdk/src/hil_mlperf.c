@@ -9,7 +9,7 @@
 
 #include "hil_port.h"
 
-#define COMMAND_SIZE 80u /* the API's EE_CMD_SIZE */
+#define COMMAND_SIZE 80u                                /* the API's EE_CMD_SIZE */
 #define FW_VERSION "ULPMark for tinyML Firmware V0.0.1" /* the API version implemented */
 #define DEFAULT_WARMUPS 10u                             /* the API's default for `infer N` */
 
@@ -234,7 +234,10 @@ static int32_t parse_count(const char *word)
 
 static int hex_digit(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static void db_load(const char *count)
@@ -382,7 +385,8 @@ static void dispatch(char *text)
         say(config->model_version ? config->model_version : "");
         say("]\r\n");
     } else if (strcmp(word, "help") == 0) {
-        say(FW_VERSION "\r\nname, timestamp, profile, db load N, db HH.., db print, infer N [W], results\r\n");
+        say(FW_VERSION
+            "\r\nname, timestamp, profile, db load N, db HH.., db print, infer N [W], results\r\n");
     } else if (strcmp(word, "db") == 0) {
         command_db(cursor);
     } else if (strcmp(word, "infer") == 0) {

@@ -31,7 +31,7 @@ static int fixed_part(const link_message_t *request, void *fields, uint32_t size
 /* The tensor a request names, or 0 after answering with an error. */
 static int tensor_of(const link_message_t *request, uint8_t kind, uint16_t index, hil_tensor_t *tensor)
 {
-    int known = kind == LINK_RUNNER_INPUT ? index < runner->num_inputs
+    int known = kind == LINK_RUNNER_INPUT    ? index < runner->num_inputs
                 : kind == LINK_RUNNER_OUTPUT ? index < runner->num_outputs
                                              : 0;
     memset(tensor, 0, sizeof *tensor);
@@ -60,7 +60,8 @@ static void describe(const link_message_t *request)
 {
     link_runner_tensor_request_t fields;
     hil_tensor_t tensor;
-    if (!fixed_part(request, &fields, sizeof fields) || !tensor_of(request, fields.kind, fields.index, &tensor)) {
+    if (!fixed_part(request, &fields, sizeof fields) ||
+        !tensor_of(request, fields.kind, fields.index, &tensor)) {
         return;
     }
     link_runner_tensor_reply_t reply = {
@@ -85,7 +86,8 @@ static void write_input(const link_message_t *request)
 {
     link_runner_write_request_t fields;
     hil_tensor_t tensor;
-    if (!fixed_part(request, &fields, sizeof fields) || !tensor_of(request, LINK_RUNNER_INPUT, fields.index, &tensor)) {
+    if (!fixed_part(request, &fields, sizeof fields) ||
+        !tensor_of(request, LINK_RUNNER_INPUT, fields.index, &tensor)) {
         return;
     }
     uint32_t length = request->length - (uint32_t)sizeof fields;
@@ -101,7 +103,8 @@ static void read_tensor(const link_message_t *request)
 {
     link_runner_read_request_t fields;
     hil_tensor_t tensor;
-    if (!fixed_part(request, &fields, sizeof fields) || !tensor_of(request, fields.kind, fields.index, &tensor)) {
+    if (!fixed_part(request, &fields, sizeof fields) ||
+        !tensor_of(request, fields.kind, fields.index, &tensor)) {
         return;
     }
     if (!inside(fields.offset, fields.length, tensor.bytes)) {
@@ -156,7 +159,10 @@ static void read_regions(const link_message_t *request)
     link_reply(request, &reply, (uint32_t)(sizeof reply.head + used * sizeof reply.entries[0]));
 }
 
-int hil_runner_publishing(void) { return publishing.active; }
+int hil_runner_publishing(void)
+{
+    return publishing.active;
+}
 
 void hil_runner_publish_op(uint32_t op_index, uint32_t tensor_index, const void *data, uint32_t bytes)
 {

@@ -98,12 +98,8 @@ static void fault(const link_message_t *request)
 }
 
 const hil_command_t hil_system_commands[] = {
-    {LINK_MSG_HELLO, hello},
-    {LINK_MSG_ECHO, echo},
-    {LINK_MSG_DISCARD, discard},
-    {LINK_MSG_LINK_STATS, stats},
-    {LINK_MSG_RESET, reset},
-    {LINK_MSG_SELFTEST_HANG, hang},
-    {LINK_MSG_SELFTEST_FAULT, fault},
-    {0, NULL},
+    {LINK_MSG_HELLO, hello},          {LINK_MSG_ECHO, echo},
+    {LINK_MSG_DISCARD, discard},      {LINK_MSG_LINK_STATS, stats},
+    {LINK_MSG_RESET, reset},          {LINK_MSG_SELFTEST_HANG, hang},
+    {LINK_MSG_SELFTEST_FAULT, fault}, {0, NULL},
 };

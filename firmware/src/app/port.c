@@ -2,16 +2,37 @@
 #include "../hal/hal.h"
 #include "hil_port.h"
 
-int hil_port_uart_getc(void) { return hal_uart_getc(); }
+int hil_port_uart_getc(void)
+{
+    return hal_uart_getc();
+}
 
-void hil_port_uart_write(const uint8_t *data, size_t length) { hal_uart_write(data, length); }
+void hil_port_uart_write(const uint8_t *data, size_t length)
+{
+    hal_uart_write(data, length);
+}
 
-uint32_t hil_port_millis(void) { return hal_millis(); }
+uint32_t hil_port_millis(void)
+{
+    return hal_millis();
+}
 
-uint32_t hil_port_cycles(void) { return hal_timer_ticks(); }
+uint32_t hil_port_cycles(void)
+{
+    return hal_timer_ticks();
+}
 
-uint32_t hil_port_cycles_hz(void) { return hal_timer_hz(); }
+uint32_t hil_port_cycles_hz(void)
+{
+    return hal_timer_hz();
+}
 
-void hil_port_idle(void) { hal_idle(); }
+void hil_port_idle(void)
+{
+    hal_idle();
+}
 
-void hil_port_reset(void) { hal_reset(); }
+void hil_port_reset(void)
+{
+    hal_reset();
+}

@@ -47,8 +47,8 @@ const void *engine_model_data(const engine_model_t *model, uint32_t offset, uint
 engine_tensor_t engine_tensor(const engine_model_t *model, uint32_t index)
 {
     engine_tensor_t tensor;
-    engine_model_read(model, model->header.tensors_offset + index * (uint32_t)sizeof tensor,
-                      &tensor, sizeof tensor);
+    engine_model_read(model, model->header.tensors_offset + index * (uint32_t)sizeof tensor, &tensor,
+                      sizeof tensor);
     return tensor;
 }
 
@@ -167,7 +167,8 @@ static const char *check_header(const engine_header_t *h, uint32_t max_size)
     if (h->total_size < sizeof(engine_header_t) || h->total_size > max_size) {
         return ENGINE_TEXT("model size out of range");
     }
-    if (!engine_inside(h->tensors_offset, (uint32_t)h->num_tensors * sizeof(engine_tensor_t), h->total_size) ||
+    if (!engine_inside(h->tensors_offset, (uint32_t)h->num_tensors * sizeof(engine_tensor_t),
+                       h->total_size) ||
         !engine_inside(h->ops_offset, (uint32_t)h->num_ops * sizeof(engine_op_t), h->total_size) ||
         !engine_inside(h->io_offset, 2u * ((uint32_t)h->num_inputs + h->num_outputs), h->total_size) ||
         h->tensors_offset % 4u != 0 || h->ops_offset % 4u != 0) {
@@ -182,7 +183,8 @@ static uint32_t image_crc(const engine_model_t *model)
     uint8_t piece[32];
     uint32_t crc = CRC32_INIT;
     for (uint32_t at = ENGINE_CRC_START; at < model->header.total_size; at += sizeof piece) {
-        uint32_t n = model->header.total_size - at < sizeof piece ? model->header.total_size - at : sizeof piece;
+        uint32_t n =
+            model->header.total_size - at < sizeof piece ? model->header.total_size - at : sizeof piece;
         engine_model_read(model, at, piece, n);
         crc = crc32_update(crc, piece, (size_t)n);
     }

@@ -80,12 +80,13 @@ static inline int engine_inside(uint32_t offset, uint32_t length, uint32_t limit
 /* Bytes per element of an ENGINE_TYPE_*; 0 for an unknown type. */
 static inline uint32_t engine_element_size(uint8_t type)
 {
-    return type == ENGINE_TYPE_INT8 ? 1u : (type == ENGINE_TYPE_FLOAT32 || type == ENGINE_TYPE_INT32) ? 4u : 0u;
+    return type == ENGINE_TYPE_INT8                                     ? 1u
+           : (type == ENGINE_TYPE_FLOAT32 || type == ENGINE_TYPE_INT32) ? 4u
+                                                                        : 0u;
 }
 
 /* Runs operators [first, end); on a kernel error *failed_op names the operator. */
-int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end,
-                      uint32_t *failed_op);
+int32_t engine_invoke(const engine_model_t *model, uint32_t first, uint32_t end, uint32_t *failed_op);
 
 /* One operator (ops.c): engine_check_op validates its record against the tensors it references
  * (engine_load calls it once every tensor record is valid) and returns NULL, or the field at

@@ -6,10 +6,10 @@
  * slot (put there by a flasher or QEMU's loader) leaves the whole pool to the arena. */
 #include <string.h>
 
-#include "hil_constants.h"
 #include "../app/app.h"
 #include "../hal/hal.h"
 #include "engine.h"
+#include "hil_constants.h"
 
 /* ENGINE_RAM_RESERVE (SRAM kept for the rest of the firmware and the stack) is shared with the
  * host: hil_constants.h, from harness/contracts/constants.yaml. The linker refuses a pool that
@@ -120,7 +120,8 @@ static void model_load(const link_message_t *request)
     pool_painted = 1;
     int32_t status = engine_load(&model, image, max_size, in_program_memory, arena, capacity, &why);
     if (status == ENGINE_ERR_ARENA) {
-        link_send_error(request->seq, LINK_ERR_NO_MEMORY, ENGINE_TEXT("the model's arena does not fit the pool"));
+        link_send_error(request->seq, LINK_ERR_NO_MEMORY,
+                        ENGINE_TEXT("the model's arena does not fit the pool"));
         return;
     }
     if (status != ENGINE_OK) {
@@ -310,15 +311,14 @@ uint32_t engine_service_high_water(void)
     return end;
 }
 
-uint32_t engine_service_pool_size(void) { return ENGINE_POOL_SIZE; }
+uint32_t engine_service_pool_size(void)
+{
+    return ENGINE_POOL_SIZE;
+}
 
 const command_t engine_commands[] = {
-    {LINK_MSG_ENGINE_INFO, info},
-    {LINK_MSG_MODEL_WRITE, model_write},
-    {LINK_MSG_MODEL_LOAD, model_load},
-    {LINK_MSG_TENSOR_WRITE, tensor_write},
-    {LINK_MSG_TENSOR_READ, tensor_read},
-    {LINK_MSG_TENSOR_FILL, tensor_fill},
-    {LINK_MSG_INVOKE, invoke},
-    {0, NULL},
+    {LINK_MSG_ENGINE_INFO, info},        {LINK_MSG_MODEL_WRITE, model_write},
+    {LINK_MSG_MODEL_LOAD, model_load},   {LINK_MSG_TENSOR_WRITE, tensor_write},
+    {LINK_MSG_TENSOR_READ, tensor_read}, {LINK_MSG_TENSOR_FILL, tensor_fill},
+    {LINK_MSG_INVOKE, invoke},           {0, NULL},
 };

@@ -21,7 +21,8 @@ typedef struct {
     uint32_t num_inputs;
 } op_tensors_t;
 
-typedef const char *(*op_validate_t)(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t);
+typedef const char *(*op_validate_t)(const engine_model_t *model, const engine_op_t *op,
+                                     const op_tensors_t *t);
 typedef int32_t (*op_invoke_t)(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t);
 
 typedef struct {
@@ -83,7 +84,8 @@ static int table_in_image(const engine_model_t *model, uint32_t offset, uint32_t
 }
 
 /* The requantization tables of `count` channels: inside the image, every shift in range. */
-static const char *check_requant(const engine_model_t *model, uint32_t multipliers, uint32_t shifts, uint32_t count)
+static const char *check_requant(const engine_model_t *model, uint32_t multipliers, uint32_t shifts,
+                                 uint32_t count)
 {
     if (!table_in_image(model, multipliers, count)) {
         return FIELD("multipliers_offset");
@@ -132,7 +134,8 @@ static int read_params(const engine_model_t *model, const engine_op_t *op, void 
 
 /* ---- FULLY_CONNECTED (every build) ---- */
 
-static const char *check_fc_shape(const op_tensors_t *t, int32_t batches, int32_t accum_depth, int32_t output_depth)
+static const char *check_fc_shape(const op_tensors_t *t, int32_t batches, int32_t accum_depth,
+                                  int32_t output_depth)
 {
     const engine_tensor_t *w = &t->tensor[1];
     if (w->rank != 2) {
@@ -156,7 +159,8 @@ static const char *check_fc_shape(const op_tensors_t *t, int32_t batches, int32_
     return NULL;
 }
 
-static const char *validate_fully_connected(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
+static const char *validate_fully_connected(const engine_model_t *model, const engine_op_t *op,
+                                            const op_tensors_t *t)
 {
     if (op->type == ENGINE_TYPE_FLOAT32) {
 #if ENGINE_ALL_OPS
@@ -177,7 +181,8 @@ static const char *validate_fully_connected(const engine_model_t *model, const e
     if (field) {
         return field;
     }
-    if (!int8_offset(p.fc.input_offset) || !int8_offset(p.fc.filter_offset) || !int8_offset(p.fc.output_offset)) {
+    if (!int8_offset(p.fc.input_offset) || !int8_offset(p.fc.filter_offset) ||
+        !int8_offset(p.fc.output_offset)) {
         return FIELD("zero point offsets");
     }
     if (!int8_range(p.fc.act_min, p.fc.act_max)) {
@@ -186,7 +191,8 @@ static const char *validate_fully_connected(const engine_model_t *model, const e
     if (p.per_channel != 0 && p.per_channel != 1) {
         return FIELD("per_channel");
     }
-    return check_requant(model, p.multipliers_offset, p.shifts_offset, p.per_channel ? (uint32_t)p.output_depth : 1u);
+    return check_requant(model, p.multipliers_offset, p.shifts_offset,
+                         p.per_channel ? (uint32_t)p.output_depth : 1u);
 }
 
 static int32_t fully_connected(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
@@ -215,8 +221,8 @@ static int32_t fully_connected(const engine_model_t *model, const engine_op_t *o
     if (rq.multiplier == NULL || rq.shift == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
-    return hil_fully_connected_s8(&p.fc, &rq, p.batches, p.accum_depth, p.output_depth,
-                                  t->data[0], t->data[1], bias, t->data[out]);
+    return hil_fully_connected_s8(&p.fc, &rq, p.batches, p.accum_depth, p.output_depth, t->data[0],
+                                  t->data[1], bias, t->data[out]);
 }
 
 /* ---- RESHAPE (every build) ---- */
@@ -302,12 +308,14 @@ static int window_axis(int32_t in, int32_t filter, int32_t stride, int32_t dilat
     return pad == (total > 0 ? total / 2 : 0) ? 0 : 5;
 }
 
-static const char *check_window(const window_t *w, const engine_tensor_t *x, int32_t filter_h, int32_t filter_w,
-                                const engine_tensor_t *y)
+static const char *check_window(const window_t *w, const engine_tensor_t *x, int32_t filter_h,
+                                int32_t filter_w, const engine_tensor_t *y)
 {
     static const char *const fields[2][6] = {
-        {NULL, FIELD("stride_h"), FIELD("dilation_h"), FIELD("filter height"), FIELD("output height"), FIELD("pad_h")},
-        {NULL, FIELD("stride_w"), FIELD("dilation_w"), FIELD("filter width"), FIELD("output width"), FIELD("pad_w")},
+        {NULL, FIELD("stride_h"), FIELD("dilation_h"), FIELD("filter height"), FIELD("output height"),
+         FIELD("pad_h")},
+        {NULL, FIELD("stride_w"), FIELD("dilation_w"), FIELD("filter width"), FIELD("output width"),
+         FIELD("pad_w")},
     };
     int h = window_axis(x->dims[1], filter_h, w->stride_h, w->dilation_h, y->dims[1], w->pad_h);
     if (h) {
@@ -343,13 +351,14 @@ static const char *check_conv_shape(const engine_op_t *op, const op_tensors_t *t
 }
 
 /* The window of a convolution record, by field name (the two records' layouts are independent). */
-#define CONV_WINDOW(p) \
+#define CONV_WINDOW(p)                                                                                       \
     ((window_t){(p).stride_h, (p).stride_w, (p).dilation_h, (p).dilation_w, (p).pad_h, (p).pad_w})
 
 static const char *check_conv_geometry(const engine_op_t *op, const op_tensors_t *t, window_t w,
                                        int32_t depth_multiplier)
 {
-    const char *field = check_window(&w, &t->tensor[0], t->tensor[1].dims[1], t->tensor[1].dims[2], output_of(t));
+    const char *field =
+        check_window(&w, &t->tensor[0], t->tensor[1].dims[1], t->tensor[1].dims[2], output_of(t));
     return field ? field : check_conv_shape(op, t, depth_multiplier);
 }
 
@@ -360,8 +369,9 @@ static const char *validate_conv(const engine_model_t *model, const engine_op_t 
     }
     if (op->type == ENGINE_TYPE_FLOAT32) {
         hil_conv_f32_params_t p;
-        return read_params(model, op, &p, sizeof p) ? check_conv_geometry(op, t, CONV_WINDOW(p), p.depth_multiplier)
-                                                    : FIELD("params_size");
+        return read_params(model, op, &p, sizeof p)
+                   ? check_conv_geometry(op, t, CONV_WINDOW(p), p.depth_multiplier)
+                   : FIELD("params_size");
     }
     engine_conv_s8_t p;
     if (!read_params(model, op, &p, sizeof p)) {
@@ -407,8 +417,8 @@ static int32_t conv(const engine_model_t *model, const engine_op_t *op, const op
     if (rq.multiplier == NULL || rq.shift == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
-    return (depthwise ? hil_depthwise_conv2d_s8 : hil_conv2d_s8)(
-        &p.conv, &rq, &in_d, t->data[0], &f_d, t->data[1], bias, &out_d, t->data[out]);
+    return (depthwise ? hil_depthwise_conv2d_s8 : hil_conv2d_s8)(&p.conv, &rq, &in_d, t->data[0], &f_d,
+                                                                 t->data[1], bias, &out_d, t->data[out]);
 }
 
 /* ---- AVERAGE_POOL_2D, MAX_POOL_2D ---- */
@@ -524,17 +534,19 @@ static int32_t binary(const engine_model_t *model, const engine_op_t *op, const 
         if (!read_params(model, op, &p, sizeof p)) {
             return HIL_KERNEL_ERR_ARG;
         }
-        return (add ? hil_add_f32 : hil_mul_f32)(p.act_min, p.act_max, &a, t->data[0], &b, t->data[1],
-                                                 &y, t->data[2]);
+        return (add ? hil_add_f32 : hil_mul_f32)(p.act_min, p.act_max, &a, t->data[0], &b, t->data[1], &y,
+                                                 t->data[2]);
     }
     if (add) {
         hil_add_params_t p;
         return read_params(model, op, &p, sizeof p)
-                   ? hil_add_s8(&p, &a, t->data[0], &b, t->data[1], &y, t->data[2]) : HIL_KERNEL_ERR_ARG;
+                   ? hil_add_s8(&p, &a, t->data[0], &b, t->data[1], &y, t->data[2])
+                   : HIL_KERNEL_ERR_ARG;
     }
     hil_mul_params_t p;
     return read_params(model, op, &p, sizeof p)
-               ? hil_mul_s8(&p, &a, t->data[0], &b, t->data[1], &y, t->data[2]) : HIL_KERNEL_ERR_ARG;
+               ? hil_mul_s8(&p, &a, t->data[0], &b, t->data[1], &y, t->data[2])
+               : HIL_KERNEL_ERR_ARG;
 }
 
 /* ---- SOFTMAX, LOGISTIC ---- */
@@ -566,14 +578,16 @@ static int32_t softmax(const engine_model_t *model, const engine_op_t *op, const
     if (op->type == ENGINE_TYPE_FLOAT32) {
         engine_softmax_f32_t p;
         return read_params(model, op, &p, sizeof p)
-                   ? hil_softmax_f32(p.beta, outer, depth, t->data[0], t->data[1]) : HIL_KERNEL_ERR_ARG;
+                   ? hil_softmax_f32(p.beta, outer, depth, t->data[0], t->data[1])
+                   : HIL_KERNEL_ERR_ARG;
     }
     hil_softmax_params_t p;
-    return read_params(model, op, &p, sizeof p)
-               ? hil_softmax_s8(&p, outer, depth, t->data[0], t->data[1]) : HIL_KERNEL_ERR_ARG;
+    return read_params(model, op, &p, sizeof p) ? hil_softmax_s8(&p, outer, depth, t->data[0], t->data[1])
+                                                : HIL_KERNEL_ERR_ARG;
 }
 
-static const char *validate_logistic(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
+static const char *validate_logistic(const engine_model_t *model, const engine_op_t *op,
+                                     const op_tensors_t *t)
 {
     if (!same_elements(t)) {
         return FIELD("output dims");
@@ -601,7 +615,8 @@ static int32_t logistic(const engine_model_t *model, const engine_op_t *op, cons
     }
     hil_logistic_params_t p;
     return read_params(model, op, &p, sizeof p)
-               ? hil_logistic_s8(&p, elements(&t->tensor[0]), t->data[0], t->data[1]) : HIL_KERNEL_ERR_ARG;
+               ? hil_logistic_s8(&p, elements(&t->tensor[0]), t->data[0], t->data[1])
+               : HIL_KERNEL_ERR_ARG;
 }
 
 /* ---- MEAN ---- */
@@ -631,7 +646,8 @@ static const char *validate_mean(const engine_model_t *model, const engine_op_t 
 {
     if (op->type == ENGINE_TYPE_FLOAT32) {
         engine_mean_f32_t p;
-        return read_params(model, op, &p, sizeof p) ? check_axes(t, p.num_axes, p.axes) : FIELD("params_size");
+        return read_params(model, op, &p, sizeof p) ? check_axes(t, p.num_axes, p.axes)
+                                                    : FIELD("params_size");
     }
     engine_mean_s8_t p;
     if (!read_params(model, op, &p, sizeof p)) {
@@ -649,11 +665,13 @@ static int32_t mean(const engine_model_t *model, const engine_op_t *op, const op
     if (op->type == ENGINE_TYPE_FLOAT32) {
         engine_mean_f32_t p;
         return read_params(model, op, &p, sizeof p)
-                   ? hil_mean_f32(&x, t->data[0], p.axes, p.num_axes, t->data[1]) : HIL_KERNEL_ERR_ARG;
+                   ? hil_mean_f32(&x, t->data[0], p.axes, p.num_axes, t->data[1])
+                   : HIL_KERNEL_ERR_ARG;
     }
     engine_mean_s8_t p;
     return read_params(model, op, &p, sizeof p)
-               ? hil_mean_s8(&p.mean, &x, t->data[0], p.axes, p.num_axes, t->data[1]) : HIL_KERNEL_ERR_ARG;
+               ? hil_mean_s8(&p.mean, &x, t->data[0], p.axes, p.num_axes, t->data[1])
+               : HIL_KERNEL_ERR_ARG;
 }
 
 /* ---- PAD ---- */
@@ -695,7 +713,8 @@ static int32_t pad(const engine_model_t *model, const engine_op_t *op, const op_
 
 /* ---- CONCATENATION ---- */
 
-static const char *validate_concatenation(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
+static const char *validate_concatenation(const engine_model_t *model, const engine_op_t *op,
+                                          const op_tensors_t *t)
 {
     const engine_tensor_t *y = output_of(t);
     engine_concat_t p;
@@ -747,7 +766,8 @@ static int32_t concatenation(const engine_model_t *model, const engine_op_t *op,
 
 /* ---- QUANTIZE, DEQUANTIZE ---- */
 
-static const char *validate_quantize(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
+static const char *validate_quantize(const engine_model_t *model, const engine_op_t *op,
+                                     const op_tensors_t *t)
 {
     if (!same_elements(t)) {
         return FIELD("output dims");
@@ -775,7 +795,8 @@ static int32_t quantize(const engine_model_t *model, const engine_op_t *op, cons
     if (op->type == ENGINE_TYPE_FLOAT32) {
         engine_affine_t p;
         return read_params(model, op, &p, sizeof p)
-                   ? hil_quantize_f32_s8(p.scale, p.zero_point, size, t->data[0], t->data[1]) : HIL_KERNEL_ERR_ARG;
+                   ? hil_quantize_f32_s8(p.scale, p.zero_point, size, t->data[0], t->data[1])
+                   : HIL_KERNEL_ERR_ARG;
     }
     engine_requantize_t p;
     return read_params(model, op, &p, sizeof p)
@@ -784,7 +805,8 @@ static int32_t quantize(const engine_model_t *model, const engine_op_t *op, cons
                : HIL_KERNEL_ERR_ARG;
 }
 
-static const char *validate_dequantize(const engine_model_t *model, const engine_op_t *op, const op_tensors_t *t)
+static const char *validate_dequantize(const engine_model_t *model, const engine_op_t *op,
+                                       const op_tensors_t *t)
 {
     engine_affine_t p;
     if (!same_elements(t)) {
@@ -809,7 +831,8 @@ static int32_t dequantize(const engine_model_t *model, const engine_op_t *op, co
 /* ---- the operators of this build ---- */
 
 static const op_kind_t kinds[] = {
-    {ENGINE_OP_FULLY_CONNECTED, 2, 3, ENGINE_TEXT("FULLY_CONNECTED"), validate_fully_connected, fully_connected},
+    {ENGINE_OP_FULLY_CONNECTED, 2, 3, ENGINE_TEXT("FULLY_CONNECTED"), validate_fully_connected,
+     fully_connected},
     {ENGINE_OP_RESHAPE, 1, 1, ENGINE_TEXT("RESHAPE"), validate_reshape, reshape},
 #if ENGINE_ALL_OPS
     {ENGINE_OP_CONV_2D, 2, 3, ENGINE_TEXT("CONV_2D"), validate_conv, conv},
@@ -891,7 +914,8 @@ const char *engine_check_op(const engine_model_t *model, const engine_op_t *op, 
             return FIELD("tensor index");
         }
         engine_tensor_t tensor = engine_tensor(model, index);
-        if (tensor.storage == ENGINE_STORAGE_NONE || (i == op->num_inputs && tensor.storage != ENGINE_STORAGE_ARENA)) {
+        if (tensor.storage == ENGINE_STORAGE_NONE ||
+            (i == op->num_inputs && tensor.storage != ENGINE_STORAGE_ARENA)) {
             return FIELD("tensor storage");
         }
     }

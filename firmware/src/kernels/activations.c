@@ -4,9 +4,9 @@
  * PreprocessSoftmaxScaling, there are no LUTs for int8),
  * reference_integer_ops::Logistic (gemmlowp::logistic on Q4.27), and
  * reference_ops::Softmax / Logistic for float. */
-#include "kernels.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
+#include "kernels.h"
 
 /* --------------------------------------------------------------- softmax */
 
@@ -14,7 +14,8 @@
 #define ACCUMULATION_INTEGER_BITS 12
 
 /* tflite::GetReciprocal: 1/x for x in Q(x_integer_digits). */
-static int32_t get_reciprocal(int32_t x, int32_t x_integer_digits, int32_t *num_bits_over_unit) {
+static int32_t get_reciprocal(int32_t x, int32_t x_integer_digits, int32_t *num_bits_over_unit)
+{
     const int32_t headroom_plus_one = hil_clz32((uint32_t)x);
     *num_bits_over_unit = x_integer_digits - headroom_plus_one;
     /* x == 0 (a sum of exponentials that wrapped to 0): 0 shifted is 0, but a shift by 32 is
@@ -25,7 +26,8 @@ static int32_t get_reciprocal(int32_t x, int32_t x_integer_digits, int32_t *num_
 }
 
 int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, int32_t depth,
-                       const int8_t *input, int8_t *output) {
+                       const int8_t *input, int8_t *output)
+{
     int32_t i, c;
     if (params == NULL || input == NULL || output == NULL || outer_size < 0 || depth < 0 ||
         params->input_left_shift < 0 || params->input_left_shift > 31) {
@@ -42,12 +44,11 @@ int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, i
         for (c = 0; c < depth; ++c) {
             const int32_t input_diff = (int32_t)in_row[c] - max_in_row;
             if (input_diff >= params->diff_min) {
-                const int32_t input_diff_rescaled = hil_mbqm_greater_than_one(
-                    input_diff, params->input_multiplier, params->input_left_shift);
+                const int32_t input_diff_rescaled =
+                    hil_mbqm_greater_than_one(input_diff, params->input_multiplier, params->input_left_shift);
                 const int32_t exp_q0 =
                     hil_fp_exp_on_negative_values(input_diff_rescaled, SCALED_DIFF_INTEGER_BITS);
-                sum_of_exps = hil_wrap_add(sum_of_exps,
-                                           hil_fp_rescale(exp_q0, 0, ACCUMULATION_INTEGER_BITS));
+                sum_of_exps = hil_wrap_add(sum_of_exps, hil_fp_rescale(exp_q0, 0, ACCUMULATION_INTEGER_BITS));
             }
         }
         int32_t num_bits_over_unit;
@@ -56,8 +57,8 @@ int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, i
         for (c = 0; c < depth; ++c) {
             const int32_t input_diff = (int32_t)in_row[c] - max_in_row;
             if (input_diff >= params->diff_min) {
-                const int32_t input_diff_rescaled = hil_mbqm_greater_than_one(
-                    input_diff, params->input_multiplier, params->input_left_shift);
+                const int32_t input_diff_rescaled =
+                    hil_mbqm_greater_than_one(input_diff, params->input_multiplier, params->input_left_shift);
                 const int32_t exp_q0 =
                     hil_fp_exp_on_negative_values(input_diff_rescaled, SCALED_DIFF_INTEGER_BITS);
                 const int32_t unsat_output =
@@ -74,8 +75,9 @@ int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, i
 
 /* --------------------------------------------------------------- logistic */
 
-int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size,
-                        const int8_t *input, int8_t *output) {
+int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size, const int8_t *input,
+                        int8_t *output)
+{
     int32_t i;
     if (params == NULL || input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
@@ -87,8 +89,7 @@ int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size,
         } else if (in >= params->input_range_radius) {
             output[i] = 127;
         } else {
-            const int32_t input_in_q4 =
-                hil_mbqm(in, params->input_multiplier, params->input_left_shift);
+            const int32_t input_in_q4 = hil_mbqm(in, params->input_multiplier, params->input_left_shift);
             const int32_t output_in_q0 = hil_fp_logistic(input_in_q4, 4);
             int32_t output_in_q23 = hil_rdbpot(output_in_q0, 31 - 8);
             output_in_q23 = hil_clamp_i32(output_in_q23 - 128, -128, 127);
@@ -105,7 +106,8 @@ typedef union {
     uint32_t u;
 } f32_bits_t;
 
-static float pow2i(int32_t k) { /* 2^k for k in [-126, 127] */
+static float pow2i(int32_t k)
+{ /* 2^k for k in [-126, 127] */
     f32_bits_t b;
     b.u = (uint32_t)(k + 127) << 23;
     return b.f;
@@ -122,9 +124,10 @@ static float pow2i(int32_t k) { /* 2^k for k in [-126, 127] */
 
 /* Also the exp of on-device training's softmax loss, mirrored operation for operation by
  * harness/training/f32math.py: one definition keeps the two bit-identical. */
-float hil_expf(float x) {
+float hil_expf(float x)
+{
     const float log2e = 1.44269504088896341f;
-    const float ln2_hi = 6.93145751953125e-1f;     /* 11 significant bits: k*ln2_hi exact */
+    const float ln2_hi = 6.93145751953125e-1f; /* 11 significant bits: k*ln2_hi exact */
     const float ln2_lo = 1.42860682030941723212e-6f;
     if (x != x) {
         return x + x; /* NaN */
@@ -147,8 +150,8 @@ float hil_expf(float x) {
     p = p * r + 1.0f / 24.0f;
     p = p * r + EXP_C3;
     p = p * r + 0.5f;
-    p = p * r;                  /* r/2 + r^2/6 + ...      */
-    p = p * r;                  /* r^2/2 + r^3/6 + ...    */
+    p = p * r; /* r/2 + r^2/6 + ...      */
+    p = p * r; /* r^2/2 + r^3/6 + ...    */
     const float y = 1.0f + (r + p);
     if (k > 127) {
         return y * pow2i(127) * pow2i(k - 127);
@@ -159,8 +162,8 @@ float hil_expf(float x) {
     return y * pow2i(k);
 }
 
-int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth,
-                        const float *input, float *output) {
+int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth, const float *input, float *output)
+{
     int32_t i, c;
     if (input == NULL || output == NULL || outer_size < 0 || depth < 0) {
         return HIL_KERNEL_ERR_ARG;
@@ -185,7 +188,8 @@ int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_logistic_f32(int32_t size, const float *input, float *output) {
+int32_t hil_logistic_f32(int32_t size, const float *input, float *output)
+{
     const float cutoff_upper = 16.619047164916992188f;
     const float cutoff_lower = -9.0f;
     int32_t i;

@@ -4,13 +4,14 @@
  * reference_ops::DepthwiseConv (float). Loop order and accumulation order
  * follow the reference kernels, so the float versions also sum in the same
  * order. */
-#include "kernels.h"
+#include "arm/hil_dsp.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
-#include "arm/hil_dsp.h"
+#include "kernels.h"
 
-int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size,
-                            int32_t filter_size, int32_t out_size, int32_t *offset) {
+int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
+                            int32_t out_size, int32_t *offset)
+{
     const int32_t effective_filter_size = (filter_size - 1) * dilation + 1;
     int32_t total_padding = (out_size - 1) * stride + effective_filter_size - in_size;
     total_padding = total_padding > 0 ? total_padding : 0;
@@ -20,31 +21,33 @@ int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size,
     return total_padding / 2;
 }
 
-static int32_t requant_index(const hil_requant_t *requant, int32_t channel) {
+static int32_t requant_index(const hil_requant_t *requant, int32_t channel)
+{
     return requant->per_channel ? channel : 0;
 }
 
-static int32_t check_geometry(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
-                              int32_t dilation_w, const hil_dims_t *input_dims,
-                              const hil_dims_t *filter_dims, const hil_dims_t *output_dims) {
+static int32_t check_geometry(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+                              const hil_dims_t *input_dims, const hil_dims_t *filter_dims,
+                              const hil_dims_t *output_dims)
+{
     if (input_dims == NULL || filter_dims == NULL || output_dims == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
     if (stride_h <= 0 || stride_w <= 0 || dilation_h <= 0 || dilation_w <= 0) {
         return HIL_KERNEL_ERR_ARG;
     }
-    if (!hil_dims_valid(input_dims) || !hil_dims_valid(filter_dims) ||
-        !hil_dims_valid(output_dims) || input_dims->n != output_dims->n) {
+    if (!hil_dims_valid(input_dims) || !hil_dims_valid(filter_dims) || !hil_dims_valid(output_dims) ||
+        input_dims->n != output_dims->n) {
         return HIL_KERNEL_ERR_ARG;
     }
     return HIL_KERNEL_OK;
 }
 
 int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requant,
-                      const hil_dims_t *input_dims, const int8_t *input,
-                      const hil_dims_t *filter_dims, const int8_t *filter,
-                      const int32_t *bias,
-                      const hil_dims_t *output_dims, int8_t *output) {
+                      const hil_dims_t *input_dims, const int8_t *input, const hil_dims_t *filter_dims,
+                      const int8_t *filter, const int32_t *bias, const hil_dims_t *output_dims,
+                      int8_t *output)
+{
     if (params == NULL || requant == NULL || requant->multiplier == NULL || requant->shift == NULL ||
         input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
@@ -64,8 +67,7 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
     const int32_t filter_input_depth = filter_dims->c;
     const int32_t output_height = output_dims->h;
     const int32_t output_width = output_dims->w;
-    if (output_dims->c != output_depth || filter_input_depth == 0 ||
-        input_depth % filter_input_depth != 0) {
+    if (output_dims->c != output_depth || filter_input_depth == 0 || input_depth % filter_input_depth != 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t groups = input_depth / filter_input_depth;
@@ -76,8 +78,8 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
 #if HIL_KERNELS_DSP
     if (groups == 1 && hil_dsp_offset_ok(params->input_offset) &&
         hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
-        return hil_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias,
-                                 output_dims, output);
+        return hil_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias, output_dims,
+                                 output);
     }
 #endif
 
@@ -97,8 +99,8 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
                             if (in_x < 0 || in_x >= input_width || in_y < 0 || in_y >= input_height) {
                                 continue; /* zero padding */
                             }
-                            const int8_t *in_ptr =
-                                input + hil_offset4(input_dims, batch, in_y, in_x, group * filter_input_depth);
+                            const int8_t *in_ptr = input + hil_offset4(input_dims, batch, in_y, in_x,
+                                                                       group * filter_input_depth);
                             const int8_t *f_ptr =
                                 filter + hil_offset4(filter_dims, out_channel, filter_y, filter_x, 0);
                             for (in_channel = 0; in_channel < filter_input_depth; ++in_channel) {
@@ -123,11 +125,10 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
-                       const hil_dims_t *input_dims, const float *input,
-                       const hil_dims_t *filter_dims, const float *filter,
-                       const float *bias,
-                       const hil_dims_t *output_dims, float *output) {
+int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params, const hil_dims_t *input_dims, const float *input,
+                       const hil_dims_t *filter_dims, const float *filter, const float *bias,
+                       const hil_dims_t *output_dims, float *output)
+{
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
@@ -146,8 +147,7 @@ int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
     const int32_t filter_input_depth = filter_dims->c;
     const int32_t output_height = output_dims->h;
     const int32_t output_width = output_dims->w;
-    if (output_dims->c != output_depth || filter_input_depth == 0 ||
-        input_depth % filter_input_depth != 0) {
+    if (output_dims->c != output_depth || filter_input_depth == 0 || input_depth % filter_input_depth != 0) {
         return HIL_KERNEL_ERR_ARG;
     }
     const int32_t groups = input_depth / filter_input_depth;
@@ -172,8 +172,8 @@ int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
                             if (in_x < 0 || in_x >= input_width || in_y < 0 || in_y >= input_height) {
                                 continue;
                             }
-                            const float *in_ptr =
-                                input + hil_offset4(input_dims, batch, in_y, in_x, group * filter_input_depth);
+                            const float *in_ptr = input + hil_offset4(input_dims, batch, in_y, in_x,
+                                                                      group * filter_input_depth);
                             const float *f_ptr =
                                 filter + hil_offset4(filter_dims, out_channel, filter_y, filter_x, 0);
                             for (in_channel = 0; in_channel < filter_input_depth; ++in_channel) {
@@ -194,9 +194,9 @@ int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
 
 int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requant,
                                 const hil_dims_t *input_dims, const int8_t *input,
-                                const hil_dims_t *filter_dims, const int8_t *filter,
-                                const int32_t *bias,
-                                const hil_dims_t *output_dims, int8_t *output) {
+                                const hil_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
+                                const hil_dims_t *output_dims, int8_t *output)
+{
     if (params == NULL || requant == NULL || requant->multiplier == NULL || requant->shift == NULL ||
         input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
@@ -246,8 +246,8 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
                                 if (in_x >= 0 && in_x < input_width && in_y >= 0 && in_y < input_height) {
                                     const int32_t input_val =
                                         input[hil_offset4(input_dims, batch, in_y, in_x, in_channel)];
-                                    const int32_t filter_val =
-                                        filter[hil_offset4(filter_dims, 0, filter_y, filter_x, output_channel)];
+                                    const int32_t filter_val = filter[hil_offset4(filter_dims, 0, filter_y,
+                                                                                  filter_x, output_channel)];
                                     acc = hil_wrap_add(acc, filter_val * (input_val + params->input_offset));
                                 }
                             }
@@ -268,11 +268,10 @@ int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requa
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params,
-                                 const hil_dims_t *input_dims, const float *input,
-                                 const hil_dims_t *filter_dims, const float *filter,
-                                 const float *bias,
-                                 const hil_dims_t *output_dims, float *output) {
+int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params, const hil_dims_t *input_dims,
+                                 const float *input, const hil_dims_t *filter_dims, const float *filter,
+                                 const float *bias, const hil_dims_t *output_dims, float *output)
+{
     if (params == NULL || input == NULL || filter == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }

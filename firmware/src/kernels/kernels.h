@@ -60,8 +60,8 @@ int32_t hil_shape_flat_size(const hil_shape_t *shape);
 
 /* tflite::ComputePaddingWithOffset: returns the leading (top/left) padding;
  * *offset (may be NULL) receives the extra trailing padding (0 or 1). */
-int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size,
-                            int32_t filter_size, int32_t out_size, int32_t *offset);
+int32_t hil_compute_padding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
+                            int32_t out_size, int32_t *offset);
 
 /* ------------------------------------------------------- quantization data */
 
@@ -80,58 +80,46 @@ typedef struct {
  * Grouped convolution when input.c is a multiple of filter.c (as TFLM).
  * Requant must be per channel or per tensor (the value is then reused). */
 int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requant,
-                      const hil_dims_t *input_dims, const int8_t *input,
-                      const hil_dims_t *filter_dims, const int8_t *filter,
-                      const int32_t *bias,
-                      const hil_dims_t *output_dims, int8_t *output);
+                      const hil_dims_t *input_dims, const int8_t *input, const hil_dims_t *filter_dims,
+                      const int8_t *filter, const int32_t *bias, const hil_dims_t *output_dims,
+                      int8_t *output);
 
-int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params,
-                       const hil_dims_t *input_dims, const float *input,
-                       const hil_dims_t *filter_dims, const float *filter,
-                       const float *bias,
+int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params, const hil_dims_t *input_dims, const float *input,
+                       const hil_dims_t *filter_dims, const float *filter, const float *bias,
                        const hil_dims_t *output_dims, float *output);
 
 /* DEPTHWISE_CONV_2D: filter [1, H, W, C*depth_multiplier]. */
 int32_t hil_depthwise_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requant,
                                 const hil_dims_t *input_dims, const int8_t *input,
-                                const hil_dims_t *filter_dims, const int8_t *filter,
-                                const int32_t *bias,
+                                const hil_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
                                 const hil_dims_t *output_dims, int8_t *output);
 
-int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params,
-                                 const hil_dims_t *input_dims, const float *input,
-                                 const hil_dims_t *filter_dims, const float *filter,
-                                 const float *bias,
-                                 const hil_dims_t *output_dims, float *output);
+int32_t hil_depthwise_conv2d_f32(const hil_conv_f32_params_t *params, const hil_dims_t *input_dims,
+                                 const float *input, const hil_dims_t *filter_dims, const float *filter,
+                                 const float *bias, const hil_dims_t *output_dims, float *output);
 
 /* --------------------------------------------------------- fully connected */
 
 /* FULLY_CONNECTED: input [batches, accum_depth], weights
  * [output_depth, accum_depth], output [batches, output_depth]. */
-int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_t *requant,
-                               int32_t batches, int32_t accum_depth, int32_t output_depth,
-                               const int8_t *input, const int8_t *filter, const int32_t *bias,
-                               int8_t *output);
+int32_t hil_fully_connected_s8(const hil_fc_params_t *params, const hil_requant_t *requant, int32_t batches,
+                               int32_t accum_depth, int32_t output_depth, const int8_t *input,
+                               const int8_t *filter, const int32_t *bias, int8_t *output);
 
-int32_t hil_fully_connected_f32(float act_min, float act_max,
-                                int32_t batches, int32_t accum_depth, int32_t output_depth,
-                                const float *input, const float *filter, const float *bias,
-                                float *output);
+int32_t hil_fully_connected_f32(float act_min, float act_max, int32_t batches, int32_t accum_depth,
+                                int32_t output_depth, const float *input, const float *filter,
+                                const float *bias, float *output);
 
 /* ----------------------------------------------------------------- pooling */
 
 /* AVERAGE_POOL_2D / MAX_POOL_2D; input and output share quantization. */
-int32_t hil_avgpool_s8(const hil_pool_params_t *params,
-                       const hil_dims_t *input_dims, const int8_t *input,
+int32_t hil_avgpool_s8(const hil_pool_params_t *params, const hil_dims_t *input_dims, const int8_t *input,
                        const hil_dims_t *output_dims, int8_t *output);
-int32_t hil_maxpool_s8(const hil_pool_params_t *params,
-                       const hil_dims_t *input_dims, const int8_t *input,
+int32_t hil_maxpool_s8(const hil_pool_params_t *params, const hil_dims_t *input_dims, const int8_t *input,
                        const hil_dims_t *output_dims, int8_t *output);
-int32_t hil_avgpool_f32(const hil_pool_params_t *params,
-                        const hil_dims_t *input_dims, const float *input,
+int32_t hil_avgpool_f32(const hil_pool_params_t *params, const hil_dims_t *input_dims, const float *input,
                         const hil_dims_t *output_dims, float *output);
-int32_t hil_maxpool_f32(const hil_pool_params_t *params,
-                        const hil_dims_t *input_dims, const float *input,
+int32_t hil_maxpool_f32(const hil_pool_params_t *params, const hil_dims_t *input_dims, const float *input,
                         const hil_dims_t *output_dims, float *output);
 
 /* ------------------------------------------------ elementwise (broadcasting) */
@@ -141,22 +129,18 @@ int32_t hil_maxpool_f32(const hil_pool_params_t *params,
  * multiplier = QuantizeMultiplier(s1 * s2 / so). Shapes broadcast
  * numpy-style (right-aligned, dims equal or 1); output shape must be the
  * broadcast shape. */
-int32_t hil_add_s8(const hil_add_params_t *params,
-                   const hil_shape_t *input1_shape, const int8_t *input1,
-                   const hil_shape_t *input2_shape, const int8_t *input2,
-                   const hil_shape_t *output_shape, int8_t *output);
-int32_t hil_mul_s8(const hil_mul_params_t *params,
-                   const hil_shape_t *input1_shape, const int8_t *input1,
-                   const hil_shape_t *input2_shape, const int8_t *input2,
-                   const hil_shape_t *output_shape, int8_t *output);
-int32_t hil_add_f32(float act_min, float act_max,
-                    const hil_shape_t *input1_shape, const float *input1,
-                    const hil_shape_t *input2_shape, const float *input2,
-                    const hil_shape_t *output_shape, float *output);
-int32_t hil_mul_f32(float act_min, float act_max,
-                    const hil_shape_t *input1_shape, const float *input1,
-                    const hil_shape_t *input2_shape, const float *input2,
-                    const hil_shape_t *output_shape, float *output);
+int32_t hil_add_s8(const hil_add_params_t *params, const hil_shape_t *input1_shape, const int8_t *input1,
+                   const hil_shape_t *input2_shape, const int8_t *input2, const hil_shape_t *output_shape,
+                   int8_t *output);
+int32_t hil_mul_s8(const hil_mul_params_t *params, const hil_shape_t *input1_shape, const int8_t *input1,
+                   const hil_shape_t *input2_shape, const int8_t *input2, const hil_shape_t *output_shape,
+                   int8_t *output);
+int32_t hil_add_f32(float act_min, float act_max, const hil_shape_t *input1_shape, const float *input1,
+                    const hil_shape_t *input2_shape, const float *input2, const hil_shape_t *output_shape,
+                    float *output);
+int32_t hil_mul_f32(float act_min, float act_max, const hil_shape_t *input1_shape, const float *input1,
+                    const hil_shape_t *input2_shape, const float *input2, const hil_shape_t *output_shape,
+                    float *output);
 
 /* ------------------------------------------------------ softmax / logistic */
 
@@ -167,12 +151,11 @@ int32_t hil_softmax_s8(const hil_softmax_params_t *params, int32_t outer_size, i
                        const int8_t *input, int8_t *output);
 /* Float softmax uses hil_expf (portable, not libm): close to, not bit-exact
  * with, TFLM's std::exp. */
-int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth,
-                        const float *input, float *output);
+int32_t hil_softmax_f32(float beta, int32_t outer_size, int32_t depth, const float *input, float *output);
 
 /* LOGISTIC int8 -> int8 (output scale 1/256, zero point -128). */
-int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size,
-                        const int8_t *input, int8_t *output);
+int32_t hil_logistic_s8(const hil_logistic_params_t *params, int32_t size, const int8_t *input,
+                        int8_t *output);
 int32_t hil_logistic_f32(int32_t size, const float *input, float *output);
 
 /* Portable float32 exp used by the float softmax/logistic (same result on
@@ -186,47 +169,41 @@ float hil_expf(float x);
  * 1/num_elements exactly as TFLM. axes may be negative and repeat; keep_dims
  * does not change the data layout (the output is the input with the reduced
  * dims removed or set to 1). */
-int32_t hil_mean_s8(const hil_mean_params_t *params,
-                    const hil_shape_t *input_shape, const int8_t *input,
+int32_t hil_mean_s8(const hil_mean_params_t *params, const hil_shape_t *input_shape, const int8_t *input,
                     const int32_t *axes, int32_t num_axes, int8_t *output);
-int32_t hil_mean_f32(const hil_shape_t *input_shape, const float *input,
-                     const int32_t *axes, int32_t num_axes, float *output);
+int32_t hil_mean_f32(const hil_shape_t *input_shape, const float *input, const int32_t *axes,
+                     int32_t num_axes, float *output);
 
 /* --------------------------------------------------------------------- pad */
 
 /* PAD / PADV2: pad_before[i], pad_after[i] for each input dim; the int8
  * pad value is the output zero point (PAD) or the constant (PADV2). */
-int32_t hil_pad_s8(const hil_shape_t *input_shape, const int8_t *input,
-                   const int32_t *pad_before, const int32_t *pad_after,
-                   int8_t pad_value, int8_t *output);
-int32_t hil_pad_f32(const hil_shape_t *input_shape, const float *input,
-                    const int32_t *pad_before, const int32_t *pad_after,
-                    float pad_value, float *output);
+int32_t hil_pad_s8(const hil_shape_t *input_shape, const int8_t *input, const int32_t *pad_before,
+                   const int32_t *pad_after, int8_t pad_value, int8_t *output);
+int32_t hil_pad_f32(const hil_shape_t *input_shape, const float *input, const int32_t *pad_before,
+                    const int32_t *pad_after, float pad_value, float *output);
 
 /* ------------------------------------------------------------ concatenation */
 
 /* CONCATENATION along axis (negative counts from the end). TFLM requires all
  * int8 inputs to share the output's scale and zero point: a pure copy. */
-int32_t hil_concatenation_s8(int32_t axis, int32_t num_inputs,
-                             const hil_shape_t *const *input_shapes,
+int32_t hil_concatenation_s8(int32_t axis, int32_t num_inputs, const hil_shape_t *const *input_shapes,
                              const int8_t *const *inputs, int8_t *output);
-int32_t hil_concatenation_f32(int32_t axis, int32_t num_inputs,
-                              const hil_shape_t *const *input_shapes,
+int32_t hil_concatenation_f32(int32_t axis, int32_t num_inputs, const hil_shape_t *const *input_shapes,
                               const float *const *inputs, float *output);
 
 /* --------------------------------------------- quantize / dequantize / reshape */
 
 /* QUANTIZE float -> int8: clamp(round_half_away(x / scale) + zero_point). */
-int32_t hil_quantize_f32_s8(float scale, int32_t zero_point, int32_t size,
-                            const float *input, int8_t *output);
+int32_t hil_quantize_f32_s8(float scale, int32_t zero_point, int32_t size, const float *input,
+                            int8_t *output);
 /* QUANTIZE int8 -> int8 (requantize): multiplier/shift from
  * QuantizeMultiplier(input_scale / output_scale). */
-int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point,
-                          int32_t multiplier, int32_t shift, int32_t size,
-                          const int8_t *input, int8_t *output);
+int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point, int32_t multiplier,
+                          int32_t shift, int32_t size, const int8_t *input, int8_t *output);
 /* DEQUANTIZE int8 -> float: scale * (q - zero_point). */
-int32_t hil_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size,
-                              const int8_t *input, float *output);
+int32_t hil_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size, const int8_t *input,
+                              float *output);
 /* RESHAPE: a copy of num_bytes (input and output may alias). */
 int32_t hil_reshape(const void *input, void *output, int32_t num_bytes);
 

@@ -2,9 +2,9 @@
  * Counterparts: tflite::reference_ops::QuantizedMeanOrSum (int8; TFLM's
  * reduce_common.cc EvalIntegerMean) and reference_ops::Mean (float; the 4-D
  * axes {1,2} special case sums in the same order as the generic one). */
-#include "kernels.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
+#include "kernels.h"
 
 /* Resolved reduction: which dims are reduced, strides, element count. */
 typedef struct {
@@ -16,8 +16,8 @@ typedef struct {
     int32_t num_reduced; /* elements per output */
 } reduction_t;
 
-static int32_t reduction_init(reduction_t *r, const hil_shape_t *shape, const int32_t *axes,
-                              int32_t num_axes) {
+static int32_t reduction_init(reduction_t *r, const hil_shape_t *shape, const int32_t *axes, int32_t num_axes)
+{
     int32_t i, stride = 1;
     if (!hil_shape_valid(shape) || (axes == NULL && num_axes != 0) || num_axes < 0) {
         return HIL_KERNEL_ERR_ARG;
@@ -50,7 +50,8 @@ static int32_t reduction_init(reduction_t *r, const hil_shape_t *shape, const in
 
 /* Advance the odometer over the dims with reduced[d] == want (last dim
  * fastest); returns the change of the input offset, or sets *done. */
-static int32_t odometer_next(const reduction_t *r, int32_t *index, int32_t want, int32_t *done) {
+static int32_t odometer_next(const reduction_t *r, int32_t *index, int32_t want, int32_t *done)
+{
     int32_t d, delta = 0;
     for (d = r->rank - 1; d >= 0; --d) {
         if (r->reduced[d] != want) {
@@ -68,9 +69,9 @@ static int32_t odometer_next(const reduction_t *r, int32_t *index, int32_t want,
     return delta;
 }
 
-int32_t hil_mean_s8(const hil_mean_params_t *params,
-                    const hil_shape_t *input_shape, const int8_t *input,
-                    const int32_t *axes, int32_t num_axes, int8_t *output) {
+int32_t hil_mean_s8(const hil_mean_params_t *params, const hil_shape_t *input_shape, const int8_t *input,
+                    const int32_t *axes, int32_t num_axes, int8_t *output)
+{
     reduction_t r;
     int32_t out_index[HIL_MAX_RANK] = {0};
     int32_t base = 0, o, done_out = 0;
@@ -117,8 +118,9 @@ int32_t hil_mean_s8(const hil_mean_params_t *params,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_mean_f32(const hil_shape_t *input_shape, const float *input,
-                     const int32_t *axes, int32_t num_axes, float *output) {
+int32_t hil_mean_f32(const hil_shape_t *input_shape, const float *input, const int32_t *axes,
+                     int32_t num_axes, float *output)
+{
     reduction_t r;
     int32_t out_index[HIL_MAX_RANK] = {0};
     int32_t base = 0, o, done_out = 0;

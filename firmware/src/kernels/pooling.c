@@ -2,18 +2,19 @@
  * Counterparts: tflite::reference_integer_ops::AveragePool / MaxPool and
  * reference_ops::AveragePool / MaxPool (float). Padded positions are not
  * counted: the average divides by the number of in-bounds elements. */
-#include "kernels.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
+#include "kernels.h"
 
-static int32_t check_pool(const hil_pool_params_t *params, const hil_dims_t *input_dims,
-                          const void *input, const hil_dims_t *output_dims, const void *output) {
+static int32_t check_pool(const hil_pool_params_t *params, const hil_dims_t *input_dims, const void *input,
+                          const hil_dims_t *output_dims, const void *output)
+{
     if (params == NULL || input_dims == NULL || output_dims == NULL || input == NULL || output == NULL) {
         return HIL_KERNEL_ERR_ARG;
     }
-    if (params->stride_h <= 0 || params->stride_w <= 0 || params->filter_h <= 0 ||
-        params->filter_w <= 0 || !hil_dims_valid(input_dims) || !hil_dims_valid(output_dims) ||
-        input_dims->n != output_dims->n || input_dims->c != output_dims->c) {
+    if (params->stride_h <= 0 || params->stride_w <= 0 || params->filter_h <= 0 || params->filter_w <= 0 ||
+        !hil_dims_valid(input_dims) || !hil_dims_valid(output_dims) || input_dims->n != output_dims->n ||
+        input_dims->c != output_dims->c) {
         return HIL_KERNEL_ERR_ARG;
     }
     return HIL_KERNEL_OK;
@@ -25,8 +26,9 @@ typedef struct {
     int32_t x_start, x_end, y_start, y_end;
 } pool_window_t;
 
-static pool_window_t pool_window(const hil_pool_params_t *params, const hil_dims_t *input_dims,
-                                 int32_t out_y, int32_t out_x) {
+static pool_window_t pool_window(const hil_pool_params_t *params, const hil_dims_t *input_dims, int32_t out_y,
+                                 int32_t out_x)
+{
     pool_window_t w;
     w.in_x_origin = out_x * params->stride_w - params->pad_w;
     w.in_y_origin = out_y * params->stride_h - params->pad_h;
@@ -37,9 +39,9 @@ static pool_window_t pool_window(const hil_pool_params_t *params, const hil_dims
     return w;
 }
 
-int32_t hil_avgpool_s8(const hil_pool_params_t *params,
-                       const hil_dims_t *input_dims, const int8_t *input,
-                       const hil_dims_t *output_dims, int8_t *output) {
+int32_t hil_avgpool_s8(const hil_pool_params_t *params, const hil_dims_t *input_dims, const int8_t *input,
+                       const hil_dims_t *output_dims, int8_t *output)
+{
     const int32_t status = check_pool(params, input_dims, input, output_dims, output);
     if (status != HIL_KERNEL_OK) {
         return status;
@@ -74,9 +76,9 @@ int32_t hil_avgpool_s8(const hil_pool_params_t *params,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_maxpool_s8(const hil_pool_params_t *params,
-                       const hil_dims_t *input_dims, const int8_t *input,
-                       const hil_dims_t *output_dims, int8_t *output) {
+int32_t hil_maxpool_s8(const hil_pool_params_t *params, const hil_dims_t *input_dims, const int8_t *input,
+                       const hil_dims_t *output_dims, int8_t *output)
+{
     const int32_t status = check_pool(params, input_dims, input, output_dims, output);
     if (status != HIL_KERNEL_OK) {
         return status;
@@ -103,9 +105,9 @@ int32_t hil_maxpool_s8(const hil_pool_params_t *params,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_avgpool_f32(const hil_pool_params_t *params,
-                        const hil_dims_t *input_dims, const float *input,
-                        const hil_dims_t *output_dims, float *output) {
+int32_t hil_avgpool_f32(const hil_pool_params_t *params, const hil_dims_t *input_dims, const float *input,
+                        const hil_dims_t *output_dims, float *output)
+{
     const int32_t status = check_pool(params, input_dims, input, output_dims, output);
     if (status != HIL_KERNEL_OK) {
         return status;
@@ -138,9 +140,9 @@ int32_t hil_avgpool_f32(const hil_pool_params_t *params,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_maxpool_f32(const hil_pool_params_t *params,
-                        const hil_dims_t *input_dims, const float *input,
-                        const hil_dims_t *output_dims, float *output) {
+int32_t hil_maxpool_f32(const hil_pool_params_t *params, const hil_dims_t *input_dims, const float *input,
+                        const hil_dims_t *output_dims, float *output)
+{
     const int32_t status = check_pool(params, input_dims, input, output_dims, output);
     if (status != HIL_KERNEL_OK) {
         return status;

@@ -1,13 +1,14 @@
 /* QUANTIZE (float -> int8, int8 -> int8), DEQUANTIZE (int8 -> float) and
  * RESHAPE. Counterparts: tflite::reference_ops::AffineQuantize, Requantize,
  * Dequantize. */
-#include "kernels.h"
 #include "hil_fixedpoint.h"
 #include "hil_internal.h"
+#include "kernels.h"
 
 /* static_cast<int32_t>(std::round(x)) for |x| < 2^31 (round half away from
  * zero), saturating outside; NaN gives 0. No libm. */
-static int32_t round_to_i32(float x) {
+static int32_t round_to_i32(float x)
+{
     if (x != x) {
         return 0;
     }
@@ -17,8 +18,8 @@ static int32_t round_to_i32(float x) {
     if (x <= -2147483648.0f) {
         return HIL_INT32_MIN;
     }
-    int32_t t = (int32_t)x;            /* truncates toward zero */
-    const float frac = x - (float)t;   /* exact */
+    int32_t t = (int32_t)x;          /* truncates toward zero */
+    const float frac = x - (float)t; /* exact */
     if (frac >= 0.5f) {
         t += 1;
     } else if (frac <= -0.5f) {
@@ -27,8 +28,8 @@ static int32_t round_to_i32(float x) {
     return t;
 }
 
-int32_t hil_quantize_f32_s8(float scale, int32_t zero_point, int32_t size,
-                            const float *input, int8_t *output) {
+int32_t hil_quantize_f32_s8(float scale, int32_t zero_point, int32_t size, const float *input, int8_t *output)
+{
     int32_t i;
     if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
@@ -43,9 +44,9 @@ int32_t hil_quantize_f32_s8(float scale, int32_t zero_point, int32_t size,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point,
-                          int32_t multiplier, int32_t shift, int32_t size,
-                          const int8_t *input, int8_t *output) {
+int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point, int32_t multiplier,
+                          int32_t shift, int32_t size, const int8_t *input, int8_t *output)
+{
     int32_t i;
     if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
@@ -58,8 +59,9 @@ int32_t hil_requantize_s8(int32_t input_zero_point, int32_t output_zero_point,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size,
-                              const int8_t *input, float *output) {
+int32_t hil_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size, const int8_t *input,
+                              float *output)
+{
     int32_t i;
     if (input == NULL || output == NULL || size < 0) {
         return HIL_KERNEL_ERR_ARG;
@@ -73,7 +75,8 @@ int32_t hil_dequantize_s8_f32(float scale, int32_t zero_point, int32_t size,
     return HIL_KERNEL_OK;
 }
 
-int32_t hil_reshape(const void *input, void *output, int32_t num_bytes) {
+int32_t hil_reshape(const void *input, void *output, int32_t num_bytes)
+{
     const uint8_t *src = (const uint8_t *)input;
     uint8_t *dst = (uint8_t *)output;
     int32_t i;

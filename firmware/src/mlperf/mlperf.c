@@ -30,8 +30,9 @@ static int describe(uint32_t position, hil_tensor_t *out)
     uint16_t index;
     engine_model_read(&model, model.header.io_offset + 2u * position, &index, sizeof index);
     engine_tensor_t tensor = engine_tensor(&model, index);
-    out->dtype = tensor.type == ENGINE_TYPE_INT8 ? HIL_DTYPE_INT8
-                 : tensor.type == ENGINE_TYPE_FLOAT32 ? HIL_DTYPE_FLOAT32 : HIL_DTYPE_INT32;
+    out->dtype = tensor.type == ENGINE_TYPE_INT8      ? HIL_DTYPE_INT8
+                 : tensor.type == ENGINE_TYPE_FLOAT32 ? HIL_DTYPE_FLOAT32
+                                                      : HIL_DTYPE_INT32;
     out->rank = tensor.rank;
     memcpy(out->dims, tensor.dims, sizeof out->dims);
     out->scale = tensor.scale;

@@ -6,14 +6,14 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "hil_constants.h" /* HIL_TRAINING_ARENA_BYTES, HIL_TRAINING_STACK_RESERVE */
-#include "training_image.h"
 #include "../app/app.h"
 #include "../hal/hal.h"
 #include "../kernels/hil_fixedpoint.h"
 #include "../kernels/kernels.h"
 #include "../metrics/metrics.h"
+#include "hil_constants.h" /* HIL_TRAINING_ARENA_BYTES, HIL_TRAINING_STACK_RESERVE */
 #include "train_math.h"
+#include "training_image.h"
 
 #define WEIGHT_STEP_LIMIT 256.0f
 #define BIAS_STEP_LIMIT 1073741824.0f
@@ -38,16 +38,16 @@ extern uint32_t engine_service_pool_size(void) __attribute__((weak));
 typedef struct {
     const layer_record_t *record;
     float input_scale, output_scale, lr;
-    int8_t *weights;      /* the whole [Cout][Cin] / [KH][KW][C] array: in the image, or the slot */
-    int8_t *trained;      /* the trainable first R input channels (row stride trained_stride) */
+    int8_t *weights;        /* the whole [Cout][Cin] / [KH][KW][C] array: in the image, or the slot */
+    int8_t *trained;        /* the trainable first R input channels (row stride trained_stride) */
     int32_t trained_stride; /* Cin when they are part of `weights`, R when split off (off_trained) */
     int32_t *bias;
     const int32_t *multiplier, *shift;
     const float *weight_scales;
     int32_t positions, out_positions, out_size; /* input positions, output positions */
-    int32_t out_h, out_w, pad_h, pad_w;          /* depthwise: SAME output size and padding */
-    int8_t *out;  /* this layer's output activation, kept for backward */
-    float *grad;  /* dL/d(output), or NULL where backward does not reach */
+    int32_t out_h, out_w, pad_h, pad_w;         /* depthwise: SAME output size and padding */
+    int8_t *out;                                /* this layer's output activation, kept for backward */
+    float *grad;                                /* dL/d(output), or NULL where backward does not reach */
     float *deferred; /* TRAIN_FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
 } layer_t;
 
@@ -59,8 +59,8 @@ static struct {
     bool ready;
     const setup_header_t *header;
     uint32_t num_layers, arena_bytes;
-    int32_t first_trained; /* lowest layer index that trains; the last layer when none does */
-    int8_t *input;       /* the arena's input block: samples that come over the link */
+    int32_t first_trained;     /* lowest layer index that trains; the last layer when none does */
+    int8_t *input;             /* the arena's input block: samples that come over the link */
     const int8_t *chain_input; /* this step's input: `input`, or the engine's feature tensor */
     int32_t input_size;
     layer_t layers[TRAIN_MAX_LAYERS];
@@ -78,7 +78,10 @@ static float bits_to_float(uint32_t bits)
     return value;
 }
 
-static uint32_t align8(uint32_t n) { return (n + 7u) & ~7u; }
+static uint32_t align8(uint32_t n)
+{
+    return (n + 7u) & ~7u;
+}
 
 static uint32_t static_bytes(void)
 {
@@ -126,14 +129,18 @@ static bool array_fits(uint32_t offset, uint64_t count, uint32_t size, uint32_t 
  * last (trained columns) exists only for split weights. */
 #define LAYER_ARRAYS 6
 static const char *const array_problems[LAYER_ARRAYS] = {
-    "off_weights outside the parameter area", "off_bias outside the parameter area or unaligned",
+    "off_weights outside the parameter area",
+    "off_bias outside the parameter area or unaligned",
     "off_multiplier outside the parameter area or unaligned",
     "off_shift outside the parameter area or unaligned",
     "off_weight_scales outside the parameter area or unaligned",
     "off_trained outside the parameter area"};
 static const uint32_t array_sizes[LAYER_ARRAYS] = {1, 4, 4, 4, 4, 1};
 
-static bool weights_in_slot(const layer_record_t *r) { return (r->flags & TRAIN_RECORD_WEIGHTS_IN_SLOT) != 0; }
+static bool weights_in_slot(const layer_record_t *r)
+{
+    return (r->flags & TRAIN_RECORD_WEIGHTS_IN_SLOT) != 0;
+}
 
 static bool weights_split(const layer_record_t *r)
 {
@@ -142,16 +149,16 @@ static bool weights_split(const layer_record_t *r)
 
 static uint32_t array_offset(const layer_record_t *r, int32_t a)
 {
-    const uint32_t offsets[LAYER_ARRAYS] = {r->off_weights, r->off_bias, r->off_multiplier, r->off_shift,
-                                            r->off_weight_scales, r->off_trained};
+    const uint32_t offsets[LAYER_ARRAYS] = {r->off_weights, r->off_bias,          r->off_multiplier,
+                                            r->off_shift,   r->off_weight_scales, r->off_trained};
     return offsets[a];
 }
 
 /* Elements of array `a`; 0 for an array the record does not have in the image. */
 static uint64_t array_count(const layer_record_t *r, int32_t a)
 {
-    const uint64_t taps = r->kind == TRAIN_KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w
-                                                    : (uint64_t)r->out_c;
+    const uint64_t taps =
+        r->kind == TRAIN_KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w : (uint64_t)r->out_c;
     if (a == 5) {
         return weights_split(r) ? (uint64_t)r->out_c * (uint64_t)r->train_channels : 0u;
     }
@@ -192,7 +199,8 @@ static const char *check_arrays(const layer_record_t *r)
         }
     }
     for (int32_t a = 0; a < LAYER_ARRAYS; a++) {
-        if (in_image(r, a) && !array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
+        if (in_image(r, a) &&
+            !array_fits(array_offset(r, a), array_count(r, a), array_sizes[a], array_sizes[a])) {
             return array_problems[a];
         }
     }
@@ -215,14 +223,16 @@ static bool arrays_overlap(const layer_record_t *records, uint32_t count)
             continue;
         }
         const uint64_t start_i = array_offset(ri, (int32_t)(i % LAYER_ARRAYS));
-        const uint64_t end_i = start_i + array_count(ri, (int32_t)(i % LAYER_ARRAYS)) * array_sizes[i % LAYER_ARRAYS];
+        const uint64_t end_i =
+            start_i + array_count(ri, (int32_t)(i % LAYER_ARRAYS)) * array_sizes[i % LAYER_ARRAYS];
         for (uint32_t k = i + 1; k < count * LAYER_ARRAYS; k++) {
             const layer_record_t *rk = &records[k / LAYER_ARRAYS];
             if (!in_image(rk, (int32_t)(k % LAYER_ARRAYS))) {
                 continue;
             }
             const uint64_t start_k = array_offset(rk, (int32_t)(k % LAYER_ARRAYS));
-            const uint64_t end_k = start_k + array_count(rk, (int32_t)(k % LAYER_ARRAYS)) * array_sizes[k % LAYER_ARRAYS];
+            const uint64_t end_k =
+                start_k + array_count(rk, (int32_t)(k % LAYER_ARRAYS)) * array_sizes[k % LAYER_ARRAYS];
             if (start_i < end_k && start_k < end_i) {
                 return true;
             }
@@ -237,12 +247,12 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
         return "unsupported layer kind";
     }
     if (r->kind == TRAIN_KIND_DEPTHWISE &&
-        (r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 ||
-         r->kernel_w > 7 || r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0 || r->stride < 1 || r->stride > 2)) {
+        (r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 || r->kernel_w > 7 ||
+         r->kernel_h % 2 == 0 || r->kernel_w % 2 == 0 || r->stride < 1 || r->stride > 2)) {
         return "depthwise: multiplier 1, odd kernel <= 7, stride 1/2";
     }
-    if (r->in_h < 1 || r->in_w < 1 || r->in_c < 1 || r->out_c < 1 || r->in_h > 4096 ||
-        r->in_w > 4096 || r->in_c > 65536 || r->out_c > 65536) {
+    if (r->in_h < 1 || r->in_w < 1 || r->in_c < 1 || r->out_c < 1 || r->in_h > 4096 || r->in_w > 4096 ||
+        r->in_c > 65536 || r->out_c > 65536) {
         return "layer dimensions out of range";
     }
     /* Activations must fit the arena; this also keeps every size below in 32 bits. */
@@ -371,14 +381,16 @@ static const char *parse_setup(message_t *why)
 /* Trained weights of a layer (the deferred buffer holds them first, then its biases). */
 static uint32_t trained_weights(const layer_record_t *r)
 {
-    const uint32_t per_channel = r->kind == TRAIN_KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
+    const uint32_t per_channel =
+        r->kind == TRAIN_KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
     return r->kind == TRAIN_KIND_AVGPOOL ? 0u : per_channel * (uint32_t)r->train_channels;
 }
 
 static uint32_t deferred_count(const layer_t *layer)
 {
     const layer_record_t *r = layer->record;
-    return r->kind == TRAIN_KIND_AVGPOOL ? 0u : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
+    return r->kind == TRAIN_KIND_AVGPOOL ? 0u
+                                         : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
 }
 
 /* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
@@ -408,12 +420,13 @@ static uint32_t plan_arena(bool assign)
     const uint32_t buffers = (int32_t)state.num_layers - state.first_trained > 1 ? 2u : 1u;
     for (uint32_t i = 0; assign && i < state.num_layers; i++) {
         const uint32_t parity = (state.num_layers - 1u - i) % 2u;
-        state.layers[i].grad = (int32_t)i >= state.first_trained
-                                   ? (float *)(void *)(arena + offset + parity * largest) : NULL;
+        state.layers[i].grad =
+            (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset + parity * largest) : NULL;
     }
     offset += buffers * largest;
     for (uint32_t i = 0; i < state.num_layers; i++) {
-        const uint32_t count = (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
+        const uint32_t count =
+            (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
         if (assign) {
             state.layers[i].deferred = count ? (float *)(void *)(arena + offset) : NULL;
         }
@@ -439,7 +452,8 @@ static void dense_forward_split(const layer_t *layer, const int8_t *x)
         for (int32_t j = 0; j < r->out_c; j++) {
             int32_t acc = 0;
             for (int32_t k = 0; k < r->in_c; k++) {
-                acc = hil_wrap_add(acc, dense_weight(layer, j, k) * ((int32_t)x[p * r->in_c + k] - r->input_zp));
+                acc = hil_wrap_add(acc,
+                                   dense_weight(layer, j, k) * ((int32_t)x[p * r->in_c + k] - r->input_zp));
             }
             acc = hil_wrap_add(acc, layer->bias[j]);
             acc = hil_mbqm(acc, layer->multiplier[j], layer->shift[j]);
@@ -458,18 +472,26 @@ static void forward(void)
         if (r->kind == TRAIN_KIND_DENSE && weights_split(r)) {
             dense_forward_split(layer, x);
         } else if (r->kind == TRAIN_KIND_DENSE) {
-            const hil_fc_params_t params = {.input_offset = -r->input_zp, .filter_offset = 0,
+            const hil_fc_params_t params = {.input_offset = -r->input_zp,
+                                            .filter_offset = 0,
                                             .output_offset = r->output_zp,
-                                            .act_min = r->act_min, .act_max = r->act_max};
+                                            .act_min = r->act_min,
+                                            .act_max = r->act_max};
             const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
             (void)hil_fully_connected_s8(&params, &requant, layer->positions, r->in_c, r->out_c, x,
                                          layer->weights, layer->bias, layer->out);
         } else if (r->kind == TRAIN_KIND_DEPTHWISE) {
-            const hil_conv_params_t params = {
-                .stride_h = r->stride, .stride_w = r->stride, .dilation_h = 1, .dilation_w = 1,
-                .pad_h = layer->pad_h, .pad_w = layer->pad_w, .depth_multiplier = 1,
-                .input_offset = -r->input_zp, .output_offset = r->output_zp,
-                .act_min = r->act_min, .act_max = r->act_max};
+            const hil_conv_params_t params = {.stride_h = r->stride,
+                                              .stride_w = r->stride,
+                                              .dilation_h = 1,
+                                              .dilation_w = 1,
+                                              .pad_h = layer->pad_h,
+                                              .pad_w = layer->pad_w,
+                                              .depth_multiplier = 1,
+                                              .input_offset = -r->input_zp,
+                                              .output_offset = r->output_zp,
+                                              .act_min = r->act_min,
+                                              .act_max = r->act_max};
             const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
             const hil_dims_t dims = {1, r->in_h, r->in_w, r->in_c};
             const hil_dims_t filter_dims = {1, r->kernel_h, r->kernel_w, r->in_c};
@@ -477,9 +499,12 @@ static void forward(void)
             (void)hil_depthwise_conv2d_s8(&params, &requant, &dims, x, &filter_dims, layer->weights,
                                           layer->bias, &out_dims, layer->out);
         } else {
-            const hil_pool_params_t params = {.stride_h = r->in_h, .stride_w = r->in_w,
-                                              .filter_h = r->in_h, .filter_w = r->in_w,
-                                              .act_min = r->act_min, .act_max = r->act_max};
+            const hil_pool_params_t params = {.stride_h = r->in_h,
+                                              .stride_w = r->in_w,
+                                              .filter_h = r->in_h,
+                                              .filter_w = r->in_w,
+                                              .act_min = r->act_min,
+                                              .act_max = r->act_max};
             const hil_dims_t in_dims = {1, r->in_h, r->in_w, r->in_c};
             const hil_dims_t out_dims = {1, 1, 1, r->out_c};
             (void)hil_avgpool_s8(&params, &in_dims, x, &out_dims, layer->out);
@@ -851,8 +876,8 @@ static void train_begin(const link_message_t *request)
 {
     state.ready = false;
     message_t why = {.length = 0};
-    const char *problem = state.received == state.total && state.total ? parse_setup(&why)
-                                                                        : "setup image incomplete";
+    const char *problem =
+        state.received == state.total && state.total ? parse_setup(&why) : "setup image incomplete";
     if (problem) {
         link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SETUP, problem);
         return;
@@ -888,10 +913,12 @@ static void train_begin(const link_message_t *request)
     state.backbone_bound = false;
     state.ready = true;
     metrics_report_training(state.arena_bytes);
-    link_train_begin_reply_t reply = {
-        .arena_bytes = state.arena_bytes, .arena_capacity = (uint32_t)sizeof arena,
-        .static_bytes = static_bytes(), .stack_reserve = HIL_TRAINING_STACK_RESERVE,
-        .planned_peak = peak, .budget = state.header->budget};
+    link_train_begin_reply_t reply = {.arena_bytes = state.arena_bytes,
+                                      .arena_capacity = (uint32_t)sizeof arena,
+                                      .static_bytes = static_bytes(),
+                                      .stack_reserve = HIL_TRAINING_STACK_RESERVE,
+                                      .planned_peak = peak,
+                                      .budget = state.header->budget};
     link_reply(request, &reply, sizeof reply);
 }
 
@@ -900,7 +927,8 @@ static bool sample_ok(const link_message_t *request, uint32_t length, bool has_l
 {
     message_t m = {.length = 0};
     if (!state.ready) {
-        link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY, "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
+        link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY,
+                        "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
         return false;
     }
     if (length == 0 && state.backbone_bound) {
@@ -937,7 +965,8 @@ static bool sample_ok(const link_message_t *request, uint32_t length, bool has_l
 static bool take_input(const link_message_t *request, const uint8_t *sample, uint32_t length)
 {
     if (length && !state.input) {
-        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, "this setup takes its input from the backbone");
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE,
+                        "this setup takes its input from the backbone");
         return false;
     }
     if (length) {
@@ -946,11 +975,12 @@ static bool take_input(const link_message_t *request, const uint8_t *sample, uin
         return true;
     }
     const char *why = "backbone: no engine in this build";
-    int8_t *features = engine_service_tensor ? engine_service_tensor(state.backbone_tensor,
-                                                                     (uint32_t)state.input_size, &why)
-                                             : NULL;
+    int8_t *features = engine_service_tensor
+                           ? engine_service_tensor(state.backbone_tensor, (uint32_t)state.input_size, &why)
+                           : NULL;
     if (!features || engine_service_run(state.backbone_end_op) != 0) {
-        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE, features ? "backbone: a kernel failed" : why);
+        link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SAMPLE,
+                        features ? "backbone: a kernel failed" : why);
         return false;
     }
     state.chain_input = features;
@@ -966,13 +996,13 @@ static void train_backbone(const link_message_t *request)
     }
     memcpy(&args, request->payload, sizeof args);
     if (!state.ready) {
-        link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY, "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
+        link_send_error(request->seq, LINK_ERR_TRAIN_NOT_READY,
+                        "no training setup begun (TRAIN_LOAD, TRAIN_BEGIN)");
         return;
     }
     const char *why = "backbone: no engine in this build";
     state.backbone_bound = false;
-    if (!engine_service_tensor ||
-        !engine_service_tensor(args.tensor, (uint32_t)state.input_size, &why)) {
+    if (!engine_service_tensor || !engine_service_tensor(args.tensor, (uint32_t)state.input_size, &why)) {
         link_send_error(request->seq, LINK_ERR_TRAIN_BAD_SETUP, why);
         return;
     }
@@ -1007,8 +1037,8 @@ static void train_step(const link_message_t *request)
     metrics_region_end(METRICS_REGION_TRAINING_STEP);
     state.steps++;
     state.backbone_steps += length == 0 ? 1u : 0u;
-    link_train_step_reply_t reply = {.predicted = predicted, .steps = state.steps,
-                                      .backbone_steps = state.backbone_steps};
+    link_train_step_reply_t reply = {
+        .predicted = predicted, .steps = state.steps, .backbone_steps = state.backbone_steps};
     memcpy(&reply.loss_bits, &loss, sizeof loss);
     link_reply(request, &reply, sizeof reply);
 }
@@ -1068,25 +1098,25 @@ static void train_memory(const link_message_t *request)
     const uint32_t pool = engine_service_pool_size ? engine_service_pool_size() : 0;
     const uint32_t pool_used = engine_service_high_water ? engine_service_high_water() : 0;
     const uint32_t arena_used = arena_high_water();
-    link_train_memory_reply_t reply = {
-        .static_bytes = static_bytes(), .arena_bytes = arena_bytes,
-        .arena_capacity = (uint32_t)sizeof arena, .stack_high_water = high_water,
-        .measured_peak = static_bytes() - pool + pool_used + arena_used + high_water,
-        .budget = state.header ? state.header->budget : 0,
-        .engine_pool_bytes = pool, .engine_high_water = pool_used, .arena_high_water = arena_used,
-        .backbone_steps = state.backbone_steps};
+    link_train_memory_reply_t reply = {.static_bytes = static_bytes(),
+                                       .arena_bytes = arena_bytes,
+                                       .arena_capacity = (uint32_t)sizeof arena,
+                                       .stack_high_water = high_water,
+                                       .measured_peak =
+                                           static_bytes() - pool + pool_used + arena_used + high_water,
+                                       .budget = state.header ? state.header->budget : 0,
+                                       .engine_pool_bytes = pool,
+                                       .engine_high_water = pool_used,
+                                       .arena_high_water = arena_used,
+                                       .backbone_steps = state.backbone_steps};
     link_reply(request, &reply, sizeof reply);
 }
 
 const command_t training_commands[] = {
-    {LINK_MSG_TRAIN_LOAD, train_load},
-    {LINK_MSG_TRAIN_BEGIN, train_begin},
-    {LINK_MSG_TRAIN_STEP, train_step},
-    {LINK_MSG_TRAIN_PREDICT, train_predict},
-    {LINK_MSG_TRAIN_READ, train_read},
-    {LINK_MSG_TRAIN_MEMORY, train_memory},
-    {LINK_MSG_TRAIN_BACKBONE, train_backbone},
-    {0, NULL},
+    {LINK_MSG_TRAIN_LOAD, train_load},         {LINK_MSG_TRAIN_BEGIN, train_begin},
+    {LINK_MSG_TRAIN_STEP, train_step},         {LINK_MSG_TRAIN_PREDICT, train_predict},
+    {LINK_MSG_TRAIN_READ, train_read},         {LINK_MSG_TRAIN_MEMORY, train_memory},
+    {LINK_MSG_TRAIN_BACKBONE, train_backbone}, {0, NULL},
 };
 
 #endif

@@ -28,8 +28,14 @@
 #define DEMCR REG32(0xE000EDFCu)
 #define DEMCR_TRCENA (1u << 24)
 
-static inline void cortexm_dsb(void) { __asm volatile("dsb 0xF" ::: "memory"); }
-static inline void cortexm_isb(void) { __asm volatile("isb 0xF" ::: "memory"); }
+static inline void cortexm_dsb(void)
+{
+    __asm volatile("dsb 0xF" ::: "memory");
+}
+static inline void cortexm_isb(void)
+{
+    __asm volatile("isb 0xF" ::: "memory");
+}
 
 /* hal.h's hal_reset (a system reset through the SCB), hal_halt and hal_stack_high_water are
  * implemented once for every Cortex-M board in startup.c. Its hal_halt waits for a reset; a HAL

@@ -83,9 +83,18 @@ void Default_Handler(void)
 void cortexm_fault_report(const uint32_t *frame)
 {
     link_fault_payload_t report = {
-        .r0 = frame[0], .r1 = frame[1], .r2 = frame[2], .r3 = frame[3],
-        .r12 = frame[4], .lr = frame[5], .pc = frame[6], .xpsr = frame[7],
-        .cfsr = SCB_CFSR, .hfsr = SCB_HFSR, .mmfar = SCB_MMFAR, .bfar = SCB_BFAR,
+        .r0 = frame[0],
+        .r1 = frame[1],
+        .r2 = frame[2],
+        .r3 = frame[3],
+        .r12 = frame[4],
+        .lr = frame[5],
+        .pc = frame[6],
+        .xpsr = frame[7],
+        .cfsr = SCB_CFSR,
+        .hfsr = SCB_HFSR,
+        .mmfar = SCB_MMFAR,
+        .bfar = SCB_BFAR,
     };
     link_send(LINK_MSG_FAULT, 0, &report, sizeof report);
     hal_halt(FAULT_EXIT_CODE);
@@ -93,12 +102,11 @@ void cortexm_fault_report(const uint32_t *frame)
 
 __attribute__((naked)) void HardFault_Handler(void)
 {
-    __asm volatile(
-        "tst lr, #4      \n" /* which stack held the frame? */
-        "ite eq          \n"
-        "mrseq r0, msp   \n"
-        "mrsne r0, psp   \n"
-        "b cortexm_fault_report \n");
+    __asm volatile("tst lr, #4      \n" /* which stack held the frame? */
+                   "ite eq          \n"
+                   "mrseq r0, msp   \n"
+                   "mrsne r0, psp   \n"
+                   "b cortexm_fault_report \n");
 }
 
 void hal_reset(void)

@@ -22,7 +22,8 @@ static void uart_init(void)
     RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
     /* PA9 (TX) and PA10 (RX): alternate function 7. */
     GPIOA_MODER = (GPIOA_MODER & ~(0x3u << GPIOA_MODER_MODER9_Pos | 0x3u << GPIOA_MODER_MODER10_Pos)) |
-                  GPIO_MODE_ALTERNATE << GPIOA_MODER_MODER9_Pos | GPIO_MODE_ALTERNATE << GPIOA_MODER_MODER10_Pos;
+                  GPIO_MODE_ALTERNATE << GPIOA_MODER_MODER9_Pos |
+                  GPIO_MODE_ALTERNATE << GPIOA_MODER_MODER10_Pos;
     GPIOA_AFRH = (GPIOA_AFRH & ~(0xFu << GPIOA_AFRH_AFRH9_Pos | 0xFu << GPIOA_AFRH_AFRH10_Pos)) |
                  GPIO_AF7_USART1 << GPIOA_AFRH_AFRH9_Pos | GPIO_AF7_USART1 << GPIOA_AFRH_AFRH10_Pos;
     USART1_BRR = (HSI_HZ + HIL_BAUD / 2u) / HIL_BAUD; /* APB2 = HSI, oversampling by 16 */

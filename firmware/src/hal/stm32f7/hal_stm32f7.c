@@ -88,7 +88,8 @@ static void uart_init(void)
     RCC_APB1ENR |= RCC_APB1ENR_USART3EN;
     /* PD8 (TX), PD9 (RX): alternate function 7. */
     GPIOD_MODER = (GPIOD_MODER & ~(0x3u << GPIOD_MODER_MODER8_Pos | 0x3u << GPIOD_MODER_MODER9_Pos)) |
-                  GPIO_MODE_ALTERNATE << GPIOD_MODER_MODER8_Pos | GPIO_MODE_ALTERNATE << GPIOD_MODER_MODER9_Pos;
+                  GPIO_MODE_ALTERNATE << GPIOD_MODER_MODER8_Pos |
+                  GPIO_MODE_ALTERNATE << GPIOD_MODER_MODER9_Pos;
     GPIOD_AFRH = (GPIOD_AFRH & ~(0xFu << GPIOD_AFRH_AFRH8_Pos | 0xFu << GPIOD_AFRH_AFRH9_Pos)) |
                  GPIO_AF7_USART3 << GPIOD_AFRH_AFRH8_Pos | GPIO_AF7_USART3 << GPIOD_AFRH_AFRH9_Pos;
     USART3_BRR = (APB1_HZ + HIL_BAUD / 2u) / HIL_BAUD; /* oversampling by 16 */

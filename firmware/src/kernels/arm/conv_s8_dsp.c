@@ -5,9 +5,9 @@
  * every input load for all four:
  *  - 1x1 filters without padding: the input pixel itself (cin bytes);
  *  - windows up to HIL_DSP_WINDOW_BYTES (kh*kw*cin; e.g. the first layers with 1-3 input
- *    channels, where rows are short): the window is gathered into a stack buffer, taps outside the image set to
- *    the input zero point, so that (x + input_offset) is 0 there as the reference's skipped
- *    taps; one dot product of kh*kw*cin per output channel;
+ *    channels, where rows are short): the window is gathered into a stack buffer, taps outside the image set
+ * to the input zero point, so that (x + input_offset) is 0 there as the reference's skipped taps; one dot
+ * product of kh*kw*cin per output channel;
  *  - otherwise each filter row's in-image taps x cin (dilation 1), or each tap (dilation > 1).
  * The accumulators start at the bias (integer sums do not depend on the order). Groups of 1
  * only: the caller keeps grouped convolutions on the portable loop. */
@@ -37,7 +37,8 @@ typedef struct {
 
 /* The receptive field of one pixel as kh * kw * cin contiguous bytes; a row's in-image taps
  * are one copy when dilation_w is 1. */
-static void gather_window(const conv_t *cv, const field_t *fd, int8_t *buf) {
+static void gather_window(const conv_t *cv, const field_t *fd, int8_t *buf)
+{
     const hil_conv_params_t *p = cv->p;
     const int32_t depth = cv->in_d->c;
     const int32_t row_bytes = cv->f_d->w * depth;
@@ -68,8 +69,8 @@ static void gather_window(const conv_t *cv, const field_t *fd, int8_t *buf) {
 }
 
 /* acc[0..count) += the field against output channels oc.. (count 4 or 1). */
-HIL_DSP_INLINE void accumulate(const conv_t *cv, const field_t *fd, int32_t oc, int32_t count,
-                              int32_t acc[4]) {
+HIL_DSP_INLINE void accumulate(const conv_t *cv, const field_t *fd, int32_t oc, int32_t count, int32_t acc[4])
+{
     const hil_conv_params_t *p = cv->p;
     const int32_t x_off = p->input_offset;
     const int32_t row = cv->filter_bytes;
@@ -90,8 +91,8 @@ HIL_DSP_INLINE void accumulate(const conv_t *cv, const field_t *fd, int32_t oc, 
         const int32_t in_y = fd->in_y0 + ky * p->dilation_h;
         for (t = 0; t < taps; ++t) {
             const int32_t kx = fd->kx_lo + t;
-            const int8_t *x = cv->input + hil_offset4(cv->in_d, fd->batch, in_y,
-                                                      fd->in_x0 + kx * p->dilation_w, 0);
+            const int8_t *x =
+                cv->input + hil_offset4(cv->in_d, fd->batch, in_y, fd->in_x0 + kx * p->dilation_w, 0);
             const int8_t *f = f_oc + (ky * cv->f_d->w + kx) * depth;
             if (count == 4) {
                 hil_dsp_dot4(x, f, row, len, x_off, acc);
@@ -104,7 +105,8 @@ HIL_DSP_INLINE void accumulate(const conv_t *cv, const field_t *fd, int32_t oc, 
 
 /* Every output channel of one pixel. */
 static void conv_pixel(const conv_t *cv, const hil_dsp_block_t *blk, const field_t *fd, int32_t out_depth,
-                       int8_t *out) {
+                       int8_t *out)
+{
     const int32_t *bias = cv->bias, *multiplier = cv->multiplier, *shift = cv->shift;
     const int32_t rq_step = cv->rq_step;
     const hil_dsp_out_t o = cv->out;
@@ -136,33 +138,48 @@ static void conv_pixel(const conv_t *cv, const hil_dsp_block_t *blk, const field
 }
 
 int32_t hil_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *requant,
-                          const hil_dims_t *input_dims, const int8_t *input,
-                          const hil_dims_t *filter_dims, const int8_t *filter,
-                          const int32_t *bias, const hil_dims_t *output_dims, int8_t *output) {
-    const conv_t cv = {params, input_dims, filter_dims, input, filter, bias,
-                       requant->multiplier, requant->shift, requant->per_channel ? 1 : 0,
+                          const hil_dims_t *input_dims, const int8_t *input, const hil_dims_t *filter_dims,
+                          const int8_t *filter, const int32_t *bias, const hil_dims_t *output_dims,
+                          int8_t *output)
+{
+    const conv_t cv = {params,
+                       input_dims,
+                       filter_dims,
+                       input,
+                       filter,
+                       bias,
+                       requant->multiplier,
+                       requant->shift,
+                       requant->per_channel ? 1 : 0,
                        filter_dims->h * filter_dims->w * filter_dims->c,
                        {params->output_offset, params->act_min, params->act_max}};
-    const int32_t pointwise = filter_dims->h == 1 && filter_dims->w == 1 && params->pad_h == 0 &&
-                              params->pad_w == 0;
+    const int32_t pointwise =
+        filter_dims->h == 1 && filter_dims->w == 1 && params->pad_h == 0 && params->pad_w == 0;
     /* the zero point as padding must be an int8: true for every valid model */
     const int32_t gather = !pointwise && cv.filter_bytes <= HIL_DSP_WINDOW_BYTES &&
                            params->input_offset >= -127 && params->input_offset <= 128;
-    const hil_dsp_block_t blk = {params->input_offset, bias, requant->multiplier, requant->shift,
-                                 requant->per_channel ? 1 : 0,
-                                 {params->output_offset, params->act_min, params->act_max},
-                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max),
-                                 hil_dsp_narrow_ok(requant, output_dims->c, bias, cv.filter_bytes, params->input_offset, 0)};
+    const hil_dsp_block_t blk = {
+        params->input_offset,
+        bias,
+        requant->multiplier,
+        requant->shift,
+        requant->per_channel ? 1 : 0,
+        {params->output_offset, params->act_min, params->act_max},
+        hil_dsp_bytes4(params->act_min),
+        hil_dsp_bytes4(params->act_max),
+        hil_dsp_narrow_ok(requant, output_dims->c, bias, cv.filter_bytes, params->input_offset, 0)};
     uint32_t window[HIL_DSP_WINDOW_BYTES / 4];
     field_t fd;
     int32_t out_y, out_x;
     for (fd.batch = 0; fd.batch < input_dims->n; ++fd.batch) {
         for (out_y = 0; out_y < output_dims->h; ++out_y) {
             fd.in_y0 = out_y * params->stride_h - params->pad_h;
-            hil_dsp_tap_range(fd.in_y0, params->dilation_h, filter_dims->h, input_dims->h, &fd.ky_lo, &fd.ky_hi);
+            hil_dsp_tap_range(fd.in_y0, params->dilation_h, filter_dims->h, input_dims->h, &fd.ky_lo,
+                              &fd.ky_hi);
             for (out_x = 0; out_x < output_dims->w; ++out_x) {
                 fd.in_x0 = out_x * params->stride_w - params->pad_w;
-                hil_dsp_tap_range(fd.in_x0, params->dilation_w, filter_dims->w, input_dims->w, &fd.kx_lo, &fd.kx_hi);
+                hil_dsp_tap_range(fd.in_x0, params->dilation_w, filter_dims->w, input_dims->w, &fd.kx_lo,
+                                  &fd.kx_hi);
                 fd.run = 0;
                 if (pointwise) {
                     fd.run = input + hil_offset4(input_dims, fd.batch, fd.in_y0, fd.in_x0, 0);
@@ -170,7 +187,8 @@ int32_t hil_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *
                     gather_window(&cv, &fd, (int8_t *)window);
                     fd.run = (const int8_t *)window;
                 }
-                conv_pixel(&cv, &blk, &fd, output_dims->c, output + hil_offset4(output_dims, fd.batch, out_y, out_x, 0));
+                conv_pixel(&cv, &blk, &fd, output_dims->c,
+                           output + hil_offset4(output_dims, fd.batch, out_y, out_x, 0));
             }
         }
     }

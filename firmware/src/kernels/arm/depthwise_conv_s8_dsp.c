@@ -18,8 +18,8 @@ typedef struct {
 
 /* Channels c..c+3 (multiplier 1): acc[j] += sum over in-image taps. */
 static void dw_four_channels(const hil_conv_params_t *p, const window_t *win, int32_t row_bytes,
-                             int32_t depth, int32_t filter_w, const int8_t *filter, int32_t c,
-                             int32_t acc[4]) {
+                             int32_t depth, int32_t filter_w, const int8_t *filter, int32_t c, int32_t acc[4])
+{
     const int32_t x_pair = hil_dsp_pair(p->input_offset);
     const int32_t x_step = p->dilation_w * depth;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -48,7 +48,8 @@ static void dw_four_channels(const hil_conv_params_t *p, const window_t *win, in
 
 /* One tap of four channels: acc[0..3] += w[c] * (x[c] + offset). */
 HIL_DSP_INLINE void dw_tap(const int8_t *x, const int8_t *f, int32_t x_pair, int32_t *a0, int32_t *a1,
-                          int32_t *a2, int32_t *a3) {
+                           int32_t *a2, int32_t *a3)
+{
     const int32_t xv = hil_dsp_load4(x);
     const int32_t wv = hil_dsp_load4(f);
     const int32_t xe = hil_dsp_even(x_pair, xv), xo = hil_dsp_odd(x_pair, xv);
@@ -61,43 +62,39 @@ HIL_DSP_INLINE void dw_tap(const int8_t *x, const int8_t *f, int32_t x_pair, int
 
 #if defined(__OPTIMIZE__)
 /* One tap of four channels (dw_tap) at addresses ax, af: 10 instructions, xo in xv's register. */
-#define HIL_DW_TAP(ax, af)                                  \
-    "ldr     %[xv], " ax "\n\t"                             \
-    "ldr     %[wv], " af "\n\t"                             \
-    "sxtab16 %[xe], %[xp], %[xv]\n\t"                      \
-    "sxtab16 %[xv], %[xp], %[xv], ror #8\n\t"              \
-    "sxtb16  %[we], %[wv]\n\t"                             \
-    "sxtb16  %[wv], %[wv], ror #8\n\t"                     \
-    "smlabb  %[a0], %[xe], %[we], %[a0]\n\t"               \
-    "smlatt  %[a2], %[xe], %[we], %[a2]\n\t"               \
-    "smlabb  %[a1], %[xv], %[wv], %[a1]\n\t"               \
+#define HIL_DW_TAP(ax, af)                                                                                   \
+    "ldr     %[xv], " ax "\n\t"                                                                              \
+    "ldr     %[wv], " af "\n\t"                                                                              \
+    "sxtab16 %[xe], %[xp], %[xv]\n\t"                                                                        \
+    "sxtab16 %[xv], %[xp], %[xv], ror #8\n\t"                                                                \
+    "sxtb16  %[we], %[wv]\n\t"                                                                               \
+    "sxtb16  %[wv], %[wv], ror #8\n\t"                                                                       \
+    "smlabb  %[a0], %[xe], %[we], %[a0]\n\t"                                                                 \
+    "smlatt  %[a2], %[xe], %[we], %[a2]\n\t"                                                                 \
+    "smlabb  %[a1], %[xv], %[wv], %[a1]\n\t"                                                                 \
     "smlatt  %[a3], %[xv], %[wv], %[a3]\n\t"
 /* The three taps of a window row; x and f end on the next row's first tap. */
-#define HIL_DW_ROW3                                         \
-    HIL_DW_TAP("[%[x]]", "[%[f]]")                          \
-    HIL_DW_TAP("[%[x], %[d]]", "[%[f], %[d]]")              \
-    "add     %[x], %[x], %[d], lsl #1\n\t"                 \
-    "add     %[f], %[f], %[d], lsl #1\n\t"                 \
-    HIL_DW_TAP("[%[x]]", "[%[f]]")
+#define HIL_DW_ROW3                                                                                          \
+    HIL_DW_TAP("[%[x]]", "[%[f]]")                                                                           \
+    HIL_DW_TAP("[%[x], %[d]]", "[%[f], %[d]]")                                                               \
+    "add     %[x], %[x], %[d], lsl #1\n\t"                                                                   \
+    "add     %[f], %[f], %[d], lsl #1\n\t" HIL_DW_TAP("[%[x]]", "[%[f]]")
 #endif
 
 /* Channels c..c+3 of a 3x3 window inside the image (dilation 1), the taps unrolled;
  * x and f point at tap (0, 0), channel c. */
-HIL_DSP_INLINE void dw_four_channels_3x3(const int8_t *x, const int8_t *f, int32_t row_bytes,
-                                        int32_t depth, int32_t x_pair, int32_t acc[4]) {
+HIL_DSP_INLINE void dw_four_channels_3x3(const int8_t *x, const int8_t *f, int32_t row_bytes, int32_t depth,
+                                         int32_t x_pair, int32_t acc[4])
+{
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
 #if defined(__OPTIMIZE__)
     /* gcc spills about 20 instructions' worth per window row in the C version below; here the
      * 13 values fit the registers (at -O0 r7 is the frame pointer, hence the C version there) */
     const int32_t row_rest = row_bytes - 2 * depth; /* from the third tap of a row to the next row */
     int32_t xv, wv, xe, we;
-    __asm__(HIL_DW_ROW3
-            "add     %[x], %[x], %[rest]\n\t"
-            "add     %[f], %[f], %[d]\n\t"
-            HIL_DW_ROW3
-            "add     %[x], %[x], %[rest]\n\t"
-            "add     %[f], %[f], %[d]\n\t"
-            HIL_DW_ROW3
+    __asm__(HIL_DW_ROW3 "add     %[x], %[x], %[rest]\n\t"
+                        "add     %[f], %[f], %[d]\n\t" HIL_DW_ROW3 "add     %[x], %[x], %[rest]\n\t"
+                        "add     %[f], %[f], %[d]\n\t" HIL_DW_ROW3
             : [x] "+r"(x), [f] "+r"(f), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
               [xv] "=&r"(xv), [wv] "=&r"(wv), [xe] "=&r"(xe), [we] "=&r"(we)
             : [d] "r"(depth), [rest] "r"(row_rest), [xp] "r"(x_pair)
@@ -122,8 +119,9 @@ HIL_DSP_INLINE void dw_four_channels_3x3(const int8_t *x, const int8_t *f, int32
  * channels the bias, the taps and the requantisation, stored to out[0..4 * blocks). Out of
  * line, so that the accumulators and pointers fit the registers; one call per pixel. */
 __attribute__((noinline)) static void dw_blocks4_3x3(const int8_t *x, const int8_t *f, int32_t row_bytes,
-                                                    int32_t depth, const hil_dsp_block_t *b, int32_t blocks,
-                                                    int8_t *out) {
+                                                     int32_t depth, const hil_dsp_block_t *b, int32_t blocks,
+                                                     int8_t *out)
+{
     const int32_t step = b->rq_step;
     const int32_t *bias = b->bias;
     const int32_t *m = b->multiplier;
@@ -145,8 +143,9 @@ __attribute__((noinline)) static void dw_blocks4_3x3(const int8_t *x, const int8
 /* A run of `pixels` output pixels of one row whose 3x3 windows lie inside the image, x_step
  * input bytes apart (stride_w * depth): one call for the whole run. */
 __attribute__((noinline)) static void dw_row_3x3(const int8_t *x, const int8_t *f, int32_t row_bytes,
-                                                int32_t depth, int32_t x_step, const hil_dsp_block_t *b,
-                                                int32_t pixels, int8_t *out) {
+                                                 int32_t depth, int32_t x_step, const hil_dsp_block_t *b,
+                                                 int32_t pixels, int8_t *out)
+{
     int32_t p;
     for (p = 0; p < pixels; ++p) {
         dw_blocks4_3x3(x, f, row_bytes, depth, b, depth / 4, out);
@@ -157,8 +156,9 @@ __attribute__((noinline)) static void dw_row_3x3(const int8_t *x, const int8_t *
 
 /* One output channel oc (input channel ic) over the in-image taps. */
 static int32_t dw_one_channel(const hil_conv_params_t *p, const window_t *win, int32_t row_bytes,
-                              int32_t in_depth, int32_t out_depth, int32_t filter_w,
-                              const int8_t *filter, int32_t ic, int32_t oc) {
+                              int32_t in_depth, int32_t out_depth, int32_t filter_w, const int8_t *filter,
+                              int32_t ic, int32_t oc)
+{
     const int32_t x_step = p->dilation_w * in_depth;
     int32_t acc = 0;
     int32_t ky, kx;
@@ -189,7 +189,8 @@ typedef struct {
 
 /* The 3x3 window at (in_y0, in_x0) as 3 rows of 3 * depth bytes, taps outside the image set to
  * the input zero point, so that (x + input_offset) is 0 there as the reference's skipped taps. */
-static void gather_3x3(const dw_t *d, int32_t batch, int32_t in_y0, int32_t in_x0, int8_t *buf) {
+static void gather_3x3(const dw_t *d, int32_t batch, int32_t in_y0, int32_t in_x0, int8_t *buf)
+{
     const int32_t depth = d->in_depth;
     const int8_t pad = (int8_t)(-d->p->input_offset);
     int32_t ky, kx;
@@ -207,8 +208,9 @@ static void gather_3x3(const dw_t *d, int32_t batch, int32_t in_y0, int32_t in_x
 }
 
 /* Every output channel of one pixel, any window (borders, other filter sizes, multipliers). */
-static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo, int32_t ky_hi,
-                     int32_t in_x0, int8_t *out) {
+static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo, int32_t ky_hi, int32_t in_x0,
+                     int8_t *out)
+{
     const hil_conv_params_t *params = d->p;
     const int32_t multiplier = params->depth_multiplier;
     const int32_t out_depth = d->out_depth;
@@ -252,28 +254,38 @@ static void dw_pixel(const dw_t *d, int32_t batch, int32_t in_y0, int32_t ky_lo,
         const int32_t acc = dw_one_channel(params, &win, d->row_bytes, d->in_depth, out_depth, d->f_d->w,
                                            d->filter, oc / multiplier, oc);
         const int32_t q = oc * d->rq_step;
-        out[oc] = hil_dsp_requant(hil_wrap_add(acc, d->bias != NULL ? d->bias[oc] : 0), d->multipliers[q], d->shifts[q], d->o);
+        out[oc] = hil_dsp_requant(hil_wrap_add(acc, d->bias != NULL ? d->bias[oc] : 0), d->multipliers[q],
+                                  d->shifts[q], d->o);
     }
 }
 
 int32_t hil_depthwise_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_requant_t *requant,
                                     const hil_dims_t *input_dims, const int8_t *input,
-                                    const hil_dims_t *filter_dims, const int8_t *filter,
-                                    const int32_t *bias, const hil_dims_t *output_dims,
-                                    int8_t *output) {
+                                    const hil_dims_t *filter_dims, const int8_t *filter, const int32_t *bias,
+                                    const hil_dims_t *output_dims, int8_t *output)
+{
     const int32_t in_depth = input_dims->c;
     const int32_t out_depth = output_dims->c;
     const hil_dsp_out_t o = {params->output_offset, params->act_min, params->act_max};
-    const dw_t d = {params, input_dims, filter_dims, input, filter, bias, requant->multiplier, requant->shift,
-                    requant->per_channel ? 1 : 0, in_depth, out_depth, input_dims->w * in_depth,
-                    filter_dims->h == 3 && filter_dims->w == 3 && params->dilation_h == 1 &&
-                        params->dilation_w == 1,
-                    o,
-                    {params->input_offset, bias, requant->multiplier, requant->shift,
-                     requant->per_channel ? 1 : 0, o, hil_dsp_bytes4(params->act_min),
-                     hil_dsp_bytes4(params->act_max),
-                     hil_dsp_narrow_ok(requant, out_depth, bias, filter_dims->h * filter_dims->w,
-                                       params->input_offset, 0)}};
+    const dw_t d = {
+        params,
+        input_dims,
+        filter_dims,
+        input,
+        filter,
+        bias,
+        requant->multiplier,
+        requant->shift,
+        requant->per_channel ? 1 : 0,
+        in_depth,
+        out_depth,
+        input_dims->w * in_depth,
+        filter_dims->h == 3 && filter_dims->w == 3 && params->dilation_h == 1 && params->dilation_w == 1,
+        o,
+        {params->input_offset, bias, requant->multiplier, requant->shift, requant->per_channel ? 1 : 0, o,
+         hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max),
+         hil_dsp_narrow_ok(requant, out_depth, bias, filter_dims->h * filter_dims->w, params->input_offset,
+                           0)}};
     /* interior pixels of a row (3x3, multiplier 1, channels a multiple of 4): out_x in [x_lo, x_hi) */
     const int32_t runs = d.three_by_three && params->depth_multiplier == 1 && out_depth % 4 == 0;
     const int32_t sw = params->stride_w;
@@ -291,13 +303,14 @@ int32_t hil_depthwise_conv2d_s8_dsp(const hil_conv_params_t *params, const hil_r
             const int32_t run = runs && ky_lo == 0 && ky_hi == 3 && x_lo < x_hi;
             for (out_x = 0; out_x < output_dims->w; ++out_x) {
                 if (run && out_x == x_lo) {
-                    dw_row_3x3(input + hil_offset4(input_dims, batch, in_y0, x_lo * sw - params->pad_w, 0), filter,
-                               d.row_bytes, in_depth, sw * in_depth, &d.blk, x_hi - x_lo,
+                    dw_row_3x3(input + hil_offset4(input_dims, batch, in_y0, x_lo * sw - params->pad_w, 0),
+                               filter, d.row_bytes, in_depth, sw * in_depth, &d.blk, x_hi - x_lo,
                                out_row + x_lo * out_depth);
                     out_x = x_hi - 1;
                     continue;
                 }
-                dw_pixel(&d, batch, in_y0, ky_lo, ky_hi, out_x * sw - params->pad_w, out_row + out_x * out_depth);
+                dw_pixel(&d, batch, in_y0, ky_lo, ky_hi, out_x * sw - params->pad_w,
+                         out_row + out_x * out_depth);
             }
         }
     }

@@ -11,14 +11,21 @@
 int32_t hil_fully_connected_s8_dsp(const hil_fc_params_t *params, const hil_requant_t *requant,
                                    int32_t batches, int32_t accum_depth, int32_t output_depth,
                                    const int8_t *input, const int8_t *filter, const int32_t *bias,
-                                   int8_t *output) {
+                                   int8_t *output)
+{
     const int32_t rq_step = requant->per_channel ? 1 : 0;
     const int32_t x_off = params->input_offset;
     const int32_t f_off = params->filter_offset;
     const int32_t *multipliers = requant->multiplier, *shifts = requant->shift;
     const hil_dsp_out_t o = {params->output_offset, params->act_min, params->act_max};
-    const hil_dsp_block_t blk = {x_off, bias, multipliers, shifts, rq_step, o,
-                                 hil_dsp_bytes4(params->act_min), hil_dsp_bytes4(params->act_max),
+    const hil_dsp_block_t blk = {x_off,
+                                 bias,
+                                 multipliers,
+                                 shifts,
+                                 rq_step,
+                                 o,
+                                 hil_dsp_bytes4(params->act_min),
+                                 hil_dsp_bytes4(params->act_max),
                                  hil_dsp_narrow_ok(requant, output_depth, bias, accum_depth, x_off, f_off)};
     int32_t b, oc, count, j;
     for (b = 0; b < batches; ++b) {
@@ -44,7 +51,8 @@ int32_t hil_fully_connected_s8_dsp(const hil_fc_params_t *params, const hil_requ
             for (j = 0; j < count; ++j) {
                 const int32_t c = oc + j;
                 const int32_t q = c * rq_step;
-                out[c] = hil_dsp_requant(hil_wrap_add(acc[j], bias != NULL ? bias[c] : 0), multipliers[q], shifts[q], o);
+                out[c] = hil_dsp_requant(hil_wrap_add(acc[j], bias != NULL ? bias[c] : 0), multipliers[q],
+                                         shifts[q], o);
             }
         }
     }

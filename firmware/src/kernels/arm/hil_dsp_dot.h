@@ -12,44 +12,49 @@
 #if HIL_KERNELS_DSP
 
 /* Bytes 0 and 2 / 1 and 3 of w, sign-extended into 16-bit lanes. */
-HIL_DSP_INLINE int32_t hil_dsp_even0(int32_t w) { return __sxtb16(w); }
-HIL_DSP_INLINE int32_t hil_dsp_odd0(int32_t w) {
+HIL_DSP_INLINE int32_t hil_dsp_even0(int32_t w)
+{
+    return __sxtb16(w);
+}
+HIL_DSP_INLINE int32_t hil_dsp_odd0(int32_t w)
+{
     int32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(w));
     return r;
 }
 
 /* Four elements of one input row against four filter rows (hil_dsp_dot4's inner step). */
-#define HIL_DSP_STEP4                                   \
-    "ldr     %[xe], [%[x]], #4\n\t"                    \
-    "sxtab16 %[xo], %[xp], %[xe], ror #8\n\t"          \
-    "sxtab16 %[xe], %[xp], %[xe]\n\t"                  \
-    "ldr     %[w], [%[f0]], #4\n\t"                    \
-    "sxtb16  %[t], %[w]\n\t"                           \
-    "smlad   %[a0], %[t], %[xe], %[a0]\n\t"            \
-    "sxtb16  %[t], %[w], ror #8\n\t"                   \
-    "smlad   %[a0], %[t], %[xo], %[a0]\n\t"            \
-    "ldr     %[w], [%[f0], %[row]]\n\t"                \
-    "sxtb16  %[t], %[w]\n\t"                           \
-    "smlad   %[a1], %[t], %[xe], %[a1]\n\t"            \
-    "sxtb16  %[t], %[w], ror #8\n\t"                   \
-    "smlad   %[a1], %[t], %[xo], %[a1]\n\t"            \
-    "ldr     %[w], [%[f2]], #4\n\t"                    \
-    "sxtb16  %[t], %[w]\n\t"                           \
-    "smlad   %[a2], %[t], %[xe], %[a2]\n\t"            \
-    "sxtb16  %[t], %[w], ror #8\n\t"                   \
-    "smlad   %[a2], %[t], %[xo], %[a2]\n\t"            \
-    "ldr     %[w], [%[f2], %[row]]\n\t"                \
-    "sxtb16  %[t], %[w]\n\t"                           \
-    "smlad   %[a3], %[t], %[xe], %[a3]\n\t"            \
-    "sxtb16  %[t], %[w], ror #8\n\t"                   \
+#define HIL_DSP_STEP4                                                                                        \
+    "ldr     %[xe], [%[x]], #4\n\t"                                                                          \
+    "sxtab16 %[xo], %[xp], %[xe], ror #8\n\t"                                                                \
+    "sxtab16 %[xe], %[xp], %[xe]\n\t"                                                                        \
+    "ldr     %[w], [%[f0]], #4\n\t"                                                                          \
+    "sxtb16  %[t], %[w]\n\t"                                                                                 \
+    "smlad   %[a0], %[t], %[xe], %[a0]\n\t"                                                                  \
+    "sxtb16  %[t], %[w], ror #8\n\t"                                                                         \
+    "smlad   %[a0], %[t], %[xo], %[a0]\n\t"                                                                  \
+    "ldr     %[w], [%[f0], %[row]]\n\t"                                                                      \
+    "sxtb16  %[t], %[w]\n\t"                                                                                 \
+    "smlad   %[a1], %[t], %[xe], %[a1]\n\t"                                                                  \
+    "sxtb16  %[t], %[w], ror #8\n\t"                                                                         \
+    "smlad   %[a1], %[t], %[xo], %[a1]\n\t"                                                                  \
+    "ldr     %[w], [%[f2]], #4\n\t"                                                                          \
+    "sxtb16  %[t], %[w]\n\t"                                                                                 \
+    "smlad   %[a2], %[t], %[xe], %[a2]\n\t"                                                                  \
+    "sxtb16  %[t], %[w], ror #8\n\t"                                                                         \
+    "smlad   %[a2], %[t], %[xo], %[a2]\n\t"                                                                  \
+    "ldr     %[w], [%[f2], %[row]]\n\t"                                                                      \
+    "sxtb16  %[t], %[w]\n\t"                                                                                 \
+    "smlad   %[a3], %[t], %[xe], %[a3]\n\t"                                                                  \
+    "sxtb16  %[t], %[w], ror #8\n\t"                                                                         \
     "smlad   %[a3], %[t], %[xo], %[a3]\n\t"
 
 /* acc[j] += sum_k f[j*row + k] * (x[k] + x_off), j = 0..3. Only inlined into small
  * functions (hil_dsp_dot4, hil_dsp_block4): in a kernel's loops the 13 registers the
  * loop needs are not free. */
 HIL_DSP_INLINE void hil_dsp_dot4_inline(const int8_t *x, const int8_t *f, int32_t row, int32_t len,
-                                        int32_t x_off, int32_t acc[4]) {
+                                        int32_t x_off, int32_t acc[4])
+{
     const int32_t x_pair = hil_dsp_pair(x_off);
     /* rows 1 and 3 are addressed from rows 0 and 2: one register fewer, no spills */
     const int8_t *f0 = f;
@@ -65,24 +70,18 @@ HIL_DSP_INLINE void hil_dsp_dot4_inline(const int8_t *x, const int8_t *f, int32_
         const int8_t *x_end8 = x + (len & ~(int32_t)7);
         int32_t xe, xo, w, t;
         if (x != x_end8) {
-            __asm__(
-                "1:\n\t"
-                HIL_DSP_STEP4
-                HIL_DSP_STEP4
-                "ldr     %[t], %[end]\n\t"
-                "cmp     %[x], %[t]\n\t"
-                "bne     1b"
-                : [x] "+r"(x), [f0] "+r"(f0), [f2] "+r"(f2), [a0] "+r"(a0), [a1] "+r"(a1),
-                  [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w),
-                  [t] "=&r"(t)
-                : [end] "m"(x_end8), [row] "r"(row_m4), [xp] "r"(x_pair)
-                : "cc", "memory");
+            __asm__("1:\n\t" HIL_DSP_STEP4 HIL_DSP_STEP4 "ldr     %[t], %[end]\n\t"
+                    "cmp     %[x], %[t]\n\t"
+                    "bne     1b"
+                    : [x] "+r"(x), [f0] "+r"(f0), [f2] "+r"(f2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                      [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), [t] "=&r"(t)
+                    : [end] "m"(x_end8), [row] "r"(row_m4), [xp] "r"(x_pair)
+                    : "cc", "memory");
         }
         if (x != x_end) {
             __asm__(HIL_DSP_STEP4
-                    : [x] "+r"(x), [f0] "+r"(f0), [f2] "+r"(f2), [a0] "+r"(a0), [a1] "+r"(a1),
-                      [a2] "+r"(a2), [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w),
-                      [t] "=&r"(t)
+                    : [x] "+r"(x), [f0] "+r"(f0), [f2] "+r"(f2), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+                      [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), [t] "=&r"(t)
                     : [row] "r"(row_m4), [xp] "r"(x_pair)
                     : "memory");
         }
@@ -126,7 +125,8 @@ HIL_DSP_INLINE void hil_dsp_dot4_inline(const int8_t *x, const int8_t *f, int32_
 }
 
 __attribute__((noinline, unused)) static void hil_dsp_dot4(const int8_t *x, const int8_t *f, int32_t row,
-                                                          int32_t len, int32_t x_off, int32_t acc[4]) {
+                                                           int32_t len, int32_t x_off, int32_t acc[4])
+{
     hil_dsp_dot4_inline(x, f, row, len, x_off, acc);
 }
 
@@ -146,8 +146,9 @@ typedef struct {
  * stored to out[0..4 * blocks). One call per pixel, so that the call and the setup are paid
  * once for all its channels. */
 __attribute__((noinline, unused)) static void hil_dsp_blocks4(const int8_t *x, const int8_t *f, int32_t row,
-                                                             int32_t len, const hil_dsp_block_t *b,
-                                                             int32_t blocks, int8_t *out) {
+                                                              int32_t len, const hil_dsp_block_t *b,
+                                                              int32_t blocks, int8_t *out)
+{
     const int32_t step = b->rq_step;
     const int32_t *bias = b->bias;
     const int32_t *m = b->multiplier;
@@ -166,8 +167,9 @@ __attribute__((noinline, unused)) static void hil_dsp_blocks4(const int8_t *x, c
 }
 
 /* Returns acc + sum_k (f[k] + f_off) * (x[k] + x_off). */
-HIL_DSP_INLINE int32_t hil_dsp_dot1(const int8_t *x, const int8_t *f, int32_t len,
-                                   int32_t x_off, int32_t f_off, int32_t acc) {
+HIL_DSP_INLINE int32_t hil_dsp_dot1(const int8_t *x, const int8_t *f, int32_t len, int32_t x_off,
+                                    int32_t f_off, int32_t acc)
+{
     const int32_t x_pair = hil_dsp_pair(x_off);
     const int32_t f_pair = hil_dsp_pair(f_off);
     const int8_t *x_end = x + (len & ~(int32_t)3);
@@ -189,7 +191,8 @@ HIL_DSP_INLINE int32_t hil_dsp_dot1(const int8_t *x, const int8_t *f, int32_t le
 /* acc[j] += sum_k (f[j*row + k] + f_off) * (x[k] + x_off), j = 0..3: with a filter offset
  * (per-tensor FULLY_CONNECTED with a filter zero point). */
 HIL_DSP_INLINE void hil_dsp_dot4_offset(const int8_t *x, const int8_t *f, int32_t row, int32_t len,
-                                       int32_t x_off, int32_t f_off, int32_t acc[4]) {
+                                        int32_t x_off, int32_t f_off, int32_t acc[4])
+{
     int32_t j;
     for (j = 0; j < 4; ++j) {
         acc[j] = hil_dsp_dot1(x, f + j * row, len, x_off, f_off, acc[j]);
