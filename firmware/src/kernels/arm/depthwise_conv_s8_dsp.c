@@ -60,7 +60,10 @@ HIL_DSP_INLINE void dw_tap(const int8_t *x, const int8_t *f, int32_t x_pair, int
     *a3 = __smlatt(xo, wo, *a3);
 }
 
-#if defined(__OPTIMIZE__)
+/* The hand-scheduled 3x3 window needs 13 free registers: only at -O2/-O3 (at -O0 r7 is the frame
+ * pointer; at -Os gcc does not free enough registers), else the C version. */
+#if defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define HIL_DW_ASM 1
 /* One tap of four channels (dw_tap) at addresses ax, af: 10 instructions, xo in xv's register. */
 #define HIL_DW_TAP(ax, af)                                                                                   \
     "ldr     %[xv], " ax "\n\t"                                                                              \
@@ -87,9 +90,9 @@ HIL_DSP_INLINE void dw_four_channels_3x3(const int8_t *x, const int8_t *f, int32
                                          int32_t x_pair, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-#if defined(__OPTIMIZE__)
+#if defined(HIL_DW_ASM)
     /* gcc spills about 20 instructions' worth per window row in the C version below; here the
-     * 13 values fit the registers (at -O0 r7 is the frame pointer, hence the C version there) */
+     * 13 values fit the registers */
     const int32_t row_rest = row_bytes - 2 * depth; /* from the third tap of a row to the next row */
     int32_t xv, wv, xe, we;
     __asm__(HIL_DW_ROW3 "add     %[x], %[x], %[rest]\n\t"
