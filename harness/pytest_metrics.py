@@ -23,7 +23,7 @@ import pytest
 
 from .baseline import baseline_path, compare, flat_metrics, load_baseline
 from .errors import HarnessError
-from .metrics.session import MeasuredDut
+from .metrics.measured_dut import MeasuredDut
 from .progress import Progress
 from .pytest_plugin import open_or_fail
 from .results import ResultsFile

@@ -13,8 +13,8 @@ from ..engine.pack import pack_file
 from ..engine.runner import batch_image
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
+from ..metrics.measured_dut import MeasuredDut
 from ..metrics.model_bench import load
-from ..metrics.session import MeasuredDut
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
 from ..results import ResultsFile, case_key

@@ -19,7 +19,7 @@ from ..engine.compare import Verdict, judge
 from ..engine.pack import PackedModel
 from ..engine.runner import DeviceModel, Engine
 from ..reference import Reference
-from .session import MeasuredDut
+from .measured_dut import MeasuredDut
 from .timing import REGION_FIRST_LAYER, REGION_INFERENCE, RegionTiming
 
 

@@ -17,7 +17,7 @@ from ..environment import environment
 from ..errors import CheckFailed
 from ..results import new_record
 from ..shared_models import portable_path
-from .session import MeasuredDut
+from .measured_dut import MeasuredDut
 from .timing import REGION_INFERENCE, REGION_SELFTEST, RegionTiming
 
 SELFTEST_CASE = "selftest"

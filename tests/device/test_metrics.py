@@ -5,8 +5,8 @@ import itertools
 import pytest
 
 from harness.errors import DeviceError
+from harness.metrics.measured_dut import MeasuredDut
 from harness.metrics.memory import firmware_memory
-from harness.metrics.session import MeasuredDut
 from harness.metrics.timing import read_device_regions
 
 pytestmark = pytest.mark.usefixtures("hil_options")
