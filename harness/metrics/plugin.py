@@ -80,14 +80,6 @@ def _symbols(elf: Path) -> dict[str, tuple[int, int]]:
         }
 
 
-def region_slots(elf: Path) -> int:
-    """How many region ids the firmware has (its marks array holds a begin and an end per id)."""
-    symbols = _symbols(elf)
-    if MARKS_SYMBOL not in symbols:
-        raise PluginError(f"{elf} lacks {MARKS_SYMBOL}: is src/metrics compiled in?")
-    return symbols[MARKS_SYMBOL][1] // 2
-
-
 def plugin_arguments(elf: Path, out: Path) -> list[str]:
     """QEMU arguments that load the plugin for firmware `elf`, writing region counts to `out`."""
     symbols = _symbols(elf)
