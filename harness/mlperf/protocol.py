@@ -86,7 +86,9 @@ class LineReader:
         self.transport, self._on_closed = transport, on_closed
         self._buffer = b""
 
-    def line(self, deadline: float, waiting_for: str) -> str:
+    def line(self, deadline: float, waiting_for: str, heard: bool = False) -> str:
+        """The next line; `heard`: lines of this reply came already (a timeout then means the
+        firmware kept talking but never ended its reply with m-ready)."""
         if time.monotonic() > deadline:  # also when lines keep coming but never the reply's end
             raise MalformedReply(f"{waiting_for}: no m-ready within the timeout" + self._on_closed())
         while b"\n" not in self._buffer:
@@ -95,8 +97,9 @@ class LineReader:
             left = deadline - time.monotonic()
             if left <= 0:
                 tail = self._buffer.decode("ascii", "replace")
+                missing = "m-ready" if heard and not tail else "reply"
                 raise MalformedReply(
-                    f"{waiting_for}: no reply within the timeout"
+                    f"{waiting_for}: no {missing} within the timeout"
                     + (f" (partial line {_quote(tail)})" if tail else "")
                     + self._on_closed()
                 )
@@ -131,9 +134,10 @@ class MlperfLink:
 
     def _collect(self, waiting_for: str, deadline: float) -> list[str]:
         lines: list[str] = []
-        behind_interface = False
+        behind_interface = heard = False
         while True:
-            line = self.reader.line(deadline, waiting_for).strip()
+            line = self.reader.line(deadline, waiting_for, heard).strip()
+            heard = True
             if line.startswith(PASSTHROUGH):
                 behind_interface = True  # the interface board's own m-ready follows: not the end
                 continue
