@@ -23,6 +23,7 @@ import numpy as np
 from . import build as firmware_build
 from .boards import Board, load_board
 from .dut import Dut
+from .engine.accuracy import ModelView
 from .engine.compare import judge
 from .engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, estimated_macs, progress_of
 from .engine.seeded_inputs import case_seed, seeded_value
@@ -233,6 +234,7 @@ class FirmwareSession:
 
     def __init__(self, dut: Dut, device_model: FirmwareModel, model: Model, reference: Reference):
         self.dut, self.device_model, self.model, self.reference = dut, device_model, model, reference
+        self.packed = ModelView(model)  # what run_dataset reads (engine/accuracy.DatasetSession)
 
     @classmethod
     def open(
