@@ -338,6 +338,11 @@ def cmd_regress(args: argparse.Namespace) -> int:
             if entry.get("model_path") and _is_firmware_case(case) == firmware
         ]
         args.selftest = not firmware and any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
+        if firmware and not args.model:
+            raise HarnessError(
+                f"{_baseline_file(args)} has no case of a user's firmware (<model>@firmware) to "
+                f"measure: give the compiled-in --model"
+            )
     records = _records_now_or_recorded(args)
     if args.results and not args.from_results:  # every record in the file is gated, resumed or not
         records = {**_recorded(args), **records}

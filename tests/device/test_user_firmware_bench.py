@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.baseline import write_baseline
 from harness.boards import load_board
 from harness.build import build_project
 from harness.cli import main
@@ -125,3 +126,12 @@ def test_bench_options_a_users_firmware_cannot_take_are_one_line(tmp_path, capsy
     assert main(["bench", "--firmware", str(elf), "--model", str(HELLO), *extra, *BOARD]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error:") and message in line
+
+
+def test_regress_of_a_users_firmware_without_its_cases_in_the_baseline_is_one_line(tmp_path, capsys):
+    write_baseline(tmp_path / "b.json", "nucleo_f746", "qemu", {})  # the engine's cases only (here: none)
+    elf = tmp_path / "app.elf"
+    elf.write_bytes(b"\x7fELF")
+    assert main(["regress", "--firmware", str(elf), *BOARD, "--baseline", str(tmp_path / "b.json")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "has no case of a user's firmware" in line
