@@ -23,6 +23,7 @@ import numpy as np
 from . import build as firmware_build
 from .boards import Board, load_board
 from .dut import Dut
+from .engine.accuracy import ModelView
 from .engine.compare import judge
 from .engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, estimated_macs, progress_of
 from .engine.seeded_inputs import case_seed, seeded_value
@@ -111,6 +112,7 @@ class FirmwareModel:
             self._describe(protocol.CONSTANTS["RUNNER_OUTPUT"], i, "output") for i in range(info["num_outputs"])
         ]
         self.invoke_timeout = INVOKE_FLOOR_S
+        self.last_ticks: int | None = None  # of the last invoke, in timer ticks: the bench's timer
 
     def _describe(self, kind: int, index: int, what: str) -> RunnerTensor:
         reply = self.link.call("RUNNER_TENSOR", kind=kind, reserved=0, index=index)
@@ -175,6 +177,7 @@ class FirmwareModel:
         if publish and len(layers) != reply["layers"]:
             raise LinkError(f"the firmware published {reply['layers']} operator outputs, {len(layers)} arrived whole")
         units = self.dut.info.timer_units_per_tick if self.dut.info else 1
+        self.last_ticks = reply["ticks"]
         return reply["ticks"] * units, layers
 
     def regions(self) -> dict[int, tuple[int, int]]:
@@ -231,6 +234,7 @@ class FirmwareSession:
 
     def __init__(self, dut: Dut, device_model: FirmwareModel, model: Model, reference: Reference):
         self.dut, self.device_model, self.model, self.reference = dut, device_model, model, reference
+        self.packed = ModelView(model)  # what run_dataset reads (engine/accuracy.DatasetSession)
 
     @classmethod
     def open(
@@ -263,13 +267,24 @@ class FirmwareSession:
             firmware=image,
         )
         try:
-            device_model = FirmwareModel(dut)
-            device_model.check_model(tflite, model)
-            reference = Reference(tflite, name=str(model))
+            return cls.on(dut, model, tflite)
         except BaseException:
             dut.close()
             raise
-        return cls(dut, device_model, tflite, reference)
+
+    @classmethod
+    def on(cls, dut: Dut, model: str | Path, tflite: Model | None = None) -> FirmwareSession:
+        """A session on a booted `dut` that runs the user's firmware; checks that it runs `model`."""
+        tflite = tflite or load_model(model)
+        device_model = FirmwareModel(dut)
+        device_model.check_model(tflite, model)
+        return cls(dut, device_model, tflite, Reference(tflite, name=str(model)))
+
+    def put_seeded_inputs(self, seed: int, case: int = 0) -> list[np.ndarray]:
+        """Input set `case` of `seed` (as `hil run --seed` makes it) onto the device; returns it."""
+        values = self._inputs(case, seed)
+        self._write_inputs(values)
+        return values
 
     def _inputs(self, case: int, seed: int) -> list[np.ndarray]:
         return [
@@ -299,10 +314,13 @@ class FirmwareSession:
         count: int = 1,
         seed: int = 0,
         per_layer: bool = False,
+        layers_required: bool = True,
     ) -> InferenceResult:
         """As InferenceSession.run: given input sets or `count` seeded ones; with `per_layer`, the
         first set is invoked once more, publishing every operator's output, which is compared
-        with tflite-micro's (that invoke is not timed: publishing takes the UART's time)."""
+        with tflite-micro's (that invoke is not timed: publishing takes the UART's time). A
+        firmware that publishes nothing is refused, unless not `layers_required` (the bench
+        compares the layers of a firmware that has the hook, the outputs of every one)."""
         cases = list(inputs) if inputs is not None else [None] * count
         device, reference, ticks, used = [], [], [], []
         layers: tuple[dict | None, dict | None] = (None, None)
@@ -315,7 +333,8 @@ class FirmwareSession:
                 if per_layer and case == 0:  # a second invoke: publishing is not timed
                     self._write_inputs(values)  # the interpreter may have reused their memory
                     _, published = self.device_model.invoke(publish=True)
-                    layers = (self._published_values(published), self._reference_layers(values))
+                    if published or layers_required:
+                        layers = (self._published_values(published), self._reference_layers(values))
                 reference.append(self.reference.run(values))
                 ticks.append(counted)
                 used.append(values)

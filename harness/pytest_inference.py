@@ -116,10 +116,7 @@ def run_model(
         add_properties(request.node, device_properties(session.dut))
         result: InferenceResult | DatasetResult
         if dataset is not None:
-            if isinstance(session, FirmwareSession):
-                pytest.fail("run_model(dataset=...) does not take --hil-firmware yet", pytrace=False)
-            engine_session: InferenceSession = session
-            result = open_or_fail(lambda: run_dataset(engine_session, dataset, float_model, samples, seed))
+            result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
             inference = result.inference
         else:
             result = inference = session.run(inputs, count, seed, per_layer)

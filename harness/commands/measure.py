@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,17 +16,19 @@ from ..engine.runner import batch_image
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..metrics.measured_dut import MeasuredDut
-from ..metrics.model_bench import load
+from ..metrics.model_bench import EngineBench, load
 from ..metrics.workloads import SELFTEST_CASE, bench_model, bench_selftest, model_digest
 from ..progress import Progress
 from ..results import ResultsFile, case_key
 from ..shared_models import resolve_path
 from ..targets.registry import capabilities
 from . import board_arguments, command, emit, positive_int, seed
+from .user_firmware import firmware_arguments, wants_user_firmware
 
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
+    firmware_arguments(parser)
     parser.add_argument(
         "--model",
         action="append",
@@ -127,6 +131,10 @@ class Case:
 
 
 def _cases(args: argparse.Namespace) -> list[Case]:
+    if wants_user_firmware(args):
+        from ..metrics.firmware_bench import firmware_case  # noqa: PLC0415 (imports the reference)
+
+        return [Case(firmware_case(model), model=model) for model in args.model]
     cases = [Case(model.stem, model=model) for model in args.model]
     if not cases or args.selftest:
         several = len(args.iterations) > 1
@@ -142,7 +150,55 @@ def _measure(
     if case.model is None:
         return bench_selftest(measured, case.iterations, args.layers, args.repeat, case.name)
     device_model = load(measured, packed[case.model], offsets.get(case.model))
-    return bench_model(measured, device_model, case.model, args.seed, args.repeat)
+    return bench_model(measured, EngineBench(device_model), case.model, args.seed, args.repeat)
+
+
+Measure = Callable[[Case], dict[str, Any]]
+
+
+@contextmanager
+def _engine(args: argparse.Namespace, progress: Progress) -> Iterator[tuple[str, Measure]]:
+    """The harness's firmware with the --model's packed for its engine: its build id, a measure."""
+    packed, offsets, slot_image = _pack_models(args)
+    with _open(args, slot_image, progress) as measured:
+        build_id = measured.dut.info.build_id if measured.dut.info else ""
+        yield build_id, lambda case: _measure(measured, case, args, packed, offsets)
+
+
+@contextmanager
+def _user_firmware(args: argparse.Namespace, progress: Progress) -> Iterator[tuple[str, Measure]]:
+    """--firmware/--firmware-project: the user's firmware with its one compiled-in --model."""
+    from ..metrics.firmware_bench import elf_build_id, open_firmware_bench  # noqa: PLC0415
+
+    if len(args.model) != 1:
+        raise HarnessError("--firmware/--firmware-project bench one --model: the one compiled in")
+    if args.selftest:
+        raise HarnessError("--selftest needs the harness's firmware, not --firmware/--firmware-project")
+    if args.firmware and args.firmware_flags:
+        raise HarnessError("--firmware-flag builds a variant: it applies to --firmware-project, not --firmware")
+    measured, bench = open_firmware_bench(
+        args.board,
+        args.emulator,
+        args.model[0],
+        args.firmware,
+        args.firmware_project,
+        progress,
+        use_plugin=not args.no_plugin,
+        extra_flags=args.firmware_flags or None,
+        port=args.port,
+        baud=args.baud,
+        probe_serial=args.probe,
+        timeout=args.timeout,
+    )
+    with measured:
+        try:
+            model = args.model[0]
+            yield (
+                elf_build_id(bench.elf),
+                lambda case: bench_model(measured, bench, model, args.seed, args.repeat, case.name),
+            )
+        finally:
+            bench.session.reference.close()
 
 
 def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -158,16 +214,15 @@ def run_bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         check_regular_file(model, "model file")  # a FIFO would hang the digest
     done = results.completed() if results and args.resume else {}
     progress, records, cases = Progress.for_command(args.json), [], _cases(args)
-    packed, offsets, slot_image = _pack_models(args)
-    with _open(args, slot_image, progress) as measured, progress.bar(len(cases), "bench cases", "case") as bar:
-        build_id = measured.dut.info.build_id if measured.dut.info else ""
+    opened = _user_firmware(args, progress) if wants_user_firmware(args) else _engine(args, progress)
+    with opened as (build_id, measure), progress.bar(len(cases), "bench cases", "case") as bar:
         for case in cases:
             recorded = done.get(case.key(args.board, args.emulator, build_id, args.seed))
             if recorded is not None:
                 progress.say(f"    {case.name}: already in {args.results}, skipped")
                 records.append(recorded)
             else:
-                record = _measure(measured, case, args, packed, offsets)
+                record = measure(case)
                 if results:
                     results.append(record)
                 records.append(record)
@@ -276,10 +331,18 @@ def _regress_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_regress(args: argparse.Namespace) -> int:
     baseline = load_baseline(_baseline_file(args))
     if not args.model and not args.from_results:  # measure what the baseline holds
+        firmware = wants_user_firmware(args)  # only the cases of a user's firmware, else only ours
         args.model = [
-            resolve_path(entry["model_path"]) for entry in baseline["cases"].values() if entry.get("model_path")
+            resolve_path(entry["model_path"])
+            for case, entry in baseline["cases"].items()
+            if entry.get("model_path") and _is_firmware_case(case) == firmware
         ]
-        args.selftest = any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
+        args.selftest = not firmware and any(case.startswith(SELFTEST_CASE) for case in baseline["cases"])
+        if firmware and not args.model:
+            raise HarnessError(
+                f"{_baseline_file(args)} has no case of a user's firmware (<model>@firmware) to "
+                f"measure: give the compiled-in --model"
+            )
     records = _records_now_or_recorded(args)
     if args.results and not args.from_results:  # every record in the file is gated, resumed or not
         records = {**_recorded(args), **records}
@@ -306,6 +369,12 @@ def cmd_regress(args: argparse.Namespace) -> int:
     if not result.ok:
         raise CheckFailed(f"{len(result.failures)} regressions against {_baseline_file(args)}: {result.failures[0]}")
     return 0
+
+
+def _is_firmware_case(case: str) -> bool:
+    from ..metrics.firmware_bench import CASE_SUFFIX  # noqa: PLC0415
+
+    return case.endswith(CASE_SUFFIX)
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:

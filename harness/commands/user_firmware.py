@@ -1,5 +1,5 @@
 """`--firmware ELF` and `--firmware-project DIR`: the commands on a firmware of the user's own
-(docs/byo_firmware.md). The commands that take them (`hil run`, `hil flash`) add the options with
+(docs/byo_firmware.md). The commands that take them (`hil run`, `hil flash`, `hil bench`) add the options with
 firmware_arguments() and hand over to the functions here when one is given."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 
 from ..boards import load_board
+from ..engine.accuracy import DatasetResult, run_dataset
+from ..engine.session import InferenceResult
 from ..errors import CheckFailed, HarnessError
 from ..firmware_runner import FirmwareSession, firmware_for
 from ..progress import Progress
@@ -39,14 +41,12 @@ def run_user_firmware(args: argparse.Namespace) -> int:
     if len(models) != 1:
         raise HarnessError("--firmware/--firmware-project run one --model: the one compiled in")
     args.model = models[0]
-    for option, value in (("--dataset", args.dataset), ("--stream", args.stream)):
-        if value:
-            raise HarnessError(f"{option} does not apply to --firmware/--firmware-project yet")
-    given = None
-    if args.input:
-        from .inference import _load_input  # noqa: PLC0415 (the module that imports this one)
+    if args.stream:
+        raise HarnessError("--stream does not apply to --firmware/--firmware-project: the model is compiled in")
+    from .inference import _dataset, _load_input  # noqa: PLC0415 (the module that imports this one)
 
-        given = [_load_input(args.input)]
+    given = [_load_input(args.input)] if args.input else None
+    dataset = _dataset(args)  # checked before anything builds or boots
     with FirmwareSession.open(
         args.board,
         args.emulator,
@@ -59,7 +59,12 @@ def run_user_firmware(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=Progress.for_command(args.json),
     ) as session:
-        result = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        result: DatasetResult | InferenceResult
+        if dataset is not None:
+            result = run_dataset(session, dataset, args.float_model)
+            inference = result.inference
+        else:
+            result = inference = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
         regions = session.device_model.regions()  # what the firmware's hooks timed in the last invoke
         firmware = session.dut.target.firmware if hasattr(session.dut.target, "firmware") else None
         report = {
@@ -73,7 +78,7 @@ def run_user_firmware(args: argparse.Namespace) -> int:
         }
     header = (
         f"{args.model} on {args.board} ({args.emulator}), firmware "
-        f"{args.firmware or args.firmware_project}: {len(result.instructions)} inference(s)"
+        f"{args.firmware or args.firmware_project}: {len(inference.instructions)} inference(s)"
     )
     timed = ", ".join(f"{rid}: {ticks}" for rid, (_, ticks) in sorted(regions.items()))
     emit(args, report, header + "\n" + result.describe() + (f"\ntiming regions (ticks): {timed}" if timed else ""))

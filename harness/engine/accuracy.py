@@ -30,9 +30,17 @@ class _HasModel(Protocol):
     def model(self) -> Model: ...
 
 
+@dataclass(frozen=True)
+class ModelView:
+    """`session.packed` of a session that runs a model without packing it (a user's firmware)."""
+
+    model: Model
+
+
 class DatasetSession(Protocol):
-    """What a data-set run needs of a session: the harness's engine (InferenceSession) or an
-    MLPerf Tiny firmware (harness.mlperf.session) — the model, and a run over given input sets."""
+    """What a data-set run needs of a session: the harness's engine (InferenceSession), a user's
+    firmware (harness.firmware_runner.FirmwareSession) or an MLPerf Tiny firmware
+    (harness.mlperf.session) — the model, and a run over given input sets."""
 
     @property
     def packed(self) -> _HasModel: ...

@@ -81,6 +81,26 @@ def judge_every_layer(device_model: DeviceModel, seed: int, name: str) -> ModelO
     )
 
 
+@dataclass
+class EngineBench:
+    """A model loaded into the harness's engine, as workloads.bench_model measures it."""
+
+    device_model: DeviceModel
+
+    def timed_run(self, m: MeasuredDut, seed: int) -> tuple[list[RegionTiming], str]:
+        _, timings, how = run_model(m, self.device_model, seed)
+        return timings, how
+
+    def judge(self, seed: int, name: str) -> ModelOutcome:
+        return judge_every_layer(self.device_model, seed, name)
+
+    def record_fields(self, m: MeasuredDut) -> dict[str, Any]:
+        """The model's bytes in the flash model slot: a target that preloads the slot (QEMU) has
+        the bench's models there; others stream them into RAM (commands/measure.py): no flash."""
+        preloaded = m.dut.capabilities.preloads_model_slot
+        return {"model_flash_bytes": len(self.device_model.packed.image) if preloaded else None}
+
+
 def _per_op_timings(m: MeasuredDut, device_model: DeviceModel) -> list[RegionTiming]:
     layers = []
     for index in range(len(device_model.packed.ops)):

@@ -25,6 +25,9 @@ from ..resources import build_root, qemu_plugin_dir
 SOURCES = ("insn_regions.c", "qemu_plugin_api.h")
 MARKS_SYMBOL = "metrics_plugin_marks"
 MARK_FUNCTION = "metrics_plugin_mark"
+# The device SDK's model runner marks its invoke and its timing hooks the same way
+# (firmware/sdk/src/hil_runner.c): a user's firmware has these instead of src/metrics'.
+RUNNER_MARKS = ("hil_runner_plugin_marks", "hil_runner_plugin_mark")
 
 
 class PluginError(HarnessError):
@@ -68,31 +71,38 @@ def build_plugin() -> Path:
     return target
 
 
-def _symbols(elf: Path) -> dict[str, tuple[int, int]]:
+def _symbols(elf: Path, names: tuple[str, str]) -> dict[str, tuple[int, int]]:
     with elf.open("rb") as stream:
         table = ELFFile(stream).get_section_by_name(".symtab")
         if not isinstance(table, SymbolTableSection):
             raise PluginError(f"{elf} has no symbol table: cannot find the metrics markers")
-        return {
-            sym.name: (sym["st_value"], sym["st_size"])
-            for sym in table.iter_symbols()
-            if sym.name in (MARKS_SYMBOL, MARK_FUNCTION)
-        }
+        return {sym.name: (sym["st_value"], sym["st_size"]) for sym in table.iter_symbols() if sym.name in names}
 
 
-def plugin_arguments(elf: Path, out: Path) -> list[str]:
-    """QEMU arguments that load the plugin for firmware `elf`, writing region counts to `out`."""
-    symbols = _symbols(elf)
-    missing = {MARKS_SYMBOL, MARK_FUNCTION} - symbols.keys()
+def region_slots(elf: Path, marks: tuple[str, str] = (MARKS_SYMBOL, MARK_FUNCTION)) -> int:
+    """How many region ids the firmware has (its marks array holds a begin and an end per id)."""
+    symbols = _symbols(elf, marks)
+    if marks[0] not in symbols:
+        raise PluginError(f"{elf} lacks {marks[0]}: is src/metrics (or the SDK's runner) compiled in?")
+    return symbols[marks[0]][1] // 2
+
+
+def plugin_arguments(elf: Path, out: Path, marks: tuple[str, str] = (MARKS_SYMBOL, MARK_FUNCTION)) -> list[str]:
+    """QEMU arguments that load the plugin for firmware `elf`, writing region counts to `out`;
+    `marks` names the marks array and the marking function (src/metrics', or RUNNER_MARKS)."""
+    symbols = _symbols(elf, marks)
+    missing = set(marks) - symbols.keys()
     if missing:
-        raise PluginError(f"{elf} lacks {', '.join(sorted(missing))}: is src/metrics compiled in?")
-    marks, marks_size = symbols[MARKS_SYMBOL]
+        raise PluginError(
+            f"{elf} lacks {', '.join(sorted(missing))}: is src/metrics (or the SDK's runner) compiled in?"
+        )
+    marks_address, marks_size = symbols[marks[0]]
     regions = marks_size // 2
-    function, function_size = symbols[MARK_FUNCTION]
+    function, function_size = symbols[marks[1]]
     start = function & ~1  # Thumb bit
     options = [
         f"out={out}",
-        f"marks={marks:#x}",
+        f"marks={marks_address:#x}",
         f"regions={regions}",
         f"mark_lo={start:#x}",
         f"mark_hi={start + function_size:#x}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -20,7 +20,28 @@ from ..shared_models import portable_path
 from .measured_dut import MeasuredDut
 from .timing import REGION_INFERENCE, REGION_SELFTEST, RegionTiming
 
+if TYPE_CHECKING:
+    from .model_bench import ModelOutcome
+
 SELFTEST_CASE = "selftest"
+
+
+class ModelUnderBench(Protocol):
+    """What bench_model needs of a model on a device: the harness's engine
+    (model_bench.EngineBench) or a user's firmware (metrics/firmware_bench.FirmwareBench)."""
+
+    def timed_run(self, m: MeasuredDut, seed: int) -> tuple[list[RegionTiming], str]:
+        """One measured inference of input set 0 of `seed`: its region timings and how the
+        layers were timed."""
+        ...
+
+    def judge(self, seed: int, name: str) -> ModelOutcome:
+        """The verdict of that input against tflite-micro: every output, every layer it can."""
+        ...
+
+    def record_fields(self, m: MeasuredDut) -> dict[str, Any]:
+        """What the record adds or overrides (the model's flash, the firmware's identity)."""
+        ...
 
 
 def timing_summary(timings: list[RegionTiming], total_region: int) -> dict[str, Any]:
@@ -62,18 +83,18 @@ def _record(
     m: MeasuredDut, case: str, timings: list[RegionTiming], total_region: int, repeat: int, **fields: Any
 ) -> dict[str, Any]:
     info, board = m.dut.info, m.dut.board
-    return new_record(
-        board=board.name,
-        emulator=m.dut.variant.emulator,
-        build_id=info.build_id if info else "",
-        case=case,
-        metrics={"timing": timing_summary(timings, total_region), "memory": m.memory()},
-        repeat=repeat,
-        timing_note=m.plugin_note or None,
-        environment=environment(board.arch),
-        board_flash_bytes=m.dut.variant.memory.flash.size,
-        **fields,
-    )
+    common: dict[str, Any] = {
+        "board": board.name,
+        "emulator": m.dut.variant.emulator,
+        "build_id": info.build_id if info else "",
+        "case": case,
+        "metrics": {"timing": timing_summary(timings, total_region), "memory": m.memory()},
+        "repeat": repeat,
+        "timing_note": m.plugin_note or None,
+        "environment": environment(board.arch),
+        "board_flash_bytes": m.dut.variant.memory.flash.size,
+    }
+    return new_record(**{**common, **fields})
 
 
 def verdict_fields(verdict: Verdict) -> dict[str, Any]:
@@ -131,20 +152,20 @@ def model_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repeat: int = 2) -> dict[str, Any]:
+def bench_model(
+    m: MeasuredDut, subject: ModelUnderBench, model: Path, seed: int, repeat: int = 2, case: str | None = None
+) -> dict[str, Any]:
     """Times one input per repeat on a loaded model, then checks every layer bit-exact once."""
-    from .model_bench import judge_every_layer, run_model  # noqa: PLC0415 (imports the engine and numpy)
-
     runs, how = [], ""
     m.memory(repaint_stack=True)
     for _ in range(repeat):
-        _, timings, how = run_model(m, device_model, seed)
+        timings, how = subject.timed_run(m, seed)
         runs.append(timings)
     _check_repeats(model.name, runs, m.dut.capabilities.emulated, _units_per_tick(m))
-    outcome = judge_every_layer(device_model, seed, model.name)
+    outcome = subject.judge(seed, model.name)
     return _record(
         m,
-        model.stem,
+        case or model.stem,
         runs[0],
         REGION_INFERENCE,
         repeat,
@@ -155,12 +176,6 @@ def bench_model(m: MeasuredDut, device_model: Any, model: Path, seed: int, repea
         mismatch=outcome.mismatch,
         layer_names=outcome.layer_names,
         layer_timing=how,
-        model_flash_bytes=_slot_bytes(m, device_model),
         **verdict_fields(outcome.verdict),
+        **subject.record_fields(m),
     )
-
-
-def _slot_bytes(m: MeasuredDut, device_model: Any) -> int | None:
-    """The model's bytes in the flash model slot: a target that preloads the slot (QEMU) has the
-    bench's models there; others stream them into RAM (see commands/measure.py): no flash."""
-    return len(device_model.packed.image) if m.dut.capabilities.preloads_model_slot else None

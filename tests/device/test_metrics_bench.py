@@ -4,7 +4,7 @@
 import numpy as np
 
 from harness.engine.pack import pack_file
-from harness.metrics.model_bench import load
+from harness.metrics.model_bench import EngineBench, load
 from harness.metrics.workloads import bench_model, bench_selftest, selftest_checksum
 from harness.model import ModelBuilder, quant
 
@@ -34,7 +34,7 @@ def test_bench_and_run_compare_the_same_set(hil_options, measured_dut, run_model
     hil_options.require("emulated", why="the measured fixture's model is streamed; this checks the emulated pair")
     model = _output_is_also_the_input(tmp_path / "passthrough.tflite")
     packed = pack_file(model, measured_dut.dut.board, hil_options.emulator)
-    record = bench_model(measured_dut, load(measured_dut, packed, None), model, seed=1, repeat=1)
+    record = bench_model(measured_dut, EngineBench(load(measured_dut, packed, None)), model, seed=1, repeat=1)
     assert record["verdict"] == "pass" and record["bit_exact"] is True
     assert record["compared"] == {"elements": 12, "exact": 12}  # y, x and SOFTMAX's y
     result = run_model(model, count=1, seed=1, per_layer=True)

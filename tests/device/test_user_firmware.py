@@ -164,6 +164,12 @@ def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
         "def test_hello(run_model):\n"
         f"    result = run_model({str(HELLO)!r}, count=2, per_layer=True)\n"
         "    assert result.verdict.passed and len(result.verdict.layers) == 3, result.describe()\n"
+        "def test_hello_dataset(run_model, tmp_path):\n"  # the same session: one boot
+        "    import numpy as np\n"
+        "    np.savez(tmp_path / 'd.npz', x=np.linspace(0, 6, 6, dtype=np.float32).reshape(6, 1), y=[0, 1] * 3)\n"
+        f"    result = run_model({str(HELLO)!r}, dataset=tmp_path / 'd.npz')\n"
+        "    assert result.verdict.passed and len(result.inference.device_outputs) == 6, result.describe()\n"
+        "    assert result.accuracy.metric == 'auc' and result.accuracy.device == result.accuracy.reference\n"
     )
     done = subprocess.run(
         [
@@ -188,4 +194,4 @@ def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed" in done.stdout
+    assert "2 passed" in done.stdout
