@@ -313,12 +313,15 @@ def run_training(
         after = device_accuracy(device, task.test_x, task.test_y, test_input)
         host_after = reference.accuracy(task.test_x, task.test_y)
         memory = device.memory()
+        build_id = dut.info.build_id if dut.info else ""
     on_device = task.backbone is not None and memory["backbone_steps"] == steps
     return {
         "board": board,
         "emulator": emulator,
         "model": model,
         "data": data,
+        "build_id": build_id,
+        "seed": seed,
         "steps": steps,
         "qas": qas,
         "train_samples": len(task.train_y),
