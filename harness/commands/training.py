@@ -78,7 +78,9 @@ def format_result(result: dict) -> str:
             f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
             f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
             f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
-            f"{memory['stack_high_water']}), budget {plan['budget']} B",
+            f"{memory['stack_high_water']}), budget {plan['budget']} B; firmware linked to "
+            f"{result['sram_region_bytes']} B of SRAM "
+            f"({memory['measured_peak'] / result['sram_region_bytes']:.1%} used)",
             f"backbone on the device in every step: {'yes' if result['backbone_on_device'] else 'no'}; "
             f"parameters changed by training: {result['parameters_changed']}",
             f"bit-exact: {result['losses_bit_exact']} step losses, "

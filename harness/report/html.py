@@ -256,6 +256,12 @@ def _trend(records: list[dict[str, Any]]) -> str:
     return f'<div class="grid">{"".join(charts)}</div>'
 
 
+def _peak_text(peak: int | None, budget: int | None, region: int | None) -> str:
+    if not peak or not budget:
+        return "not recorded"
+    return f"{peak:,} B of a {budget:,} B budget" + (f"; firmware linked to {region:,} B of SRAM" if region else "")
+
+
 def _training_section(record: dict[str, Any]) -> str:
     """One `hil train` run: its loss per step and held-out accuracy at each checkpoint (charts),
     what was bit-exact and the measured peak SRAM against the budget."""
@@ -291,7 +297,7 @@ def _training_section(record: dict[str, Any]) -> str:
             f"(reference {training.get('reference_accuracy_after', 0):.3f}; chance {training.get('chance', 0):.3f}; "
             f"{training.get('test_samples')} samples)",
         ],
-        ["measured peak SRAM", f"{peak:,} B of a {budget:,} B budget" if peak and budget else "not recorded"],
+        ["measured peak SRAM", _peak_text(peak, budget, training.get("sram_region_bytes"))],
     ]
     return (
         f"<section><h3>{escape(record['case'])} — {escape(where)}</h3>"

@@ -23,6 +23,7 @@ TRAINING_FIELDS = (
     "trained_layers",
     "peak_sram_bytes",
     "budget_bytes",
+    "sram_region_bytes",
     "backbone_on_device",
 )
 

@@ -22,7 +22,7 @@ from .device import (
     DeviceTraining,
     parameter_mismatches,
 )
-from .planner import Plan, firmware_static_bytes, plan_sparse_update
+from .planner import Plan, firmware_sram_region, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
 from .setup import PARAMETRIC, TrainSetup
 from .toy import toy_data, toy_setup
@@ -243,12 +243,14 @@ def make_task(
 
 def plan_for_board(
     setup: TrainSetup, board: str, emulator: str, budget: int, extra_flags: list[str] | None = None
-) -> tuple[Plan, list[str]]:
-    """Builds the training firmware and plans against its static data; refuses before booting."""
+) -> tuple[Plan, list[str], int]:
+    """Builds the training firmware and plans against its static data (refusing before booting);
+    also returns the SRAM region the firmware is linked to."""
     flags = list(extra_flags or TRAINING_FIRMWARE_FLAGS)
     firmware = build(load_board(board), emulator, extra_flags=flags)
     static = firmware_static_bytes(firmware.elf, TRAINING_ARENA_BYTES)
-    return plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES), flags
+    plan = plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES)
+    return plan, flags, firmware_sram_region(firmware.elf)
 
 
 def run_training(
@@ -275,7 +277,9 @@ def run_training(
     every step and prediction."""
     if backbone == "device" and not is_backbone(model):
         raise HarnessError("--backbone device applies to a backbone model (vww or a .tflite), not toy")
-    plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget, extra_flags)
+    plan, flags, region = plan_for_board(
+        task_setup(model, seed, qas, blocks, backbone), board, emulator, budget, extra_flags
+    )
     if data != "stripes" and not is_backbone(model):
         raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
@@ -342,6 +346,7 @@ def run_training(
         "trained_layers": [row["name"] for row in plan.scheme if row["bias"] or row["channels"]],
         "peak_sram_bytes": memory["measured_peak"],
         "budget_bytes": budget,
+        "sram_region_bytes": region,
         "backbone_on_device": on_device,
         "plan": plan.summary(),
         "device_plan": device_plan,

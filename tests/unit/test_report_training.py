@@ -32,6 +32,7 @@ def _result(losses: list[float]) -> dict:
         "trained_layers": ["conv2d_13", "head"],
         "peak_sram_bytes": 139_896,
         "budget_bytes": 144_384,
+        "sram_region_bytes": 262_144,
         "backbone_on_device": True,
         "plan": {"not": "kept"},
     }
@@ -55,6 +56,6 @@ def test_a_training_record_from_a_results_file_renders_its_curves(tmp_path):
     assert "last 0.617, +19.34% vs first" in accuracy_chart
     assert len(re.findall(r"<circle ", accuracy_chart)) == 2  # before and after
     assert "6 step losses, 17794 parameters" in section
-    assert "139,896 B of a 144,384 B budget" in section
+    assert "139,896 B of a 144,384 B budget; firmware linked to 262,144 B of SRAM" in section
     assert "0.517 before, 0.617 after" in section
     assert "0 cases" in html  # a training run is not counted as a benchmark case
