@@ -46,6 +46,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-samples", type=positive_int, default=100)
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--results", type=Path, help="append the run (losses, accuracy) to this JSON Lines file")
+    parser.add_argument(
+        "--stochastic-rounding",
+        action="store_true",
+        help="round weight steps stochastically (seeded by --seed; on the device and in the reference)",
+    )
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
     parser.add_argument(
         "--data",
@@ -73,7 +78,8 @@ def format_result(result: dict) -> str:
     return "\n".join(
         [
             f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
-            f"QAS {'on' if result['qas'] else 'off'}",
+            f"QAS {'on' if result['qas'] else 'off'}"
+            + (", stochastic rounding" if result["stochastic_rounding"] else ""),
             f"sparse update: {scheme}",
             f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
             f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
@@ -116,6 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         backbone=backbone,
         data=args.data,
         progress=progress,
+        stochastic_rounding=args.stochastic_rounding,
     )
     result["task"] = args.task
     if args.results is not None:

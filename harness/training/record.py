@@ -11,6 +11,7 @@ from ..results import new_record
 TRAINING_FIELDS = (
     "steps",
     "qas",
+    "stochastic_rounding",
     "data",
     "losses",
     "accuracy_before",
@@ -32,7 +33,7 @@ def training_record(result: dict[str, Any], task: str) -> dict[str, Any]:
     """The record of one training run: its case names the task and data; `training` holds the
     per-step losses and the held-out accuracy at step 0 and after the last step, as measured on
     the device."""
-    training = {name: result[name] for name in TRAINING_FIELDS}
+    training = {name: result.get(name) for name in TRAINING_FIELDS}
     training["accuracy_checkpoints"] = [[0, result["accuracy_before"]], [result["steps"], result["accuracy_after"]]]
     return new_record(
         board=result["board"],

@@ -270,6 +270,7 @@ def run_training(
     blocks: int = VWW_BLOCKS,
     data: str = "stripes",
     progress: Progress | None = None,
+    stochastic_rounding: bool = False,
 ) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
@@ -283,6 +284,7 @@ def run_training(
     if data != "stripes" and not is_backbone(model):
         raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
+    plan.setup.stochastic_rounding, plan.setup.rounding_seed = stochastic_rounding, seed
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
     packed = None
@@ -328,6 +330,7 @@ def run_training(
         "seed": seed,
         "steps": steps,
         "qas": qas,
+        "stochastic_rounding": stochastic_rounding,
         "train_samples": len(task.train_y),
         "test_samples": len(task.test_y),
         "accuracy_before": before,
