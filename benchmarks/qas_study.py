@@ -7,7 +7,8 @@ and held-out sets. For each method and each learning-rate factor (applied to eve
 the run trains `--steps` steps and measures accuracy every `--every` steps; the factor is chosen
 per method by the mean validation accuracy of the last two checkpoints over the seeds, and the
 held-out accuracy of the chosen factor is reported (same metric). Also reported: the fraction of
-weight updates with a nonzero gradient that int8 rounding turns into no change at all.
+weight updates with a nonzero gradient that int8 rounding turns into no change at all, and each
+method again with stochastic rounding of its weight steps (the remedy; rounding seed = data seed).
 
     python benchmarks/qas_study.py [--seeds 3] [--steps 200] [--json out.json]
 """
@@ -30,6 +31,10 @@ from harness.training.run import make_task, task_setup
 from harness.training.setup import TrainSetup
 
 GRIDS = {"QAS": (0.1, 0.3, 1.0, 3.0), "plain int8 SGD": (1e2, 1e3, 1e4, 1e5, 1e6)}
+# The remedy for updates lost to rounding: the same methods with stochastic rounding of the weight
+# steps (TRAIN_FLAG_STOCHASTIC_ROUNDING, rounding_seed = the data seed), on the same grids.
+STOCHASTIC = " + stochastic rounding"
+METHODS = {**GRIDS, **{name + STOCHASTIC: grid for name, grid in GRIDS.items()}}
 STATIC_BYTES = 78560  # the training firmware's static data (TRAIN_BEGIN reports it)
 
 
@@ -41,8 +46,8 @@ class RoundingCounter:
         self.original = reference_module._weight_step
 
     def __enter__(self):
-        def counted(layer, acc, s_w, qas):
-            step = self.original(layer, acc, s_w, qas)
+        def counted(layer, acc, s_w, qas, base):
+            step = self.original(layer, acc, s_w, qas, base)
             nonzero = np.asarray(acc) != 0
             self.nonzero += int(np.count_nonzero(nonzero))
             self.lost += int(np.count_nonzero(nonzero & (step == 0)))
@@ -95,6 +100,7 @@ def main() -> int:
     parser.add_argument("--val", type=int, default=40)
     parser.add_argument("--test", type=int, default=60)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="default: all four")
     args = parser.parse_args()
     results: dict = {}
     for seed in range(args.seeds):
@@ -102,12 +108,14 @@ def main() -> int:
         setup = plan_sparse_update(
             task_setup("vww", seed, backbone="device"), STATIC_BYTES, 256 * 1024, 128 * 1024
         ).setup
-        for method, grid in GRIDS.items():
-            for factor in grid:
-                outcome = run(setup.with_rates(method == "QAS", factor), data, args.steps, args.every)
+        for method in args.methods:
+            for factor in METHODS[method]:
+                trained = setup.with_rates(method.startswith("QAS"), factor)
+                trained.stochastic_rounding, trained.rounding_seed = method.endswith(STOCHASTIC), seed
+                outcome = run(trained, data, args.steps, args.every)
                 results.setdefault(method, {}).setdefault(factor, []).append(outcome)
                 print(
-                    f"seed {seed} {method:15s} lr x{factor:<8g} val {outcome['val']:.3f} test "
+                    f"seed {seed} {method:37s} lr x{factor:<8g} val {outcome['val']:.3f} test "
                     f"{outcome['test']:.3f} updates lost to rounding {outcome['lost_fraction']:.2f}",
                     flush=True,
                 )

@@ -93,9 +93,13 @@ def firmware_config(board: Board, emulator: str, build_id: str) -> FirmwareConfi
     flash = memory.firmware_flash
     memory_ld = (
         "/* Generated from the board file by scripts/configure.py. */\n"
+        # A build may link to less SRAM than the board has (-Wl,--defsym=HIL_SRAM_BUDGET=N: the
+        # training firmware's 256 KB claim); data, bss and the stack then all fit in N bytes.
+        f"HIL_RAM_LENGTH = DEFINED(HIL_SRAM_BUDGET) ? MIN(HIL_SRAM_BUDGET, 0x{memory.sram.size:X}) "
+        f": 0x{memory.sram.size:X};\n"
         "MEMORY\n{\n"
         f"    FLASH (rx) : ORIGIN = 0x{flash.origin:08X}, LENGTH = 0x{flash.size:X}\n"
-        f"    RAM (rwx) : ORIGIN = 0x{memory.sram.origin:08X}, LENGTH = 0x{memory.sram.size:X}\n"
+        f"    RAM (rwx) : ORIGIN = 0x{memory.sram.origin:08X}, LENGTH = HIL_RAM_LENGTH\n"
         "}\n"
     )
     timer_kind = CONSTANTS[f"TIMER_KIND_{variant.timer.kind.upper()}"]

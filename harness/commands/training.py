@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 from ..boards import load_board
 from ..errors import HarnessError
 from ..input_files import check_regular_file
 from ..progress import Progress
+from ..results import ResultsFile
 from ..targets.registry import capabilities
+from ..training.record import training_record
 from ..training.run import DATA, TASKS, run_training
 from . import board_arguments, command, emit, positive_int, seed
 
@@ -42,6 +45,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-samples", type=positive_int, default=200)
     parser.add_argument("--test-samples", type=positive_int, default=100)
     parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--results", type=Path, help="append the run (losses, accuracy) to this JSON Lines file")
+    parser.add_argument(
+        "--stochastic-rounding",
+        action="store_true",
+        help="round weight steps stochastically (seeded by --seed; on the device and in the reference)",
+    )
     parser.add_argument("--no-qas", action="store_true", help="plain gradients (no quantization-aware scaling)")
     parser.add_argument(
         "--data",
@@ -69,12 +78,15 @@ def format_result(result: dict) -> str:
     return "\n".join(
         [
             f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
-            f"QAS {'on' if result['qas'] else 'off'}",
+            f"QAS {'on' if result['qas'] else 'off'}"
+            + (", stochastic rounding" if result["stochastic_rounding"] else ""),
             f"sparse update: {scheme}",
             f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
             f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
             f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
-            f"{memory['stack_high_water']}), budget {plan['budget']} B",
+            f"{memory['stack_high_water']}), budget {plan['budget']} B; firmware linked to "
+            f"{result['sram_region_bytes']} B of SRAM "
+            f"({memory['measured_peak'] / result['sram_region_bytes']:.1%} used)",
             f"backbone on the device in every step: {'yes' if result['backbone_on_device'] else 'no'}; "
             f"parameters changed by training: {result['parameters_changed']}",
             f"bit-exact: {result['losses_bit_exact']} step losses, "
@@ -90,6 +102,8 @@ def format_result(result: dict) -> str:
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
     model = _training_model(args)
+    if args.results is not None and args.results.exists() and not args.results.is_file():
+        raise HarnessError(f"cannot write results file {args.results}: it is not a regular file")  # before the run
     progress = Progress.for_command(args.json)
     slot_at_boot = capabilities(load_board(args.board), args.emulator).preloads_model_slot
     backbone = args.backbone or ("device" if args.task == "vww" and slot_at_boot else "host")
@@ -108,8 +122,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         backbone=backbone,
         data=args.data,
         progress=progress,
+        stochastic_rounding=args.stochastic_rounding,
     )
     result["task"] = args.task
+    if args.results is not None:
+        ResultsFile(args.results).append(training_record(result, args.task))
     emit(args, result, format_result(result))
     return 0
 

@@ -256,9 +256,61 @@ def _trend(records: list[dict[str, Any]]) -> str:
     return f'<div class="grid">{"".join(charts)}</div>'
 
 
+def _peak_text(peak: int | None, budget: int | None, region: int | None) -> str:
+    if not peak or not budget:
+        return "not recorded"
+    return f"{peak:,} B of a {budget:,} B budget" + (f"; firmware linked to {region:,} B of SRAM" if region else "")
+
+
+def _training_section(record: dict[str, Any]) -> str:
+    """One `hil train` run: its loss per step and held-out accuracy at each checkpoint (charts),
+    what was bit-exact and the measured peak SRAM against the budget."""
+    training = record["training"]
+    losses = training.get("losses") or []
+    checkpoints = training.get("accuracy_checkpoints") or []
+    where = f"{record['board']} ({record['emulator']})"
+    charts = [
+        line_chart(losses, [str(n + 1) for n in range(len(losses))], "loss per step", "", PALETTE[1], width=480),
+        line_chart(
+            [accuracy for _, accuracy in checkpoints],
+            [f"step {step}" for step, _ in checkpoints],
+            "held-out accuracy (device)",
+            "",
+            PALETTE[4],
+        ),
+    ]
+    peak, budget = training.get("peak_sram_bytes"), training.get("budget_bytes")
+    facts = [
+        [
+            "steps",
+            f"{training.get('steps')} (QAS {'on' if training.get('qas') else 'off'}, data {training.get('data')})",
+        ],
+        ["trained layers", ", ".join(training.get("trained_layers") or [])],
+        ["backbone on the device", "yes" if training.get("backbone_on_device") else "no"],
+        [
+            "bit-exact",
+            f"{training.get('losses_bit_exact')} step losses, {training.get('parameters_bit_exact')} parameters",
+        ],
+        [
+            "held-out accuracy",
+            f"{training.get('accuracy_before', 0):.3f} before, {training.get('accuracy_after', 0):.3f} after "
+            f"(reference {training.get('reference_accuracy_after', 0):.3f}; chance {training.get('chance', 0):.3f}; "
+            f"{training.get('test_samples')} samples)",
+        ],
+        ["measured peak SRAM", _peak_text(peak, budget, training.get("sram_region_bytes"))],
+    ]
+    return (
+        f"<section><h3>{escape(record['case'])} — {escape(where)}</h3>"
+        + _table(["", ""], [[escape(name), escape(value)] for name, value in facts], css="text")
+        + f'<div class="grid">{"".join(charts)}</div></section>'
+    )
+
+
 def render_report(
     records: list[dict[str, Any]], title: str, baselines: dict[tuple[str, str], dict[str, Any]] | None = None
 ) -> str:
+    training = [record for record in records if isinstance(record.get("training"), dict)]
+    records = [record for record in records if not isinstance(record.get("training"), dict)]
     latest = _latest_by_variant(records)
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     body = [
@@ -275,6 +327,8 @@ def render_report(
         _trend(records),
         "<h2>Cases</h2>",
         *(_case_section(record) for _, record in sorted(latest.items())),
+        *(["<h2>Training runs (hil train --results)</h2>"] if training else []),
+        *(_training_section(record) for record in training),
     ]
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'

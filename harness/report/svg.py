@@ -25,7 +25,9 @@ def shorten(text: str, limit: int = MAX_LABEL) -> str:
 
 
 def compact(value: float) -> str:
-    """66920999 -> '66.92M', 1234 -> '1,234' (axis labels of small charts)."""
+    """66920999 -> '66.92M', 1234 -> '1,234', a loss of 0.6931 -> '0.693' (axis labels of small charts)."""
+    if abs(value) < 100 and value != int(value):
+        return f"{value:.3g}"
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= max(size, 1e4):
             return f"{value / size:.4g}{suffix}"
@@ -124,7 +126,7 @@ def line_chart(
 
     subtitle = ""
     if values:
-        subtitle = f"last {compact(values[-1])} {unit}"
+        subtitle = f"last {compact(values[-1])}" + (f" {unit}" if unit else "")
         if len(values) > 1 and values[0]:
             subtitle += f", {(values[-1] - values[0]) / values[0]:+.2%} vs first"
     body = [

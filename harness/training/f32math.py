@@ -85,3 +85,35 @@ def round_to_int(values: np.ndarray, limit: float) -> np.ndarray:
     v = np.where(v < -lim, -lim, v)
     v = np.where(v >= F(0), v + F(0.5), v - F(0.5)).astype(np.float32)
     return np.trunc(v).astype(np.int64)
+
+
+def hash32(values: np.ndarray | int) -> np.ndarray:
+    """train_hash32: Wellons' lowbias32 integer hash, uint32 arithmetic (wrapping)."""
+    x = np.asarray(values, np.uint32).copy()
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x7FEB352D)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x846CA68B)
+    x ^= x >> np.uint32(16)
+    return x
+
+
+def rounding_base(seed: int, step: int, layer: int) -> np.uint32:
+    """train_rounding_base: the counter-based stream of one layer in one step."""
+    return np.uint32(hash32(np.uint32(layer) ^ hash32(np.uint32(step & 0xFFFFFFFF) ^ hash32(seed))))
+
+
+def uniform(base: np.uint32, indices: np.ndarray) -> np.ndarray:
+    """train_uniform: u in [0, 1) of each weight index, (hash32(index ^ base) >> 8) * 2^-24."""
+    h = hash32(np.asarray(indices, np.uint32) ^ base)
+    return ((h >> np.uint32(8)).astype(np.float32) * F(1.0 / 16777216.0)).astype(np.float32)
+
+
+def stochastic_round(values: np.ndarray, limit: float, u: np.ndarray) -> np.ndarray:
+    """train_round_stochastic: NaN -> 0, clamp to [-limit, limit], floor(v + u) in float32."""
+    v = np.asarray(values, np.float32)
+    v = np.where(np.isnan(v), F(0), v)
+    lim = F(limit)
+    v = np.where(v > lim, lim, v)
+    v = np.where(v < -lim, -lim, v)
+    return np.floor((v + u).astype(np.float32)).astype(np.int64)

@@ -83,19 +83,32 @@ class Plan:
         )
 
 
-def firmware_static_bytes(elf: Path, arena_capacity: int) -> int:
-    """What the firmware computes as static_bytes(): _ebss - _sdata less the training arena."""
+def _elf_symbols(elf: Path, names: tuple[str, ...]) -> dict[str, int]:
+    """The addresses of the linker symbols `names` in a Cortex-M firmware."""
     with Path(elf).open("rb") as stream:
         symbols = {}
         for section in ELFFile(stream).iter_sections():
             if isinstance(section, SymbolTableSection):
-                for name in ("_sdata", "_ebss"):
+                for name in names:
                     found = section.get_symbol_by_name(name)
                     if found:
                         symbols[name] = found[0]["st_value"]
-    if len(symbols) != 2:
-        raise HarnessError(f"{elf}: no _sdata/_ebss symbols (not a Cortex-M firmware?)")
+    if len(symbols) != len(names):
+        raise HarnessError(f"{elf}: no {'/'.join(names)} symbols (not a Cortex-M firmware?)")
+    return symbols
+
+
+def firmware_static_bytes(elf: Path, arena_capacity: int) -> int:
+    """What the firmware computes as static_bytes(): _ebss - _sdata less the training arena."""
+    symbols = _elf_symbols(elf, ("_sdata", "_ebss"))
     return symbols["_ebss"] - symbols["_sdata"] - arena_capacity
+
+
+def firmware_sram_region(elf: Path) -> int:
+    """The SRAM the firmware is linked to: from the start of .data to the top of its stack
+    (the board's SRAM, or less for a build linked to a budget)."""
+    symbols = _elf_symbols(elf, ("_sdata", "_estack"))
+    return symbols["_estack"] - symbols["_sdata"]
 
 
 def paper_training_bytes(setup: TrainSetup) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.requant import multiply_by_quantized_multiplier
-from .f32math import expf, logf, round_to_int
+from .f32math import expf, logf, round_to_int, rounding_base, stochastic_round, uniform
 from .setup import TrainingSetupError, TrainLayer, TrainSetup
 
 F = np.float32
@@ -154,14 +154,20 @@ def dense_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
-def _weight_step(layer: TrainLayer, acc: np.ndarray, s_w: np.ndarray, qas: bool) -> np.ndarray:
-    """round(lr * (A * s_x) / s_W) with QAS, round(lr * (A * s_x) * s_W) without."""
+def _weight_step(layer: TrainLayer, acc: np.ndarray, s_w: np.ndarray, qas: bool, base: np.uint32 | None) -> np.ndarray:
+    """round(lr * (A * s_x) / s_W) with QAS, round(lr * (A * s_x) * s_W) without; rounded to
+    nearest, or (`base`: the layer's stream, TRAIN_FLAG_STOCHASTIC_ROUNDING) stochastically, the
+    weight index being the position in the step array, row-major."""
     scaled = (acc * F(layer.input_scale)).astype(np.float32)
     scaled = (scaled / s_w if qas else scaled * s_w).astype(np.float32)
-    return round_to_int(F(layer.lr) * scaled, WEIGHT_STEP_LIMIT)
+    value = (F(layer.lr) * scaled).astype(np.float32)
+    if base is None:
+        return round_to_int(value, WEIGHT_STEP_LIMIT)
+    u = uniform(base, np.arange(value.size, dtype=np.uint32).reshape(value.shape))
+    return stochastic_round(value, WEIGHT_STEP_LIMIT, u)
 
 
-def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
+def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool, base: np.uint32 | None = None) -> None:
     """Sparse in-place SGD of the bias and the first train_channels input channels."""
     assert (
         layer.weights is not None
@@ -178,7 +184,7 @@ def dense_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) 
         acc = np.zeros((layer.out_channels, k), np.float32)
         for p in range(layer.positions):
             acc = (acc + grad[p][:, None] * xs[p][None, :]).astype(np.float32)
-        step = _weight_step(layer, acc, s_w[:, None], qas)
+        step = _weight_step(layer, acc, s_w[:, None], qas, base)
         new = layer.weights[:, :k].astype(np.int64) - step
         layer.weights[:, :k] = np.clip(new, -128, 127).astype(np.int8)
     _bias_update(layer, grad, qas)
@@ -204,7 +210,9 @@ def depthwise_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
-def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool) -> None:
+def depthwise_update(
+    layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool, base: np.uint32 | None = None
+) -> None:
     """Sparse in-place SGD of a depthwise layer: its bias and its first train_channels channels.
     A[kh][kw][c] sums over the taps inside the input, output positions row-major."""
     assert (
@@ -225,7 +233,7 @@ def depthwise_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bo
                 for oh, ow, i, j, ih, iw in _taps(layer):
                     if (i, j) == (kh, kw):
                         acc[i, j] = (acc[i, j] + g[oh, ow] * xs[ih, iw]).astype(np.float32)
-        step = _weight_step(layer, acc, layer.weight_scales.astype(np.float32)[:k], qas)
+        step = _weight_step(layer, acc, layer.weight_scales.astype(np.float32)[:k], qas, base)
         new = layer.weights[:, :, :k].astype(np.int64) - step
         layer.weights[:, :, :k] = np.clip(new, -128, 127).astype(np.int8)
     _bias_update(layer, grad, qas)
@@ -253,8 +261,9 @@ def _bias_update(layer: TrainLayer, grad: np.ndarray, qas: bool) -> None:
         layer.bias[:] = np.clip(new, -(1 << 31), (1 << 31) - 1).astype(np.int32)
 
 
-def train_step(setup: TrainSetup, sample: np.ndarray, label: int) -> StepResult:
-    """One SGD step (batch 1) on `setup`, updating its parameters in place."""
+def train_step(setup: TrainSetup, sample: np.ndarray, label: int, step: int = 0) -> StepResult:
+    """One SGD step (batch 1) on `setup`, updating its parameters in place; `step` (0-based)
+    selects the stochastic rounding's stream."""
     sample = check_sample(setup, sample, label)
     activations = forward(setup, sample)
     logits = activations[-1].copy()
@@ -263,7 +272,8 @@ def train_step(setup: TrainSetup, sample: np.ndarray, label: int) -> StepResult:
     first = setup.first_trained()
     if first is not None:
         for i in range(len(setup.layers) - 1, first - 1, -1):
-            back = _backward_layer(setup, i, activations, grad, need_input=i > first)
+            base = rounding_base(setup.rounding_seed, step, i) if setup.stochastic_rounding else None
+            back = _backward_layer(setup, i, activations, grad, need_input=i > first, base=base)
             if back is None:  # the first trained layer: no gradient further down
                 break
             grad = back
@@ -271,7 +281,12 @@ def train_step(setup: TrainSetup, sample: np.ndarray, label: int) -> StepResult:
 
 
 def _backward_layer(
-    setup: TrainSetup, i: int, activations: list[np.ndarray], grad: np.ndarray, need_input: bool
+    setup: TrainSetup,
+    i: int,
+    activations: list[np.ndarray],
+    grad: np.ndarray,
+    need_input: bool,
+    base: np.uint32 | None = None,
 ) -> np.ndarray | None:
     layer = setup.layers[i]
     if layer.kind == "avgpool":
@@ -281,10 +296,10 @@ def _backward_layer(
     grad = _masked(layer, activations[i + 1], grad).reshape(layer.out_positions, layer.out_channels)
     if layer.kind == "depthwise":
         grad_in = depthwise_input_gradient(layer, grad) if need_input else None
-        depthwise_update(layer, activations[i], grad, setup.qas)
+        depthwise_update(layer, activations[i], grad, setup.qas, base)
         return grad_in
     grad_in = dense_input_gradient(layer, grad) if need_input else None
-    dense_update(layer, activations[i], grad, setup.qas)
+    dense_update(layer, activations[i], grad, setup.qas, base)
     return grad_in
 
 
@@ -297,7 +312,7 @@ class TrainingReference:
         self.steps = 0
 
     def step(self, sample: np.ndarray, label: int) -> StepResult:
-        result = train_step(self.setup, sample, label)
+        result = train_step(self.setup, sample, label, self.steps)
         self.steps += 1
         return result
 

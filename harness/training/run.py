@@ -22,7 +22,7 @@ from .device import (
     DeviceTraining,
     parameter_mismatches,
 )
-from .planner import Plan, firmware_static_bytes, plan_sparse_update
+from .planner import Plan, firmware_sram_region, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
 from .setup import PARAMETRIC, TrainSetup
 from .toy import toy_data, toy_setup
@@ -243,12 +243,14 @@ def make_task(
 
 def plan_for_board(
     setup: TrainSetup, board: str, emulator: str, budget: int, extra_flags: list[str] | None = None
-) -> tuple[Plan, list[str]]:
-    """Builds the training firmware and plans against its static data; refuses before booting."""
+) -> tuple[Plan, list[str], int]:
+    """Builds the training firmware and plans against its static data (refusing before booting);
+    also returns the SRAM region the firmware is linked to."""
     flags = list(extra_flags or TRAINING_FIRMWARE_FLAGS)
     firmware = build(load_board(board), emulator, extra_flags=flags)
     static = firmware_static_bytes(firmware.elf, TRAINING_ARENA_BYTES)
-    return plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES), flags
+    plan = plan_sparse_update(setup, static, budget, TRAINING_ARENA_BYTES)
+    return plan, flags, firmware_sram_region(firmware.elf)
 
 
 def run_training(
@@ -268,6 +270,7 @@ def run_training(
     blocks: int = VWW_BLOCKS,
     data: str = "stripes",
     progress: Progress | None = None,
+    stochastic_rounding: bool = False,
 ) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
@@ -275,10 +278,13 @@ def run_training(
     every step and prediction."""
     if backbone == "device" and not is_backbone(model):
         raise HarnessError("--backbone device applies to a backbone model (vww or a .tflite), not toy")
-    plan, flags = plan_for_board(task_setup(model, seed, qas, blocks, backbone), board, emulator, budget, extra_flags)
+    plan, flags, region = plan_for_board(
+        task_setup(model, seed, qas, blocks, backbone), board, emulator, budget, extra_flags
+    )
     if data != "stripes" and not is_backbone(model):
         raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
+    plan.setup.stochastic_rounding, plan.setup.rounding_seed = stochastic_rounding, seed
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
     packed = None
@@ -313,14 +319,18 @@ def run_training(
         after = device_accuracy(device, task.test_x, task.test_y, test_input)
         host_after = reference.accuracy(task.test_x, task.test_y)
         memory = device.memory()
+        build_id = dut.info.build_id if dut.info else ""
     on_device = task.backbone is not None and memory["backbone_steps"] == steps
     return {
         "board": board,
         "emulator": emulator,
         "model": model,
         "data": data,
+        "build_id": build_id,
+        "seed": seed,
         "steps": steps,
         "qas": qas,
+        "stochastic_rounding": stochastic_rounding,
         "train_samples": len(task.train_y),
         "test_samples": len(task.test_y),
         "accuracy_before": before,
@@ -339,6 +349,7 @@ def run_training(
         "trained_layers": [row["name"] for row in plan.scheme if row["bias"] or row["channels"]],
         "peak_sram_bytes": memory["measured_peak"],
         "budget_bytes": budget,
+        "sram_region_bytes": region,
         "backbone_on_device": on_device,
         "plan": plan.summary(),
         "device_plan": device_plan,

@@ -144,6 +144,8 @@ class TrainSetup:
     budget_bytes: int = 256 * 1024
     input_from_backbone: bool = False  # steps take the device engine's output (TRAIN_BACKBONE)
     defer_updates: bool = False  # the memory comparison without operator reordering (same results)
+    stochastic_rounding: bool = False  # weight steps floor(v + u), u from (rounding_seed, step, layer, index)
+    rounding_seed: int = 0
     offsets: dict[tuple[int, str], int] = field(default_factory=dict)  # filled by pack()
 
     @property
@@ -172,6 +174,8 @@ class TrainSetup:
     def validate(self) -> None:
         if not self.layers:
             raise TrainingSetupError("training graph has no layers")
+        if not 0 <= self.rounding_seed < 1 << 32:
+            raise TrainingSetupError(f"rounding_seed {self.rounding_seed} is not a 32-bit unsigned integer")
         for i, layer in enumerate(self.layers):
             where = f"layer {i} ({layer.name or layer.kind})"
             if layer.kind not in KINDS:
@@ -303,6 +307,7 @@ def pack(setup: TrainSetup) -> bytes:
         (FLAGS["QAS"] if setup.qas else 0)
         | (FLAGS["INPUT_FROM_BACKBONE"] if setup.input_from_backbone else 0)
         | (FLAGS["DEFER_UPDATES"] if setup.defer_updates else 0)
+        | (FLAGS["STOCHASTIC_ROUNDING"] if setup.stochastic_rounding else 0)
     )
     header = SETUP_HEADER.pack(
         magic=MAGIC,
@@ -314,6 +319,7 @@ def pack(setup: TrainSetup) -> bytes:
         in_c=in_c,
         flags=flags,
         budget=setup.budget_bytes,
+        rounding_seed=setup.rounding_seed,
         total=records_end + len(data),
     )
     return header + b"".join(records) + bytes(data)

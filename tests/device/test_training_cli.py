@@ -46,3 +46,21 @@ def test_hil_train_reports_bit_exact_training_and_memory(hil_options):
     assert data["backbone_on_device"] is False  # the toy task has no backbone: samples come over the link
     assert data["trained_layers"] == ["pointwise", "head"] and data["parameters_bit_exact"] > 0
     assert len(data["losses"]) == 20 and sum(data["parameters_changed"].values()) > 0
+
+
+def test_hil_train_with_stochastic_rounding_writes_a_record_the_report_charts(hil_options, tmp_path):
+    hil_options.require("emulated", why="runs `hil train` with its own emulator")
+    results, report = tmp_path / "results.jsonl", tmp_path / "report.html"
+    common = ["--board", hil_options.board, "--emulator", hil_options.emulator, "--task", "toy"]
+    sizes = ["--steps", "5", "--train-samples", "10", "--test-samples", "10", "--seed", "3"]
+    result = _hil("train", *common, *sizes, "--stochastic-rounding", "--results", str(results), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["stochastic_rounding"] is True and data["losses_bit_exact"] == 5
+    assert data["sram_region_bytes"] == 256 * 1024 >= data["peak_sram_bytes"]
+    (record,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert record["case"] == "train toy stripes" and record["training"]["losses"] == data["losses"]
+    shown = _hil("report", "--results", str(results), "--out", str(report))
+    assert shown.returncode == 0, shown.stderr
+    html = report.read_text()
+    assert "Training runs" in html and html.count("<svg") == 2 and "loss per step" in html

@@ -48,4 +48,44 @@ int32_t train_round(float value, float limit)
     return (int32_t)(value >= 0.0f ? value + 0.5f : value - 0.5f);
 }
 
+/* Wellons' lowbias32: a full-avalanche 32-bit integer hash (harness/training/f32math.py hash32). */
+uint32_t train_hash32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+uint32_t train_rounding_base(uint32_t seed, uint32_t step, uint32_t layer)
+{
+    return train_hash32(layer ^ train_hash32(step ^ train_hash32(seed)));
+}
+
+float train_uniform(uint32_t base, uint32_t index)
+{
+    return (float)(train_hash32(index ^ base) >> 8) * (1.0f / 16777216.0f);
+}
+
+int32_t train_round_stochastic(float value, float limit, float u)
+{
+    if (value != value) {
+        value = 0.0f;
+    }
+    if (value > limit) {
+        value = limit;
+    }
+    if (value < -limit) {
+        value = -limit;
+    }
+    const float sum = value + u;
+    int32_t whole = (int32_t)sum; /* toward zero; one less below zero unless exact */
+    if ((float)whole > sum) {
+        whole -= 1;
+    }
+    return whole;
+}
+
 #endif

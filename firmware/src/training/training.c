@@ -604,6 +604,19 @@ static int8_t saturate_int8(int32_t value)
 static void bias_update(layer_t *layer, bool qas);
 static void apply_bias(layer_t *layer, int32_t j, float scaled);
 
+/* One weight step rounded to nearest, or stochastically (TRAIN_FLAG_STOCHASTIC_ROUNDING) from the
+ * layer's stream of this step and the weight's index in its step array (row-major [Cout][R] or
+ * [KH][KW][R]): the same u on the host whatever order the updates run in. */
+static int32_t weight_step(const layer_t *layer, float value, int32_t index)
+{
+    if ((state.header->flags & TRAIN_FLAG_STOCHASTIC_ROUNDING) == 0) {
+        return train_round(value, WEIGHT_STEP_LIMIT);
+    }
+    const uint32_t base =
+        train_rounding_base(state.header->rounding_seed, state.steps, (uint32_t)(layer - state.layers));
+    return train_round_stochastic(value, WEIGHT_STEP_LIMIT, train_uniform(base, (uint32_t)index));
+}
+
 /* Sparse in-place SGD with quantization-aware scaling (or plain gradients without TRAIN_FLAG_QAS). */
 static void dense_update(layer_t *layer, const int8_t *x, bool qas)
 {
@@ -623,7 +636,7 @@ static void dense_update(layer_t *layer, const int8_t *x, bool qas)
                 layer->deferred[j * r->train_channels + k] = scaled;
                 continue;
             }
-            const int32_t step = train_round(lr * scaled, WEIGHT_STEP_LIMIT);
+            const int32_t step = weight_step(layer, lr * scaled, j * r->train_channels + k);
             int8_t *w = &layer->trained[j * layer->trained_stride + k];
             *w = saturate_int8((int32_t)*w - step);
         }
@@ -696,7 +709,8 @@ static void depthwise_update(layer_t *layer, const int8_t *x, bool qas)
                     layer->deferred[(c * r->kernel_h + kh) * r->kernel_w + kw] = scaled;
                     continue;
                 }
-                const int32_t step = train_round(layer->lr * scaled, WEIGHT_STEP_LIMIT);
+                const int32_t step =
+                    weight_step(layer, layer->lr * scaled, (kh * r->kernel_w + kw) * r->train_channels + c);
                 int8_t *weight = &layer->weights[(kh * r->kernel_w + kw) * c_count + c];
                 *weight = saturate_int8((int32_t)*weight - step);
             }
@@ -733,9 +747,9 @@ static void apply_bias(layer_t *layer, int32_t j, float scaled)
     layer->bias[j] = (int32_t)(updated < INT32_MIN ? INT32_MIN : updated > INT32_MAX ? INT32_MAX : updated);
 }
 
-static void apply_weight(int8_t *w, float lr, float scaled)
+static void apply_weight(const layer_t *layer, int8_t *w, int32_t index, float scaled)
 {
-    *w = saturate_int8((int32_t)*w - train_round(lr * scaled, WEIGHT_STEP_LIMIT));
+    *w = saturate_int8((int32_t)*w - weight_step(layer, layer->lr * scaled, index));
 }
 
 /* TRAIN_FLAG_DEFER_UPDATES: applies the kept updates once backward is done (the steps they would have
@@ -746,14 +760,15 @@ static void apply_deferred(layer_t *layer)
     const int32_t cin = r->in_c;
     for (int32_t j = 0; r->kind == TRAIN_KIND_DENSE && j < r->out_c; j++) {
         for (int32_t k = 0; k < r->train_channels; k++) {
-            apply_weight(&layer->trained[j * layer->trained_stride + k], layer->lr,
+            apply_weight(layer, &layer->trained[j * layer->trained_stride + k], j * r->train_channels + k,
                          layer->deferred[j * r->train_channels + k]);
         }
     }
     for (int32_t c = 0; r->kind == TRAIN_KIND_DEPTHWISE && c < r->train_channels; c++) {
         for (int32_t kh = 0; kh < r->kernel_h; kh++) {
             for (int32_t kw = 0; kw < r->kernel_w; kw++) {
-                apply_weight(&layer->weights[(kh * r->kernel_w + kw) * cin + c], layer->lr,
+                apply_weight(layer, &layer->weights[(kh * r->kernel_w + kw) * cin + c],
+                             (kh * r->kernel_w + kw) * r->train_channels + c,
                              layer->deferred[(c * r->kernel_h + kh) * r->kernel_w + kw]);
             }
         }

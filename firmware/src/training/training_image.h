@@ -29,6 +29,10 @@ enum {
      * buffer per trained parameter until backward ends, then applied. The same arithmetic, the
      * same results; only the arena is larger. */
     TRAIN_FLAG_DEFER_UPDATES = 4,
+    /* Weight steps round stochastically, floor(v + u) with u in [0, 1) from a counter-based hash
+     * of (rounding_seed, step, layer, weight index) (docs/training_spec.md); biases still round
+     * to nearest. */
+    TRAIN_FLAG_STOCHASTIC_ROUNDING = 8,
 };
 
 enum {
@@ -46,8 +50,9 @@ typedef struct {
     uint32_t in_c;
     uint32_t flags; /* TRAIN_FLAG_* */
     uint32_t budget;
-    uint32_t total; /* bytes of the whole image */
-    uint32_t reserved[6];
+    uint32_t total;         /* bytes of the whole image */
+    uint32_t rounding_seed; /* TRAIN_FLAG_STOCHASTIC_ROUNDING's seed */
+    uint32_t reserved[5];
 } setup_header_t;
 
 typedef struct {

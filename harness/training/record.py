@@ -1,0 +1,47 @@
+"""A `hil train` run as a results-file record (harness/results.py), so `hil report` can show its
+training curve next to the benchmark cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..results import new_record
+
+# What the report's training section reads (the rest of run_training's result stays out of the file).
+TRAINING_FIELDS = (
+    "steps",
+    "qas",
+    "stochastic_rounding",
+    "data",
+    "losses",
+    "accuracy_before",
+    "accuracy_after",
+    "reference_accuracy_after",
+    "chance",
+    "test_samples",
+    "losses_bit_exact",
+    "parameters_bit_exact",
+    "trained_layers",
+    "peak_sram_bytes",
+    "budget_bytes",
+    "sram_region_bytes",
+    "backbone_on_device",
+)
+
+
+def training_record(result: dict[str, Any], task: str) -> dict[str, Any]:
+    """The record of one training run: its case names the task and data; `training` holds the
+    per-step losses and the held-out accuracy at step 0 and after the last step, as measured on
+    the device."""
+    training = {name: result.get(name) for name in TRAINING_FIELDS}
+    training["accuracy_checkpoints"] = [[0, result["accuracy_before"]], [result["steps"], result["accuracy_after"]]]
+    return new_record(
+        board=result["board"],
+        emulator=result["emulator"],
+        build_id=result.get("build_id") or "",
+        case=f"train {task} {result['data']}",
+        model=str(result["model"]),
+        seed=result.get("seed"),
+        verdict="pass",
+        training=training,
+    )
