@@ -28,8 +28,10 @@ from ..errors import CheckFailed, HarnessError
 from ..model.tflite import Model, load_model
 from ..progress import Progress
 from ..reference import Reference
+from ..targets.base import Target, TargetOptions
+from ..targets.registry import capabilities, target_class
 from ..targets.transport import SerialTransport
-from .firmware import SlotQemu, build_responder
+from .firmware import build_responder
 from .printed import decode
 from .protocol import (
     MlperfLink,
@@ -88,18 +90,23 @@ def checked_model(path: str | Path) -> Model:
     return model
 
 
-def _boot_in_qemu(
-    model_path: str | Path, board: str | None, firmware: str | Path | None, progress: Progress
-) -> tuple[SlotQemu, SerialTransport]:
+def _boot_in_emulator(
+    model_path: str | Path, board: str | None, emulator: str, firmware: str | Path | None, progress: Progress
+) -> tuple[Target, SerialTransport]:
     """The user's ELF as it is (the slot left erased), or our responder with the model in its slot."""
     if board is None:
-        raise HarnessError("--emulator qemu needs --board (the machine QEMU emulates)")
+        raise HarnessError(f"--emulator {emulator} needs --board (the machine it emulates)")
     board_spec = load_board(board)
     if firmware is not None:
-        target = SlotQemu(board_spec, firmware_build.prebuilt(firmware, board_spec, "qemu"), None)
+        options = TargetOptions(firmware=firmware_build.prebuilt(firmware, board_spec, emulator))
     else:
-        image = pack_file(model_path, board_spec, "qemu").image
-        target = SlotQemu(board_spec, build_responder(board_spec, "qemu", progress), image)
+        if not capabilities(board_spec, emulator).preloads_model_slot:
+            raise HarnessError(
+                f"--emulator {emulator} cannot load the model slot at boot: give an MLPerf Tiny --firmware"
+            )
+        image = pack_file(model_path, board_spec, emulator).image
+        options = TargetOptions(firmware=build_responder(board_spec, emulator, progress), slot_image=image)
+    target = target_class(emulator).create(board_spec, board_spec.variant(emulator), options, progress)
     what = Path(firmware).name if firmware else "the MLPerf Tiny responder"
     try:
         with progress.step(f"booting {what} in QEMU ({board})"):
@@ -118,7 +125,7 @@ def _open_port(port: str | None, baud: int | None, firmware: str | Path | None) 
 
 
 class MlperfSession:
-    def __init__(self, link: MlperfLink, model: Model, name: str, target: SlotQemu | None, transport: SerialTransport):
+    def __init__(self, link: MlperfLink, model: Model, name: str, target: Target | None, transport: SerialTransport):
         self.link, self.model, self._name = link, model, name
         self._reference: Reference | None = None  # started at the first output compared
         self.packed = _ModelView(model)
@@ -144,12 +151,15 @@ class MlperfSession:
         user's `firmware` ELF as it is, or, without one, our firmware in its MLPerf Tiny mode
         with `model_path` packed into the flash model slot."""
         model = checked_model(model_path)
-        if emulator == "qemu":
-            target, transport = _boot_in_qemu(model_path, board, firmware, progress or Progress.quiet())
-        elif emulator == "none":
-            target, transport = None, _open_port(port, baud, firmware)
+        if port is None and board is None:
+            raise HarnessError(
+                f"--emulator {emulator} needs --board (the machine it emulates); a real board needs --port (its UART)"
+            )
+        emulated = port is None and board is not None and capabilities(load_board(board), emulator).emulated
+        if emulated:
+            target, transport = _boot_in_emulator(model_path, board, emulator, firmware, progress or Progress.quiet())
         else:
-            raise HarnessError(f"--protocol mlperf-tiny runs on a real board or QEMU, not {emulator}")
+            target, transport = None, _open_port(port, baud, firmware)
         link = MlperfLink(transport, timeout, on_closed=target.exit_reason if target else lambda: "")
         try:
             if target is not None:

@@ -23,10 +23,12 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from harness.boards import load_board
 from harness.build import build_project
 from harness.engine.pack import pack_file
-from harness.mlperf.firmware import SlotQemu
 from harness.mlperf.protocol import MlperfLink
 from harness.mlperf.session import BOOT_TIMEOUT_S, MlperfSession, checked_model
+from harness.progress import Progress
 from harness.shared_models import SHARED_MODELS
+from harness.targets.base import TargetOptions
+from harness.targets.qemu import QemuTarget
 
 REPO = Path(__file__).resolve().parents[2]
 KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
@@ -36,8 +38,7 @@ pytestmark = pytest.mark.skipif(not KWS.exists(), reason="shared models not avai
 
 @pytest.fixture(scope="module")
 def kws_session(hil_options):
-    if hil_options.emulator != "qemu":
-        pytest.skip("boots the MLPerf Tiny build in QEMU")
+    hil_options.require("emulated", why="boots the MLPerf Tiny build in QEMU itself")
     with MlperfSession.open(KWS, board=hil_options.board, emulator="qemu", timeout=10) as session:
         yield session
 
@@ -118,8 +119,7 @@ def _hil_run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_hil_run_accuracy_mode_over_a_data_set(hil_options, tmp_path):
-    if hil_options.emulator != "qemu":
-        pytest.skip("boots the MLPerf Tiny build in QEMU")
+    hil_options.require("emulated", why="boots the MLPerf Tiny build in QEMU itself")
     rng = np.random.default_rng(11)  # labels are arbitrary: the accuracies are reported, not asserted
     np.savez(tmp_path / "kws.npz", x=rng.integers(-128, 128, (6, 49, 10, 1)).astype(np.int8), y=rng.integers(0, 12, 6))
     done = _hil_run("--board", hil_options.board, "--dataset", str(tmp_path / "kws.npz"), "--json")
@@ -162,7 +162,8 @@ def test_a_device_computing_another_model_fails_the_verdict(hil_options, kws_ses
     changed = tmp_path / "kws_changed.tflite"
     changed.write_bytes(_with_bias_changed(KWS.read_bytes()))
     board = load_board(hil_options.board)
-    target = SlotQemu(board, kws_session.target.firmware, pack_file(KWS, board, "qemu").image)
+    options = TargetOptions(firmware=kws_session.target.firmware, slot_image=pack_file(KWS, board, "qemu").image)
+    target = QemuTarget.create(board, board.variant("qemu"), options, Progress.quiet())
     transport = target.start()
     link = MlperfLink(transport, 10, target.exit_reason)
     link.wait_ready(BOOT_TIMEOUT_S)
@@ -175,8 +176,7 @@ def test_a_device_computing_another_model_fails_the_verdict(hil_options, kws_ses
 def test_the_example_application_in_its_mlperf_tiny_mode(hil_options):
     """examples/user_firmware built with EXAMPLE_MLPERF_TINY (its model compiled in, the SDK's
     responder on its model runner), then checked as any submission's ELF would be."""
-    if hil_options.emulator != "qemu":
-        pytest.skip("boots the MLPerf Tiny build in QEMU")
+    hil_options.require("emulated", why="boots the MLPerf Tiny build in QEMU itself")
     elf = build_project(
         REPO / "examples" / "user_firmware",
         load_board(hil_options.board),

@@ -33,8 +33,7 @@ pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="shared models not av
 
 @pytest.fixture(autouse=True)
 def _qemu_only(hil_options):
-    if hil_options.emulator != "qemu":
-        pytest.skip("boots its own QEMU")
+    hil_options.require("emulated", why="boots its own QEMU")
 
 
 def _hil(*args: str) -> subprocess.CompletedProcess:
