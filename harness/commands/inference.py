@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import load_board
-from ..engine.accuracy import DatasetResult, dataset_for, float_model_for, run_dataset
+from ..engine.accuracy import dataset_for, float_model_for, run_dataset_or_inputs
 from ..engine.dataset import Dataset
 from ..engine.pack import pack_file
-from ..engine.session import InferenceResult, InferenceSession, run_each
+from ..engine.session import InferenceSession, run_each
 from ..errors import CheckFailed, HarnessError
 from ..input_files import check_regular_file
 from ..mlperf.command import run_mlperf
@@ -149,12 +149,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=Progress.for_command(args.json),
         stream=args.stream,
     ) as session:
-        result: DatasetResult | InferenceResult
-        if dataset is not None:
-            result = run_dataset(session, dataset, args.float_model)
-            inference = result.inference
-        else:
-            result = inference = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        result, inference = run_dataset_or_inputs(
+            session,
+            dataset,
+            args.float_model,
+            lambda: session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer),
+        )
         report, header = _report(args, args.model, session, result, inference)
     emit(args, report, header + "\n" + result.describe())
     if not result.verdict.passed:

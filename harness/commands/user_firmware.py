@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 
 from ..boards import load_board
-from ..engine.accuracy import DatasetResult, run_dataset
-from ..engine.session import InferenceResult
+from ..engine.accuracy import run_dataset_or_inputs
 from ..errors import CheckFailed, HarnessError
 from ..firmware_runner import FirmwareSession, firmware_for
 from ..progress import Progress
@@ -59,12 +58,12 @@ def run_user_firmware(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=Progress.for_command(args.json),
     ) as session:
-        result: DatasetResult | InferenceResult
-        if dataset is not None:
-            result = run_dataset(session, dataset, args.float_model)
-            inference = result.inference
-        else:
-            result = inference = session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer)
+        result, inference = run_dataset_or_inputs(
+            session,
+            dataset,
+            args.float_model,
+            lambda: session.run(given, count=args.inputs, seed=args.seed, per_layer=args.per_layer),
+        )
         regions = session.device_model.regions()  # what the firmware's hooks timed in the last invoke
         firmware = session.dut.target.firmware if hasattr(session.dut.target, "firmware") else None
         report = {

@@ -11,6 +11,7 @@ its reconstruction, in real values, and the metric is the ROC AUC of those score
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -239,3 +240,18 @@ def run_dataset(
         float_scorer = _Scorer(load_model(float_model), data.y, data.source)
         accuracy.float_model = float_scorer.score(list(float_x), outputs)
     return DatasetResult(inference, accuracy)
+
+
+def run_dataset_or_inputs(
+    session: DatasetSession,
+    dataset: Dataset | None,
+    float_model: str | Path | None,
+    run_inputs: Callable[[], InferenceResult],
+) -> tuple[DatasetResult | InferenceResult, InferenceResult]:
+    """`hil run`'s two modes on any session: a data set (accuracy), or `run_inputs()` (given or
+    seeded input sets). Returns the result to report and its inference part."""
+    if dataset is None:
+        inference = run_inputs()
+        return inference, inference
+    result = run_dataset(session, dataset, float_model)
+    return result, result.inference

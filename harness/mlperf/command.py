@@ -7,8 +7,7 @@ import argparse
 import numpy as np
 
 from ..commands import emit
-from ..engine.accuracy import DatasetResult, dataset_for, float_model_for, run_dataset
-from ..engine.session import InferenceResult
+from ..engine.accuracy import dataset_for, float_model_for, run_dataset_or_inputs
 from ..errors import CheckFailed, HarnessError
 from ..model.tflite import Model, load_model
 from ..progress import Progress
@@ -55,12 +54,9 @@ def run_mlperf(args: argparse.Namespace, given: list | None) -> int:
         timeout=args.timeout,
         progress=Progress.for_command(args.json),
     ) as session:
-        result: DatasetResult | InferenceResult
-        if dataset is not None:
-            result = run_dataset(session, dataset, args.float_model)
-            inference = result.inference
-        else:
-            result = inference = session.run(given, count=args.inputs, seed=args.seed)
+        result, inference = run_dataset_or_inputs(
+            session, dataset, args.float_model, lambda: session.run(given, count=args.inputs, seed=args.seed)
+        )
         timing = session.time(LATENCY_ITERATIONS, 1)
         report = {
             "model": args.model,
