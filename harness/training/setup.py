@@ -26,7 +26,8 @@ LAYER_RECORD = IMAGE.records["layer_record"]
 MAGIC = IMAGE.value("MAGIC")  # "HTRN"
 VERSION = IMAGE.value("VERSION")
 KINDS = {name.lower(): code for name, code in IMAGE.enums["KIND"].items()}  # dense, avgpool, depthwise
-PARAMETRIC = ("dense", "depthwise")
+PARAMETRIC = ("dense", "depthwise", "conv")
+STRIDED = ("depthwise", "conv")  # SAME padding, stride 1 or 2, odd kernels up to 7
 FLAGS = IMAGE.enums["FLAG"]  # QAS, INPUT_FROM_BACKBONE, DEFER_UPDATES
 RECORD_WEIGHTS_IN_SLOT = IMAGE.enums["RECORD"]["WEIGHTS_IN_SLOT"]  # off_weights is in the flash slot
 
@@ -55,17 +56,22 @@ class TrainLayer:
     output_zero_point: int
     act_min: int = -128
     act_max: int = 127
-    weights: np.ndarray | None = None  # int8 [out, in]
+    weights: np.ndarray | None = None  # int8 [out, in]; depthwise [kh, kw, c]; conv [out, kh, kw, in]
     bias: np.ndarray | None = None  # int32 [out]
     weight_scales: np.ndarray | None = None  # float32 [out]
-    multiplier: np.ndarray | None = None  # int32 [out]
-    shift: np.ndarray | None = None  # int32 [out]
+    multiplier: np.ndarray | None = None  # int32 [out]; add: (input 1, input 2, output)
+    shift: np.ndarray | None = None  # int32 [out]; add: (input 1, input 2, output)
     lr: float = 0.0
     train_bias: bool = False
     train_channels: int = 0
     name: str = ""
-    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), SAME padding
-    stride: int = 1  # depthwise only: 1 or 2, the same along both axes
+    kernel: tuple[int, int] = (1, 1)  # depthwise, conv: odd (kh, kw), SAME padding
+    stride: int = 1  # depthwise, conv: 1 or 2, the same along both axes
+    # The activation the layer reads (0: the chain input, m: layer m-1's output); None: the
+    # previous layer's. An add's second operand is activation skip_ref (zero point skip_zero_point).
+    input_ref: int | None = None
+    skip_ref: int = 0
+    skip_zero_point: int = 0
     # Offset of this layer's int8 weights in the flash model slot (the packed backbone the
     # device's engine runs), same layout; None: not there. Weights that do not train are then
     # read from flash and take no SRAM.
@@ -112,7 +118,7 @@ class TrainLayer:
     def out_shape(self) -> tuple[int, int, int]:
         if self.kind == "avgpool":
             return (1, 1, self.out_channels)
-        if self.kind == "depthwise":  # SAME: ceil(in / stride)
+        if self.kind in STRIDED:  # SAME: ceil(in / stride)
             return (-(-self.in_shape[0] // self.stride), -(-self.in_shape[1] // self.stride), self.out_channels)
         return (self.in_shape[0], self.in_shape[1], self.out_channels)
 
@@ -128,7 +134,8 @@ class TrainLayer:
     def trained_parameters(self) -> int:
         if self.kind not in PARAMETRIC:
             return 0
-        per_channel = self.kernel[0] * self.kernel[1] if self.kind == "depthwise" else self.out_channels
+        per_channel = self.kernel[0] * self.kernel[1] if self.kind in STRIDED else self.out_channels
+        per_channel *= self.out_channels if self.kind == "conv" else 1
         return per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
 
     @property
@@ -156,6 +163,19 @@ class TrainSetup:
     def input_size(self) -> int:
         return self.layers[0].in_size
 
+    def input_ref(self, i: int) -> int:
+        """The activation layer i reads (0: the chain input, m: layer m-1's output)."""
+        ref = self.layers[i].input_ref
+        return i if ref is None else ref
+
+    @property
+    def residual(self) -> bool:
+        """A layer reads other than the previous output, or adds: gradients per activation."""
+        return any(layer.kind == "add" or self.input_ref(i) != i for i, layer in enumerate(self.layers))
+
+    def activation_shape(self, m: int) -> tuple[int, int, int]:
+        return self.input_shape if m == 0 else self.layers[m - 1].out_shape
+
     def first_trained(self) -> int | None:
         return next((i for i, layer in enumerate(self.layers) if layer.trains), None)
 
@@ -180,9 +200,11 @@ class TrainSetup:
             where = f"layer {i} ({layer.name or layer.kind})"
             if layer.kind not in KINDS:
                 raise TrainingSetupError(f"{where}: unsupported kind {layer.kind!r}")
-            if i and layer.in_shape != self.layers[i - 1].out_shape:
+            self._check_refs(i, where)
+            if i and layer.in_shape != self.activation_shape(self.input_ref(i)):
                 raise TrainingSetupError(
-                    f"{where}: input shape {layer.in_shape} is not the previous output {self.layers[i - 1].out_shape}"
+                    f"{where}: input shape {layer.in_shape} is not the output "
+                    f"{self.activation_shape(self.input_ref(i))} of activation {self.input_ref(i)}"
                 )
             _check_zero_points(where, layer)
             if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
@@ -193,10 +215,42 @@ class TrainSetup:
                 _check_dense(where, layer)
             if layer.kind == "depthwise":
                 _check_depthwise(where, i, layer)
+            if layer.kind == "conv":
+                _check_conv(where, layer)
+            if layer.kind == "add":
+                _check_add(where, layer)
         if self.layers[-1].out_size != self.num_classes:
             raise TrainingSetupError(
                 f"the last layer has {self.layers[-1].out_size} outputs, not num_classes={self.num_classes}"
             )
+
+    def _check_refs(self, i: int, where: str) -> None:
+        layer = self.layers[i]
+        if not 0 <= self.input_ref(i) <= i:
+            raise TrainingSetupError(f"{where}: input_ref {self.input_ref(i)} is not an earlier activation (0..{i})")
+        if layer.kind != "add" and (layer.skip_ref or layer.skip_zero_point):
+            raise TrainingSetupError(f"{where}: skip_ref/skip_zero_point set on a layer that is not an add")
+        if layer.kind == "add" and not 0 <= layer.skip_ref <= i:
+            raise TrainingSetupError(f"{where}: skip_ref {layer.skip_ref} is not an earlier activation (0..{i})")
+        if layer.kind == "add" and self.activation_shape(layer.skip_ref) != layer.in_shape:
+            raise TrainingSetupError(f"{where}: skip_ref {layer.skip_ref}'s shape is not the input {layer.in_shape}")
+
+
+def _check_conv(where: str, layer: TrainLayer) -> None:
+    kh, kw = layer.kernel
+    if layer.stride not in (1, 2) or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 or not 1 <= kw <= 7:
+        raise TrainingSetupError(f"{where}: conv needs an odd kernel up to 7 and stride 1 or 2")
+
+
+def _check_add(where: str, layer: TrainLayer) -> None:
+    if layer.out_channels != layer.in_shape[2] or layer.train_bias or layer.train_channels:
+        raise TrainingSetupError(f"{where}: add keeps the channel count and has nothing to train")
+    for name in ("multiplier", "shift"):
+        value = getattr(layer, name)
+        if value is None or tuple(np.shape(value)) != (3,):
+            raise TrainingSetupError(f"{where}: {name} must hold (input 1, input 2, output)")
+    if not -128 <= layer.skip_zero_point <= 127:
+        raise TrainingSetupError(f"{where}: skip_zero_point {layer.skip_zero_point} outside int8")
 
 
 def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
@@ -209,7 +263,7 @@ def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
 
 def _check_dense(where: str, layer: TrainLayer) -> None:
     cout, cin = layer.out_channels, layer.in_shape[2]
-    weight_shape = (*layer.kernel, cin) if layer.kind == "depthwise" else (cout, cin)
+    weight_shape = {"depthwise": (*layer.kernel, cin), "conv": (cout, *layer.kernel, cin)}.get(layer.kind, (cout, cin))
     expected = {
         "weights": weight_shape,
         "bias": (cout,),
@@ -252,6 +306,11 @@ def pack(setup: TrainSetup) -> bytes:
     setup.offsets.clear()
     for i, layer in enumerate(setup.layers):
         offsets, trained_at = [0] * 5, 0
+        if layer.kind == "add":  # only the (input 1, input 2, output) multipliers and shifts
+            for slot, name in ((2, "multiplier"), (3, "shift")):
+                offsets[slot] = records_end + len(data)
+                setup.offsets[(i, name)] = offsets[slot]
+                data += np.asarray(getattr(layer, name), "<i4").tobytes()
         if layer.kind in PARAMETRIC:
             arrays = [
                 layer.image_weights(),
@@ -300,6 +359,9 @@ def pack(setup: TrainSetup) -> bytes:
                 stride=layer.stride,
                 flags=RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0,
                 off_trained=trained_at,
+                input_ref=setup.input_ref(i),
+                skip_ref=layer.skip_ref,
+                skip_zp=layer.skip_zero_point,
             )
         )
     in_h, in_w, in_c = setup.layers[0].in_shape
@@ -332,10 +394,13 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     layout = {"setup": _align(blob_bytes, 8), "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
     layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
     first = setup.first_trained()
+    if setup.residual:
+        layout["gradients"] = _residual_gradients(setup, len(setup.layers) - 1 if first is None else first)
     reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last
     # By liveness: layer i's output gradient and its input gradient are all backward holds at
     # once, so two buffers of the largest size alternate (one when only the last layer is reached).
-    layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
+    if not setup.residual:
+        layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
     layout["deferred"] = (
         sum(_align(4 * layer.trained_parameters, 8) for layer in setup.layers) if setup.defer_updates else 0
     )
@@ -343,3 +408,16 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
         layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"] + layout["deferred"]
     )
     return layout
+
+
+def _residual_gradients(setup: TrainSetup, first: int) -> int:
+    """training.c plan_arena_residual: one gradient per activation backward reaches (layer i's
+    output, i >= first) and `scratch`, the largest input gradient computed (a reader of an
+    activation past `first` that is not an add)."""
+    outputs = sum(_align(4 * layer.out_size, 8) for layer in setup.layers[first:])
+    inputs = [
+        _align(4 * layer.in_size, 8)
+        for i, layer in enumerate(setup.layers)
+        if i >= first and layer.kind != "add" and setup.input_ref(i) > first
+    ]
+    return outputs + max(inputs, default=0)
