@@ -131,12 +131,16 @@ class TrainLayer:
         return int(np.prod(self.out_shape))
 
     @property
+    def weights_per_channel(self) -> int:
+        """Weights per input channel: dense Cout, depthwise KH*KW, conv Cout*KH*KW."""
+        kernel = self.kernel[0] * self.kernel[1]
+        return {"depthwise": kernel, "conv": kernel * self.out_channels}.get(self.kind, self.out_channels)
+
+    @property
     def trained_parameters(self) -> int:
         if self.kind not in PARAMETRIC:
             return 0
-        per_channel = self.kernel[0] * self.kernel[1] if self.kind in STRIDED else self.out_channels
-        per_channel *= self.out_channels if self.kind == "conv" else 1
-        return per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
+        return self.weights_per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
 
     @property
     def trains(self) -> bool:
