@@ -1,6 +1,7 @@
 """k x k and strided convolutions and the residual ADD trained on the device in QEMU, bit-exact
 with the host reference (docs/training_spec.md), and malformed CONV/ADD records refused naming
-the layer and the field. One QEMU boot (the session's training firmware) for all of them."""
+the layer and the field: one QEMU boot (the session's training firmware) for these; and ResNet-8's
+last block trained with the frozen part on the device's engine (a boot with the model in the slot)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import numpy as np
 import pytest
 
 from harness.errors import DeviceError
+from harness.shared_models import SHARED_MODELS
 from harness.training.setup import LAYER_RECORD, TrainSetup, arena_layout, pack, record_offset
 from harness.training.toy import conv_layer, toy_data, toy_residual_setup, toy_setup
 
 STEPS = 6
+RESNET = SHARED_MODELS / "mlperf_tiny" / "pretrainedResnet_quant.tflite"
 
 
 def conv_chain(seed: int = 0) -> TrainSetup:
@@ -71,3 +74,16 @@ def test_malformed_conv_and_add_records_are_refused_naming_the_layer(device_trai
     struct.pack_into(LAYER_RECORD.field_format(field), image, record_offset(layer) + LAYER_RECORD.offset(field), value)
     with pytest.raises(DeviceError, match="TRAIN_BAD_SETUP.*" + re.escape(problem)):
         device_training.load_image(bytes(image))
+
+
+@pytest.mark.skipif(not RESNET.is_file(), reason="MLPerf Tiny ResNet-8 not in ../shared/models")
+def test_resnet8_last_block_trains_with_the_backbone_on_the_device_bit_exact(hil_options):
+    hil_options.require("emulated", why="boots its own firmware with the backbone in the flash slot")
+    from harness.training.run import run_training
+
+    result = run_training(hil_options.board, hil_options.emulator, str(RESNET), 256 * 1024, 4, 4, 4, backbone="device")
+    assert result["backbone_on_device"] is True and result["losses_bit_exact"] == 4
+    assert result["peak_sram_bytes"] <= result["budget_bytes"]
+    convolutions = [name for name in result["trained_layers"] if name.startswith("conv2d")]
+    assert convolutions and result["trained_layers"][-1] == "new_head"
+    assert all(result["parameters_changed"][name] > 0 for name in convolutions)
