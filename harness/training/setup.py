@@ -83,7 +83,7 @@ class TrainLayer:
         return (
             self.kind in PARAMETRIC
             and self.slot_offset is not None
-            and (self.train_channels == 0 or self.kind == "dense")
+            and (self.train_channels == 0 or self.kind in ("dense", "conv"))
         )
 
     @property
@@ -94,7 +94,7 @@ class TrainLayer:
     def image_weights(self) -> np.ndarray:
         """The weights as the image holds them."""
         weights = np.asarray(self.weights, np.int8)
-        return np.ascontiguousarray(weights[:, : self.train_channels]) if self.weights_split else weights
+        return np.ascontiguousarray(weights[..., : self.train_channels]) if self.weights_split else weights
 
     @property
     def padding(self) -> tuple[int, int]:

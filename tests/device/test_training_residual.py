@@ -56,7 +56,7 @@ def test_a_conv_chain_without_reordering_is_bit_exact_with_stochastic_rounding(t
     [
         (1, "kernel_h", 2, "layer 1: conv: odd kernel <= 7, stride 1/2"),
         (1, "stride", 3, "layer 1: conv: odd kernel <= 7, stride 1/2"),
-        (1, "flags", 1, "layer 1: conv weights in the model slot cannot train"),
+        (1, "flags", 1, "layer 1: off_trained outside the parameter area"),  # split: no columns
         (1, "off_weights", 1 << 30, "layer 1: off_weights outside the parameter area"),
         (3, "input_ref", 4, "layer 3: input_ref is not an earlier activation"),
         (3, "input_ref", 2, "layer 3: input_ref's shape is not the layer's input"),
@@ -77,13 +77,38 @@ def test_malformed_conv_and_add_records_are_refused_naming_the_layer(device_trai
 
 
 @pytest.mark.skipif(not RESNET.is_file(), reason="MLPerf Tiny ResNet-8 not in ../shared/models")
-def test_resnet8_last_block_trains_with_the_backbone_on_the_device_bit_exact(hil_options):
+def test_resnet8_last_block_trains_sparsely_with_the_backbone_on_the_device_bit_exact(hil_options):
+    """All three convolutions of the block train 1/8 of their input channels (the columns in SRAM,
+    the rest read from the flash slot) and their biases, the head fully; the frozen operators 0-7
+    run on the device's engine in every step."""
     hil_options.require("emulated", why="boots its own firmware with the backbone in the flash slot")
-    from harness.training.run import run_training
+    from harness.dut import Dut
+    from harness.training.backbone import DeviceBackbone, pack_backbone
+    from harness.training.device import TRAINING_FIRMWARE_FLAGS, DeviceTraining
+    from harness.training.reference import TrainingReference
+    from harness.training.run import check_parameters, lockstep, make_task, task_setup
 
-    result = run_training(hil_options.board, hil_options.emulator, str(RESNET), 256 * 1024, 4, 4, 4, backbone="device")
-    assert result["backbone_on_device"] is True and result["losses_bit_exact"] == 4
-    assert result["peak_sram_bytes"] <= result["budget_bytes"]
-    convolutions = [name for name in result["trained_layers"] if name.startswith("conv2d")]
-    assert convolutions and result["trained_layers"][-1] == "new_head"
-    assert all(result["parameters_changed"][name] > 0 for name in convolutions)
+    setup = task_setup(str(RESNET), 0, backbone="device")  # conv2d_6, conv2d_7, shortcut, add, pool, head
+    for layer in setup.layers[:3]:
+        layer.train_bias, layer.train_channels = True, layer.in_shape[2] // 8
+    task = make_task(str(RESNET), 4, 1, 0, backbone="device")
+    packed = pack_backbone(task.backbone)
+    with Dut.open(
+        hil_options.board,
+        hil_options.emulator,
+        timeout=60,
+        extra_flags=TRAINING_FIRMWARE_FLAGS,
+        slot_image=packed.image,
+    ) as dut:
+        device = DeviceTraining(dut.link, 60)
+        plan = device.load(setup)
+        engine = DeviceBackbone(dut, packed, device, 1)
+        reference = TrainingReference(setup)
+        lockstep(device, reference, task.train_x, task.train_y, 4, device_input=engine.feeder(task.train_images))
+        compared = check_parameters(device, reference)
+        memory = device.memory()
+    assert memory["backbone_steps"] == 4 and plan["arena_bytes"] == arena_layout(setup, device.image_size)["total"]
+    assert all(setup.layers[i].weights_split for i in range(3))
+    assert compared == sum(layer.trained_parameters for layer in setup.layers)
+    for i in range(3):
+        assert not np.array_equal(reference.setup.layers[i].weights, setup.layers[i].weights), setup.layers[i].name

@@ -166,8 +166,8 @@ static uint64_t array_count(const layer_record_t *r, int32_t a)
     if (r->kind == TRAIN_KIND_ADD) { /* (input 1, input 2, output) multipliers and shifts only */
         return a == 2 || a == 3 ? 3u : 0u;
     }
-    if (a == 5) {
-        return weights_split(r) ? (uint64_t)r->out_c * (uint64_t)r->train_channels : 0u;
+    if (a == 5) { /* the trained columns: dense [Cout][R], conv [Cout][KH][KW][R] */
+        return weights_split(r) ? taps * (uint64_t)r->train_channels : 0u;
     }
     return a == 0 ? taps * (uint64_t)r->in_c : (uint64_t)r->out_c;
 }
@@ -181,9 +181,9 @@ static bool in_image(const layer_record_t *r, int32_t a)
 static const char *check_slot_weights(const layer_record_t *r)
 {
 #ifdef HIL_MODEL_SLOT_SIZE
-    if (r->train_channels < 0 || (r->train_channels != 0 && r->kind != TRAIN_KIND_DENSE)) {
-        return r->kind == TRAIN_KIND_CONV ? "conv weights in the model slot cannot train"
-                                          : "depthwise weights in the model slot cannot train";
+    if (r->train_channels < 0 ||
+        (r->train_channels != 0 && r->kind != TRAIN_KIND_DENSE && r->kind != TRAIN_KIND_CONV)) {
+        return "depthwise weights in the model slot cannot train";
     }
     const uint64_t count = array_count(r, 0);
     return r->off_weights <= HIL_MODEL_SLOT_SIZE && count <= HIL_MODEL_SLOT_SIZE - r->off_weights
@@ -575,8 +575,56 @@ static const int8_t *activation(int32_t m)
     return m == 0 ? state.chain_input : state.layers[m - 1].out;
 }
 
+static int32_t tap(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t size);
+
+/* Weight (tap j*KH*KW + kh*KW + kw, input channel k) of a conv: the trained columns where they are
+ * split off, else the array. */
+static int32_t conv_weight(const layer_t *layer, int32_t tap_index, int32_t k)
+{
+    return k < layer->record->train_channels ? layer->trained[tap_index * layer->trained_stride + k]
+                                             : layer->weights[tap_index * layer->record->in_c + k];
+}
+
+/* hil_conv2d_s8's arithmetic on split weights: the int32 sums wrap, so their order does not
+ * matter; then bias, requantization, zero point and clamp as the kernel. */
+static void conv_forward_split(const layer_t *layer, const int8_t *x)
+{
+    const layer_record_t *r = layer->record;
+    for (int32_t oh = 0; oh < layer->out_h; oh++) {
+        for (int32_t ow = 0; ow < layer->out_w; ow++) {
+            for (int32_t j = 0; j < r->out_c; j++) {
+                int32_t acc = 0;
+                for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+                    const int32_t ih = tap(oh, kh, r->stride, layer->pad_h, r->in_h);
+                    for (int32_t kw = 0; ih >= 0 && kw < r->kernel_w; kw++) {
+                        const int32_t iw = tap(ow, kw, r->stride, layer->pad_w, r->in_w);
+                        if (iw < 0) {
+                            continue;
+                        }
+                        const int8_t *in = x + (ih * r->in_w + iw) * r->in_c;
+                        const int32_t tap_index = (j * r->kernel_h + kh) * r->kernel_w + kw;
+                        for (int32_t k = 0; k < r->in_c; k++) {
+                            acc = hil_wrap_add(acc, conv_weight(layer, tap_index, k) *
+                                                        ((int32_t)in[k] - r->input_zp));
+                        }
+                    }
+                }
+                acc = hil_wrap_add(acc, layer->bias[j]);
+                acc = hil_mbqm(acc, layer->multiplier[j], layer->shift[j]);
+                acc = hil_wrap_add(acc, r->output_zp);
+                layer->out[(oh * layer->out_w + ow) * r->out_c + j] =
+                    (int8_t)hil_clamp_i32(acc, r->act_min, r->act_max);
+            }
+        }
+    }
+}
+
 static void conv_forward(const layer_t *layer, const int8_t *x)
 {
+    if (weights_split(layer->record)) {
+        conv_forward_split(layer, x);
+        return;
+    }
     const layer_record_t *r = layer->record;
     const hil_conv_params_t params = {.stride_h = r->stride,
                                       .stride_w = r->stride,
@@ -924,9 +972,9 @@ static void conv_input_gradient(const layer_t *layer, float *grad_in)
                     float *row = grad_in + (ih * r->in_w + iw) * cin;
                     for (int32_t j = 0; j < cout; j++) {
                         const float scaled = g[j] * layer->weight_scales[j];
-                        const int8_t *w = layer->weights + ((j * r->kernel_h + kh) * r->kernel_w + kw) * cin;
+                        const int32_t tap_index = (j * r->kernel_h + kh) * r->kernel_w + kw;
                         for (int32_t k = 0; k < cin; k++) {
-                            row[k] = row[k] + scaled * (float)w[k];
+                            row[k] = row[k] + scaled * (float)conv_weight(layer, tap_index, k);
                         }
                     }
                 }
@@ -965,7 +1013,7 @@ static void conv_update(layer_t *layer, const int8_t *x, bool qas)
                         layer->deferred[tap_index * trained + k] = scaled;
                         continue;
                     }
-                    int8_t *weight = &layer->weights[tap_index * cin + k];
+                    int8_t *weight = &layer->trained[tap_index * layer->trained_stride + k];
                     *weight = saturate_int8((int32_t)*weight -
                                             weight_step(layer, layer->lr * scaled, tap_index * trained + k));
                 }
@@ -1031,8 +1079,9 @@ static void apply_deferred(layer_t *layer)
     }
     const int32_t taps = r->kind == TRAIN_KIND_CONV ? r->out_c * r->kernel_h * r->kernel_w : 0;
     for (int32_t e = 0; e < taps * r->train_channels; e++) { /* conv: [Cout][KH][KW][R] */
-        apply_weight(layer, &layer->weights[(e / r->train_channels) * cin + e % r->train_channels], e,
-                     layer->deferred[e]);
+        apply_weight(layer,
+                     &layer->trained[(e / r->train_channels) * layer->trained_stride + e % r->train_channels],
+                     e, layer->deferred[e]);
     }
     for (int32_t j = 0; r->train_bias && j < r->out_c; j++) {
         apply_bias(layer, j, layer->deferred[trained_weights(r) + (uint32_t)j]);
