@@ -46,11 +46,10 @@ typedef struct {
     const float *weight_scales;
     int32_t positions, out_positions, out_size; /* input positions, output positions */
     int32_t out_h, out_w, pad_h, pad_w;         /* depthwise: SAME output size and padding */
-    int8_t *out;   /* this layer's output: a forward buffer, reused (the last layer's: the logits block) */
-    float *grad;   /* dL/d(output), or NULL where backward does not reach */
-    int8_t *saved; /* int8 [P][R]: the input channels the weight gradient reads, or NULL (in place) */
-    uint8_t
-        *mask; /* 1 bit per output element: act_min < y < act_max, or NULL where backward does not reach */
+    int8_t *out;     /* this layer's output: a forward buffer, reused (the last layer's: the logits block) */
+    float *grad;     /* dL/d(output), or NULL where backward does not reach */
+    int8_t *saved;   /* int8 [P][R]: the input channels the weight gradient reads, or NULL (in place) */
+    uint8_t *mask;   /* 1 bit per output: act_min < y < act_max; NULL where backward does not reach */
     float *deferred; /* TRAIN_FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
 } layer_t;
 
