@@ -421,24 +421,31 @@ def _backward_residual(
     setup: TrainSetup, activations: list[np.ndarray], grad: np.ndarray, first: int, step: int
 ) -> None:
     """Every activation backward reaches has its own gradient, the sum over its readers (the
-    later layers, visited first): Gacc = Gacc + g, element by element, an add's first operand first."""
+    later layers, visited first; an add's first operand before its second): the first reader
+    writes it, the others add, Gacc = Gacc + g element by element."""
     n = len(setup.layers)
     grads = {m: np.zeros(setup.layers[m - 1].out_size, np.float32) for m in range(first + 1, n)}
     grads[n] = grad
+    written: set[int] = set()
+
+    def pass_to(ref: int, g: np.ndarray) -> None:
+        grads[ref] = g.astype(np.float32).copy() if ref not in written else (grads[ref] + g).astype(np.float32)
+        written.add(ref)
+
     for i in range(n - 1, first - 1, -1):
         layer, source = setup.layers[i], setup.input_ref(i)
         if layer.kind == "add":
             g = _masked(layer, activations[i + 1], grads[i + 1])
             for ref in (source, layer.skip_ref):
                 if ref > first:
-                    grads[ref] = (grads[ref] + g).astype(np.float32)
+                    pass_to(ref, g)
             continue
         base = rounding_base(setup.rounding_seed, step, i) if setup.stochastic_rounding else None
         # _backward_layer reads activations[i] as the input: give it this layer's source.
         shifted = activations[:i] + [activations[source]] + activations[i + 1 :]
         back = _backward_layer(setup, i, shifted, grads[i + 1], need_input=source > first, base=base)
         if back is not None:
-            grads[source] = (grads[source] + back).astype(np.float32)
+            pass_to(source, back)
 
 
 class TrainingReference:

@@ -449,12 +449,22 @@ def _residual_layout(setup: TrainSetup, layout: dict[str, int]) -> dict[str, int
 
 def _residual_gradients(setup: TrainSetup, first: int) -> int:
     """training.c plan_arena_residual: one gradient per activation backward reaches (layer i's
-    output, i >= first) and `scratch`, the largest input gradient computed (a reader of an
-    activation past `first` that is not an add)."""
+    output, i >= first) and `scratch`, the largest input gradient computed by a reader that is
+    not the first visited (that one writes in place), not an add, of an activation past `first`."""
     outputs = sum(_align(4 * layer.out_size, 8) for layer in setup.layers[first:])
     inputs = [
         _align(4 * layer.in_size, 8)
         for i, layer in enumerate(setup.layers)
-        if i >= first and layer.kind != "add" and setup.input_ref(i) > first
+        if i >= first and layer.kind != "add" and setup.input_ref(i) > first and not _first_reader(setup, i)
     ]
     return outputs + max(inputs, default=0)
+
+
+def _first_reader(setup: TrainSetup, i: int) -> bool:
+    """No later layer reads layer i's input activation (training.c first_reader)."""
+    m = setup.input_ref(i)
+    return not any(
+        setup.input_ref(j) == m or (layer.kind == "add" and layer.skip_ref == m)
+        for j, layer in enumerate(setup.layers)
+        if j > i
+    )

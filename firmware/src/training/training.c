@@ -532,6 +532,24 @@ static uint32_t plan_scratch(bool assign, uint32_t offset)
 
 static uint32_t plan_arena_residual(bool assign);
 
+/* Backward visits the readers of an activation from the last layer down, an add's first operand
+ * before its second: is layer i's read of activation m (as the add's second operand: `skip`) the
+ * first one visited? It writes that gradient; later readers add to it. */
+static bool first_reader(int32_t i, int32_t m, bool skip)
+{
+    const layer_record_t *r = state.layers[i].record;
+    if (skip && r->input_ref == m) {
+        return false;
+    }
+    for (int32_t j = i + 1; j < (int32_t)state.num_layers; j++) {
+        const layer_record_t *later = state.layers[j].record;
+        if (later->input_ref == m || (later->kind == TRAIN_KIND_ADD && later->skip_ref == m)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Arena plan (harness/training/setup.py arena_layout): image, input, per layer the saved input
  * channels and the clip mask, the logits, the scratch block (forward buffers, then gradients),
  * and without operator reordering the deferred updates; each block 8-byte aligned. */
@@ -600,7 +618,7 @@ static uint32_t plan_arena_residual(bool assign)
         offset += (int32_t)i >= state.first_trained ? align8(4u * (uint32_t)layer->out_size) : 0u;
         const layer_record_t *r = layer->record;
         if ((int32_t)i >= state.first_trained && r->kind != TRAIN_KIND_ADD &&
-            r->input_ref > state.first_trained) {
+            r->input_ref > state.first_trained && !first_reader((int32_t)i, r->input_ref, false)) {
             const uint32_t bytes = align8(4u * (uint32_t)(layer->positions * r->in_c));
             largest_input = bytes > largest_input ? bytes : largest_input;
         }
@@ -1177,6 +1195,16 @@ static void accumulate(float *into, const float *g, int32_t count)
     }
 }
 
+/* An add's gradient to an operand: written by its first reader, added by the others. */
+static void pass_gradient(float *into, const float *g, int32_t count, bool first)
+{
+    if (first) {
+        memcpy(into, g, (size_t)count * sizeof *into);
+        return;
+    }
+    accumulate(into, g, count);
+}
+
 /* A layer's input gradient into grad_in (residual chains: `scratch`; weights before its update), then
  * its update from x (the saved input channels, or the input in place; row stride x_stride). */
 static void backward_through(layer_t *layer, const int8_t *x, int32_t x_stride, float *grad_in, bool qas)
@@ -1208,7 +1236,8 @@ static void backward_through(layer_t *layer, const int8_t *x, int32_t x_stride, 
 }
 
 /* Residual chains: every activation backward reaches has its own gradient, summed over its readers
- * (the later layers, visited first). */
+ * (the later layers, visited first): the first writes it, in place where it computes an input
+ * gradient; the others compute theirs in `scratch` and add. */
 static void backward_residual(void)
 {
     const bool qas = (state.header->flags & TRAIN_FLAG_QAS) != 0;
@@ -1225,17 +1254,24 @@ static void backward_residual(void)
         if (r->kind == TRAIN_KIND_ADD) {
             dense_mask(layer);
             if (r->input_ref > t) {
-                accumulate(state.layers[r->input_ref - 1].grad, layer->grad, in_size);
+                pass_gradient(state.layers[r->input_ref - 1].grad, layer->grad, in_size,
+                              first_reader(i, r->input_ref, false));
             }
             if (r->skip_ref > t) {
-                accumulate(state.layers[r->skip_ref - 1].grad, layer->grad, in_size);
+                pass_gradient(state.layers[r->skip_ref - 1].grad, layer->grad, in_size,
+                              first_reader(i, r->skip_ref, true));
             }
             continue;
         }
-        const bool needed = r->input_ref > t;
-        backward_through(layer, activation(r->input_ref), r->in_c, needed ? state.scratch : NULL, qas);
-        if (needed) {
-            accumulate(state.layers[r->input_ref - 1].grad, state.scratch, in_size);
+        const bool needed = r->input_ref > t, first = needed && first_reader(i, r->input_ref, false);
+        float *into = needed ? state.layers[r->input_ref - 1].grad : NULL;
+        backward_through(layer, activation(r->input_ref), r->in_c,
+                         first    ? into
+                         : needed ? state.scratch
+                                  : NULL,
+                         qas);
+        if (needed && !first) {
+            accumulate(into, state.scratch, in_size);
         }
     }
     for (int32_t i = 0; i < n; i++) {
