@@ -205,7 +205,7 @@ def vww_setup(
     (only the head is set to train here). With `slot` (the packed backbone in the device's flash
     slot) frozen weights are read from flash. A residual backbone: its last block (resnet.py)."""
     if residual_tail(model) is not None:
-        return resnet.resnet_setup(model, classes, seed, head_lr, pointwise_lr, qas, budget_bytes, slot)
+        return resnet.resnet_setup(model, classes, seed, head_lr, qas=qas, budget_bytes=budget_bytes, slot=slot)
     layers = [
         conv_layer(model, op, depthwise_lr if op.opcode == "DEPTHWISE_CONV_2D" else pointwise_lr, slot)
         for op in tail_ops(model, blocks)

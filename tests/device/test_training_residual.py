@@ -89,8 +89,8 @@ def test_resnet8_last_block_trains_sparsely_with_the_backbone_on_the_device_bit_
     from harness.training.run import check_parameters, lockstep, make_task, task_setup
 
     setup = task_setup(str(RESNET), 0, backbone="device")  # conv2d_6, conv2d_7, shortcut, add, pool, head
-    for layer in setup.layers[:3]:
-        layer.train_bias, layer.train_channels = True, layer.in_shape[2] // 8
+    for layer in setup.layers[:3]:  # a rate that moves 1/8 of the weights within 4 steps
+        layer.train_bias, layer.train_channels, layer.lr = True, layer.in_shape[2] // 8, 0.5
     task = make_task(str(RESNET), 4, 1, 0, backbone="device")
     packed = pack_backbone(task.backbone)
     with Dut.open(
