@@ -75,3 +75,23 @@ def test_baseline_and_regress_from_a_results_file_hil_train_also_wrote(tmp_path,
     capsys.readouterr()
     assert main(["regress", "--from-results", "--strict", "--json", *board]) == 0
     assert json.loads(capsys.readouterr().out)["new"] == []
+
+
+def test_hil_train_reports_the_firmware_build_and_boot_on_its_progress(monkeypatch):
+    """run_training hands its progress to Dut.open, so the training build is not silent."""
+    from harness.progress import Progress
+    from harness.training import run
+
+    seen = {}
+
+    def opened(*args, **kwargs):
+        seen.update(kwargs)
+        raise InterruptedError  # stands in for the board: nothing boots
+
+    monkeypatch.setattr(run.Dut, "open", opened)
+    progress = Progress.quiet()
+    try:
+        run.run_training("nucleo_f746", "qemu", "toy", 256 * 1024, 1, 4, 4, progress=progress)
+    except InterruptedError:
+        pass
+    assert seen["progress"] is progress
