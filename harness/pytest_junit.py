@@ -12,6 +12,8 @@ pytest copies into every report (and xdist sends with them):
                                                    --hil-firmware-project): the ELF's digest, which
                                                    tells its variants apart when its own build id
                                                    does not; no hil_arena_bytes (it reports none)
+  hil_training_steps, hil_losses_bit_exact,
+  hil_parameters_bit_exact, hil_arena_bytes        each train_in_lockstep call (harness/pytest_training.py)
 """
 
 from __future__ import annotations
