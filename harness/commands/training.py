@@ -36,7 +36,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         help="vww: the backbone .tflite, an int8 model ending in average pooling and "
-        "a classifier (vww_96_int8, person_detect, kws_ref_model; default: the "
+        "a classifier (vww_96_int8, person_detect, kws_ref_model, pretrainedResnet_quant: "
+        "its last residual block; default: the "
         "shared MLPerf Tiny vww_96_int8.tflite); a model whose tail cannot be "
         "cut is refused with the reason",
     )

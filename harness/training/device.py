@@ -101,9 +101,9 @@ class DeviceTraining:
             layer = result.layers[index]
             if name == "weights" and layer.weights_split:  # the trained columns; the rest is in flash
                 assert layer.weights is not None  # weights_split: a layer with weights
-                k = layer.train_channels
-                data = self._read(offset, layer.out_channels * k)
-                layer.weights[:, :k] = np.frombuffer(data, np.int8).reshape(layer.out_channels, k)
+                columns = layer.weights[..., : layer.train_channels]  # dense [Cout][R], conv [Cout][KH][KW][R]
+                data = self._read(offset, columns.size)
+                columns[...] = np.frombuffer(data, np.int8).reshape(columns.shape)
                 continue
             array = getattr(layer, name)
             data = self._read(offset, array.nbytes)

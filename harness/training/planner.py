@@ -120,7 +120,7 @@ def paper_training_bytes(setup: TrainSetup) -> int:
             continue
         total += (layer.out_size + 7) // 8 + 4 * layer.out_channels
         if layer.train_channels:
-            per_channel = layer.kernel[0] * layer.kernel[1] if layer.kind == "depthwise" else layer.out_channels
+            per_channel = layer.weights_per_channel
             total += layer.positions * layer.train_channels + per_channel * layer.train_channels
     return total
 
@@ -143,9 +143,7 @@ def evaluate(
             "channels": layer.train_channels,
             "in": layer.in_shape[2],
             "out": layer.out_channels,
-            "weights_per_channel": (
-                layer.kernel[0] * layer.kernel[1] if layer.kind == "depthwise" else layer.out_channels
-            ),
+            "weights_per_channel": layer.weights_per_channel,
         }
         for i, layer in enumerate(setup.layers)
         if layer.kind in PARAMETRIC

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.requant import multiply_by_quantized_multiplier
+from ..model.requant import (
+    multiply_by_quantized_multiplier,
+    rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+)
 from .f32math import expf, logf, round_to_int, rounding_base, stochastic_round, uniform
 from .setup import TrainingSetupError, TrainLayer, TrainSetup
 
@@ -99,14 +103,62 @@ def depthwise_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
     return np.clip(out, layer.act_min, layer.act_max).astype(np.int8).reshape(-1)
 
 
-FORWARD = {"dense": dense_forward, "avgpool": avgpool_forward, "depthwise": depthwise_forward}
+def _tap_grid(layer: TrainLayer, kh: int, kw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For kernel tap (kh, kw): the input row of each output row, the input column of each output
+    column, and [OH, OW] whether the tap lies inside the input."""
+    h, w, _ = layer.in_shape
+    oh, ow, _ = layer.out_shape
+    pad_h, pad_w = layer.padding
+    rows = np.arange(oh) * layer.stride - pad_h + kh
+    cols = np.arange(ow) * layer.stride - pad_w + kw
+    inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
+    return np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1), inside
+
+
+def conv_forward(layer: TrainLayer, x: np.ndarray) -> np.ndarray:
+    """CONV_2D int8 (TFLM reference): OHWI weights, stride 1 or 2, SAME padding."""
+    assert layer.weights is not None and layer.bias is not None
+    assert layer.multiplier is not None and layer.shift is not None
+    xs = x.reshape(layer.in_shape).astype(np.int64) - layer.input_zero_point
+    acc = np.broadcast_to(layer.bias.astype(np.int64), layer.out_shape).copy()
+    weights = layer.weights.astype(np.int64)
+    for kh in range(layer.kernel[0]):  # integer sums: exact in any order
+        for kw in range(layer.kernel[1]):
+            rows, cols, inside = _tap_grid(layer, kh, kw)
+            patch = np.where(inside[..., None], xs[rows][:, cols], 0)  # [OH, OW, Cin]
+            acc += patch @ weights[:, kh, kw, :].T
+    acc = ((acc + (1 << 31)) % (1 << 32)) - (1 << 31)
+    out = multiply_by_quantized_multiplier(acc, layer.multiplier, layer.shift) + layer.output_zero_point
+    return np.clip(out, layer.act_min, layer.act_max).astype(np.int8).reshape(-1)
+
+
+def _mbqm_smaller_than_one(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), -shift)
+
+
+def add_forward(layer: TrainLayer, x: np.ndarray, skip: np.ndarray) -> np.ndarray:
+    """ADD int8 (TFLM add_common, left shift 20): multipliers/shifts (input 1, input 2, output)."""
+    assert layer.multiplier is not None and layer.shift is not None
+    m, sh = [int(v) for v in layer.multiplier], [int(v) for v in layer.shift]
+    v1 = _mbqm_smaller_than_one((x.astype(np.int64) - layer.input_zero_point) << 20, m[0], sh[0])
+    v2 = _mbqm_smaller_than_one((skip.astype(np.int64) - layer.skip_zero_point) << 20, m[1], sh[1])
+    out = _mbqm_smaller_than_one(v1 + v2, m[2], sh[2]) + layer.output_zero_point
+    return np.clip(out, layer.act_min, layer.act_max).astype(np.int8).reshape(-1)
+
+
+FORWARD = {"dense": dense_forward, "avgpool": avgpool_forward, "depthwise": depthwise_forward, "conv": conv_forward}
 
 
 def forward(setup: TrainSetup, sample: np.ndarray) -> list[np.ndarray]:
-    """All activations: [input, output of layer 0, ..., output of the last layer]."""
+    """All activations: [input, output of layer 0, ..., output of the last layer]; each layer
+    reads activation input_ref (the previous one in a plain chain)."""
     activations = [np.asarray(sample, np.int8).reshape(-1)]
-    for layer in setup.layers:
-        activations.append(FORWARD[layer.kind](layer, activations[-1]))
+    for i, layer in enumerate(setup.layers):
+        x = activations[setup.input_ref(i)]
+        if layer.kind == "add":
+            activations.append(add_forward(layer, x, activations[layer.skip_ref]))
+        else:
+            activations.append(FORWARD[layer.kind](layer, x))
     return activations
 
 
@@ -239,6 +291,62 @@ def depthwise_update(
     _bias_update(layer, grad, qas)
 
 
+def conv_input_gradient(layer: TrainLayer, grad: np.ndarray) -> np.ndarray:
+    """dL/dx of a conv (weights before the update). The spec's order for an input element is the
+    order of the output positions that reach it, row-major, i.e. kernel taps from the last to the
+    first, then output channels; a tap outside the input adds an exact zero (same bits as skipping
+    it, the gradients being finite)."""
+    assert layer.weights is not None and layer.weight_scales is not None
+    h, w, cin = layer.in_shape
+    scaled = (grad.reshape(*layer.out_shape) * layer.weight_scales.astype(np.float32)).astype(np.float32)
+    weights = layer.weights.astype(np.float32)
+    pad_h, pad_w = layer.padding
+    out = np.zeros((h, w, cin), np.float32)
+    oh_count, ow_count, _ = layer.out_shape
+    for kh in range(layer.kernel[0] - 1, -1, -1):
+        rows = np.arange(h) + pad_h - kh  # oh * stride for the output row that reaches input row ih
+        oh, row_ok = rows // layer.stride, (rows % layer.stride == 0) & (rows >= 0) & (rows < oh_count * layer.stride)
+        for kw in range(layer.kernel[1] - 1, -1, -1):
+            cols = np.arange(w) + pad_w - kw
+            ow, col_ok = (
+                cols // layer.stride,
+                (cols % layer.stride == 0) & (cols >= 0) & (cols < ow_count * layer.stride),
+            )
+            inside = (row_ok[:, None] & col_ok[None, :])[..., None]
+            g = scaled[np.clip(oh, 0, oh_count - 1)][:, np.clip(ow, 0, ow_count - 1)]  # [H, W, Cout]
+            for j in range(layer.out_channels):
+                term = (g[:, :, j : j + 1] * weights[j, kh, kw][None, None, :]).astype(np.float32)
+                out = (out + np.where(inside, term, F(0))).astype(np.float32)
+    return out.reshape(-1)
+
+
+def conv_update(layer: TrainLayer, x: np.ndarray, grad: np.ndarray, qas: bool, base: np.uint32 | None = None) -> None:
+    """Sparse in-place SGD of a conv: its bias and its first train_channels input channels of every
+    output channel and tap. A[j][kh][kw][k] sums over the output positions row-major (a tap
+    outside the input adds an exact zero)."""
+    assert layer.weights is not None and layer.weight_scales is not None
+    k = layer.train_channels
+    if k:
+        xs = (x.reshape(layer.in_shape)[:, :, :k].astype(np.int32) - layer.input_zero_point).astype(np.float32)
+        g = grad.reshape(*layer.out_shape)
+        kh_count, kw_count = layer.kernel
+        patches = np.zeros((*layer.out_shape[:2], kh_count, kw_count, k), np.float32)
+        for kh in range(kh_count):
+            for kw in range(kw_count):
+                rows, cols, inside = _tap_grid(layer, kh, kw)
+                patches[:, :, kh, kw] = np.where(inside[..., None], xs[rows][:, cols], F(0))
+        acc = np.zeros((layer.out_channels, kh_count, kw_count, k), np.float32)
+        for oh in range(layer.out_shape[0]):
+            for ow in range(layer.out_shape[1]):
+                term = (g[oh, ow][:, None, None, None] * patches[oh, ow][None]).astype(np.float32)
+                acc = (acc + term).astype(np.float32)
+        s_w = layer.weight_scales.astype(np.float32)[:, None, None, None]
+        step = _weight_step(layer, acc, s_w, qas, base)
+        new = layer.weights[..., :k].astype(np.int64) - step
+        layer.weights[..., :k] = np.clip(new, -128, 127).astype(np.int8)
+    _bias_update(layer, grad, qas)
+
+
 def _bias_update(layer: TrainLayer, grad: np.ndarray, qas: bool) -> None:
     assert (
         layer.weights is not None
@@ -270,7 +378,9 @@ def train_step(setup: TrainSetup, sample: np.ndarray, label: int, step: int = 0)
     last = setup.layers[-1]
     loss, grad = loss_and_gradient(last, logits, int(label))
     first = setup.first_trained()
-    if first is not None:
+    if setup.residual:
+        _backward_residual(setup, activations, grad, len(setup.layers) - 1 if first is None else first, step)
+    elif first is not None:
         for i in range(len(setup.layers) - 1, first - 1, -1):
             base = rounding_base(setup.rounding_seed, step, i) if setup.stochastic_rounding else None
             back = _backward_layer(setup, i, activations, grad, need_input=i > first, base=base)
@@ -294,6 +404,10 @@ def _backward_layer(
         per_channel = (grad / n).astype(np.float32)
         return np.tile(per_channel, layer.positions) if need_input else None
     grad = _masked(layer, activations[i + 1], grad).reshape(layer.out_positions, layer.out_channels)
+    if layer.kind == "conv":
+        grad_in = conv_input_gradient(layer, grad) if need_input else None
+        conv_update(layer, activations[i], grad, setup.qas, base)
+        return grad_in
     if layer.kind == "depthwise":
         grad_in = depthwise_input_gradient(layer, grad) if need_input else None
         depthwise_update(layer, activations[i], grad, setup.qas, base)
@@ -301,6 +415,37 @@ def _backward_layer(
     grad_in = dense_input_gradient(layer, grad) if need_input else None
     dense_update(layer, activations[i], grad, setup.qas, base)
     return grad_in
+
+
+def _backward_residual(
+    setup: TrainSetup, activations: list[np.ndarray], grad: np.ndarray, first: int, step: int
+) -> None:
+    """Every activation backward reaches has its own gradient, the sum over its readers (the
+    later layers, visited first; an add's first operand before its second): the first reader
+    writes it, the others add, Gacc = Gacc + g element by element."""
+    n = len(setup.layers)
+    grads = {m: np.zeros(setup.layers[m - 1].out_size, np.float32) for m in range(first + 1, n)}
+    grads[n] = grad
+    written: set[int] = set()
+
+    def pass_to(ref: int, g: np.ndarray) -> None:
+        grads[ref] = g.astype(np.float32).copy() if ref not in written else (grads[ref] + g).astype(np.float32)
+        written.add(ref)
+
+    for i in range(n - 1, first - 1, -1):
+        layer, source = setup.layers[i], setup.input_ref(i)
+        if layer.kind == "add":
+            g = _masked(layer, activations[i + 1], grads[i + 1])
+            for ref in (source, layer.skip_ref):
+                if ref > first:
+                    pass_to(ref, g)
+            continue
+        base = rounding_base(setup.rounding_seed, step, i) if setup.stochastic_rounding else None
+        # _backward_layer reads activations[i] as the input: give it this layer's source.
+        shifted = activations[:i] + [activations[source]] + activations[i + 1 :]
+        back = _backward_layer(setup, i, shifted, grads[i + 1], need_input=source > first, base=base)
+        if back is not None:
+            pass_to(source, back)
 
 
 class TrainingReference:

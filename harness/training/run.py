@@ -93,7 +93,7 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
     assert device.setup is not None, "load() first"
     compared = sum(
         int(
-            layers[index].out_channels * layers[index].train_channels
+            layers[index].weights_per_channel * layers[index].train_channels
             if name == "weights" and layers[index].weights_split
             else getattr(layers[index], name).size
         )

@@ -26,7 +26,8 @@ LAYER_RECORD = IMAGE.records["layer_record"]
 MAGIC = IMAGE.value("MAGIC")  # "HTRN"
 VERSION = IMAGE.value("VERSION")
 KINDS = {name.lower(): code for name, code in IMAGE.enums["KIND"].items()}  # dense, avgpool, depthwise
-PARAMETRIC = ("dense", "depthwise")
+PARAMETRIC = ("dense", "depthwise", "conv")
+STRIDED = ("depthwise", "conv")  # SAME padding, stride 1 or 2, odd kernels up to 7
 FLAGS = IMAGE.enums["FLAG"]  # QAS, INPUT_FROM_BACKBONE, DEFER_UPDATES
 RECORD_WEIGHTS_IN_SLOT = IMAGE.enums["RECORD"]["WEIGHTS_IN_SLOT"]  # off_weights is in the flash slot
 
@@ -55,17 +56,22 @@ class TrainLayer:
     output_zero_point: int
     act_min: int = -128
     act_max: int = 127
-    weights: np.ndarray | None = None  # int8 [out, in]
+    weights: np.ndarray | None = None  # int8 [out, in]; depthwise [kh, kw, c]; conv [out, kh, kw, in]
     bias: np.ndarray | None = None  # int32 [out]
     weight_scales: np.ndarray | None = None  # float32 [out]
-    multiplier: np.ndarray | None = None  # int32 [out]
-    shift: np.ndarray | None = None  # int32 [out]
+    multiplier: np.ndarray | None = None  # int32 [out]; add: (input 1, input 2, output)
+    shift: np.ndarray | None = None  # int32 [out]; add: (input 1, input 2, output)
     lr: float = 0.0
     train_bias: bool = False
     train_channels: int = 0
     name: str = ""
-    kernel: tuple[int, int] = (1, 1)  # depthwise only: odd (kh, kw), SAME padding
-    stride: int = 1  # depthwise only: 1 or 2, the same along both axes
+    kernel: tuple[int, int] = (1, 1)  # depthwise, conv: odd (kh, kw), SAME padding
+    stride: int = 1  # depthwise, conv: 1 or 2, the same along both axes
+    # The activation the layer reads (0: the chain input, m: layer m-1's output); None: the
+    # previous layer's. An add's second operand is activation skip_ref (zero point skip_zero_point).
+    input_ref: int | None = None
+    skip_ref: int = 0
+    skip_zero_point: int = 0
     # Offset of this layer's int8 weights in the flash model slot (the packed backbone the
     # device's engine runs), same layout; None: not there. Weights that do not train are then
     # read from flash and take no SRAM.
@@ -77,7 +83,7 @@ class TrainLayer:
         return (
             self.kind in PARAMETRIC
             and self.slot_offset is not None
-            and (self.train_channels == 0 or self.kind == "dense")
+            and (self.train_channels == 0 or self.kind in ("dense", "conv"))
         )
 
     @property
@@ -88,7 +94,7 @@ class TrainLayer:
     def image_weights(self) -> np.ndarray:
         """The weights as the image holds them."""
         weights = np.asarray(self.weights, np.int8)
-        return np.ascontiguousarray(weights[:, : self.train_channels]) if self.weights_split else weights
+        return np.ascontiguousarray(weights[..., : self.train_channels]) if self.weights_split else weights
 
     @property
     def padding(self) -> tuple[int, int]:
@@ -112,7 +118,7 @@ class TrainLayer:
     def out_shape(self) -> tuple[int, int, int]:
         if self.kind == "avgpool":
             return (1, 1, self.out_channels)
-        if self.kind == "depthwise":  # SAME: ceil(in / stride)
+        if self.kind in STRIDED:  # SAME: ceil(in / stride)
             return (-(-self.in_shape[0] // self.stride), -(-self.in_shape[1] // self.stride), self.out_channels)
         return (self.in_shape[0], self.in_shape[1], self.out_channels)
 
@@ -125,11 +131,16 @@ class TrainLayer:
         return int(np.prod(self.out_shape))
 
     @property
+    def weights_per_channel(self) -> int:
+        """Weights per input channel: dense Cout, depthwise KH*KW, conv Cout*KH*KW."""
+        kernel = self.kernel[0] * self.kernel[1]
+        return {"depthwise": kernel, "conv": kernel * self.out_channels}.get(self.kind, self.out_channels)
+
+    @property
     def trained_parameters(self) -> int:
         if self.kind not in PARAMETRIC:
             return 0
-        per_channel = self.kernel[0] * self.kernel[1] if self.kind == "depthwise" else self.out_channels
-        return per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
+        return self.weights_per_channel * self.train_channels + (self.out_channels if self.train_bias else 0)
 
     @property
     def trains(self) -> bool:
@@ -156,6 +167,19 @@ class TrainSetup:
     def input_size(self) -> int:
         return self.layers[0].in_size
 
+    def input_ref(self, i: int) -> int:
+        """The activation layer i reads (0: the chain input, m: layer m-1's output)."""
+        ref = self.layers[i].input_ref
+        return i if ref is None else ref
+
+    @property
+    def residual(self) -> bool:
+        """A layer reads other than the previous output, or adds: gradients per activation."""
+        return any(layer.kind == "add" or self.input_ref(i) != i for i, layer in enumerate(self.layers))
+
+    def activation_shape(self, m: int) -> tuple[int, int, int]:
+        return self.input_shape if m == 0 else self.layers[m - 1].out_shape
+
     def first_trained(self) -> int | None:
         return next((i for i, layer in enumerate(self.layers) if layer.trains), None)
 
@@ -180,9 +204,11 @@ class TrainSetup:
             where = f"layer {i} ({layer.name or layer.kind})"
             if layer.kind not in KINDS:
                 raise TrainingSetupError(f"{where}: unsupported kind {layer.kind!r}")
-            if i and layer.in_shape != self.layers[i - 1].out_shape:
+            self._check_refs(i, where)
+            if i and layer.in_shape != self.activation_shape(self.input_ref(i)):
                 raise TrainingSetupError(
-                    f"{where}: input shape {layer.in_shape} is not the previous output {self.layers[i - 1].out_shape}"
+                    f"{where}: input shape {layer.in_shape} is not the output "
+                    f"{self.activation_shape(self.input_ref(i))} of activation {self.input_ref(i)}"
                 )
             _check_zero_points(where, layer)
             if layer.kind == "avgpool" and layer.out_channels != layer.in_shape[2]:
@@ -193,10 +219,42 @@ class TrainSetup:
                 _check_dense(where, layer)
             if layer.kind == "depthwise":
                 _check_depthwise(where, i, layer)
+            if layer.kind == "conv":
+                _check_conv(where, layer)
+            if layer.kind == "add":
+                _check_add(where, layer)
         if self.layers[-1].out_size != self.num_classes:
             raise TrainingSetupError(
                 f"the last layer has {self.layers[-1].out_size} outputs, not num_classes={self.num_classes}"
             )
+
+    def _check_refs(self, i: int, where: str) -> None:
+        layer = self.layers[i]
+        if not 0 <= self.input_ref(i) <= i:
+            raise TrainingSetupError(f"{where}: input_ref {self.input_ref(i)} is not an earlier activation (0..{i})")
+        if layer.kind != "add" and (layer.skip_ref or layer.skip_zero_point):
+            raise TrainingSetupError(f"{where}: skip_ref/skip_zero_point set on a layer that is not an add")
+        if layer.kind == "add" and not 0 <= layer.skip_ref <= i:
+            raise TrainingSetupError(f"{where}: skip_ref {layer.skip_ref} is not an earlier activation (0..{i})")
+        if layer.kind == "add" and self.activation_shape(layer.skip_ref) != layer.in_shape:
+            raise TrainingSetupError(f"{where}: skip_ref {layer.skip_ref}'s shape is not the input {layer.in_shape}")
+
+
+def _check_conv(where: str, layer: TrainLayer) -> None:
+    kh, kw = layer.kernel
+    if layer.stride not in (1, 2) or kh % 2 == 0 or kw % 2 == 0 or not 1 <= kh <= 7 or not 1 <= kw <= 7:
+        raise TrainingSetupError(f"{where}: conv needs an odd kernel up to 7 and stride 1 or 2")
+
+
+def _check_add(where: str, layer: TrainLayer) -> None:
+    if layer.out_channels != layer.in_shape[2] or layer.train_bias or layer.train_channels:
+        raise TrainingSetupError(f"{where}: add keeps the channel count and has nothing to train")
+    for name in ("multiplier", "shift"):
+        value = getattr(layer, name)
+        if value is None or tuple(np.shape(value)) != (3,):
+            raise TrainingSetupError(f"{where}: {name} must hold (input 1, input 2, output)")
+    if not -128 <= layer.skip_zero_point <= 127:
+        raise TrainingSetupError(f"{where}: skip_zero_point {layer.skip_zero_point} outside int8")
 
 
 def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
@@ -209,7 +267,7 @@ def _check_depthwise(where: str, index: int, layer: TrainLayer) -> None:
 
 def _check_dense(where: str, layer: TrainLayer) -> None:
     cout, cin = layer.out_channels, layer.in_shape[2]
-    weight_shape = (*layer.kernel, cin) if layer.kind == "depthwise" else (cout, cin)
+    weight_shape = {"depthwise": (*layer.kernel, cin), "conv": (cout, *layer.kernel, cin)}.get(layer.kind, (cout, cin))
     expected = {
         "weights": weight_shape,
         "bias": (cout,),
@@ -252,6 +310,11 @@ def pack(setup: TrainSetup) -> bytes:
     setup.offsets.clear()
     for i, layer in enumerate(setup.layers):
         offsets, trained_at = [0] * 5, 0
+        if layer.kind == "add":  # only the (input 1, input 2, output) multipliers and shifts
+            for slot, name in ((2, "multiplier"), (3, "shift")):
+                offsets[slot] = records_end + len(data)
+                setup.offsets[(i, name)] = offsets[slot]
+                data += np.asarray(getattr(layer, name), "<i4").tobytes()
         if layer.kind in PARAMETRIC:
             arrays = [
                 layer.image_weights(),
@@ -300,6 +363,9 @@ def pack(setup: TrainSetup) -> bytes:
                 stride=layer.stride,
                 flags=RECORD_WEIGHTS_IN_SLOT if layer.weights_in_slot else 0,
                 off_trained=trained_at,
+                input_ref=setup.input_ref(i),
+                skip_ref=layer.skip_ref,
+                skip_zp=layer.skip_zero_point,
             )
         )
     in_h, in_w, in_c = setup.layers[0].in_shape
@@ -328,17 +394,20 @@ def pack(setup: TrainSetup) -> bytes:
 def saved_input_bytes(setup: TrainSetup, index: int) -> int:
     """The input channels layer `index` keeps for its weight gradient (training.c saved_input_bytes):
     int8 [P][R] for a layer backward reaches that trains R > 0 input channels' weights; layer 0
-    reads the chain's input in place, bias-only and frozen layers keep nothing."""
+    reads the chain's input in place, bias-only and frozen layers keep nothing, nor does a residual
+    chain (it keeps every activation whole)."""
     layer, first = setup.layers[index], setup.first_trained()
     reached = index >= (len(setup.layers) - 1 if first is None else first)
-    return layer.positions * layer.train_channels if reached and index > 0 and layer.kind in PARAMETRIC else 0
+    kept = reached and index > 0 and not setup.residual and layer.kind in PARAMETRIC
+    return layer.positions * layer.train_channels if kept else 0
 
 
 def mask_bytes(setup: TrainSetup, index: int) -> int:
-    """Layer `index`'s clip mask, one bit per output element, if backward reaches it (training.c mask_bytes)."""
+    """Layer `index`'s clip mask, one bit per output element, if backward reaches it (training.c
+    mask_bytes): every kind but pooling (whose clamp is the identity)."""
     layer, first = setup.layers[index], setup.first_trained()
     reached = index >= (len(setup.layers) - 1 if first is None else first)
-    return (layer.out_size + 7) // 8 if reached and layer.kind in PARAMETRIC else 0
+    return (layer.out_size + 7) // 8 if reached and layer.kind != "avgpool" else 0
 
 
 def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
@@ -349,6 +418,8 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     gradient buffers of the largest reached output. Each block is rounded up to 8 bytes."""
     layers = setup.layers
     layout = {"setup": _align(blob_bytes, 8), "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
+    if setup.residual:
+        return _residual_layout(setup, layout)
     layout["saved_inputs"] = sum(_align(saved_input_bytes(setup, i), 8) for i in range(len(layers)))
     layout["masks"] = sum(_align(mask_bytes(setup, i), 8) for i in range(len(layers)))
     layout["logits"] = _align(layers[-1].out_size, 8)
@@ -362,3 +433,38 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
     parts = ("setup", "input", "saved_inputs", "masks", "logits", "scratch", "deferred")
     layout["total"] = sum(layout[name] for name in parts)
     return layout
+
+
+def _residual_layout(setup: TrainSetup, layout: dict[str, int]) -> dict[str, int]:
+    """training.c plan_arena_residual: after the setup image and the input, every activation whole
+    (an activation may have several readers) and its clip mask, the gradients, the deferred updates."""
+    layers, first = setup.layers, setup.first_trained()
+    layout["activations"] = sum(_align(layer.out_size, 8) for layer in layers)
+    layout["masks"] = sum(_align(mask_bytes(setup, i), 8) for i in range(len(layers)))
+    layout["gradients"] = _residual_gradients(setup, len(layers) - 1 if first is None else first)
+    layout["deferred"] = sum(_align(4 * layer.trained_parameters, 8) for layer in layers) if setup.defer_updates else 0
+    layout["total"] = sum(layout[name] for name in ("setup", "input", "activations", "masks", "gradients", "deferred"))
+    return layout
+
+
+def _residual_gradients(setup: TrainSetup, first: int) -> int:
+    """training.c plan_arena_residual: one gradient per activation backward reaches (layer i's
+    output, i >= first) and `scratch`, the largest input gradient computed by a reader that is
+    not the first visited (that one writes in place), not an add, of an activation past `first`."""
+    outputs = sum(_align(4 * layer.out_size, 8) for layer in setup.layers[first:])
+    inputs = [
+        _align(4 * layer.in_size, 8)
+        for i, layer in enumerate(setup.layers)
+        if i >= first and layer.kind != "add" and setup.input_ref(i) > first and not _first_reader(setup, i)
+    ]
+    return outputs + max(inputs, default=0)
+
+
+def _first_reader(setup: TrainSetup, i: int) -> bool:
+    """No later layer reads layer i's input activation (training.c first_reader)."""
+    m = setup.input_ref(i)
+    return not any(
+        setup.input_ref(j) == m or (layer.kind == "add" and layer.skip_ref == m)
+        for j, layer in enumerate(setup.layers)
+        if j > i
+    )

@@ -22,6 +22,8 @@ from ..model.requant import per_channel_multipliers
 from ..model.tflite import Model, load_model
 from ..reference import Reference
 from ..shared_models import SHARED_MODELS
+from . import resnet
+from .resnet import residual_tail
 from .setup import TrainLayer, TrainSetup
 
 VWW_MODEL = SHARED_MODELS / "mlperf_tiny" / "vww_96_int8.tflite"
@@ -43,7 +45,8 @@ def load_backbone(path: Path | str = VWW_MODEL) -> Model:
             f"{path.name}: training needs an int8 model (its input is {model.tensors[model.inputs[0]].dtype})"
         )
     try:
-        tail_ops(model, 0)
+        if residual_tail(model) is None:  # a residual backbone trains its last block (resnet.py)
+            tail_ops(model, 0)
     except (HarnessError, StopIteration) as exc:
         raise HarnessError(f"{path.name}: no trainable tail: {exc or 'a layer has no producer'}") from None
     return model
@@ -107,7 +110,10 @@ def tail_ops(model: Model, blocks: int = 1) -> list:
 
 
 def feature_tensor(model: Model, blocks: int = 1) -> int:
-    """Index of the frozen feature map: the input of the trained tail."""
+    """Index of the frozen feature map: the input of the trained tail (a residual backbone's:
+    its last block's, whatever `blocks`)."""
+    if residual_tail(model) is not None:
+        return resnet.feature_tensor(model)
     return tail_ops(model, blocks)[0].inputs[0]
 
 
@@ -128,7 +134,8 @@ def _op_name(model: Model, op) -> str:
 
 
 def conv_layer(model: Model, op, lr: float, slot=None) -> TrainLayer:
-    """A frozen backbone convolution as a trainable layer: depthwise, or 1x1 pointwise (dense).
+    """A frozen backbone convolution as a trainable layer: depthwise, 1x1 pointwise (dense), or a
+    k x k / strided convolution (conv).
     With `slot` (the PackedModel in the device's flash model slot) its weights can stay there."""
     t = model.tensors
     x, w, b, y = (t[i] for i in (op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]))
@@ -162,7 +169,11 @@ def conv_layer(model: Model, op, lr: float, slot=None) -> TrainLayer:
             weights=w.data.reshape(w.shape[1], w.shape[2], cin).astype(np.int8).copy(),
             **common,
         )
-    cout = w.shape[0]
+    cout, kh, kw, _ = w.shape
+    stride = int(op.options.get("stride_h", 1))
+    if (kh, kw) != (1, 1) or stride != 1:  # a k x k or strided convolution (OHWI weights)
+        weights = w.data.reshape(cout, kh, kw, cin).astype(np.int8).copy()
+        return TrainLayer(kind="conv", out_channels=cout, kernel=(kh, kw), stride=stride, weights=weights, **common)
     return TrainLayer(
         kind="dense", out_channels=cout, weights=w.data.reshape(cout, cin).astype(np.int8).copy(), **common
     )
@@ -192,7 +203,9 @@ def vww_setup(
     """Trainable tail: the last `blocks` depthwise-separable blocks (blocks=0: the last pointwise
     layer alone), the pool, and a new random head. What of it trains is the planner's choice
     (only the head is set to train here). With `slot` (the packed backbone in the device's flash
-    slot) frozen weights are read from flash."""
+    slot) frozen weights are read from flash. A residual backbone: its last block (resnet.py)."""
+    if residual_tail(model) is not None:
+        return resnet.resnet_setup(model, classes, seed, head_lr, qas=qas, budget_bytes=budget_bytes, slot=slot)
     layers = [
         conv_layer(model, op, depthwise_lr if op.opcode == "DEPTHWISE_CONV_2D" else pointwise_lr, slot)
         for op in tail_ops(model, blocks)
@@ -290,8 +303,11 @@ def face_images(
 
 
 def quantize_images(model: Model, images: np.ndarray) -> np.ndarray:
+    """uint8-range images as the model's int8 input: real values in [0, 1] (VWW, person_detect),
+    or the pixel values themselves when the input's scale spans them (ResNet-8: scale 1)."""
     scale, zero = model.tensors[model.inputs[0]].scalar_quant()
-    q = np.floor(images / 255.0 / scale + 0.5) + zero
+    real = images if scale >= 0.5 else images / 255.0
+    q = np.floor(real / scale + 0.5) + zero
     return np.clip(q, -128, 127).astype(np.int8)
 
 

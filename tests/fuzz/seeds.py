@@ -106,12 +106,13 @@ def link_seeds(directory: Path) -> None:
 
 def training_seeds(directory: Path) -> None:
     from harness.training.setup import pack
-    from harness.training.toy import toy_data, toy_depthwise_setup, toy_setup
+    from harness.training.toy import toy_data, toy_depthwise_setup, toy_residual_setup, toy_setup
 
     setups = {
         "toy": toy_setup(seed=3),
         "toy_noqas": toy_setup(seed=5, qas=False),
         "toy_depthwise": toy_depthwise_setup(seed=2),
+        "toy_residual": toy_residual_setup(seed=1),  # conv 3x3 / 1x1 strided, an ADD, input_ref
     }
     for name, setup in setups.items():
         x, y = toy_data(setup, MAX_SAMPLES, seed=4)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.training.setup import TrainSetup, arena_layout, mask_bytes, pack, saved_input_bytes
-from harness.training.toy import toy_depthwise_setup, toy_setup
+from harness.training.toy import toy_depthwise_setup, toy_residual_setup, toy_setup
 from harness.training.vww import VWW_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,3 +129,26 @@ def test_vww_schemes_with_weights_in_the_slot_plan_alike(device_plan):
                 layer.train_bias, layer.train_channels = True, int(layer.in_shape[2] * ratio)
         setups.append(setup)
     assert device_plan(setups) == [host_line(setup) for setup in setups]
+
+
+def residual_schemes() -> list[TrainSetup]:
+    """A ResNet block (conv 3x3 s2, conv 3x3, 1x1 s2 shortcut, ADD) behind a pointwise layer:
+    everything training, the block only (t inside it), without reordering, from the backbone."""
+    every = toy_residual_setup(seed=1)
+    block_only = toy_residual_setup(seed=2)
+    block_only.layers[0].train_bias, block_only.layers[0].train_channels = False, 0
+    block_only.layers[1].train_channels = 0  # conv_a bias only
+    deferred = toy_residual_setup(seed=3)
+    deferred.defer_updates = True
+    from_backbone = toy_residual_setup(seed=4)
+    from_backbone.input_from_backbone = True
+    return [every, block_only, deferred, from_backbone]
+
+
+def test_residual_chains_plan_alike_with_every_activation_kept(device_plan):
+    setups = residual_schemes()
+    assert device_plan(setups) == [host_line(setup) for setup in setups]
+    layout = arena_layout(setups[0], len(pack(setups[0])))
+    assert layout["activations"] == sum((layer.out_size + 7) // 8 * 8 for layer in setups[0].layers)
+    assert all(saved_input_bytes(setups[0], i) == 0 for i in range(len(setups[0].layers)))
+    assert mask_bytes(setups[0], 4) > 0  # the ADD's clip mask

@@ -270,7 +270,6 @@ def test_the_planner_fits_two_sparse_blocks_in_141_kb_with_weights_in_flash():
     [
         ("vww_96_float.tflite", "training needs an int8 model"),
         ("ad01_int8.tflite", "no trainable tail: backbone has no AVERAGE_POOL_2D"),
-        ("pretrainedResnet_quant.tflite", "no trainable tail: backbone operator 11 is not a stride-1 1x1"),
     ],
 )
 def test_backbones_the_tail_cannot_be_cut_from_are_refused_with_the_reason(name, problem):

@@ -45,8 +45,8 @@ typedef struct {
     const int32_t *multiplier, *shift;
     const float *weight_scales;
     int32_t positions, out_positions, out_size; /* input positions, output positions */
-    int32_t out_h, out_w, pad_h, pad_w;         /* depthwise: SAME output size and padding */
-    int8_t *out;     /* this layer's output: a forward buffer, reused (the last layer's: the logits block) */
+    int32_t out_h, out_w, pad_h, pad_w;         /* depthwise, conv: SAME output size and padding */
+    int8_t *out;     /* output: a forward buffer (the last layer's: the logits); residual: kept whole */
     float *grad;     /* dL/d(output), or NULL where backward does not reach */
     int8_t *saved;   /* int8 [P][R]: the input channels the weight gradient reads, or NULL (in place) */
     uint8_t *mask;   /* 1 bit per output: act_min < y < act_max; NULL where backward does not reach */
@@ -69,6 +69,8 @@ static struct {
     uint32_t steps, backbone_steps;
     bool backbone_bound; /* TRAIN_BACKBONE: an empty sample runs the engine's operators [0, end_op) */
     uint32_t backbone_tensor, backbone_end_op;
+    bool residual;  /* a layer reads other than the previous output, or adds: per-activation gradients */
+    float *scratch; /* residual: one input gradient before it is added to its activation's */
 } state;
 
 /* ------------------------------------------------------------------ helpers */
@@ -159,10 +161,15 @@ static uint32_t array_offset(const layer_record_t *r, int32_t a)
 /* Elements of array `a`; 0 for an array the record does not have in the image. */
 static uint64_t array_count(const layer_record_t *r, int32_t a)
 {
-    const uint64_t taps =
-        r->kind == TRAIN_KIND_DEPTHWISE ? (uint64_t)r->kernel_h * (uint64_t)r->kernel_w : (uint64_t)r->out_c;
-    if (a == 5) {
-        return weights_split(r) ? (uint64_t)r->out_c * (uint64_t)r->train_channels : 0u;
+    const uint64_t kernel = (uint64_t)r->kernel_h * (uint64_t)r->kernel_w;
+    const uint64_t taps = r->kind == TRAIN_KIND_DEPTHWISE ? kernel
+                          : r->kind == TRAIN_KIND_CONV    ? kernel * (uint64_t)r->out_c
+                                                          : (uint64_t)r->out_c;
+    if (r->kind == TRAIN_KIND_ADD) { /* (input 1, input 2, output) multipliers and shifts only */
+        return a == 2 || a == 3 ? 3u : 0u;
+    }
+    if (a == 5) { /* the trained columns: dense [Cout][R], conv [Cout][KH][KW][R] */
+        return weights_split(r) ? taps * (uint64_t)r->train_channels : 0u;
     }
     return a == 0 ? taps * (uint64_t)r->in_c : (uint64_t)r->out_c;
 }
@@ -176,7 +183,8 @@ static bool in_image(const layer_record_t *r, int32_t a)
 static const char *check_slot_weights(const layer_record_t *r)
 {
 #ifdef HIL_MODEL_SLOT_SIZE
-    if (r->train_channels < 0 || (r->train_channels != 0 && r->kind != TRAIN_KIND_DENSE)) {
+    if (r->train_channels < 0 ||
+        (r->train_channels != 0 && r->kind != TRAIN_KIND_DENSE && r->kind != TRAIN_KIND_CONV)) {
         return "depthwise weights in the model slot cannot train";
     }
     const uint64_t count = array_count(r, 0);
@@ -207,7 +215,8 @@ static const char *check_arrays(const layer_record_t *r)
         }
     }
     const int32_t *shift = (const int32_t *)(const void *)(arena + r->off_shift);
-    for (int32_t j = 0; j < r->out_c; j++) {
+    const int32_t shifts = r->kind == TRAIN_KIND_ADD ? 3 : r->out_c;
+    for (int32_t j = 0; j < shifts; j++) {
         if (shift[j] < -31 || shift[j] > 31) {
             return "shift value outside -31..31"; /* what the requantization can shift by */
         }
@@ -245,8 +254,14 @@ static bool arrays_overlap(const layer_record_t *records, uint32_t count)
 
 static const char *check_record(const layer_record_t *r, const layer_record_t *previous)
 {
-    if (r->kind != TRAIN_KIND_DENSE && r->kind != TRAIN_KIND_AVGPOOL && r->kind != TRAIN_KIND_DEPTHWISE) {
+    if (r->kind != TRAIN_KIND_DENSE && r->kind != TRAIN_KIND_AVGPOOL && r->kind != TRAIN_KIND_DEPTHWISE &&
+        r->kind != TRAIN_KIND_CONV && r->kind != TRAIN_KIND_ADD) {
         return "unsupported layer kind";
+    }
+    if (r->kind == TRAIN_KIND_CONV &&
+        (r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 || r->kernel_w > 7 || r->kernel_h % 2 == 0 ||
+         r->kernel_w % 2 == 0 || r->stride < 1 || r->stride > 2)) {
+        return "conv: odd kernel <= 7, stride 1/2";
     }
     if (r->kind == TRAIN_KIND_DEPTHWISE &&
         (r->out_c != r->in_c || r->kernel_h < 1 || r->kernel_h > 7 || r->kernel_w < 1 || r->kernel_w > 7 ||
@@ -265,7 +280,7 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
     if (previous) {
         const int32_t previous_positions =
             previous->kind == TRAIN_KIND_AVGPOOL ? 1
-            : previous->kind == TRAIN_KIND_DEPTHWISE
+            : previous->kind == TRAIN_KIND_DEPTHWISE || previous->kind == TRAIN_KIND_CONV
                 ? ((previous->in_h + previous->stride - 1) / previous->stride) *
                       ((previous->in_w + previous->stride - 1) / previous->stride)
                 : previous->in_h * previous->in_w;
@@ -284,6 +299,12 @@ static const char *check_record(const layer_record_t *r, const layer_record_t *p
             return "pooling has no parameters to train or read";
         }
         return r->out_c == r->in_c ? NULL : "pooling must keep the channel count";
+    }
+    if (r->kind == TRAIN_KIND_ADD && (r->flags != 0 || r->train_bias != 0 || r->train_channels != 0)) {
+        return "add has no parameters to train or read";
+    }
+    if (r->kind == TRAIN_KIND_ADD && r->out_c != r->in_c) {
+        return "add must keep the channel count";
     }
     const char *bad_array = check_arrays(r);
     if (bad_array) {
@@ -305,7 +326,7 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     layer->out_h = r->in_h;
     layer->out_w = r->in_w;
     layer->pad_h = layer->pad_w = 0;
-    if (r->kind == TRAIN_KIND_DEPTHWISE) { /* TFLM SAME padding */
+    if (r->kind == TRAIN_KIND_DEPTHWISE || r->kind == TRAIN_KIND_CONV) { /* TFLM SAME padding */
         layer->out_h = (r->in_h + r->stride - 1) / r->stride;
         layer->out_w = (r->in_w + r->stride - 1) / r->stride;
         const int32_t total_h = (layer->out_h - 1) * r->stride + r->kernel_h - r->in_h;
@@ -315,7 +336,8 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     }
     layer->out_positions = r->kind == TRAIN_KIND_AVGPOOL ? 1 : layer->out_h * layer->out_w;
     layer->out_size = layer->out_positions * r->out_c;
-    const bool parametric = r->kind != TRAIN_KIND_AVGPOOL;
+    const bool parametric = r->kind != TRAIN_KIND_AVGPOOL && r->kind != TRAIN_KIND_ADD;
+    const bool requantizes = r->kind != TRAIN_KIND_AVGPOOL;
     layer->weights = !parametric ? NULL : (int8_t *)(arena + r->off_weights);
 #ifdef HIL_MODEL_SLOT_ADDR
     if (parametric && weights_in_slot(r)) { /* read only: training writes `trained` alone */
@@ -325,9 +347,56 @@ static void bind_layer(layer_t *layer, const layer_record_t *r)
     layer->trained = weights_split(r) ? (int8_t *)(arena + r->off_trained) : layer->weights;
     layer->trained_stride = weights_split(r) ? r->train_channels : r->in_c;
     layer->bias = parametric ? (int32_t *)(void *)(arena + r->off_bias) : NULL;
-    layer->multiplier = parametric ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
-    layer->shift = parametric ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
+    layer->multiplier = requantizes ? (const int32_t *)(void *)(arena + r->off_multiplier) : NULL;
+    layer->shift = requantizes ? (const int32_t *)(void *)(arena + r->off_shift) : NULL;
     layer->weight_scales = parametric ? (const float *)(void *)(arena + r->off_weight_scales) : NULL;
+}
+
+/* Output height and width of a checked record (SAME: ceil(in / stride); pooling: 1 x 1). */
+static void record_out_hw(const layer_record_t *r, int32_t *h, int32_t *w)
+{
+    const bool strided = r->kind == TRAIN_KIND_DEPTHWISE || r->kind == TRAIN_KIND_CONV;
+    *h = r->kind == TRAIN_KIND_AVGPOOL ? 1 : strided ? (r->in_h + r->stride - 1) / r->stride : r->in_h;
+    *w = r->kind == TRAIN_KIND_AVGPOOL ? 1 : strided ? (r->in_w + r->stride - 1) / r->stride : r->in_w;
+}
+
+/* Activation m (0: the chain input, else the output of the already checked record m-1) has
+ * the shape of record r's input. */
+static bool activation_matches(const setup_header_t *h, const layer_record_t *records, int32_t m,
+                               const layer_record_t *r)
+{
+    int32_t height = (int32_t)h->in_h, width = (int32_t)h->in_w, channels = (int32_t)h->in_c;
+    if (m > 0) {
+        record_out_hw(&records[m - 1], &height, &width);
+        channels = records[m - 1].out_c;
+    }
+    return height == r->in_h && width == r->in_w && channels == r->in_c;
+}
+
+/* input_ref and (add) skip_ref name earlier activations of the record's input shape; a chained
+ * input (input_ref = i) is checked with the previous record by check_record. */
+static const char *check_refs(const setup_header_t *h, const layer_record_t *records, uint32_t i)
+{
+    const layer_record_t *r = &records[i];
+    if (r->input_ref < 0 || r->input_ref > (int32_t)i) {
+        return "input_ref is not an earlier activation";
+    }
+    if (r->kind != TRAIN_KIND_ADD && (r->skip_ref != 0 || r->skip_zp != 0)) {
+        return "skip_ref/skip_zp set on a layer that is not an add";
+    }
+    if (r->kind == TRAIN_KIND_ADD && (r->skip_ref < 0 || r->skip_ref > (int32_t)i)) {
+        return "skip_ref is not an earlier activation";
+    }
+    if (r->kind == TRAIN_KIND_ADD && (r->skip_zp < -128 || r->skip_zp > 127)) {
+        return "skip_zp outside int8";
+    }
+    if (i && r->input_ref != (int32_t)i && !activation_matches(h, records, r->input_ref, r)) {
+        return "input_ref's shape is not the layer's input";
+    }
+    if (r->kind == TRAIN_KIND_ADD && !activation_matches(h, records, r->skip_ref, r)) {
+        return "skip_ref's shape is not the layer's input";
+    }
+    return NULL;
 }
 
 /* Parses the image; returns an error text or NULL. */
@@ -350,8 +419,13 @@ static const char *parse_setup(message_t *why)
         return "header input shape differs from the first layer's";
     }
     state.first_trained = -1;
+    state.residual = false;
     for (uint32_t i = 0; i < h->num_layers; i++) {
-        const char *problem = check_record(&records[i], i ? &records[i - 1] : NULL);
+        const char *problem = check_refs(h, records, i);
+        if (!problem) {
+            const bool chained = i && records[i].input_ref == (int32_t)i;
+            problem = check_record(&records[i], chained ? &records[i - 1] : NULL);
+        }
         if (problem) {
             put_text(why, "layer ");
             put_u32(why, i);
@@ -360,6 +434,8 @@ static const char *parse_setup(message_t *why)
             return why->text;
         }
         bind_layer(&state.layers[i], &records[i]);
+        state.residual =
+            state.residual || records[i].kind == TRAIN_KIND_ADD || records[i].input_ref != (int32_t)i;
         if (state.first_trained < 0 && records[i].kind != TRAIN_KIND_AVGPOOL &&
             (records[i].train_bias || records[i].train_channels > 0)) {
             state.first_trained = (int32_t)i;
@@ -383,28 +459,33 @@ static const char *parse_setup(message_t *why)
 /* Trained weights of a layer (the deferred buffer holds them first, then its biases). */
 static uint32_t trained_weights(const layer_record_t *r)
 {
-    const uint32_t per_channel =
-        r->kind == TRAIN_KIND_DEPTHWISE ? (uint32_t)(r->kernel_h * r->kernel_w) : (uint32_t)r->out_c;
-    return r->kind == TRAIN_KIND_AVGPOOL ? 0u : per_channel * (uint32_t)r->train_channels;
+    const uint32_t kernel = (uint32_t)(r->kernel_h * r->kernel_w);
+    const uint32_t per_channel = r->kind == TRAIN_KIND_DEPTHWISE ? kernel
+                                 : r->kind == TRAIN_KIND_CONV    ? kernel * (uint32_t)r->out_c
+                                                                 : (uint32_t)r->out_c;
+    return r->kind == TRAIN_KIND_AVGPOOL || r->kind == TRAIN_KIND_ADD
+               ? 0u
+               : per_channel * (uint32_t)r->train_channels;
 }
 
 static uint32_t deferred_count(const layer_t *layer)
 {
     const layer_record_t *r = layer->record;
-    return r->kind == TRAIN_KIND_AVGPOOL ? 0u
-                                         : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
+    return r->kind == TRAIN_KIND_AVGPOOL || r->kind == TRAIN_KIND_ADD
+               ? 0u
+               : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
 }
 
 /* Bytes of the saved input channels of layer i: a layer in backward's reach that trains weights
  * keeps its first R input channels, int8 [P][R]; layer 0 reads the chain's input in place (the
  * input block or the engine's tensor, unchanged through the step), bias-only and frozen layers
- * keep none. */
+ * keep none, nor does a residual chain (it keeps every activation whole). */
 static uint32_t saved_input_bytes(uint32_t i)
 {
     const layer_t *layer = &state.layers[i];
     const layer_record_t *r = layer->record;
     const bool reached = (int32_t)i >= state.first_trained;
-    return reached && i > 0 && r->kind != TRAIN_KIND_AVGPOOL && r->train_channels > 0
+    return reached && i > 0 && !state.residual && r->kind != TRAIN_KIND_AVGPOOL && r->train_channels > 0
                ? (uint32_t)layer->positions * (uint32_t)r->train_channels
                : 0u;
 }
@@ -449,11 +530,34 @@ static uint32_t plan_scratch(bool assign, uint32_t offset)
     return forward_bytes > gradient_bytes ? forward_bytes : gradient_bytes;
 }
 
+static uint32_t plan_arena_residual(bool assign);
+
+/* Backward visits the readers of an activation from the last layer down, an add's first operand
+ * before its second: is layer i's read of activation m (as the add's second operand: `skip`) the
+ * first one visited? It writes that gradient; later readers add to it. */
+static bool first_reader(int32_t i, int32_t m, bool skip)
+{
+    const layer_record_t *r = state.layers[i].record;
+    if (skip && r->input_ref == m) {
+        return false;
+    }
+    for (int32_t j = i + 1; j < (int32_t)state.num_layers; j++) {
+        const layer_record_t *later = state.layers[j].record;
+        if (later->input_ref == m || (later->kind == TRAIN_KIND_ADD && later->skip_ref == m)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Arena plan (harness/training/setup.py arena_layout): image, input, per layer the saved input
  * channels and the clip mask, the logits, the scratch block (forward buffers, then gradients),
  * and without operator reordering the deferred updates; each block 8-byte aligned. */
 static uint32_t plan_arena(bool assign)
 {
+    if (state.residual) {
+        return plan_arena_residual(assign);
+    }
     uint32_t offset = align8(state.total);
     const bool from_backbone = (state.header->flags & TRAIN_FLAG_INPUT_FROM_BACKBONE) != 0;
     if (assign) {
@@ -484,7 +588,153 @@ static uint32_t plan_arena(bool assign)
     return offset;
 }
 
+/* Residual chains (docs/training_spec.md section 4): image, input, every activation and its clip
+ * mask (an activation may have several readers: none is reused), then one
+ * gradient buffer per activation backward reaches (a[t+1] .. a[n], layer i's output gradient is
+ * a[i+1]'s), then `scratch` for the largest input gradient computed, then the deferred updates. */
+static uint32_t plan_arena_residual(bool assign)
+{
+    uint32_t offset = align8(state.total);
+    const bool from_backbone = (state.header->flags & TRAIN_FLAG_INPUT_FROM_BACKBONE) != 0;
+    if (assign) {
+        state.input = from_backbone ? NULL : (int8_t *)(arena + offset);
+    }
+    offset += from_backbone ? 0u : align8((uint32_t)state.input_size);
+    for (uint32_t i = 0; i < state.num_layers; i++) { /* every activation whole, then its clip mask */
+        const uint32_t out = align8((uint32_t)state.layers[i].out_size), mask = mask_bytes(i);
+        if (assign) {
+            state.layers[i].out = (int8_t *)(arena + offset);
+            state.layers[i].saved = NULL; /* the updates read the kept activation in place */
+            state.layers[i].mask = mask ? arena + offset + out : NULL;
+        }
+        offset += out + align8(mask);
+    }
+    uint32_t largest_input = 0;
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        layer_t *layer = &state.layers[i];
+        if (assign) {
+            layer->grad = (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset) : NULL;
+        }
+        offset += (int32_t)i >= state.first_trained ? align8(4u * (uint32_t)layer->out_size) : 0u;
+        const layer_record_t *r = layer->record;
+        if ((int32_t)i >= state.first_trained && r->kind != TRAIN_KIND_ADD &&
+            r->input_ref > state.first_trained && !first_reader((int32_t)i, r->input_ref, false)) {
+            const uint32_t bytes = align8(4u * (uint32_t)(layer->positions * r->in_c));
+            largest_input = bytes > largest_input ? bytes : largest_input;
+        }
+    }
+    if (assign) {
+        state.scratch = largest_input ? (float *)(void *)(arena + offset) : NULL;
+    }
+    offset += largest_input;
+    for (uint32_t i = 0; i < state.num_layers; i++) {
+        const uint32_t count =
+            (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
+        if (assign) {
+            state.layers[i].deferred = count ? (float *)(void *)(arena + offset) : NULL;
+        }
+        offset += align8(4u * count);
+    }
+    return offset;
+}
+
 /* ---------------------------------------------------------------- forward */
+
+/* Activation m: 0 the chain's input, else layer m-1's output. */
+static const int8_t *activation(int32_t m)
+{
+    return m == 0 ? state.chain_input : state.layers[m - 1].out;
+}
+
+static int32_t tap(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t size);
+
+/* Weight (tap j*KH*KW + kh*KW + kw, input channel k) of a conv: the trained columns where they are
+ * split off, else the array. */
+static int32_t conv_weight(const layer_t *layer, int32_t tap_index, int32_t k)
+{
+    return k < layer->record->train_channels ? layer->trained[tap_index * layer->trained_stride + k]
+                                             : layer->weights[tap_index * layer->record->in_c + k];
+}
+
+/* hil_conv2d_s8's arithmetic on split weights: the int32 sums wrap, so their order does not
+ * matter; then bias, requantization, zero point and clamp as the kernel. */
+static void conv_forward_split(const layer_t *layer, const int8_t *x)
+{
+    const layer_record_t *r = layer->record;
+    for (int32_t oh = 0; oh < layer->out_h; oh++) {
+        for (int32_t ow = 0; ow < layer->out_w; ow++) {
+            for (int32_t j = 0; j < r->out_c; j++) {
+                int32_t acc = 0;
+                for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+                    const int32_t ih = tap(oh, kh, r->stride, layer->pad_h, r->in_h);
+                    for (int32_t kw = 0; ih >= 0 && kw < r->kernel_w; kw++) {
+                        const int32_t iw = tap(ow, kw, r->stride, layer->pad_w, r->in_w);
+                        if (iw < 0) {
+                            continue;
+                        }
+                        const int8_t *in = x + (ih * r->in_w + iw) * r->in_c;
+                        const int32_t tap_index = (j * r->kernel_h + kh) * r->kernel_w + kw;
+                        for (int32_t k = 0; k < r->in_c; k++) {
+                            acc = hil_wrap_add(acc, conv_weight(layer, tap_index, k) *
+                                                        ((int32_t)in[k] - r->input_zp));
+                        }
+                    }
+                }
+                acc = hil_wrap_add(acc, layer->bias[j]);
+                acc = hil_mbqm(acc, layer->multiplier[j], layer->shift[j]);
+                acc = hil_wrap_add(acc, r->output_zp);
+                layer->out[(oh * layer->out_w + ow) * r->out_c + j] =
+                    (int8_t)hil_clamp_i32(acc, r->act_min, r->act_max);
+            }
+        }
+    }
+}
+
+static void conv_forward(const layer_t *layer, const int8_t *x)
+{
+    if (weights_split(layer->record)) {
+        conv_forward_split(layer, x);
+        return;
+    }
+    const layer_record_t *r = layer->record;
+    const hil_conv_params_t params = {.stride_h = r->stride,
+                                      .stride_w = r->stride,
+                                      .dilation_h = 1,
+                                      .dilation_w = 1,
+                                      .pad_h = layer->pad_h,
+                                      .pad_w = layer->pad_w,
+                                      .depth_multiplier = 1,
+                                      .input_offset = -r->input_zp,
+                                      .output_offset = r->output_zp,
+                                      .act_min = r->act_min,
+                                      .act_max = r->act_max};
+    const hil_requant_t requant = {layer->multiplier, layer->shift, 1};
+    const hil_dims_t dims = {1, r->in_h, r->in_w, r->in_c};
+    const hil_dims_t filter_dims = {r->out_c, r->kernel_h, r->kernel_w, r->in_c};
+    const hil_dims_t out_dims = {1, layer->out_h, layer->out_w, r->out_c};
+    (void)hil_conv2d_s8(&params, &requant, &dims, x, &filter_dims, layer->weights, layer->bias, &out_dims,
+                        layer->out);
+}
+
+/* TFLM int8 ADD of a[input_ref] (x) and a[skip_ref]; multipliers/shifts: input 1, input 2, output. */
+static void add_forward(const layer_t *layer, const int8_t *x)
+{
+    const layer_record_t *r = layer->record;
+    const hil_add_params_t params = {.input1_offset = -r->input_zp,
+                                     .input2_offset = -r->skip_zp,
+                                     .output_offset = r->output_zp,
+                                     .left_shift = 20,
+                                     .input1_multiplier = layer->multiplier[0],
+                                     .input1_shift = layer->shift[0],
+                                     .input2_multiplier = layer->multiplier[1],
+                                     .input2_shift = layer->shift[1],
+                                     .output_multiplier = layer->multiplier[2],
+                                     .output_shift = layer->shift[2],
+                                     .act_min = r->act_min,
+                                     .act_max = r->act_max};
+    const hil_shape_t shape = {1, {layer->out_size}};
+    (void)hil_add_s8(&params, &shape, x, &shape, activation(r->skip_ref), &shape, layer->out);
+}
 
 /* Weight (j, k) of a dense layer: the trained columns where they are split off, else the array. */
 static int32_t dense_weight(const layer_t *layer, int32_t j, int32_t k)
@@ -538,12 +788,16 @@ static void save_mask(const layer_t *layer)
 
 static void forward(void)
 {
-    const int8_t *x = state.chain_input;
     for (uint32_t i = 0; i < state.num_layers; i++) {
         layer_t *layer = &state.layers[i];
         const layer_record_t *r = layer->record;
+        const int8_t *x = activation(r->input_ref);
         save_input_channels(layer, x);
-        if (r->kind == TRAIN_KIND_DENSE && weights_split(r)) {
+        if (r->kind == TRAIN_KIND_CONV) {
+            conv_forward(layer, x);
+        } else if (r->kind == TRAIN_KIND_ADD) {
+            add_forward(layer, x);
+        } else if (r->kind == TRAIN_KIND_DENSE && weights_split(r)) {
             dense_forward_split(layer, x);
         } else if (r->kind == TRAIN_KIND_DENSE) {
             const hil_fc_params_t params = {.input_offset = -r->input_zp,
@@ -584,7 +838,6 @@ static void forward(void)
             (void)hil_avgpool_s8(&params, &in_dims, x, &out_dims, layer->out);
         }
         save_mask(layer);
-        x = layer->out;
     }
 }
 
@@ -795,6 +1048,80 @@ static void depthwise_update(layer_t *layer, const int8_t *x, int32_t x_stride, 
     bias_update(layer, qas);
 }
 
+/* Conv dL/dx with the weights of the forward pass: output positions row-major, kernel rows and
+ * columns, output channels, input channels (docs/training_spec.md 5.2). */
+static void conv_input_gradient(const layer_t *layer, float *grad_in)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t cin = r->in_c, cout = r->out_c;
+    for (int32_t e = 0; e < layer->positions * cin; e++) {
+        grad_in[e] = 0.0f;
+    }
+    for (int32_t oh = 0; oh < layer->out_h; oh++) {
+        for (int32_t ow = 0; ow < layer->out_w; ow++) {
+            const float *g = layer->grad + (oh * layer->out_w + ow) * cout;
+            for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+                const int32_t ih = tap(oh, kh, r->stride, layer->pad_h, r->in_h);
+                for (int32_t kw = 0; ih >= 0 && kw < r->kernel_w; kw++) {
+                    const int32_t iw = tap(ow, kw, r->stride, layer->pad_w, r->in_w);
+                    if (iw < 0) {
+                        continue;
+                    }
+                    float *row = grad_in + (ih * r->in_w + iw) * cin;
+                    for (int32_t j = 0; j < cout; j++) {
+                        const float scaled = g[j] * layer->weight_scales[j];
+                        const int32_t tap_index = (j * r->kernel_h + kh) * r->kernel_w + kw;
+                        for (int32_t k = 0; k < cin; k++) {
+                            row[k] = row[k] + scaled * (float)conv_weight(layer, tap_index, k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Conv: A[j][kh][kw][k] for the first R input channels sums, over output positions row-major, the
+ * taps inside the input. */
+static void conv_update(layer_t *layer, const int8_t *x, int32_t x_stride, bool qas)
+{
+    const layer_record_t *r = layer->record;
+    const int32_t cout = r->out_c, trained = r->train_channels;
+    for (int32_t j = 0; j < cout; j++) {
+        const float s_w = layer->weight_scales[j];
+        for (int32_t kh = 0; kh < r->kernel_h; kh++) {
+            for (int32_t kw = 0; kw < r->kernel_w; kw++) {
+                const int32_t tap_index = (j * r->kernel_h + kh) * r->kernel_w + kw;
+                for (int32_t k = 0; k < trained; k++) {
+                    float acc = 0.0f;
+                    for (int32_t oh = 0; oh < layer->out_h; oh++) {
+                        const int32_t ih = tap(oh, kh, r->stride, layer->pad_h, r->in_h);
+                        for (int32_t ow = 0; ih >= 0 && ow < layer->out_w; ow++) {
+                            const int32_t iw = tap(ow, kw, r->stride, layer->pad_w, r->in_w);
+                            if (iw < 0) {
+                                continue;
+                            }
+                            acc = acc +
+                                  layer->grad[(oh * layer->out_w + ow) * cout + j] *
+                                      (float)((int32_t)x[(ih * r->in_w + iw) * x_stride + k] - r->input_zp);
+                        }
+                    }
+                    float scaled = acc * layer->input_scale;
+                    scaled = qas ? scaled / s_w : scaled * s_w;
+                    if (layer->deferred) {
+                        layer->deferred[tap_index * trained + k] = scaled;
+                        continue;
+                    }
+                    int8_t *weight = &layer->trained[tap_index * layer->trained_stride + k];
+                    *weight = saturate_int8((int32_t)*weight -
+                                            weight_step(layer, layer->lr * scaled, tap_index * trained + k));
+                }
+            }
+        }
+    }
+    bias_update(layer, qas);
+}
+
 static void bias_update(layer_t *layer, bool qas)
 {
     const layer_record_t *r = layer->record;
@@ -849,14 +1176,118 @@ static void apply_deferred(layer_t *layer)
             }
         }
     }
+    const int32_t taps = r->kind == TRAIN_KIND_CONV ? r->out_c * r->kernel_h * r->kernel_w : 0;
+    for (int32_t e = 0; e < taps * r->train_channels; e++) { /* conv: [Cout][KH][KW][R] */
+        apply_weight(layer,
+                     &layer->trained[(e / r->train_channels) * layer->trained_stride + e % r->train_channels],
+                     e, layer->deferred[e]);
+    }
     for (int32_t j = 0; r->train_bias && j < r->out_c; j++) {
         apply_bias(layer, j, layer->deferred[trained_weights(r) + (uint32_t)j]);
+    }
+}
+
+/* Gacc[e] = Gacc[e] + g[e]: an input gradient into the gradient of the activation read. */
+static void accumulate(float *into, const float *g, int32_t count)
+{
+    for (int32_t e = 0; e < count; e++) {
+        into[e] = into[e] + g[e];
+    }
+}
+
+/* An add's gradient to an operand: written by its first reader, added by the others. */
+static void pass_gradient(float *into, const float *g, int32_t count, bool first)
+{
+    if (first) {
+        memcpy(into, g, (size_t)count * sizeof *into);
+        return;
+    }
+    accumulate(into, g, count);
+}
+
+/* A layer's input gradient into grad_in (residual chains: `scratch`; weights before its update), then
+ * its update from x (the saved input channels, or the input in place; row stride x_stride). */
+static void backward_through(layer_t *layer, const int8_t *x, int32_t x_stride, float *grad_in, bool qas)
+{
+    const int32_t kind = layer->record->kind;
+    if (kind == TRAIN_KIND_AVGPOOL) {
+        if (grad_in) {
+            avgpool_backward(layer, grad_in);
+        }
+        return;
+    }
+    dense_mask(layer);
+    if (grad_in) {
+        if (kind == TRAIN_KIND_CONV) {
+            conv_input_gradient(layer, grad_in);
+        } else if (kind == TRAIN_KIND_DEPTHWISE) {
+            depthwise_input_gradient(layer, grad_in);
+        } else {
+            dense_input_gradient(layer, grad_in);
+        }
+    }
+    if (kind == TRAIN_KIND_CONV) {
+        conv_update(layer, x, x_stride, qas);
+    } else if (kind == TRAIN_KIND_DEPTHWISE) {
+        depthwise_update(layer, x, x_stride, qas);
+    } else {
+        dense_update(layer, x, x_stride, qas);
+    }
+}
+
+/* Residual chains: every activation backward reaches has its own gradient, summed over its readers
+ * (the later layers, visited first): the first writes it, in place where it computes an input
+ * gradient; the others compute theirs in `scratch` and add. */
+static void backward_residual(void)
+{
+    const bool qas = (state.header->flags & TRAIN_FLAG_QAS) != 0;
+    const int32_t t = state.first_trained, n = (int32_t)state.num_layers;
+    for (int32_t i = t; i < n - 1; i++) {
+        for (int32_t e = 0; e < state.layers[i].out_size; e++) {
+            state.layers[i].grad[e] = 0.0f;
+        }
+    }
+    for (int32_t i = n - 1; i >= t; i--) {
+        layer_t *layer = &state.layers[i];
+        const layer_record_t *r = layer->record;
+        const int32_t in_size = layer->positions * r->in_c;
+        if (r->kind == TRAIN_KIND_ADD) {
+            dense_mask(layer);
+            if (r->input_ref > t) {
+                pass_gradient(state.layers[r->input_ref - 1].grad, layer->grad, in_size,
+                              first_reader(i, r->input_ref, false));
+            }
+            if (r->skip_ref > t) {
+                pass_gradient(state.layers[r->skip_ref - 1].grad, layer->grad, in_size,
+                              first_reader(i, r->skip_ref, true));
+            }
+            continue;
+        }
+        const bool needed = r->input_ref > t, first = needed && first_reader(i, r->input_ref, false);
+        float *into = needed ? state.layers[r->input_ref - 1].grad : NULL;
+        backward_through(layer, activation(r->input_ref), r->in_c,
+                         first    ? into
+                         : needed ? state.scratch
+                                  : NULL,
+                         qas);
+        if (needed && !first) {
+            accumulate(into, state.scratch, in_size);
+        }
+    }
+    for (int32_t i = 0; i < n; i++) {
+        if (state.layers[i].deferred) {
+            apply_deferred(&state.layers[i]);
+        }
     }
 }
 
 /* Layer by layer from the output: each gradient is applied as soon as it exists. */
 static void backward(void)
 {
+    if (state.residual) {
+        backward_residual();
+        return;
+    }
     const bool qas = (state.header->flags & TRAIN_FLAG_QAS) != 0;
     for (int32_t i = (int32_t)state.num_layers - 1; i >= state.first_trained; i--) {
         layer_t *layer = &state.layers[i];
@@ -869,6 +1300,10 @@ static void backward(void)
             if (grad_in) {
                 avgpool_backward(layer, grad_in);
             }
+            continue;
+        }
+        if (layer->record->kind == TRAIN_KIND_CONV) {
+            backward_through(layer, x, x_stride, grad_in, qas);
             continue;
         }
         dense_mask(layer);

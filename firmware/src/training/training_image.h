@@ -17,6 +17,10 @@ enum {
     TRAIN_KIND_AVGPOOL = 2,
     /* stride 1 or 2, SAME padding, depth multiplier 1 */
     TRAIN_KIND_DEPTHWISE = 3,
+    /* k x k full convolution (OHWI weights), stride 1 or 2, SAME padding */
+    TRAIN_KIND_CONV = 4,
+    /* residual ADD of a[input_ref] and a[skip_ref] (TFLM int8 ADD) */
+    TRAIN_KIND_ADD = 5,
 };
 
 enum {
@@ -75,14 +79,17 @@ typedef struct {
     uint32_t off_multiplier;
     uint32_t off_shift;
     uint32_t off_weight_scales;
-    int32_t kernel_h;     /* depthwise */
-    int32_t kernel_w;     /* depthwise */
-    int32_t stride;       /* depthwise */
+    int32_t kernel_h;     /* depthwise, conv */
+    int32_t kernel_w;     /* depthwise, conv */
+    int32_t stride;       /* depthwise, conv */
     uint32_t flags;       /* TRAIN_RECORD_* */
     uint32_t off_trained; /* weights in the slot, dense, train_channels R > 0: int8 [Cout][R] */
+    int32_t input_ref;    /* the activation read: 0 the chain input, m the output of layer m-1 */
+    int32_t skip_ref;     /* add: the second operand's activation (as input_ref); 0 otherwise */
+    int32_t skip_zp;      /* add: the second operand's zero point; 0 otherwise */
 } layer_record_t;
 
 _Static_assert(sizeof(setup_header_t) == 64, "setup_header layout");
-_Static_assert(sizeof(layer_record_t) == 96, "layer_record layout");
+_Static_assert(sizeof(layer_record_t) == 108, "layer_record layout");
 
 #endif /* TRAINING_IMAGE_H */
