@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -50,6 +51,8 @@ class Contributions:
     accuracy: dict[Piece, float]
     steps: int
     validation_samples: int
+    seconds: float = 0.0  # what the measurement took (when it was made, for a cached one)
+    cached: bool = False
 
     def gain(self, piece: Piece) -> float:
         return self.accuracy[piece] - self.baseline
@@ -73,6 +76,8 @@ class Contributions:
             "baseline_accuracy": self.baseline,
             "steps_per_piece": self.steps,
             "validation_samples": self.validation_samples,
+            "seconds": round(self.seconds, 1),
+            "cached": self.cached,
             "pieces": [
                 {**asdict(piece), "accuracy": self.accuracy[piece], "gain": self.gain(piece)} for piece in self.accuracy
             ],
@@ -146,9 +151,10 @@ def measure_contributions(
         cached = _load(path, pieces, steps)
         if cached is not None:
             return cached
+    started = time.perf_counter()
     baseline = trained_accuracy(with_piece(setup, None), split, steps)
     accuracy = {piece: trained_accuracy(with_piece(setup, piece), split, steps) for piece in pieces}
-    result = Contributions(baseline, accuracy, steps, len(split[3]))
+    result = Contributions(baseline, accuracy, steps, len(split[3]), time.perf_counter() - started)
     if path is not None:
         _store(path, result)
     return result
@@ -176,7 +182,9 @@ def _load(path: Path, pieces: list[Piece], steps: int) -> Contributions | None:
         }
         if list(accuracy) != pieces or data["steps_per_piece"] != steps:
             return None
-        return Contributions(float(data["baseline_accuracy"]), accuracy, steps, int(data["validation_samples"]))
+        return Contributions(
+            float(data["baseline_accuracy"]), accuracy, steps, int(data["validation_samples"]), data["seconds"], True
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

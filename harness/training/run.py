@@ -437,11 +437,10 @@ def measured_plan(
     samples with the run's arithmetic (cached in the user cache directory)."""
     analysed = task.setup.copy()
     analysed.stochastic_rounding, analysed.rounding_seed = stochastic_rounding, seed
-    started = time.perf_counter()
     contributions = measure_contributions(analysed, task.train_x, task.train_y, PLAN_RATIOS, cache=default_cache())
     say(
-        f"contribution analysis (host reference, {len(contributions.accuracy)} pieces, "
-        f"{contributions.steps} steps each): {time.perf_counter() - started:.1f} s"
+        f"contribution analysis (host reference, {len(contributions.accuracy)} pieces, {contributions.steps} steps "
+        f"each): {'cached, measured in' if contributions.cached else 'measured in'} {contributions.seconds:.1f} s"
     )
     return plan_sparse_update(
         setup, plan.static_bytes, plan.budget, plan.arena_capacity, plan.stack_reserve, contributions
