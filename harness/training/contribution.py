@@ -27,7 +27,7 @@ import numpy as np
 
 from ..resources import user_cache_dir
 from .reference import TrainingReference
-from .setup import PARAMETRIC, TrainSetup, pack
+from .setup import PARAMETRIC, TrainingSetupError, TrainSetup, pack
 
 ANALYSIS_STEPS = 200  # per piece: long enough that the head alone moves off chance on the VWW task
 # Batch-1 SGD oscillates: one piece's accuracy is the mean of this many checkpoints spread over
@@ -125,6 +125,11 @@ def with_piece(setup: TrainSetup, piece: Piece | None) -> TrainSetup:
 
 def validation_split(samples: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
     """(train x, train y, validation x, validation y): the last quarter of the training set validates."""
+    if len(labels) < 2:
+        raise TrainingSetupError(
+            f"the contribution analysis needs at least 2 training samples (one to validate), got "
+            f"{len(labels)}: more --train-samples, or --plan parameters"
+        )
     held = max(len(labels) // 4, 1)
     return samples[:-held], labels[:-held], samples[-held:], labels[-held:]
 

@@ -8,6 +8,7 @@ import pytest
 
 from harness.training.contribution import Contributions, candidate_pieces, measure_contributions, with_piece
 from harness.training.planner import PLAN_RATIOS, evaluate, plan_sparse_update
+from harness.training.setup import TrainingSetupError
 from harness.training.toy import toy_data, toy_depthwise_setup, toy_setup
 
 STATIC = 20000
@@ -100,3 +101,10 @@ def test_each_piece_trains_alone_with_the_head():
         (False, 0),
         (True, 12),
     ]
+
+
+def test_an_analysis_with_nothing_to_validate_on_is_refused_naming_the_way_out():
+    setup = toy_setup()
+    x, y = toy_data(setup, 1)
+    with pytest.raises(TrainingSetupError, match=r"at least 2 training samples .* got 1: .*--plan parameters"):
+        measure_contributions(setup, x, y, PLAN_RATIOS, steps=4)
