@@ -27,7 +27,7 @@ from harness.training.device import TRAINING_ARENA_BYTES
 from harness.training.planner import PLAN_RATIOS, Plan, plan_sparse_update
 from harness.training.run import make_task, task_setup
 
-STATIC_BYTES = 78560  # the training firmware's static data (TRAIN_BEGIN reports it)
+STATIC_BYTES = 78648  # the training firmware's static data (TRAIN_BEGIN reports it; docs/training.md)
 BUDGETS = (256 * 1024, 141 * 1024)
 
 

@@ -325,21 +325,40 @@ def pack(setup: TrainSetup) -> bytes:
     return header + b"".join(records) + bytes(data)
 
 
+def saved_input_bytes(setup: TrainSetup, index: int) -> int:
+    """The input channels layer `index` keeps for its weight gradient (training.c saved_input_bytes):
+    int8 [P][R] for a layer backward reaches that trains R > 0 input channels' weights; layer 0
+    reads the chain's input in place, bias-only and frozen layers keep nothing."""
+    layer, first = setup.layers[index], setup.first_trained()
+    reached = index >= (len(setup.layers) - 1 if first is None else first)
+    return layer.positions * layer.train_channels if reached and index > 0 and layer.kind in PARAMETRIC else 0
+
+
+def mask_bytes(setup: TrainSetup, index: int) -> int:
+    """Layer `index`'s clip mask, one bit per output element, if backward reaches it (training.c mask_bytes)."""
+    layer, first = setup.layers[index], setup.first_trained()
+    reached = index >= (len(setup.layers) - 1 if first is None else first)
+    return (layer.out_size + 7) // 8 if reached and layer.kind in PARAMETRIC else 0
+
+
 def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
-    """The device's arena plan (training.c plan_arena), byte for byte: the setup image, every
-    activation (int8, all kept for backward), and two float32 gradient buffers of the largest
-    layer output the backward pass reaches, used alternately. Each block is rounded up to 8 bytes."""
+    """The device's arena plan (training.c plan_arena), byte for byte: the setup image, the input,
+    what backward reads (each layer's saved input channels and clip mask, the logits), and one
+    scratch block reused by liveness: first the forward pass's activations (a layer's input and
+    output are all it holds, so two buffers of the largest alternate), then backward's two float32
+    gradient buffers of the largest reached output. Each block is rounded up to 8 bytes."""
+    layers = setup.layers
     layout = {"setup": _align(blob_bytes, 8), "input": 0 if setup.input_from_backbone else _align(setup.input_size, 8)}
-    layout["activations"] = sum(_align(layer.out_size, 8) for layer in setup.layers)
+    layout["saved_inputs"] = sum(_align(saved_input_bytes(setup, i), 8) for i in range(len(layers)))
+    layout["masks"] = sum(_align(mask_bytes(setup, i), 8) for i in range(len(layers)))
+    layout["logits"] = _align(layers[-1].out_size, 8)
+    inner = layers[:-1]  # the last layer writes the logits block
+    layout["forward_buffers"] = min(len(inner), 2) * max((_align(layer.out_size, 8) for layer in inner), default=0)
     first = setup.first_trained()
-    reached = setup.layers[-1:] if first is None else setup.layers[first:]  # the loss needs the last
-    # By liveness: layer i's output gradient and its input gradient are all backward holds at
-    # once, so two buffers of the largest size alternate (one when only the last layer is reached).
+    reached = layers[-1:] if first is None else layers[first:]  # the loss needs the last
     layout["gradients"] = min(len(reached), 2) * max(_align(4 * layer.out_size, 8) for layer in reached)
-    layout["deferred"] = (
-        sum(_align(4 * layer.trained_parameters, 8) for layer in setup.layers) if setup.defer_updates else 0
-    )
-    layout["total"] = (
-        layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"] + layout["deferred"]
-    )
+    layout["scratch"] = max(layout["forward_buffers"], layout["gradients"])
+    layout["deferred"] = sum(_align(4 * layer.trained_parameters, 8) for layer in layers) if setup.defer_updates else 0
+    parts = ("setup", "input", "saved_inputs", "masks", "logits", "scratch", "deferred")
+    layout["total"] = sum(layout[name] for name in parts)
     return layout

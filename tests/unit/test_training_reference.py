@@ -45,7 +45,9 @@ def test_pack_records_offsets_and_the_arena_plan_counts_every_block():
     weights_at = setup.offsets[(0, "weights")]
     assert image[weights_at : weights_at + setup.layers[0].weights.size] == setup.layers[0].weights.tobytes()
     layout = arena_layout(setup, len(image))
-    assert layout["total"] == layout["setup"] + layout["input"] + layout["activations"] + layout["gradients"]
+    parts = ("setup", "input", "saved_inputs", "masks", "logits", "scratch", "deferred")
+    assert layout["total"] == sum(layout[name] for name in parts)
+    assert layout["scratch"] == max(layout["forward_buffers"], layout["gradients"])
     assert layout["setup"] >= len(image) and layout["setup"] % 8 == 0
 
 

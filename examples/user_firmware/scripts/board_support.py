@@ -58,5 +58,5 @@ env.BuildSources(  # noqa: F821
 env.BuildSources(  # noqa: F821
     os.path.join("$BUILD_DIR", "engine"),
     os.path.join(FIRMWARE, "src"),
-    src_filter=["-<*>", "+<engine/engine.c>", "+<engine/ops.c>", "+<kernels/>"],
+    src_filter=["-<*>", "+<engine/engine.c>", "+<engine/engine_runner.c>", "+<engine/ops.c>", "+<kernels/>"],
 )

@@ -4,9 +4,8 @@
  * region. */
 #include "engine_adapter.h"
 
-#include <string.h>
-
 #include "engine/engine.h"
+#include "engine/engine_runner.h"
 
 extern const char hil_example_model_sha256[];
 extern const uint8_t hil_example_model[];
@@ -16,43 +15,21 @@ extern uint8_t hil_example_arena[];
 
 static engine_model_t model;
 
-static uint8_t dtype_of(uint8_t engine_type)
-{
-    return engine_type == ENGINE_TYPE_INT8      ? HIL_DTYPE_INT8
-           : engine_type == ENGINE_TYPE_FLOAT32 ? HIL_DTYPE_FLOAT32
-                                                : HIL_DTYPE_INT32;
-}
-
-static uint16_t io_index(uint32_t position)
-{
-    uint16_t index;
-    engine_model_read(&model, model.header.io_offset + 2u * position, &index, sizeof index);
-    return index;
-}
-
-static int describe(uint16_t tensor_index, hil_tensor_t *out)
-{
-    engine_tensor_t tensor = engine_tensor(&model, tensor_index);
-    out->dtype = dtype_of(tensor.type);
-    out->rank = tensor.rank;
-    memcpy(out->dims, tensor.dims, sizeof out->dims);
-    out->scale = tensor.scale;
-    out->zero_point = tensor.zero_point;
-    out->data = engine_tensor_data(&model, &tensor);
-    out->bytes = tensor.bytes;
-    return out->data ? 0 : -1;
-}
-
 static int input(void *context, uint32_t index, hil_tensor_t *tensor)
 {
     (void)context;
-    return describe(io_index(index), tensor);
+    return index < model.header.num_inputs
+               ? engine_describe_tensor(&model, engine_io_tensor(&model, index), tensor)
+               : -1;
 }
 
 static int output(void *context, uint32_t index, hil_tensor_t *tensor)
 {
     (void)context;
-    return describe(io_index(model.header.num_inputs + index), tensor);
+    return index < model.header.num_outputs
+               ? engine_describe_tensor(&model, engine_io_tensor(&model, model.header.num_inputs + index),
+                                        tensor)
+               : -1;
 }
 
 static uint16_t first_output_of(uint32_t op_index)
@@ -92,7 +69,7 @@ static int invoke(void *context)
         }
         hil_tensor_t out;
         uint16_t tensor = first_output_of(i);
-        if (describe(tensor, &out) != 0) {
+        if (engine_describe_tensor(&model, tensor, &out) != 0) {
             return -1;
         }
         perturb(i, &out);

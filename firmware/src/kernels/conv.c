@@ -43,6 +43,25 @@ static int32_t check_geometry(int32_t stride_h, int32_t stride_w, int32_t dilati
     return HIL_KERNEL_OK;
 }
 
+/* Grouped convolution (TFLite's): the filter's depth divides the input's, and the groups divide
+ * the output channels; sets the filters per group. */
+static int32_t conv_groups(const hil_dims_t *input_dims, const hil_dims_t *filter_dims,
+                           const hil_dims_t *output_dims, int32_t *filters_per_group)
+{
+    const int32_t output_depth = filter_dims->n;
+    const int32_t filter_input_depth = filter_dims->c;
+    if (output_dims->c != output_depth || filter_input_depth == 0 ||
+        input_dims->c % filter_input_depth != 0) {
+        return HIL_KERNEL_ERR_ARG;
+    }
+    const int32_t groups = input_dims->c / filter_input_depth;
+    if (output_depth % groups != 0) {
+        return HIL_KERNEL_ERR_ARG;
+    }
+    *filters_per_group = output_depth / groups;
+    return HIL_KERNEL_OK;
+}
+
 int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requant,
                       const hil_dims_t *input_dims, const int8_t *input, const hil_dims_t *filter_dims,
                       const int8_t *filter, const int32_t *bias, const hil_dims_t *output_dims,
@@ -60,23 +79,18 @@ int32_t hil_conv2d_s8(const hil_conv_params_t *params, const hil_requant_t *requ
     const int32_t batches = input_dims->n;
     const int32_t input_height = input_dims->h;
     const int32_t input_width = input_dims->w;
-    const int32_t input_depth = input_dims->c;
     const int32_t output_depth = filter_dims->n;
     const int32_t filter_height = filter_dims->h;
     const int32_t filter_width = filter_dims->w;
     const int32_t filter_input_depth = filter_dims->c;
     const int32_t output_height = output_dims->h;
     const int32_t output_width = output_dims->w;
-    if (output_dims->c != output_depth || filter_input_depth == 0 || input_depth % filter_input_depth != 0) {
+    int32_t filters_per_group;
+    if (conv_groups(input_dims, filter_dims, output_dims, &filters_per_group) != HIL_KERNEL_OK) {
         return HIL_KERNEL_ERR_ARG;
     }
-    const int32_t groups = input_depth / filter_input_depth;
-    if (output_depth % groups != 0) {
-        return HIL_KERNEL_ERR_ARG;
-    }
-    const int32_t filters_per_group = output_depth / groups;
 #if HIL_KERNELS_DSP
-    if (groups == 1 && hil_dsp_offset_ok(params->input_offset) &&
+    if (filters_per_group == output_depth && hil_dsp_offset_ok(params->input_offset) &&
         hil_dsp_act_ok(params->act_min, params->act_max) && hil_dsp_requant_ok(requant, output_depth)) {
         return hil_conv2d_s8_dsp(params, requant, input_dims, input, filter_dims, filter, bias, output_dims,
                                  output);
@@ -140,21 +154,16 @@ int32_t hil_conv2d_f32(const hil_conv_f32_params_t *params, const hil_dims_t *in
     const int32_t batches = input_dims->n;
     const int32_t input_height = input_dims->h;
     const int32_t input_width = input_dims->w;
-    const int32_t input_depth = input_dims->c;
     const int32_t output_depth = filter_dims->n;
     const int32_t filter_height = filter_dims->h;
     const int32_t filter_width = filter_dims->w;
     const int32_t filter_input_depth = filter_dims->c;
     const int32_t output_height = output_dims->h;
     const int32_t output_width = output_dims->w;
-    if (output_dims->c != output_depth || filter_input_depth == 0 || input_depth % filter_input_depth != 0) {
+    int32_t filters_per_group;
+    if (conv_groups(input_dims, filter_dims, output_dims, &filters_per_group) != HIL_KERNEL_OK) {
         return HIL_KERNEL_ERR_ARG;
     }
-    const int32_t groups = input_depth / filter_input_depth;
-    if (output_depth % groups != 0) {
-        return HIL_KERNEL_ERR_ARG;
-    }
-    const int32_t filters_per_group = output_depth / groups;
 
     int32_t batch, out_y, out_x, out_channel, filter_y, filter_x, in_channel;
     for (batch = 0; batch < batches; ++batch) {

@@ -9,9 +9,9 @@
 #if defined(HIL_MLPERF_TINY) && HIL_MLPERF_TINY
 
 #include <stdint.h>
-#include <string.h>
 
 #include "../engine/engine.h"
+#include "../engine/engine_runner.h"
 #include "hil_mlperf.h"
 #include "mlperf.h"
 
@@ -25,33 +25,21 @@
 static uint8_t pool[HIL_MLPERF_POOL_SIZE] __attribute__((aligned(16)));
 static engine_model_t model;
 
-static int describe(uint32_t position, hil_tensor_t *out)
-{
-    uint16_t index;
-    engine_model_read(&model, model.header.io_offset + 2u * position, &index, sizeof index);
-    engine_tensor_t tensor = engine_tensor(&model, index);
-    out->dtype = tensor.type == ENGINE_TYPE_INT8      ? HIL_DTYPE_INT8
-                 : tensor.type == ENGINE_TYPE_FLOAT32 ? HIL_DTYPE_FLOAT32
-                                                      : HIL_DTYPE_INT32;
-    out->rank = tensor.rank;
-    memcpy(out->dims, tensor.dims, sizeof out->dims);
-    out->scale = tensor.scale;
-    out->zero_point = tensor.zero_point;
-    out->data = engine_tensor_data(&model, &tensor);
-    out->bytes = tensor.bytes;
-    return out->data ? 0 : -1;
-}
-
 static int input(void *context, uint32_t index, hil_tensor_t *tensor)
 {
     (void)context;
-    return index < model.header.num_inputs ? describe(index, tensor) : -1;
+    return index < model.header.num_inputs
+               ? engine_describe_tensor(&model, engine_io_tensor(&model, index), tensor)
+               : -1;
 }
 
 static int output(void *context, uint32_t index, hil_tensor_t *tensor)
 {
     (void)context;
-    return index < model.header.num_outputs ? describe(model.header.num_inputs + index, tensor) : -1;
+    const uint32_t position = model.header.num_inputs + index;
+    return index < model.header.num_outputs
+               ? engine_describe_tensor(&model, engine_io_tensor(&model, position), tensor)
+               : -1;
 }
 
 static int invoke(void *context)

@@ -46,8 +46,10 @@ typedef struct {
     const float *weight_scales;
     int32_t positions, out_positions, out_size; /* input positions, output positions */
     int32_t out_h, out_w, pad_h, pad_w;         /* depthwise: SAME output size and padding */
-    int8_t *out;                                /* this layer's output activation, kept for backward */
-    float *grad;                                /* dL/d(output), or NULL where backward does not reach */
+    int8_t *out;     /* this layer's output: a forward buffer, reused (the last layer's: the logits block) */
+    float *grad;     /* dL/d(output), or NULL where backward does not reach */
+    int8_t *saved;   /* int8 [P][R]: the input channels the weight gradient reads, or NULL (in place) */
+    uint8_t *mask;   /* 1 bit per output: act_min < y < act_max; NULL where backward does not reach */
     float *deferred; /* TRAIN_FLAG_DEFER_UPDATES: the trained weights' then the biases' scaled gradients */
 } layer_t;
 
@@ -393,8 +395,63 @@ static uint32_t deferred_count(const layer_t *layer)
                                          : trained_weights(r) + (r->train_bias ? (uint32_t)r->out_c : 0u);
 }
 
-/* Arena plan (harness/training/setup.py arena_layout): image, input, every activation, then the
- * float gradient buffers backward needs; each block 8-byte aligned. */
+/* Bytes of the saved input channels of layer i: a layer in backward's reach that trains weights
+ * keeps its first R input channels, int8 [P][R]; layer 0 reads the chain's input in place (the
+ * input block or the engine's tensor, unchanged through the step), bias-only and frozen layers
+ * keep none. */
+static uint32_t saved_input_bytes(uint32_t i)
+{
+    const layer_t *layer = &state.layers[i];
+    const layer_record_t *r = layer->record;
+    const bool reached = (int32_t)i >= state.first_trained;
+    return reached && i > 0 && r->kind != TRAIN_KIND_AVGPOOL && r->train_channels > 0
+               ? (uint32_t)layer->positions * (uint32_t)r->train_channels
+               : 0u;
+}
+
+/* Bytes of layer i's clip mask: one bit per output element of a parametric layer backward reaches. */
+static uint32_t mask_bytes(uint32_t i)
+{
+    const layer_t *layer = &state.layers[i];
+    const bool reached = (int32_t)i >= state.first_trained;
+    return reached && layer->record->kind != TRAIN_KIND_AVGPOOL ? ((uint32_t)layer->out_size + 7u) / 8u : 0u;
+}
+
+/* The scratch block, by liveness: the forward pass holds only a layer's input and output, so the
+ * outputs of layers 0..n-2 alternate between two buffers of the largest (one for a two-layer
+ * chain); once the forward pass is done they are dead (backward reads the saved channels, masks
+ * and logits), and backward's gradient buffers take the same bytes. Its two float32 buffers of
+ * the largest reached output alternate, the last layer's output gradient in the first (one
+ * buffer when only the last layer is reached). Returns the block's size. */
+static uint32_t plan_scratch(bool assign, uint32_t offset)
+{
+    const uint32_t n = state.num_layers;
+    uint32_t largest_out = 0;
+    for (uint32_t i = 0; i + 1u < n; i++) {
+        const uint32_t bytes = align8((uint32_t)state.layers[i].out_size);
+        largest_out = bytes > largest_out ? bytes : largest_out;
+    }
+    const uint32_t forward_bytes = (n - 1u > 2u ? 2u : n - 1u) * largest_out;
+    uint32_t largest = 0;
+    for (uint32_t i = (uint32_t)state.first_trained; i < n; i++) {
+        const uint32_t bytes = align8(4u * (uint32_t)state.layers[i].out_size);
+        largest = bytes > largest ? bytes : largest;
+    }
+    const uint32_t gradient_bytes = ((int32_t)n - state.first_trained > 1 ? 2u : 1u) * largest;
+    for (uint32_t i = 0; assign && i < n; i++) {
+        if (i + 1u < n) {
+            state.layers[i].out = (int8_t *)(arena + offset + (i % 2u) * largest_out);
+        }
+        const uint32_t parity = (n - 1u - i) % 2u;
+        state.layers[i].grad =
+            (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset + parity * largest) : NULL;
+    }
+    return forward_bytes > gradient_bytes ? forward_bytes : gradient_bytes;
+}
+
+/* Arena plan (harness/training/setup.py arena_layout): image, input, per layer the saved input
+ * channels and the clip mask, the logits, the scratch block (forward buffers, then gradients),
+ * and without operator reordering the deferred updates; each block 8-byte aligned. */
 static uint32_t plan_arena(bool assign)
 {
     uint32_t offset = align8(state.total);
@@ -404,26 +461,18 @@ static uint32_t plan_arena(bool assign)
     }
     offset += from_backbone ? 0u : align8((uint32_t)state.input_size);
     for (uint32_t i = 0; i < state.num_layers; i++) {
+        const uint32_t saved = saved_input_bytes(i), mask = mask_bytes(i);
         if (assign) {
-            state.layers[i].out = (int8_t *)(arena + offset);
+            state.layers[i].saved = saved ? (int8_t *)(arena + offset) : NULL;
+            state.layers[i].mask = mask ? arena + offset + align8(saved) : NULL;
         }
-        offset += align8((uint32_t)state.layers[i].out_size);
+        offset += align8(saved) + align8(mask);
     }
-    /* Gradients by liveness: backward needs only layer i's output gradient and its input
-     * gradient at once, so two buffers of the largest size alternate (one when only the last
-     * layer is reached), the last layer's output gradient in the first. */
-    uint32_t largest = 0;
-    for (uint32_t i = (uint32_t)state.first_trained; i < state.num_layers; i++) {
-        const uint32_t bytes = align8(4u * (uint32_t)state.layers[i].out_size);
-        largest = bytes > largest ? bytes : largest;
+    if (assign) {
+        state.layers[state.num_layers - 1u].out = (int8_t *)(arena + offset);
     }
-    const uint32_t buffers = (int32_t)state.num_layers - state.first_trained > 1 ? 2u : 1u;
-    for (uint32_t i = 0; assign && i < state.num_layers; i++) {
-        const uint32_t parity = (state.num_layers - 1u - i) % 2u;
-        state.layers[i].grad =
-            (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset + parity * largest) : NULL;
-    }
-    offset += buffers * largest;
+    offset += align8((uint32_t)state.layers[state.num_layers - 1u].out_size);
+    offset += plan_scratch(assign, offset);
     for (uint32_t i = 0; i < state.num_layers; i++) {
         const uint32_t count =
             (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
@@ -463,12 +512,37 @@ static void dense_forward_split(const layer_t *layer, const int8_t *x)
     }
 }
 
+/* Keeps the first R input channels of x, [P][R], for the layer's weight gradient (spec 4). */
+static void save_input_channels(const layer_t *layer, const int8_t *x)
+{
+    const int32_t cin = layer->record->in_c, kept = layer->record->train_channels;
+    for (int32_t p = 0; layer->saved && p < layer->positions; p++) {
+        memcpy(layer->saved + p * kept, x + p * cin, (size_t)kept);
+    }
+}
+
+/* Keeps the straight-through clip mask of the layer's output, bit e%8 of byte e/8. */
+static void save_mask(const layer_t *layer)
+{
+    const layer_record_t *r = layer->record;
+    if (!layer->mask) {
+        return;
+    }
+    memset(layer->mask, 0, ((size_t)layer->out_size + 7u) / 8u);
+    for (int32_t e = 0; e < layer->out_size; e++) {
+        if (layer->out[e] > r->act_min && layer->out[e] < r->act_max) {
+            layer->mask[e / 8] = (uint8_t)(layer->mask[e / 8] | (1u << (e % 8)));
+        }
+    }
+}
+
 static void forward(void)
 {
     const int8_t *x = state.chain_input;
     for (uint32_t i = 0; i < state.num_layers; i++) {
         layer_t *layer = &state.layers[i];
         const layer_record_t *r = layer->record;
+        save_input_channels(layer, x);
         if (r->kind == TRAIN_KIND_DENSE && weights_split(r)) {
             dense_forward_split(layer, x);
         } else if (r->kind == TRAIN_KIND_DENSE) {
@@ -509,6 +583,7 @@ static void forward(void)
             const hil_dims_t out_dims = {1, 1, 1, r->out_c};
             (void)hil_avgpool_s8(&params, &in_dims, x, &out_dims, layer->out);
         }
+        save_mask(layer);
         x = layer->out;
     }
 }
@@ -568,11 +643,11 @@ static void avgpool_backward(const layer_t *layer, float *grad_in)
     }
 }
 
+/* The straight-through estimator, from the clip mask the forward pass kept. */
 static void dense_mask(layer_t *layer)
 {
-    const layer_record_t *r = layer->record;
     for (int32_t e = 0; e < layer->out_size; e++) {
-        if (!(layer->out[e] > r->act_min && layer->out[e] < r->act_max)) {
+        if (!(layer->mask[e / 8] & (1u << (e % 8)))) {
             layer->grad[e] = 0.0f;
         }
     }
@@ -617,18 +692,19 @@ static int32_t weight_step(const layer_t *layer, float value, int32_t index)
     return train_round_stochastic(value, WEIGHT_STEP_LIMIT, train_uniform(base, (uint32_t)index));
 }
 
-/* Sparse in-place SGD with quantization-aware scaling (or plain gradients without TRAIN_FLAG_QAS). */
-static void dense_update(layer_t *layer, const int8_t *x, bool qas)
+/* Sparse in-place SGD with quantization-aware scaling (or plain gradients without TRAIN_FLAG_QAS);
+ * x: the saved input channels, row stride x_stride. */
+static void dense_update(layer_t *layer, const int8_t *x, int32_t x_stride, bool qas)
 {
     const layer_record_t *r = layer->record;
-    const int32_t cin = r->in_c, cout = r->out_c;
+    const int32_t cout = r->out_c;
     const float s_x = layer->input_scale, lr = layer->lr;
     for (int32_t j = 0; j < cout; j++) {
         const float s_w = layer->weight_scales[j];
         for (int32_t k = 0; k < r->train_channels; k++) {
             float acc = 0.0f;
             for (int32_t p = 0; p < layer->positions; p++) {
-                acc = acc + layer->grad[p * cout + j] * (float)((int32_t)x[p * cin + k] - r->input_zp);
+                acc = acc + layer->grad[p * cout + j] * (float)((int32_t)x[p * x_stride + k] - r->input_zp);
             }
             float scaled = acc * s_x;
             scaled = qas ? scaled / s_w : scaled * s_w;
@@ -683,7 +759,7 @@ static void depthwise_input_gradient(const layer_t *layer, float *grad_in)
 
 /* Depthwise: A[kh][kw][c] sums, over output positions in row-major order, the taps that fall
  * inside the input (TFLM skips the padding). */
-static void depthwise_update(layer_t *layer, const int8_t *x, bool qas)
+static void depthwise_update(layer_t *layer, const int8_t *x, int32_t x_stride, bool qas)
 {
     const layer_record_t *r = layer->record;
     const int32_t c_count = r->in_c;
@@ -700,7 +776,7 @@ static void depthwise_update(layer_t *layer, const int8_t *x, bool qas)
                             continue;
                         }
                         acc = acc + layer->grad[(oh * layer->out_w + ow) * c_count + c] *
-                                        (float)((int32_t)x[(ih * r->in_w + iw) * c_count + c] - r->input_zp);
+                                        (float)((int32_t)x[(ih * r->in_w + iw) * x_stride + c] - r->input_zp);
                     }
                 }
                 float scaled = acc * layer->input_scale;
@@ -785,7 +861,10 @@ static void backward(void)
     for (int32_t i = (int32_t)state.num_layers - 1; i >= state.first_trained; i--) {
         layer_t *layer = &state.layers[i];
         float *grad_in = i > state.first_trained ? state.layers[i - 1].grad : NULL;
-        const int8_t *x = i == 0 ? state.chain_input : state.layers[i - 1].out;
+        /* The saved input channels [P][R], or layer 0's input in place [P][Cin] (unread by a
+         * layer that trains no weights). */
+        const int8_t *x = layer->saved ? layer->saved : state.chain_input;
+        const int32_t x_stride = layer->saved ? layer->record->train_channels : layer->record->in_c;
         if (layer->record->kind == TRAIN_KIND_AVGPOOL) {
             if (grad_in) {
                 avgpool_backward(layer, grad_in);
@@ -797,13 +876,13 @@ static void backward(void)
             if (grad_in) {
                 depthwise_input_gradient(layer, grad_in);
             }
-            depthwise_update(layer, x, qas);
+            depthwise_update(layer, x, x_stride, qas);
             continue;
         }
         if (grad_in) {
             dense_input_gradient(layer, grad_in);
         }
-        dense_update(layer, x, qas);
+        dense_update(layer, x, x_stride, qas);
     }
     for (uint32_t i = 0; i < state.num_layers; i++) {
         if (state.layers[i].deferred) {
