@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import __version__
 from .boards import Board
 from .build_stamp import BuildStamp, build_inputs_digest
 from .errors import BuildError
@@ -249,19 +250,24 @@ def build_project(
 ) -> Firmware:
     """Builds a user's PlatformIO project (`--firmware-project DIR`) for `board`: its environment
     named as the board's pio_env, with HIL_MODEL=`model` (the project's build script compiles it
-    in) and `extra_flags` as PLATFORMIO_BUILD_FLAGS. The build goes to the harness's build cache,
-    one folder per project, model and flag set, so the project's tree gets no build output."""
+    in), HIL_FIRMWARE_DIR the harness's firmware folder (its platform and SDK, wherever the
+    harness is installed: the project's platformio.ini may name them through it) and
+    `extra_flags` as PLATFORMIO_BUILD_FLAGS. The build goes to the harness's build cache, one
+    folder per project, model, flag set and harness (version and firmware folder), so the
+    project's tree gets no build output and two harnesses never share a build."""
     project = Path(project).resolve()
     pio_env = project_environment(project, board, emulator)
     progress = progress or Progress.quiet()
     ensure_tool_scons()
     extra_flags = list(extra_flags or [])
     model_path = str(Path(model).resolve()) if model else ""
-    key = hashlib.sha256("\0".join([str(project), model_path, *extra_flags]).encode()).hexdigest()[:12]
+    harness = [__version__, str(firmware_dir())]
+    key = hashlib.sha256("\0".join([str(project), model_path, *extra_flags, *harness]).encode()).hexdigest()[:12]
     work = build_root() / "projects" / f"{project.name}-{key}"
     environ = {
         **pio_environ(),
         "HIL_MODEL": model_path,
+        "HIL_FIRMWARE_DIR": str(firmware_dir()),
         "PLATFORMIO_BUILD_DIR": str(work / "build"),
         "PLATFORMIO_LIBDEPS_DIR": str(work / "libdeps"),
         "PLATFORMIO_PLATFORMS_DIR": str(work / "platforms"),

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any, NoReturn
 
 from . import __version__, commands
 from .commands import COMMANDS, error_text
@@ -35,20 +36,36 @@ def _load_command_modules() -> None:
         importlib.import_module(f"{commands.__name__}.{module.name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors under --json are the one JSON line every other error is."""
+
+    def __init__(self, *args: Any, json_errors: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(error_text(f"{self.prog}: {message}", 2, "UsageError", True), file=sys.stderr)
+            sys.exit(2)
+        super().error(message)
+
+
+def build_parser(json_errors: bool = False) -> argparse.ArgumentParser:
     _load_command_modules()
-    parser = argparse.ArgumentParser(prog="hil", description="Hardware-in-the-loop tests for ML on microcontrollers.")
+    parser = _Parser(
+        prog="hil", description="Hardware-in-the-loop tests for ML on microcontrollers.", json_errors=json_errors
+    )
     parser.add_argument("--version", action="version", version=f"hil {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (function, arguments, help_text) in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, json_errors=json_errors)
         arguments(command_parser)
         command_parser.set_defaults(function=function)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(json_errors="--json" in (sys.argv[1:] if argv is None else argv)).parse_args(argv)
     with stop_on_signals():
         try:
             return args.function(args)

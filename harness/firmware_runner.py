@@ -235,6 +235,7 @@ class FirmwareSession:
     def __init__(self, dut: Dut, device_model: FirmwareModel, model: Model, reference: Reference):
         self.dut, self.device_model, self.model, self.reference = dut, device_model, model, reference
         self.packed = ModelView(model)  # what run_dataset reads (engine/accuracy.DatasetSession)
+        self.elf: Path | None = None  # the firmware's ELF, when this session booted it (open)
 
     @classmethod
     def open(
@@ -267,10 +268,12 @@ class FirmwareSession:
             firmware=image,
         )
         try:
-            return cls.on(dut, model, tflite)
+            session = cls.on(dut, model, tflite)
         except BaseException:
             dut.close()
             raise
+        session.elf = image.elf
+        return session
 
     @classmethod
     def on(cls, dut: Dut, model: str | Path, tflite: Model | None = None) -> FirmwareSession:

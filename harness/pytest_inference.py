@@ -114,6 +114,8 @@ def run_model(
     ) -> InferenceResult | DatasetResult:
         session = _inference_sessions.get(model)
         add_properties(request.node, device_properties(session.dut))
+        if isinstance(session, FirmwareSession) and session.elf is not None:
+            add_properties(request.node, [("hil_firmware_sha256", file_sha256(session.elf))])
         result: InferenceResult | DatasetResult
         if dataset is not None:
             result = open_or_fail(lambda: run_dataset(session, dataset, float_model, samples, seed))
@@ -125,7 +127,7 @@ def run_model(
             inference_properties(
                 model,
                 _inference_sessions.model_sha256,
-                getattr(getattr(session, "packed", None), "arena_size", 0),
+                getattr(session.packed, "arena_size", None),  # a user's firmware reports none
                 inference,
             ),
         )

@@ -8,6 +8,12 @@ pytest copies into every report (and xdist sends with them):
   hil_board, hil_emulator, hil_firmware_build_id   any test whose fixtures opened a device
   hil_model, hil_model_sha256, hil_elements_compared, hil_elements_exact,
   hil_<timer kind> (median per inference), hil_arena_bytes     each run_model call
+  hil_firmware_sha256                              run_model on a user's firmware (--hil-firmware,
+                                                   --hil-firmware-project): the ELF's digest, which
+                                                   tells its variants apart when its own build id
+                                                   does not; no hil_arena_bytes (it reports none)
+  hil_training_steps, hil_losses_bit_exact,
+  hil_parameters_bit_exact, hil_arena_bytes        each train_in_lockstep call (harness/pytest_training.py)
 """
 
 from __future__ import annotations
@@ -42,17 +48,19 @@ def file_sha256(path: str | Path) -> str:
 
 
 def inference_properties(
-    model: str | Path, model_sha256: str, arena_bytes: int, result: Any
+    model: str | Path, model_sha256: str, arena_bytes: int | None, result: Any
 ) -> list[tuple[str, object]]:
-    """What one run_model call compared (result: harness.engine.session.InferenceResult)."""
+    """What one run_model call compared (result: harness.engine.session.InferenceResult);
+    `arena_bytes` None when the firmware does not say."""
     outputs = result.verdict.outputs
     properties: list[tuple[str, object]] = [
         ("hil_model", Path(model).name),
         ("hil_model_sha256", model_sha256),
         ("hil_elements_compared", sum(c.elements for c in outputs)),
         ("hil_elements_exact", sum(c.exact_matches for c in outputs)),
-        ("hil_arena_bytes", arena_bytes),
     ]
+    if arena_bytes is not None:
+        properties.append(("hil_arena_bytes", arena_bytes))
     if result.instructions:
         counts = sorted(result.instructions)
         properties.append((f"hil_{result.timer_kind}", counts[len(counts) // 2]))

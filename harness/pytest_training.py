@@ -5,7 +5,10 @@ training_dut       session-scoped: the board with the training firmware build
 device_training    a DeviceTraining on it, for one test.
 train_in_lockstep  fixture returning run(setup, samples, labels, steps) -> (device, reference):
                    loads the setup, trains on device and host, fails the test at the first
-                   loss that differs, and checks every weight and bias afterwards.
+                   loss that differs, and checks every weight and bias afterwards; records
+                   hil_training_steps, hil_losses_bit_exact, hil_parameters_bit_exact and
+                   hil_arena_bytes (the device's plan) as JUnit properties of the test case,
+                   beside board, emulator and build id (harness/pytest_junit.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pytest
 
 from .dut import Dut
+from .pytest_junit import add_properties
 from .pytest_plugin import open_or_fail
 from .training.device import TRAINING_FIRMWARE_FLAGS, DeviceTraining
 from .training.reference import TrainingReference
@@ -45,14 +49,25 @@ def device_training(training_dut: Dut) -> DeviceTraining:
 
 
 @pytest.fixture
-def train_in_lockstep(device_training: DeviceTraining) -> Callable[..., tuple[DeviceTraining, TrainingReference]]:
+def train_in_lockstep(
+    device_training: DeviceTraining, request: pytest.FixtureRequest
+) -> Callable[..., tuple[DeviceTraining, TrainingReference]]:
     def run(
         setup: TrainSetup, samples: np.ndarray, labels: np.ndarray, steps: int
     ) -> tuple[DeviceTraining, TrainingReference]:
-        device_training.load(setup)
+        plan = device_training.load(setup)
         reference = TrainingReference(setup)
-        lockstep(device_training, reference, samples, labels, steps)
-        check_parameters(device_training, reference)
+        losses = lockstep(device_training, reference, samples, labels, steps)
+        compared = check_parameters(device_training, reference)
+        add_properties(
+            request.node,
+            [
+                ("hil_training_steps", steps),
+                ("hil_losses_bit_exact", len(losses)),  # lockstep fails at the first that differs
+                ("hil_parameters_bit_exact", compared),
+                ("hil_arena_bytes", plan["arena_bytes"]),
+            ],
+        )
         return device_training, reference
 
     return run

@@ -6,7 +6,9 @@
 # JUnit XML. Firmware builds go to $HIL_BUILD_DIR inside the temporary directory; the script
 # fails if any build output lands in site-packages. Last, with pytest-embedded installed beside
 # the harness, pytest must start (no option clash) and the project pass again, `dut` still the
-# harness's (pytest-embedded has one too).
+# harness's (pytest-embedded has one too). Between the two, the wheel's package data is checked
+# against the repository's files, and the installed `hil` runs hello_world, a short training run
+# and a copy of examples/user_firmware (--firmware-project) from the temporary directory.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hil-wheel.XXXXXX")
@@ -59,10 +61,40 @@ for report in sys.argv[1:]:
 PYTHON
 }
 check_junit junit.xml junit-n2.xml
+
+echo "== wheel: package data, hil run, hil train, --firmware-project (${SECONDS} s)"
+# every file of the folders setup.py packs, and every non-Python file of harness/ (the YAML the
+# code reads at run time), is in the wheel
+"$PY" - "$REPO" "$WORK"/dist/*.whl <<'PYTHON'
+import subprocess, sys, zipfile
+repo, wheel = sys.argv[1:]
+folders = {"boards": "boards", "firmware": "firmware", "qemu_plugin": "tools/qemu_plugin", "models": "models"}
+tracked = subprocess.run(["git", "-C", repo, "ls-files"], capture_output=True, text=True, check=True).stdout.split()
+want = {p for p in tracked if p.startswith("harness/") and not p.endswith((".py", ".keep"))}
+for name, folder in folders.items():
+    want |= {f"harness/_data/{name}/{p[len(folder) + 1:]}" for p in tracked if p.startswith(folder + "/")}
+missing = sorted(want - set(zipfile.ZipFile(wheel).namelist()))
+assert not missing, f"not in the wheel: {missing[:10]}"
+print(f"{len(want)} data files in the wheel")
+PYTHON
+find "$SITE" -type f ! -name '*.pyc' | sort > "$WORK/site-before.txt"
+HELLO="$HIL_SHARED_MODELS/tflm_examples/hello_world_int8.tflite"
+HIL="$WORK/venv/bin/hil"
+"$HIL" run --board nucleo_f746 --emulator qemu --model "$HELLO" --inputs 2 --json |
+    "$PY" -c 'import json, sys; r = json.load(sys.stdin); assert r["passed"] and r["compared_elements"] == r["exact_elements"] > 0, r'
+"$HIL" train --board nucleo_f746 --emulator qemu --task toy --steps 3 --json |
+    "$PY" -c 'import json, sys; r = json.load(sys.stdin); assert r["losses_bit_exact"] == r["steps"] == 3, r'
+cp -r "$REPO/examples/user_firmware" "$WORK/my_firmware"   # a user's project, outside the repository
+"$HIL" run --board nucleo_f746 --emulator qemu --firmware-project "$WORK/my_firmware" --model "$HELLO" --json |
+    "$PY" -c 'import json, sys; r = json.load(sys.stdin); assert r["passed"] and r["compared_elements"] == r["exact_elements"] > 0, r'
+if [ -e "$WORK/my_firmware/.pio" ]; then echo "the user firmware build wrote into its project" >&2; exit 1; fi
+find "$SITE" -type f ! -name '*.pyc' | sort | diff "$WORK/site-before.txt" - >&2 ||
+    { echo "the runs above wrote into site-packages ($SITE)" >&2; exit 1; }
 if find "$SITE" -name .pio -o -name firmware.elf | grep -q .; then
     echo "a firmware build landed in site-packages ($SITE)" >&2; exit 1
 fi
 ls "$HIL_BUILD_DIR"/firmware/*/nucleo_f746_qemu/.pio/build/nucleo_f746_qemu/firmware.elf >/dev/null
+ls "$HIL_BUILD_DIR"/projects/my_firmware-*/build/nucleo_f746_qemu/firmware.elf >/dev/null
 
 echo "== wheel: beside pytest-embedded (${SECONDS} s)"
 "$PY" -m pip install -q pytest-embedded pytest-embedded-serial

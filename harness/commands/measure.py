@@ -271,7 +271,11 @@ def _baseline_file(args: argparse.Namespace) -> Path:
 def _recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if not args.results:
         raise HarnessError("--from-results needs --results FILE")
-    records = ResultsFile(args.results).latest(args.board, args.emulator)
+    records = {  # a `hil train` run in the same file is not a benchmark case: never baselined nor gated
+        case: record
+        for case, record in ResultsFile(args.results).latest(args.board, args.emulator).items()
+        if not isinstance(record.get("training"), dict)
+    }
     if not records:
         raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
     return records

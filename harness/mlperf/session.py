@@ -125,8 +125,17 @@ def _open_port(port: str | None, baud: int | None, firmware: str | Path | None) 
 
 
 class MlperfSession:
-    def __init__(self, link: MlperfLink, model: Model, name: str, target: Target | None, transport: SerialTransport):
+    def __init__(
+        self,
+        link: MlperfLink,
+        model: Model,
+        name: str,
+        target: Target | None,
+        transport: SerialTransport,
+        progress: Progress | None = None,
+    ):
         self.link, self.model, self._name = link, model, name
+        self.progress = progress or Progress.quiet()  # a bar over run()'s inputs (each `db` load is slow)
         self._reference: Reference | None = None  # started at the first output compared
         self.packed = _ModelView(model)
         self.target, self._transport = target, transport  # target: QEMU, or None for a port
@@ -155,9 +164,10 @@ class MlperfSession:
             raise HarnessError(
                 f"--emulator {emulator} needs --board (the machine it emulates); a real board needs --port (its UART)"
             )
+        progress = progress or Progress.quiet()
         emulated = port is None and board is not None and capabilities(load_board(board), emulator).emulated
         if emulated:
-            target, transport = _boot_in_emulator(model_path, board, emulator, firmware, progress or Progress.quiet())
+            target, transport = _boot_in_emulator(model_path, board, emulator, firmware, progress)
         else:
             target, transport = None, _open_port(port, baud, firmware)
         link = MlperfLink(transport, timeout, on_closed=target.exit_reason if target else lambda: "")
@@ -166,7 +176,7 @@ class MlperfSession:
                 link.wait_ready(BOOT_TIMEOUT_S)
             else:
                 link.reader.discard_pending()  # a board that ran before may have printed anything
-            return cls(link, model, str(model_path), target, transport)
+            return cls(link, model, str(model_path), target, transport, progress)
         except BaseException:
             transport.close()
             if target is not None:
@@ -236,17 +246,19 @@ class MlperfSession:
         cases = [list(given) for given in inputs] if inputs is not None else [None] * count
         out = self.model.outputs[0]
         device, reference, elapsed, used = [], [], [], []
-        for case, given in enumerate(cases):
-            value = np.asarray(given[0], np.int8) if given is not None else self._seeded(case, seed)
-            self.load(value)
-            reply = self.infer(1, 0)
-            self._check_count(reply.values)
-            want = self.reference.run([value.reshape(self.model.tensors[self.model.inputs[0]].shape)])[0]
-            device.append([self._device_output(reply.values, want)])
-            self._last_values = reply.values
-            reference.append([want])
-            elapsed.append(reply.elapsed_us)
-            used.append([value])
+        with self.progress.bar(len(cases), "inferences", "inference") as bar:
+            for case, given in enumerate(cases):
+                value = np.asarray(given[0], np.int8) if given is not None else self._seeded(case, seed)
+                self.load(value)
+                reply = self.infer(1, 0)
+                self._check_count(reply.values)
+                want = self.reference.run([value.reshape(self.model.tensors[self.model.inputs[0]].shape)])[0]
+                device.append([self._device_output(reply.values, want)])
+                self._last_values = reply.values
+                reference.append([want])
+                elapsed.append(reply.elapsed_us)
+                used.append([value])
+                bar.update()
         names = {t.index: t.name for t in self.model.tensors}
         verdict = judge([out], [], names, [{out: d[0]} for d in device], [{out: r[0]} for r in reference])
         return InferenceResult(device, reference, verdict, elapsed, TIMER_KIND, used)

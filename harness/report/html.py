@@ -332,7 +332,7 @@ def render_report(
         _totals(latest),
         f"<p>{len(records)} records; generated {generated} by hil {__version__}</p>",
         "<h2>Environment</h2>",
-        _environment(records),
+        _environment(records + training),
         "<h2>Summary (newest record of each case; memory in bytes)</h2>",
         _summary_table(latest),
         "<h2>Difference from the baseline</h2>",

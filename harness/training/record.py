@@ -3,9 +3,14 @@ training curve next to the benchmark cases."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ..boards import load_board
+from ..environment import environment
+from ..metrics.workloads import model_digest
 from ..results import new_record
+from ..shared_models import portable_path
 
 # What the report's training section reads (the rest of run_training's result stays out of the file).
 TRAINING_FIELDS = (
@@ -47,8 +52,18 @@ def training_record(result: dict[str, Any], task: str) -> dict[str, Any]:
         emulator=result["emulator"],
         build_id=result.get("build_id") or "",
         case=f"train {task} {result['data']}",
-        model=str(result["model"]),
         seed=result.get("seed"),
         verdict="pass",
         training=training,
+        environment=environment(load_board(result["board"]).arch),
+        **model_fields(str(result["model"])),
     )
+
+
+def model_fields(model: str) -> dict[str, Any]:
+    """The model as results record it (harness/metrics/workloads.py): a .tflite backbone by its
+    name, its path relative to the project and its SHA-256; a built-in task ("toy", "vww") by name."""
+    path = Path(model)
+    if not path.is_file():
+        return {"model": model}
+    return {"model": path.name, "model_path": portable_path(path), "model_sha256": model_digest(path)}

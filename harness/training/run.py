@@ -352,7 +352,12 @@ def run_training(
 
         packed = pack_backbone(task.backbone)
     with Dut.open(
-        board, emulator, timeout=timeout, extra_flags=flags, slot_image=packed.image if packed else None
+        board,
+        emulator,
+        timeout=timeout,
+        progress=progress,  # the training firmware's build and the boot
+        extra_flags=flags,
+        slot_image=packed.image if packed else None,
     ) as dut:
         device = DeviceTraining(dut.link, timeout)
         device_plan = device.load(plan.setup)

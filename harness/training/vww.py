@@ -278,7 +278,7 @@ def face_images(
         from skimage import data
         from skimage.transform import resize
     except ImportError as exc:  # an optional dependency of the real-data task only
-        raise HarnessError("--data faces needs scikit-image (pip install scikit-image)") from exc
+        raise HarnessError("--data faces needs scikit-image (pip install 'hil-harness[faces]')") from exc
     faces = data.lfw_subset()
     labels = (np.arange(len(faces)) < 100).astype(np.int64)
     scaled = np.stack([resize(face, shape[:2], order=1, anti_aliasing=False) for face in faces])

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.results import ResultsFile
 from harness.shared_models import SHARED_MODELS
+from harness.training.record import training_record
+from tests.unit.test_report_training import _result as training_result
 
 REPO = Path(__file__).resolve().parents[2]
 KWS = SHARED_MODELS / "mlperf_tiny" / "kws_ref_model.tflite"
@@ -174,10 +177,13 @@ def test_report_renders_in_headless_chromium(tmp_path):
         ).returncode
         == 0
     )
+    # a `hil train --results` run in the same file: charted in its own section, not a case
+    ResultsFile(results).append(training_record(training_result([0.70, 0.66, 0.61, 0.55]), "vww"))
     report = tmp_path / "report.html"
     made = hil("report", "--results", str(results), "--baseline", str(baseline), "--out", str(report))
     assert made.returncode == 0, made.stderr
     html = report.read_text()
+    assert "Training runs" in html and "train vww faces" in html
     assert (
         "<svg" in html
         and "<script" not in html
@@ -187,7 +193,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert "QEMU emulator version" in html and "arm-none-eabi-gcc" in html  # environment
     assert html.count("<h4>selftest-i") == 2 and "instructions.selftest" in html and "+0.00%" in html
     assert "of 1,048,576, " in html  # flash with its share of the board's capacity
-    assert html.count('<div class="grid">') == 2  # baseline tables and one small trend chart per case
+    cases = html[: html.index("Training runs")]
+    assert cases.count('<div class="grid">') == 2  # baseline tables and one small trend chart per case
     if not (shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")):
         pytest.skip("chromium is not installed (apt-get install chromium)")
     check = subprocess.run(

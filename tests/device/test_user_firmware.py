@@ -5,10 +5,12 @@ and --firmware; a model mismatch is one line and exit 2; a wrong kernel is found
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -184,6 +186,7 @@ def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
             "qemu",
             "--hil-firmware",
             str(hello_elf),
+            "--junitxml=junit.xml",
             "test_mine.py",
         ],
         cwd=tmp_path,
@@ -194,3 +197,12 @@ def test_pytest_run_model_on_the_users_firmware(hello_elf, tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+    # each test case's JUnit properties: the device, what was compared, and the ELF's digest
+    elf_sha256 = hashlib.sha256(hello_elf.read_bytes()).hexdigest()
+    for case in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert props["hil_board"] == "nucleo_f746" and props["hil_emulator"] == "qemu", props
+        assert props["hil_firmware_build_id"] and props["hil_firmware_sha256"] == elf_sha256, props
+        assert props["hil_model_sha256"] == hashlib.sha256(HELLO.read_bytes()).hexdigest(), props
+        assert int(props["hil_elements_exact"]) == int(props["hil_elements_compared"]) > 0, props
+        assert int(props["hil_instructions"]) > 0 and "hil_arena_bytes" not in props, props  # it reports no arena

@@ -9,6 +9,7 @@ or a hang. What the real firmware does is tests/device/test_mlperf_tiny.py's.
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import threading
@@ -27,7 +28,9 @@ from harness.mlperf.protocol import (
     parse_profile,
     parse_results,
 )
+from harness.mlperf.session import MlperfSession
 from harness.model import load_model
+from harness.progress import Progress
 from harness.reference import Reference
 from tests.support.single_op import single_op_model
 
@@ -380,3 +383,19 @@ def test_a_scripted_device_computing_as_tflite_micro_passes(device, model_file, 
         drifting = True  # the timed run answers otherwise than the same input did before
         status, err, _ = run_against(device({}, compute), model_file, capsys)
         assert status == 1 and "printed other m-results than 'infer 1 0%'" in err[-1], err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_run_on_a_terminal_shows_a_bar_over_its_inputs(device, model_file):
+    """Each input is a `db load` of many commands: a long run shows its count and an estimate."""
+    stream = _Terminal()
+    progress = Progress(stream)
+    progress.refresh_s = 0
+    server = device({})
+    with MlperfSession.open(model_file, port=f"socket://127.0.0.1:{server.port}", timeout=2, progress=progress) as s:
+        s.run(count=3)
+    assert "inferences" in stream.getvalue() and "3/3" in stream.getvalue()
