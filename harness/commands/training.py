@@ -13,7 +13,7 @@ from ..progress import Progress
 from ..results import ResultsFile
 from ..targets.registry import capabilities
 from ..training.record import training_record
-from ..training.run import DATA, TASKS, run_training
+from ..training.run import DATA, PLANS, TASKS, check_eval_every, run_training
 from . import board_arguments, command, emit, positive_int, seed
 
 
@@ -68,6 +68,20 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "(default with QEMU; only raw images cross the link) or on the host reference "
         "(features streamed, faster)",
     )
+    parser.add_argument(
+        "--plan",
+        choices=PLANS,
+        default="measured",
+        help="how the sparse update is chosen under the budget: measured (default; each layer's "
+        "bias and channel ratio by its accuracy gain, trained briefly on the host reference, "
+        "cached) or parameters (the most trained parameters)",
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=positive_int,
+        metavar="N",
+        help="also measure held-out accuracy every N steps (1..--steps), on the device and in the reference",
+    )
 
 
 def format_result(result: dict) -> str:
@@ -81,7 +95,7 @@ def format_result(result: dict) -> str:
             f"model {result['model']} on {result['board']} ({result['emulator']}), {result['steps']} steps, "
             f"QAS {'on' if result['qas'] else 'off'}"
             + (", stochastic rounding" if result["stochastic_rounding"] else ""),
-            f"sparse update: {scheme}",
+            f"sparse update ({_plan_text(plan)}): {scheme}",
             f"SRAM: predicted peak {plan['predicted_peak']} B, measured peak {memory['measured_peak']} B "
             f"(static {memory['static_bytes'] - memory['engine_pool_bytes']} + engine pool high-water "
             f"{memory['engine_high_water']} + arena high-water {memory['arena_high_water']} + stack high-water "
@@ -95,14 +109,24 @@ def format_result(result: dict) -> str:
             f"loss: first 10 steps {result['mean_loss_first_10']:.4f}, last 10 {result['mean_loss_last_10']:.4f}",
             f"held-out accuracy on the device: {result['accuracy_before']:.3f} -> {result['accuracy_after']:.3f} "
             f"(chance {result['chance']:.3f}, {result['test_samples']} samples)",
+            "accuracy curve (device = reference): "
+            + ", ".join(f"step {point['step']} {point['device']:.3f}" for point in result["accuracy_curve"]),
             *(f"note: {note}" for note in result["notes"]),
         ]
     )
 
 
+def _plan_text(plan: dict) -> str:
+    if plan.get("method") != "measured":
+        return "chosen by trained-parameter count"
+    gains = ", ".join(f"{name} {gain:+.3f}" for name, gain in plan["layer_gains"].items())
+    return f"chosen by measured contribution, predicted gain {plan['predicted_gain']:+.3f}: {gains}"
+
+
 @command("train", "train on the device in lock step with the host reference", _arguments)
 def cmd_train(args: argparse.Namespace) -> int:
     model = _training_model(args)
+    check_eval_every(args.eval_every, args.steps)
     if args.results is not None and args.results.exists() and not args.results.is_file():
         raise HarnessError(f"cannot write results file {args.results}: it is not a regular file")  # before the run
     progress = Progress.for_command(args.json)
@@ -124,6 +148,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data,
         progress=progress,
         stochastic_rounding=args.stochastic_rounding,
+        plan_method=args.plan,
+        eval_every=args.eval_every,
     )
     result["task"] = args.task
     if args.results is not None:

@@ -262,6 +262,18 @@ def _peak_text(peak: int | None, budget: int | None, region: int | None) -> str:
     return f"{peak:,} B of a {budget:,} B budget" + (f"; firmware linked to {region:,} B of SRAM" if region else "")
 
 
+def _curve_text(curve: list[dict[str, Any]]) -> str:
+    """Each checkpoint's held-out accuracy on the device, and whether the reference's matched."""
+    points = ", ".join(f"step {point['step']}: {point['device']:.3f}" for point in curve)
+    differing = [point["step"] for point in curve if point.get("reference") != point["device"]]
+    agreement = (
+        "the reference equal at every checkpoint"
+        if not differing
+        else "the reference differs at step " + ", ".join(map(str, differing))
+    )
+    return f"{points} ({agreement})"
+
+
 def _training_section(record: dict[str, Any]) -> str:
     """One `hil train` run: its loss per step and held-out accuracy at each checkpoint (charts),
     what was bit-exact and the measured peak SRAM against the budget."""
@@ -274,7 +286,8 @@ def _training_section(record: dict[str, Any]) -> str:
         line_chart(
             [accuracy for _, accuracy in checkpoints],
             [f"step {step}" for step, _ in checkpoints],
-            "held-out accuracy (device)",
+            "held-out accuracy (device)"
+            + (f", every {training['eval_every']} steps" if training.get("eval_every") else ""),
             "",
             PALETTE[4],
         ),
@@ -298,6 +311,7 @@ def _training_section(record: dict[str, Any]) -> str:
             f"{training.get('test_samples')} samples)",
         ],
         ["measured peak SRAM", _peak_text(peak, budget, training.get("sram_region_bytes"))],
+        *([["accuracy curve", _curve_text(training["accuracy_curve"])]] if training.get("accuracy_curve") else []),
     ]
     return (
         f"<section><h3>{escape(record['case'])} — {escape(where)}</h3>"

@@ -4,9 +4,11 @@ Schemes (as in Lin et al.): the new head trains fully; every other dense layer o
 its bias or not, and the first fraction r in {0, 1/8, 1/4, 1/2, 1} of its weights' input channels.
 Memory is counted exactly as the firmware plans its arena (setup.arena_layout) plus the
 firmware's static data (from the ELF, less the training arena) and a fixed stack reserve, so the
-prediction equals the device's own budget check. The paper ranks schemes by measured accuracy
-contribution; lacking that, this planner maximises the number of trained parameters and, among
-equals, prefers less memory.
+prediction equals the device's own budget check. The choice, as in the paper: given measured
+contributions (harness/training/contribution.py: each piece's validation accuracy gain over the
+head alone, on the host reference), the scheme that fits with the largest sum of them (the paper
+assumes they add up), among equal sums the one needing less memory; without them (`--plan
+parameters`), the scheme with the most trained parameters, among equals the one needing less.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
@@ -22,11 +25,15 @@ from .. import contracts
 from ..errors import HarnessError
 from .setup import PARAMETRIC, TrainSetup, arena_layout, pack
 
+if TYPE_CHECKING:
+    from .contribution import Contributions
+
 RATIOS = (0.0, 1 / 8, 1 / 4, 1 / 2, 1.0)
 # Depthwise layers of the tail update their bias only (Lin et al. update depthwise weights in no
 # scheme of their search results; their weights are few and cost a saved input each): the device
 # and the reference can train them (tests do), the planner does not choose it.
 DEPTHWISE_RATIOS = (0.0,)
+PLAN_RATIOS = {"dense": RATIOS, "depthwise": DEPTHWISE_RATIOS}  # what the search offers per layer kind
 STACK_RESERVE = contracts.load("constants").value("HIL_TRAINING_STACK_RESERVE")  # shared with the firmware
 
 
@@ -44,6 +51,7 @@ class Plan:
     budget: int
     arena_capacity: int | None
     paper_bytes: int  # the paper's count: masks, biases, saved inputs, trained weights
+    contributions: Contributions | None = None  # what the choice was measured by (None: parameter count)
 
     @property
     def predicted_peak(self) -> int:
@@ -60,6 +68,7 @@ class Plan:
 
     def summary(self) -> dict:
         return {
+            **self._choice(),
             "scheme": self.scheme,
             "arena_bytes": self.arena["total"],
             "arena": self.arena,
@@ -69,6 +78,17 @@ class Plan:
             "budget": self.budget,
             "paper_training_bytes": self.paper_bytes,
             "trained_parameters": self.trained_parameters,
+        }
+
+    def _choice(self) -> dict:
+        """How the scheme was chosen; with measured contributions, each row's own and their sum."""
+        if self.contributions is None:
+            return {"method": "parameters"}
+        return {
+            "method": "measured",
+            "predicted_gain": self.contributions.scheme_gain(self.scheme),
+            "layer_gains": {row["name"]: self.contributions.scheme_gain([row]) for row in self.scheme},
+            "contributions": self.contributions.summary(),
         }
 
     def refusal(self) -> str:
@@ -166,9 +186,11 @@ def plan_sparse_update(
     budget: int,
     arena_capacity: int | None = None,
     stack_reserve: int = STACK_RESERVE,
+    contributions: Contributions | None = None,
 ) -> Plan:
-    """The best scheme that fits; PlanOverBudget naming predicted and allowed memory otherwise.
-    The last dense layer (the new head) always trains fully."""
+    """The best scheme that fits (by `contributions` when given, else by trained parameters);
+    PlanOverBudget naming predicted and allowed memory otherwise. The last dense layer (the new
+    head) always trains fully."""
     dense = [i for i, layer in enumerate(setup.layers) if layer.kind in PARAMETRIC]
     head, others = dense[-1], dense[:-1]
     candidates = []
@@ -188,4 +210,17 @@ def plan_sparse_update(
     if not fitting:
         smallest = min(candidates, key=lambda plan: plan.predicted_peak)
         raise PlanOverBudget(smallest.refusal())
-    return max(fitting, key=lambda plan: (plan.trained_parameters, -plan.predicted_peak))
+    if contributions is None:
+        return max(fitting, key=lambda plan: (plan.trained_parameters, -plan.predicted_peak))
+    return choose_by_contribution(fitting, contributions)
+
+
+def choose_by_contribution(fitting: list[Plan], contributions: Contributions) -> Plan:
+    """The exhaustive search of the paper's knapsack: the largest sum of measured gains (rounded,
+    so sums of the same gains in another order tie), then the least memory, then the first."""
+    best = max(
+        fitting,
+        key=lambda plan: (round(contributions.scheme_gain(plan.scheme), 9), -plan.predicted_peak),
+    )
+    best.contributions = contributions
+    return best

@@ -31,15 +31,22 @@ TRAINING_FIELDS = (
     "budget_bytes",
     "sram_region_bytes",
     "backbone_on_device",
+    "eval_every",
+    "accuracy_curve",
+    "plan_method",
 )
 
 
 def training_record(result: dict[str, Any], task: str) -> dict[str, Any]:
     """The record of one training run: its case names the task and data; `training` holds the
-    per-step losses and the held-out accuracy at step 0 and after the last step, as measured on
-    the device."""
+    per-step losses and the held-out accuracy measured on the device at each checkpoint (step 0,
+    every --eval-every steps, the last step; the reference's agrees at each)."""
     training = {name: result.get(name) for name in TRAINING_FIELDS}
-    training["accuracy_checkpoints"] = [[0, result["accuracy_before"]], [result["steps"], result["accuracy_after"]]]
+    curve = result.get("accuracy_curve") or [
+        {"step": 0, "device": result["accuracy_before"]},
+        {"step": result["steps"], "device": result["accuracy_after"]},
+    ]
+    training["accuracy_checkpoints"] = [[point["step"], point["device"]] for point in curve]
     return new_record(
         board=result["board"],
         emulator=result["emulator"],

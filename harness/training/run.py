@@ -16,13 +16,14 @@ from ..dut import Dut
 from ..engine.compare import NothingCompared
 from ..errors import CheckFailed, HarnessError
 from ..progress import Bar, Progress
+from .contribution import default_cache, measure_contributions
 from .device import (
     TRAINING_ARENA_BYTES,
     TRAINING_FIRMWARE_FLAGS,
     DeviceTraining,
     parameter_mismatches,
 )
-from .planner import Plan, firmware_sram_region, firmware_static_bytes, plan_sparse_update
+from .planner import PLAN_RATIOS, Plan, firmware_sram_region, firmware_static_bytes, plan_sparse_update
 from .reference import TrainingReference
 from .setup import PARAMETRIC, TrainSetup
 from .toy import toy_data, toy_setup
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
     from ..model import Model
 
 TASKS = ("vww", "toy")
+PLANS = ("measured", "parameters")  # how the planner ranks schemes (planner.py)
 
 
 DeviceInput = Callable[[int], "np.ndarray | None"]
+AfterStep = Callable[[int], None]
 
 
 def lockstep(
@@ -45,13 +48,15 @@ def lockstep(
     say: Callable[[str], None] | None = None,
     device_input: DeviceInput | None = None,
     progress: Progress | None = None,
+    after_step: AfterStep | None = None,
 ) -> list[float]:
     """Runs `steps` steps on both sides (cycling over the samples); the device's loss must equal
     the reference's bit for bit after every step. Returns the losses. `device_input(n)` prepares
     what the device's step on sample n takes (default: the sample itself; None: the bound
-    backbone's output, after it wrote the raw image into the engine)."""
+    backbone's output, after it wrote the raw image into the engine). `after_step(k)` runs
+    after the k-th step (1-based), e.g. an accuracy checkpoint."""
     with (progress or Progress.quiet()).bar(steps, "training steps", "step") as bar:
-        return _lockstep(device, reference, samples, labels, steps, say, device_input, bar)
+        return _lockstep(device, reference, samples, labels, steps, say, device_input, bar, after_step)
 
 
 def _lockstep(
@@ -63,6 +68,7 @@ def _lockstep(
     say: Callable[[str], None] | None,
     device_input: DeviceInput | None,
     bar: Bar,
+    after_step: AfterStep | None = None,
 ) -> list[float]:
     losses = []
     for step in range(steps):
@@ -79,6 +85,8 @@ def _lockstep(
         losses.append(float(on_host.loss))
         if say and (step + 1) % 25 == 0:
             say(f"step {step + 1}/{steps}: loss {float(on_host.loss):.4f}")
+        if after_step is not None:
+            after_step(step + 1)
         bar.update()
     return losses
 
@@ -113,6 +121,49 @@ def device_accuracy(
         for n in range(len(labels))
     )
     return hits / max(len(labels), 1)
+
+
+def prediction_mismatch(device: list[int], reference: list[int]) -> str | None:
+    """The first held-out sample the device and the reference classify differently, named; None
+    when they agree on every one (they must: the forward pass is bit-exact)."""
+    for n, (on_device, on_host) in enumerate(zip(device, reference)):
+        if on_device != on_host:
+            return f"held-out sample {n}: device predicts {on_device}, reference {on_host}"
+    if len(device) != len(reference):
+        return f"device classified {len(device)} held-out samples, reference {len(reference)}"
+    return None
+
+
+def accuracy_checkpoint(
+    step: int,
+    device: DeviceTraining,
+    reference: TrainingReference,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    device_input: DeviceInput | None = None,
+) -> dict:
+    """Held-out accuracy after `step` steps on the device and of the reference, which must
+    classify every sample alike (CheckFailed naming the first that differs)."""
+    on_device = [device.predict(samples[n] if device_input is None else device_input(n))[0] for n in range(len(labels))]
+    on_host = [reference.predict(samples[n]) for n in range(len(labels))]
+    problem = prediction_mismatch(on_device, on_host)
+    if problem:
+        raise CheckFailed(f"after step {step}: {problem}")
+
+    def accuracy(predicted: list[int]) -> float:
+        return int(np.count_nonzero(np.asarray(predicted) == np.asarray(labels))) / max(len(labels), 1)
+
+    return {"step": step, "device": accuracy(on_device), "reference": accuracy(on_host)}
+
+
+def check_eval_every(eval_every: int | None, steps: int) -> None:
+    if eval_every is not None and not 1 <= eval_every <= steps:
+        raise HarnessError(f"--eval-every {eval_every}: must be between 1 and --steps ({steps})")
+
+
+def checkpoint_due(done: int, steps: int, eval_every: int | None) -> bool:
+    """Accuracy is measured every `eval_every` steps and after the last (before the first too)."""
+    return done == steps or (eval_every is not None and done % eval_every == 0)
 
 
 @dataclass
@@ -271,19 +322,27 @@ def run_training(
     data: str = "stripes",
     progress: Progress | None = None,
     stochastic_rounding: bool = False,
+    plan_method: str = "measured",
+    eval_every: int | None = None,
 ) -> dict:
     """Plans (refusing over budget), boots the board, measures held-out accuracy on the device,
     trains `steps` steps in lock step with the reference, checks every parameter, measures again.
     backbone="device" (VWW only) runs the frozen backbone on the board's inference engine in
-    every step and prediction."""
+    every step and prediction. plan_method "measured" chooses the scheme by the contribution
+    analysis on the host reference, "parameters" by trained-parameter count; `eval_every` adds
+    an accuracy checkpoint every that many steps (device and reference, which must agree)."""
     if backbone == "device" and not is_backbone(model):
         raise HarnessError("--backbone device applies to a backbone model (vww or a .tflite), not toy")
-    plan, flags, region = plan_for_board(
-        task_setup(model, seed, qas, blocks, backbone), board, emulator, budget, extra_flags
-    )
+    if plan_method not in PLANS:
+        raise HarnessError(f"unknown plan method {plan_method!r} ({', '.join(PLANS)})")
+    check_eval_every(eval_every, steps)
+    setup = task_setup(model, seed, qas, blocks, backbone)
+    plan, flags, region = plan_for_board(setup, board, emulator, budget, extra_flags)
     if data != "stripes" and not is_backbone(model):
         raise HarnessError("--data applies to a backbone model (vww or a .tflite), not toy")
     task = make_task(model, train_count, test_count, seed, qas, backbone, blocks, data)  # after: refuse first
+    if plan_method == "measured":
+        plan = measured_plan(plan, setup, task, stochastic_rounding, seed, say)
     plan.setup.stochastic_rounding, plan.setup.rounding_seed = stochastic_rounding, seed
     say(f"plan: {plan.scheme}; predicted peak SRAM {plan.predicted_peak} B of {budget} B")
     started = time.perf_counter()
@@ -316,13 +375,20 @@ def run_training(
             train_input = engine.feeder(task.train_images)
             test_input = engine.feeder(task.test_images)
         reference = TrainingReference(plan.setup)
-        before = device_accuracy(device, task.test_x, task.test_y, test_input)
-        say(f"held-out accuracy before training (device): {before:.3f}")
-        losses = lockstep(device, reference, task.train_x, task.train_y, steps, say, train_input, progress)
+
+        def checkpoint(done: int) -> None:
+            if done == 0 or checkpoint_due(done, steps, eval_every):
+                curve.append(accuracy_checkpoint(done, device, reference, task.test_x, task.test_y, test_input))
+                say(f"held-out accuracy after {done} steps: device {curve[-1]['device']:.3f} (= reference)")
+
+        curve: list[dict] = []
+        checkpoint(0)
+        losses = lockstep(
+            device, reference, task.train_x, task.train_y, steps, say, train_input, progress, after_step=checkpoint
+        )
         compared = check_parameters(device, reference)
         changed = changed_parameters(plan.setup, reference.setup)
-        after = device_accuracy(device, task.test_x, task.test_y, test_input)
-        host_after = reference.accuracy(task.test_x, task.test_y)
+        before, after, host_after = curve[0]["device"], curve[-1]["device"], curve[-1]["reference"]
         memory = device.memory()
         build_id = dut.info.build_id if dut.info else ""
     on_device = task.backbone is not None and memory["backbone_steps"] == steps
@@ -341,6 +407,8 @@ def run_training(
         "accuracy_before": before,
         "accuracy_after": after,
         "reference_accuracy_after": host_after,
+        "eval_every": eval_every,
+        "accuracy_curve": curve,
         "chance": 1 / task.setup.num_classes,
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
@@ -356,6 +424,7 @@ def run_training(
         "budget_bytes": budget,
         "sram_region_bytes": region,
         "backbone_on_device": on_device,
+        "plan_method": plan_method,
         "plan": plan.summary(),
         "device_plan": device_plan,
         "device_memory": memory,
@@ -363,6 +432,24 @@ def run_training(
         "seconds": round(time.perf_counter() - started, 1),
         "notes": task.notes,
     }
+
+
+def measured_plan(
+    plan: Plan, setup: TrainSetup, task: TaskData, stochastic_rounding: bool, seed: int, say: Callable[[str], None]
+) -> Plan:
+    """Re-plans `setup` against the same memory as `plan` (the parameter plan, which already
+    refused an impossible budget), choosing by contributions measured on the task's training
+    samples with the run's arithmetic (cached in the user cache directory)."""
+    analysed = task.setup.copy()
+    analysed.stochastic_rounding, analysed.rounding_seed = stochastic_rounding, seed
+    contributions = measure_contributions(analysed, task.train_x, task.train_y, PLAN_RATIOS, cache=default_cache())
+    say(
+        f"contribution analysis (host reference, {len(contributions.accuracy)} pieces, {contributions.steps} steps "
+        f"each): {'cached, measured in' if contributions.cached else 'measured in'} {contributions.seconds:.1f} s"
+    )
+    return plan_sparse_update(
+        setup, plan.static_bytes, plan.budget, plan.arena_capacity, plan.stack_reserve, contributions
+    )
 
 
 def changed_parameters(before: TrainSetup, after: TrainSetup) -> dict[str, int]:

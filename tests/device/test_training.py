@@ -177,7 +177,15 @@ def test_every_step_runs_the_backbone_on_the_device_and_trains_two_blocks_sparse
     from harness.training.run import run_training
 
     result = run_training(
-        hil_options.board, "qemu", "vww", 256 * 1024, steps=3, train_count=2, test_count=1, backbone="device"
+        hil_options.board,
+        "qemu",
+        "vww",
+        256 * 1024,
+        steps=3,
+        train_count=2,
+        test_count=1,
+        backbone="device",
+        plan_method="parameters",  # the scheme by parameter count: two samples measure no contribution
     )
     assert result["backbone_on_device"] and result["device_memory"]["backbone_steps"] == 3
     assert result["losses_bit_exact"] == 3
@@ -205,7 +213,15 @@ def test_another_backbone_the_kws_ds_cnn_trains_whole_on_the_device(hil_options)
     from harness.training.run import run_training
 
     result = run_training(
-        hil_options.board, "qemu", str(KWS_MODEL), 256 * 1024, steps=3, train_count=2, test_count=1, backbone="device"
+        hil_options.board,
+        "qemu",
+        str(KWS_MODEL),
+        256 * 1024,
+        steps=3,
+        train_count=2,
+        test_count=1,
+        backbone="device",
+        plan_method="parameters",
     )
     assert result["backbone_on_device"] and result["losses_bit_exact"] == 3
     assert result["trained_layers"] == ["depthwise_conv2d_2", "conv2d_3", "depthwise_conv2d_3", "conv2d_4", "new_head"]
