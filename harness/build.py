@@ -19,15 +19,20 @@ import fcntl
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
 from .boards import Board
 from .build_stamp import BuildStamp, build_inputs_digest
 from .errors import BuildError
+from .input_files import check_regular_file
 from .progress import Progress
 from .resources import build_key, build_root, firmware_dir
 
@@ -208,19 +213,66 @@ def build(
 # -- a firmware of the user's own (docs/byo_firmware.md) -----------------------------------------
 
 
+# ELF header fields a firmware for each board architecture has (e_machine: EM_ARM, EM_AVR).
+ELF_MACHINES = {"arm": 40, "avr": 83}
+ELF_HEADER = struct.Struct("<4sBBBxxxxxxxxxHH")  # magic, class, data, version; type, machine
+ELF32_HEADER_BYTES = 52
+MAX_ELF_BYTES = 256 * 1024 * 1024  # far above any microcontroller firmware with its debug info
+
+
 def prebuilt(elf: str | Path, board: Board, emulator: str) -> Firmware:
     """A firmware built elsewhere (`--firmware ELF`): its .bin and .hex are expected beside it
-    (they are what a real board's flasher takes; QEMU boots the ELF itself)."""
-    path = Path(elf)
-    if not path.is_file():
-        raise BuildError(f"{elf}: no such firmware ELF file")
+    (they are what a real board's flasher takes; QEMU boots the ELF itself). The file must be a
+    32-bit little-endian executable ELF for the board's architecture: QEMU given anything else
+    fails to load it with no reason the user sees."""
+    path = check_regular_file(elf, "firmware ELF file", BuildError)
+    size = path.stat().st_size
+    if size > MAX_ELF_BYTES:
+        raise BuildError(f"{elf}: {size} bytes is no microcontroller firmware ELF (limit {MAX_ELF_BYTES})")
     with open(path, "rb") as image:
-        if image.read(4) != b"\x7fELF":
-            raise BuildError(f"{elf}: not an ELF file (give the firmware's .elf)")
+        header = image.read(ELF32_HEADER_BYTES)
+    if not header.startswith(b"\x7fELF"):
+        raise BuildError(f"{elf}: not an ELF file (give the firmware's .elf)")
+    problem = _elf_header_problem(header, board.arch) or _elf_layout_problem(path, size)
+    if problem:
+        raise BuildError(f"{elf}: {problem}, not a firmware for {board.name} ({board.arch})")
     variant = board.variant(emulator)
     return Firmware(
         board.name, emulator, variant.pio_env or "", path, path.with_suffix(".bin"), path.with_suffix(".hex")
     )
+
+
+def _elf_header_problem(header: bytes, arch: str) -> str | None:
+    """What in an ELF header does not fit a 32-bit little-endian executable for `arch`."""
+    if len(header) < ELF_HEADER.size:
+        return f"the ELF header is cut short ({len(header)} bytes)"
+    _, elf_class, data, _, kind, machine = ELF_HEADER.unpack_from(header)
+    if elf_class != 1 or data != 1:
+        return "a 64-bit or big-endian ELF file"
+    if kind != 2:  # ET_EXEC: a linked program, not an object file or a shared library
+        return f"an ELF file of type {kind} (not an executable)"
+    if machine != ELF_MACHINES[arch]:
+        return f"an ELF file for machine {machine} (want {ELF_MACHINES[arch]})"
+    if len(header) < ELF32_HEADER_BYTES:
+        return f"the ELF header is cut short ({len(header)} bytes)"
+    return None
+
+
+def _elf_layout_problem(path: Path, size: int) -> str | None:
+    """What makes the ELF's section and segment tables unreadable, or points them past the file's
+    end (a cut-short copy): the memory figures and QEMU's loader read both."""
+    try:
+        with open(path, "rb") as stream:
+            elf = ELFFile(stream)
+            for section in elf.iter_sections():
+                if section["sh_type"] != "SHT_NOBITS" and section["sh_offset"] + section["sh_size"] > size:
+                    return f"section {section.name or section['sh_name']} lies past the file's end (a cut-short ELF)"
+            for segment in elf.iter_segments():
+                if segment["p_offset"] + segment["p_filesz"] > size:
+                    return "a program segment lies past the file's end (a cut-short ELF)"
+    except (ELFError, struct.error, ValueError) as exc:
+        return f"an ELF file that cannot be read ({exc})"
+    return None
 
 
 def project_environment(project: Path, board: Board, emulator: str) -> str:
