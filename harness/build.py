@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -205,9 +206,28 @@ def build(
         if result.returncode == 0:
             stamp.write()
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")
+        raise build_failure(f"firmware build for {variant.pio_env}", result, project / "build.log")
     return firmware
+
+
+# Lines of a compiler's or linker's output that say why a build failed.
+_BUILD_ERROR = re.compile(r"error|overflow|not within region|undefined reference|\bld(\.bfd)?: ", re.IGNORECASE)
+SHOWN_BUILD_ERRORS = 4
+_TOOL_PATH = re.compile(r"^/\S*/([\w.+-]+: )")  # "/usr/lib/gcc/.../bin/ld: " -> "ld: "
+
+
+def build_failure(what: str, result: subprocess.CompletedProcess, log: Path) -> BuildError:
+    """One line for a failed build: its first error lines, and the log file that holds all of
+    its output (a build's output is dozens of lines; the error is one or two of them)."""
+    output = result.stdout + result.stderr
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(output)
+    lines = [_TOOL_PATH.sub(r"\1", line.strip()) for line in output.splitlines()]
+    errors = [
+        line for line in lines if _BUILD_ERROR.search(line) and "warning" not in line and not line.startswith("*** [")
+    ]
+    shown = " | ".join(errors[:SHOWN_BUILD_ERRORS]) or next((line for line in reversed(lines) if line), "no output")
+    return BuildError(f"{what} failed: {shown} (full output in {log})")
 
 
 # -- a firmware of the user's own (docs/byo_firmware.md) -----------------------------------------
@@ -284,7 +304,7 @@ def project_environment(project: Path, board: Board, emulator: str) -> str:
     pio_env = board.variant(emulator).pio_env
     if pio_env is None:
         raise BuildError(f"board {board.name} has no firmware environment for --emulator={emulator}")
-    if f"[env:{pio_env}]" not in ini.read_text():
+    if f"[env:{pio_env}]" not in ini.read_text(errors="replace"):
         raise BuildError(
             f"{ini}: no [env:{pio_env}] environment, which --board {board.name} --emulator {emulator} builds"
         )
@@ -324,7 +344,6 @@ def build_project(
     with progress.step(f"building {project.name} ({pio_env}) {' '.join(extra_flags)}".rstrip()), _build_lock(work):
         result = _run_counting_compiles(command, environ, progress)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise BuildError(f"build of {project} ({pio_env}) failed:\n{tail}")
+        raise build_failure(f"build of {project} ({pio_env})", result, work / "build.log")
     out = work / "build" / pio_env
     return Firmware(board.name, emulator, pio_env, out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")

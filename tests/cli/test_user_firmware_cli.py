@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from pathlib import Path
 
 import flatbuffers
 import numpy as np
@@ -13,6 +14,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from harness.cli import main
 from harness.shared_models import SHARED_MODELS
 
+REPO = Path(__file__).resolve().parents[2]
 HELLO = SHARED_MODELS / "tflm_examples" / "hello_world_int8.tflite"
 pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="shared models not available")
 
@@ -143,3 +145,24 @@ def test_a_model_that_compares_nothing_is_refused_on_every_firmware(args, tmp_pa
     model = _without_outputs(tmp_path)
     assert main([*args, "--model", str(model)]) == 2
     assert f"{model}: the model has no outputs: a run would compare nothing" in _one_error(capsys)
+
+
+def test_a_project_that_does_not_compile_is_one_line_naming_the_error(tmp_path, monkeypatch, capsys):
+    """The build's output (dozens of lines) goes to a log; the line names the compiler's errors."""
+    monkeypatch.setenv("HIL_BUILD_DIR", str(tmp_path / "cache"))
+    project = tmp_path / "broken"
+    (project / "src").mkdir(parents=True)
+    (project / "platformio.ini").write_text(f"[env:nucleo_f746_qemu]\nplatform = symlink://{REPO}/firmware/platform\n")
+    (project / "src" / "main.c").write_text("int main(void) { return this is not C; }\n")
+    argv = ["run", "--board", "nucleo_f746", "--model", str(HELLO), "--firmware-project", str(project)]
+    assert main(argv) == 2
+    line = _one_error(capsys)
+    assert f"build of {project} (nucleo_f746_qemu) failed: src/main.c:1:25: error: 'this' undeclared" in line, line
+    log = Path(line.rsplit("full output in ", 1)[1].rstrip(")"))
+    assert log.is_file() and "Compiling" in log.read_text()
+
+
+def test_a_platformio_ini_that_is_not_text_is_one_line(tmp_path, capsys):
+    (tmp_path / "platformio.ini").write_bytes(b"\xff\xfe[env:x]\n")
+    assert main(["run", "--board", "nucleo_f746", "--model", str(HELLO), "--firmware-project", str(tmp_path)]) == 2
+    assert "no [env:nucleo_f746_qemu] environment" in _one_error(capsys)
