@@ -273,7 +273,7 @@ def _recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         raise HarnessError("--from-results needs --results FILE")
     records = ResultsFile(args.results).latest(args.board, args.emulator)
     if not records:
-        raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
+        raise HarnessError(f"{args.results} has no benchmark records for {args.board} ({args.emulator})")
     return records
 
 

@@ -271,6 +271,33 @@ BAD_RECORDS = {  # name: (record, the field the message names)
         "memory: field `flash_bytes` must be a number",
     ),
     "seed a float": (_record(seed=1.5), "field `seed` must be an integer"),
+    "compared elements a string": (
+        _record(compared={"elements": "12", "exact": 12}),
+        "compared: field `elements` must be an integer",
+    ),
+    # `hil train --results` runs, shown by `hil report` (each used to end in a TypeError, exit 3)
+    "training a list": (_record(training=[1]), "field `training` must be an object"),
+    "training losses a string": (_record(training={"losses": "abc"}), "training: field `losses` must be a list"),
+    "training loss NaN": (
+        _record(training={"losses": [0.5, float("nan")]}),
+        "training: losses[1] (step 2) must be a finite number",
+    ),
+    "training accuracy a string": (
+        _record(training={"accuracy_after": "0.9"}),
+        "training: field `accuracy_after` must be a number",
+    ),
+    "training checkpoint not a pair": (
+        _record(training={"accuracy_checkpoints": [[0]]}),
+        "training: accuracy_checkpoints[0] must be [step, accuracy]",
+    ),
+    "training layers not names": (
+        _record(training={"trained_layers": [1, 2]}),
+        "training: field `trained_layers` must be a list of layer names",
+    ),
+    "training peak SRAM a string": (
+        _record(training={"peak_sram_bytes": "1k"}),
+        "training: field `peak_sram_bytes` must be an integer",
+    ),
 }
 
 
@@ -314,6 +341,32 @@ def test_malformed_results_files_are_one_line(name, command, tmp_path, capsys):
     assert main(argv) == 2
     line = one_error_line(capsys)
     assert f"{results} line 2: " in line and message in line, line
+
+
+def _training_run() -> dict:
+    return _record(
+        case="train vww stripes",
+        bit_exact=...,
+        metrics={},
+        training={"steps": 2, "losses": [1.0, 0.5], "accuracy_checkpoints": [[0, 0.5], [2, 0.75]]},
+    )
+
+
+def test_training_runs_in_a_results_file_are_no_benchmark_cases(tmp_path, capsys):
+    """`hil train --results` and `hil bench --results` may share a file (the report shows both): the
+    gate takes the benchmark records only (the training run had no bit_exact and failed the gate,
+    exit 1), and a file of training runs alone gates nothing: exit 2, not a PASS."""
+    results, baseline = tmp_path / "runs.jsonl", tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"cases": {"kws": {"bit_exact": True, "metrics": {"instructions.inference": 10}}}}))
+    gate = ["regress", "--board", "nucleo_f746", "--from-results", "--results", str(results)]
+    results.write_text(json.dumps(_record()) + "\n" + json.dumps(_training_run()) + "\n")
+    assert main([*gate, "--baseline", str(baseline), "--strict"]) == 0
+    assert "1 cases gated" in capsys.readouterr().out
+    assert main(["report", "--results", str(results), "--out", str(tmp_path / "r.html")]) == 0
+    assert "train vww stripes" in (tmp_path / "r.html").read_text()
+    results.write_text(json.dumps(_training_run()) + "\n")
+    assert main([*gate, "--baseline", str(baseline)]) == 2
+    assert f"{results} has no benchmark records for nucleo_f746 (qemu)" in one_error_line(capsys)
 
 
 BAD_BASELINES = {  # name: (baseline, what the message names)
