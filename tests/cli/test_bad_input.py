@@ -213,6 +213,38 @@ def test_out_of_range_bench_options_are_usage_errors(option, value, capsys):
     assert f"argument {option}: " in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--steps", "0"),
+        ("--steps", "1e3"),
+        ("--steps", str(1 << 32)),  # the device's step counter is 32 bits
+        ("--train-samples", "0"),
+        ("--test-samples", "99999999999"),  # images made in memory: a MemoryError (exit 3) or the OOM killer
+        ("--budget", "-1"),
+        ("--budget", "1.5KB"),
+        ("--seed", str(1 << 32)),
+    ],
+)
+def test_out_of_range_train_options_are_usage_errors(option, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--board", "nucleo_f746", option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: " in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_backbone_without_inputs_is_one_line(tmp_path, capsys, base_model):
+    """It used to end in an IndexError (exit 3) while looking for the input's type."""
+    fb = schema.ModelT.InitFromPackedBuf(base_model, 0)
+    fb.subgraphs[0].inputs = np.array([], np.int32)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(fb.Pack(builder), file_identifier=b"TFL3")
+    model = tmp_path / "no_inputs.tflite"
+    model.write_bytes(bytes(builder.Output()))
+    assert main(["train", "--board", "nucleo_f746", "--model", str(model)]) == 2
+    assert f"{model}: the model has no inputs: a run would compare nothing" in one_error_line(capsys)
+
+
 def test_nan_weights_are_refused_by_quantize(tmp_path, capsys):
     model = load_model(single_op_model("FULLY_CONNECTED", "float32"))
     weights = model.tensors[model.operators[0].inputs[1]]
