@@ -260,6 +260,69 @@ def test_nan_weights_are_refused_by_quantize(tmp_path, capsys):
     assert not (tmp_path / "q.tflite").exists()
 
 
+# ---- data sets (hil run --dataset): refused before any board boots ------------------------
+
+
+def _npz(**arrays) -> Callable[[Path], None]:
+    return lambda path: np.savez(path, **arrays)
+
+
+def _image_folder(image: bytes | str) -> Callable[[Path], None]:
+    """Two class folders; the first holds `image` ("fifo": a FIFO named a.png), the second a good PNG."""
+
+    def make(path: Path) -> None:
+        from PIL import Image
+
+        for name in ("0", "1"):
+            (path / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(path / "1" / "b.png")
+        if image == "fifo":
+            os.mkfifo(path / "0" / "a.png")
+        else:
+            (path / "0" / "a.png").write_bytes(image)
+
+    return make
+
+
+def _bomb() -> bytes:
+    """A small PNG of 400 million pixels: PIL refuses to decode it (DecompressionBombError)."""
+    import io
+
+    from PIL import Image
+
+    stream = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(stream, "PNG")
+    return stream.getvalue()
+
+
+X16 = np.zeros((2, 16), np.float32)
+BAD_DATASETS = {  # name: (how the data set is made, its file name, what the one line says)
+    "NaN features": (_npz(x=np.full((2, 16), np.nan, np.float32), y=[0, 1]), "d.npz", "x holds NaN or infinity"),
+    "infinite feature": (_npz(x=np.where(np.eye(2, 16) > 0, np.inf, 0), y=[0, 1]), "d.npz", "(sample 0)"),
+    "negative label": (_npz(x=X16, y=[0, -1]), "d.npz", "labels run from -1 to 0; want class indices from 0"),
+    "label 2**62": (_npz(x=X16, y=[0, 1 << 62]), "d.npz", "labels run from 0 to 4611686018427387904"),  # hung
+    "an .npy array": (lambda path: np.save(path, X16), "d.npy", "one array (.npy), not a .npz file"),  # exit 3
+    "not a zip file": (lambda path: path.write_bytes(b"PK\x03\x04" + bytes(64)), "d.npz", "cannot read a .npz"),
+    "a FIFO": (lambda path: os.mkfifo(path), "d.npz", "cannot read data set (it is a FIFO"),  # np.load blocked
+    "an image FIFO": (_image_folder("fifo"), "images", "a.png: cannot read the image (it is a FIFO"),  # hung
+    "a decompression bomb": (_image_folder(_bomb()), "images", "a.png: cannot read the image (Image size"),
+    "an empty image": (_image_folder(b""), "images", "a.png: cannot read the image (cannot identify"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_DATASETS)
+def test_bad_data_sets_are_one_line(name, tmp_path, capsys, base_model):
+    make, file_name, message = BAD_DATASETS[name]
+    model = tmp_path / "m.tflite"
+    images = file_name == "images"
+    model.write_bytes(single_op_model("CONV_2D") if images else base_model)  # input [1, 8, 8, 3] or [1, 16]
+    make(tmp_path / file_name)
+    argv = ["run", "--board", "nucleo_f746", "--model", str(model), "--dataset", str(tmp_path / file_name)]
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert str(tmp_path / file_name) in line and message in line, line
+
+
 # ---- results and baseline files, edited by hand or from an older harness ------------------
 
 
