@@ -182,6 +182,24 @@ def test_a_fifo_as_run_input_is_refused(tmp_path, capsys, base_model):
 
 
 @pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda path: np.savez(path, x=np.zeros(16)), "an .npz archive, not one .npy array"),  # was read after boot
+        (lambda path: path.write_bytes(b"PK\x03\x04" + bytes(40)), "cannot read a .npy array"),  # BadZipFile, exit 3
+    ],
+    ids=["npz archive", "not a zip"],
+)
+def test_an_input_that_is_no_npy_array_is_one_line(make, message, tmp_path, capsys, base_model):
+    model, given = tmp_path / "m.tflite", tmp_path / "x.npy"
+    model.write_bytes(base_model)
+    make(given)
+    given = next(tmp_path.glob("x.np*"))
+    assert main(["run", "--board", "nucleo_f746", "--model", str(model), "--input", str(given)]) == 2
+    line = one_error_line(capsys)
+    assert f"{given}: {message}" in line, line
+
+
+@pytest.mark.parametrize(
     "option, value",
     [
         ("--seed", "-1"),
