@@ -92,8 +92,8 @@ def _load_npz(path: Path, shape: tuple[int, ...]) -> Dataset:
             f"{path}: labels run from {low} to {high}; want class indices from 0 (at most {MAX_CLASSES})"
         )
     if x.dtype != np.int8 and not np.isfinite(x).all():
-        sample = int(np.argmax(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
-        raise HarnessError(f"{path}: x holds NaN or infinity (sample {sample}): no input to quantize")
+        bad = int(np.argmax(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
+        raise HarnessError(f"{path}: x holds NaN or infinity (sample {bad}): no input to quantize")
     x = x if x.dtype == np.int8 else x.astype(np.float32)
     classes = [str(n) for n in range(high + 1)]
     return Dataset(str(path), x, y.astype(np.int64), classes)
