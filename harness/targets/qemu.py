@@ -199,7 +199,7 @@ class QemuTarget(Target):
         self.transport = self._connect(self._port)
         try:
             self._qmp = Qmp(self._workdir / "qmp.sock")
-        except (OSError, ValueError) as exc:  # QEMU died as it started (a firmware it cannot load)
+        except (OSError, ValueError, TargetError) as exc:  # QEMU died as it started (a firmware it cannot run)
             raise TargetError(f"QEMU for {self.board.name} did not start ({exc}){self.exit_reason()}") from None
         return self.transport
 
