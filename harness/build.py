@@ -19,16 +19,22 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
 from . import __version__
 from .boards import Board
 from .build_stamp import BuildStamp, build_inputs_digest
 from .errors import BuildError
+from .input_files import check_regular_file
 from .progress import Progress
 from .resources import build_key, build_root, firmware_dir
 
@@ -201,27 +207,93 @@ def build(
         if result.returncode == 0:
             stamp.write()
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise BuildError(f"firmware build for {variant.pio_env} failed:\n{tail}")
+        raise build_failure(f"firmware build for {variant.pio_env}", result, project / "build.log")
     return firmware
+
+
+# Lines of a compiler's or linker's output that say why a build failed.
+_BUILD_ERROR = re.compile(r"error|overflow|not within region|undefined reference|\bld(\.bfd)?: ", re.IGNORECASE)
+SHOWN_BUILD_ERRORS = 4
+_TOOL_PATH = re.compile(r"^/\S*/([\w.+-]+: )")  # "/usr/lib/gcc/.../bin/ld: " -> "ld: "
+
+
+def build_failure(what: str, result: subprocess.CompletedProcess, log: Path) -> BuildError:
+    """One line for a failed build: its first error lines, and the log file that holds all of
+    its output (a build's output is dozens of lines; the error is one or two of them)."""
+    output = result.stdout + result.stderr
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(output)
+    lines = [_TOOL_PATH.sub(r"\1", line.strip()) for line in output.splitlines()]
+    errors = [
+        line for line in lines if _BUILD_ERROR.search(line) and "warning" not in line and not line.startswith("*** [")
+    ]
+    shown = " | ".join(errors[:SHOWN_BUILD_ERRORS]) or next((line for line in reversed(lines) if line), "no output")
+    return BuildError(f"{what} failed: {shown} (full output in {log})")
 
 
 # -- a firmware of the user's own (docs/byo_firmware.md) -----------------------------------------
 
 
+# ELF header fields a firmware for each board architecture has (e_machine: EM_ARM, EM_AVR).
+ELF_MACHINES = {"arm": 40, "avr": 83}
+ELF_HEADER = struct.Struct("<4sBBBxxxxxxxxxHH")  # magic, class, data, version; type, machine
+ELF32_HEADER_BYTES = 52
+MAX_ELF_BYTES = 256 * 1024 * 1024  # far above any microcontroller firmware with its debug info
+
+
 def prebuilt(elf: str | Path, board: Board, emulator: str) -> Firmware:
     """A firmware built elsewhere (`--firmware ELF`): its .bin and .hex are expected beside it
-    (they are what a real board's flasher takes; QEMU boots the ELF itself)."""
-    path = Path(elf)
-    if not path.is_file():
-        raise BuildError(f"{elf}: no such firmware ELF file")
+    (they are what a real board's flasher takes; QEMU boots the ELF itself). The file must be a
+    32-bit little-endian executable ELF for the board's architecture: QEMU given anything else
+    fails to load it with no reason the user sees."""
+    path = check_regular_file(elf, "firmware ELF file", BuildError)
+    size = path.stat().st_size
+    if size > MAX_ELF_BYTES:
+        raise BuildError(f"{elf}: {size} bytes is no microcontroller firmware ELF (limit {MAX_ELF_BYTES})")
     with open(path, "rb") as image:
-        if image.read(4) != b"\x7fELF":
-            raise BuildError(f"{elf}: not an ELF file (give the firmware's .elf)")
+        header = image.read(ELF32_HEADER_BYTES)
+    if not header.startswith(b"\x7fELF"):
+        raise BuildError(f"{elf}: not an ELF file (give the firmware's .elf)")
+    problem = _elf_header_problem(header, board.arch) or _elf_layout_problem(path, size)
+    if problem:
+        raise BuildError(f"{elf}: {problem}, not a firmware for {board.name} ({board.arch})")
     variant = board.variant(emulator)
     return Firmware(
         board.name, emulator, variant.pio_env or "", path, path.with_suffix(".bin"), path.with_suffix(".hex")
     )
+
+
+def _elf_header_problem(header: bytes, arch: str) -> str | None:
+    """What in an ELF header does not fit a 32-bit little-endian executable for `arch`."""
+    if len(header) < ELF_HEADER.size:
+        return f"the ELF header is cut short ({len(header)} bytes)"
+    _, elf_class, data, _, kind, machine = ELF_HEADER.unpack_from(header)
+    if elf_class != 1 or data != 1:
+        return "a 64-bit or big-endian ELF file"
+    if kind != 2:  # ET_EXEC: a linked program, not an object file or a shared library
+        return f"an ELF file of type {kind} (not an executable)"
+    if machine != ELF_MACHINES[arch]:
+        return f"an ELF file for machine {machine} (want {ELF_MACHINES[arch]})"
+    if len(header) < ELF32_HEADER_BYTES:
+        return f"the ELF header is cut short ({len(header)} bytes)"
+    return None
+
+
+def _elf_layout_problem(path: Path, size: int) -> str | None:
+    """What makes the ELF's section and segment tables unreadable, or points them past the file's
+    end (a cut-short copy): the memory figures and QEMU's loader read both."""
+    try:
+        with open(path, "rb") as stream:
+            elf = ELFFile(stream)
+            for section in elf.iter_sections():
+                if section["sh_type"] != "SHT_NOBITS" and section["sh_offset"] + section["sh_size"] > size:
+                    return f"section {section.name or section['sh_name']} lies past the file's end (a cut-short ELF)"
+            for segment in elf.iter_segments():
+                if segment["p_offset"] + segment["p_filesz"] > size:
+                    return "a program segment lies past the file's end (a cut-short ELF)"
+    except (ELFError, struct.error, ValueError) as exc:
+        return f"an ELF file that cannot be read ({exc})"
+    return None
 
 
 def project_environment(project: Path, board: Board, emulator: str) -> str:
@@ -233,7 +305,7 @@ def project_environment(project: Path, board: Board, emulator: str) -> str:
     pio_env = board.variant(emulator).pio_env
     if pio_env is None:
         raise BuildError(f"board {board.name} has no firmware environment for --emulator={emulator}")
-    if f"[env:{pio_env}]" not in ini.read_text():
+    if f"[env:{pio_env}]" not in ini.read_text(errors="replace"):
         raise BuildError(
             f"{ini}: no [env:{pio_env}] environment, which --board {board.name} --emulator {emulator} builds"
         )
@@ -278,7 +350,6 @@ def build_project(
     with progress.step(f"building {project.name} ({pio_env}) {' '.join(extra_flags)}".rstrip()), _build_lock(work):
         result = _run_counting_compiles(command, environ, progress)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise BuildError(f"build of {project} ({pio_env}) failed:\n{tail}")
+        raise build_failure(f"build of {project} ({pio_env})", result, work / "build.log")
     out = work / "build" / pio_env
     return Firmware(board.name, emulator, pio_env, out / "firmware.elf", out / "firmware.bin", out / "firmware.hex")

@@ -25,13 +25,14 @@ from .boards import Board, load_board
 from .dut import Dut
 from .engine.accuracy import ModelView
 from .engine.compare import judge
+from .engine.pack import load_comparable
 from .engine.runner import INVOKE_FLOOR_S, SECONDS_PER_MAC, estimated_macs, progress_of
 from .engine.seeded_inputs import case_seed, seeded_value
 from .engine.session import InferenceResult
 from .errors import DeviceError, HarnessError, LinkError
 from .link import protocol
 from .link.protocol import FLAG_MORE, MessageType
-from .model.tflite import Model, load_model
+from .model.tflite import Model
 from .progress import Progress
 from .reference import Reference
 
@@ -255,7 +256,7 @@ class FirmwareSession:
         """Checks the model, builds `project` (or takes the `firmware` ELF), boots it (QEMU) or
         reaches the real board already flashed with it, and checks that it runs `model`."""
         board_spec = load_board(board)
-        tflite = load_model(model)
+        tflite = load_comparable(model)
         image = firmware_for(board_spec, emulator, firmware, project, model, progress, extra_flags)
         dut = Dut.open(
             board_spec,
@@ -278,7 +279,7 @@ class FirmwareSession:
     @classmethod
     def on(cls, dut: Dut, model: str | Path, tflite: Model | None = None) -> FirmwareSession:
         """A session on a booted `dut` that runs the user's firmware; checks that it runs `model`."""
-        tflite = tflite or load_model(model)
+        tflite = tflite or load_comparable(model)
         device_model = FirmwareModel(dut)
         device_model.check_model(tflite, model)
         return cls(dut, device_model, tflite, Reference(tflite, name=str(model)))

@@ -89,6 +89,13 @@ def check_record(record: dict[str, Any], where: str) -> dict[str, Any]:
         _field(record, name, kind, where)
     if record.get("metrics") is not None:
         check_metrics(record["metrics"], f"{where}: metrics")
+    compared = _field(record, "compared", dict, where) or {}
+    for name in ("elements", "exact"):  # what the gate reads: a PASS over 0 elements fails it
+        _field(compared, name, int, f"{where}: compared", required=bool(compared))
+    if "training" in record:
+        from .training.record import check_training  # noqa: PLC0415 (that module builds on this one)
+
+        check_training(record["training"], where)
     return record
 
 
@@ -164,10 +171,14 @@ class ResultsFile:
         return {case_key(record): record for record in self.records()}
 
     def latest(self, board: str | None = None, emulator: str | None = None) -> dict[str, dict[str, Any]]:
-        """The newest record of each case (by file order), optionally for one board variant."""
+        """The newest benchmark record of each case (by file order), optionally for one board
+        variant: what baselines and gates take. A `hil train` run in the same file is no benchmark
+        case (its verdict was given when it ran; the report shows it)."""
         newest: dict[str, dict[str, Any]] = {}
         for record in self.records():
             if (board and record.get("board") != board) or (emulator and record.get("emulator") != emulator):
+                continue
+            if record.get("training") is not None:
                 continue
             newest[record["case"]] = record
         return newest

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the firmware's own C code on the host with libFuzzer (docs/fuzzing.md).
 #
-#   bash scripts/fuzz.sh TARGET [libFuzzer arguments]      TARGET: engine, link or training
+#   bash scripts/fuzz.sh TARGET [libFuzzer arguments]      TARGET: engine, link, training or mlperf
 #   bash scripts/fuzz.sh engine -runs=0 DIR                 run every file in DIR once
 #   bash scripts/fuzz.sh engine -max_total_time=3600 -jobs=1
 #
@@ -14,10 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-TARGETS="engine link training"
+TARGETS="engine link training mlperf"
 target=${1:-}
 if [[ -z "$target" || " $TARGETS " != *" $target "* ]]; then
-    echo "usage: scripts/fuzz.sh {engine|link|training} [libFuzzer arguments]" >&2
+    echo "usage: scripts/fuzz.sh {engine|link|training|mlperf} [libFuzzer arguments]" >&2
     exit 2
 fi
 shift
@@ -39,6 +39,7 @@ case $target in
     engine) sources=("$FW"/engine/engine.c "$FW"/engine/ops.c "$FW"/kernels/*.c "$SDK"/src/hil_crc32.c) ;;
     link) sources=("$SDK"/src/hil_crc32.c) ;;
     training) sources=("$FW"/kernels/*.c "$FW"/training/train_math.c) ;;
+    mlperf) sources=() ;; # fuzz_mlperf.c includes the SDK's responder
 esac
 # The training arena of the training firmware (harness/training/device.py TRAINING_ARENA_BYTES).
 "$CLANG" -std=c11 -g -O1 -fno-omit-frame-pointer -ffp-contract=off \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -103,9 +104,13 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_input(path: str) -> list[np.ndarray]:
     check_regular_file(path, "input .npy file")
     try:
-        return [np.load(path, allow_pickle=False)]
-    except (OSError, ValueError, EOFError) as exc:
+        value = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise HarnessError(f"{path}: cannot read a .npy array ({exc})") from None
+    if not isinstance(value, np.ndarray):  # an .npz archive: several arrays, or a data set
+        value.close()
+        raise HarnessError(f"{path}: an .npz archive, not one .npy array (a data set goes to --dataset)")
+    return [value]
 
 
 def _dataset(args: argparse.Namespace) -> Dataset | None:

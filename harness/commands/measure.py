@@ -277,7 +277,7 @@ def _recorded(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if not isinstance(record.get("training"), dict)
     }
     if not records:
-        raise HarnessError(f"{args.results} has no records for {args.board} ({args.emulator})")
+        raise HarnessError(f"{args.results} has no benchmark records for {args.board} ({args.emulator})")
     return records
 
 

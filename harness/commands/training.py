@@ -25,6 +25,22 @@ def parse_bytes(text: str) -> int:
     return int(match.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[match.group(2).lower()]
 
 
+STEPS_MAX = 2**32 - 1  # the device counts steps in 32 bits
+SAMPLES_MAX = 10_000  # the images are made in host memory (96x96x3 float64: 221 KB each)
+
+
+def _at_most(maximum: int, why: str):
+    """argparse type: positive_int, at most `maximum` (a larger count ends in MemoryError or wraps)."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum} ({why}): {text}")
+        return value
+
+    return parse
+
+
 def _arguments(parser: argparse.ArgumentParser) -> None:
     board_arguments(parser)
     parser.add_argument(
@@ -42,9 +58,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "cut is refused with the reason",
     )
     parser.add_argument("--budget", type=parse_bytes, default=256 * 1024, help="SRAM budget (default 256KB)")
-    parser.add_argument("--steps", type=positive_int, default=50, help="SGD steps, batch 1 (default 50)")
-    parser.add_argument("--train-samples", type=positive_int, default=200)
-    parser.add_argument("--test-samples", type=positive_int, default=100)
+    parser.add_argument(
+        "--steps",
+        type=_at_most(STEPS_MAX, "the device counts in 32 bits"),
+        default=50,
+        help="SGD steps, batch 1 (default 50)",
+    )
+    samples = _at_most(SAMPLES_MAX, "the samples are made in memory")
+    parser.add_argument("--train-samples", type=samples, default=200)
+    parser.add_argument("--test-samples", type=samples, default=100)
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--results", type=Path, help="append the run (losses, accuracy) to this JSON Lines file")
     parser.add_argument(

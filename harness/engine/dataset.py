@@ -15,13 +15,16 @@ Two forms (docs/inference.md, "Accuracy on a data set"):
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import HarnessError
+from ..input_files import check_regular_file
 
+MAX_CLASSES = 1 << 16  # labels are class indices; no classifier has more outputs
 IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm", ".gif"}
 
 
@@ -52,14 +55,17 @@ def load_dataset(path: str | Path, shape: tuple[int, ...], dtype: np.dtype) -> D
     path = Path(path)
     if path.is_dir():
         return _load_image_dir(path, shape, dtype)
-    if path.is_file():
-        return _load_npz(path, shape)
-    raise HarnessError(f"{path}: data set not found (a .npz file or a folder of class folders)")
+    if not path.exists():
+        raise HarnessError(f"{path}: data set not found (a .npz file or a folder of class folders)")
+    return _load_npz(check_regular_file(path, "data set"), shape)  # a FIFO would block np.load
 
 
 def _load_npz(path: Path, shape: tuple[int, ...]) -> Dataset:
     try:
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise HarnessError(f"{path}: one array (.npy), not a .npz file (save x and y with np.savez)")
+        with loaded as data:
             missing = [key for key in ("x", "y") if key not in data.files]
             if missing:
                 raise HarnessError(
@@ -67,7 +73,7 @@ def _load_npz(path: Path, shape: tuple[int, ...]) -> Dataset:
                     f"has {', '.join(data.files) or 'nothing'})"
                 )
             x, y = data["x"], data["y"]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise HarnessError(f"{path}: cannot read a .npz file ({exc})") from None
     sample = tuple(shape[1:])
     if x.ndim and x.shape[1:] == tuple(shape) and shape[0] == 1:
@@ -80,8 +86,16 @@ def _load_npz(path: Path, shape: tuple[int, ...]) -> Dataset:
         raise HarnessError(f"{path}: y must be {len(x)} integer labels, is {y.dtype} {list(y.shape)}")
     if not len(x):
         raise HarnessError(f"{path}: the data set is empty")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= MAX_CLASSES:  # the class list below would be as long as the largest label
+        raise HarnessError(
+            f"{path}: labels run from {low} to {high}; want class indices from 0 (at most {MAX_CLASSES})"
+        )
+    if x.dtype != np.int8 and not np.isfinite(x).all():
+        bad = int(np.argmax(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
+        raise HarnessError(f"{path}: x holds NaN or infinity (sample {bad}): no input to quantize")
     x = x if x.dtype == np.int8 else x.astype(np.float32)
-    classes = [str(n) for n in range(int(y.max()) + 1)]
+    classes = [str(n) for n in range(high + 1)]
     return Dataset(str(path), x, y.astype(np.int64), classes)
 
 
@@ -113,13 +127,14 @@ def _load_image_dir(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> Data
 def _read_image(file: Path, height: int, width: int, channels: int) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
+    check_regular_file(file, "the image")  # a FIFO named *.png would block Image.open
     try:
         with Image.open(file) as image:
             image = image.convert("L" if channels == 1 else "RGB")
             if image.size != (width, height):
                 image = image.resize((width, height), Image.Resampling.BILINEAR)
             pixels = np.asarray(image, np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise HarnessError(f"{file}: cannot read the image ({exc})") from None
     return pixels.reshape(height, width, channels)
 

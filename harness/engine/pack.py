@@ -75,11 +75,18 @@ class PackedModel:
 
 
 def pack_file(path: str | Path, board: Board | None = None, emulator: str = "none") -> PackedModel:
+    return pack_model(load_comparable(path), board, emulator)
+
+
+def load_comparable(path: str | Path) -> Model:
+    """The model at `path`, refused (naming the file) when a run of it would compare nothing:
+    what every verdict's model goes through, whichever firmware runs it."""
     model = load_model(path)
     try:
-        return pack_model(model, board, emulator)
+        check_comparable(model)
     except NothingToCompare as exc:
         raise NothingToCompare(f"{path}: {exc}") from None
+    return model
 
 
 def pack_model(model: Model, board: Board | None = None, emulator: str = "none") -> PackedModel:

@@ -17,6 +17,7 @@ LAST of the device SDK), so they never collide with the harness's own services.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from ..errors import HarnessError, LinkError
+from ..input_files import read_regular_file
 from .protocol import Layout, _layout
 
 USER_TYPE_FIRST = 0x70
@@ -45,9 +47,10 @@ class UserMessages:
     @classmethod
     def load(cls, path: str | Path) -> UserMessages:
         """Reads and checks a message file; a problem is one line naming the file and message."""
+        text = read_regular_file(path, "the message file")  # a FIFO would block read_text()
         try:
-            spec = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            spec = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
             raise HarnessError(f"{path}: cannot read the message file ({exc})") from None
         return cls.from_spec(spec, str(path))
 
@@ -73,6 +76,10 @@ class UserMessages:
                 messages[name].request.struct, messages[name].reply.struct
             except (KeyError, TypeError) as exc:
                 raise HarnessError(f"{where}: message {name}: a field has no valid name/type ({exc})") from None
+            for part in ("request", "reply"):
+                problem = _layout_problem(getattr(messages[name], part))
+                if problem:
+                    raise HarnessError(f"{where}: message {name}: {part} {problem}")
         return cls(messages)
 
     def call(self, link, name: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
@@ -81,12 +88,36 @@ class UserMessages:
         if name not in self.messages:
             raise HarnessError(f"no user message {name} (known: {', '.join(self.messages)})")
         message = self.messages[name]
+        known = [field for field, _ in message.request.fields]
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise HarnessError(f"{name}: no request field {unknown[0]} (fields: {', '.join(known) or 'none'})")
+        for field, kind in message.request.fields:
+            if kind == "bytes" and field in fields and not isinstance(fields[field], (bytes, bytearray, memoryview)):
+                raise HarnessError(f"{name}: field {field} must be bytes, not {type(fields[field]).__name__}")
         try:
             payload = message.request.pack(**fields)
         except KeyError as exc:
             raise HarnessError(f"{name}: field {exc} is missing") from None
+        except struct.error as exc:  # a value its field's type cannot hold
+            raise HarnessError(f"{name}: {exc} ({_values(message.request, fields)})") from None
         reply = link.request(message.id, payload, timeout)
         try:
             return message.reply.unpack(reply)
         except ValueError as exc:
             raise LinkError(f"board {link.board} sent a malformed {name} reply: {exc}") from None
+
+
+def _layout_problem(layout: Layout) -> str | None:
+    """A layout Layout.pack would get wrong: a name twice, or a str/bytes tail before the end
+    (it would be left out of the payload)."""
+    names = [name for name, _ in layout.fields]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice:
+        return f"field {twice} appears twice"
+    tails = [name for name, kind in layout.fields[:-1] if kind in ("str", "bytes")]
+    return f"field {tails[0]}: a str or bytes field must be the last" if tails else None
+
+
+def _values(layout: Layout, fields: dict[str, Any]) -> str:
+    return ", ".join(f"{name} ({kind}) = {fields.get(name)!r}" for name, kind in layout.fields)[:200]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..boards import load_board
+from ..engine.pack import load_comparable
 from ..firmware_runner import FirmwareSession, firmware_for
 from ..progress import Progress
 from .measured_dut import MeasuredDut
@@ -97,6 +98,7 @@ def open_firmware_bench(
     """Builds `project` (or takes the `firmware` ELF), boots it with the plugin on its runner's
     markers and checks that it runs `model`. The MeasuredDut owns the device."""
     board_spec = load_board(board)
+    tflite = load_comparable(model)  # a model that compares nothing is refused before a build or boot
     image = firmware_for(board_spec, emulator, firmware, project, model, progress, extra_flags)
     measured = MeasuredDut.open(
         board_spec,
@@ -109,7 +111,7 @@ def open_firmware_bench(
         **dut_options,
     )
     try:
-        bench = FirmwareBench(FirmwareSession.on(measured.dut, model), image.elf)
+        bench = FirmwareBench(FirmwareSession.on(measured.dut, model, tflite), image.elf)
         measured.read_timer = bench.device_timer
         if measured.log is not None:
             measured.plugin_region = _plugin_region(image.elf)

@@ -24,6 +24,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from ..errors import HarnessError
+
 FLOAT32_SLACK = 4 * 2.0**-24  # relative: the firmware computes (q - zp) * scale in float32
 
 
@@ -34,10 +36,15 @@ class Decoded:
     raw_int8: bool  # the firmware printed the int8 values themselves
 
 
+class PrintedTooCoarsely(HarnessError):
+    """A printed value fits every int8 value: that element cannot be compared (exit 2)."""
+
+
 def _half_unit(token: str) -> float:
-    """Half a unit of the token's last printed digit ("0.125" -> 0.0005, "1.5e-3" -> 0.00005)."""
-    exponent = Decimal(token).as_tuple().exponent
-    return 0.5 * 10.0 ** int(exponent)
+    """Half a unit of the token's last printed digit ("0.125" -> 0.0005, "1.5e-3" -> 0.00005);
+    capped where a float64 ends (a unit that large fits every int8 value anyway)."""
+    exponent = int(Decimal(token).as_tuple().exponent)
+    return 0.5 * 10.0 ** min(exponent, 300)
 
 
 def _is_integer(token: str) -> bool:
@@ -67,6 +74,11 @@ def decode(tokens: list[str], reference: np.ndarray, scale: float, zero_point: i
             continue
         tolerance = _half_unit(token) + FLOAT32_SLACK * abs(printed)
         agrees = np.abs(levels - printed) <= tolerance
+        if agrees.all():  # "0e9": it would agree with any device output, so it compares nothing
+            raise PrintedTooCoarsely(
+                f"m-results value {i} {token!r} is printed too coarsely to tell any two int8 values "
+                f"apart (output scale {scale:g}): nothing could be compared"
+            )
         resolved += int(agrees.sum() == 1)
         if agrees[ref[i] + 128]:
             out[i] = ref[i]

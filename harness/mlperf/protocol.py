@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import HarnessError
+from ..errors import HarnessError, TransportClosed
 
 READY = "m-ready"
 PASSTHROUGH = "m-dut-passthrough("
@@ -32,7 +32,11 @@ _BRACKETED = re.compile(r"^m-(profile|model)-\[(.*)\]$")
 _RESULTS = re.compile(r"^m-results-\[(.*)\]$")
 _LAP = re.compile(r"^m-lap-us-(\d+)$")
 _EXPECTING = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_NOT_TEXT = re.compile(rb"[^\t\r\n\x20-\x7e]")  # printable ASCII lines only
+# A number as printf prints one: its exponent of at most three digits, at most MAX_NUMBER characters
+# (a float32 printed "%f" has at most 46).
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
+MAX_NUMBER = 64
 
 
 class MalformedReply(HarnessError):
@@ -49,7 +53,7 @@ class Transport(Protocol):
 
 
 def _quote(line: str) -> str:
-    return repr(line if len(line) <= SHOWN else line[:SHOWN] + "...")
+    return ascii(line if len(line) <= SHOWN else line[:SHOWN] + "...")  # bytes past ASCII shown as escapes
 
 
 @dataclass
@@ -92,6 +96,7 @@ class LineReader:
         if time.monotonic() > deadline:  # also when lines keep coming but never the reply's end
             raise MalformedReply(f"{waiting_for}: no m-ready within the timeout" + self._on_closed())
         while b"\n" not in self._buffer:
+            self._refuse_binary(waiting_for)  # at once: a binary protocol would only time out
             if len(self._buffer) > MAX_LINE:
                 raise MalformedReply(f"{waiting_for}: the firmware sent {len(self._buffer)} bytes without a line end")
             left = deadline - time.monotonic()
@@ -103,12 +108,22 @@ class LineReader:
                     + (f" (partial line {_quote(tail)})" if tail else "")
                     + self._on_closed()
                 )
-            self._buffer += self.transport.read(min(left, 0.5))
+            try:
+                self._buffer += self.transport.read(min(left, 0.5))
+            except TransportClosed as exc:  # an emulator that exited: say how
+                raise TransportClosed(f"{waiting_for}: {exc}{self._on_closed()}") from None
+        self._refuse_binary(waiting_for)
         raw, _, self._buffer = self._buffer.partition(b"\n")
-        text = raw.rstrip(b"\r").decode("ascii", "replace")
-        if any(not (c.isprintable() or c == "\t") for c in text):
-            raise MalformedReply(f"{waiting_for}: the firmware sent a line that is not text: {_quote(text)}")
-        return text
+        return raw.rstrip(b"\r").decode("ascii")
+
+    def _refuse_binary(self, waiting_for: str) -> None:
+        found = _NOT_TEXT.search(self._buffer)
+        if found:
+            line = self._buffer[self._buffer.rfind(b"\n", 0, found.start()) + 1 :].split(b"\n")[0]
+            raise MalformedReply(
+                f"{waiting_for}: the firmware sent a line that is not text: "
+                f"{_quote(line.decode('latin-1'))} (is it an MLPerf Tiny firmware?)"
+            )
 
     def discard_pending(self) -> None:
         self._buffer = b""
@@ -194,7 +209,8 @@ def parse_results(reply: Reply) -> list[str]:
     if tokens == [""]:
         raise MalformedReply(f"reply to '{reply.command}%': m-results-[] holds no values")
     for position, token in enumerate(tokens):
-        if not _NUMBER.match(token) and token.lower() not in ("nan", "-nan", "inf", "-inf"):
+        number = len(token) <= MAX_NUMBER and _NUMBER.match(token)
+        if not number and token.lower() not in ("nan", "-nan", "inf", "-inf"):
             raise MalformedReply(
                 f"reply to '{reply.command}%': m-results value {position} {_quote(token)} is not a number"
             )

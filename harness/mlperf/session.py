@@ -21,11 +21,11 @@ import numpy as np
 from .. import build as firmware_build
 from ..boards import load_board
 from ..engine.compare import judge
-from ..engine.pack import pack_file
+from ..engine.pack import load_comparable, pack_file
 from ..engine.seeded_inputs import case_seed, seeded_value
 from ..engine.session import InferenceResult
 from ..errors import CheckFailed, HarnessError
-from ..model.tflite import Model, load_model
+from ..model.tflite import Model
 from ..progress import Progress
 from ..reference import Reference
 from ..targets.base import Target, TargetOptions
@@ -77,7 +77,7 @@ class _ModelView:
 
 def checked_model(path: str | Path) -> Model:
     """The model the API can feed: one int8 input, its first output int8 (the printed vector)."""
-    model = load_model(path)
+    model = load_comparable(path)
     if len(model.inputs) != 1:
         raise HarnessError(f"{path}: the MLPerf Tiny API loads one input tensor; the model has {len(model.inputs)}")
     for role, index in (("input", model.inputs[0]), ("output", model.outputs[0])):

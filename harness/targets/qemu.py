@@ -197,7 +197,10 @@ class QemuTarget(Target):
     def start(self) -> SerialTransport:
         self.launch()
         self.transport = self._connect(self._port)
-        self._qmp = Qmp(self._workdir / "qmp.sock")
+        try:
+            self._qmp = Qmp(self._workdir / "qmp.sock")
+        except (OSError, ValueError, TargetError) as exc:  # QEMU died as it started (a firmware it cannot run)
+            raise TargetError(f"QEMU for {self.board.name} did not start ({exc}){self.exit_reason()}") from None
         return self.transport
 
     def _connect(self, port: int) -> SerialTransport:
@@ -258,14 +261,26 @@ class QemuTarget(Target):
 
     def exit_reason(self) -> str:
         """A sentence for error messages: how QEMU ended and the tail of its output."""
-        status = self.exit_status
+        status = self._exit_status_after_lost_link()
         if status is None:
             return ""
         meaning = EXIT_STATUS_MEANING.get(status, "")
         text = f"; QEMU exited with status {status}" + (f" ({meaning})" if meaning else "")
         log = self._workdir / "qemu.log"
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
+        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+        # "qemu: fatal: ..." comes before a register dump; QEMU's "info:" lines say nothing of the end
+        own = [line for line in lines if line.startswith("qemu") and ": info: " not in line]
+        tail = own[-2:] or lines[-5:]
         return text + (": " + " | ".join(tail) if tail else "")
+
+    def _exit_status_after_lost_link(self) -> int | None:
+        """QEMU's exit status; a QEMU that closed its sockets is given a moment to finish exiting."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(timeout=EXIT_WAIT_S)
+        except subprocess.TimeoutExpired:
+            return None
 
     def stop(self) -> None:
         """Ends QEMU at once (SIGTERM, SIGKILL if it lingers) and removes the work folder with the

@@ -3,13 +3,15 @@ training curve next to the benchmark cases."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from ..boards import load_board
 from ..environment import environment
+from ..json_fields import NUMBER, check_field, is_type
 from ..metrics.workloads import model_digest
-from ..results import new_record
+from ..results import ResultsError, new_record
 from ..shared_models import portable_path
 
 # What the report's training section reads (the rest of run_training's result stays out of the file).
@@ -35,6 +37,69 @@ TRAINING_FIELDS = (
     "accuracy_curve",
     "plan_method",
 )
+
+
+# The JSON type of each field the report reads (a hand-edited record is refused naming the field).
+FIELD_TYPES: dict[str, type | tuple] = {
+    "steps": int,
+    "qas": bool,
+    "stochastic_rounding": bool,
+    "data": str,
+    "losses": list,
+    "accuracy_before": NUMBER,
+    "accuracy_after": NUMBER,
+    "reference_accuracy_after": NUMBER,
+    "chance": NUMBER,
+    "test_samples": int,
+    "losses_bit_exact": int,
+    "parameters_bit_exact": int,
+    "trained_layers": list,
+    "peak_sram_bytes": int,
+    "budget_bytes": int,
+    "sram_region_bytes": int,
+    "backbone_on_device": bool,
+    "accuracy_checkpoints": list,
+    "eval_every": int,
+    "accuracy_curve": list,
+    "plan_method": str,
+}
+
+
+def check_training(training: Any, where: str) -> None:
+    """A record's `training` object as training_record writes it; else ResultsError naming the
+    field (results.check_record calls this for every record that has one)."""
+    if training is None:
+        return
+    if not isinstance(training, dict):
+        raise ResultsError(f"{where}: field `training` must be an object, not {type(training).__name__}")
+    at = f"{where}: training"
+    for name, kind in FIELD_TYPES.items():
+        check_field(training, name, kind, at, error=ResultsError)
+    for step, loss in enumerate(training.get("losses") or [], 1):
+        if not is_type(loss, NUMBER) or not math.isfinite(loss):
+            raise ResultsError(f"{at}: losses[{step - 1}] (step {step}) must be a finite number, not {loss!r}"[:200])
+    if not all(isinstance(name, str) for name in training.get("trained_layers") or []):
+        raise ResultsError(f"{at}: field `trained_layers` must be a list of layer names")
+    for number, checkpoint in enumerate(training.get("accuracy_checkpoints") or []):
+        if not (
+            isinstance(checkpoint, list)
+            and len(checkpoint) == 2
+            and is_type(checkpoint[0], int)
+            and is_type(checkpoint[1], NUMBER)
+        ):
+            raise ResultsError(
+                f"{at}: accuracy_checkpoints[{number}] must be [step, accuracy], not {checkpoint!r}"[:200]
+            )
+    for number, point in enumerate(training.get("accuracy_curve") or []):
+        if not (
+            isinstance(point, dict)
+            and is_type(point.get("step"), int)
+            and is_type(point.get("device"), NUMBER)
+            and (point.get("reference") is None or is_type(point.get("reference"), NUMBER))
+        ):
+            raise ResultsError(
+                f"{at}: accuracy_curve[{number}] must be {{step, device, reference}} numbers, not {point!r}"[:200]
+            )
 
 
 def training_record(result: dict[str, Any], task: str) -> dict[str, Any]:

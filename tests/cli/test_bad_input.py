@@ -182,6 +182,24 @@ def test_a_fifo_as_run_input_is_refused(tmp_path, capsys, base_model):
 
 
 @pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda path: np.savez(path, x=np.zeros(16)), "an .npz archive, not one .npy array"),  # was read after boot
+        (lambda path: path.write_bytes(b"PK\x03\x04" + bytes(40)), "cannot read a .npy array"),  # BadZipFile, exit 3
+    ],
+    ids=["npz archive", "not a zip"],
+)
+def test_an_input_that_is_no_npy_array_is_one_line(make, message, tmp_path, capsys, base_model):
+    model, given = tmp_path / "m.tflite", tmp_path / "x.npy"
+    model.write_bytes(base_model)
+    make(given)
+    given = next(tmp_path.glob("x.np*"))
+    assert main(["run", "--board", "nucleo_f746", "--model", str(model), "--input", str(given)]) == 2
+    line = one_error_line(capsys)
+    assert f"{given}: {message}" in line, line
+
+
+@pytest.mark.parametrize(
     "option, value",
     [
         ("--seed", "-1"),
@@ -213,6 +231,38 @@ def test_out_of_range_bench_options_are_usage_errors(option, value, capsys):
     assert f"argument {option}: " in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--steps", "0"),
+        ("--steps", "1e3"),
+        ("--steps", str(1 << 32)),  # the device's step counter is 32 bits
+        ("--train-samples", "0"),
+        ("--test-samples", "99999999999"),  # images made in memory: a MemoryError (exit 3) or the OOM killer
+        ("--budget", "-1"),
+        ("--budget", "1.5KB"),
+        ("--seed", str(1 << 32)),
+    ],
+)
+def test_out_of_range_train_options_are_usage_errors(option, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--board", "nucleo_f746", option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: " in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_backbone_without_inputs_is_one_line(tmp_path, capsys, base_model):
+    """It used to end in an IndexError (exit 3) while looking for the input's type."""
+    fb = schema.ModelT.InitFromPackedBuf(base_model, 0)
+    fb.subgraphs[0].inputs = np.array([], np.int32)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(fb.Pack(builder), file_identifier=b"TFL3")
+    model = tmp_path / "no_inputs.tflite"
+    model.write_bytes(bytes(builder.Output()))
+    assert main(["train", "--board", "nucleo_f746", "--model", str(model)]) == 2
+    assert f"{model}: the model has no inputs: a run would compare nothing" in one_error_line(capsys)
+
+
 def test_nan_weights_are_refused_by_quantize(tmp_path, capsys):
     model = load_model(single_op_model("FULLY_CONNECTED", "float32"))
     weights = model.tensors[model.operators[0].inputs[1]]
@@ -226,6 +276,69 @@ def test_nan_weights_are_refused_by_quantize(tmp_path, capsys):
     line = one_error_line(capsys)
     assert str(path) in line and "tensor 2 (weights) holds NaN" in line
     assert not (tmp_path / "q.tflite").exists()
+
+
+# ---- data sets (hil run --dataset): refused before any board boots ------------------------
+
+
+def _npz(**arrays) -> Callable[[Path], None]:
+    return lambda path: np.savez(path, **arrays)
+
+
+def _image_folder(image: bytes | str) -> Callable[[Path], None]:
+    """Two class folders; the first holds `image` ("fifo": a FIFO named a.png), the second a good PNG."""
+
+    def make(path: Path) -> None:
+        from PIL import Image
+
+        for name in ("0", "1"):
+            (path / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(path / "1" / "b.png")
+        if image == "fifo":
+            os.mkfifo(path / "0" / "a.png")
+        else:
+            (path / "0" / "a.png").write_bytes(image)
+
+    return make
+
+
+def _bomb() -> bytes:
+    """A small PNG of 400 million pixels: PIL refuses to decode it (DecompressionBombError)."""
+    import io
+
+    from PIL import Image
+
+    stream = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(stream, "PNG")
+    return stream.getvalue()
+
+
+X16 = np.zeros((2, 16), np.float32)
+BAD_DATASETS = {  # name: (how the data set is made, its file name, what the one line says)
+    "NaN features": (_npz(x=np.full((2, 16), np.nan, np.float32), y=[0, 1]), "d.npz", "x holds NaN or infinity"),
+    "infinite feature": (_npz(x=np.where(np.eye(2, 16) > 0, np.inf, 0), y=[0, 1]), "d.npz", "(sample 0)"),
+    "negative label": (_npz(x=X16, y=[0, -1]), "d.npz", "labels run from -1 to 0; want class indices from 0"),
+    "label 2**62": (_npz(x=X16, y=[0, 1 << 62]), "d.npz", "labels run from 0 to 4611686018427387904"),  # hung
+    "an .npy array": (lambda path: np.save(path, X16), "d.npy", "one array (.npy), not a .npz file"),  # exit 3
+    "not a zip file": (lambda path: path.write_bytes(b"PK\x03\x04" + bytes(64)), "d.npz", "cannot read a .npz"),
+    "a FIFO": (lambda path: os.mkfifo(path), "d.npz", "cannot read data set (it is a FIFO"),  # np.load blocked
+    "an image FIFO": (_image_folder("fifo"), "images", "a.png: cannot read the image (it is a FIFO"),  # hung
+    "a decompression bomb": (_image_folder(_bomb()), "images", "a.png: cannot read the image (Image size"),
+    "an empty image": (_image_folder(b""), "images", "a.png: cannot read the image (cannot identify"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_DATASETS)
+def test_bad_data_sets_are_one_line(name, tmp_path, capsys, base_model):
+    make, file_name, message = BAD_DATASETS[name]
+    model = tmp_path / "m.tflite"
+    images = file_name == "images"
+    model.write_bytes(single_op_model("CONV_2D") if images else base_model)  # input [1, 8, 8, 3] or [1, 16]
+    make(tmp_path / file_name)
+    argv = ["run", "--board", "nucleo_f746", "--model", str(model), "--dataset", str(tmp_path / file_name)]
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert str(tmp_path / file_name) in line and message in line, line
 
 
 # ---- results and baseline files, edited by hand or from an older harness ------------------
@@ -271,6 +384,41 @@ BAD_RECORDS = {  # name: (record, the field the message names)
         "memory: field `flash_bytes` must be a number",
     ),
     "seed a float": (_record(seed=1.5), "field `seed` must be an integer"),
+    "compared elements a string": (
+        _record(compared={"elements": "12", "exact": 12}),
+        "compared: field `elements` must be an integer",
+    ),
+    # `hil train --results` runs, shown by `hil report` (each used to end in a TypeError, exit 3)
+    "training a list": (_record(training=[1]), "field `training` must be an object"),
+    "training losses a string": (_record(training={"losses": "abc"}), "training: field `losses` must be a list"),
+    "training loss NaN": (
+        _record(training={"losses": [0.5, float("nan")]}),
+        "training: losses[1] (step 2) must be a finite number",
+    ),
+    "training accuracy a string": (
+        _record(training={"accuracy_after": "0.9"}),
+        "training: field `accuracy_after` must be a number",
+    ),
+    "training checkpoint not a pair": (
+        _record(training={"accuracy_checkpoints": [[0]]}),
+        "training: accuracy_checkpoints[0] must be [step, accuracy]",
+    ),
+    "training curve point without device": (
+        _record(training={"accuracy_curve": [{"step": 0}]}),
+        "training: accuracy_curve[0] must be {step, device, reference} numbers",
+    ),
+    "training eval_every a string": (
+        _record(training={"eval_every": "5"}),
+        "training: field `eval_every` must be an integer",
+    ),
+    "training layers not names": (
+        _record(training={"trained_layers": [1, 2]}),
+        "training: field `trained_layers` must be a list of layer names",
+    ),
+    "training peak SRAM a string": (
+        _record(training={"peak_sram_bytes": "1k"}),
+        "training: field `peak_sram_bytes` must be an integer",
+    ),
 }
 
 
@@ -314,6 +462,32 @@ def test_malformed_results_files_are_one_line(name, command, tmp_path, capsys):
     assert main(argv) == 2
     line = one_error_line(capsys)
     assert f"{results} line 2: " in line and message in line, line
+
+
+def _training_run() -> dict:
+    return _record(
+        case="train vww stripes",
+        bit_exact=...,
+        metrics={},
+        training={"steps": 2, "losses": [1.0, 0.5], "accuracy_checkpoints": [[0, 0.5], [2, 0.75]]},
+    )
+
+
+def test_training_runs_in_a_results_file_are_no_benchmark_cases(tmp_path, capsys):
+    """`hil train --results` and `hil bench --results` may share a file (the report shows both): the
+    gate takes the benchmark records only (the training run had no bit_exact and failed the gate,
+    exit 1), and a file of training runs alone gates nothing: exit 2, not a PASS."""
+    results, baseline = tmp_path / "runs.jsonl", tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"cases": {"kws": {"bit_exact": True, "metrics": {"instructions.inference": 10}}}}))
+    gate = ["regress", "--board", "nucleo_f746", "--from-results", "--results", str(results)]
+    results.write_text(json.dumps(_record()) + "\n" + json.dumps(_training_run()) + "\n")
+    assert main([*gate, "--baseline", str(baseline), "--strict"]) == 0
+    assert "1 cases gated" in capsys.readouterr().out
+    assert main(["report", "--results", str(results), "--out", str(tmp_path / "r.html")]) == 0
+    assert "train vww stripes" in (tmp_path / "r.html").read_text()
+    results.write_text(json.dumps(_training_run()) + "\n")
+    assert main([*gate, "--baseline", str(baseline)]) == 2
+    assert f"{results} has no benchmark records for nucleo_f746 (qemu)" in one_error_line(capsys)
 
 
 BAD_BASELINES = {  # name: (baseline, what the message names)

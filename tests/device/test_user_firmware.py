@@ -20,6 +20,7 @@ from harness.build import build, build_project
 from harness.errors import DeviceError, HarnessError
 from harness.firmware_runner import FirmwareSession
 from harness.link import protocol
+from harness.link.framing import Frame, encode
 from harness.link.user_messages import UserMessages
 from harness.shared_models import SHARED_MODELS
 
@@ -117,7 +118,35 @@ def test_runner_requests_outside_the_tensors_are_refused(hello_elf):
             assert refused.value.code_name == "BAD_REQUEST", name
         with pytest.raises(DeviceError, match="BAD_REQUEST|shorter"):
             link.request(protocol.MessageType.RUNNER_READ, b"\x01")  # shorter than its fields
+        # the SDK's receiver: a header whose payload never comes is dropped at the inter-byte
+        # timeout and the frame behind it is answered (not swallowed as the missing payload)
+        length = min(200, session.dut.info.max_payload)
+        link.send_raw(
+            protocol.MAGIC
+            + protocol.HEADER.pack(length, protocol.MessageType.ECHO, 0, 0x5555)
+            + encode(Frame(protocol.MessageType.ECHO, 0x5556, b"answer me"))
+        )
+        assert link.await_reply(protocol.MessageType.ECHO, 0x5556, timeout=5.0) == b"answer me"
+        with pytest.raises(DeviceError, match="UNKNOWN_TYPE"):
+            link.request(0x7E)  # in the user range, registered by no handler
         assert session.run(count=1).verdict.passed  # and the firmware still answers correctly
+
+
+def test_a_firmware_that_locks_up_at_boot_is_named_with_qemus_reason(hello_elf, tmp_path):
+    """A well-formed ELF whose vector table is zeros: the core locks up at reset and QEMU aborts.
+    The line says so (it said only "socket disconnected", or ended in ConnectionResetError, exit 3)."""
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(hello_elf.read_bytes())
+    with hello_elf.open("rb") as stream:
+        vectors = ELFFile(stream).get_section_by_name(".isr_vector")
+        start, size = vectors["sh_offset"], vectors["sh_size"]
+    data[start : start + size] = bytes(size)
+    broken = tmp_path / "locked_up.elf"
+    broken.write_bytes(bytes(data))
+    done = _hil("run", "--board", "nucleo_f746", "--model", str(HELLO), "--firmware", str(broken), "--timeout", "3")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "QEMU exited with status" in done.stderr and "qemu: fatal: Lockup" in done.stderr, done.stderr
 
 
 def test_a_firmware_without_a_model_runner_is_named():

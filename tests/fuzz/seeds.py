@@ -1,13 +1,14 @@
 """Seed corpora for the fuzz targets (scripts/fuzz.sh), generated, never committed.
 
-    python3 tests/fuzz/seeds.py TARGET DIR      # TARGET: engine, engine_large, link or training
+    python3 tests/fuzz/seeds.py TARGET DIR      # TARGET: engine, engine_large, link, training or mlperf
 
 engine: every shared model (../shared/models) and the project's own, packed as `hil pack`
 writes them, and random single-operator models of every supported op (int8 and float32);
 models packed larger than 64 KiB go to engine_large instead (run once, not mutated).
 link: request frames as the host sends them (single, chunked, damaged, cut short, a header whose
 payload never comes), each after fuzz_link.c's control byte. training: the toy setups'
-images followed by step samples, as fuzz_training.c reads them.
+images followed by step samples, as fuzz_training.c reads them. mlperf: MLPerf Tiny command
+sessions (a run, errors, an overlong command), after fuzz_mlperf.c's control byte.
 """
 
 from __future__ import annotations
@@ -123,7 +124,32 @@ def training_seeds(directory: Path) -> None:
         _write(directory, pack(setup) + samples, name)
 
 
-TARGETS = {"engine": engine_seeds, "engine_large": engine_large_seeds, "link": link_seeds, "training": training_seeds}
+def mlperf_seeds(directory: Path) -> None:
+    """Command sessions as harness.mlperf.session sends them to the 16-byte input of
+    fuzz_mlperf.c's runner, and broken ones, each for a few control bytes (output type, version)."""
+    load = "db load 16%" + "db " + bytes(range(0, 250, 31))[:8].hex() + "%db " + bytes(8).hex() + "%"
+    sessions = {
+        "run": "name%profile%" + load + "infer 1 0%results%infer 10 1%",
+        "print": load + "db print%timestamp%help%",
+        "short_input": "db load 8%db 0011223344556677%infer 1 0%",
+        "too_many_bytes": "db load 16%db " + "ab" * 40 + "%infer%",
+        "errors": "db load 0%db load 99999%db load x%db 0%db zz%db%infer 0%infer 1 -1%bogus%%",
+        "overlong": "x" * 100 + "%name%",
+        "many": load + "infer 999999999 9%",
+        "nan_output": "db load 16%db " + "ffffffff0000807f" * 2 + "%infer 1 0%",
+    }
+    for name, text in sessions.items():
+        for control in (0x00, 0x04, 0x0B, 0x13, 0x21):
+            _write(directory, bytes([control]) + text.encode(), f"{name}_{control:02x}")
+
+
+TARGETS = {
+    "engine": engine_seeds,
+    "engine_large": engine_large_seeds,
+    "link": link_seeds,
+    "training": training_seeds,
+    "mlperf": mlperf_seeds,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -13,13 +13,14 @@ import io
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.mlperf.printed import decode, dequantized
+from harness.mlperf.printed import PrintedTooCoarsely, decode, dequantized
 from harness.mlperf.protocol import (
     MalformedReply,
     MlperfLink,
@@ -132,6 +133,24 @@ def test_binary_garbage_is_not_taken_for_text():
         link.command("name")
 
 
+def test_binary_without_a_line_end_is_refused_at_once():
+    """A firmware speaking a binary protocol (the harness's own, say) sends no line end: refused
+    when the bytes come, not after the boot timeout."""
+    link = MlperfLink(CannedTransport(lambda command: b"\xa5\x5a\x00\x03"), timeout=30)
+    started = time.monotonic()
+    with pytest.raises(MalformedReply, match=r"not text: '\\xa5Z\\x00\\x03' \(is it an MLPerf Tiny firmware\?\)"):
+        link.command("name")
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("token", ["1" * 5000, "0." + "0" * 70 + "1", "1e1000"])
+def test_a_value_no_float_prints_is_not_a_number(token):
+    """5000 digits used to end in int()'s digit limit, an exponent of 1000 in an OverflowError (exit 3)."""
+    reply = MlperfLink(CannedTransport(reply_to([f"m-results-[0.5,{token}]"]))).command("results")
+    with pytest.raises(MalformedReply, match="m-results value 1 .* is not a number"):
+        parse_results(reply)
+
+
 def test_nan_and_inf_are_numbers_the_verdict_judges():
     reply = MlperfLink(CannedTransport(reply_to(["m-results-[nan,-inf,1e-3]"]))).command("results")
     assert parse_results(reply) == ["nan", "-inf", "1e-3"]
@@ -162,6 +181,13 @@ def test_below_the_print_resolution_the_comparison_is_only_as_fine_as_the_print(
     decoded = decode([f"{10 * scale:.3f}"], reference, scale, zp)
     assert decoded.values[0] == 10 and decoded.resolved == 0
     assert decode(["0.010"], reference, scale, zp).values[0] != 10  # 6 steps away: differs
+
+
+@pytest.mark.parametrize("token", ["0e5", "0e999", "0.0e3"])
+def test_a_value_that_fits_every_int8_value_compares_nothing(token):
+    """'0e5' agrees with any output within half of 1e5: a PASS over it would have compared nothing."""
+    with pytest.raises(PrintedTooCoarsely, match=f"value 1 '{token}' is printed too coarsely"):
+        decode(["0.100", token], np.array([1, 2], np.int8), 0.1, 0)
 
 
 def test_printed_int8_values_are_compared_exactly():
@@ -327,7 +353,7 @@ def test_a_model_the_api_cannot_feed_is_refused_before_connecting(tmp_path, caps
         (["--protocol", "mlperf-tiny", "--firmware-project", "."], "--firmware-project does not apply"),
         (
             ["--protocol", "mlperf-tiny", "--board", "nucleo_f746", "--firmware", "/no/such.elf"],
-            "/no/such.elf: no such firmware ELF file",
+            "/no/such.elf: cannot read firmware ELF file (No such file or directory)",
         ),
         (["--protocol", "mlperf-tiny", "--emulator", "qemu"], "--emulator qemu needs --board"),
         (["--protocol", "mlperf-tiny", "--emulator", "none"], "needs --port"),
