@@ -46,7 +46,7 @@ class DeviceBackbone:
         self.model.set_inputs([np.asarray(image)[None]])
 
     def feeder(self, images: np.ndarray) -> Callable[[int], None]:
-        """For lockstep/device_accuracy: writes image n into the engine, the step takes None."""
+        """For lockstep and the accuracy checkpoints: writes image n into the engine, the step takes None."""
 
         def feed(n: int) -> None:
             self.feed(images[n])

@@ -113,16 +113,6 @@ def check_parameters(device: DeviceTraining, reference: TrainingReference) -> in
     return compared
 
 
-def device_accuracy(
-    device: DeviceTraining, samples: np.ndarray, labels: np.ndarray, device_input: DeviceInput | None = None
-) -> float:
-    hits = sum(
-        device.predict(samples[n] if device_input is None else device_input(n))[0] == int(labels[n])
-        for n in range(len(labels))
-    )
-    return hits / max(len(labels), 1)
-
-
 def prediction_mismatch(device: list[int], reference: list[int]) -> str | None:
     """The first held-out sample the device and the reference classify differently, named; None
     when they agree on every one (they must: the forward pass is bit-exact)."""
