@@ -33,7 +33,7 @@ RATIOS = (0.0, 1 / 8, 1 / 4, 1 / 2, 1.0)
 # scheme of their search results; their weights are few and cost a saved input each): the device
 # and the reference can train them (tests do), the planner does not choose it.
 DEPTHWISE_RATIOS = (0.0,)
-PLAN_RATIOS = {"dense": RATIOS, "depthwise": DEPTHWISE_RATIOS}  # what the search offers per layer kind
+PLAN_RATIOS = {"dense": RATIOS, "conv": RATIOS, "depthwise": DEPTHWISE_RATIOS}  # what the search offers per layer kind
 STACK_RESERVE = contracts.load("constants").value("HIL_TRAINING_STACK_RESERVE")  # shared with the firmware
 
 

@@ -393,12 +393,12 @@ def pack(setup: TrainSetup) -> bytes:
 
 def saved_input_bytes(setup: TrainSetup, index: int) -> int:
     """The input channels layer `index` keeps for its weight gradient (training.c saved_input_bytes):
-    int8 [P][R] for a layer backward reaches that trains R > 0 input channels' weights; layer 0
-    reads the chain's input in place, bias-only and frozen layers keep nothing, nor does a residual
-    chain (it keeps every activation whole)."""
+    int8 [P][R] for a layer backward reaches that trains R > 0 input channels' weights; a layer
+    reading a[0] (layer 0 of a plain chain) reads the chain's input in place, bias-only and frozen
+    layers keep nothing."""
     layer, first = setup.layers[index], setup.first_trained()
     reached = index >= (len(setup.layers) - 1 if first is None else first)
-    kept = reached and index > 0 and not setup.residual and layer.kind in PARAMETRIC
+    kept = reached and setup.input_ref(index) > 0 and layer.kind in PARAMETRIC
     return layer.positions * layer.train_channels if kept else 0
 
 
@@ -436,28 +436,83 @@ def arena_layout(setup: TrainSetup, blob_bytes: int) -> dict[str, int]:
 
 
 def _residual_layout(setup: TrainSetup, layout: dict[str, int]) -> dict[str, int]:
-    """training.c plan_arena_residual: after the setup image and the input, every activation whole
-    (an activation may have several readers) and its clip mask, the gradients, the deferred updates."""
+    """training.c plan_arena_residual: the plain chain's blocks (saved input channels, clip masks,
+    logits, deferred updates) with a scratch block planned by liveness over the activation graph:
+    forward's activations a[1..n-1], each held until its last reader; backward's reached output
+    gradients, each from its first writer to its layer (both placed first fit), then `scratch`;
+    the block is the larger of the two uses."""
     layers, first = setup.layers, setup.first_trained()
-    layout["activations"] = sum(_align(layer.out_size, 8) for layer in layers)
+    t = len(layers) - 1 if first is None else first
+    layout["saved_inputs"] = sum(_align(saved_input_bytes(setup, i), 8) for i in range(len(layers)))
     layout["masks"] = sum(_align(mask_bytes(setup, i), 8) for i in range(len(layers)))
-    layout["gradients"] = _residual_gradients(setup, len(layers) - 1 if first is None else first)
+    layout["logits"] = _align(layers[-1].out_size, 8)
+    layout["forward_buffers"] = _forward_bytes(setup)
+    layout["gradients"] = _gradient_bytes(setup, t) + _residual_scratch(setup, t)
+    layout["scratch"] = max(layout["forward_buffers"], layout["gradients"])
     layout["deferred"] = sum(_align(4 * layer.trained_parameters, 8) for layer in layers) if setup.defer_updates else 0
-    layout["total"] = sum(layout[name] for name in ("setup", "input", "activations", "masks", "gradients", "deferred"))
+    parts = ("setup", "input", "saved_inputs", "masks", "logits", "scratch", "deferred")
+    layout["total"] = sum(layout[name] for name in parts)
     return layout
 
 
-def _residual_gradients(setup: TrainSetup, first: int) -> int:
-    """training.c plan_arena_residual: one gradient per activation backward reaches (layer i's
-    output, i >= first) and `scratch`, the largest input gradient computed by a reader that is
+def _last_reader(setup: TrainSetup, m: int) -> int:
+    """The last layer reading activation m as its input or an add's skip operand, else its writer
+    m-1 (training.c last_reader)."""
+    readers = [
+        j
+        for j, layer in enumerate(setup.layers)
+        if j >= m and (setup.input_ref(j) == m or (layer.kind == "add" and layer.skip_ref == m))
+    ]
+    return max(readers, default=m - 1)
+
+
+def _place(live: dict[int, tuple[int, int]], buffer: int, size: int) -> int:
+    """First fit (training.c place): `buffer` at the lowest of 0 and the live buffers' ends where
+    it overlaps none; returns its end."""
+    spans = list(live.values())
+    candidates = [0] + [offset + length for offset, length in spans]
+    at = min(c for c in candidates if all(c + size <= offset or offset + length <= c for offset, length in spans))
+    live[buffer] = (at, size)
+    return at + size
+
+
+def _forward_bytes(setup: TrainSetup) -> int:
+    """training.c plan_forward: layer i's output (i < n-1) placed while its inputs are held; after
+    layer i every activation whose last reader is i is free. The bytes spanned."""
+    live: dict[int, tuple[int, int]] = {}
+    peak = 0
+    for i in range(len(setup.layers) - 1):
+        peak = max(peak, _place(live, i, _align(setup.layers[i].out_size, 8)))
+        for m in range(1, i + 2):
+            if _last_reader(setup, m) == i:
+                live.pop(m - 1)
+    return peak
+
+
+def _gradient_bytes(setup: TrainSetup, first: int) -> int:
+    """training.c plan_gradients: backward at layer j (n-1 down to `first`) places the float32
+    output gradient of each reached layer i whose activation's last reader is j (in order of i),
+    then frees layer j's own. The bytes spanned."""
+    n = len(setup.layers)
+    live: dict[int, tuple[int, int]] = {}
+    peak = 0
+    for j in range(n - 1, first - 1, -1):
+        for i in range(first, n):
+            if _last_reader(setup, i + 1) == j:
+                peak = max(peak, _place(live, i, _align(4 * setup.layers[i].out_size, 8)))
+        live.pop(j)
+    return peak
+
+
+def _residual_scratch(setup: TrainSetup, first: int) -> int:
+    """training.c residual_scratch_bytes: the largest input gradient computed by a reader that is
     not the first visited (that one writes in place), not an add, of an activation past `first`."""
-    outputs = sum(_align(4 * layer.out_size, 8) for layer in setup.layers[first:])
     inputs = [
         _align(4 * layer.in_size, 8)
         for i, layer in enumerate(setup.layers)
         if i >= first and layer.kind != "add" and setup.input_ref(i) > first and not _first_reader(setup, i)
     ]
-    return outputs + max(inputs, default=0)
+    return max(inputs, default=0)
 
 
 def _first_reader(setup: TrainSetup, i: int) -> bool:

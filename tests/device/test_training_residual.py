@@ -13,7 +13,9 @@ import pytest
 
 from harness.errors import DeviceError
 from harness.shared_models import SHARED_MODELS
-from harness.training.setup import LAYER_RECORD, TrainSetup, arena_layout, pack, record_offset
+from harness.training.reference import TrainingReference
+from harness.training.run import check_parameters, lockstep
+from harness.training.setup import LAYER_RECORD, TrainSetup, arena_layout, pack, record_offset, saved_input_bytes
 from harness.training.toy import conv_layer, toy_data, toy_residual_setup, toy_setup
 
 STEPS = 6
@@ -40,6 +42,32 @@ def test_a_resnet_block_trains_bit_exact_with_the_reference(train_in_lockstep):
     for i in (0, 1, 2, 3):  # pointwise, both 3x3 convolutions, the 1x1 strided shortcut
         assert not np.array_equal(reference.setup.layers[i].weights, setup.layers[i].weights), i
     assert device.plan["arena_bytes"] == arena_layout(setup, device.image_size)["total"]
+
+
+def _train_block(device_training, fraction: int) -> tuple[dict, dict, int]:
+    """Trains the toy ResNet block with its three convolutions on 1/fraction of their input
+    channels, bit-exact; returns (device plan, TRAIN_MEMORY, planned arena)."""
+    setup = toy_residual_setup(seed=5)
+    for layer in setup.layers[1:4]:  # conv_a, conv_b, shortcut: conv_b's input is conv_a's output
+        layer.train_channels = layer.in_shape[2] // fraction
+    x, y = toy_data(setup, STEPS, seed=9)
+    plan = device_training.load(setup)
+    reference = TrainingReference(setup)
+    lockstep(device_training, reference, x, y, STEPS)  # every loss bit-exact
+    check_parameters(device_training, reference)  # every weight and bias read back, bit-exact
+    for i in (1, 2, 3):
+        assert saved_input_bytes(setup, i) == setup.layers[i].positions * setup.layers[i].train_channels > 0
+    return plan, device_training.memory(), arena_layout(setup, device_training.image_size)["total"]
+
+
+def test_a_resnet_block_saves_only_the_selected_channels_and_its_high_water_falls_with_r(device_training):
+    # The smaller ratio first: the stack high-water (since reset) can only grow in between.
+    sparse_plan, sparse, sparse_layout = _train_block(device_training, 4)
+    full_plan, full, full_layout = _train_block(device_training, 1)
+    assert (sparse_plan["arena_bytes"], full_plan["arena_bytes"]) == (sparse_layout, full_layout)
+    assert sparse_layout < full_layout
+    assert device_training.image_size < sparse["arena_high_water"] <= sparse_plan["arena_bytes"]
+    assert sparse["arena_high_water"] < full["arena_high_water"] <= full_plan["arena_bytes"]
 
 
 def test_a_conv_chain_without_reordering_is_bit_exact_with_stochastic_rounding(train_in_lockstep):

@@ -133,7 +133,9 @@ def test_vww_schemes_with_weights_in_the_slot_plan_alike(device_plan):
 
 def residual_schemes() -> list[TrainSetup]:
     """A ResNet block (conv 3x3 s2, conv 3x3, 1x1 s2 shortcut, ADD) behind a pointwise layer:
-    everything training, the block only (t inside it), without reordering, from the backbone."""
+    everything training, the block only (t inside it), without reordering, from the backbone; then
+    the block's three convolutions at R = all, half, a quarter and none of their input channels, a
+    bias-only block and a frozen conv_b between trained layers."""
     every = toy_residual_setup(seed=1)
     block_only = toy_residual_setup(seed=2)
     block_only.layers[0].train_bias, block_only.layers[0].train_channels = False, 0
@@ -142,13 +144,42 @@ def residual_schemes() -> list[TrainSetup]:
     deferred.defer_updates = True
     from_backbone = toy_residual_setup(seed=4)
     from_backbone.input_from_backbone = True
-    return [every, block_only, deferred, from_backbone]
+    out = [every, block_only, deferred, from_backbone]
+    for fraction in (1, 2, 4, 0):  # R = Cin, Cin/2, Cin/4, 0
+        out.append(toy_residual_setup(seed=5))
+        for layer in out[-1].layers[1:4]:
+            layer.train_channels = layer.in_shape[2] // fraction if fraction else 0
+    frozen_conv = toy_residual_setup(seed=6)
+    frozen_conv.layers[2].train_bias, frozen_conv.layers[2].train_channels = False, 0
+    out.append(frozen_conv)
+    return out
 
 
-def test_residual_chains_plan_alike_with_every_activation_kept(device_plan):
+def test_residual_chains_plan_alike_keeping_only_the_selected_channels(device_plan):
     setups = residual_schemes()
     assert device_plan(setups) == [host_line(setup) for setup in setups]
-    layout = arena_layout(setups[0], len(pack(setups[0])))
-    assert layout["activations"] == sum((layer.out_size + 7) // 8 * 8 for layer in setups[0].layers)
-    assert all(saved_input_bytes(setups[0], i) == 0 for i in range(len(setups[0].layers)))
-    assert mask_bytes(setups[0], 4) > 0  # the ADD's clip mask
+    every = setups[0]
+    assert (
+        [saved_input_bytes(every, i) for i in range(4)]
+        == [
+            0,  # the pointwise layer reads the chain's input in place
+            *(layer.positions * layer.train_channels for layer in every.layers[1:4]),
+        ]
+    )
+    assert mask_bytes(every, 4) > 0  # the ADD's clip mask
+    totals = [arena_layout(setup, len(pack(setup)))["total"] for setup in setups[4:8]]  # R: all .. none
+    assert totals == sorted(totals, reverse=True) and len(set(totals)) == 4
+    frozen = setups[8]
+    assert saved_input_bytes(frozen, 2) == 0 < mask_bytes(frozen, 2)  # reached: its mask, no input
+
+
+def test_residual_activations_and_gradients_share_one_block_by_liveness():
+    setup = toy_residual_setup(seed=1)
+    layout = arena_layout(setup, len(pack(setup)))
+    size = [(layer.out_size + 7) // 8 * 8 for layer in setup.layers]
+    # a[1] (the block's input) is held through conv_a, conv_b and the shortcut (a[2..4]): at most
+    # a[1], a[3] and a[4] at once (a[2] is free after conv_b)
+    assert layout["forward_buffers"] == size[0] + size[2] + size[3]
+    whole = sum((layer.out_size + 7) // 8 * 8 for layer in setup.layers)  # what keeping every one took
+    assert layout["forward_buffers"] < whole
+    assert layout["scratch"] == max(layout["forward_buffers"], layout["gradients"])

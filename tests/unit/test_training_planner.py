@@ -9,7 +9,7 @@ import pytest
 from harness.training.contribution import Contributions, candidate_pieces, measure_contributions, with_piece
 from harness.training.planner import PLAN_RATIOS, evaluate, plan_sparse_update
 from harness.training.setup import TrainingSetupError
-from harness.training.toy import toy_data, toy_depthwise_setup, toy_setup
+from harness.training.toy import toy_data, toy_depthwise_setup, toy_residual_setup, toy_setup
 
 STATIC = 20000
 
@@ -108,3 +108,12 @@ def test_an_analysis_with_nothing_to_validate_on_is_refused_naming_the_way_out()
     x, y = toy_data(setup, 1)
     with pytest.raises(TrainingSetupError, match=r"at least 2 training samples .* got 1: .*--plan parameters"):
         measure_contributions(setup, x, y, PLAN_RATIOS, steps=4)
+
+
+def test_a_residual_chain_offers_its_convolutions_as_pieces_as_the_search_does():
+    setup = toy_residual_setup()  # pointwise (dense), conv_a, conv_b, shortcut (conv), add, pool, head
+    pieces = candidate_pieces(setup, PLAN_RATIOS)
+    for name in ("conv_a", "conv_b", "shortcut"):
+        layer = next(layer for layer in setup.layers if layer.name == name)
+        offered = {int(layer.in_shape[2] * ratio) for ratio in PLAN_RATIOS["conv"]} - {0}
+        assert {piece.channels for piece in pieces if piece.name == name and piece.part == "weights"} == offered

@@ -478,14 +478,14 @@ static uint32_t deferred_count(const layer_t *layer)
 
 /* Bytes of the saved input channels of layer i: a layer in backward's reach that trains weights
  * keeps its first R input channels, int8 [P][R]; layer 0 reads the chain's input in place (the
- * input block or the engine's tensor, unchanged through the step), bias-only and frozen layers
- * keep none, nor does a residual chain (it keeps every activation whole). */
+ * input block or the engine's tensor, unchanged through the step), as does any layer reading
+ * a[0] (input_ref 0: in a plain chain, layer 0); bias-only and frozen layers keep none. */
 static uint32_t saved_input_bytes(uint32_t i)
 {
     const layer_t *layer = &state.layers[i];
     const layer_record_t *r = layer->record;
     const bool reached = (int32_t)i >= state.first_trained;
-    return reached && i > 0 && !state.residual && r->kind != TRAIN_KIND_AVGPOOL && r->train_channels > 0
+    return reached && r->input_ref > 0 && r->kind != TRAIN_KIND_AVGPOOL && r->train_channels > 0
                ? (uint32_t)layer->positions * (uint32_t)r->train_channels
                : 0u;
 }
@@ -588,10 +588,134 @@ static uint32_t plan_arena(bool assign)
     return offset;
 }
 
-/* Residual chains (docs/training_spec.md section 4): image, input, every activation and its clip
- * mask (an activation may have several readers: none is reused), then one
- * gradient buffer per activation backward reaches (a[t+1] .. a[n], layer i's output gradient is
- * a[i+1]'s), then `scratch` for the largest input gradient computed, then the deferred updates. */
+/* Residual chains: the last layer that reads activation m (1..n) as its input or an add's skip
+ * operand; m-1 (its writer) when none does. Forward frees a[m] after this layer; backward
+ * creates a[m]'s gradient at it (the first reader backward visits). */
+static int32_t last_reader(int32_t m)
+{
+    int32_t last = m - 1;
+    for (int32_t j = m; j < (int32_t)state.num_layers; j++) {
+        const layer_record_t *r = state.layers[j].record;
+        if (r->input_ref == m || (r->kind == TRAIN_KIND_ADD && r->skip_ref == m)) {
+            last = j;
+        }
+    }
+    return last;
+}
+
+/* A liveness plan's buffers (one per layer): where each lies, which are live, the bytes spanned. */
+typedef struct {
+    uint32_t offset[TRAIN_MAX_LAYERS], size[TRAIN_MAX_LAYERS];
+    bool live[TRAIN_MAX_LAYERS];
+    uint32_t peak;
+} placement_t;
+
+/* Does [at, at + size) miss every live buffer? */
+static bool clear_of_live(const placement_t *p, uint32_t at, uint32_t size)
+{
+    for (uint32_t o = 0; o < TRAIN_MAX_LAYERS; o++) {
+        if (p->live[o] && at < p->offset[o] + p->size[o] && p->offset[o] < at + size) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* First fit: buffer b of `size` bytes at the lowest of 0 and the live buffers' ends that is clear. */
+static void place(placement_t *p, uint32_t b, uint32_t size)
+{
+    uint32_t best = clear_of_live(p, 0u, size) ? 0u : UINT32_MAX;
+    for (uint32_t c = 0; c < TRAIN_MAX_LAYERS; c++) {
+        const uint32_t at = p->offset[c] + p->size[c];
+        if (p->live[c] && at < best && clear_of_live(p, at, size)) {
+            best = at;
+        }
+    }
+    p->offset[b] = best;
+    p->size[b] = size;
+    p->live[b] = true;
+    p->peak = best + size > p->peak ? best + size : p->peak;
+}
+
+/* Forward in a residual chain: layer i's output (i < n-1) is placed while its inputs are held;
+ * after layer i, every activation whose last reader is i is free. */
+static void plan_forward(placement_t *p)
+{
+    memset(p, 0, sizeof *p);
+    for (int32_t i = 0; i + 1 < (int32_t)state.num_layers; i++) {
+        place(p, (uint32_t)i, align8((uint32_t)state.layers[i].out_size));
+        for (int32_t m = 1; m <= i + 1; m++) {
+            if (last_reader(m) == i) {
+                p->live[m - 1] = false;
+            }
+        }
+    }
+}
+
+/* Backward in a residual chain visits layers n-1 .. t; at layer j, the float32 output gradient of
+ * every reached layer i with last_reader(i+1) == j is placed (in order of i), and after layer j
+ * its own output gradient is free. */
+static void plan_gradients(placement_t *p)
+{
+    const int32_t t = state.first_trained, n = (int32_t)state.num_layers;
+    memset(p, 0, sizeof *p);
+    for (int32_t j = n - 1; j >= t; j--) {
+        for (int32_t i = t; i < n; i++) {
+            if (last_reader(i + 1) == j) {
+                place(p, (uint32_t)i, align8(4u * (uint32_t)state.layers[i].out_size));
+            }
+        }
+        p->live[j] = false;
+    }
+}
+
+/* Bytes of `scratch`: the largest input gradient computed by a reader that backward does not visit
+ * first (not an add) of an activation past t; the first one writes in place. */
+static uint32_t residual_scratch_bytes(void)
+{
+    uint32_t largest = 0;
+    for (uint32_t i = (uint32_t)state.first_trained; i < state.num_layers; i++) {
+        const layer_t *layer = &state.layers[i];
+        const layer_record_t *r = layer->record;
+        if (r->kind != TRAIN_KIND_ADD && r->input_ref > state.first_trained &&
+            !first_reader((int32_t)i, r->input_ref, false)) {
+            const uint32_t bytes = align8(4u * (uint32_t)(layer->positions * r->in_c));
+            largest = bytes > largest ? bytes : largest;
+        }
+    }
+    return largest;
+}
+
+/* The residual chain's scratch block (docs/training_spec.md section 4), by liveness as the plain
+ * chain's: forward, the activations a[1..n-1], each held until its last reader is done;
+ * backward (the activations dead: it reads the saved channels, masks and logits), the reached
+ * output gradients, each from its first writer to its layer (both placed first fit), then
+ * `scratch`. Returns the block's size. */
+static uint32_t plan_scratch_residual(bool assign, uint32_t offset)
+{
+    placement_t forward_plan, gradient_plan;
+    plan_forward(&forward_plan);
+    plan_gradients(&gradient_plan);
+    const uint32_t scratch = residual_scratch_bytes();
+    for (uint32_t i = 0; assign && i < state.num_layers; i++) {
+        layer_t *layer = &state.layers[i];
+        if (i + 1u < state.num_layers) {
+            layer->out = (int8_t *)(arena + offset + forward_plan.offset[i]);
+        }
+        layer->grad = (int32_t)i >= state.first_trained
+                          ? (float *)(void *)(arena + offset + gradient_plan.offset[i])
+                          : NULL;
+    }
+    if (assign) {
+        state.scratch = scratch ? (float *)(void *)(arena + offset + gradient_plan.peak) : NULL;
+    }
+    const uint32_t backward_bytes = gradient_plan.peak + scratch;
+    return forward_plan.peak > backward_bytes ? forward_plan.peak : backward_bytes;
+}
+
+/* Residual chains (docs/training_spec.md section 4): the plain chain's plan (image, input, per
+ * layer the saved input channels and the clip mask, the logits, then the deferred updates) with
+ * plan_scratch_residual's scratch block. */
 static uint32_t plan_arena_residual(bool assign)
 {
     uint32_t offset = align8(state.total);
@@ -600,33 +724,19 @@ static uint32_t plan_arena_residual(bool assign)
         state.input = from_backbone ? NULL : (int8_t *)(arena + offset);
     }
     offset += from_backbone ? 0u : align8((uint32_t)state.input_size);
-    for (uint32_t i = 0; i < state.num_layers; i++) { /* every activation whole, then its clip mask */
-        const uint32_t out = align8((uint32_t)state.layers[i].out_size), mask = mask_bytes(i);
-        if (assign) {
-            state.layers[i].out = (int8_t *)(arena + offset);
-            state.layers[i].saved = NULL; /* the updates read the kept activation in place */
-            state.layers[i].mask = mask ? arena + offset + out : NULL;
-        }
-        offset += out + align8(mask);
-    }
-    uint32_t largest_input = 0;
     for (uint32_t i = 0; i < state.num_layers; i++) {
-        layer_t *layer = &state.layers[i];
+        const uint32_t saved = saved_input_bytes(i), mask = mask_bytes(i);
         if (assign) {
-            layer->grad = (int32_t)i >= state.first_trained ? (float *)(void *)(arena + offset) : NULL;
+            state.layers[i].saved = saved ? (int8_t *)(arena + offset) : NULL;
+            state.layers[i].mask = mask ? arena + offset + align8(saved) : NULL;
         }
-        offset += (int32_t)i >= state.first_trained ? align8(4u * (uint32_t)layer->out_size) : 0u;
-        const layer_record_t *r = layer->record;
-        if ((int32_t)i >= state.first_trained && r->kind != TRAIN_KIND_ADD &&
-            r->input_ref > state.first_trained && !first_reader((int32_t)i, r->input_ref, false)) {
-            const uint32_t bytes = align8(4u * (uint32_t)(layer->positions * r->in_c));
-            largest_input = bytes > largest_input ? bytes : largest_input;
-        }
+        offset += align8(saved) + align8(mask);
     }
     if (assign) {
-        state.scratch = largest_input ? (float *)(void *)(arena + offset) : NULL;
+        state.layers[state.num_layers - 1u].out = (int8_t *)(arena + offset);
     }
-    offset += largest_input;
+    offset += align8((uint32_t)state.layers[state.num_layers - 1u].out_size);
+    offset += plan_scratch_residual(assign, offset);
     for (uint32_t i = 0; i < state.num_layers; i++) {
         const uint32_t count =
             (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
@@ -1235,19 +1345,21 @@ static void backward_through(layer_t *layer, const int8_t *x, int32_t x_stride, 
     }
 }
 
-/* Residual chains: every activation backward reaches has its own gradient, summed over its readers
- * (the later layers, visited first): the first writes it, in place where it computes an input
- * gradient; the others compute theirs in `scratch` and add. */
+/* Residual chains: every activation backward reaches has a gradient, summed over its readers
+ * (the later layers, visited first): it is zeroed when its slot is taken (at its first reader,
+ * plan_scratch_residual), the first reader writes it, in place where it computes an input
+ * gradient; the others compute theirs in `scratch` and add. Updates read the saved input
+ * channels, or a[0] in place. */
 static void backward_residual(void)
 {
     const bool qas = (state.header->flags & TRAIN_FLAG_QAS) != 0;
     const int32_t t = state.first_trained, n = (int32_t)state.num_layers;
-    for (int32_t i = t; i < n - 1; i++) {
-        for (int32_t e = 0; e < state.layers[i].out_size; e++) {
-            state.layers[i].grad[e] = 0.0f;
-        }
-    }
     for (int32_t i = n - 1; i >= t; i--) {
+        for (int32_t m = t; m < n - 1; m++) { /* the last layer's gradient is the loss's */
+            if (last_reader(m + 1) == i) {
+                memset(state.layers[m].grad, 0, (size_t)state.layers[m].out_size * sizeof(float));
+            }
+        }
         layer_t *layer = &state.layers[i];
         const layer_record_t *r = layer->record;
         const int32_t in_size = layer->positions * r->in_c;
@@ -1265,7 +1377,8 @@ static void backward_residual(void)
         }
         const bool needed = r->input_ref > t, first = needed && first_reader(i, r->input_ref, false);
         float *into = needed ? state.layers[r->input_ref - 1].grad : NULL;
-        backward_through(layer, activation(r->input_ref), r->in_c,
+        const int8_t *x = layer->saved ? layer->saved : state.chain_input;
+        backward_through(layer, x, layer->saved ? r->train_channels : r->in_c,
                          first    ? into
                          : needed ? state.scratch
                                   : NULL,
