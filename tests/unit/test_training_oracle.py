@@ -21,6 +21,7 @@ from harness.model.requant import per_channel_multipliers
 from harness.training.reference import TrainingReference, forward
 from harness.training.setup import TrainLayer, TrainSetup
 from harness.training.toy import dense_layer, toy_data
+from tests.support.int8_step import expected_step
 
 
 def _depthwise(
@@ -218,13 +219,6 @@ def test_float64_backprop_agrees_with_finite_differences():
     assert checked == 4 * 2 * 4 + 4 + 3
 
 
-def _expected_step(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """round half away from zero, and where float32 accumulation may round the other way."""
-    step = np.trunc(value + np.where(value >= 0, 0.5, -0.5))
-    near_boundary = np.abs(np.abs(value - np.trunc(value)) - 0.5) <= 1e-3 + 1e-4 * np.abs(value)
-    return step, near_boundary
-
-
 def test_every_reference_update_equals_the_float64_backprop_through_strided_depthwise_layers():
     setup = oracle_setup(4)
     x, y = toy_data(setup, 1, seed=5)
@@ -252,7 +246,7 @@ def test_every_reference_update_equals_the_float64_backprop_through_strided_dept
             ("weights", weight_t, 256, (-128, 127)),
             ("bias", bias_t, 2**30, (-(2**31), 2**31 - 1)),
         ):
-            step, loose = _expected_step(np.clip(layer.lr * t, -limit, limit))
+            step, loose = expected_step(np.clip(layer.lr * t, -limit, limit))
             before = getattr(layer, name).astype(np.int64)
             want = np.clip(before - step, *bounds)
             got = getattr(reference.setup.layers[i], name).astype(np.int64)

@@ -14,6 +14,7 @@ import numpy as np
 from harness.training.reference import TrainingReference, forward
 from harness.training.setup import TrainLayer, TrainSetup
 from harness.training.toy import toy_data, toy_residual_setup
+from tests.support.int8_step import expected_step
 
 
 def _real_params(layer: TrainLayer):
@@ -128,12 +129,6 @@ def test_float64_conv_and_add_backprop_agrees_with_finite_differences():
     assert checked == 5 * 2 * 4 - 1  # the head has 3 biases
 
 
-def _expected_step(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    step = np.trunc(value + np.where(value >= 0, 0.5, -0.5))
-    near_boundary = np.abs(np.abs(value - np.trunc(value)) - 0.5) <= 1e-3 + 1e-4 * np.abs(value)
-    return step, near_boundary
-
-
 def test_every_reference_update_of_a_resnet_block_equals_the_float64_backprop():
     setup = toy_residual_setup(4)
     x, y = toy_data(setup, 1, seed=5)
@@ -166,7 +161,7 @@ def test_every_reference_update_of_a_resnet_block_equals_the_float64_backprop():
             ("weights", weight_t, 256, (-128, 127)),
             ("bias", bias_t, 2**30, (-(2**31), 2**31 - 1)),
         ):
-            step, loose = _expected_step(np.clip(layer.lr * t, -limit, limit))
+            step, loose = expected_step(np.clip(layer.lr * t, -limit, limit))
             before = getattr(layer, name).astype(np.int64)
             got = getattr(reference.setup.layers[i], name).astype(np.int64)
             if name == "weights":  # the untrained input channels stay

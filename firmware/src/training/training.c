@@ -530,8 +530,6 @@ static uint32_t plan_scratch(bool assign, uint32_t offset)
     return forward_bytes > gradient_bytes ? forward_bytes : gradient_bytes;
 }
 
-static uint32_t plan_arena_residual(bool assign);
-
 /* Backward visits the readers of an activation from the last layer down, an add's first operand
  * before its second: is layer i's read of activation m (as the add's second operand: `skip`) the
  * first one visited? It writes that gradient; later readers add to it. */
@@ -550,14 +548,14 @@ static bool first_reader(int32_t i, int32_t m, bool skip)
     return true;
 }
 
+static uint32_t plan_scratch_residual(bool assign, uint32_t offset);
+
 /* Arena plan (harness/training/setup.py arena_layout): image, input, per layer the saved input
- * channels and the clip mask, the logits, the scratch block (forward buffers, then gradients),
- * and without operator reordering the deferred updates; each block 8-byte aligned. */
+ * channels and the clip mask, the logits, the scratch block (forward buffers, then gradients;
+ * a residual chain's by plan_scratch_residual), and without operator reordering the deferred
+ * updates; each block 8-byte aligned. */
 static uint32_t plan_arena(bool assign)
 {
-    if (state.residual) {
-        return plan_arena_residual(assign);
-    }
     uint32_t offset = align8(state.total);
     const bool from_backbone = (state.header->flags & TRAIN_FLAG_INPUT_FROM_BACKBONE) != 0;
     if (assign) {
@@ -576,7 +574,7 @@ static uint32_t plan_arena(bool assign)
         state.layers[state.num_layers - 1u].out = (int8_t *)(arena + offset);
     }
     offset += align8((uint32_t)state.layers[state.num_layers - 1u].out_size);
-    offset += plan_scratch(assign, offset);
+    offset += state.residual ? plan_scratch_residual(assign, offset) : plan_scratch(assign, offset);
     for (uint32_t i = 0; i < state.num_layers; i++) {
         const uint32_t count =
             (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
@@ -711,41 +709,6 @@ static uint32_t plan_scratch_residual(bool assign, uint32_t offset)
     }
     const uint32_t backward_bytes = gradient_plan.peak + scratch;
     return forward_plan.peak > backward_bytes ? forward_plan.peak : backward_bytes;
-}
-
-/* Residual chains (docs/training_spec.md section 4): the plain chain's plan (image, input, per
- * layer the saved input channels and the clip mask, the logits, then the deferred updates) with
- * plan_scratch_residual's scratch block. */
-static uint32_t plan_arena_residual(bool assign)
-{
-    uint32_t offset = align8(state.total);
-    const bool from_backbone = (state.header->flags & TRAIN_FLAG_INPUT_FROM_BACKBONE) != 0;
-    if (assign) {
-        state.input = from_backbone ? NULL : (int8_t *)(arena + offset);
-    }
-    offset += from_backbone ? 0u : align8((uint32_t)state.input_size);
-    for (uint32_t i = 0; i < state.num_layers; i++) {
-        const uint32_t saved = saved_input_bytes(i), mask = mask_bytes(i);
-        if (assign) {
-            state.layers[i].saved = saved ? (int8_t *)(arena + offset) : NULL;
-            state.layers[i].mask = mask ? arena + offset + align8(saved) : NULL;
-        }
-        offset += align8(saved) + align8(mask);
-    }
-    if (assign) {
-        state.layers[state.num_layers - 1u].out = (int8_t *)(arena + offset);
-    }
-    offset += align8((uint32_t)state.layers[state.num_layers - 1u].out_size);
-    offset += plan_scratch_residual(assign, offset);
-    for (uint32_t i = 0; i < state.num_layers; i++) {
-        const uint32_t count =
-            (state.header->flags & TRAIN_FLAG_DEFER_UPDATES) ? deferred_count(&state.layers[i]) : 0u;
-        if (assign) {
-            state.layers[i].deferred = count ? (float *)(void *)(arena + offset) : NULL;
-        }
-        offset += align8(4u * count);
-    }
-    return offset;
 }
 
 /* ---------------------------------------------------------------- forward */
