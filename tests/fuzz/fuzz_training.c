@@ -24,6 +24,8 @@ __asm__(".data\n.balign 8\n.globl fuzz_sdata\nfuzz_sdata:\n.long 0\n"
 
 #include "training/training.c"
 
+#include "training_request.h" /* after training.c: it uses its command table */
+
 #define TOTAL_FIELD offsetof(setup_header_t, total) /* training_image.h */
 #define LOAD_PIECE 4096u
 #define MAX_SAMPLES 64u
@@ -41,25 +43,6 @@ void link_send_error(uint16_t seq, uint16_t code, const char *text)
     (void)seq;
     (void)code;
     fuzz_consume(text, (uint32_t)strlen(text));
-}
-
-/* A request whose payload is a buffer of exactly its length. */
-static void call(uint8_t type, const void *fields, uint32_t fields_size, const uint8_t *tail, uint32_t tail_size)
-{
-    uint8_t *payload = malloc((size_t)fields_size + tail_size);
-    if (fields_size) {
-        memcpy(payload, fields, fields_size);
-    }
-    if (tail_size) {
-        memcpy(payload + fields_size, tail, tail_size);
-    }
-    link_message_t request = {.type = type, .seq = 1, .length = fields_size + tail_size, .payload = payload};
-    for (const command_t *command = training_commands; command->handler; command++) {
-        if (command->type == type) {
-            command->handler(&request);
-        }
-    }
-    free(payload);
 }
 
 static void read_back(uint32_t offset, uint32_t length)

@@ -23,6 +23,8 @@ static uint8_t model_slot[HIL_MODEL_SLOT_SIZE];
 
 #include "training/training.c"
 
+#include "../../fuzz/training_request.h" /* after training.c: it uses its command table */
+
 static char error_text[128];
 static link_train_begin_reply_t begin_reply;
 
@@ -38,21 +40,6 @@ void link_send_error(uint16_t seq, uint16_t code, const char *text)
     (void)seq;
     (void)code;
     snprintf(error_text, sizeof error_text, "%s", text);
-}
-
-static void call(uint8_t type, const void *fields, uint32_t fields_size, const uint8_t *tail,
-                 uint32_t tail_size)
-{
-    uint8_t *payload = malloc((size_t)fields_size + tail_size + 1u);
-    memcpy(payload, fields, fields_size);
-    memcpy(payload + fields_size, tail, tail_size);
-    link_message_t request = {.type = type, .seq = 1, .length = fields_size + tail_size, .payload = payload};
-    for (const command_t *command = training_commands; command->handler; command++) {
-        if (command->type == type) {
-            command->handler(&request);
-        }
-    }
-    free(payload);
 }
 
 static void plan_image(const uint8_t *image, uint32_t size)
