@@ -34,17 +34,18 @@ float train_logf(float x)
     return ef * ln2_hi + (ef * ln2_lo + log_m);
 }
 
-int32_t train_round(float value, float limit)
+/* A step as both roundings take it: NaN as 0, clamped to +-limit. */
+static float clamp_step(float value, float limit)
 {
     if (value != value) {
-        value = 0.0f;
+        return 0.0f;
     }
-    if (value > limit) {
-        value = limit;
-    }
-    if (value < -limit) {
-        value = -limit;
-    }
+    return value > limit ? limit : value < -limit ? -limit : value;
+}
+
+int32_t train_round(float value, float limit)
+{
+    value = clamp_step(value, limit);
     return (int32_t)(value >= 0.0f ? value + 0.5f : value - 0.5f);
 }
 
@@ -71,15 +72,7 @@ float train_uniform(uint32_t base, uint32_t index)
 
 int32_t train_round_stochastic(float value, float limit, float u)
 {
-    if (value != value) {
-        value = 0.0f;
-    }
-    if (value > limit) {
-        value = limit;
-    }
-    if (value < -limit) {
-        value = -limit;
-    }
+    value = clamp_step(value, limit);
     const float sum = value + u;
     int32_t whole = (int32_t)sum; /* toward zero; one less below zero unless exact */
     if ((float)whole > sum) {
