@@ -14,7 +14,7 @@ import numpy as np
 from harness.training.reference import TrainingReference, forward
 from harness.training.setup import TrainLayer, TrainSetup
 from harness.training.toy import toy_data, toy_residual_setup
-from tests.support.int8_step import expected_step
+from tests.support.int8_step import check_int8_update
 
 
 def _real_params(layer: TrainLayer):
@@ -157,18 +157,5 @@ def test_every_reference_update_of_a_resnet_block_equals_the_float64_backprop():
         k = layer.train_channels
         weight_t = (analytic[i][0] / s_w.reshape(shape))[..., :k]
         bias_t = analytic[i][1] / (layer.input_scale * s_w)
-        for name, t, limit, bounds in (
-            ("weights", weight_t, 256, (-128, 127)),
-            ("bias", bias_t, 2**30, (-(2**31), 2**31 - 1)),
-        ):
-            step, loose = expected_step(np.clip(layer.lr * t, -limit, limit))
-            before = getattr(layer, name).astype(np.int64)
-            got = getattr(reference.setup.layers[i], name).astype(np.int64)
-            if name == "weights":  # the untrained input channels stay
-                assert np.array_equal(got[..., k:], before[..., k:]), layer.name
-                before, got = before[..., :k], got[..., :k]
-            want = np.clip(before - step, *bounds)
-            assert np.array_equal(got[~loose], want[~loose]), (layer.name, name)
-            assert np.all(np.abs(got - want) <= 1), (layer.name, name)
-            moved += int(np.count_nonzero(got != before))
+        moved += check_int8_update(layer, reference.setup.layers[i], weight_t, bias_t, channels=k)
     assert moved > 100
